@@ -1,0 +1,49 @@
+"""hyperdial: hyperparameter optimisation with better configurations in fewer trials.
+
+>>> import hyperdial as hd
+>>> study = hd.create_study(direction="minimize", sampler=hd.samplers.RandomSampler(seed=0))
+>>> study.optimize(lambda t: (t.suggest_float("x", -3, 3) - 1) ** 2, n_trials=20)
+>>> round(study.best_params["x"], 1) in {0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4}
+True
+"""
+
+from __future__ import annotations
+
+from hyperdial import exceptions, pruners, samplers, storage
+from hyperdial.exceptions import SearchExhausted, TrialPruned
+from hyperdial.history import History, StudyDirection
+from hyperdial.space import Categorical, Condition, Float, Int, SearchSpace
+from hyperdial.study import (Study, copy_study, create_study, delete_study, get_all_study_names,
+                             load_study)
+from hyperdial.trial import Trial, TrialRecord, TrialState
+
+FrozenTrial = TrialRecord  # Optuna's name for the same thing
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Categorical",
+    "Condition",
+    "Float",
+    "FrozenTrial",
+    "History",
+    "Int",
+    "SearchExhausted",
+    "SearchSpace",
+    "Study",
+    "StudyDirection",
+    "Trial",
+    "TrialPruned",
+    "TrialRecord",
+    "TrialState",
+    "__version__",
+    "copy_study",
+    "create_study",
+    "delete_study",
+    "exceptions",
+    "get_all_study_names",
+    "load_study",
+    "pruners",
+    "samplers",
+    "storage",
+]

@@ -1,0 +1,116 @@
+"""The one mapping between a search space and the unit cube, as a pure function pair.
+
+Each parameter is one column in [0, 1]: floats linearly or in log space, integers and
+categoricals by the centre of their bin, so that every value owns an equal share of the cube.
+Inactive (conditional) parameters encode as NaN. ``decode(space, encode(space, rows)) == rows``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from hyperdial.space import Categorical, Distribution, Float, Int, SearchSpace
+
+
+def _int_log_bounds(d: Int) -> tuple[float, float]:
+    """Log-space bin edges so that each integer owns the interval [k - 0.5, k + 0.5]."""
+    return float(np.log(d.low - 0.5)), float(np.log(d.high + 0.5))
+
+
+def n_values(d: Distribution) -> int | None:
+    """Number of distinct values, or None for a continuous float."""
+    if isinstance(d, Categorical):
+        return len(d.choices)
+    if isinstance(d, Int):
+        return (d.high - d.low) // d.step + 1
+    if d.step is not None:
+        return int(round((d.high - d.low) / d.step)) + 1
+    return None
+
+
+def encode_column(d: Distribution, values: Sequence[Any]) -> np.ndarray:
+    """Encode one parameter's values (None for inactive) to a float column in [0, 1] / NaN."""
+    out = np.full(len(values), np.nan)
+    if isinstance(d, Categorical):
+        # None can be a real choice: here "absent" is signalled by the caller via _MISSING.
+        idx = np.array([d.index(v) if v is not _MISSING else -1 for v in values], dtype=float)
+        present = idx >= 0
+        out[present] = (idx[present] + 0.5) / len(d.choices)
+        return out
+    mask = np.array([v is not None for v in values], dtype=bool)
+    if not mask.any():
+        return out
+    x = np.array([v for v in values if v is not None], dtype=float)
+    if isinstance(d, Int):
+        if d.log:
+            lo, hi = _int_log_bounds(d)
+            out[mask] = (np.log(x) - lo) / (hi - lo)
+        else:
+            n = (d.high - d.low) // d.step + 1
+            out[mask] = ((x - d.low) / d.step + 0.5) / n
+    elif d.log:
+        lo, hi = np.log(d.low), np.log(d.high)
+        out[mask] = (np.log(x) - lo) / (hi - lo)
+    else:
+        out[mask] = (x - d.low) / (d.high - d.low)
+    return np.clip(out, 0.0, 1.0)
+
+
+def decode_column(d: Distribution, u: np.ndarray) -> list[Any]:
+    """Map a column of unit-cube values to parameter values (u is clipped to [0, 1])."""
+    u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
+    if isinstance(d, Categorical):
+        idx = np.minimum((u * len(d.choices)).astype(int), len(d.choices) - 1)
+        return [d.choices[i] for i in idx]
+    if isinstance(d, Int):
+        if d.log:
+            lo, hi = _int_log_bounds(d)
+            v = np.clip(np.round(np.exp(lo + u * (hi - lo))), d.low, d.high)
+        else:
+            n = (d.high - d.low) // d.step + 1
+            k = np.minimum((u * n).astype(int), n - 1)
+            v = d.low + k * d.step
+        return [int(x) for x in v]
+    assert isinstance(d, Float)
+    if d.log:
+        v = np.exp(np.log(d.low) + u * (np.log(d.high) - np.log(d.low)))
+    else:
+        v = d.low + u * (d.high - d.low)
+    if d.step is not None:
+        v = d.low + np.round((v - d.low) / d.step) * d.step
+    return [float(x) for x in np.clip(v, d.low, d.high)]
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING: Any = _Missing()
+
+
+def encode(space: SearchSpace, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """Encode parameter dicts to an ``(len(rows), len(space))`` array; absent params are NaN."""
+    cols = []
+    for name, d in space.items():
+        if isinstance(d, Categorical):
+            vals = [r[name] if name in r else _MISSING for r in rows]
+        else:
+            vals = [r.get(name) for r in rows]
+        cols.append(encode_column(d, vals))
+    return np.column_stack(cols) if cols else np.empty((len(rows), 0))
+
+
+def decode(space: SearchSpace, u: np.ndarray) -> list[dict[str, Any]]:
+    """Decode unit-cube rows to parameter dicts holding only the active parameters."""
+    u = np.atleast_2d(np.asarray(u, dtype=float))
+    if u.shape[1] != len(space):
+        raise ValueError(f"expected {len(space)} columns, got {u.shape[1]}")
+    columns = {name: decode_column(d, u[:, j]) for j, (name, d) in enumerate(space.items())}
+    rows = [{name: columns[name][i] for name in space} for i in range(u.shape[0])]
+    if space.is_conditional:
+        rows = [space.restrict(r) for r in rows]
+    return rows

@@ -1,0 +1,191 @@
+"""`Study.optimize`: a small loop on ask/tell, with threads, heartbeats and a progress bar."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+import traceback
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING, Any, Protocol
+
+from hyperdial.exceptions import SearchExhausted, TrialPruned
+from hyperdial.trial import TrialRecord, TrialState
+
+if TYPE_CHECKING:
+    from hyperdial.study import Callback, ObjectiveFunc, Study
+
+_logger = logging.getLogger("hyperdial")
+
+
+class _Progress(Protocol):
+    def advance(self, record: TrialRecord, best: float | None) -> None: ...
+
+
+class _Budget:
+    """Hands out trial slots until ``n_trials`` or the deadline, thread-safely."""
+
+    def __init__(self, n_trials: int | None, timeout: float | None) -> None:
+        if n_trials is not None and (isinstance(n_trials, bool) or n_trials < 0):
+            raise ValueError(f"n_trials must be a non-negative int or None, got {n_trials!r}")
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"timeout must be > 0 seconds or None, got {timeout!r}")
+        self._left = n_trials
+        self._deadline = None if timeout is None else time.monotonic() + timeout
+        self._lock = threading.Lock()
+        self.stopped = False
+
+    def take(self) -> bool:
+        with self._lock:
+            if self.stopped or (self._deadline is not None and time.monotonic() >= self._deadline):
+                return False
+            if self._left is not None:
+                if self._left <= 0:
+                    return False
+                self._left -= 1
+            return True
+
+
+class _Heartbeat:
+    """One daemon thread per optimize call: beats for this process's running trials."""
+
+    def __init__(self, study: Study) -> None:
+        self._study = study
+        self._numbers: set[int] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if study.heartbeat_interval is not None:
+            self._thread = threading.Thread(target=self._run, name="hyperdial-heartbeat",
+                                            daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        assert self._study.heartbeat_interval is not None
+        while not self._stop.wait(self._study.heartbeat_interval):
+            with self._lock:
+                numbers = sorted(self._numbers)
+            try:
+                self._study._heartbeat(numbers)
+            except Exception as exc:  # a lost beat must never kill the study
+                _logger.warning("heartbeat failed: %s", exc)
+
+    @contextlib.contextmanager
+    def beating(self, number: int) -> Iterator[None]:
+        if self._thread is None:
+            yield
+            return
+        self._study._heartbeat([number])
+        with self._lock:
+            self._numbers.add(number)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._numbers.discard(number)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
+def _run_trial(study: Study, func: ObjectiveFunc, catch: tuple[type[Exception], ...],
+               heart: _Heartbeat) -> TrialRecord:
+    trial = study.ask()
+    with heart.beating(trial.number):
+        try:
+            result = func(trial)
+        except TrialPruned:
+            return study.tell(trial, state=TrialState.PRUNED)
+        except KeyboardInterrupt:
+            study.tell(trial, state=TrialState.FAIL, fail_reason="interrupted (KeyboardInterrupt)")
+            raise
+        except Exception as exc:
+            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            record = study.tell(trial, state=TrialState.FAIL, traceback=text,
+                                fail_reason=f"{type(exc).__name__}: {exc}")
+            if isinstance(exc, catch):
+                _logger.warning("trial %d failed: %r (caught, study goes on)", trial.number, exc)
+                return record
+            raise
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # reported below instead
+        record = study.tell(trial, result)
+    if record.state is TrialState.FAIL:
+        _logger.warning("trial %d failed: %s", record.number, record.fail_reason)
+    return record
+
+
+def _rich_progress(total: int | None, timeout: float | None) -> contextlib.AbstractContextManager[
+        _Progress | None]:
+    try:
+        from hyperdial._progress import RichProgress
+    except ImportError:
+        warnings.warn("show_progress_bar needs rich: pip install 'hyperdial[cli]'", stacklevel=3)
+        return contextlib.nullcontext(None)
+    return RichProgress(total, timeout)
+
+
+def run_optimize(study: Study, func: ObjectiveFunc, *, n_trials: int | None,
+                 timeout: float | None, n_jobs: int,
+                 catch: Iterable[type[Exception]] | type[Exception],
+                 callbacks: Sequence[Callback], show_progress_bar: bool) -> None:
+    """Run the study's trials; see `Study.optimize`."""
+    if isinstance(catch, type):
+        catch = (catch,)
+    catch = tuple(catch)
+    if n_jobs == -1:
+        import os
+
+        n_jobs = os.cpu_count() or 1
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise ValueError(f"n_jobs must be a positive int or -1, got {n_jobs!r}")
+    budget = _Budget(n_trials, timeout)
+    study._stop_requested = False
+    heart = _Heartbeat(study)
+    best_lock = threading.Lock()
+    best: list[Any] = [None]
+    progress_cm = (_rich_progress(n_trials, timeout) if show_progress_bar
+                   else contextlib.nullcontext(None))
+
+    def worker(progress: _Progress | None) -> None:
+        while not study._stop_requested and budget.take():
+            try:
+                record = _run_trial(study, func, catch, heart)
+            except SearchExhausted:
+                budget.stopped = True
+                return
+            if progress is not None:
+                with best_lock:
+                    if record.state is TrialState.COMPLETE and len(study.directions) == 1:
+                        value = record.values[0] if record.values else None
+                        sign = 1 if study.directions[0].value == "minimize" else -1
+                        if value is not None and (best[0] is None or sign * value < sign * best[0]):
+                            best[0] = value
+                    progress.advance(record, best[0])
+            for callback in callbacks:
+                callback(study, record)
+
+    try:
+        with progress_cm as progress:
+            if n_jobs == 1:
+                worker(progress)
+                return
+            with ThreadPoolExecutor(n_jobs, thread_name_prefix="hyperdial-worker") as pool:
+                futures = [pool.submit(worker, progress) for _ in range(n_jobs)]
+                try:
+                    done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                except KeyboardInterrupt:
+                    budget.stopped = True  # running trials finish; their results are kept
+                    raise
+                budget.stopped = True
+                for f in done:
+                    f.result()
+                for f in futures:
+                    f.result()
+    finally:
+        heart.close()

@@ -1,0 +1,56 @@
+"""Exceptions raised by hyperdial.
+
+Hierarchy::
+
+    HyperdialError
+    ├── TrialPruned            raised by an objective to stop a trial early (not an error)
+    ├── SearchExhausted        a finite sampler (grid) has nothing left to propose
+    ├── StorageError
+    │   ├── StudyNotFound
+    │   ├── DuplicatedStudy
+    │   ├── SchemaVersionError     the database was written by a newer / unknown hyperdial
+    │   ├── NotAHyperdialStorage   the file or database is corrupt or belongs to something else
+    │   └── TrialFinishedError     a finished trial is immutable
+    └── (ValueError subclasses are used for invalid search spaces and arguments)
+"""
+
+from __future__ import annotations
+
+
+class HyperdialError(Exception):
+    """Base class of every hyperdial exception."""
+
+
+class TrialPruned(HyperdialError):
+    """Raise inside an objective to end the trial as PRUNED (Optuna's name and meaning)."""
+
+
+class SearchExhausted(HyperdialError):
+    """A sampler with a finite space (e.g. a grid) has proposed every point."""
+
+
+class StorageError(HyperdialError):
+    """A storage backend could not do what was asked."""
+
+
+class StudyNotFound(StorageError, KeyError):
+    """No study of that name exists in the storage."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else "study not found"
+
+
+class DuplicatedStudy(StorageError):
+    """A study of that name already exists."""
+
+
+class SchemaVersionError(StorageError):
+    """The storage schema is newer than this hyperdial understands."""
+
+
+class NotAHyperdialStorage(StorageError):
+    """The database is corrupt or was not written by hyperdial."""
+
+
+class TrialFinishedError(StorageError):
+    """A finished trial cannot be changed."""

@@ -1,0 +1,29 @@
+"""The pruner contract: decide *when* a running trial should stop."""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+
+from hyperdial.history import History
+from hyperdial.trial import TrialRecord
+
+
+class Decision(enum.Enum):
+    CONTINUE = "continue"
+    PRUNE = "prune"
+
+
+class Pruner(ABC):
+    """Judges a running trial, given everything else the study has seen."""
+
+    @abstractmethod
+    def decide(self, history: History, trial: TrialRecord) -> Decision:
+        """CONTINUE or PRUNE ``trial`` (a snapshot with its intermediate values so far)."""
+
+
+class NopPruner(Pruner):
+    """Never prunes."""
+
+    def decide(self, history: History, trial: TrialRecord) -> Decision:
+        return Decision.CONTINUE

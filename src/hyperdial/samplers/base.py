@@ -1,0 +1,69 @@
+"""The sampler contract: decide *what* to try next from an immutable history."""
+
+from __future__ import annotations
+
+import secrets
+import zlib
+from abc import ABC, abstractmethod
+from dataclasses import replace
+from typing import Any, ClassVar
+
+import numpy as np
+
+from hyperdial.history import History
+from hyperdial.space import SearchSpace
+from hyperdial.trial import TrialRecord, TrialState
+
+
+class Sampler(ABC):
+    """Proposes parameters. Output depends on ``(history, space, rng)`` only.
+
+    Subclasses implement `propose`. A study calls it once per trial with the joint space from
+    `infer_space` (empty by default: every parameter is then proposed on its own, when the
+    objective first asks for it), and once more for each parameter outside that space.
+    """
+
+    #: When True, two trials of a study never receive the same proposal (the study enforces
+    #: it atomically through the storage); used by finite designs such as grids.
+    exclusive: ClassVar[bool] = False
+
+    def __init__(self, *, seed: int | None = None) -> None:
+        self.reseed(seed)
+
+    def reseed(self, seed: int | None) -> None:
+        """Set the seed; None draws a fresh one from the OS."""
+        self.seed = int(seed) if seed is not None else secrets.randbits(62)
+
+    def rng(self, number: int, name: str | None = None) -> np.random.Generator:
+        """The generator for trial ``number`` (and parameter ``name``): the same on every
+        worker and after a resume, so a seeded study replays exactly."""
+        key = [self.seed, number]
+        if name is not None:
+            key.append(zlib.crc32(name.encode()))
+        return np.random.default_rng(key)
+
+    def infer_space(self, history: History) -> SearchSpace:
+        """The space to propose jointly at the start of a trial (none by default)."""
+        return SearchSpace()
+
+    @abstractmethod
+    def propose(self, history: History, space: SearchSpace,
+                rng: np.random.Generator) -> dict[str, Any]:
+        """Return values for the active parameters of ``space``."""
+
+    def propose_batch(self, history: History, space: SearchSpace, n: int,
+                      rng: np.random.Generator) -> list[dict[str, Any]]:
+        """Propose ``n`` configurations at once; each later one sees the earlier ones as running."""
+        out: list[dict[str, Any]] = []
+        trials = list(history.trials)
+        base = len(trials)
+        for i in range(n):
+            params = self.propose(replace(history, trials=tuple(trials), known_space=None),
+                                  space, rng)
+            out.append(params)
+            trials.append(TrialRecord(number=base + i, state=TrialState.RUNNING, params=params,
+                                      distributions={k: space[k] for k in params}))
+        return out
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(seed={self.seed})"

@@ -1,0 +1,322 @@
+"""Search spaces: frozen parameter distributions, conditions and the `SearchSpace` mapping.
+
+A `SearchSpace` is an ordered mapping from parameter name to distribution, with optional
+conditions (`lr` exists only when `model == "A"`). Define-by-run studies build the same object
+from the trials they have seen; declarative users write it as a dict.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+CategoricalChoice = Union[None, bool, int, float, str]
+
+
+def _check_finite(**bounds: float) -> None:
+    for label, value in bounds.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{label} must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"{label} must be finite, got {value!r}")
+
+
+def _check_step(low: float, high: float, step: float) -> None:
+    if step <= 0:
+        raise ValueError(f"step must be > 0, got {step!r}")
+    n = (high - low) / step
+    if abs(n - round(n)) > 1e-8 * max(1.0, abs(n)):
+        raise ValueError(f"step {step!r} does not divide the range [{low!r}, {high!r}]")
+
+
+@dataclass(frozen=True)
+class Float:
+    """A real parameter in ``[low, high]``; ``log`` samples uniformly in log space, ``step`` grids it."""
+
+    low: float
+    high: float
+    log: bool = False
+    step: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_finite(low=self.low, high=self.high)
+        object.__setattr__(self, "low", float(self.low))
+        object.__setattr__(self, "high", float(self.high))
+        if self.low >= self.high:
+            raise ValueError(f"low ({self.low!r}) must be < high ({self.high!r})")
+        if self.log and self.low <= 0:
+            raise ValueError(f"log scale needs low > 0, got low={self.low!r}")
+        if self.step is not None:
+            if self.log:
+                raise ValueError("step and log cannot be combined for a float")
+            _check_finite(step=self.step)
+            object.__setattr__(self, "step", float(self.step))
+            _check_step(self.low, self.high, self.step)
+
+    def contains(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if not (self.low <= value <= self.high):
+            return False
+        if self.step is not None:
+            k = (value - self.low) / self.step
+            return abs(k - round(k)) < 1e-6
+        return True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "float", "low": self.low, "high": self.high, "log": self.log,
+                "step": self.step}
+
+
+@dataclass(frozen=True)
+class Int:
+    """An integer parameter in ``[low, high]`` (both included, low < high), optionally log-scaled or stepped."""
+
+    low: int
+    high: int
+    log: bool = False
+    step: int = 1
+
+    def __post_init__(self) -> None:
+        for label, value in (("low", self.low), ("high", self.high), ("step", self.step)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{label} must be an integer, got {value!r}")
+            if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+                raise ValueError(f"{label} must be an integer, got {value!r}")
+            object.__setattr__(self, label, int(value))
+        if self.low >= self.high:
+            raise ValueError(f"low ({self.low!r}) must be < high ({self.high!r})")
+        if self.log and self.low < 1:
+            raise ValueError(f"log scale needs low >= 1, got low={self.low!r}")
+        if self.log and self.step != 1:
+            raise ValueError("step and log cannot be combined for an int")
+        if self.step < 1:
+            raise ValueError(f"step must be >= 1, got {self.step!r}")
+        if (self.high - self.low) % self.step:
+            raise ValueError(f"step {self.step} does not divide the range [{self.low}, {self.high}]")
+
+    def contains(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if isinstance(value, float) and not value.is_integer():
+            return False
+        return self.low <= value <= self.high and (int(value) - self.low) % self.step == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "int", "low": self.low, "high": self.high, "log": self.log,
+                "step": self.step}
+
+
+def _choice_key(value: Any) -> str:
+    """Type-aware identity of a choice: True, 1 and 1.0 are different choices."""
+    return f"{type(value).__name__}:{json.dumps(value)}"
+
+
+@dataclass(frozen=True)
+class Categorical:
+    """One of a finite tuple of JSON-serialisable choices (None, bool, int, float, str)."""
+
+    choices: tuple[CategoricalChoice, ...]
+
+    def __post_init__(self) -> None:
+        if isinstance(self.choices, (str, bytes)) or not isinstance(self.choices, Sequence):
+            raise ValueError(f"choices must be a sequence, got {self.choices!r}")
+        choices = tuple(self.choices)
+        if not choices:
+            raise ValueError("choices must not be empty")
+        for c in choices:
+            if c is not None and not isinstance(c, (bool, int, float, str)):
+                raise ValueError(f"choice {c!r} is not None, bool, int, float or str")
+            if isinstance(c, float) and not math.isfinite(c):
+                raise ValueError(f"choice {c!r} is not finite")
+        keys = [_choice_key(c) for c in choices]
+        if len(set(keys)) != len(keys):
+            dup = next(c for c, k in zip(choices, keys) if keys.count(k) > 1)
+            raise ValueError(f"duplicate choice {dup!r}")
+        object.__setattr__(self, "choices", choices)
+
+    def index(self, value: Any) -> int:
+        """Position of ``value`` among the choices (type-aware); ValueError if absent."""
+        key = _choice_key(value)
+        for i, c in enumerate(self.choices):
+            if _choice_key(c) == key:
+                return i
+        raise ValueError(f"{value!r} is not one of {list(self.choices)!r}")
+
+    def contains(self, value: Any) -> bool:
+        try:
+            self.index(value)
+        except (ValueError, TypeError):
+            return False
+        return True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "categorical", "choices": list(self.choices)}
+
+
+Distribution = Union[Float, Int, Categorical]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Makes a parameter active only when ``parent`` takes one of ``values``."""
+
+    parent: str
+    values: tuple[CategoricalChoice, ...]
+
+    def __post_init__(self) -> None:
+        values = self.values
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+            values = (values,)
+        object.__setattr__(self, "values", tuple(values))
+
+    def holds(self, params: Mapping[str, Any]) -> bool:
+        if self.parent not in params:
+            return False
+        key = _choice_key(params[self.parent])
+        return any(_choice_key(v) == key for v in self.values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"parent": self.parent, "in": list(self.values)}
+
+
+def distribution_from_dict(spec: Mapping[str, Any]) -> Distribution:
+    """Inverse of ``to_dict``: build a distribution from its JSON form."""
+    kind = spec.get("type")
+    if kind == "float":
+        return Float(spec["low"], spec["high"], log=bool(spec.get("log", False)),
+                     step=spec.get("step"))
+    if kind == "int":
+        return Int(spec["low"], spec["high"], log=bool(spec.get("log", False)),
+                   step=spec.get("step") or 1)
+    if kind == "categorical":
+        return Categorical(tuple(spec["choices"]))
+    raise ValueError(f"unknown distribution type {kind!r} (expected float, int or categorical)")
+
+
+def _named(name: str, exc: Exception) -> ValueError:
+    return ValueError(f"parameter {name!r}: {exc}")
+
+
+@dataclass(frozen=True)
+class SearchSpace(Mapping[str, Distribution]):
+    """An ordered, immutable mapping of parameter names to distributions, with conditions.
+
+    >>> space = SearchSpace({"model": Categorical(("A", "B")), "lr": Float(1e-4, 1.0, log=True)},
+    ...                     conditions={"lr": Condition("model", ("A",))})
+    >>> space.active({"model": "B"})
+    ['model']
+    """
+
+    params: Mapping[str, Distribution] = field(default_factory=dict)
+    conditions: Mapping[str, Condition] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        params = dict(self.params)
+        for name, dist in params.items():
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"parameter names must be non-empty strings, got {name!r}")
+            if not isinstance(dist, (Float, Int, Categorical)):
+                raise _named(name, TypeError(f"expected Float, Int or Categorical, got {dist!r}"))
+        conditions = dict(self.conditions)
+        for name, cond in conditions.items():
+            if name not in params:
+                raise _named(name, ValueError("has a condition but no distribution"))
+            if cond.parent not in params:
+                raise _named(name, ValueError(f"condition on unknown parent {cond.parent!r}"))
+            parent = params[cond.parent]
+            for v in cond.values:
+                if not parent.contains(v):
+                    raise _named(name, ValueError(
+                        f"condition value {v!r} is not a possible value of {cond.parent!r}"))
+        # Parents must come before children so that `active` can resolve in one pass.
+        order: list[str] = []
+        visiting: set[str] = set()
+
+        def visit(n: str) -> None:
+            if n in order:
+                return
+            if n in visiting:
+                raise _named(n, ValueError("conditions form a cycle"))
+            visiting.add(n)
+            if n in conditions:
+                visit(conditions[n].parent)
+            order.append(n)
+
+        for n in params:
+            visit(n)
+        object.__setattr__(self, "params", {n: params[n] for n in order})
+        object.__setattr__(self, "conditions", conditions)
+
+    def __getitem__(self, name: str) -> Distribution:
+        return self.params[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.params)
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+    def __hash__(self) -> int:
+        return hash((tuple(self.params.items()), tuple(self.conditions.items())))
+
+    @property
+    def is_conditional(self) -> bool:
+        return bool(self.conditions)
+
+    def active(self, params: Mapping[str, Any]) -> list[str]:
+        """Names active under ``params`` (a partial assignment is fine), in dependency order."""
+        out: list[str] = []
+        for name in self.params:
+            cond = self.conditions.get(name)
+            if cond is None or (cond.parent in out and cond.holds(params)):
+                out.append(name)
+        return out
+
+    def restrict(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Drop the values of parameters that are inactive under ``params``."""
+        return {n: params[n] for n in self.active(params) if n in params}
+
+    def validate(self, params: Mapping[str, Any]) -> None:
+        """Raise ValueError if ``params`` is not a complete, in-range, active-only assignment."""
+        active = self.active(params)
+        for name in active:
+            if name not in params:
+                raise _named(name, ValueError("is active but has no value"))
+            if not self.params[name].contains(params[name]):
+                raise _named(name, ValueError(f"{params[name]!r} is outside {self.params[name]}"))
+        extra = set(params) - set(active)
+        if extra:
+            raise ValueError(f"parameters {sorted(extra)} are unknown or inactive")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, dist in self.params.items():
+            spec = dist.to_dict()
+            if name in self.conditions:
+                spec["condition"] = self.conditions[name].to_dict()
+            out[name] = spec
+        return out
+
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Any]) -> SearchSpace:
+        """Build a space from distributions or their JSON form (``{"type": "float", ...}``)."""
+        params: dict[str, Distribution] = {}
+        conditions: dict[str, Condition] = {}
+        for name, item in spec.items():
+            try:
+                if isinstance(item, (Float, Int, Categorical)):
+                    params[name] = item
+                    continue
+                if not isinstance(item, Mapping):
+                    raise ValueError(f"expected a distribution or a dict, got {item!r}")
+                params[name] = distribution_from_dict(item)
+                if item.get("condition") is not None:
+                    c = item["condition"]
+                    conditions[name] = Condition(c["parent"], tuple(c["in"]))
+            except (ValueError, TypeError, KeyError) as exc:
+                raise _named(name, exc) from exc
+        return cls(params, conditions)

@@ -1,0 +1,271 @@
+"""The storage contract: an append-only log of trial events, plus the view that replays it.
+
+A backend stores studies, allocates gap-free trial numbers, appends events and hands back the
+events after a given id. Everything else (turning events into `TrialRecord`s, caching finished
+trials) happens once, in `TrialView`, for every backend.
+
+Event kinds and their data (all JSON):
+
+``create``  ``{"t": epoch, "state": "RUNNING"|"WAITING", "params"?: {...}, "dists"?: {...},
+"user_attrs"?: {...}, "system_attrs"?: {...}}``
+``start``   ``{"t": epoch}`` a WAITING trial was claimed by a worker
+``params``  ``{"params": {name: value}, "dists": {name: distribution dict}}``
+``report``  ``{"step": int, "value": float | [float, ...]}``
+``attrs``   ``{"user": {...}, "system": {...}}``
+``finish``  ``{"t": epoch, "state": "COMPLETE"|"PRUNED"|"FAIL", "values"?: [...], "reason"?: str}``
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from hyperdial.history import History, StudyDirection
+from hyperdial.space import Distribution, SearchSpace, distribution_from_dict
+from hyperdial.trial import TrialRecord, TrialState
+
+Event = tuple[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class StudyInfo:
+    """A study as the storage knows it."""
+
+    id: int
+    name: str
+    directions: tuple[StudyDirection, ...]
+    user_attrs: Mapping[str, Any] = field(default_factory=dict)
+    n_trials: int = 0
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: int
+    number: int
+    kind: str
+    data: dict[str, Any]
+
+
+class Storage(ABC):
+    """Where studies live. Every write is one transaction; reads return events after an id.
+
+    Implementations must keep trial numbers unique and gap-free under concurrent writers,
+    refuse events for a finished trial (`TrialFinishedError`), and never unpickle anything.
+    """
+
+    # -- studies ---------------------------------------------------------------------------
+    @abstractmethod
+    def create_study(self, name: str, directions: Sequence[StudyDirection],
+                     user_attrs: Mapping[str, Any] | None = None) -> StudyInfo:
+        """Create a study; `DuplicatedStudy` if the name is taken."""
+
+    @abstractmethod
+    def studies(self) -> list[StudyInfo]:
+        """Every study, in creation order."""
+
+    def get_study(self, name: str) -> StudyInfo:
+        """The study called ``name``; `StudyNotFound` otherwise."""
+        from hyperdial.exceptions import StudyNotFound
+
+        for info in self.studies():
+            if info.name == name:
+                return info
+        raise StudyNotFound(f"no study named {name!r}")
+
+    @abstractmethod
+    def rename_study(self, name: str, new_name: str) -> None: ...
+
+    @abstractmethod
+    def delete_study(self, name: str) -> None: ...
+
+    # -- trials ----------------------------------------------------------------------------
+    @abstractmethod
+    def create_trial(self, study_id: int, data: dict[str, Any], *, key: str | None = None,
+                     claim_waiting: bool = False) -> int | None:
+        """Start a trial and return its number.
+
+        With ``claim_waiting`` the oldest WAITING trial is moved to RUNNING (a ``start`` event)
+        if there is one; otherwise a new trial gets the next number and a ``create`` event with
+        ``data`` (whose ``state`` says RUNNING or WAITING). A non-None ``key`` must be unique in
+        the study: if another trial holds it, nothing is written and None is returned.
+        """
+
+    @abstractmethod
+    def append(self, study_id: int, number: int, events: Sequence[Event]) -> None:
+        """Append events to a trial in one transaction.
+
+        A ``finish`` event must be last and moves the trial out of RUNNING atomically; events
+        for a trial that is already finished raise `TrialFinishedError` and write nothing.
+        """
+
+    @abstractmethod
+    def read(self, study_id: int, after: int = 0) -> list[EventRow]:
+        """Events of the study with id > ``after``, in id order."""
+
+    @abstractmethod
+    def heartbeat(self, study_id: int, numbers: Sequence[int]) -> None:
+        """Record that the worker running these trials is alive now."""
+
+    @abstractmethod
+    def fail_stale(self, study_id: int, grace_seconds: float) -> list[int]:
+        """Mark FAIL every RUNNING trial whose last heartbeat is older than ``grace_seconds``.
+
+        Trials that never sent a heartbeat are left alone. Returns the numbers marked.
+        """
+
+    def close(self) -> None:
+        """Release connections; the default has nothing to release."""
+
+
+def now() -> float:
+    return time.time()
+
+
+def _dt(t: float | None) -> datetime | None:
+    return None if t is None else datetime.fromtimestamp(t, tz=timezone.utc)
+
+
+class _Builder:
+    """Mutable accumulator for one unfinished trial."""
+
+    __slots__ = ("dists", "intermediate", "number", "params", "start", "state", "system_attrs",
+                 "user_attrs")
+
+    def __init__(self, number: int, data: dict[str, Any]) -> None:
+        self.number = number
+        self.state = TrialState(data.get("state", "RUNNING"))
+        self.start: float | None = data["t"] if self.state is TrialState.RUNNING else None
+        self.params: dict[str, Any] = dict(data.get("params", {}))
+        self.dists: dict[str, Distribution] = {
+            k: distribution_from_dict(v) for k, v in data.get("dists", {}).items()}
+        self.intermediate: dict[int, Any] = {}
+        self.user_attrs: dict[str, Any] = dict(data.get("user_attrs", {}))
+        self.system_attrs: dict[str, Any] = dict(data.get("system_attrs", {}))
+
+    def record(self, end: float | None = None, values: Sequence[float] | None = None
+               ) -> TrialRecord:
+        return TrialRecord(
+            number=self.number, state=self.state, params=self.params, distributions=self.dists,
+            values=None if values is None else tuple(values),
+            intermediate_values=self.intermediate, user_attrs=self.user_attrs,
+            system_attrs=self.system_attrs, datetime_start=_dt(self.start),
+            datetime_complete=_dt(end))
+
+
+class TrialView:
+    """Materialises a study's event log into `TrialRecord`s, fetching only new events.
+
+    Finished trials are immutable, so their records are built once and cached; a sync costs
+    one storage query however many trials exist.
+    """
+
+    def __init__(self, storage: Storage, study_id: int,
+                 directions: Sequence[StudyDirection]) -> None:
+        self.storage = storage
+        self.study_id = study_id
+        self.directions = tuple(directions)
+        self.last_event_id = 0
+        self._records: list[TrialRecord | None] = []
+        self._holes = 0  # numbers seen in no ``create`` event yet
+        self._open: dict[int, _Builder] = {}
+        self._snapshot: tuple[TrialRecord, ...] | None = ()
+        self._space: dict[str, Distribution] | None = None
+
+    def sync(self) -> None:
+        rows = self.storage.read(self.study_id, self.last_event_id)
+        if rows:
+            self.apply(rows)
+
+    def apply(self, rows: Sequence[EventRow]) -> None:
+        touched: set[int] = set()
+        for row in rows:
+            self.last_event_id = max(self.last_event_id, row.id)
+            self._apply_one(row)
+            touched.add(row.number)
+        for number in touched:
+            b = self._open.get(number)
+            if b is not None:
+                self._records[number] = b.record()
+        self._snapshot = None
+
+    def _apply_one(self, row: EventRow) -> None:
+        n, kind, data = row.number, row.kind, row.data
+        if kind == "create":
+            while len(self._records) <= n:
+                self._records.append(None)
+                self._holes += 1
+            self._holes -= 1
+            self._open[n] = _Builder(n, data)
+            return
+        b = self._open.get(n)
+        if b is None:  # event for a trial already finished (e.g. replayed): ignore
+            return
+        if kind == "params":
+            b.params.update(data["params"])
+            b.dists.update({k: distribution_from_dict(v) for k, v in data["dists"].items()})
+        elif kind == "report":
+            v = data["value"]
+            b.intermediate.setdefault(int(data["step"]), tuple(v) if isinstance(v, list) else v)
+        elif kind == "attrs":
+            b.user_attrs.update(data.get("user", {}))
+            b.system_attrs.update(data.get("system", {}))
+        elif kind == "start":
+            b.state, b.start = TrialState.RUNNING, data["t"]
+        elif kind == "finish":
+            b.state = TrialState(data["state"])
+            if data.get("reason") is not None:
+                b.system_attrs["fail_reason"] = data["reason"]
+            if data.get("traceback") is not None:
+                b.system_attrs["traceback"] = data["traceback"]
+            record = b.record(end=data["t"], values=data.get("values"))
+            del self._open[n]
+            self._records[n] = record
+            if record.state is TrialState.COMPLETE:
+                self._extend_space(record)
+
+    def _extend_space(self, record: TrialRecord) -> None:
+        if self._space is None:
+            self._space = dict(record.distributions)
+            return
+        self._space = {k: d for k, d in self._space.items()
+                       if record.distributions.get(k) == d}
+
+    @property
+    def records(self) -> tuple[TrialRecord, ...]:
+        if self._snapshot is None:
+            # Numbers are allocated in event order, so holes are rare and transient.
+            self._snapshot = tuple(self._records)
+            if self._holes:
+                self._snapshot = tuple(r for r in self._snapshot if r is not None)
+        return self._snapshot
+
+    def history(self) -> History:
+        return History(self.records, self.directions, SearchSpace(self._space or {}))
+
+    def get(self, number: int) -> TrialRecord:
+        record = self._records[number] if number < len(self._records) else None
+        if record is None:
+            raise KeyError(f"no trial number {number}")
+        return record
+
+
+def copy_study(src: Storage, name: str, dst: Storage, new_name: str | None = None) -> StudyInfo:
+    """Copy a study, every trial and event, to another (or the same) storage."""
+    info = src.get_study(name)
+    target = dst.create_study(new_name or name, info.directions, info.user_attrs)
+    pending: dict[int, list[Event]] = {}
+    for row in src.read(info.id):
+        if row.kind == "create":
+            number = dst.create_trial(target.id, row.data)
+            assert number == row.number, "source trial numbers must be gap-free"
+        else:
+            pending.setdefault(row.number, []).append((row.kind, row.data))
+            if row.kind == "finish":
+                dst.append(target.id, row.number, pending.pop(row.number))
+    for number, events in pending.items():
+        dst.append(target.id, number, events)
+    return target

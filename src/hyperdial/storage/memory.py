@@ -1,0 +1,164 @@
+"""In-process storage: the same event log as the SQL backend, kept in lists under a lock."""
+
+from __future__ import annotations
+
+import heapq
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hyperdial.exceptions import DuplicatedStudy, StudyNotFound, TrialFinishedError
+from hyperdial.history import StudyDirection
+from hyperdial.storage.base import Event, EventRow, Storage, StudyInfo, now
+from hyperdial.trial import TrialState
+
+
+@dataclass
+class _Study:
+    id: int
+    name: str
+    directions: tuple[StudyDirection, ...]
+    user_attrs: dict[str, Any]
+    states: list[TrialState] = field(default_factory=list)
+    heartbeats: dict[int, float] = field(default_factory=dict)
+    keys: set[str] = field(default_factory=set)
+    waiting: list[int] = field(default_factory=list)  # a heap of WAITING trial numbers
+    events: list[tuple[int, int, str, str]] = field(default_factory=list)  # id, number, kind, json
+
+
+class InMemoryStorage(Storage):
+    """Thread-safe storage that lives as long as the process.
+
+    Events are kept as JSON text, exactly as the SQL backend keeps them: what a study reads
+    back is a fresh copy, and whatever would not survive a database does not survive here.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._studies: dict[str, _Study] = {}
+        self._by_id: dict[int, _Study] = {}
+        self._next_study_id = 1
+        self._next_event_id = 1
+
+    def create_study(self, name: str, directions: Sequence[StudyDirection],
+                     user_attrs: Mapping[str, Any] | None = None) -> StudyInfo:
+        with self._lock:
+            if name in self._studies:
+                raise DuplicatedStudy(f"a study named {name!r} already exists")
+            s = _Study(self._next_study_id, name, tuple(directions), dict(user_attrs or {}))
+            self._next_study_id += 1
+            self._studies[name] = self._by_id[s.id] = s
+            return self._info(s)
+
+    @staticmethod
+    def _info(s: _Study) -> StudyInfo:
+        return StudyInfo(s.id, s.name, s.directions, dict(s.user_attrs), len(s.states))
+
+    def studies(self) -> list[StudyInfo]:
+        with self._lock:
+            return [self._info(s) for s in self._studies.values()]
+
+    def get_study(self, name: str) -> StudyInfo:
+        with self._lock:
+            if name not in self._studies:
+                raise StudyNotFound(f"no study named {name!r}")
+            return self._info(self._studies[name])
+
+    def rename_study(self, name: str, new_name: str) -> None:
+        with self._lock:
+            if name not in self._studies:
+                raise StudyNotFound(f"no study named {name!r}")
+            if new_name in self._studies:
+                raise DuplicatedStudy(f"a study named {new_name!r} already exists")
+            s = self._studies.pop(name)
+            s.name = new_name
+            self._studies[new_name] = s
+
+    def delete_study(self, name: str) -> None:
+        with self._lock:
+            if name not in self._studies:
+                raise StudyNotFound(f"no study named {name!r}")
+            del self._by_id[self._studies.pop(name).id]
+
+    def _study(self, study_id: int) -> _Study:
+        try:
+            return self._by_id[study_id]
+        except KeyError:
+            raise StudyNotFound(f"no study with id {study_id}") from None
+
+    def _log(self, s: _Study, number: int, kind: str, data: dict[str, Any]) -> None:
+        s.events.append((self._next_event_id, number, kind, json.dumps(data, allow_nan=True)))
+        self._next_event_id += 1
+
+    def create_trial(self, study_id: int, data: dict[str, Any], *, key: str | None = None,
+                     claim_waiting: bool = False) -> int | None:
+        with self._lock:
+            s = self._study(study_id)
+            while claim_waiting and s.waiting:
+                number = heapq.heappop(s.waiting)
+                if s.states[number] is TrialState.WAITING:
+                    s.states[number] = TrialState.RUNNING
+                    self._log(s, number, "start", {"t": now()})
+                    return number
+            if key is not None:
+                if key in s.keys:
+                    return None
+                s.keys.add(key)
+            number = len(s.states)
+            data = {"t": now(), "state": "RUNNING", **data}
+            s.states.append(TrialState(data["state"]))
+            if s.states[number] is TrialState.WAITING:
+                heapq.heappush(s.waiting, number)
+            self._log(s, number, "create", data)
+            return number
+
+    def append(self, study_id: int, number: int, events: Sequence[Event]) -> None:
+        with self._lock:
+            s = self._study(study_id)
+            if not 0 <= number < len(s.states):
+                raise KeyError(f"no trial number {number}")
+            if s.states[number].is_finished():
+                raise TrialFinishedError(f"trial {number} is already {s.states[number].value}")
+            for kind, data in events:
+                if kind == "finish":
+                    s.states[number] = TrialState(data["state"])
+                    s.heartbeats.pop(number, None)
+                elif kind == "start":
+                    s.states[number] = TrialState.RUNNING
+                self._log(s, number, kind, data)
+
+    def read(self, study_id: int, after: int = 0) -> list[EventRow]:
+        with self._lock:
+            events = self._study(study_id).events
+            lo, hi = 0, len(events)  # ids increase along the list: binary search the start
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if events[mid][0] <= after:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            tail = events[lo:]
+        return [EventRow(i, n, kind, json.loads(text)) for i, n, kind, text in tail]
+
+    def heartbeat(self, study_id: int, numbers: Sequence[int]) -> None:
+        with self._lock:
+            s = self._study(study_id)
+            t = now()
+            for n in numbers:
+                if s.states[n] is TrialState.RUNNING:
+                    s.heartbeats[n] = t
+
+    def fail_stale(self, study_id: int, grace_seconds: float) -> list[int]:
+        with self._lock:
+            s = self._study(study_id)
+            t = now()
+            stale = sorted(n for n, beat in s.heartbeats.items() if t - beat > grace_seconds)
+            for n in stale:
+                s.states[n] = TrialState.FAIL
+                del s.heartbeats[n]
+                self._log(s, n, "finish", {"t": t, "state": "FAIL",
+                                           "reason": "stale: no heartbeat (worker died?)"})
+            return stale
+

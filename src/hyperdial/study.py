@@ -1,0 +1,469 @@
+"""`Study`: a thin facade over ask/tell, storage and the trial view.
+
+Everything that runs trials (``optimize``, the CLI, executors, the scikit-learn search) goes
+through `Study.ask` and `Study.tell`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from hyperdial.exceptions import DuplicatedStudy, TrialFinishedError
+from hyperdial.history import History, StudyDirection
+from hyperdial.pruners.base import Decision, NopPruner, Pruner
+from hyperdial.samplers.base import Sampler
+from hyperdial.samplers.random import RandomSampler
+from hyperdial.space import Distribution, SearchSpace
+from hyperdial.storage import InMemoryStorage, Storage, get_storage
+from hyperdial.storage.base import Event, StudyInfo, TrialView
+from hyperdial.trial import Trial, TrialRecord, TrialState, check_json
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_logger = logging.getLogger("hyperdial")
+
+ObjectiveFunc = Callable[[Trial], Any]
+Callback = Callable[["Study", TrialRecord], None]
+
+
+class Study:
+    """A named optimisation: its directions, its trials (in a storage), a sampler and a pruner.
+
+    Create one with `create_study` or `load_study`, not with the constructor.
+    """
+
+    def __init__(self, *, info: StudyInfo, storage: Storage, sampler: Sampler | None = None,
+                 pruner: Pruner | None = None, heartbeat_interval: float | None = None,
+                 grace_period: float | None = None, failed_trial_retries: int = 0) -> None:
+        self._info = info
+        self._storage = storage
+        self.sampler = sampler if sampler is not None else RandomSampler()
+        self.pruner = pruner if pruner is not None else NopPruner()
+        self._view = TrialView(storage, info.id, info.directions)
+        self._lock = threading.RLock()
+        self._live: dict[int, Trial] = {}
+        self._history_at_ask: dict[int, History] = {}
+        if heartbeat_interval is not None and heartbeat_interval <= 0:
+            raise ValueError(f"heartbeat_interval must be > 0, got {heartbeat_interval!r}")
+        self.heartbeat_interval = heartbeat_interval
+        self.grace_period = grace_period if grace_period is not None else (
+            None if heartbeat_interval is None else 2 * heartbeat_interval)
+        if failed_trial_retries < 0:
+            raise ValueError(f"failed_trial_retries must be >= 0, got {failed_trial_retries!r}")
+        self.failed_trial_retries = failed_trial_retries
+        self._last_stale_check = 0.0
+        self._stop_requested = False
+
+    # -- identity ----------------------------------------------------------------------------
+    @property
+    def study_name(self) -> str:
+        return self._info.name
+
+    @property
+    def directions(self) -> list[StudyDirection]:
+        return list(self._info.directions)
+
+    @property
+    def direction(self) -> StudyDirection:
+        if len(self._info.directions) != 1:
+            raise RuntimeError("this study has several objectives: use .directions")
+        return self._info.directions[0]
+
+    @property
+    def user_attrs(self) -> dict[str, Any]:
+        return dict(self._info.user_attrs)
+
+    @property
+    def storage(self) -> Storage:
+        return self._storage
+
+    def __repr__(self) -> str:
+        dirs = ", ".join(d.value for d in self._info.directions)
+        return f"Study(name={self.study_name!r}, directions=[{dirs}])"
+
+    # -- reading -----------------------------------------------------------------------------
+    def history(self) -> History:
+        """The current immutable view of every trial (one storage query)."""
+        with self._lock:
+            self._view.sync()
+            return self._view.history()
+
+    @property
+    def trials(self) -> list[TrialRecord]:
+        return list(self.history().trials)
+
+    def get_trials(self, states: Container[TrialState] | None = None) -> list[TrialRecord]:
+        return [t for t in self.history().trials if states is None or t.state in states]
+
+    @property
+    def best_trial(self) -> TrialRecord:
+        best = self.history().best()
+        if best is None:
+            raise ValueError("no trial has completed yet")
+        return best
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        return dict(self.best_trial.params)
+
+    @property
+    def best_value(self) -> float:
+        value = self.best_trial.value
+        assert value is not None
+        return value
+
+    @property
+    def best_trials(self) -> list[TrialRecord]:
+        """The Pareto front of completed trials (for one objective: every trial tied for best)."""
+        return self.history().pareto_front()
+
+    # -- ask / tell --------------------------------------------------------------------------
+    def ask(self, fixed_distributions: Mapping[str, Distribution] | None = None) -> Trial:
+        """Start a trial (an enqueued one first) and return its live handle.
+
+        ``fixed_distributions`` suggests those parameters at once, as Optuna's ``ask`` does.
+        """
+        self._check_stale()
+        with self._lock:
+            number = self._start_trial()
+            record = self._view.get(number)
+            history = self._view.history()
+        proposed: dict[str, Any] = {}
+        space = self.sampler.infer_space(history)
+        space = SearchSpace({k: d for k, d in space.items() if k not in record.params})
+        if space:
+            proposed = self.sampler.propose(history, space, self.sampler.rng(number))
+        start = record.datetime_start or datetime.now(timezone.utc)
+        trial = Trial(self, number, fixed=record.params, proposed=proposed, datetime_start=start)
+        trial.user_attrs.update(record.user_attrs)
+        with self._lock:
+            self._live[number] = trial
+            self._history_at_ask[number] = history
+        for name, dist in (fixed_distributions or {}).items():
+            trial.suggest(name, dist)
+        return trial
+
+    def _start_trial(self) -> int:
+        """Claim an enqueued trial or create one; exclusive samplers reserve their proposal."""
+        if not self.sampler.exclusive:
+            number = self._storage.create_trial(self._info.id, {}, claim_waiting=True)
+            assert number is not None
+            self._view.sync()
+            return number
+        while True:
+            self._view.sync()
+            history = self._view.history()
+            space = self.sampler.infer_space(history)
+            params = self.sampler.propose(history, space, self.sampler.rng(len(history.trials)))
+            data = {"params": params, "dists": {k: space[k].to_dict() for k in params}}
+            key = json.dumps(params, sort_keys=True)
+            number = self._storage.create_trial(self._info.id, data, key=key, claim_waiting=True)
+            if number is not None:
+                self._view.sync()
+                return number
+
+    def tell(self, trial: Trial | int, values: float | Sequence[float] | None = None,
+             state: TrialState | None = None, *, fail_reason: str | None = None,
+             traceback: str | None = None) -> TrialRecord:
+        """Finish a trial. Invalid ``values`` fail the trial with the reason recorded."""
+        live = self._live_trial(trial)
+        number = live.number if live else int(trial)  # type: ignore[arg-type]
+        if state is None:
+            state = TrialState.COMPLETE if values is not None else TrialState.FAIL
+            if values is None and fail_reason is None:
+                fail_reason = "the objective returned None"
+        if state not in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL):
+            raise ValueError(f"tell() needs COMPLETE, PRUNED or FAIL, got {state}")
+        checked: tuple[float, ...] | None = None
+        if state is TrialState.COMPLETE:
+            checked, problem = self._check_values(values)
+            if problem is not None:
+                state, fail_reason = TrialState.FAIL, problem
+                warnings.warn(f"trial {number} failed: {problem}", RuntimeWarning, stacklevel=2)
+        finish: dict[str, Any] = {"t": time.time(), "state": state.value}
+        if checked is not None:
+            finish["values"] = list(checked)
+        if fail_reason is not None:
+            finish["reason"] = fail_reason
+        if traceback is not None:
+            finish["traceback"] = traceback
+        events = self._drain(live) + [("finish", finish)]
+        try:
+            self._storage.append(self._info.id, number, events)
+        except TrialFinishedError:
+            warnings.warn(f"trial {number} was already finished (marked stale by another "
+                          "worker?); its late result is dropped", RuntimeWarning, stacklevel=2)
+        with self._lock:
+            self._live.pop(number, None)
+            self._history_at_ask.pop(number, None)
+            self._view.sync()
+            return self._view.get(number)
+
+    def _check_values(self, values: Any) -> tuple[tuple[float, ...] | None, str | None]:
+        """The objective's return value as a tuple of floats, or the reason it is unusable."""
+        m = len(self._info.directions)
+        if hasattr(values, "tolist") and callable(values.tolist):  # numpy / torch values
+            values = values.tolist()
+        if isinstance(values, (str, bytes)) or values is None:
+            return None, f"the objective returned {values!r}, not a number"
+        seq = list(values) if isinstance(values, Sequence) else [values]
+        if len(seq) != m:
+            return None, f"the objective returned {len(seq)} values for {m} objective(s)"
+        for v in seq:
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                return None, f"the objective returned {v!r} of type {type(v).__name__}, " \
+                             "not a number"
+            if not math.isfinite(v):
+                return None, f"the objective returned {v!r}, which is not finite"
+        return tuple(float(v) for v in seq), None
+
+    def _live_trial(self, trial: Trial | int) -> Trial | None:
+        if isinstance(trial, Trial):
+            return trial
+        with self._lock:
+            return self._live.get(int(trial))
+
+    @staticmethod
+    def _drain(trial: Trial | None) -> list[Event]:
+        """The trial's buffered writes (new parameters, user attributes), emptied."""
+        if trial is None:
+            return []
+        events: list[Event] = []
+        if trial.unflushed_params:
+            events.append(("params", {
+                "params": dict(trial.unflushed_params),
+                "dists": {k: trial.distributions[k].to_dict() for k in trial.unflushed_params}}))
+            trial.unflushed_params.clear()
+        if trial.unflushed_attrs:
+            events.append(("attrs", {"user": dict(trial.unflushed_attrs)}))
+            trial.unflushed_attrs.clear()
+        return events
+
+    # -- the TrialDriver protocol (called by live trials) -------------------------------------
+    def _propose_param(self, trial: Trial, name: str, dist: Distribution) -> Any:
+        with self._lock:
+            history = self._history_at_ask.get(trial.number) or self._view.history()
+        return self.sampler.propose(history, SearchSpace({name: dist}),
+                                    self.sampler.rng(trial.number, name))[name]
+
+    def _record_report(self, trial: Trial, step: int, value: float | tuple[float, ...]) -> None:
+        events = self._drain(trial)
+        events.append(("report", {"step": step,
+                                  "value": list(value) if isinstance(value, tuple) else value}))
+        self._storage.append(self._info.id, trial.number, events)
+
+    def _should_prune(self, trial: Trial) -> bool:
+        history = self.history()
+        snapshot = TrialRecord(
+            number=trial.number, state=TrialState.RUNNING, params=dict(trial.params),
+            distributions=dict(trial.distributions),
+            intermediate_values=dict(trial.intermediate_values),  # type: ignore[arg-type]
+            user_attrs=dict(trial.user_attrs), datetime_start=trial.datetime_start)
+        return self.pruner.decide(history, snapshot) is Decision.PRUNE
+
+    # -- queueing, attributes ------------------------------------------------------------------
+    def enqueue_trial(self, params: Mapping[str, Any], user_attrs: Mapping[str, Any] | None = None,
+                      *, skip_if_exists: bool = False) -> int | None:
+        """Queue a configuration; the next `ask` runs it before any sampled one.
+
+        Values are checked against each distribution when the objective suggests them.
+        Returns the trial number, or None when ``skip_if_exists`` found the same params.
+        """
+        check_json("enqueued params", dict(params))
+        if user_attrs:
+            check_json("user_attrs", dict(user_attrs))
+        if skip_if_exists:
+            for t in self.history().trials:
+                if dict(t.params) == dict(params):
+                    return None
+        data: dict[str, Any] = {"state": "WAITING", "params": dict(params)}
+        if user_attrs:
+            data["user_attrs"] = dict(user_attrs)
+        return self._storage.create_trial(self._info.id, data)
+
+    def stop(self) -> None:
+        """Ask a running `optimize` to start no new trial (finishing the running ones)."""
+        self._stop_requested = True
+
+    # -- crash recovery ----------------------------------------------------------------------
+    def _check_stale(self, force: bool = False) -> list[int]:
+        """Fail trials whose worker stopped beating; re-queue them if retries are on."""
+        if self.grace_period is None:
+            return []
+        now = time.monotonic()
+        if not force and now - self._last_stale_check < (self.heartbeat_interval or 0.0):
+            return []
+        self._last_stale_check = now
+        stale = self._storage.fail_stale(self._info.id, self.grace_period)
+        if stale and self.failed_trial_retries:
+            history = self.history()
+            for number in stale:
+                self._requeue(history, number)
+        return stale
+
+    def _requeue(self, history: History, number: int) -> None:
+        record = history.trials[number]
+        origin = record.system_attrs.get("retry_of", number)
+        attempts = sum(1 for t in history.trials if t.system_attrs.get("retry_of") == origin)
+        if attempts >= self.failed_trial_retries:
+            return
+        self._storage.create_trial(self._info.id, {
+            "state": "WAITING", "params": dict(record.params),
+            "dists": {k: d.to_dict() for k, d in record.distributions.items()},
+            "system_attrs": {"retry_of": origin}})
+
+    def _heartbeat(self, numbers: Iterable[int]) -> None:
+        numbers = list(numbers)
+        if numbers:
+            self._storage.heartbeat(self._info.id, numbers)
+
+    # -- running -----------------------------------------------------------------------------
+    def optimize(self, func: ObjectiveFunc, n_trials: int | None = None,
+                 timeout: float | None = None, n_jobs: int = 1,
+                 catch: Iterable[type[Exception]] | type[Exception] = (),
+                 callbacks: Sequence[Callback] | None = None,
+                 show_progress_bar: bool = False) -> None:
+        """Run trials until ``n_trials`` or ``timeout`` (seconds), ``n_jobs`` at a time.
+
+        An objective that raises fails its trial (traceback stored) and stops the study unless
+        the exception is in ``catch``. Ctrl-C marks the running trial failed (interrupted) and
+        re-raises; everything finished stays stored and the study resumes by name.
+        """
+        from hyperdial._loop import run_optimize
+
+        run_optimize(self, func, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs,
+                     catch=catch, callbacks=callbacks or (),
+                     show_progress_bar=show_progress_bar)
+
+    def trials_dataframe(self) -> pd.DataFrame:
+        """All trials as a pandas DataFrame (pandas is imported only here)."""
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise ImportError("trials_dataframe() needs pandas: pip install 'hyperdial[pandas]'"
+                              ) from exc
+        rows = []
+        multi = len(self._info.directions) > 1
+        for t in self.trials:
+            row: dict[str, Any] = {"number": t.number, "state": t.state.value}
+            if multi:
+                for i, v in enumerate(t.values or [None] * len(self._info.directions)):
+                    row[f"values_{i}"] = v
+            else:
+                row["value"] = t.values[0] if t.values else None
+            row["datetime_start"] = t.datetime_start
+            row["datetime_complete"] = t.datetime_complete
+            row["duration"] = t.duration
+            row.update({f"params_{k}": v for k, v in t.params.items()})
+            row.update({f"user_attrs_{k}": v for k, v in t.user_attrs.items()})
+            row["fail_reason"] = t.fail_reason
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def _directions(direction: str | StudyDirection | None,
+                directions: Sequence[str | StudyDirection] | None) -> tuple[StudyDirection, ...]:
+    if direction is not None and directions is not None:
+        raise ValueError("give either direction or directions, not both")
+    if directions is not None:
+        if isinstance(directions, str) or not directions:
+            raise ValueError(f"directions must be a non-empty list, got {directions!r}")
+        return tuple(StudyDirection.parse(d) for d in directions)
+    return (StudyDirection.parse(direction or "minimize"),)
+
+
+_DEFAULT_HEARTBEAT = 30.0
+
+
+def create_study(*, storage: str | Storage | None = None, sampler: Sampler | None = None,
+                 pruner: Pruner | None = None, study_name: str | None = None,
+                 direction: str | StudyDirection | None = None,
+                 directions: Sequence[str | StudyDirection] | None = None,
+                 load_if_exists: bool = False, user_attrs: Mapping[str, Any] | None = None,
+                 heartbeat_interval: float | None | str = "auto",
+                 grace_period: float | None = None, failed_trial_retries: int = 0) -> Study:
+    """Create a study (Optuna's signature), or load it when ``load_if_exists`` and it exists.
+
+    ``heartbeat_interval="auto"`` beats every 30 s on persistent storages (none in memory), so
+    a trial whose worker died is marked FAIL once ``grace_period`` (default 2 × interval)
+    passes; ``failed_trial_retries`` re-queues such trials that many times.
+    """
+    store = get_storage(storage)
+    dirs = _directions(direction, directions)
+    name = study_name or f"study-{uuid.uuid4().hex[:12]}"
+    if user_attrs:
+        check_json("study user_attrs", dict(user_attrs))
+    try:
+        info = store.create_study(name, dirs, user_attrs)
+    except DuplicatedStudy:
+        if not load_if_exists:
+            raise
+        info = store.get_study(name)
+        if info.directions != dirs:
+            raise ValueError(
+                f"study {name!r} exists with directions {[d.value for d in info.directions]}, "
+                f"not {[d.value for d in dirs]}") from None
+    return _open(info, store, sampler, pruner, heartbeat_interval, grace_period,
+                 failed_trial_retries)
+
+
+def load_study(*, study_name: str | None, storage: str | Storage,
+               sampler: Sampler | None = None, pruner: Pruner | None = None,
+               heartbeat_interval: float | None | str = "auto", grace_period: float | None = None,
+               failed_trial_retries: int = 0) -> Study:
+    """Open an existing study; with ``study_name=None`` the storage must hold exactly one."""
+    store = get_storage(storage)
+    if study_name is None:
+        infos = store.studies()
+        if len(infos) != 1:
+            raise ValueError(f"study_name is needed: the storage holds {len(infos)} studies")
+        info = infos[0]
+    else:
+        info = store.get_study(study_name)
+    return _open(info, store, sampler, pruner, heartbeat_interval, grace_period,
+                 failed_trial_retries)
+
+
+def _open(info: StudyInfo, store: Storage, sampler: Sampler | None, pruner: Pruner | None,
+          heartbeat_interval: float | None | str, grace_period: float | None,
+          failed_trial_retries: int) -> Study:
+    if heartbeat_interval == "auto":
+        heartbeat_interval = None if isinstance(store, InMemoryStorage) else _DEFAULT_HEARTBEAT
+    elif isinstance(heartbeat_interval, str):
+        raise ValueError(f"heartbeat_interval must be a number, None or 'auto', "
+                         f"got {heartbeat_interval!r}")
+    study = Study(info=info, storage=store, sampler=sampler, pruner=pruner,
+                  heartbeat_interval=heartbeat_interval, grace_period=grace_period,
+                  failed_trial_retries=failed_trial_retries)
+    study._check_stale(force=True)  # a reload notices trials whose worker died
+    return study
+
+
+def delete_study(*, study_name: str, storage: str | Storage) -> None:
+    get_storage(storage).delete_study(study_name)
+
+
+def get_all_study_names(storage: str | Storage) -> list[str]:
+    return [s.name for s in get_storage(storage).studies()]
+
+
+def copy_study(*, from_study_name: str, from_storage: str | Storage, to_storage: str | Storage,
+               to_study_name: str | None = None) -> None:
+    from hyperdial.storage.base import copy_study as _copy
+
+    _copy(get_storage(from_storage), from_study_name, get_storage(to_storage), to_study_name)
+
+
+__all__ = ["Study", "copy_study", "create_study", "delete_study", "get_all_study_names",
+           "load_study"]
+

@@ -1,0 +1,187 @@
+"""Trials: the state enum, the immutable record every algorithm sees, and the live handle.
+
+`TrialRecord` is a frozen snapshot (Optuna's ``FrozenTrial``). `Trial` is what an objective
+receives: it proposes parameters through its study and buffers what it learns until the next
+write, so a ``suggest_*`` costs no storage round trip.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from hyperdial.space import Categorical, CategoricalChoice, Distribution, Float, Int, SearchSpace
+
+
+class TrialState(enum.Enum):
+    """Lifecycle of a trial: WAITING (enqueued) → RUNNING → COMPLETE | PRUNED | FAIL."""
+
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    PRUNED = "PRUNED"
+    FAIL = "FAIL"
+    WAITING = "WAITING"
+
+    def is_finished(self) -> bool:
+        return self in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """An immutable snapshot of one trial, as stored."""
+
+    number: int
+    state: TrialState
+    params: Mapping[str, Any] = field(default_factory=dict)
+    distributions: Mapping[str, Distribution] = field(default_factory=dict)
+    values: tuple[float, ...] | None = None
+    intermediate_values: Mapping[int, float] = field(default_factory=dict)
+    user_attrs: Mapping[str, Any] = field(default_factory=dict)
+    system_attrs: Mapping[str, Any] = field(default_factory=dict)
+    datetime_start: datetime | None = None
+    datetime_complete: datetime | None = None
+
+    @property
+    def value(self) -> float | None:
+        """The single objective value (None unless COMPLETE); error for multi-objective trials."""
+        if self.values is None:
+            return None
+        if len(self.values) != 1:
+            raise RuntimeError("this trial has several values: use .values")
+        return self.values[0]
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.datetime_start is None or self.datetime_complete is None:
+            return None
+        return self.datetime_complete - self.datetime_start
+
+    @property
+    def last_step(self) -> int | None:
+        return max(self.intermediate_values) if self.intermediate_values else None
+
+    @property
+    def fail_reason(self) -> str | None:
+        reason = self.system_attrs.get("fail_reason")
+        return str(reason) if reason is not None else None
+
+
+def check_json(label: str, value: Any) -> None:
+    """Raise TypeError unless ``value`` survives a JSON round trip (storage never pickles)."""
+    try:
+        json.dumps(value, allow_nan=True)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{label} must be JSON-serialisable: {exc}") from None
+
+
+class TrialDriver(Protocol):
+    """What a live trial needs from its study (implemented by `hyperdial.Study`)."""
+
+    def _propose_param(self, trial: Trial, name: str, dist: Distribution) -> Any: ...
+    def _record_report(self, trial: Trial, step: int, value: float | tuple[float, ...]) -> None: ...
+    def _should_prune(self, trial: Trial) -> bool: ...
+
+
+class Trial:
+    """The handle an objective receives; define-by-run API compatible with Optuna's.
+
+    Suggesting a name twice returns the same value; suggesting it again with another
+    distribution raises ValueError.
+    """
+
+    def __init__(self, driver: TrialDriver, number: int, *, fixed: Mapping[str, Any] | None = None,
+                 proposed: Mapping[str, Any] | None = None, datetime_start: datetime) -> None:
+        self._driver = driver
+        self.number = number
+        self.datetime_start = datetime_start
+        self._fixed = dict(fixed or {})
+        self._proposed = dict(proposed or {})
+        self.params: dict[str, Any] = {}
+        self.distributions: dict[str, Distribution] = {}
+        self.user_attrs: dict[str, Any] = {}
+        self.intermediate_values: dict[int, float | tuple[float, ...]] = {}
+        self.unflushed_params: dict[str, Any] = {}  # written with the next report or the end
+        self.unflushed_attrs: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"Trial(number={self.number}, params={self.params})"
+
+    # -- parameters ---------------------------------------------------------------------
+    def suggest(self, name: str, dist: Distribution) -> Any:
+        """Suggest a value for ``name`` from any distribution (the typed helpers call this)."""
+        known = self.distributions.get(name)
+        if known is not None:
+            if known != dist:
+                raise ValueError(
+                    f"parameter {name!r} was already suggested as {known}; cannot re-suggest it as {dist}")
+            return self.params[name]
+        if name in self._fixed:
+            value = self._fixed[name]
+            if not dist.contains(value):
+                raise ValueError(f"parameter {name!r}: enqueued value {value!r} is outside {dist}")
+            if isinstance(dist, Categorical):
+                value = dist.choices[dist.index(value)]
+        elif name in self._proposed and dist.contains(self._proposed[name]):
+            value = self._proposed[name]
+        else:
+            value = self._driver._propose_param(self, name, dist)
+        self.params[name] = value
+        self.distributions[name] = dist
+        self.unflushed_params[name] = value
+        return value
+
+    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None,
+                      log: bool = False) -> float:
+        return float(self.suggest(name, _build(name, Float, low, high, log=log, step=step)))
+
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
+        return int(self.suggest(name, _build(name, Int, low, high, log=log, step=step)))
+
+    def suggest_categorical(self, name: str, choices: Sequence[CategoricalChoice]) -> Any:
+        return self.suggest(name, _build(name, Categorical, tuple(choices)))
+
+    def suggest_space(self, space: SearchSpace) -> dict[str, Any]:
+        """Suggest every parameter of a declarative space that is active; returns them."""
+        out: dict[str, Any] = {}
+        for name in space:
+            cond = space.conditions.get(name)
+            if cond is None or (cond.parent in out and cond.holds(out)):
+                out[name] = self.suggest(name, space[name])
+        return out
+
+    # -- progress -----------------------------------------------------------------------
+    def report(self, value: float | Sequence[float], step: int) -> None:
+        """Record an intermediate value at ``step`` (a sequence for multi-objective pruning)."""
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ValueError(f"step must be a non-negative int, got {step!r}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            v: float | tuple[float, ...] = float(value)
+        elif isinstance(value, Sequence) and not isinstance(value, str):
+            v = tuple(float(x) for x in value)
+        else:
+            raise TypeError(f"report() needs a number or a sequence of numbers, got {value!r}")
+        if step in self.intermediate_values:
+            return  # Optuna's rule: the first report at a step wins
+        self.intermediate_values[step] = v
+        self._driver._record_report(self, step, v)
+
+    def should_prune(self) -> bool:
+        """Ask the study's pruner whether this trial should stop now."""
+        return self._driver._should_prune(self)
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        check_json(f"user attribute {key!r}", value)
+        self.user_attrs[key] = value
+        self.unflushed_attrs[key] = value
+
+
+def _build(name: str, cls: Any, *args: Any, **kwargs: Any) -> Distribution:
+    try:
+        dist: Distribution = cls(*args, **kwargs)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"parameter {name!r}: {exc}") from exc
+    return dist
