@@ -1,0 +1,37 @@
+"""The exact public surface, and what `import hyperdial` costs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import hyperdial as hd
+
+EXPECTED = {
+    "Categorical", "Condition", "Float", "FrozenTrial", "History", "Int", "SearchExhausted",
+    "SearchSpace", "Study", "StudyDirection", "Trial", "TrialPruned", "TrialRecord", "TrialState",
+    "__version__", "copy_study", "create_study", "delete_study", "exceptions",
+    "get_all_study_names", "load_study", "pruners", "samplers", "storage",
+}
+
+
+def test_all_is_exactly_the_public_surface() -> None:
+    assert set(hd.__all__) == EXPECTED
+    public = {n for n in dir(hd) if not n.startswith("_")} | {"__version__"}
+    assert set(hd.__all__) <= public
+    for name in hd.__all__:
+        assert getattr(hd, name) is not None
+
+
+HEAVY = ("pandas", "sklearn", "plotly", "torch", "matplotlib", "rich", "click", "sqlalchemy",
+         "scipy")
+
+
+def test_import_loads_no_heavy_dependency() -> None:
+    code = (
+        "import sys, json, hyperdial; "
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []

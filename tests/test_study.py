@@ -1,0 +1,323 @@
+"""Study semantics: ask/tell, suggest rules, bad objectives, enqueue, multi-objective."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pytest
+
+import hyperdial as hd
+from hyperdial.trial import TrialState
+
+
+def quadratic(trial: hd.Trial) -> float:
+    x = trial.suggest_float("x", -5, 5)
+    return (x - 1.0) ** 2
+
+
+def test_optimize_finds_a_good_point_and_reports_best() -> None:
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=1))
+    study.optimize(quadratic, n_trials=60)
+    assert len(study.trials) == 60
+    assert all(t.state is TrialState.COMPLETE for t in study.trials)
+    values = [t.value for t in study.trials]
+    assert study.best_value == min(values)
+    assert study.best_trial.number == int(np.argmin(values))
+    assert study.best_value < 0.05
+    assert study.best_params == study.best_trial.params
+
+
+def test_maximize_direction_picks_the_largest() -> None:
+    study = hd.create_study(direction="maximize", sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(quadratic, n_trials=20)
+    assert study.best_value == max(t.value for t in study.trials)
+
+
+def test_same_seed_same_sequence_and_different_seed_differs() -> None:
+    def run(seed: int) -> list[dict[str, object]]:
+        study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=seed))
+
+        def objective(trial: hd.Trial) -> float:
+            trial.suggest_int("n", 1, 100, log=True)
+            trial.suggest_categorical("c", ["a", None, True])
+            return trial.suggest_float("x", 0, 1)
+
+        study.optimize(objective, n_trials=15)
+        return [dict(t.params) for t in study.trials]
+
+    assert run(3) == run(3)
+    assert run(3) != run(4)
+
+
+def test_suggest_same_name_returns_same_value_and_conflicting_distribution_raises() -> None:
+    study = hd.create_study()
+    trial = study.ask()
+    x = trial.suggest_float("x", 0, 1)
+    assert trial.suggest_float("x", 0, 1) == x
+    with pytest.raises(ValueError, match="'x'.*already suggested"):
+        trial.suggest_float("x", 0, 2)
+    with pytest.raises(ValueError, match="'y'.*low"):
+        trial.suggest_float("y", 1, 0)
+    with pytest.raises(ValueError, match="'z'.*log"):
+        trial.suggest_float("z", 0, 1, log=True)
+    with pytest.raises(ValueError, match="'w'.*empty"):
+        trial.suggest_categorical("w", [])
+
+
+@pytest.mark.parametrize(
+    ("returned", "reason"),
+    [(float("nan"), "not finite"), (math.inf, "not finite"), (None, "None"),
+     ("0.5", "not a number"), ((1.0, 2.0), "2 values"), (True, "not a number")],
+)
+def test_bad_return_values_fail_the_trial_and_the_study_goes_on(returned: object,
+                                                                 reason: str) -> None:
+    study = hd.create_study()
+    calls = []
+
+    def objective(trial: hd.Trial) -> object:
+        calls.append(trial.number)
+        trial.suggest_float("x", 0, 1)
+        return returned if trial.number == 0 else 1.0
+
+    study.optimize(objective, n_trials=3)
+    first, *rest = study.trials
+    assert first.state is TrialState.FAIL
+    assert reason in (first.fail_reason or "")
+    assert [t.state for t in rest] == [TrialState.COMPLETE] * 2
+    assert calls == [0, 1, 2]
+
+
+def test_numpy_scalars_are_accepted() -> None:
+    study = hd.create_study()
+    study.optimize(lambda t: np.float32(t.suggest_float("x", 0, 1)), n_trials=2)
+    assert all(t.state is TrialState.COMPLETE for t in study.trials)
+
+
+def test_exception_fails_trial_with_traceback_and_is_reraised_unless_caught() -> None:
+    study = hd.create_study()
+
+    def objective(trial: hd.Trial) -> float:
+        trial.suggest_float("x", 0, 1)
+        if trial.number == 1:
+            raise ZeroDivisionError("boom")
+        return 0.0
+
+    with pytest.raises(ZeroDivisionError):
+        study.optimize(objective, n_trials=5)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.FAIL]
+    failed = study.trials[1]
+    assert failed.fail_reason == "ZeroDivisionError: boom"
+    assert "raise ZeroDivisionError" in failed.system_attrs["traceback"]
+    assert "x" in failed.params  # parameters of a failed trial are kept
+
+    study.optimize(objective, n_trials=3, catch=(ZeroDivisionError,))
+    assert len(study.trials) == 5
+
+
+def test_keyboard_interrupt_marks_trial_interrupted_keeps_finished_and_resumes() -> None:
+    storage = hd.storage.InMemoryStorage()
+    study = hd.create_study(study_name="s", storage=storage)
+
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 3:
+            raise KeyboardInterrupt
+        return x
+
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(objective, n_trials=10)
+    states = [t.state for t in study.trials]
+    assert states == [TrialState.COMPLETE] * 3 + [TrialState.FAIL]
+    assert "interrupted" in (study.trials[3].fail_reason or "")
+    resumed = hd.load_study(study_name="s", storage=storage)
+    resumed.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    assert len(resumed.trials) == 6
+
+
+def test_pruned_trial_and_intermediate_values() -> None:
+    study = hd.create_study()
+
+    def objective(trial: hd.Trial) -> float:
+        for step in range(3):
+            trial.report(step * 0.5, step)
+        trial.report(99.0, 0)  # the first report at a step wins
+        raise hd.TrialPruned
+
+    study.optimize(objective, n_trials=2)
+    assert all(t.state is TrialState.PRUNED for t in study.trials)
+    assert study.trials[0].intermediate_values == {0: 0.0, 1: 0.5, 2: 1.0}
+    assert study.trials[0].last_step == 2
+    with pytest.raises(ValueError, match="no trial has completed"):
+        _ = study.best_trial
+
+
+def test_ask_tell_user_attrs_and_fixed_distributions() -> None:
+    study = hd.create_study()
+    trial = study.ask({"lr": hd.Float(1e-4, 1, log=True)})
+    assert 1e-4 <= trial.params["lr"] <= 1
+    trial.set_user_attr("note", {"a": [1, 2]})
+    with pytest.raises(TypeError, match="JSON"):
+        trial.set_user_attr("bad", object())
+    record = study.tell(trial, 0.25)
+    assert record.state is TrialState.COMPLETE and record.value == 0.25
+    assert record.user_attrs == {"note": {"a": [1, 2]}}
+    assert record.distributions["lr"] == hd.Float(1e-4, 1, log=True)
+    with pytest.warns(RuntimeWarning, match="already finished"):
+        study.tell(trial.number, 0.5)
+    assert study.trials[0].value == 0.25
+
+
+def test_enqueued_trials_run_first_with_their_values() -> None:
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.enqueue_trial({"x": 0.5, "c": None}, user_attrs={"why": "baseline"})
+    study.enqueue_trial({"x": 0.25, "c": "a"})
+    assert study.enqueue_trial({"x": 0.5, "c": None}, skip_if_exists=True) is None
+    seen = []
+
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        c = trial.suggest_categorical("c", [None, "a"])
+        seen.append((x, c))
+        return x
+
+    study.optimize(objective, n_trials=3)
+    assert seen[:2] == [(0.5, None), (0.25, "a")]
+    assert study.trials[0].user_attrs == {"why": "baseline"}
+
+
+def test_enqueued_value_outside_the_distribution_fails_that_trial_only() -> None:
+    study = hd.create_study()
+    study.enqueue_trial({"x": 7.0})
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2, catch=(ValueError,))
+    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.COMPLETE]
+    assert "outside" in (study.trials[0].fail_reason or "")
+
+
+def test_multi_objective_pareto_front() -> None:
+    study = hd.create_study(directions=["minimize", "maximize"],
+                            sampler=hd.samplers.RandomSampler(seed=0))
+
+    def objective(trial: hd.Trial) -> tuple[float, float]:
+        x = trial.suggest_float("x", 0, 1)
+        return x, x ** 0.5 - 0.3 * trial.suggest_float("y", 0, 1)
+
+    study.optimize(objective, n_trials=40)
+    front = study.best_trials
+    assert front
+    values = np.array([t.values for t in study.trials])
+    for t in front:  # nobody dominates a front member
+        a = np.array(t.values)
+        dominated = (values[:, 0] <= a[0]) & (values[:, 1] >= a[1]) & (
+            (values[:, 0] < a[0]) | (values[:, 1] > a[1]))
+        assert not dominated.any()
+    for t in study.trials:  # every non-member is dominated by somebody
+        if t not in front:
+            a = np.array(t.values)
+            assert (((values[:, 0] <= a[0]) & (values[:, 1] >= a[1])) & (
+                (values[:, 0] < a[0]) | (values[:, 1] > a[1]))).any()
+    with pytest.raises(RuntimeError):
+        _ = study.best_trial
+    with pytest.raises(RuntimeError):
+        _ = study.direction
+
+
+def test_invalid_arguments_are_rejected() -> None:
+    with pytest.raises(ValueError, match="direction"):
+        hd.create_study(direction="up")
+    with pytest.raises(ValueError, match="either"):
+        hd.create_study(direction="minimize", directions=["minimize"])
+    study = hd.create_study()
+    with pytest.raises(ValueError, match="n_jobs"):
+        study.optimize(quadratic, n_trials=1, n_jobs=0)
+    with pytest.raises(ValueError, match="n_trials"):
+        study.optimize(quadratic, n_trials=-1)
+    with pytest.raises(ValueError, match="timeout"):
+        study.optimize(quadratic, timeout=0)
+
+
+def test_create_load_and_name_clashes() -> None:
+    storage = hd.storage.InMemoryStorage()
+    hd.create_study(study_name="a", storage=storage)
+    with pytest.raises(hd.exceptions.DuplicatedStudy):
+        hd.create_study(study_name="a", storage=storage)
+    again = hd.create_study(study_name="a", storage=storage, load_if_exists=True)
+    assert again.study_name == "a"
+    with pytest.raises(ValueError, match="directions"):
+        hd.create_study(study_name="a", storage=storage, direction="maximize",
+                        load_if_exists=True)
+    with pytest.raises(hd.exceptions.StudyNotFound, match="'zzz'"):
+        hd.load_study(study_name="zzz", storage=storage)
+    assert hd.get_all_study_names(storage) == ["a"]
+    hd.delete_study(study_name="a", storage=storage)
+    assert hd.get_all_study_names(storage) == []
+
+
+def test_copy_study_keeps_every_trial() -> None:
+    src, dst = hd.storage.InMemoryStorage(), hd.storage.InMemoryStorage()
+    study = hd.create_study(study_name="s", storage=src)
+    study.enqueue_trial({"x": 0.1})
+    study.optimize(quadratic, n_trials=5)
+    study.enqueue_trial({"x": 0.2})
+    hd.copy_study(from_study_name="s", from_storage=src, to_storage=dst, to_study_name="t")
+    copied = hd.load_study(study_name="t", storage=dst)
+    assert copied.trials == study.trials
+
+
+def test_parallel_threads_run_every_trial_once() -> None:
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def objective(trial: hd.Trial) -> float:
+        with lock:
+            seen.append(trial.number)
+        return trial.suggest_float("x", 0, 1)
+
+    study.optimize(objective, n_trials=40, n_jobs=4)
+    assert sorted(seen) == list(range(40))
+    assert len(study.trials) == 40
+
+
+def test_timeout_stops_and_callbacks_see_every_trial() -> None:
+    study = hd.create_study()
+    finished: list[int] = []
+    study.optimize(quadratic, timeout=0.3, callbacks=[lambda s, t: finished.append(t.number)])
+    assert finished == [t.number for t in study.trials]
+    assert len(finished) > 0
+
+
+def test_stop_from_a_callback_ends_the_run() -> None:
+    study = hd.create_study()
+
+    def stop_at_five(s: hd.Study, record: hd.TrialRecord) -> None:
+        if record.number == 4:
+            s.stop()
+
+    study.optimize(quadratic, n_trials=100, callbacks=[stop_at_five])
+    assert len(study.trials) == 5
+
+
+def test_declarative_space_through_suggest_space() -> None:
+    space = hd.SearchSpace.from_dict({
+        "model": {"type": "categorical", "choices": ["A", "B"]},
+        "lr": {"type": "float", "low": 1e-4, "high": 1.0, "log": True,
+               "condition": {"parent": "model", "in": ["A"]}},
+        "depth": {"type": "int", "low": 1, "high": 8,
+                  "condition": {"parent": "model", "in": ["B"]}},
+    })
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: len(t.suggest_space(space)), n_trials=30)
+    for t in study.trials:
+        expected = {"model", "lr"} if t.params["model"] == "A" else {"model", "depth"}
+        assert set(t.params) == expected
+        space.validate(t.params)
+
+
+def test_trials_dataframe_has_one_row_per_trial() -> None:
+    study = hd.create_study()
+    study.optimize(quadratic, n_trials=4)
+    df = study.trials_dataframe()
+    assert list(df["number"]) == [0, 1, 2, 3]
+    assert {"value", "params_x", "state", "duration"} <= set(df.columns)
