@@ -11,6 +11,7 @@ Optuna's in-memory, journal-file and SQLite storages. Writes a markdown table wi
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -119,7 +120,7 @@ def main() -> None:
             rate("optuna", lambda: _fresh_sqlite(tmp, "op"), "Optuna SQLite", repeats=1)
         scale = _cell("hyperdial", _fresh_sqlite(tmp, "scale"), args.scale_trials)
     marks = [scale["start"], *scale["marks"]]
-    per_k = [(b - a) / 1000 * 1e6 for a, b in zip(marks, marks[1:])]
+    per_k = [(b - a) / 1000 * 1e6 for a, b in itertools.pairwise(marks)]
     _write(rows, per_k, n, reps)
 
 

@@ -13,8 +13,14 @@ from hyperdial import exceptions, pruners, samplers, storage
 from hyperdial.exceptions import SearchExhausted, TrialPruned
 from hyperdial.history import History, StudyDirection
 from hyperdial.space import Categorical, Condition, Float, Int, SearchSpace
-from hyperdial.study import (Study, copy_study, create_study, delete_study, get_all_study_names,
-                             load_study)
+from hyperdial.study import (
+                             Study,
+                             copy_study,
+                             create_study,
+                             delete_study,
+                             get_all_study_names,
+                             load_study,
+)
 from hyperdial.trial import Trial, TrialRecord, TrialState
 
 FrozenTrial = TrialRecord  # Optuna's name for the same thing

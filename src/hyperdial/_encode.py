@@ -27,7 +27,7 @@ def n_values(d: Distribution) -> int | None:
     if isinstance(d, Int):
         return (d.high - d.low) // d.step + 1
     if d.step is not None:
-        return int(round((d.high - d.low) / d.step)) + 1
+        return round((d.high - d.low) / d.step) + 1
     return None
 
 
@@ -56,7 +56,8 @@ def encode_column(d: Distribution, values: Sequence[Any]) -> np.ndarray:
         out[mask] = (np.log(x) - lo) / (hi - lo)
     else:
         out[mask] = (x - d.low) / (d.high - d.low)
-    return np.clip(out, 0.0, 1.0)
+    clipped: np.ndarray = np.clip(out, 0.0, 1.0)
+    return clipped
 
 
 def decode_column(d: Distribution, u: np.ndarray) -> list[Any]:
@@ -76,12 +77,12 @@ def decode_column(d: Distribution, u: np.ndarray) -> list[Any]:
         return [int(x) for x in v]
     assert isinstance(d, Float)
     if d.log:
-        v = np.exp(np.log(d.low) + u * (np.log(d.high) - np.log(d.low)))
+        x: np.ndarray = np.exp(np.log(d.low) + u * (np.log(d.high) - np.log(d.low)))
     else:
-        v = d.low + u * (d.high - d.low)
+        x = d.low + u * (d.high - d.low)
     if d.step is not None:
-        v = d.low + np.round((v - d.low) / d.step) * d.step
-    return [float(x) for x in np.clip(v, d.low, d.high)]
+        x = d.low + np.round((x - d.low) / d.step) * d.step
+    return [float(v) for v in np.clip(x, d.low, d.high)]
 
 
 class _Missing:
@@ -97,7 +98,7 @@ def encode(space: SearchSpace, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
     cols = []
     for name, d in space.items():
         if isinstance(d, Categorical):
-            vals = [r[name] if name in r else _MISSING for r in rows]
+            vals = [r.get(name, _MISSING) for r in rows]
         else:
             vals = [r.get(name) for r in rows]
         cols.append(encode_column(d, vals))

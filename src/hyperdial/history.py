@@ -71,7 +71,8 @@ class History:
         """Values of (by default completed) trials turned into minimisation, shape (n, m)."""
         trials = self.completed if trials is None else tuple(trials)
         vals = np.array([t.values for t in trials], dtype=float).reshape(-1, self.n_objectives)
-        return vals * self._signs
+        loss: np.ndarray = vals * self._signs
+        return loss
 
     def sign(self, objective: int = 0) -> float:
         """+1 for a minimised objective, -1 for a maximised one."""
@@ -92,7 +93,7 @@ class History:
         if not self.completed:
             return []
         mask = non_dominated(self.loss())
-        return [t for t, keep in zip(self.completed, mask) if keep]
+        return [t for t, keep in zip(self.completed, mask, strict=True) if keep]
 
     def intermediate_at(self, step: int, states: Sequence[TrialState] = (
             TrialState.COMPLETE, TrialState.PRUNED)) -> np.ndarray:

@@ -11,9 +11,9 @@ import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
-CategoricalChoice = Union[None, bool, int, float, str]
+CategoricalChoice = None | bool | int | float | str
 
 
 def _check_finite(**bounds: float) -> None:
@@ -34,7 +34,7 @@ def _check_step(low: float, high: float, step: float) -> None:
 
 @dataclass(frozen=True)
 class Float:
-    """A real parameter in ``[low, high]``; ``log`` samples uniformly in log space, ``step`` grids it."""
+    """A real parameter in ``[low, high]``; ``log`` samples in log space, ``step`` grids it."""
 
     low: float
     high: float
@@ -73,7 +73,7 @@ class Float:
 
 @dataclass(frozen=True)
 class Int:
-    """An integer parameter in ``[low, high]`` (both included, low < high), optionally log-scaled or stepped."""
+    """An integer parameter in ``[low, high]`` (both included), optionally log-scaled or stepped."""
 
     low: int
     high: int
@@ -81,7 +81,8 @@ class Int:
     step: int = 1
 
     def __post_init__(self) -> None:
-        for label, value in (("low", self.low), ("high", self.high), ("step", self.step)):
+        for label in ("low", "high", "step"):
+            value: object = getattr(self, label)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"{label} must be an integer, got {value!r}")
             if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
@@ -96,7 +97,8 @@ class Int:
         if self.step < 1:
             raise ValueError(f"step must be >= 1, got {self.step!r}")
         if (self.high - self.low) % self.step:
-            raise ValueError(f"step {self.step} does not divide the range [{self.low}, {self.high}]")
+            raise ValueError(
+                f"step {self.step} does not divide the range [{self.low}, {self.high}]")
 
     def contains(self, value: Any) -> bool:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -134,7 +136,7 @@ class Categorical:
                 raise ValueError(f"choice {c!r} is not finite")
         keys = [_choice_key(c) for c in choices]
         if len(set(keys)) != len(keys):
-            dup = next(c for c, k in zip(choices, keys) if keys.count(k) > 1)
+            dup = next(c for c, k in zip(choices, keys, strict=True) if keys.count(k) > 1)
             raise ValueError(f"duplicate choice {dup!r}")
         object.__setattr__(self, "choices", choices)
 
@@ -157,7 +159,7 @@ class Categorical:
         return {"type": "categorical", "choices": list(self.choices)}
 
 
-Distribution = Union[Float, Int, Categorical]
+Distribution = Float | Int | Categorical
 
 
 @dataclass(frozen=True)

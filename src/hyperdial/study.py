@@ -197,7 +197,7 @@ class Study:
             finish["reason"] = fail_reason
         if traceback is not None:
             finish["traceback"] = traceback
-        events = self._drain(live) + [("finish", finish)]
+        events = [*self._drain(live), ("finish", finish)]
         try:
             self._storage.append(self._info.id, number, events)
         except TrialFinishedError:
@@ -390,7 +390,7 @@ def create_study(*, storage: str | Storage | None = None, sampler: Sampler | Non
                  direction: str | StudyDirection | None = None,
                  directions: Sequence[str | StudyDirection] | None = None,
                  load_if_exists: bool = False, user_attrs: Mapping[str, Any] | None = None,
-                 heartbeat_interval: float | None | str = "auto",
+                 heartbeat_interval: float | str | None = "auto",
                  grace_period: float | None = None, failed_trial_retries: int = 0) -> Study:
     """Create a study (Optuna's signature), or load it when ``load_if_exists`` and it exists.
 
@@ -419,7 +419,7 @@ def create_study(*, storage: str | Storage | None = None, sampler: Sampler | Non
 
 def load_study(*, study_name: str | None, storage: str | Storage,
                sampler: Sampler | None = None, pruner: Pruner | None = None,
-               heartbeat_interval: float | None | str = "auto", grace_period: float | None = None,
+               heartbeat_interval: float | str | None = "auto", grace_period: float | None = None,
                failed_trial_retries: int = 0) -> Study:
     """Open an existing study; with ``study_name=None`` the storage must hold exactly one."""
     store = get_storage(storage)
@@ -435,7 +435,7 @@ def load_study(*, study_name: str | None, storage: str | Storage,
 
 
 def _open(info: StudyInfo, store: Storage, sampler: Sampler | None, pruner: Pruner | None,
-          heartbeat_interval: float | None | str, grace_period: float | None,
+          heartbeat_interval: float | str | None, grace_period: float | None,
           failed_trial_retries: int) -> Study:
     if heartbeat_interval == "auto":
         heartbeat_interval = None if isinstance(store, InMemoryStorage) else _DEFAULT_HEARTBEAT

@@ -117,7 +117,8 @@ class Trial:
         if known is not None:
             if known != dist:
                 raise ValueError(
-                    f"parameter {name!r} was already suggested as {known}; cannot re-suggest it as {dist}")
+                    f"parameter {name!r} was already suggested as {known}; "
+                    f"cannot re-suggest it as {dist}")
             return self.params[name]
         if name in self._fixed:
             value = self._fixed[name]
@@ -138,7 +139,8 @@ class Trial:
                       log: bool = False) -> float:
         return float(self.suggest(name, _build(name, Float, low, high, log=log, step=step)))
 
-    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1,
+                    log: bool = False) -> int:
         return int(self.suggest(name, _build(name, Int, low, high, log=log, step=step)))
 
     def suggest_categorical(self, name: str, choices: Sequence[CategoricalChoice]) -> Any:

@@ -117,7 +117,7 @@ class Storage(ABC):
         Trials that never sent a heartbeat are left alone. Returns the numbers marked.
         """
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release connections; the default has nothing to release."""
 
 
@@ -238,9 +238,10 @@ class TrialView:
     def records(self) -> tuple[TrialRecord, ...]:
         if self._snapshot is None:
             # Numbers are allocated in event order, so holes are rare and transient.
-            self._snapshot = tuple(self._records)
             if self._holes:
-                self._snapshot = tuple(r for r in self._snapshot if r is not None)
+                self._snapshot = tuple(r for r in self._records if r is not None)
+            else:
+                self._snapshot = tuple(self._records)  # type: ignore[arg-type]
         return self._snapshot
 
     def history(self) -> History:
