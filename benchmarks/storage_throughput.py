@@ -59,8 +59,13 @@ print(json.dumps({"seconds": end - start, "start": start, "marks": marks}))
 
 
 def _cell(kind: str, url: str, n: int, name: str = "bench") -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", CELL, kind, url, str(n), name],
-                         capture_output=True, text=True, check=True, timeout=1800)
+    out = subprocess.run(
+        [sys.executable, "-c", CELL, kind, url, str(n), name],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=1800,
+    )
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
@@ -75,8 +80,14 @@ def _parallel(url: str, n_total: int, workers: int) -> float:
     _cell("hyperdial", url, 0, "shared")  # create the study before the workers race
     per = n_total // workers
     start = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, "-c", CELL, "hyperdial", url, str(per), "shared"],
-                              stdout=subprocess.PIPE, text=True) for _ in range(workers)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CELL, "hyperdial", url, str(per), "shared"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(workers)
+    ]
     for p in procs:
         p.communicate(timeout=1800)
         if p.returncode:
@@ -88,8 +99,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--scale-trials", type=int, default=10000,
-                        help="length of the run that checks the per-trial cost stays flat")
+    parser.add_argument(
+        "--scale-trials",
+        type=int,
+        default=10000,
+        help="length of the run that checks the per-trial cost stays flat",
+    )
     parser.add_argument("--pg-url", default=os.environ.get("HYPERDIAL_TEST_PG_URL"))
     parser.add_argument("--skip-optuna-sqlite", action="store_true")
     args = parser.parse_args()
@@ -109,13 +124,17 @@ def main() -> None:
         rate("hyperdial", "memory", "hyperdial in memory")
         rate("hyperdial", lambda: _fresh_sqlite(tmp, "hd"), "hyperdial SQLite")
         rows["hyperdial SQLite, 4 processes (total)"] = statistics.median(
-            _parallel(_fresh_sqlite(tmp, "hd4"), n, 4) for _ in range(reps))
+            _parallel(_fresh_sqlite(tmp, "hd4"), n, 4) for _ in range(reps)
+        )
         print(f"4 processes: {rows['hyperdial SQLite, 4 processes (total)']:.1f}", flush=True)
         if args.pg_url:
             rate("hyperdial", args.pg_url, "hyperdial PostgreSQL", repeats=1)
         rate("optuna", "memory", "Optuna in memory")
-        rate("optuna", lambda: f"journal:{tmp / f'j-{time.monotonic_ns()}.log'}",
-             "Optuna journal file")
+        rate(
+            "optuna",
+            lambda: f"journal:{tmp / f'j-{time.monotonic_ns()}.log'}",
+            "Optuna journal file",
+        )
         if not args.skip_optuna_sqlite:
             rate("optuna", lambda: _fresh_sqlite(tmp, "op"), "Optuna SQLite", repeats=1)
         scale = _cell("hyperdial", _fresh_sqlite(tmp, "scale"), args.scale_trials)
@@ -135,33 +154,46 @@ def _write(rows: dict[str, float], per_k: list[float], n: int, reps: int) -> Non
         optuna_version = "not installed"
     hd_mem, hd_sql = rows["hyperdial in memory"], rows["hyperdial SQLite"]
     lines = [
-        f"# Storage throughput ({time.strftime('%Y-%m-%d')})", "",
+        f"# Storage throughput ({time.strftime('%Y-%m-%d')})",
+        "",
         f"Finished trials per second, zero-cost objective (one `suggest_float`), random sampler, "
         f"{n} trials per run, median of {reps} runs (Optuna SQLite: 1 run), each run in a fresh "
         f"process. hyperdial {hyperdial.__version__}, Optuna {optuna_version}, Python "
         f"{platform.python_version()}, {os.cpu_count()} cores, load average "
-        f"{os.getloadavg()[0]:.2f} at the end.", "",
-        "| storage | trials/s | hyperdial SQLite is … × this |", "|---|---:|---:|",
+        f"{os.getloadavg()[0]:.2f} at the end.",
+        "",
+        "| storage | trials/s | hyperdial SQLite is … × this |",
+        "|---|---:|---:|",
     ]
     lines += [f"| {label} | {value:,.1f} | {hd_sql / value:.2f} |" for label, value in rows.items()]
     lines += ["", "Goals (issue 2) and where they stand:", ""]
-    checks = [("hyperdial SQLite ≥ 50 × Optuna SQLite", "Optuna SQLite", 50),
-              ("hyperdial SQLite ≥ 10 × Optuna journal file", "Optuna journal file", 10)]
+    checks = [
+        ("hyperdial SQLite ≥ 50 × Optuna SQLite", "Optuna SQLite", 50),
+        ("hyperdial SQLite ≥ 10 × Optuna journal file", "Optuna journal file", 10),
+    ]
     for text, peer, goal in checks:
         if peer in rows:
             ratio = hd_sql / rows[peer]
             lines.append(f"- {text}: **{ratio:.1f} ×** ({'met' if ratio >= goal else 'NOT met'})")
     ratio = hd_sql / hd_mem
-    lines.append(f"- hyperdial SQLite ≥ 0.5 × hyperdial in memory: **{ratio:.2f} ×** "
-                 f"({'met' if ratio >= 0.5 else 'NOT met'})")
+    lines.append(
+        f"- hyperdial SQLite ≥ 0.5 × hyperdial in memory: **{ratio:.2f} ×** "
+        f"({'met' if ratio >= 0.5 else 'NOT met'})"
+    )
     four = rows["hyperdial SQLite, 4 processes (total)"]
-    lines.append(f"- 4 processes on one SQLite file ≥ 1 process: **{four / hd_sql:.2f} ×** "
-                 f"({'met' if four >= hd_sql else 'NOT met'})")
-    lines += ["", f"Cost per trial along one {len(per_k) * 1000}-trial SQLite run "
-              "(µs per trial, each block of 1,000 trials):", "",
-              "| trials | " + " | ".join(f"{(i + 1) * 1000}" for i in range(len(per_k))) + " |",
-              "|---|" + "---:|" * len(per_k),
-              "| µs/trial | " + " | ".join(f"{v:.0f}" for v in per_k) + " |"]
+    lines.append(
+        f"- 4 processes on one SQLite file ≥ 1 process: **{four / hd_sql:.2f} ×** "
+        f"({'met' if four >= hd_sql else 'NOT met'})"
+    )
+    lines += [
+        "",
+        f"Cost per trial along one {len(per_k) * 1000}-trial SQLite run "
+        "(µs per trial, each block of 1,000 trials):",
+        "",
+        "| trials | " + " | ".join(f"{(i + 1) * 1000}" for i in range(len(per_k))) + " |",
+        "|---|" + "---:|" * len(per_k),
+        "| µs/trial | " + " | ".join(f"{v:.0f}" for v in per_k) + " |",
+    ]
     if per_k:
         lines.append(f"\nLast block / first block: **{per_k[-1] / per_k[0]:.2f} ×**.")
     RESULTS.mkdir(parents=True, exist_ok=True)

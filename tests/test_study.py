@@ -288,6 +288,15 @@ def test_timeout_stops_and_callbacks_see_every_trial() -> None:
     assert len(finished) > 0
 
 
+def test_progress_bar_counts_trials_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("rich")
+    study = hd.create_study()
+    study.optimize(quadratic, n_trials=12, show_progress_bar=True)
+    out, err = capsys.readouterr()
+    assert "12/12" in err
+    assert out == ""
+
+
 def test_stop_from_a_callback_ends_the_run() -> None:
     study = hd.create_study()
 

@@ -106,12 +106,18 @@ def encode(space: SearchSpace, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
 
 
 def decode(space: SearchSpace, u: np.ndarray) -> list[dict[str, Any]]:
-    """Decode unit-cube rows to parameter dicts holding only the active parameters."""
+    """Decode unit-cube rows to parameter dicts holding only the active parameters.
+
+    NaN means absent, as `encode` writes it: that parameter is left out of the row.
+    """
     u = np.atleast_2d(np.asarray(u, dtype=float))
     if u.shape[1] != len(space):
         raise ValueError(f"expected {len(space)} columns, got {u.shape[1]}")
-    columns = {name: decode_column(d, u[:, j]) for j, (name, d) in enumerate(space.items())}
-    rows = [{name: columns[name][i] for name in space} for i in range(u.shape[0])]
+    absent = np.isnan(u)
+    columns = [decode_column(d, np.where(absent[:, j], 0.0, u[:, j]))
+               for j, d in enumerate(space.values())]
+    rows = [{name: col[i] for name, col, gone in zip(space, columns, absent[i], strict=True)
+             if not gone} for i in range(u.shape[0])]
     if space.is_conditional:
         rows = [space.restrict(r) for r in rows]
     return rows

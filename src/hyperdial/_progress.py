@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -17,7 +18,8 @@ from hyperdial.trial import TrialRecord
 
 
 class RichProgress:
-    """Counts finished trials (or elapsed time when only a timeout bounds the run)."""
+    """Counts finished trials (or elapsed time when only a timeout bounds the run) on stderr,
+    so that a command's results on stdout stay clean."""
 
     def __init__(self, total: int | None, timeout: float | None) -> None:
         self._by_time = total is None and timeout is not None
@@ -25,7 +27,7 @@ class RichProgress:
             TextColumn("[progress.description]{task.description}"), BarColumn(),
             MofNCompleteColumn() if not self._by_time else TextColumn(""),
             TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[best]}"),
-            transient=False)
+            console=Console(stderr=True), transient=False)
         self._task = self._progress.add_task("trials", total=total if not self._by_time
                                              else timeout, best="")
         self._start = 0.0

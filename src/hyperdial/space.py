@@ -155,6 +155,15 @@ class Categorical:
             return False
         return True
 
+    def __eq__(self, other: object) -> bool:
+        # Type-aware like `index`: Categorical((1,)) and Categorical((True,)) differ.
+        if not isinstance(other, Categorical):
+            return NotImplemented
+        return [_choice_key(c) for c in self.choices] == [_choice_key(c) for c in other.choices]
+
+    def __hash__(self) -> int:
+        return hash(tuple(_choice_key(c) for c in self.choices))
+
     def to_dict(self) -> dict[str, Any]:
         return {"type": "categorical", "choices": list(self.choices)}
 
@@ -185,6 +194,18 @@ class Condition:
         return {"parent": self.parent, "in": list(self.values)}
 
 
+def _canonical(dist: Distribution, value: Any) -> Any:
+    """``value`` as samplers write it: an int for an Int, a float on the step grid for a Float
+    (the rounding of `_encode.decode_column`), so that conditions on numbers can hold."""
+    if isinstance(dist, Int):
+        return int(value)
+    if isinstance(dist, Float):
+        if dist.step is None:
+            return float(value)
+        return min(dist.low + round((value - dist.low) / dist.step) * dist.step, dist.high)
+    return value
+
+
 def distribution_from_dict(spec: Mapping[str, Any]) -> Distribution:
     """Inverse of ``to_dict``: build a distribution from its JSON form."""
     kind = spec.get("type")
@@ -192,10 +213,11 @@ def distribution_from_dict(spec: Mapping[str, Any]) -> Distribution:
         return Float(spec["low"], spec["high"], log=bool(spec.get("log", False)),
                      step=spec.get("step"))
     if kind == "int":
+        step = spec.get("step")
         return Int(spec["low"], spec["high"], log=bool(spec.get("log", False)),
-                   step=spec.get("step") or 1)
+                   step=1 if step is None else step)
     if kind == "categorical":
-        return Categorical(tuple(spec["choices"]))
+        return Categorical(spec["choices"])  # it checks for a sequence (not a string) itself
     raise ValueError(f"unknown distribution type {kind!r} (expected float, int or categorical)")
 
 
@@ -234,6 +256,8 @@ class SearchSpace(Mapping[str, Distribution]):
                 if not parent.contains(v):
                     raise _named(name, ValueError(
                         f"condition value {v!r} is not a possible value of {cond.parent!r}"))
+            conditions[name] = Condition(cond.parent,
+                                         tuple(_canonical(parent, v) for v in cond.values))
         # Parents must come before children so that `active` can resolve in one pass.
         order: list[str] = []
         visiting: set[str] = set()
@@ -318,7 +342,7 @@ class SearchSpace(Mapping[str, Distribution]):
                 params[name] = distribution_from_dict(item)
                 if item.get("condition") is not None:
                     c = item["condition"]
-                    conditions[name] = Condition(c["parent"], tuple(c["in"]))
+                    conditions[name] = Condition(c["parent"], c["in"])  # a single value is fine
             except (ValueError, TypeError, KeyError) as exc:
                 raise _named(name, exc) from exc
         return cls(params, conditions)

@@ -1,0 +1,78 @@
+"""Import cost: wall time of ``import hyperdial`` against ``import optuna``, and what it loads.
+
+Each measurement is a fresh interpreter; the figure is the median over repeats of
+(time of ``python -c "import X"``) − (time of ``python -c "pass"``). Writes
+``benchmarks/results/import-time-<date>.md``.
+
+    python benchmarks/import_time.py [--repeats 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+HEAVY = ("pandas", "sklearn", "plotly", "torch", "matplotlib", "scipy", "sqlalchemy")
+
+
+def _seconds(code: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True)
+    return time.perf_counter() - start
+
+
+def _loaded(module: str) -> list[str]:
+    code = (
+        f"import sys, json, {module}; print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded: list[str] = json.loads(out.stdout)
+    return loaded
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    args = parser.parse_args()
+    modules = ["numpy", "hyperdial", "optuna"]
+    samples: dict[str, list[float]] = {m: [] for m in ["(empty)", *modules]}
+    for _ in range(args.repeats):  # interleaved, so load drifts hit every module alike
+        samples["(empty)"].append(_seconds("pass"))
+        for m in modules:
+            samples[m].append(_seconds(f"import {m}"))
+    base = statistics.median(samples["(empty)"])
+    ms = {m: 1000 * (statistics.median(samples[m]) - base) for m in modules}
+    lines = [
+        f"# Import time ({time.strftime('%Y-%m-%d')})",
+        "",
+        f"Median over {args.repeats} fresh interpreters of the extra wall time over "
+        f"`python -c pass` ({1000 * base:.0f} ms). {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.2f}.",
+        "",
+        "| import | ms | heavy modules it loads |",
+        "|---|---:|---|",
+    ]
+    lines += [
+        f"| `import {m}` | {ms[m]:.0f} | {', '.join(_loaded(m)) or 'none'} |" for m in modules
+    ]
+    ratio = ms["hyperdial"] / ms["optuna"]
+    lines += [
+        "",
+        f"`import hyperdial` / `import optuna`: **{ratio:.2f} ×**; hyperdial's own "
+        f"share beyond numpy: {ms['hyperdial'] - ms['numpy']:.0f} ms.",
+    ]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"import-time-{time.strftime('%Y-%m-%d')}.md"
+    path.write_text("\n".join(lines) + "\n")
+    print(path.read_text())
+
+
+if __name__ == "__main__":
+    main()

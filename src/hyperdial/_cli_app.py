@@ -1,0 +1,354 @@
+"""The click commands behind ``hyperdial`` (imported by `hyperdial.cli.main` once click is there).
+
+Every subcommand is one small function on three helpers: `open_storage`, `open_study` and the
+renderers of `hyperdial._cli_render`. Hyperdial's exceptions become one-line errors in one
+place, `App.invoke`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import re
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from hyperdial import _cli_render as r
+from hyperdial import samplers
+from hyperdial.exceptions import DuplicatedStudy, HyperdialError, StudyNotFound
+from hyperdial.storage import Storage, get_storage
+from hyperdial.study import Study, copy_study, create_study, load_study
+from hyperdial.trial import TrialRecord, TrialState
+
+DEFAULT_STORAGE = "sqlite:///hyperdial.db"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class BadArgument(click.ClickException):
+    """A bad option value, reported in one line (click's UsageError adds the usage text)."""
+
+    exit_code = 2
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (database errors run over several)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password masked."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+class App(click.Group):
+    """The command group; maps hyperdial and database errors to one-line click errors."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (HyperdialError, SQLAlchemyError) as exc:
+            url: str = ctx.meta.get("hyperdial.storage", "")
+            named = url and isinstance(exc, (StudyNotFound, DuplicatedStudy))  # else it says where
+            where = f" ({safe_url(url)})" if named else ""
+            raise click.ClickException(first_line(exc) + where) from None
+
+
+@click.group(cls=App, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hyperdial")
+def app() -> None:
+    """Inspect, export, copy and run hyperdial studies.
+
+    Every command takes --storage URL (default sqlite:///hyperdial.db, or $HYPERDIAL_STORAGE).
+    """
+
+
+def storage_option(func: F) -> F:
+    return click.option(
+        "--storage", "url", envvar="HYPERDIAL_STORAGE", show_envvar=True,
+        default=DEFAULT_STORAGE, show_default=True, metavar="URL",
+        help="Storage URL: sqlite:///file.db, postgresql+psycopg://user@host/db.")(func)
+
+
+# -- shared helpers -------------------------------------------------------------------------
+def _sqlite_file(url: str) -> Path | None:
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///"):].split("?", 1)[0]
+    return None if path in ("", ":memory:") else Path(path)
+
+
+def open_storage(url: str, *, create: bool = False) -> Storage:
+    """Open a storage, closed when the command ends; an SQLite file must exist unless ``create``."""
+    ctx = click.get_current_context()
+    ctx.meta["hyperdial.storage"] = url
+    path = _sqlite_file(url)
+    if not create and path is not None and not path.exists():
+        raise click.ClickException(f"no database file {path} (give --storage URL or set "
+                                   "HYPERDIAL_STORAGE)")
+    try:
+        storage = get_storage(url)
+    except (ValueError, ImportError, OSError, SQLAlchemyError) as exc:
+        raise click.ClickException(f"cannot open storage {safe_url(url)}: {first_line(exc)}"
+                                   ) from None
+    ctx.call_on_close(storage.close)
+    return storage
+
+
+def open_study(storage: Storage, name: str) -> Study:
+    """Load a study for reading: no heartbeats, so opening it writes nothing."""
+    return load_study(study_name=name, storage=storage, heartbeat_interval=None)
+
+
+def positive(name: str, value: float | None) -> None:
+    if value is not None and value <= 0:
+        raise BadArgument(f"{name} must be positive, got {value}")
+
+
+def load_objective(target: str) -> Callable[..., Any]:
+    """The function FUNCTION of FILE.py (imported with the file's folder on sys.path)."""
+    file, sep, name = target.rpartition(":")
+    if not sep or not file or not name.isidentifier():
+        raise BadArgument(f"expected FILE.py:FUNCTION, got {target!r}")
+    path = Path(file).resolve()
+    if not path.is_file():
+        raise click.ClickException(f"no such file: {file}")
+    module_name = "_hyperdial_objective_" + re.sub(r"\W", "_", path.stem)
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise click.ClickException(f"cannot import {file} as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
+    sys.modules[module_name] = module  # pickling by reference (process executors) finds it
+    spec.loader.exec_module(module)  # errors in the user's file keep their traceback
+    func = getattr(module, name, None)
+    if func is None:
+        defined = sorted(k for k, v in vars(module).items()
+                         if callable(v) and getattr(v, "__module__", None) == module_name)
+        raise click.ClickException(f"{file} has no function {name!r} (it defines: "
+                                   f"{', '.join(defined) or 'none'})")
+    if not callable(func):
+        raise click.ClickException(f"{file}:{name} is not callable (it is a "
+                                   f"{type(func).__name__})")
+    return func  # type: ignore[no-any-return]
+
+
+def make_sampler(name: str | None, seed: int | None) -> samplers.Sampler | None:
+    """A sampler from the registry by name (random when only a seed is given)."""
+    if name is None and seed is None:
+        return None
+    registry: dict[str, type[samplers.Sampler]] = getattr(
+        samplers, "SAMPLERS", {"random": samplers.RandomSampler})
+    cls = registry.get((name or "random").lower())
+    if cls is None:
+        raise BadArgument(f"unknown sampler {name!r}; available: {', '.join(sorted(registry))}")
+    try:
+        return cls(seed=seed)
+    except TypeError as exc:
+        raise click.ClickException(f"sampler {name!r} cannot be built from the command line: "
+                                   f"{exc}") from None
+
+
+@contextlib.contextmanager
+def quiet_logs(quiet: bool) -> Iterator[None]:
+    """With ``quiet``, silence hyperdial's warnings (failed trials) for the block."""
+    logger = logging.getLogger("hyperdial")
+    level = logger.level
+    if quiet:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+# -- subcommands -----------------------------------------------------------------------------
+@app.command()
+@storage_option
+def studies(url: str) -> None:
+    """List the studies: directions, trials by state, best value."""
+    storage = open_storage(url)
+    rows = []
+    for info in storage.studies():
+        history = open_study(storage, info.name).history()
+        counts = r.state_counts(history.trials)
+        best = r.ranked(history)
+        best_cell = ("-" if not best else r.fmt(best[0].value) if history.n_objectives == 1
+                     else f"front of {len(best)}")
+        created = getattr(info, "datetime_created", None) or min(
+            (t.datetime_start for t in history.trials if t.datetime_start), default=None)
+        rows.append([info.name, r.fmt_directions(info.directions), str(len(history.trials)),
+                     *(str(counts[s]) for s in (TrialState.COMPLETE, TrialState.PRUNED,
+                                                TrialState.FAIL, TrialState.RUNNING)),
+                     best_cell, r.fmt_time(created)])
+    if not rows:
+        click.echo(f"no studies in {safe_url(url)}", err=True)
+        return
+    r.show(r.table(["name", "directions", "trials", "complete", "pruned", "fail",
+                    "running", "best", "created"], rows, numeric=range(2, 8)))
+
+
+@app.command()
+@click.argument("study")
+@click.option("--limit", type=int, metavar="N", help="Show only the N most recent trials.")
+@click.option("--state", type=click.Choice([s.value for s in TrialState], case_sensitive=False),
+              help="Show only trials in this state.")
+@storage_option
+def trials(study: str, limit: int | None, state: str | None, url: str) -> None:
+    """List the trials of STUDY."""
+    positive("--limit", limit)
+    s = open_study(open_storage(url), study)
+    every = s.trials
+    shown = [t for t in every if state is None or t.state.value == state.upper()]
+    if limit is not None:
+        shown = shown[-limit:]
+    which = f" ({state.upper()} only)" if state else ""
+    r.show(f"study {study!r}: {len(shown)} of {r.plural(len(every), 'trial')}{which}",
+           r.trials_table(shown, len(s.directions)))
+
+
+def print_best(s: Study) -> list[TrialRecord]:
+    """Print the best trial (or the Pareto front); returns the completed trials ranked."""
+    history = s.history()
+    best = r.ranked(history)
+    if not best:
+        raise click.ClickException(f"study {s.study_name!r} has no completed trial")
+    directions = r.fmt_directions(s.directions)
+    if history.n_objectives == 1:
+        r.show(f"best trial of {s.study_name!r} ({directions})", r.best_table(best[0]))
+    else:
+        r.show(f"Pareto front of {s.study_name!r} ({directions}): {r.plural(len(best), 'trial')}",
+               r.trials_table(best, history.n_objectives, user_attrs=True))
+    return best
+
+
+@app.command()
+@click.argument("study")
+@storage_option
+def best(study: str, url: str) -> None:
+    """Show the best trial of STUDY, or its Pareto front."""
+    print_best(open_study(open_storage(url), study))
+
+
+@app.command()
+@click.argument("study")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
+              show_default=True)
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8", lazy=True), default="-",
+              help="File to write (default: stdout).")
+@storage_option
+def export(study: str, fmt: str, output: Any, url: str) -> None:
+    """Write every trial of STUDY as CSV or JSON."""
+    s = open_study(open_storage(url), study)
+    if fmt == "json":
+        r.write_json(s.trials, output)
+    else:
+        r.write_csv(s.trials, len(s.directions), output)
+
+
+@app.command()
+@click.argument("study")
+@click.option("--yes", "-y", is_flag=True, help="Delete without asking.")
+@storage_option
+def delete(study: str, yes: bool, url: str) -> None:
+    """Delete STUDY and all its trials."""
+    storage = open_storage(url)
+    info = storage.get_study(study)
+    if not yes:
+        try:
+            ok = click.confirm(f"Delete study {study!r} and its "
+                               f"{r.plural(info.n_trials, 'trial')} from {safe_url(url)}?",
+                               err=True)
+        except click.Abort:
+            click.echo(err=True)
+            raise click.ClickException("no confirmation (stdin is closed); pass --yes to delete "
+                                       "without asking") from None
+        if not ok:
+            raise click.ClickException(f"study {study!r} was not deleted")
+    storage.delete_study(study)
+    click.echo(f"deleted study {study!r}")
+
+
+@app.command()
+@click.argument("study")
+@click.argument("new_name")
+@storage_option
+def rename(study: str, new_name: str, url: str) -> None:
+    """Rename STUDY to NEW_NAME."""
+    open_storage(url).rename_study(study, new_name)
+    click.echo(f"renamed study {study!r} to {new_name!r}")
+
+
+@app.command()
+@click.argument("study")
+@click.option("--to-storage", required=True, metavar="URL", help="Storage to copy into.")
+@click.option("--to-name", metavar="NAME", help="Name of the copy (default: the same).")
+@storage_option
+def copy(study: str, to_storage: str, to_name: str | None, url: str) -> None:
+    """Copy STUDY and its trials to another storage or name."""
+    source = open_storage(url)
+    target = open_storage(to_storage, create=True) if to_storage != url else source
+    copy_study(from_study_name=study, from_storage=source, to_storage=target,
+               to_study_name=to_name)
+    click.echo(f"copied study {study!r} to {safe_url(to_storage)} as {to_name or study!r}")
+
+
+@app.command()
+@click.argument("target", metavar="FILE.py:FUNCTION")
+@click.option("--study", "study_name", required=True, metavar="NAME",
+              help="Study to create or resume.")
+@click.option("--n-trials", type=int, required=True, metavar="N", help="Trials to run.")
+@click.option("--timeout", type=float, metavar="S", help="Stop starting trials after S seconds.")
+@click.option("--sampler", metavar="NAME", help="Sampler, by its name in "
+              "hyperdial.samplers.SAMPLERS (default: random).")
+@click.option("--seed", type=int, metavar="N", help="Seed of the sampler.")
+@click.option("--direction", "directions", multiple=True,
+              type=click.Choice(["minimize", "maximize"], case_sensitive=False),
+              help="Repeat once per objective (default: minimize, or the study's own).")
+@click.option("--n-jobs", type=int, default=1, show_default=True, metavar="N",
+              help="Trials run at once, in threads (-1: one per CPU).")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the best trial.")
+@storage_option
+def run(target: str, study_name: str, n_trials: int, timeout: float | None, sampler: str | None,
+        seed: int | None, directions: tuple[str, ...], n_jobs: int, quiet: bool,
+        url: str) -> None:
+    """Optimise FILE.py:FUNCTION in a study, created or resumed.
+
+    FUNCTION takes a trial and returns the value(s) to optimise, as for Study.optimize.
+    """
+    positive("--n-trials", n_trials)
+    positive("--timeout", timeout)
+    if n_jobs != -1:
+        positive("--n-jobs", n_jobs)
+    objective = load_objective(target)
+    chosen = make_sampler(sampler, seed)
+    storage = open_storage(url, create=True)
+    if not directions:  # resume with the study's own directions
+        try:
+            directions = tuple(d.value for d in storage.get_study(study_name).directions)
+        except StudyNotFound:
+            directions = ("minimize",)
+    try:
+        s = create_study(study_name=study_name, storage=storage, directions=list(directions),
+                         sampler=chosen, load_if_exists=True)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    done: list[TrialRecord] = []  # this run's trials (other workers may share the study)
+    with quiet_logs(quiet):
+        s.optimize(objective, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs,
+                   callbacks=[lambda _, record: done.append(record)],
+                   show_progress_bar=not quiet and sys.stderr.isatty())
+    if not quiet:
+        counts = r.state_counts(done)
+        click.echo(f"study {study_name!r}: ran {r.plural(len(done), 'trial')} ("
+                   f"{counts[TrialState.COMPLETE]} complete, {counts[TrialState.PRUNED]} pruned, "
+                   f"{counts[TrialState.FAIL]} failed), {len(s.trials)} in total")
+    ranked = print_best(s)
+    if not quiet and len(s.directions) == 1:
+        r.show("top 5 trials", r.trials_table(ranked[:5], 1))

@@ -1,0 +1,196 @@
+"""What the ``hyperdial`` command prints: trial cells, rich tables and the export formats.
+
+Plain data in, text out; nothing here touches a storage. Tables use a light box so that
+they stay readable when piped (rich drops colour by itself when the stream is not a TTY).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+from collections.abc import Container, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import IO, Any
+
+from rich import box
+from rich.console import Console, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from hyperdial.history import History, StudyDirection
+from hyperdial.trial import TrialRecord, TrialState
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A console on stdout (or stderr); no line width limit when the stream is not a TTY."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(file=stream, highlight=False, width=None if stream.isatty() else 10_000)
+
+
+def show(*renderables: RenderableType) -> None:
+    """Print to stdout (strings as plain text, not markup); off a TTY, without trailing blanks."""
+    renderables = tuple(Text(x) if isinstance(x, str) else x for x in renderables)
+    out = console()
+    if out.is_terminal:
+        out.print(*renderables)
+        return
+    with out.capture() as captured:
+        out.print(*renderables)
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+
+
+# -- cells ---------------------------------------------------------------------------------
+def fmt(value: Any) -> str:
+    """A number in 6 significant digits, None as '-', anything else as str."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def fmt_time(dt: datetime | None) -> str:
+    return "-" if dt is None else dt.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def fmt_mapping(mapping: Mapping[str, Any], sep: str = ", ") -> str:
+    return sep.join(f"{k}={fmt(v)}" for k, v in mapping.items()) or "-"
+
+
+def fmt_duration(record: TrialRecord) -> str:
+    d = record.duration
+    return "-" if d is None else f"{d.total_seconds():.2f}s"
+
+
+def fmt_directions(directions: Sequence[StudyDirection]) -> str:
+    return ", ".join(d.value for d in directions)
+
+
+def value_headers(n_objectives: int) -> list[str]:
+    return ["value"] if n_objectives == 1 else [f"value {i}" for i in range(n_objectives)]
+
+
+def value_cells(record: TrialRecord, n_objectives: int) -> list[str]:
+    return [fmt(v) for v in record.values or [None] * n_objectives]
+
+
+# -- tables --------------------------------------------------------------------------------
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *,
+          numeric: Container[int] = ()) -> Table:
+    """A table of plain-text cells; the ``numeric`` columns are right-aligned and never wrap,
+    the others fold when the terminal is narrow (never cut with an ellipsis)."""
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0))
+    for i, header in enumerate(headers):
+        if i in numeric:
+            t.add_column(header, justify="right", no_wrap=True)
+        else:
+            t.add_column(header, overflow="fold", min_width=len(header))
+    for row in rows:
+        t.add_row(*(Text(cell) for cell in row))  # Text: '[' in a param is not markup
+    return t
+
+
+def trials_table(trials: Sequence[TrialRecord], n_objectives: int, *,
+                 user_attrs: bool = False) -> Table:
+    """One row per trial: number, state, value(s), params, duration (and user attrs)."""
+    values = value_headers(n_objectives)
+    headers = ["#", "state", *values, "params", "duration"]
+    rows = []
+    for t in trials:
+        row = [str(t.number), t.state.value, *value_cells(t, n_objectives),
+               fmt_mapping(t.params), fmt_duration(t)]
+        if user_attrs:
+            row.append(fmt_mapping(t.user_attrs))
+        rows.append(row)
+    return table(headers + (["user attrs"] if user_attrs else []), rows,
+                 numeric={0, *range(2, 2 + len(values)), 3 + len(values)})
+
+
+def ranked(history: History) -> list[TrialRecord]:
+    """Completed trials best first; for several objectives the Pareto front, by objective 0."""
+    pool = history.completed if history.n_objectives == 1 else tuple(history.pareto_front())
+    if not pool:
+        return []
+    loss = history.loss(pool)[:, 0]
+    return [pool[i] for i in sorted(range(len(pool)), key=lambda i: loss[i])]
+
+
+def best_table(record: TrialRecord) -> Table:
+    """The best trial of a single-objective study as field / value lines."""
+    t = Table(show_header=False, box=None)
+    for name, cell in [("trial", str(record.number)), ("value", fmt(record.value)),
+                       ("params", fmt_mapping(record.params, "\n")),
+                       ("user attrs", fmt_mapping(record.user_attrs, "\n")),
+                       ("duration", fmt_duration(record))]:
+        t.add_row(name, Text(cell))
+    return t
+
+
+def state_counts(trials: Iterable[TrialRecord]) -> dict[TrialState, int]:
+    counts = dict.fromkeys(TrialState, 0)
+    for t in trials:
+        counts[t.state] += 1
+    return counts
+
+
+# -- export --------------------------------------------------------------------------------
+def _iso(dt: datetime | None) -> str | None:
+    return None if dt is None else dt.isoformat()
+
+
+def trial_json(t: TrialRecord) -> dict[str, Any]:
+    """One trial as a JSON-ready object (datetimes in ISO 8601, durations in seconds)."""
+    d = t.duration
+    return {"number": t.number, "state": t.state.value,
+            "values": None if t.values is None else list(t.values), "params": dict(t.params),
+            "intermediate_values": {str(k): v for k, v in sorted(t.intermediate_values.items())},
+            "user_attrs": dict(t.user_attrs), "system_attrs": dict(t.system_attrs),
+            "datetime_start": _iso(t.datetime_start),
+            "datetime_complete": _iso(t.datetime_complete),
+            "duration": None if d is None else d.total_seconds()}
+
+
+def _strict(value: Any) -> Any:
+    """``value`` with NaN and infinities as None, which every JSON parser reads."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    return value
+
+
+def write_json(trials: Sequence[TrialRecord], out: IO[str]) -> None:
+    """A JSON list of `trial_json` objects (strict JSON: non-finite numbers become null)."""
+    json.dump(_strict([trial_json(t) for t in trials]), out, indent=2, allow_nan=False)
+    out.write("\n")
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    return json.dumps(value) if isinstance(value, (dict, list, tuple)) else value
+
+
+def write_csv(trials: Sequence[TrialRecord], n_objectives: int, out: IO[str]) -> None:
+    """Columns as in ``Study.trials_dataframe``: value(s), datetimes, params_*, user_attrs_*."""
+    value_cols = ["value"] if n_objectives == 1 else [f"values_{i}" for i in range(n_objectives)]
+    params = list(dict.fromkeys(k for t in trials for k in t.params))
+    attrs = list(dict.fromkeys(k for t in trials for k in t.user_attrs))
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["number", "state", *value_cols, "datetime_start", "datetime_complete",
+                     "duration", *(f"params_{k}" for k in params),
+                     *(f"user_attrs_{k}" for k in attrs), "fail_reason"])
+    for t in trials:
+        j = trial_json(t)
+        writer.writerow([_csv_cell(c) for c in [
+            t.number, t.state.value, *(t.values or [None] * n_objectives), j["datetime_start"],
+            j["datetime_complete"], j["duration"], *(t.params.get(k) for k in params),
+            *(t.user_attrs.get(k) for k in attrs), t.fail_reason]])

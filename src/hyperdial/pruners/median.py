@@ -1,0 +1,122 @@
+"""Median and percentile stopping rules: stop a trial whose learning curve trails the others.
+
+Semantics follow Optuna's ``PercentilePruner`` / ``MedianPruner``:
+
+* the trial's *best* value so far is compared with the percentile of the values that
+  COMPLETE trials reported at the trial's latest step (pruned trials are no reference: they
+  were cut because they were bad, and would drag the bar down);
+* checks happen at the first report in each interval of ``interval_steps`` after
+  ``n_warmup_steps`` (a check falling on a step that was not reported waits for the next
+  report), and only once ``n_startup_trials`` trials are COMPLETE (and at least one is);
+* a trial whose latest value is NaN is pruned at the next check (Optuna prunes only when every
+  value so far is NaN, so a diverged trial with a good early value ran on forever);
+* NaN values of the reference trials are ignored, also when counting them for ``n_min_trials``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import numpy as np
+
+from hyperdial.history import History
+from hyperdial.pruners.base import Decision, Pruner
+from hyperdial.trial import TrialRecord, TrialState
+
+
+def is_check_step(steps: Collection[int], n_warmup_steps: int, interval_steps: int) -> bool:
+    """Whether the latest of ``steps`` is the first report at or after a pruning check."""
+    if not steps:
+        return False
+    at = np.fromiter(steps, dtype=np.int64, count=len(steps))
+    step = int(at.max())
+    if step < n_warmup_steps:
+        return False
+    check = (step - n_warmup_steps) // interval_steps * interval_steps + n_warmup_steps
+    earlier = at[at < step]
+    return earlier.size == 0 or int(earlier.max()) < check
+
+
+def percentile_prune(losses: np.ndarray, reference: np.ndarray, percentile: float,
+                     n_min_trials: int) -> bool:
+    """Prune a curve (losses so far, latest last) against the reference losses at its step.
+
+    True when the latest loss is NaN, or when the best loss so far is worse than the
+    ``percentile`` of the non-NaN reference losses, provided there are ``n_min_trials`` of them.
+    """
+    if np.isnan(losses[-1]):
+        return True
+    reference = reference[~np.isnan(reference)]
+    if reference.size < n_min_trials:
+        return False
+    with np.errstate(invalid="ignore"):  # inf - inf inside the interpolation: a NaN bar
+        bar = np.percentile(reference, percentile)
+    return bool(np.nanmin(losses) > bar)
+
+
+def _check_int(name: str, value: int, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+
+
+class PercentilePruner(Pruner):
+    """Prunes a trial whose best value is worse than the ``percentile``-th of completed trials.
+
+    ``percentile`` counts from the best: 25 keeps trials in the best quarter at each step.
+
+    >>> PercentilePruner(25.0, n_startup_trials=5, n_warmup_steps=10, interval_steps=5)
+    PercentilePruner(25.0, n_startup_trials=5, n_warmup_steps=10, interval_steps=5, n_min_trials=1)
+    """
+
+    def __init__(self, percentile: float, *, n_startup_trials: int = 5, n_warmup_steps: int = 0,
+                 interval_steps: int = 1, n_min_trials: int = 1) -> None:
+        if (isinstance(percentile, bool) or not isinstance(percentile, (int, float))
+                or not 0.0 <= percentile <= 100.0):
+            raise ValueError(f"percentile must be a number in [0, 100], got {percentile!r}")
+        _check_int("n_startup_trials", n_startup_trials, 0)
+        _check_int("n_warmup_steps", n_warmup_steps, 0)
+        _check_int("interval_steps", interval_steps, 1)
+        _check_int("n_min_trials", n_min_trials, 1)
+        self.percentile = float(percentile)
+        self.n_startup_trials = n_startup_trials
+        self.n_warmup_steps = n_warmup_steps
+        self.interval_steps = interval_steps
+        self.n_min_trials = n_min_trials
+
+    def _settings(self) -> str:
+        return (f"n_startup_trials={self.n_startup_trials}, n_warmup_steps={self.n_warmup_steps}, "
+                f"interval_steps={self.interval_steps}, n_min_trials={self.n_min_trials}")
+
+    def __repr__(self) -> str:
+        return f"PercentilePruner({self.percentile!r}, {self._settings()})"
+
+    def decide(self, history: History, trial: TrialRecord) -> Decision:
+        if history.n_objectives != 1:
+            raise RuntimeError(f"{type(self).__name__} prunes single-objective studies only")
+        n_complete = len(history.completed)
+        if n_complete == 0 or n_complete < self.n_startup_trials or not is_check_step(
+                trial.intermediate_values.keys(), self.n_warmup_steps, self.interval_steps):
+            return Decision.CONTINUE
+        steps = sorted(trial.intermediate_values)
+        losses = history.sign() * np.array([trial.intermediate_values[s] for s in steps],
+                                           dtype=float)
+        reference = history.intermediate_at(steps[-1], states=(TrialState.COMPLETE,))
+        prune = percentile_prune(losses, reference, self.percentile, self.n_min_trials)
+        return Decision.PRUNE if prune else Decision.CONTINUE
+
+
+class MedianPruner(PercentilePruner):
+    """The median stopping rule: `PercentilePruner` at the 50th percentile.
+
+    >>> MedianPruner(n_warmup_steps=3).percentile
+    50.0
+    """
+
+    def __init__(self, *, n_startup_trials: int = 5, n_warmup_steps: int = 0,
+                 interval_steps: int = 1, n_min_trials: int = 1) -> None:
+        super().__init__(50.0, n_startup_trials=n_startup_trials, n_warmup_steps=n_warmup_steps,
+                         interval_steps=interval_steps, n_min_trials=n_min_trials)
+
+    def __repr__(self) -> str:
+        return f"MedianPruner({self._settings()})"
+

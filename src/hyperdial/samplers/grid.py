@@ -1,0 +1,168 @@
+"""Grid search: every point of a finite grid exactly once, in a seeded shuffled order."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from hyperdial._encode import decode_column, n_values
+from hyperdial.exceptions import SearchExhausted
+from hyperdial.history import History
+from hyperdial.samplers.base import Sampler
+from hyperdial.space import Categorical, Distribution, Float, SearchSpace
+
+
+def _grid_values(name: str, dist: Distribution) -> Categorical:
+    """A finite distribution's values as a Categorical (floats exactly as `decode` makes them)."""
+    if isinstance(dist, Categorical):
+        return dist
+    n = n_values(dist)
+    if n is None:
+        raise ValueError(f"parameter {name!r}: a continuous float has no grid; "
+                         "give it a step or list its values")
+    if isinstance(dist, Float):
+        return Categorical(tuple(decode_column(dist, np.linspace(0.0, 1.0, n))))
+    return Categorical(tuple(range(dist.low, dist.high + 1, dist.step)))
+
+
+def grid_space(search_space: Mapping[str, Iterable[Any]] | SearchSpace) -> SearchSpace:
+    """Turn a dict of value lists, or a finite `SearchSpace`, into a space of Categoricals."""
+    if not search_space:
+        raise ValueError("the grid has no parameters")
+    if isinstance(search_space, SearchSpace):
+        params = {name: _grid_values(name, d) for name, d in search_space.items()}
+        return SearchSpace(params, search_space.conditions)
+    params = {}
+    for name, values in search_space.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+            raise ValueError(f"parameter {name!r}: expected a list of values, got {values!r}")
+        # numpy scalars (np.linspace grids) become the Python values that storage gives back
+        choices = tuple(v.item() if isinstance(v, np.generic) else v for v in values)
+        try:
+            params[name] = Categorical(choices)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"parameter {name!r}: {exc}") from exc
+    return SearchSpace(params)
+
+
+def activation(space: SearchSpace) -> dict[str, np.ndarray]:
+    """For each conditional parameter of a Categorical ``space``: which positions of its
+    parent's choices make it active."""
+    out = {}
+    for name, cond in space.conditions.items():
+        parent = space[cond.parent]
+        assert isinstance(parent, Categorical)
+        out[name] = np.array([cond.holds({cond.parent: c}) for c in parent.choices])
+    return out
+
+
+def canonical_points(space: SearchSpace, sizes: np.ndarray,
+                     allowed: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Row-major indices of the distinct points of a grid of Categoricals with these ``sizes``.
+
+    With conditions, points that differ only in inactive parameters are one point: the one
+    whose inactive parameters all sit at their first value is kept.
+    """
+    digits = dict(zip(space, np.indices(tuple(sizes)).reshape(len(sizes), -1), strict=True))
+    keep = np.ones(int(np.prod(sizes)), dtype=bool)
+    active: dict[str, np.ndarray] = {}
+    for name, d in digits.items():
+        cond = space.conditions.get(name)
+        active[name] = (np.ones_like(keep) if cond is None else
+                        active[cond.parent] & allowed[name][digits[cond.parent]])
+        keep &= active[name] | (d == 0)
+    return np.flatnonzero(keep)
+
+
+class GridSampler(Sampler):
+    """Tries every point of a grid once, then raises `SearchExhausted`.
+
+    ``search_space`` is Optuna's dict of value lists, or a `SearchSpace` whose parameters are all
+    finite (Categorical, Int, stepped Float; its conditions are kept). Points are visited in a
+    shuffled order fixed by ``seed`` so that a study stopped early has sampled the whole grid
+    evenly; ``seed=None`` draws a fresh seed (a random order), as every sampler does: pass a seed
+    to make the order reproducible. `propose` returns the first point in that order that no trial
+    of the history (in any state, running and waiting included) already has.
+
+    >>> sampler = GridSampler({"x": [1, 2], "act": ["relu", "tanh"]}, seed=0)
+    >>> history = History(())
+    >>> len(sampler), sorted(sampler.propose(history, sampler.infer_space(history), sampler.rng(0)))
+    (4, ['act', 'x'])
+    """
+
+    exclusive = True
+
+    def __init__(self, search_space: Mapping[str, Iterable[Any]] | SearchSpace, *,
+                 seed: int | None = None) -> None:
+        self.space = grid_space(search_space)
+        self._choices = [d.choices for d in self.space.values() if isinstance(d, Categorical)]
+        self._sizes = np.array([len(c) for c in self._choices])
+        self._strides = np.cumprod(np.r_[self._sizes[1:], 1][::-1])[::-1]
+        # canonical JSON (the study's exclusivity key) tells 1, 1.0 and True apart
+        self._lookup = {name: {json.dumps(c): k for k, c in enumerate(choices)}
+                        for name, choices in zip(self.space, self._choices, strict=True)}
+        self._allowed = activation(self.space)
+        self._points = canonical_points(self.space, self._sizes, self._allowed)
+        super().__init__(seed=seed)
+
+    def reseed(self, seed: int | None) -> None:
+        super().reseed(seed)
+        self._order = np.random.default_rng(self.seed).permutation(self._points)
+
+    def __len__(self) -> int:
+        """Number of distinct grid points."""
+        return len(self._points)
+
+    def infer_space(self, history: History) -> SearchSpace:
+        """The grid itself, so that a study proposes a whole point at the start of each trial."""
+        return self.space
+
+    def point(self, index: int) -> dict[str, Any]:
+        """The grid point at row-major ``index``, active parameters only."""
+        digits = index // self._strides % self._sizes
+        return self.space.restrict({name: c[k] for name, c, k in
+                                    zip(self.space, self._choices, digits, strict=True)})
+
+    def _index(self, params: Mapping[str, Any]) -> int | None:
+        """Row-major index of the grid point that ``params`` holds; None if it holds none."""
+        index = 0
+        digits: dict[str, int] = {}
+        for (name, lookup), stride in zip(self._lookup.items(), self._strides, strict=True):
+            cond = self.space.conditions.get(name)
+            if cond is not None and not (cond.parent in digits
+                                         and self._allowed[name][digits[cond.parent]]):
+                continue
+            try:
+                digits[name] = lookup[json.dumps(params[name])]
+            except (KeyError, TypeError):  # absent, off the grid, or not JSON
+                return None
+            index += int(stride) * digits[name]
+        return index
+
+    def _check(self, space: SearchSpace) -> None:
+        """ValueError unless every parameter of ``space`` is in the grid and holds its values."""
+        for name, dist in space.items():
+            if name not in self.space:
+                raise ValueError(f"parameter {name!r} is not in the grid {list(self.space)}")
+            if dist is self.space[name]:
+                continue
+            outside = [v for v in self._choices[list(self.space).index(name)]
+                       if not dist.contains(v)]
+            if outside:
+                raise ValueError(f"parameter {name!r}: grid values {outside} are outside {dist}")
+
+    def propose(self, history: History, space: SearchSpace,
+                rng: np.random.Generator) -> dict[str, Any]:
+        """The next unused grid point (its parameters in ``space``); `SearchExhausted` if none."""
+        self._check(space)
+        used = np.zeros(int(np.prod(self._sizes)), dtype=bool)
+        taken = (i for i in map(self._index, (t.params for t in history.trials)) if i is not None)
+        used[np.fromiter(taken, dtype=np.int64)] = True
+        free = np.flatnonzero(~used[self._order])
+        if free.size == 0:
+            raise SearchExhausted(f"all {len(self)} grid points have been tried")
+        point = self.point(int(self._order[free[0]]))
+        return {name: value for name, value in point.items() if name in space}

@@ -1,0 +1,523 @@
+"""SQL storage for SQLite and PostgreSQL: the event log of `_schema`, written through SQLAlchemy.
+
+SQLAlchemy Core owns the schema, the dialects, the connections and the SQL text: every
+statement below is a Core construct, compiled once per storage for its dialect. The hot path
+then hands that text to the driver's cursor directly, on one connection per thread, which
+makes a full trial (create, one-query sync, finish) cost three short transactions and no
+per-call SQL compilation or result wrapping.
+
+Transactions are explicit on both dialects: the driver runs in autocommit, reads are single
+statements (one consistent snapshot each, no lock), and a write starts with ``BEGIN`` and then
+takes its study's write lock first. On SQLite that lock is the database's (``BEGIN IMMEDIATE``
+in WAL mode: readers never wait, writers queue behind a 30 s busy timeout instead of failing);
+on PostgreSQL it is ``SELECT ... FOR NO KEY UPDATE`` on the study row, in a statement of its
+own so that what the transaction reads next is current. Holding it keeps trial numbers
+gap-free and makes a study's event ids become visible in id order, so a reader that fetches
+``id > last_seen`` never misses an event that committed late.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any
+
+from sqlalchemy import (
+    ClauseElement,
+    ColumnElement,
+    Connection,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    literal_column,
+    null,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import bindparam as param
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
+from sqlalchemy.pool import NullPool, StaticPool
+
+from hyperdial.exceptions import (
+    DuplicatedStudy,
+    NotAHyperdialStorage,
+    SchemaVersionError,
+    StudyNotFound,
+    TrialFinishedError,
+)
+from hyperdial.history import StudyDirection
+from hyperdial.storage._schema import (
+    APPLICATION,
+    HYPERDIAL_TABLES,
+    SCHEMA_VERSION,
+    events,
+    meta,
+    metadata,
+    studies,
+    trials,
+)
+from hyperdial.storage.base import Event, EventRow, Storage, StudyInfo, now
+from hyperdial.trial import TrialState
+
+_encode = json.JSONEncoder(allow_nan=True, separators=(",", ":")).encode
+_decode = json.loads
+
+
+def _inline(state: TrialState) -> ColumnElement[str]:
+    """A state as a SQL literal: the planner can then match partial indexes."""
+    return literal_column(f"'{state.value}'")
+
+
+def _is(*states: TrialState) -> ColumnElement[bool]:
+    column = trials.c.state
+    return column == _inline(states[0]) if len(states) == 1 else column.in_(map(_inline, states))
+
+
+# -- statements ---------------------------------------------------------------------------------
+_STUDY_COLUMNS = (studies.c.id, studies.c.name, studies.c.directions, studies.c.user_attrs,
+                  studies.c.next_number)
+_ALL_STUDIES = select(*_STUDY_COLUMNS).order_by(studies.c.id)
+_STUDY_BY_NAME = select(*_STUDY_COLUMNS).where(studies.c.name == param("name"))
+_STUDY_EXISTS = select(studies.c.id).where(studies.c.id == param("sid"))
+_NAMES_TAKEN = select(studies.c.name).where(
+    or_(studies.c.name == param("name"), studies.c.name == param("new_name")))
+_INSERT_STUDY = insert(studies).values(
+    name=param("name"), directions=param("directions"), user_attrs=param("user_attrs"),
+    created_at=param("t")).returning(studies.c.id)
+_RENAME_STUDY = update(studies).where(studies.c.name == param("name")).values(
+    name=param("new_name"))
+_DELETE_STUDY = delete(studies).where(studies.c.name == param("name"))  # cascades
+
+# The study's write lock (a plain read on SQLite, which BEGIN IMMEDIATE has locked already).
+_LOCK_STUDY = (select(studies.c.next_number).where(studies.c.id == param("sid"))
+               .with_for_update(key_share=True))
+_SET_NEXT_NUMBER = update(studies).where(studies.c.id == param("sid")).values(
+    next_number=param("next_number"))
+_OLDEST_WAITING = select(func.min(trials.c.number)).where(
+    trials.c.study_id == param("sid"), _is(TrialState.WAITING))
+_KEY_TAKEN = select(trials.c.number).where(
+    trials.c.study_id == param("sid"), trials.c.key == param("key"))
+_INSERT_TRIAL = insert(trials).inline().values(
+    study_id=param("sid"), number=param("num"), state=param("state"), key=param("key"))
+_this_trial = and_(trials.c.study_id == param("sid"), trials.c.number == param("num"))
+_TRIAL_STATE = select(trials.c.state).where(_this_trial)
+# Conditional on the trial being open, so that of two racing state changes one finds nothing.
+_SET_STATE = (update(trials).where(_this_trial, _is(TrialState.RUNNING, TrialState.WAITING))
+              .values(state=param("new_state")))
+_FINISH = _SET_STATE.values(heartbeat_at=null())
+_HEARTBEAT = (update(trials).where(_this_trial, _is(TrialState.RUNNING))
+              .values(heartbeat_at=param("t")))
+_FAIL_STALE = (update(trials)
+               .where(trials.c.study_id == param("sid"), _is(TrialState.RUNNING),
+                      trials.c.heartbeat_at < param("cutoff"))
+               .values(state=_inline(TrialState.FAIL), heartbeat_at=null())
+               .returning(trials.c.number))
+_INSERT_EVENT = insert(events).inline().values(  # inline: no RETURNING of the new id
+    study_id=param("sid"), number=param("num"), kind=param("kind"), data=param("data"))
+# Events after an id, joined to the study row: no row at all means no such study.
+_READ = (select(events.c.id, events.c.number, events.c.kind, events.c.data)
+         .select_from(studies.outerjoin(events, and_(events.c.study_id == studies.c.id,
+                                                     events.c.id > param("after"))))
+         .where(studies.c.id == param("sid"))
+         .order_by(events.c.id))
+
+_STALE_REASON = "stale: no heartbeat (worker died?)"
+_PG_SCHEMA_LOCK = 0x6879_7065_7264_6961  # pg_advisory_xact_lock key while creating tables
+_SQLITE_PRAGMAS = ("PRAGMA busy_timeout=30000", "PRAGMA synchronous=NORMAL",
+                   "PRAGMA foreign_keys=ON")
+
+
+def _configure_sqlite(dbapi_conn: Any, _record: Any) -> None:
+    """Per-connection SQLite settings (INFRA.md §4); WAL is set once, after the schema check."""
+    dbapi_conn.isolation_level = None  # no implicit BEGIN: we issue BEGIN IMMEDIATE ourselves
+    cursor = dbapi_conn.cursor()
+    for pragma in _SQLITE_PRAGMAS:
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def _configure_postgresql(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.autocommit = True  # no implicit BEGIN: reads need no transaction
+
+
+class _Session:
+    """A thread's connection: SQLAlchemy's pooled handle, the driver's own object, a cursor."""
+
+    __slots__ = ("conn", "cursor", "driver", "owner")
+
+    def __init__(self, owner: threading.Thread, conn: Any) -> None:
+        self.owner = owner
+        self.conn = conn
+        self.driver = conn.driver_connection
+        self.cursor = self.driver.cursor()
+
+    def close(self) -> None:
+        self.cursor.close()
+        self.conn.close()
+
+
+class SQLStorage(Storage):
+    """Storage in a SQLite file, an in-memory SQLite database or a PostgreSQL database.
+
+    ``url`` is a SQLAlchemy URL: ``sqlite:///path.db``, ``sqlite://`` (in memory, lives until
+    `close`), ``postgresql+psycopg://user@host/db`` (plain ``postgresql://`` means psycopg 3).
+    ``engine_kwargs`` go to `sqlalchemy.create_engine`. The database must be empty or a
+    hyperdial one: anything else raises `NotAHyperdialStorage` and is left untouched. Thread-safe;
+    pickles as its URL, so a worker process opens its own connections.
+    """
+
+    def __init__(self, url: str, *, engine_kwargs: Mapping[str, Any] | None = None) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise ValueError(f"not a storage URL: {url!r} (try sqlite:///file.db)") from None
+        backend = parsed.get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported storage URL scheme {parsed.drivername!r}: hyperdial "
+                             "stores studies in sqlite:/// or postgresql+psycopg:// databases")
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        self.url = url
+        self._where = parsed.render_as_string(hide_password=True)
+        self._engine_kwargs = dict(engine_kwargs or {})
+        self._sqlite = backend == "sqlite"
+        self._memory = self._sqlite and parsed.database in (None, "", ":memory:")
+        kwargs: dict[str, Any] = {"poolclass": StaticPool if self._memory else NullPool}
+        connect_args: dict[str, Any] = {}
+        if self._sqlite:  # a thread may adopt the connection of a thread that has ended
+            connect_args = {"check_same_thread": False, "timeout": 30.0}
+            kwargs["paramstyle"] = "named"  # what our compiled statements are written in
+        kwargs.update(self._engine_kwargs)
+        kwargs["connect_args"] = {**connect_args, **self._engine_kwargs.get("connect_args", {})}
+        self._engine = create_engine(parsed, **kwargs)
+        event.listen(self._engine, "connect",
+                     _configure_sqlite if self._sqlite else _configure_postgresql)
+        self._begin = "BEGIN IMMEDIATE" if self._sqlite else "BEGIN"
+        self._integrity_error: type[Exception] = self._engine.dialect.loaded_dbapi.IntegrityError
+        self._sql: dict[ClauseElement, str] = {}
+        self._local = threading.local()
+        self._lock = threading.Lock()  # guards _sessions and _prepared
+        self._sessions: list[_Session] = []
+        self._prepared = False
+        # Also when the storage is dropped unclosed (get_storage(url) makes throwaway ones).
+        weakref.finalize(self, _close_sessions, self._sessions, self._engine)
+        # An in-memory database has one connection, so its transactions take turns.
+        self._serial: AbstractContextManager[Any] = (
+            threading.Lock() if self._memory else nullcontext())
+        try:
+            self._session()
+        except BaseException:
+            self.close()
+            raise
+        if not self._memory:
+            _LIVE.add(self)
+
+    def __repr__(self) -> str:
+        return f"SQLStorage({self._where!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self._memory:
+            raise TypeError("an in-memory SQLite storage cannot leave its process")
+        return (_reopen, (self.url, self._engine_kwargs))
+
+    # -- connections, transactions, statements ----------------------------------------------
+    def _session(self) -> _Session:
+        session: _Session | None = getattr(self._local, "session", None)
+        return session if session is not None else self._attach()
+
+    def _attach(self) -> _Session:
+        """Give this thread a session: the only one in memory, one that a finished thread left
+        behind, or a new one (checking the database before the first)."""
+        me = threading.current_thread()
+        with self._lock:
+            if not self._prepared:
+                self._prepare()
+                self._prepared = True
+            for session in self._sessions:
+                if self._memory or not session.owner.is_alive():
+                    session.owner = me
+                    break
+            else:
+                session = _Session(me, self._engine.raw_connection())
+                self._sessions.append(session)
+        self._local.session = session
+        return session
+
+    def _forget_sessions(self) -> None:
+        """In a forked child: never use nor close the parent's connections (see `_after_fork`)."""
+        _INHERITED.extend(self._sessions)
+        self._sessions.clear()
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._engine.dispose(close=False)
+
+    def close(self) -> None:
+        """Close every connection; the storage reconnects if used again (in memory: empty)."""
+        with self._lock:
+            self._local = threading.local()
+            if self._memory:
+                self._prepared = False
+            _close_sessions(self._sessions, self._engine)
+
+    def _text(self, stmt: ClauseElement) -> str:
+        """The statement's SQL for this dialect, compiled on first use."""
+        sql = self._sql.get(stmt)
+        if sql is None:
+            sql = self._sql[stmt] = stmt.compile(dialect=self._engine.dialect).string
+        return sql
+
+    def _run(self, cursor: Any, stmt: ClauseElement, params: Mapping[str, Any]) -> Any:
+        """Execute a statement on a driver cursor; returns the cursor."""
+        return cursor.execute(self._text(stmt), params)
+
+    def _run_many(self, cursor: Any, stmt: ClauseElement,
+                  rows: Sequence[Mapping[str, Any]]) -> None:
+        if len(rows) == 1:  # the common case; a driver's executemany costs more
+            cursor.execute(self._text(stmt), rows[0])
+        else:
+            cursor.executemany(self._text(stmt), rows)
+
+    def _fetch(self, stmt: ClauseElement, params: Mapping[str, Any]) -> list[Any]:
+        """One read statement, outside any transaction (so it takes no lock)."""
+        session = self._session()
+        with self._serial:
+            rows: list[Any] = self._run(session.cursor, stmt, params).fetchall()
+            return rows
+
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        """A write transaction on this thread's connection; yields its cursor."""
+        session = self._session()
+        with self._serial:
+            session.cursor.execute(self._begin)
+            try:
+                yield session.cursor
+                session.driver.commit()
+            except BaseException:
+                session.driver.rollback()
+                raise
+
+    def _lock_study(self, cursor: Any, study_id: int) -> int:
+        """Take the study's write lock; returns its next trial number."""
+        row = self._run(cursor, _LOCK_STUDY, {"sid": study_id}).fetchone()
+        if row is None:
+            raise StudyNotFound(f"no study with id {study_id}")
+        return int(row[0])
+
+    # -- opening a database -------------------------------------------------------------------
+    def _prepare(self) -> None:
+        """Check that the database is an up-to-date hyperdial one, creating the tables in an
+        empty one; anything else raises and is left exactly as it was."""
+        try:
+            with self._engine.connect() as conn:
+                if not self._check_schema(conn):
+                    self._create_schema(conn)
+                if self._sqlite and not self._memory:  # persistent; only now that it is ours
+                    conn.exec_driver_sql("PRAGMA journal_mode=WAL").close()
+                conn.commit()
+        except DatabaseError as exc:
+            if isinstance(exc, OperationalError):  # locked, unreachable...: not our verdict
+                raise
+            raise NotAHyperdialStorage(
+                f"{self._where} is not a hyperdial database (or it is corrupt): {exc.orig}"
+            ) from exc
+
+    def _create_schema(self, conn: Connection) -> None:
+        conn.rollback()
+        conn.exec_driver_sql(self._begin)
+        if not self._sqlite:  # BEGIN IMMEDIATE serialises SQLite; PostgreSQL needs a lock
+            conn.execute(select(func.pg_advisory_xact_lock(_PG_SCHEMA_LOCK)))
+        if not self._check_schema(conn):  # another process may have created it meanwhile
+            metadata.create_all(conn)
+            conn.execute(insert(meta), [
+                {"key": "application", "value": APPLICATION},
+                {"key": "schema_version", "value": str(SCHEMA_VERSION)}])
+        conn.commit()
+
+    def _check_schema(self, conn: Connection) -> bool:
+        """True if the schema is there and current, False if the database is empty."""
+        tables = set(inspect(conn).get_table_names())
+        if meta.name not in tables:
+            if tables:
+                raise NotAHyperdialStorage(
+                    f"{self._where} is not a hyperdial database: it has tables "
+                    f"({', '.join(sorted(tables)[:5])}) but no {meta.name}; refusing to touch it")
+            return False
+        info = {key: value for key, value in conn.execute(select(meta.c.key, meta.c.value))}
+        version = info.get("schema_version", "")
+        if info.get("application") != APPLICATION or not version.isdigit():
+            raise NotAHyperdialStorage(
+                f"{self._where} has a {meta.name} table that hyperdial did not write")
+        if int(version) > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"{self._where} has hyperdial schema version {version}, but this hyperdial "
+                f"supports version {SCHEMA_VERSION} only: upgrade hyperdial")
+        missing = HYPERDIAL_TABLES - tables
+        if missing:
+            raise NotAHyperdialStorage(
+                f"{self._where} is a damaged hyperdial database: no {', '.join(sorted(missing))}")
+        return True
+
+    # -- studies ------------------------------------------------------------------------------
+    def create_study(self, name: str, directions: Sequence[StudyDirection],
+                     user_attrs: Mapping[str, Any] | None = None) -> StudyInfo:
+        directions = tuple(directions)
+        attrs = dict(user_attrs or {})
+        row = {"name": name, "directions": _encode([d.value for d in directions]),
+               "user_attrs": _encode(attrs), "t": now()}
+        try:
+            with self._write() as cursor:
+                study_id = int(self._run(cursor, _INSERT_STUDY, row).fetchone()[0])
+        except self._integrity_error:
+            raise DuplicatedStudy(f"a study named {name!r} already exists") from None
+        return StudyInfo(study_id, name, directions, attrs, 0)
+
+    def studies(self) -> list[StudyInfo]:
+        return [_study_info(row) for row in self._fetch(_ALL_STUDIES, {})]
+
+    def get_study(self, name: str) -> StudyInfo:
+        rows = self._fetch(_STUDY_BY_NAME, {"name": name})
+        if not rows:
+            raise StudyNotFound(f"no study named {name!r}")
+        return _study_info(rows[0])
+
+    def rename_study(self, name: str, new_name: str) -> None:
+        taken = DuplicatedStudy(f"a study named {new_name!r} already exists")
+        try:
+            with self._write() as cursor:
+                found = {n for (n,) in self._run(
+                    cursor, _NAMES_TAKEN, {"name": name, "new_name": new_name}).fetchall()}
+                if name not in found:
+                    raise StudyNotFound(f"no study named {name!r}")
+                if new_name in found:
+                    raise taken
+                self._run(cursor, _RENAME_STUDY, {"name": name, "new_name": new_name})
+        except self._integrity_error:  # another process took the name since we looked
+            raise taken from None
+
+    def delete_study(self, name: str) -> None:
+        with self._write() as cursor:
+            if self._run(cursor, _DELETE_STUDY, {"name": name}).rowcount == 0:
+                raise StudyNotFound(f"no study named {name!r}")
+
+    # -- trials -------------------------------------------------------------------------------
+    def create_trial(self, study_id: int, data: dict[str, Any], *, key: str | None = None,
+                     claim_waiting: bool = False) -> int | None:
+        t = now()
+        data = {"t": t, "state": "RUNNING", **data}
+        state = TrialState(data["state"]).value
+        text = _encode(data)
+        with self._write() as cursor:
+            number = self._lock_study(cursor, study_id)
+            if claim_waiting:
+                (waiting,) = self._run(cursor, _OLDEST_WAITING, {"sid": study_id}).fetchone()
+                if waiting is not None:
+                    self._run(cursor, _SET_STATE, {"sid": study_id, "num": waiting,
+                                                   "new_state": TrialState.RUNNING.value})
+                    self._run(cursor, _INSERT_EVENT, {"sid": study_id, "num": waiting,
+                                                      "kind": "start", "data": _encode({"t": t})})
+                    return int(waiting)
+            if key is not None and self._run(
+                    cursor, _KEY_TAKEN, {"sid": study_id, "key": key}).fetchone() is not None:
+                return None
+            self._run(cursor, _SET_NEXT_NUMBER, {"sid": study_id, "next_number": number + 1})
+            self._run(cursor, _INSERT_TRIAL,
+                      {"sid": study_id, "num": number, "state": state, "key": key})
+            self._run(cursor, _INSERT_EVENT,
+                      {"sid": study_id, "num": number, "kind": "create", "data": text})
+        return number
+
+    def append(self, study_id: int, number: int, events: Sequence[Event]) -> None:
+        rows = [{"sid": study_id, "num": number, "kind": kind, "data": _encode(data)}
+                for kind, data in events]
+        new_state: str | None = None
+        finishes = False
+        for kind, data in events:
+            if kind == "finish":
+                new_state, finishes = TrialState(data["state"]).value, True
+            elif kind == "start":
+                new_state = TrialState.RUNNING.value
+        this = {"sid": study_id, "num": number}
+        with self._write() as cursor:
+            self._lock_study(cursor, study_id)
+            changed = new_state is not None and self._run(
+                cursor, _FINISH if finishes else _SET_STATE,
+                {**this, "new_state": new_state}).rowcount == 1
+            if not changed:  # nothing to change, or the trial is missing or finished
+                row = self._run(cursor, _TRIAL_STATE, this).fetchone()
+                if row is None:
+                    raise KeyError(f"no trial number {number}")
+                if TrialState(row[0]).is_finished():
+                    raise TrialFinishedError(f"trial {number} is already {row[0]}")
+            if rows:
+                self._run_many(cursor, _INSERT_EVENT, rows)
+
+    def read(self, study_id: int, after: int = 0) -> list[EventRow]:
+        rows = self._fetch(_READ, {"sid": study_id, "after": after})
+        if not rows:
+            raise StudyNotFound(f"no study with id {study_id}")
+        if rows[0][0] is None:  # the study row, joined to no event
+            return []
+        return [EventRow(i, n, kind, _decode(data)) for i, n, kind, data in rows]
+
+    def heartbeat(self, study_id: int, numbers: Sequence[int]) -> None:
+        t = now()
+        with self._write() as cursor:
+            if self._run(cursor, _STUDY_EXISTS, {"sid": study_id}).fetchone() is None:
+                raise StudyNotFound(f"no study with id {study_id}")
+            if numbers:
+                self._run_many(cursor, _HEARTBEAT,
+                               [{"sid": study_id, "num": n, "t": t} for n in numbers])
+
+    def fail_stale(self, study_id: int, grace_seconds: float) -> list[int]:
+        t = now()
+        with self._write() as cursor:
+            self._lock_study(cursor, study_id)
+            stale = sorted(n for (n,) in self._run(
+                cursor, _FAIL_STALE, {"sid": study_id, "cutoff": t - grace_seconds}).fetchall())
+            if stale:
+                text = _encode({"t": t, "state": "FAIL", "reason": _STALE_REASON})
+                self._run_many(cursor, _INSERT_EVENT, [
+                    {"sid": study_id, "num": n, "kind": "finish", "data": text} for n in stale])
+        return stale
+
+
+def _study_info(row: Sequence[Any]) -> StudyInfo:
+    study_id, name, directions, user_attrs, n_trials = row
+    return StudyInfo(study_id, name, tuple(StudyDirection(d) for d in _decode(directions)),
+                     _decode(user_attrs), n_trials)
+
+
+def _close_sessions(sessions: list[_Session], engine: Engine) -> None:
+    while sessions:
+        sessions.pop().close()
+    engine.dispose()
+
+
+def _reopen(url: str, engine_kwargs: dict[str, Any]) -> SQLStorage:
+    return SQLStorage(url, engine_kwargs=engine_kwargs)
+
+
+# A forked child inherits open connections, which it must neither use (they are the parent's
+# sessions) nor close (closing a SQLite connection may checkpoint the parent's WAL; closing a
+# PostgreSQL one ends the parent's session). It keeps them here and opens its own.
+_LIVE: weakref.WeakSet[SQLStorage] = weakref.WeakSet()
+_INHERITED: list[_Session] = []
+
+
+def _after_fork() -> None:
+    for storage in list(_LIVE):
+        storage._forget_sessions()
+
+
+os.register_at_fork(after_in_child=_after_fork)

@@ -1,0 +1,1 @@
+"""Test helpers for hyperdial and its extensions: conformance suites and hypothesis strategies."""

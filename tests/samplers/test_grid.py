@@ -1,0 +1,196 @@
+"""GridSampler: every point once, in a seeded order, then SearchExhausted."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+
+import hyperdial as hd
+from hyperdial.exceptions import SearchExhausted
+from hyperdial.history import History
+from hyperdial.samplers import GridSampler
+from hyperdial.space import Categorical, Condition, Float, Int, SearchSpace
+from hyperdial.testing.samplers import CONDITIONAL, key, record
+from hyperdial.trial import TrialRecord, TrialState
+
+GRID: dict[str, list[Any]] = {"x": [1, 2, 3], "act": ["relu", "tanh"], "drop": [None, 0.5]}
+
+
+def exhaust(sampler: GridSampler, history: History | None = None,
+            state: TrialState = TrialState.COMPLETE) -> list[dict[str, Any]]:
+    """Propose until SearchExhausted, recording each point as a trial in ``state``."""
+    history = history or History(())
+    space = sampler.infer_space(history)
+    out: list[dict[str, Any]] = []
+    while True:
+        try:
+            params = sampler.propose(history, space, sampler.rng(len(history.trials)))
+        except SearchExhausted:
+            return out
+        out.append(params)
+        history = record(history, space, params, state)
+
+
+@pytest.mark.parametrize("state", list(TrialState))
+def test_every_point_exactly_once_whatever_the_trial_state(state: TrialState) -> None:
+    points = exhaust(GridSampler(GRID, seed=0), state=state)
+    expected = [dict(zip(GRID, p, strict=True)) for p in itertools.product(*GRID.values())]
+    assert sorted(map(key, points)) == sorted(map(key, expected))
+
+
+def test_conditional_grid_has_each_active_assignment_once() -> None:
+    space = SearchSpace({"m": Categorical(("A", "B")), "lr": Float(0.0, 1.0, step=0.25),
+                         "n": Int(1, 3)},
+                        conditions={"lr": Condition("m", ("A",)), "n": Condition("lr", (0.5, 1))})
+    sampler = GridSampler(space, seed=3)
+    points = exhaust(sampler)
+    # B alone; A with 3 values of lr that have no n; A with lr in {0.5, 1} times 3 values of n
+    assert len(points) == len(sampler) == 1 + 3 + 2 * 3
+    assert len({key(p) for p in points}) == len(points)
+    for p in points:
+        space.validate(p)
+
+
+def test_conditional_grid_from_a_mixed_space() -> None:
+    points = exhaust(GridSampler(hd.samplers.grid.grid_space(
+        SearchSpace({n: d for n, d in CONDITIONAL.items() if n != "alpha"},
+                    {n: c for n, c in CONDITIONAL.conditions.items() if n != "alpha"})), seed=0))
+    # linear; tree with depth 1..4 (no leaf) or 5..8 times 64 leaves; knn with 5 values of k
+    assert len(points) == 1 + 4 + 4 * 64 + 5
+
+
+def test_order_is_a_seeded_shuffle() -> None:
+    grid = {"a": list(range(6)), "b": list(range(4))}
+    first = exhaust(GridSampler(grid, seed=7))
+    assert exhaust(GridSampler(grid, seed=7)) == first
+    assert exhaust(GridSampler(grid, seed=8)) != first
+    natural = [dict(zip(grid, p, strict=True)) for p in itertools.product(*grid.values())]
+    assert first != natural
+    sampler = GridSampler(grid, seed=8)
+    sampler.reseed(7)
+    assert exhaust(sampler) == first
+
+
+def test_unseeded_grids_differ_in_order() -> None:
+    grid = {"a": list(range(10)), "b": list(range(10))}
+    assert exhaust(GridSampler(grid)) != exhaust(GridSampler(grid))
+
+
+def test_running_and_waiting_points_are_not_proposed_again() -> None:
+    sampler = GridSampler(GRID, seed=1)
+    history = History(())
+    space = sampler.infer_space(history)
+    taken = []
+    for state in (TrialState.RUNNING, TrialState.WAITING, TrialState.PRUNED, TrialState.FAIL):
+        params = sampler.propose(history, space, sampler.rng(0))
+        assert key(params) not in taken
+        taken.append(key(params))
+        history = record(history, space, params, state)
+    assert len(exhaust(sampler, history)) == 12 - 4
+
+
+def test_points_are_recognised_after_a_json_round_trip() -> None:
+    """Storage hands params back through JSON; 1.0 and True stay distinct from 1."""
+    sampler = GridSampler({"v": [1, 1.0, True, "1", None]}, seed=0)
+    history = History(())
+    for number in range(5):
+        params = json.loads(json.dumps(
+            sampler.propose(history, sampler.space, sampler.rng(number))))
+        history = record(history, sampler.space, params)
+    assert sorted(key(t.params) for t in history.trials) == \
+        sorted(key({"v": v}) for v in [1, 1.0, True, "1", None])
+    with pytest.raises(SearchExhausted):
+        sampler.propose(history, sampler.space, sampler.rng(5))
+
+
+def test_trials_off_the_grid_do_not_count() -> None:
+    sampler = GridSampler({"x": [1, 2]}, seed=0)
+    off = History((TrialRecord(0, TrialState.COMPLETE, params={"x": 3}, values=(0.0,)),
+                   TrialRecord(1, TrialState.WAITING, params={"y": 1}),
+                   TrialRecord(2, TrialState.FAIL)))
+    assert len(exhaust(sampler, off)) == 2
+
+
+def test_finite_search_space_expands_like_decode() -> None:
+    sampler = GridSampler(SearchSpace({"f": Float(0.0, 1.0, step=0.1), "i": Int(2, 10, step=4),
+                                       "l": Int(1, 4, log=True)}))
+    assert sampler.space["i"] == Categorical((2, 6, 10))
+    assert sampler.space["l"] == Categorical((1, 2, 3, 4))
+    f = sampler.space["f"]
+    assert isinstance(f, Categorical) and len(f.choices) == 11
+    assert f.choices[3] == 0.30000000000000004 and f.choices[-1] == 1.0
+
+
+@pytest.mark.parametrize(("grid", "match"), [
+    ({"x": []}, "parameter 'x': choices must not be empty"),
+    ({"x": [1, 2, 1]}, "parameter 'x': duplicate choice 1"),
+    ({"x": [1, [2]]}, r"parameter 'x': choice \[2\] is not None, bool, int, float or str"),
+    ({"x": [1, {"a": 1}]}, "parameter 'x': choice .* is not None"),
+    ({"x": [object()]}, "parameter 'x': choice"),
+    ({"x": [1.0, float("nan")]}, "parameter 'x': choice nan is not finite"),
+    ({"x": "abc"}, "parameter 'x': expected a list of values, got 'abc'"),
+    ({"x": 3}, "parameter 'x': expected a list of values, got 3"),
+    ({}, "the grid has no parameters"),
+    (SearchSpace({"x": Int(0, 3), "y": Float(0, 1)}), "parameter 'y': a continuous float"),
+])
+def test_invalid_grids_are_refused(grid: Any, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        GridSampler(grid)
+
+
+def test_values_that_only_python_thinks_equal_are_distinct_points() -> None:
+    assert len(GridSampler({"x": [1, 1.0, True]})) == 3
+
+
+def test_numpy_values_become_python_values() -> None:
+    sampler = GridSampler({"x": np.linspace(0.0, 1.0, 3), "n": np.arange(2)}, seed=0)
+    points = exhaust(sampler)
+    assert len(points) == 6
+    assert {(type(p["x"]), type(p["n"])) for p in points} == {(float, int)}
+
+
+def test_infer_space_is_the_grid_and_rejects_what_it_cannot_serve() -> None:
+    sampler = GridSampler(GRID, seed=0)
+    space = sampler.infer_space(History(()))
+    assert space == SearchSpace({n: Categorical(tuple(v)) for n, v in GRID.items()})
+    history = History(())
+    # define-by-run: a range that holds every grid value is served the grid's value
+    assert sampler.propose(history, SearchSpace({"x": Float(0.0, 5.0)}), sampler.rng(0))["x"] \
+        in GRID["x"]
+    with pytest.raises(ValueError, match=r"parameter 'x': grid values \[3\] are outside"):
+        sampler.propose(history, SearchSpace({"x": Int(0, 2)}), sampler.rng(0, "x"))
+    with pytest.raises(ValueError, match="parameter 'lr' is not in the grid"):
+        sampler.propose(history, SearchSpace({"lr": Float(0.0, 1.0)}), sampler.rng(0, "lr"))
+
+
+def test_in_a_study_the_grid_is_run_exactly_once() -> None:
+    seen: list[tuple[float, str]] = []
+
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", 0.0, 5.0)
+        act = trial.suggest_categorical("act", ["relu", "tanh"])
+        seen.append((x, act))
+        return x
+
+    study = hd.create_study(sampler=GridSampler({"x": [1, 2, 3], "act": ["relu", "tanh"]},
+                                                seed=0))
+    study.optimize(objective, n_trials=10)
+    assert sorted(seen) == sorted(itertools.product([1, 2, 3], ["relu", "tanh"]))
+
+
+def test_large_grid_stays_fast() -> None:
+    sampler = GridSampler({"a": list(range(100)), "b": list(range(100))}, seed=0)
+    space = sampler.infer_space(History(()))
+    trials = tuple(TrialRecord(i, TrialState.COMPLETE, params=sampler.point(int(p)), values=(0.0,))
+                   for i, p in enumerate(np.sort(sampler._order[:5000])))
+    history = History(trials)
+    start = time.perf_counter()
+    for number in range(10):
+        params = sampler.propose(history, space, sampler.rng(5000 + number))
+        history = record(history, space, params)
+    assert time.perf_counter() - start < 1.0

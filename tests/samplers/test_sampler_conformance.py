@@ -1,0 +1,82 @@
+"""Every registered sampler passes the conformance suite of `hyperdial.testing.samplers`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hyperdial.history import History
+from hyperdial.samplers import SAMPLERS, RandomSampler
+from hyperdial.space import Float, SearchSpace
+from hyperdial.testing.samplers import (
+    check_batch,
+    check_conditional,
+    check_mixed_categorical,
+    check_pending,
+    check_reproducible,
+    check_valid,
+    factory_for,
+)
+from hyperdial.testing.strategies import search_spaces
+
+NAMES = sorted(SAMPLERS)
+seeds = st.integers(0, 2**32 - 1)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=30, deadline=None)
+@given(space=search_spaces(), seed=seeds)
+def test_proposals_are_valid_over_random_spaces(name: str, space: SearchSpace, seed: int) -> None:
+    check_valid(factory_for(SAMPLERS[name]), space, seed)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=10, deadline=None)
+@given(space=search_spaces(max_params=3), seed=seeds)
+def test_same_seed_same_proposals(name: str, space: SearchSpace, seed: int) -> None:
+    check_reproducible(factory_for(SAMPLERS[name]), space, seed)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=10, deadline=None)
+@given(space=search_spaces(max_params=3), seed=seeds)
+def test_pending_trials_and_batches(name: str, space: SearchSpace, seed: int) -> None:
+    check_pending(factory_for(SAMPLERS[name]), space, seed)
+    check_batch(factory_for(SAMPLERS[name]), space, seed)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_conditional_and_mixed_categorical(name: str, seed: int) -> None:
+    check_conditional(factory_for(SAMPLERS[name]), seed)
+    check_mixed_categorical(factory_for(SAMPLERS[name]), seed)
+
+
+# -- the suite must catch broken samplers --------------------------------------------------------
+class OutOfRange(RandomSampler):
+    def propose(self, history: History, space: SearchSpace,
+                rng: np.random.Generator) -> dict[str, Any]:
+        return {name: 2.0 for name in space}
+
+
+class Unseeded(RandomSampler):
+    def propose(self, history: History, space: SearchSpace,
+                rng: np.random.Generator) -> dict[str, Any]:
+        return super().propose(history, space, np.random.default_rng())
+
+
+SPACE = SearchSpace({"x": Float(0.0, 1.0)})
+
+
+def test_suite_catches_out_of_range_proposals() -> None:
+    with pytest.raises(ValueError, match="outside"):
+        check_valid(lambda space, seed: OutOfRange(seed=seed), SPACE, 0)
+
+
+def test_suite_catches_unseeded_proposals() -> None:
+    with pytest.raises(AssertionError):
+        check_reproducible(lambda space, seed: Unseeded(seed=seed), SPACE, 0)

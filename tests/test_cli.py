@@ -1,0 +1,314 @@
+"""The ``hyperdial`` command, on real SQLite files: in-process (CliRunner) and as a subprocess."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("click")
+pytest.importorskip("rich")
+
+from click.testing import CliRunner, Result
+
+from hyperdial import _cli_app, cli
+
+OBJECTIVES = '''
+from neighbour import CENTRE  # the objective's folder is on sys.path
+
+def quadratic(trial):
+    x = trial.suggest_float("x", -5.0, 5.0)
+    n = trial.suggest_int("n", 0, 3)
+    trial.set_user_attr("tag", "q")
+    trial.report(x * x, step=0)
+    trial.report(float("nan"), step=1)
+    return (x - CENTRE) ** 2 + n
+
+def two(trial):
+    x = trial.suggest_float("x", 0.0, 1.0)
+    return x, (1.0 - x) ** 2
+
+def broken(trial):
+    trial.suggest_float("x", 0.0, 1.0)
+    raise RuntimeError("boom")
+
+NOT_A_FUNCTION = 42
+'''
+
+
+@pytest.fixture(autouse=True)
+def _restore_imports(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """`run` puts the objective's folder on sys.path and its modules in sys.modules."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    yield
+    for name in ("neighbour", "_hyperdial_objective_objectives"):
+        sys.modules.pop(name, None)
+
+
+@pytest.fixture
+def objectives(tmp_path: Path) -> Path:
+    path = tmp_path / "objectives.py"
+    path.write_text(OBJECTIVES)
+    (tmp_path / "neighbour.py").write_text("CENTRE = 1.0\n")
+    return path
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'hd.db'}"
+
+
+def invoke(*args: str, url: str | None = None, input: str | None = None) -> Result:
+    extra = ["--storage", url] if url is not None else []
+    return CliRunner().invoke(_cli_app.app, [*args, *extra], input=input)
+
+
+def ok(*args: str, url: str | None = None, input: str | None = None) -> str:
+    result = invoke(*args, url=url, input=input)
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result.stdout
+
+
+def one_line_error(result: Result) -> str:
+    """The error message, checked to be a single line on stderr with no traceback."""
+    assert result.exit_code != 0
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    return lines[0]
+
+
+def numbers(table: str) -> list[int]:
+    """Trial numbers: the first cell of each table row."""
+    return [int(m) for m in re.findall(r"^(\d+) ", table, re.MULTILINE)]
+
+
+def run_quadratic(objectives: Path, url: str, *extra: str, n: int = 10) -> str:
+    return ok("run", f"{objectives}:quadratic", "--study", "quad", "--n-trials", str(n),
+              "--seed", "0", *extra, url=url)
+
+
+def test_run_then_inspect_export_rename_delete(objectives: Path, url: str, tmp_path: Path) -> None:
+    out = run_quadratic(objectives, url)
+    assert "ran 10 trials (10 complete, 0 pruned, 0 failed)" in out
+    assert "best trial of 'quad' (minimize)" in out and "top 5 trials" in out
+
+    studies = ok("studies", url=url)
+    row = next(line.split() for line in studies.splitlines() if line.split()[:1] == ["quad"])
+    assert row[1:7] == ["minimize", "10", "10", "0", "0", "0"]
+
+    rows = ok("trials", "quad", url=url).splitlines()
+    assert rows[0] == "study 'quad': 10 of 10 trials"
+    assert sum(" COMPLETE " in line for line in rows) == 10
+    assert "x=" in rows[-1] and "n=" in rows[-1]
+    last = ok("trials", "quad", "--limit", "3", url=url)
+    assert "3 of 10 trials" in last and numbers(last) == [7, 8, 9]
+    assert "0 of 10 trials (FAIL only)" in ok("trials", "quad", "--state", "fail", url=url)
+
+    best = ok("best", "quad", url=url)
+    records = json.loads(ok("export", "quad", "--format", "json", url=url))
+    top = min(records, key=lambda r: r["values"][0])
+    assert re.search(rf"^ trial +{top['number']}$", best, re.MULTILINE) and "tag=q" in best
+
+    assert len(records) == 10
+    assert set(records[0]) == {"number", "state", "values", "params", "intermediate_values",
+                               "user_attrs", "system_attrs", "datetime_start",
+                               "datetime_complete", "duration"}
+    first = records[0]
+    assert first["state"] == "COMPLETE" and set(first["params"]) == {"x", "n"}
+    assert first["intermediate_values"] == {"0": pytest.approx(first["params"]["x"] ** 2),
+                                            "1": None}  # NaN: strict JSON has no NaN
+    assert first["user_attrs"] == {"tag": "q"}
+    assert datetime.fromisoformat(first["datetime_complete"]) >= datetime.fromisoformat(
+        first["datetime_start"])
+
+    table = list(csv.DictReader(io.StringIO(ok("export", "quad", "--format", "csv", url=url))))
+    assert len(table) == 10
+    assert list(table[0]) == ["number", "state", "value", "datetime_start", "datetime_complete",
+                              "duration", "params_x", "params_n", "user_attrs_tag",
+                              "fail_reason"]
+    assert [float(r["value"]) for r in table] == [r["values"][0] for r in records]
+
+    target = tmp_path / "out" / "trials.json"
+    target.parent.mkdir()
+    assert ok("export", "quad", "--format", "json", "--output", str(target), url=url) == ""
+    assert json.loads(target.read_text()) == records
+
+    assert ok("rename", "quad", "renamed", url=url).strip() == "renamed study 'quad' to 'renamed'"
+    assert "no study named 'quad'" in one_line_error(invoke("best", "quad", url=url))
+    assert ok("delete", "renamed", "--yes", url=url).strip() == "deleted study 'renamed'"
+    assert invoke("studies", url=url).stderr.startswith("no studies in")
+
+
+def test_multi_objective_shows_the_pareto_front(objectives: Path, url: str) -> None:
+    out = ok("run", f"{objectives}:two", "--study", "mo", "--n-trials", "8", "--seed", "1",
+             "--direction", "minimize", "--direction", "minimize", url=url)
+    assert "Pareto front of 'mo' (minimize, minimize)" in out and "top 5" not in out
+    best = ok("best", "mo", url=url)
+    front = int(best.splitlines()[0].rsplit(":", 1)[1].split()[0])
+    assert front == 8 and len(numbers(best)) == 8  # x against (1-x)²: nothing is dominated
+    assert "front of" in ok("studies", url=url)
+    header = ok("export", "mo", url=url).splitlines()[0].split(",")
+    assert header[2:4] == ["values_0", "values_1"]
+
+
+def test_run_resumes_a_study_with_its_own_direction(objectives: Path, url: str) -> None:
+    run_quadratic(objectives, url, "--direction", "maximize", n=3)
+    out = run_quadratic(objectives, url, "--quiet", n=4)
+    assert out.splitlines()[0] == "best trial of 'quad' (maximize)" and "top 5" not in out
+    assert "4 of 7 trials" in ok("trials", "quad", "--limit", "4", url=url)
+    error = one_line_error(invoke("run", f"{objectives}:quadratic", "--study", "quad",
+                                  "--n-trials", "1", "--direction", "minimize", url=url))
+    assert "exists with directions ['maximize']" in error
+
+
+def test_failing_objective_is_stored_and_reported(objectives: Path, url: str) -> None:
+    result = invoke("run", f"{objectives}:broken", "--study", "b", "--n-trials", "3", url=url)
+    assert result.exit_code != 0 and isinstance(result.exception, RuntimeError)
+    assert "RuntimeError: boom" in ok("export", "b", url=url)
+    assert "1 of 1 trial (FAIL only)" in ok("trials", "b", "--state", "FAIL", url=url)
+    assert "no completed trial" in one_line_error(invoke("best", "b", url=url))
+
+
+def test_delete_asks_first(objectives: Path, url: str) -> None:
+    run_quadratic(objectives, url, n=2)
+    refused = invoke("delete", "quad", url=url, input="")
+    assert "pass --yes" in refused.stderr.strip().splitlines()[-1] and refused.exit_code == 1
+    assert "was not deleted" in invoke("delete", "quad", url=url, input="n\n").stderr
+    assert "quad" in ok("studies", url=url)
+    assert "deleted study 'quad'" in ok("delete", "quad", url=url, input="y\n")
+    assert invoke("studies", url=url).stdout == ""
+
+
+def test_copy_to_another_storage(objectives: Path, url: str, tmp_path: Path) -> None:
+    run_quadratic(objectives, url, n=3)
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    assert "as 'backup'" in ok("copy", "quad", "--to-storage", other, "--to-name", "backup",
+                               url=url)
+    assert ok("export", "backup", "--format", "json", url=other) == ok(
+        "export", "quad", "--format", "json", url=url)
+    ok("copy", "quad", "--to-storage", url, "--to-name", "twin", url=url)
+    assert "already exists" in one_line_error(
+        invoke("copy", "quad", "--to-storage", url, url=url))
+
+
+def test_storage_from_environment(objectives: Path, url: str) -> None:
+    run_quadratic(objectives, url, n=2)
+    result = CliRunner(env={"HYPERDIAL_STORAGE": url}).invoke(_cli_app.app, ["studies"])
+    assert result.exit_code == 0 and "quad" in result.stdout
+
+
+def _newer_schema(tmp_path: Path) -> str:
+    path = tmp_path / "newer.db"
+    url = f"sqlite:///{path}"
+    from hyperdial.storage import get_storage
+
+    get_storage(url).close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE hyperdial_meta SET value = '999' WHERE key LIKE '%version%'")
+    db.close()
+    return url
+
+
+def _foreign_db(tmp_path: Path) -> str:
+    path = tmp_path / "foreign.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE notes (body TEXT)")
+    db.close()
+    return f"sqlite:///{path}"
+
+
+def _garbage(tmp_path: Path) -> str:
+    path = tmp_path / "garbage.db"
+    path.write_bytes(b"this is not a database" * 100)
+    return f"sqlite:///{path}"
+
+
+@pytest.mark.parametrize(("args", "storage", "expected"), [
+    (["best", "nope"], None, "no study named 'nope'"),
+    (["trials", "nope"], None, "no study named 'nope'"),
+    (["studies"], "missing", "no database file"),
+    (["studies"], "bad-url", "cannot open storage"),
+    (["studies"], "foreign", "not a hyperdial"),
+    (["studies"], "garbage", "not a hyperdial"),
+    (["studies"], "newer", "upgrade hyperdial"),
+    (["rename", "nope", "x"], None, "no study named 'nope'"),
+    (["run", "{dir}/missing.py:f", "--study", "s", "--n-trials", "3"], None, "no such file"),
+    (["run", "{file}:nope", "--study", "s", "--n-trials", "3"], None,
+     "has no function 'nope' (it defines: broken, quadratic, two)"),
+    (["run", "{file}:two", "--study", "s", "--n-trials", "2", "--n-jobs", "0"], None,
+     "--n-jobs must be positive"),
+    (["run", "{file}:NOT_A_FUNCTION", "--study", "s", "--n-trials", "3"], None, "not callable"),
+    (["run", "{file}", "--study", "s", "--n-trials", "3"], None, "expected FILE.py:FUNCTION"),
+    (["run", "{file}:two", "--study", "s", "--n-trials", "0"], None,
+     "--n-trials must be positive, got 0"),
+    (["run", "{file}:two", "--study", "s", "--n-trials", "2", "--sampler", "nope"], None,
+     "unknown sampler 'nope'; available: "),
+    (["run", "{file}:two", "--study", "s", "--n-trials", "2", "--sampler", "grid"], None,
+     "sampler 'grid' cannot be built"),
+    (["trials", "quad", "--limit", "-1"], None, "--limit must be positive"),
+])
+def test_errors_are_one_line(args: list[str], storage: str | None, expected: str,
+                             objectives: Path, url: str, tmp_path: Path) -> None:
+    run_quadratic(objectives, url, n=1)
+    urls = {None: url, "missing": f"sqlite:///{tmp_path / 'none.db'}",
+            "bad-url": "nosuchdb://x", "foreign": _foreign_db, "garbage": _garbage,
+            "newer": _newer_schema}
+    target = urls[storage]
+    target = target(tmp_path) if callable(target) else target
+    args = [a.format(dir=tmp_path, file=objectives) for a in args]
+    error = one_line_error(invoke(*args, url=target))
+    assert expected in error
+
+
+def test_password_is_masked_in_messages() -> None:
+    assert _cli_app.safe_url("postgresql+psycopg://me:s3cret@db/hd") == \
+        "postgresql+psycopg://me:***@db/hd"
+    assert _cli_app.safe_url("sqlite:///a.db") == "sqlite:///a.db"
+
+
+def test_missing_extra_is_one_clear_line(monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(sys.modules, "click", None)
+    monkeypatch.delitem(sys.modules, "hyperdial._cli_app")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["studies"])
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err == cli.MISSING_EXTRA + "\n"
+
+
+def _console_script() -> str:
+    script = Path(sys.executable).parent / "hyperdial"
+    if not script.exists():
+        pytest.skip("the hyperdial console script is not installed")
+    return str(script)
+
+
+def test_console_script_end_to_end(objectives: Path, url: str, tmp_path: Path) -> None:
+    exe = _console_script()
+    env = {**os.environ, "HYPERDIAL_STORAGE": url, "NO_COLOR": "1"}
+
+    def sh(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([exe, *args], capture_output=True, text=True, env=env,
+                              cwd=tmp_path, timeout=60, check=False)
+
+    done = sh("run", "objectives.py:quadratic", "--study", "sub", "--n-trials", "10",
+              "--seed", "3", "--n-jobs", "2")
+    assert done.returncode == 0, done.stderr
+    assert "ran 10 trials (10 complete" in done.stdout and done.stderr == ""
+    exported = sh("export", "sub", "--format", "json")
+    assert len(json.loads(exported.stdout)) == 10
+    failed = sh("best", "missing-study")
+    assert failed.returncode == 1 and failed.stdout == ""
+    assert failed.stderr.strip().splitlines() == [
+        f"Error: no study named 'missing-study' ({url})"]
