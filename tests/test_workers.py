@@ -20,11 +20,16 @@ WORKER = textwrap.dedent("""
     import hyperdial as hd
 
     url, name, n_trials, block_at = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    study = hd.load_study(study_name=name, storage=url)
+    grid = len(sys.argv) > 5
+    sampler = hd.samplers.GridSampler({"x": [i / 10 - 1 for i in range(21)],
+                                       "c": ["a", None]}) if grid else None
+    study = hd.load_study(study_name=name, storage=url, sampler=sampler)
     ran = []
 
     def objective(trial):
         x = trial.suggest_float("x", -1, 1)
+        if grid:
+            trial.suggest_categorical("c", ["a", None])
         trial.report(x, 0)
         if trial.number == block_at:
             print("BLOCKED", trial.number, flush=True)
@@ -44,10 +49,11 @@ def worker_script(tmp_path: Path) -> Path:
     return path
 
 
-def _spawn(script: Path, url: str, name: str, n_trials: int, block_at: int = -1
-           ) -> subprocess.Popen[str]:
+def _spawn(script: Path, url: str, name: str, n_trials: int, block_at: int = -1,
+           grid: bool = False) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, str(script), url, name, str(n_trials), str(block_at)],
+    args = [url, name, str(n_trials), str(block_at)] + (["grid"] if grid else [])
+    return subprocess.Popen([sys.executable, str(script), *args],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
 
@@ -68,6 +74,22 @@ def test_four_processes_share_one_sqlite_file(tmp_path: Path, worker_script: Pat
     assert sorted(ran) == list(range(240))  # each trial ran in exactly one process
     assert all(t.state is TrialState.COMPLETE for t in trials)
     assert all(t.value == pytest.approx(t.params["x"] ** 2) for t in trials)
+
+
+@pytest.mark.slow
+def test_parallel_grid_workers_never_repeat_a_point_and_stop_when_exhausted(
+        tmp_path: Path, worker_script: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'grid.db'}"
+    hd.create_study(study_name="grid", storage=url)
+    procs = [_spawn(worker_script, url, "grid", 20, grid=True) for _ in range(4)]  # 80 > 42
+    for p in procs:
+        _, err = p.communicate(timeout=240)
+        assert p.returncode == 0, err
+    trials = hd.load_study(study_name="grid", storage=url).trials
+    points = [(t.params["x"], t.params["c"]) for t in trials]
+    assert len(points) == 42
+    assert len(set(points)) == 42
+    assert all(t.state is TrialState.COMPLETE for t in trials)
 
 
 @pytest.mark.slow

@@ -139,10 +139,10 @@ class Study:
             record = self._view.get(number)
             history = self._view.history()
         proposed: dict[str, Any] = {}
-        space = self.sampler.infer_space(history)
-        space = SearchSpace({k: d for k, d in space.items() if k not in record.params})
-        if space:
-            proposed = self.sampler.propose(history, space, self.sampler.rng(number))
+        if not self.sampler.exclusive:  # an exclusive proposal came with the trial's creation
+            space = self.sampler.infer_space(history)
+            if any(name not in record.params for name in space):
+                proposed = self.sampler.propose(history, space, self.sampler.rng(number))
         start = record.datetime_start or datetime.now(timezone.utc)
         trial = Trial(self, number, fixed=record.params, proposed=proposed, datetime_start=start)
         trial.user_attrs.update(record.user_attrs)

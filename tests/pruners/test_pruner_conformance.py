@@ -30,3 +30,12 @@ def test_checks_catch_a_pruner_that_ignores_warmup() -> None:
     trial = TrialRecord(0, TrialState.RUNNING, intermediate_values={0: 1.0})
     with pytest.raises(AssertionError, match="pruned at step 0"):
         check_decision(lambda s, w: Eager(), History((trial,)), trial, 0, 5)
+
+
+def test_registry_and_exports() -> None:
+    import hyperdial.pruners as pruners
+
+    assert set(pruners.__all__) == {"PRUNERS", "Decision", "MedianPruner", "NopPruner",
+                                    "PercentilePruner", "Pruner"}
+    assert {"nop", "median", "percentile"} <= set(PRUNERS)
+    assert all(issubclass(cls, Pruner) for cls in PRUNERS.values())

@@ -80,3 +80,12 @@ def test_suite_catches_out_of_range_proposals() -> None:
 def test_suite_catches_unseeded_proposals() -> None:
     with pytest.raises(AssertionError):
         check_reproducible(lambda space, seed: Unseeded(seed=seed), SPACE, 0)
+
+
+def test_registry_and_exports() -> None:
+    import hyperdial.samplers as samplers
+
+    assert set(samplers.__all__) == {"SAMPLERS", "GridSampler", "QMCSampler", "RandomSampler",
+                                     "Sampler"}
+    assert {"random", "grid", "qmc"} <= set(SAMPLERS)
+    assert all(issubclass(cls, samplers.Sampler) for cls in SAMPLERS.values())

@@ -4,13 +4,17 @@ Semantics follow Optuna's ``PercentilePruner`` / ``MedianPruner``:
 
 * the trial's *best* value so far is compared with the percentile of the values that
   COMPLETE trials reported at the trial's latest step (pruned trials are no reference: they
-  were cut because they were bad, and would drag the bar down);
+  were cut for being bad, and would lower the bar);
 * checks happen at the first report in each interval of ``interval_steps`` after
   ``n_warmup_steps`` (a check falling on a step that was not reported waits for the next
   report), and only once ``n_startup_trials`` trials are COMPLETE (and at least one is);
 * a trial whose latest value is NaN is pruned at the next check (Optuna prunes only when every
   value so far is NaN, so a diverged trial with a good early value ran on forever);
 * NaN values of the reference trials are ignored, also when counting them for ``n_min_trials``.
+
+Values are compared as losses (maximised values negated), so a maximised study takes the
+``percentile``-th loss where Optuna takes the ``100 - percentile``-th value: the same bar, except
+that interpolating between infinite reports can give ±inf where Optuna's gives NaN (no pruning).
 """
 
 from __future__ import annotations

@@ -42,6 +42,14 @@ class Sampler(ABC):
             key.append(zlib.crc32(name.encode()))
         return np.random.default_rng(key)
 
+    def trial_number(self, rng: np.random.Generator) -> int | None:
+        """The trial number that `rng` built ``rng`` for (None for a per-parameter generator
+        or a foreign one): samplers that index a sequence by trial (QMC) read it here."""
+        entropy = getattr(getattr(rng.bit_generator, "seed_seq", None), "entropy", None)
+        if isinstance(entropy, list) and len(entropy) == 2 and entropy[0] == self.seed:
+            return int(entropy[1])
+        return None
+
     def infer_space(self, history: History) -> SearchSpace:
         """The space to propose jointly at the start of a trial (none by default)."""
         return SearchSpace()

@@ -156,13 +156,18 @@ class GridSampler(Sampler):
 
     def propose(self, history: History, space: SearchSpace,
                 rng: np.random.Generator) -> dict[str, Any]:
-        """The next unused grid point (its parameters in ``space``); `SearchExhausted` if none."""
+        """The next unused grid point; `SearchExhausted` if none is left.
+
+        Asked for only some of the grid's parameters, the trial already holds its point and
+        asks for parameters that point lacks (inactive ones): they come from the next unused
+        point, or from the first point once all are used, and never end the search.
+        """
         self._check(space)
         used = np.zeros(int(np.prod(self._sizes)), dtype=bool)
         taken = (i for i in map(self._index, (t.params for t in history.trials)) if i is not None)
         used[np.fromiter(taken, dtype=np.int64)] = True
         free = np.flatnonzero(~used[self._order])
-        if free.size == 0:
+        if free.size == 0 and len(space) == len(self.space):
             raise SearchExhausted(f"all {len(self)} grid points have been tried")
-        point = self.point(int(self._order[free[0]]))
+        point = self.point(int(self._order[free[0] if free.size else 0]))
         return {name: value for name, value in point.items() if name in space}

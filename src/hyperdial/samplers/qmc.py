@@ -76,11 +76,14 @@ class QMCSampler(Sampler):
         return engine_cls(d, scramble=self.scramble, seed=self.seed)
 
     def _first_index(self, history: History, rng: np.random.Generator) -> int | None:
-        """The trial number encoded in ``rng`` by `rng`; None for a per-parameter generator."""
-        seq = getattr(rng.bit_generator, "seed_seq", None)
-        entropy = getattr(seq, "entropy", None)
+        """Index of the first point: the trial number that `Sampler.rng` put in ``rng``; None
+        for a per-parameter generator (draw at random); else ``len(history.trials)``."""
+        number = self.trial_number(rng)
+        if number is not None:
+            return number
+        entropy = getattr(getattr(rng.bit_generator, "seed_seq", None), "entropy", None)
         if isinstance(entropy, list) and entropy[:1] == [self.seed]:
-            return int(entropy[1]) if len(entropy) == 2 else None
+            return None
         return len(history.trials)
 
     def propose(self, history: History, space: SearchSpace,

@@ -24,7 +24,7 @@ import numpy as np
 
 from hyperdial._encode import decode_column, encode
 from hyperdial.exceptions import SearchExhausted
-from hyperdial.history import History, StudyDirection
+from hyperdial.history import History
 from hyperdial.samplers import GridSampler, Sampler
 from hyperdial.space import Categorical, Condition, Float, Int, SearchSpace
 from hyperdial.trial import TrialRecord, TrialState
@@ -48,10 +48,13 @@ CONDITIONAL = SearchSpace(
 
 
 def grid_of(space: SearchSpace, n: int = 5) -> SearchSpace:
-    """A finite version of ``space``: up to ``n`` values per parameter (all for parents)."""
-    parents = {c.parent for c in space.conditions.values()}
-    params = {name: d if name in parents or isinstance(d, Categorical) else
-              Categorical(tuple(dict.fromkeys(decode_column(d, np.linspace(0.0, 1.0, n)))))
+    """A finite version of ``space``: every category, and for numbers ``n`` values spread
+    over the range plus those that conditions name."""
+    named: dict[str, list[Any]] = {}
+    for cond in space.conditions.values():
+        named.setdefault(cond.parent, []).extend(cond.values)
+    params = {name: d if isinstance(d, Categorical) else Categorical(tuple(dict.fromkeys(
+              [*decode_column(d, np.linspace(0.0, 1.0, n)), *named.get(name, [])])))
               for name, d in space.items()}
     return SearchSpace(params, space.conditions)
 
@@ -99,10 +102,9 @@ def record(history: History, space: SearchSpace, params: dict[str, Any],
     return replace(history, trials=(*history.trials, trial), known_space=None)
 
 
-def run(sampler: Sampler, space: SearchSpace, n_trials: int,
-        direction: str = "minimize") -> list[dict[str, Any]]:
+def run(sampler: Sampler, space: SearchSpace, n_trials: int) -> list[dict[str, Any]]:
     """Propose and complete up to ``n_trials`` trials; stops early when the search is exhausted."""
-    history = History((), (StudyDirection.parse(direction),))
+    history = History(())
     out: list[dict[str, Any]] = []
     for number in range(n_trials):
         params = ask(sampler, history, space, number)

@@ -372,14 +372,15 @@ class StorageConformance:
 
 
 # -- model-based check against the reference ----------------------------------------------------
-def check_matches_reference(factory: Callable[[], Storage], *, max_examples: int = 50,
-                            step_count: int = 30) -> None:
+def check_matches_reference(factory: Callable[[], Storage], *, max_examples: int = 60,
+                            step_count: int = 50) -> None:
     """Random operations give the same outcomes on ``factory()`` as on `InMemoryStorage`."""
     from hypothesis import HealthCheck, settings
     from hypothesis import strategies as st
     from hypothesis.stateful import (
         Bundle,
         RuleBasedStateMachine,
+        initialize,
         invariant,
         multiple,
         rule,
@@ -400,7 +401,7 @@ def check_matches_reference(factory: Callable[[], Storage], *, max_examples: int
         st.just(("start", {"t": 1.0})))
     finishes = st.builds(finish_event, st.sampled_from(["COMPLETE", "PRUNED", "FAIL"]), values)
     batches = st.builds(lambda evs, fin: evs + fin, st.lists(plain_events, max_size=3),
-                        st.lists(finishes, max_size=1))
+                        st.lists(finishes, max_size=1))  # a finish comes last, if at all
 
     class Model(RuleBasedStateMachine):
         handles = Bundle("handles")  # (reference id, candidate id) of every study ever created
@@ -425,8 +426,11 @@ def check_matches_reference(factory: Callable[[], Storage], *, max_examples: int
             assert outcomes[0] == outcomes[1], outcomes
             return outcomes[0]
 
-        @rule(target=handles, name=names, maximize=st.booleans(), attrs=json_dicts)
-        def create_study(self, name: str, maximize: bool, attrs: dict[str, Any]) -> Any:
+        def n_trials(self, ids: tuple[int, int]) -> int:
+            return next((s.n_trials for s in self.ref.studies() if s.id == ids[0]), 0)
+
+        def create(self, name: str, maximize: bool = False,
+                   attrs: dict[str, Any] | None = None) -> Any:
             dirs = (StudyDirection.MAXIMIZE if maximize else StudyDirection.MINIMIZE,)
             ids: list[int] = []
 
@@ -438,13 +442,22 @@ def check_matches_reference(factory: Callable[[], Storage], *, max_examples: int
             status, _ = self.both(create)
             return tuple(ids) if status == "ok" else multiple()
 
-        @rule(name=names, new_name=names)
-        def rename_study(self, name: str, new_name: str) -> None:
-            self.both(lambda s, _: s.rename_study(name, new_name))
+        @initialize(target=handles)
+        def first_study(self) -> Any:
+            return self.create("a")
 
-        @rule(name=names)
-        def delete_study(self, name: str) -> None:
-            self.both(lambda s, _: s.delete_study(name))
+        # One rule for all study operations, so that most steps work on trials.
+        @rule(target=handles, op=st.sampled_from(["create", "rename", "delete"]), name=names,
+              new_name=names, maximize=st.booleans(), attrs=json_dicts)
+        def study_op(self, op: str, name: str, new_name: str, maximize: bool,
+                     attrs: dict[str, Any]) -> Any:
+            if op == "create":
+                return self.create(name, maximize, attrs)
+            if op == "rename":
+                self.both(lambda s, _: s.rename_study(name, new_name))
+            else:
+                self.both(lambda s, _: s.delete_study(name))
+            return multiple()
 
         @rule(ids=handles, waiting=st.booleans(), key=st.sampled_from([None, "k1", "k2"]),
               claim=st.booleans(), x=st.floats(0.0, 1.0))
@@ -453,13 +466,15 @@ def check_matches_reference(factory: Callable[[], Storage], *, max_examples: int
             data = {"state": "WAITING" if waiting else "RUNNING", "params": {"x": x}}
             self.both(lambda s, i: s.create_trial(ids[i], data, key=key, claim_waiting=claim))
 
-        @rule(ids=handles, number=st.integers(0, 5), events=batches)
-        def append(self, ids: tuple[int, int], number: int, events: list[Event]) -> None:
+        @rule(ids=handles, events=batches, data=st.data())
+        def append(self, ids: tuple[int, int], events: list[Event], data: st.DataObject
+                   ) -> None:
+            number = data.draw(st.integers(0, self.n_trials(ids)))  # the last one is unknown
             self.both(lambda s, i: s.append(ids[i], number, events))
 
         @rule(ids=handles, data=st.data())
         def heartbeat(self, ids: tuple[int, int], data: st.DataObject) -> None:
-            n = next((s.n_trials for s in self.ref.studies() if s.id == ids[0]), 0)
+            n = self.n_trials(ids)
             numbers = data.draw(st.lists(st.integers(0, n - 1), max_size=3)) if n else []
             self.both(lambda s, i: s.heartbeat(ids[i], numbers))
 

@@ -79,7 +79,7 @@ def search_spaces(draw: st.DrawFn, max_params: int = 5,
         if conditional and parents and draw(st.booleans()):
             parent = draw(st.sampled_from(parents))
             values = _finite_values(params[parent])
-            held = draw(st.lists(st.sampled_from(values), min_size=1, max_size=len(values),
+            held = draw(st.lists(st.sampled_from(values), min_size=1, max_size=4,
                                  unique_by=_choice_identity))
             conditions[name] = Condition(parent, tuple(held))
         params[name] = draw(distributions())

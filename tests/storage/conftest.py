@@ -1,0 +1,40 @@
+"""The ``storage`` fixture: every backend, fresh and empty, closed after the test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hyperdial.storage import InMemoryStorage, SQLStorage, Storage
+
+BACKENDS = ["memory", "sqlite-file", "sqlite-memory",
+            pytest.param("postgres", marks=pytest.mark.postgres)]
+
+# Where the reference backend itself breaks the contract (memory.py is not ours to fix here).
+KNOWN_GAPS = {
+    ("memory", "test_rename_keeps_creation_order"):
+        "InMemoryStorage.rename_study moves the study to the end of studies()",
+}
+
+
+def make_storage(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Storage:
+    if backend == "memory":
+        return InMemoryStorage()
+    if backend == "sqlite-file":
+        return SQLStorage(f"sqlite:///{tmp_path / 'hyperdial.db'}")
+    if backend == "sqlite-memory":
+        return SQLStorage("sqlite://")
+    return SQLStorage(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture(params=BACKENDS)
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    backend: str = request.param
+    gap = KNOWN_GAPS.get((backend, request.function.__name__))
+    if gap:
+        request.applymarker(pytest.mark.xfail(reason=gap, strict=True))
+    store = make_storage(backend, tmp_path, request)
+    yield store
+    store.close()
