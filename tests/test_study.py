@@ -330,3 +330,32 @@ def test_trials_dataframe_has_one_row_per_trial() -> None:
     df = study.trials_dataframe()
     assert list(df["number"]) == [0, 1, 2, 3]
     assert {"value", "params_x", "state", "duration"} <= set(df.columns)
+
+
+def test_report_and_should_prune_work_end_to_end_with_a_median_pruner() -> None:
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0),
+                            pruner=hd.pruners.MedianPruner(n_startup_trials=3))
+    full_curves = 0
+
+    def objective(trial: hd.Trial) -> float:
+        nonlocal full_curves
+        level = trial.suggest_float("level", 0, 1)
+        for step in range(10):
+            trial.report(level + 1 / (step + 1), step)
+            if trial.should_prune():
+                raise hd.TrialPruned
+        full_curves += 1
+        return level
+
+    study.optimize(objective, n_trials=30)
+    pruned = study.get_trials(states=(TrialState.PRUNED,))
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    assert len(pruned) + len(complete) == 30 and full_curves == len(complete)
+    assert pruned, "a median pruner must stop some of 30 random curves"
+    assert all(t.number >= 3 for t in pruned)  # n_startup_trials
+    # every pruned trial was worse than the median of the completed ones when it stopped
+    for t in pruned:
+        step = t.last_step
+        assert step is not None
+        earlier = [c.intermediate_values[step] for c in complete if c.number < t.number]
+        assert min(t.intermediate_values.values()) > np.median(earlier)
