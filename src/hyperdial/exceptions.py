@@ -10,6 +10,7 @@ Hierarchy::
     │   ├── DuplicatedStudy
     │   ├── SchemaVersionError     the database was written by a newer / unknown hyperdial
     │   ├── NotAHyperdialStorage   the file or database is corrupt or belongs to something else
+    │   ├── TrialNotFound          no trial of that number in the study
     │   └── TrialFinishedError     a finished trial is immutable
     └── (ValueError subclasses are used for invalid search spaces and arguments)
 """
@@ -50,6 +51,13 @@ class SchemaVersionError(StorageError):
 
 class NotAHyperdialStorage(StorageError):
     """The database is corrupt or was not written by hyperdial."""
+
+
+class TrialNotFound(StorageError, KeyError):
+    """No trial of that number exists in the study."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "trial not found"
 
 
 class TrialFinishedError(StorageError):

@@ -165,8 +165,9 @@ class Study:
             history = self._view.history()
             space = self.sampler.infer_space(history)
             params = self.sampler.propose(history, space, self.sampler.rng(len(history.trials)))
-            data = {"params": params, "dists": {k: space[k].to_dict() for k in params}}
             key = json.dumps(params, sort_keys=True)
+            data = {"params": params, "dists": {k: space[k].to_dict() for k in params},
+                    "key": key}  # kept in the event too, so that copies keep it
             number = self._storage.create_trial(self._info.id, data, key=key, claim_waiting=True)
             if number is not None:
                 self._view.sync()
@@ -267,7 +268,7 @@ class Study:
         snapshot = TrialRecord(
             number=trial.number, state=TrialState.RUNNING, params=dict(trial.params),
             distributions=dict(trial.distributions),
-            intermediate_values=dict(trial.intermediate_values),  # type: ignore[arg-type]
+            intermediate_values=dict(trial.intermediate_values),
             user_attrs=dict(trial.user_attrs), datetime_start=trial.datetime_start)
         return self.pruner.decide(history, snapshot) is Decision.PRUNE
 

@@ -39,7 +39,7 @@ class TrialRecord:
     params: Mapping[str, Any] = field(default_factory=dict)
     distributions: Mapping[str, Distribution] = field(default_factory=dict)
     values: tuple[float, ...] | None = None
-    intermediate_values: Mapping[int, float] = field(default_factory=dict)
+    intermediate_values: Mapping[int, float | tuple[float, ...]] = field(default_factory=dict)
     user_attrs: Mapping[str, Any] = field(default_factory=dict)
     system_attrs: Mapping[str, Any] = field(default_factory=dict)
     datetime_start: datetime | None = None

@@ -13,10 +13,7 @@ BACKENDS = ["memory", "sqlite-file", "sqlite-memory",
             pytest.param("postgres", marks=pytest.mark.postgres)]
 
 # Where the reference backend itself breaks the contract (memory.py is not ours to fix here).
-KNOWN_GAPS = {
-    ("memory", "test_rename_keeps_creation_order"):
-        "InMemoryStorage.rename_study moves the study to the end of studies()",
-}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
 def make_storage(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Storage:
@@ -36,5 +33,21 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]
     if gap:
         request.applymarker(pytest.mark.xfail(reason=gap, strict=True))
     store = make_storage(backend, tmp_path, request)
+    yield store
+    store.close()
+
+
+@pytest.fixture(params=["sqlite-file", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """URL of an empty database that other processes can open too."""
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("pg_url")
+        return url
+    return f"sqlite:///{tmp_path / 'shared.db'}"
+
+
+@pytest.fixture
+def db_storage(db_url: str) -> Iterator[SQLStorage]:
+    store = SQLStorage(db_url)
     yield store
     store.close()

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from hyperdial.exceptions import StorageError, TrialNotFound
 from hyperdial.history import History, StudyDirection
 from hyperdial.space import Distribution, SearchSpace, distribution_from_dict
 from hyperdial.trial import TrialRecord, TrialState
@@ -54,7 +55,10 @@ class Storage(ABC):
     """Where studies live. Every write is one transaction; reads return events after an id.
 
     Implementations must keep trial numbers unique and gap-free under concurrent writers,
-    refuse events for a finished trial (`TrialFinishedError`), and never unpickle anything.
+    make a study's event ids visible in increasing order (``read(after)`` relies on it, so
+    writers to one study are serialised), validate a write completely before any of it lands,
+    refuse events for a finished trial (`TrialFinishedError`) or an unknown one
+    (`TrialNotFound`), and never unpickle anything.
     """
 
     # -- studies ---------------------------------------------------------------------------
@@ -108,7 +112,8 @@ class Storage(ABC):
 
     @abstractmethod
     def heartbeat(self, study_id: int, numbers: Sequence[int]) -> None:
-        """Record that the worker running these trials is alive now."""
+        """Record that the worker running these trials is alive now (other numbers, unknown
+        or not RUNNING, are ignored)."""
 
     @abstractmethod
     def fail_stale(self, study_id: int, grace_seconds: float) -> list[int]:
@@ -250,7 +255,7 @@ class TrialView:
     def get(self, number: int) -> TrialRecord:
         record = self._records[number] if number < len(self._records) else None
         if record is None:
-            raise KeyError(f"no trial number {number}")
+            raise TrialNotFound(f"no trial number {number}")
         return record
 
 
@@ -261,8 +266,10 @@ def copy_study(src: Storage, name: str, dst: Storage, new_name: str | None = Non
     pending: dict[int, list[Event]] = {}
     for row in src.read(info.id):
         if row.kind == "create":
-            number = dst.create_trial(target.id, row.data)
-            assert number == row.number, "source trial numbers must be gap-free"
+            number = dst.create_trial(target.id, row.data, key=row.data.get("key"))
+            if number != row.number:
+                raise StorageError(f"copying {name!r}: trial {row.number} became {number}; "
+                                   "the source's trial numbers are not gap-free")
         else:
             pending.setdefault(row.number, []).append((row.kind, row.data))
             if row.kind == "finish":

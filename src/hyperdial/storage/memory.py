@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hyperdial.exceptions import DuplicatedStudy, StudyNotFound, TrialFinishedError
+from hyperdial.exceptions import DuplicatedStudy, StudyNotFound, TrialFinishedError, TrialNotFound
 from hyperdial.history import StudyDirection
 from hyperdial.storage.base import Event, EventRow, Storage, StudyInfo, now
 from hyperdial.trial import TrialState
@@ -72,9 +72,9 @@ class InMemoryStorage(Storage):
                 raise StudyNotFound(f"no study named {name!r}")
             if new_name in self._studies:
                 raise DuplicatedStudy(f"a study named {new_name!r} already exists")
-            s = self._studies.pop(name)
-            s.name = new_name
-            self._studies[new_name] = s
+            s = self._studies[name]
+            s.name = new_name  # rebuild the dict so that the creation order is kept
+            self._studies = {st.name: st for st in self._studies.values()}
 
     def delete_study(self, name: str) -> None:
         with self._lock:
@@ -102,13 +102,14 @@ class InMemoryStorage(Storage):
                     s.states[number] = TrialState.RUNNING
                     self._log(s, number, "start", {"t": now()})
                     return number
+            data = {"t": now(), "state": "RUNNING", **data}
+            state = TrialState(data["state"])  # validate before anything is written
             if key is not None:
                 if key in s.keys:
                     return None
                 s.keys.add(key)
             number = len(s.states)
-            data = {"t": now(), "state": "RUNNING", **data}
-            s.states.append(TrialState(data["state"]))
+            s.states.append(state)
             if s.states[number] is TrialState.WAITING:
                 heapq.heappush(s.waiting, number)
             self._log(s, number, "create", data)
@@ -118,9 +119,12 @@ class InMemoryStorage(Storage):
         with self._lock:
             s = self._study(study_id)
             if not 0 <= number < len(s.states):
-                raise KeyError(f"no trial number {number}")
+                raise TrialNotFound(f"no trial number {number}")
             if s.states[number].is_finished():
                 raise TrialFinishedError(f"trial {number} is already {s.states[number].value}")
+            for kind, data in events:  # validate the whole batch before writing any of it
+                if kind == "finish":
+                    TrialState(data["state"])
             for kind, data in events:
                 if kind == "finish":
                     s.states[number] = TrialState(data["state"])
@@ -147,7 +151,7 @@ class InMemoryStorage(Storage):
             s = self._study(study_id)
             t = now()
             for n in numbers:
-                if s.states[n] is TrialState.RUNNING:
+                if 0 <= n < len(s.states) and s.states[n] is TrialState.RUNNING:
                     s.heartbeats[n] = t
 
     def fail_stale(self, study_id: int, grace_seconds: float) -> list[int]:

@@ -1,7 +1,15 @@
 """The storage contract as executable checks, for every backend (built-in or third-party).
 
 - `StorageConformance`: pytest tests of every contract method and edge. Subclass it in a test
-  module that defines a ``storage`` fixture yielding a fresh, empty storage.
+  module that defines a ``storage`` fixture yielding a fresh, empty storage::
+
+      class TestMyStorage(StorageConformance):
+          @pytest.fixture
+          def storage(self):
+              store = MyStorage()
+              yield store
+              store.close()
+
 - `check_matches_reference`: a hypothesis state machine applies random operations to
   `InMemoryStorage` (the reference) and to a fresh storage from a factory; results, errors,
   events and materialised trials must agree. Needs hypothesis.
@@ -312,6 +320,19 @@ class StorageConformance:
         assert new.kind == "finish" and new.id > rows[-1].id
         assert [r.kind for r in storage.read(b.id)] == ["create"]
 
+    def test_read_many_events(self, storage: Storage) -> None:
+        info = storage.create_study("s", MIN)
+        for n in range(3):
+            new_trial(storage, info.id)
+            storage.append(info.id, n, [("report", {"step": step, "value": float(n)})
+                                        for step in range(200)])
+        rows = storage.read(info.id)
+        assert len(rows) == 603
+        assert [r.id for r in rows] == sorted({r.id for r in rows})
+        assert storage.read(info.id, rows[300].id) == rows[301:]
+        view = synced_view(storage, info)
+        assert [len(r.intermediate_values) for r in view.records] == [200, 200, 200]
+
     def test_event_data_round_trips_as_json(self, storage: Storage) -> None:
         info = storage.create_study("s", MIN)
         attrs = {"text": "ünïcødé ✓ \" ' \\ \n", "none": None, "flag": True, "big": 2**62,
@@ -342,6 +363,9 @@ class StorageConformance:
             TrialState.RUNNING, TrialState.COMPLETE, TrialState.WAITING]
         with pytest.raises(TrialFinishedError):
             storage.append(info.id, beating, [finish_event("COMPLETE", 0.0)])
+        assert storage.fail_stale(info.id, -1.0) == []
+        # The beat sent while it waited did not count: once claimed it has not beaten yet.
+        assert storage.create_trial(info.id, {}, claim_waiting=True) == waiting
         assert storage.fail_stale(info.id, -1.0) == []
 
     # -- copying ------------------------------------------------------------------------------
@@ -507,12 +531,13 @@ def check_matches_reference(factory: Callable[[], Storage], *, max_examples: int
 # -- several processes on one database ----------------------------------------------------------
 def _full_trials(storage: Storage, study: str, n_trials: int, start: MPEvent,
                  out: multiprocessing.Queue[list[int]]) -> None:
-    """Worker: ``n_trials`` trials (create, then params + report + finish), numbers to ``out``."""
+    """Worker: ``n_trials`` trials (claim or create, then params + report + finish), their
+    numbers to ``out``."""
     info = storage.get_study(study)
     start.wait()
     numbers = []
     for _ in range(n_trials):
-        n = new_trial(storage, info.id)
+        n = new_trial(storage, info.id, claim_waiting=True)
         storage.append(info.id, n, [params_event(x=n / 1000), ("report", {"step": 0, "value": n}),
                                     finish_event("COMPLETE", float(n))])
         numbers.append(n)
@@ -520,11 +545,14 @@ def _full_trials(storage: Storage, study: str, n_trials: int, start: MPEvent,
 
 
 def check_concurrent_workers(storage: Storage, *, n_workers: int = 4, n_trials: int = 60,
-                             timeout: float = 120.0) -> None:
-    """Spawned workers share one study while this process keeps syncing a view of it: numbers
-    are gap-free and unique, no event is lost, the incremental view misses nothing."""
+                             n_waiting: int = 40, timeout: float = 120.0) -> None:
+    """Spawned workers share one study, claiming ``n_waiting`` enqueued trials first, while
+    this process keeps syncing a view of it: every trial is claimed or created exactly once,
+    numbers are gap-free, no event is lost, the incremental view misses nothing."""
     ctx = multiprocessing.get_context("spawn")
     info = storage.create_study("concurrent", MIN)
+    for _ in range(n_waiting):
+        new_trial(storage, info.id, {"state": "WAITING"})
     start, out = ctx.Event(), ctx.Queue()
     procs = [ctx.Process(target=_full_trials, args=(storage, info.name, n_trials, start, out))
              for _ in range(n_workers)]
@@ -555,7 +583,7 @@ def check_concurrent_workers(storage: Storage, *, n_workers: int = 4, n_trials: 
         assert (r.state, r.values, r.params) == (TrialState.COMPLETE, (r.number,),
                                                  {"x": r.number / 1000})
         assert r.intermediate_values == {0: r.number}
-    assert len(storage.read(info.id)) == 4 * total
+    assert len(storage.read(info.id)) == 4 * total + n_waiting  # and a start per claim
 
 
 def _trials_until_killed(storage: Storage, study: str, done: Connection) -> None:

@@ -1,0 +1,289 @@
+"""SQLStorage specifics: URLs, foreign or newer databases, SQLite locking, threads, forks."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import pickle
+import sqlite3
+import subprocess
+import sys
+import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.engine import make_url
+
+from hyperdial.exceptions import NotAHyperdialStorage, SchemaVersionError
+from hyperdial.storage import InMemoryStorage, SQLStorage, get_storage
+from hyperdial.testing.storage import MIN, finish_event, new_trial, synced_view
+from hyperdial.trial import TrialState
+
+
+def execute(url: str, *statements: str) -> None:
+    """Run raw SQL in one transaction, behind hyperdial's back."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for sql in statements:
+                conn.exec_driver_sql(sql)
+    finally:
+        engine.dispose()
+
+
+def fingerprint(url: str) -> Any:
+    """What must not change when hyperdial refuses a database: its bytes, or its tables."""
+    if url.startswith("sqlite"):
+        return hashlib.sha256(Path(make_url(url).database or "").read_bytes()).hexdigest()
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return sorted(inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+
+
+# -- URLs --------------------------------------------------------------------------------------
+def test_get_storage(tmp_path: Path) -> None:
+    memory = get_storage(None)
+    assert isinstance(memory, InMemoryStorage)
+    assert get_storage(memory) is memory
+    sql = get_storage(f"sqlite:///{tmp_path / 'a.db'}")
+    assert isinstance(sql, SQLStorage)
+    sql.close()
+    with pytest.raises(ValueError, match="mongodb"):
+        get_storage("mongodb://localhost/db")
+    with pytest.raises(ValueError, match="not a storage URL"):
+        get_storage("hyperdial.db")
+    with pytest.raises(TypeError):
+        get_storage(3)  # type: ignore[arg-type]
+
+
+def test_importing_hyperdial_does_not_import_sqlalchemy() -> None:
+    code = ("import sys, hyperdial, hyperdial.storage as s\n"
+            "assert 'sqlalchemy' not in sys.modules, 'imported too early'\n"
+            "assert s.SQLStorage.__name__ == 'SQLStorage' and 'sqlalchemy' in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_in_memory_databases_are_private(url: str) -> None:
+    a, b = SQLStorage(url), SQLStorage(url)
+    a.create_study("s", MIN)
+    assert b.studies() == []
+    a.close()
+    assert a.studies() == []  # closing an in-memory database drops it
+    b.close()
+
+
+@pytest.mark.postgres
+def test_plain_postgresql_url_means_psycopg(pg_url: str) -> None:
+    storage = SQLStorage(pg_url.replace("postgresql+psycopg://", "postgresql://"))
+    assert storage.create_study("s", MIN).name == "s"
+    storage.close()
+
+
+# -- opening -----------------------------------------------------------------------------------
+def test_reopen_keeps_everything(db_url: str) -> None:
+    storage = SQLStorage(db_url)
+    info = storage.create_study("s", MIN, {"a": 1})
+    storage.append(info.id, new_trial(storage, info.id), [finish_event("COMPLETE", 1.0)])
+    events = storage.read(info.id)
+    storage.close()
+    storage.close()
+    assert storage.read(info.id) == events  # reconnects after close
+    storage.close()
+    again = SQLStorage(db_url)
+    assert again.studies() == [info.__class__(info.id, "s", MIN, {"a": 1}, 1)]
+    assert again.read(info.id) == events
+    again.close()
+
+
+def test_delete_study_removes_its_rows(db_url: str) -> None:
+    storage = SQLStorage(db_url)
+    for name in ["gone", "kept"]:
+        info = storage.create_study(name, MIN)
+        storage.append(info.id, new_trial(storage, info.id), [finish_event("COMPLETE", 1.0)])
+    storage.delete_study("gone")
+    storage.close()
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        counts = [conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()
+                  for table in ["studies", "trials", "events"]]
+    engine.dispose()
+    assert counts == [1, 1, 2]
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "wal.db"
+    SQLStorage(f"sqlite:///{path}").close()
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert dict(conn.execute("SELECT key, value FROM hyperdial_meta").fetchall()) == {
+            "application": "hyperdial", "schema_version": "1"}
+
+
+def test_empty_file_becomes_a_hyperdial_database(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    path.touch()
+    storage = SQLStorage(f"sqlite:///{path}")
+    assert storage.create_study("s", MIN).n_trials == 0
+    storage.close()
+
+
+@pytest.mark.parametrize("content", [bytes(range(256)) * 16, b"just some text\n" * 300],
+                         ids=["random-bytes", "text"])
+def test_not_a_sqlite_file(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "not.db"
+    path.write_bytes(content)
+    with pytest.raises(NotAHyperdialStorage, match=str(path)):
+        SQLStorage(f"sqlite:///{path}")
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not.db"]
+
+
+@pytest.mark.parametrize("foreign", [
+    # Optuna's tables have the same names as ours
+    ["CREATE TABLE studies (study_id INTEGER PRIMARY KEY, study_name VARCHAR(512))",
+     "INSERT INTO studies VALUES (1, 'optuna')"],
+    ["CREATE TABLE hyperdial_meta (key VARCHAR(64) PRIMARY KEY, value TEXT)",
+     "INSERT INTO hyperdial_meta VALUES ('application', 'something else')"],
+], ids=["other-tables", "other-meta"])
+def test_foreign_database_refused_untouched(db_url: str, foreign: list[str]) -> None:
+    execute(db_url, *foreign)
+    before = fingerprint(db_url)
+    with pytest.raises(NotAHyperdialStorage, match="not a hyperdial database|did not write"):
+        SQLStorage(db_url)
+    assert fingerprint(db_url) == before
+
+
+def test_newer_schema_refused_untouched(db_url: str) -> None:
+    SQLStorage(db_url).close()
+    execute(db_url, "UPDATE hyperdial_meta SET value = '99' WHERE key = 'schema_version'")
+    before = fingerprint(db_url)
+    with pytest.raises(SchemaVersionError, match="version 99.*supports version 1.*upgrade"):
+        SQLStorage(db_url)
+    assert fingerprint(db_url) == before
+
+
+def test_damaged_database_refused(db_url: str) -> None:
+    SQLStorage(db_url).close()
+    execute(db_url, "DROP TABLE events")
+    with pytest.raises(NotAHyperdialStorage, match="damaged.*events"):
+        SQLStorage(db_url)
+
+
+# -- SQLite locking --------------------------------------------------------------------------------
+def test_sqlite_writer_waits_for_the_lock_and_readers_do_not(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    storage = SQLStorage(f"sqlite:///{path}")
+    info = storage.create_study("s", MIN)
+    outcome: list[object] = []
+    done = threading.Event()
+
+    def write() -> None:
+        try:
+            outcome.append(storage.create_trial(info.id, {}))
+        except Exception as exc:  # reported below
+            outcome.append(exc)
+        done.set()
+
+    with closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO hyperdial_meta VALUES ('uncommitted', 'x')")
+        assert storage.studies() == [info]  # a reader neither waits nor sees the other write
+        assert storage.read(info.id) == []
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert not done.wait(0.5), f"the writer did not wait: {outcome}"
+        other.execute("COMMIT")
+    assert done.wait(30)
+    writer.join()
+    assert outcome == [0]
+    storage.close()
+
+
+# -- threads, pickling, forks ---------------------------------------------------------------------
+@pytest.mark.parametrize("url", ["file", "sqlite://"])
+def test_threads_share_one_storage(tmp_path: Path, url: str) -> None:
+    storage = SQLStorage(f"sqlite:///{tmp_path / 'threads.db'}" if url == "file" else url)
+    info = storage.create_study("s", MIN)
+
+    def trials(_: int) -> list[int]:
+        numbers = [new_trial(storage, info.id) for _ in range(25)]
+        for n in numbers:
+            storage.append(info.id, n, [finish_event("COMPLETE", float(n))])
+        return numbers
+
+    with ThreadPoolExecutor(4) as pool:
+        numbers = sorted(n for batch in pool.map(trials, range(4)) for n in batch)
+    assert numbers == list(range(100))
+    assert {r.state for r in synced_view(storage, info).records} == {TrialState.COMPLETE}
+    for _ in range(8):  # threads that come and go reuse the connections of ended ones
+        thread = threading.Thread(target=storage.studies)
+        thread.start()
+        thread.join()
+    assert len(storage._sessions) <= 5
+    storage.close()
+
+
+def test_pickles_as_its_url_and_engine_kwargs(db_url: str) -> None:
+    storage = SQLStorage(db_url, engine_kwargs={"echo": False})
+    storage.create_study("s", MIN)
+    clone = pickle.loads(pickle.dumps(storage))
+    assert isinstance(clone, SQLStorage) and clone is not storage
+    assert (clone.url, clone.studies()) == (db_url, storage.studies())
+    assert clone._engine_kwargs == {"echo": False}
+    clone.close()
+    storage.close()
+    memory = SQLStorage("sqlite://")
+    with pytest.raises(TypeError, match="in-memory"):
+        pickle.dumps(memory)
+    memory.close()
+
+
+def _new_trial_in_child(storage: SQLStorage, study_id: int, out: Any) -> None:
+    out.put(storage.create_trial(study_id, {}))
+    storage.close()  # must leave the parent's connections alone
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_forked_child_uses_its_own_connection(db_storage: SQLStorage) -> None:
+    storage = db_storage
+    info = storage.create_study("s", MIN)
+    assert storage.create_trial(info.id, {}) == 0  # the parent holds an open connection
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    with warnings.catch_warnings():  # Python >= 3.12 warns about fork() with threads around
+        warnings.simplefilter("ignore", DeprecationWarning)
+        child = ctx.Process(target=_new_trial_in_child, args=(storage, info.id, out))
+        child.start()
+    assert out.get(timeout=60) == 1
+    child.join(60)
+    assert child.exitcode == 0
+    assert storage.create_trial(info.id, {}) == 2  # the parent's connection still works
+    assert [r.number for r in storage.read(info.id)] == [0, 1, 2]
+
+
+@pytest.mark.postgres
+def test_reconnects_after_the_server_drops_the_connection(pg_url: str) -> None:
+    import psycopg
+
+    url = make_url(pg_url).update_query_dict({"application_name": "hd-dropped"})
+    storage = SQLStorage(url.render_as_string(hide_password=False))
+    info = storage.create_study("s", MIN)
+    admin = url.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE application_name = 'hd-dropped'")
+    with pytest.raises(psycopg.OperationalError):
+        storage.studies()
+    assert storage.studies() == [info]
+    assert new_trial(storage, info.id) == 0
+    storage.close()
