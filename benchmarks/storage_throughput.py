@@ -45,16 +45,20 @@ else:
         storage = url
     study = optuna.create_study(study_name=name, storage=storage, load_if_exists=True,
                                 sampler=optuna.samplers.RandomSampler(seed=0))
+if len(sys.argv) > 5:  # a worker of a parallel run: start when the parent says go
+    print("ready", flush=True)
+    sys.stdin.readline()
 marks = []
 def objective(trial):
     return trial.suggest_float("x", 0.0, 1.0)
 def mark(study, trial):
     if (trial.number + 1) % 1000 == 0:
         marks.append(time.perf_counter())
-start = time.perf_counter()
+start, wall_start = time.perf_counter(), time.time()
 study.optimize(objective, n_trials=n, callbacks=[mark])
 end = time.perf_counter()
-print(json.dumps({"seconds": end - start, "start": start, "marks": marks}))
+print(json.dumps({"seconds": end - start, "start": start, "marks": marks,
+                  "wall_start": wall_start, "wall_end": time.time()}))
 """
 
 
@@ -76,23 +80,31 @@ def _fresh_sqlite(tmp: Path, label: str) -> str:
 
 
 def _parallel(url: str, n_total: int, workers: int) -> float:
-    """Total finished trials per second of ``workers`` processes sharing one study."""
+    """Total finished trials per second of ``workers`` processes sharing one study, from the
+    moment all of them are ready (interpreter started, study loaded) to the last one's end."""
     _cell("hyperdial", url, 0, "shared")  # create the study before the workers race
     per = n_total // workers
-    start = time.perf_counter()
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", CELL, "hyperdial", url, str(per), "shared"],
-            stdout=subprocess.PIPE,
-            text=True,
+            [sys.executable, "-c", CELL, "hyperdial", url, str(per), "shared", "barrier"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )
         for _ in range(workers)
     ]
+    for p in procs:  # wait until every worker is ready, then release them together
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
     for p in procs:
-        p.communicate(timeout=1800)
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    results = []
+    for p in procs:
+        out, _ = p.communicate(timeout=1800)
         if p.returncode:
             raise RuntimeError("a worker failed")
-    return per * workers / (time.perf_counter() - start)
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    span = max(r["wall_end"] for r in results) - min(r["wall_start"] for r in results)
+    return per * workers / span
 
 
 def main() -> None:

@@ -75,10 +75,10 @@ class _Heartbeat:
 
     @contextlib.contextmanager
     def beating(self, number: int) -> Iterator[None]:
+        """Beat for ``number`` while the block runs (its first beat came with its start)."""
         if self._thread is None:
             yield
             return
-        self._study._heartbeat([number])
         with self._lock:
             self._numbers.add(number)
         try:
@@ -95,7 +95,7 @@ class _Heartbeat:
 
 def _run_trial(study: Study, func: ObjectiveFunc, catch: tuple[type[Exception], ...],
                heart: _Heartbeat) -> TrialRecord:
-    trial = study.ask()
+    trial = study._ask(None, heartbeat=True)
     with heart.beating(trial.number):
         try:
             result = func(trial)

@@ -133,9 +133,15 @@ class Study:
 
         ``fixed_distributions`` suggests those parameters at once, as Optuna's ``ask`` does.
         """
+        return self._ask(fixed_distributions, heartbeat=False)
+
+    def _ask(self, fixed_distributions: Mapping[str, Distribution] | None, *,
+             heartbeat: bool) -> Trial:
+        """`ask`; with ``heartbeat`` the trial's first beat is written with its start (the
+        caller promises to keep beating for it, as `optimize` does)."""
         self._check_stale()
         with self._lock:
-            number = self._start_trial()
+            number = self._start_trial(heartbeat and self.heartbeat_interval is not None)
             record = self._view.get(number)
             history = self._view.history()
         proposed: dict[str, Any] = {}
@@ -153,10 +159,11 @@ class Study:
             trial.suggest(name, dist)
         return trial
 
-    def _start_trial(self) -> int:
+    def _start_trial(self, heartbeat: bool) -> int:
         """Claim an enqueued trial or create one; exclusive samplers reserve their proposal."""
         if not self.sampler.exclusive:
-            number = self._storage.create_trial(self._info.id, {}, claim_waiting=True)
+            number = self._storage.create_trial(self._info.id, {}, claim_waiting=True,
+                                                heartbeat=heartbeat)
             assert number is not None
             self._view.sync()
             return number
@@ -168,7 +175,8 @@ class Study:
             key = json.dumps(params, sort_keys=True)
             data = {"params": params, "dists": {k: space[k].to_dict() for k in params},
                     "key": key}  # kept in the event too, so that copies keep it
-            number = self._storage.create_trial(self._info.id, data, key=key, claim_waiting=True)
+            number = self._storage.create_trial(self._info.id, data, key=key, claim_waiting=True,
+                                                heartbeat=heartbeat)
             if number is not None:
                 self._view.sync()
                 return number

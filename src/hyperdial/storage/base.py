@@ -89,8 +89,11 @@ class Storage(ABC):
     # -- trials ----------------------------------------------------------------------------
     @abstractmethod
     def create_trial(self, study_id: int, data: dict[str, Any], *, key: str | None = None,
-                     claim_waiting: bool = False) -> int | None:
+                     claim_waiting: bool = False, heartbeat: bool = False) -> int | None:
         """Start a trial and return its number.
+
+        With ``heartbeat`` the started trial's first heartbeat is recorded in the same
+        transaction (a worker that will keep beating for it saves a write).
 
         With ``claim_waiting`` the oldest WAITING trial is moved to RUNNING (a ``start`` event)
         if there is one; otherwise a new trial gets the next number and a ``create`` event with

@@ -93,14 +93,17 @@ class InMemoryStorage(Storage):
         self._next_event_id += 1
 
     def create_trial(self, study_id: int, data: dict[str, Any], *, key: str | None = None,
-                     claim_waiting: bool = False) -> int | None:
+                     claim_waiting: bool = False, heartbeat: bool = False) -> int | None:
         with self._lock:
             s = self._study(study_id)
             while claim_waiting and s.waiting:
                 number = heapq.heappop(s.waiting)
                 if s.states[number] is TrialState.WAITING:
                     s.states[number] = TrialState.RUNNING
-                    self._log(s, number, "start", {"t": now()})
+                    t = now()
+                    self._log(s, number, "start", {"t": t})
+                    if heartbeat:
+                        s.heartbeats[number] = t
                     return number
             data = {"t": now(), "state": "RUNNING", **data}
             state = TrialState(data["state"])  # validate before anything is written
@@ -112,6 +115,8 @@ class InMemoryStorage(Storage):
             s.states.append(state)
             if s.states[number] is TrialState.WAITING:
                 heapq.heappush(s.waiting, number)
+            elif heartbeat:
+                s.heartbeats[number] = data["t"]
             self._log(s, number, "create", data)
             return number
 

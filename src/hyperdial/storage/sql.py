@@ -109,7 +109,8 @@ _OLDEST_WAITING = select(func.min(trials.c.number)).where(
 _KEY_TAKEN = select(trials.c.number).where(
     trials.c.study_id == param("sid"), trials.c.key == param("key"))
 _INSERT_TRIAL = insert(trials).inline().values(
-    study_id=param("sid"), number=param("num"), state=param("state"), key=param("key"))
+    study_id=param("sid"), number=param("num"), state=param("state"), key=param("key"),
+    heartbeat_at=param("beat"))
 _this_trial = and_(trials.c.study_id == param("sid"), trials.c.number == param("num"))
 _TRIAL_STATE = select(trials.c.state).where(_this_trial)
 # Conditional on the trial being open, so that of two racing state changes one finds nothing.
@@ -428,7 +429,7 @@ class SQLStorage(Storage):
 
     # -- trials -------------------------------------------------------------------------------
     def create_trial(self, study_id: int, data: dict[str, Any], *, key: str | None = None,
-                     claim_waiting: bool = False) -> int | None:
+                     claim_waiting: bool = False, heartbeat: bool = False) -> int | None:
         t = now()
         data = {"t": t, "state": "RUNNING", **data}
         state = TrialState(data["state"]).value
@@ -440,6 +441,8 @@ class SQLStorage(Storage):
                 if waiting is not None:
                     self._run(cursor, _SET_STATE, {"sid": study_id, "num": waiting,
                                                    "new_state": TrialState.RUNNING.value})
+                    if heartbeat:
+                        self._run(cursor, _HEARTBEAT, {"sid": study_id, "num": waiting, "t": t})
                     self._run(cursor, _INSERT_EVENT, {"sid": study_id, "num": waiting,
                                                       "kind": "start", "data": _encode({"t": t})})
                     return int(waiting)
@@ -447,8 +450,9 @@ class SQLStorage(Storage):
                     cursor, _KEY_TAKEN, {"sid": study_id, "key": key}).fetchone() is not None:
                 return None
             self._run(cursor, _SET_NEXT_NUMBER, {"sid": study_id, "next_number": number + 1})
-            self._run(cursor, _INSERT_TRIAL,
-                      {"sid": study_id, "num": number, "state": state, "key": key})
+            beat = t if heartbeat and state == TrialState.RUNNING.value else None
+            self._run(cursor, _INSERT_TRIAL, {"sid": study_id, "num": number, "state": state,
+                                              "key": key, "beat": beat})
             self._run(cursor, _INSERT_EVENT,
                       {"sid": study_id, "num": number, "kind": "create", "data": text})
         return number

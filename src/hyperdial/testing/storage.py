@@ -345,6 +345,17 @@ class StorageConformance:
         assert math.isnan(nan.data["value"]) and inf.data["value"] == -math.inf
 
     # -- heartbeats -----------------------------------------------------------------------------
+    def test_first_heartbeat_can_come_with_the_start(self, storage: Storage) -> None:
+        info = storage.create_study("s", MIN)
+        silent = storage.create_trial(info.id, {})
+        beating = storage.create_trial(info.id, {}, heartbeat=True)
+        queued = storage.create_trial(info.id, {"state": "WAITING"}, heartbeat=True)
+        claimed = storage.create_trial(info.id, {}, claim_waiting=True, heartbeat=True)
+        assert claimed == queued
+        assert storage.fail_stale(info.id, 3600.0) == []
+        assert storage.fail_stale(info.id, -1.0) == [beating, claimed]
+        assert synced_view(storage, info).get(silent).state is TrialState.RUNNING
+
     def test_fail_stale(self, storage: Storage) -> None:
         info = storage.create_study("s", MIN)
         beating, silent, done = (new_trial(storage, info.id) for _ in range(3))
