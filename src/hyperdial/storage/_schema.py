@@ -19,7 +19,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
 )
 
 SCHEMA_VERSION = 1
@@ -52,13 +51,18 @@ trials = Table(
     Column("state", String(16), nullable=False),
     Column("heartbeat_at", Float, nullable=True),
     Column("key", Text, nullable=True),
-    UniqueConstraint("study_id", "key"),
+    sqlite_with_rowid=False,  # the primary key is the table: one B-tree to write, not two
 )
 
-# Only enqueued trials are in this index, so claiming the oldest one stays cheap.
+# Partial indexes: only the few trials they concern pay for them on every write.
+# Enqueued trials, so that claiming the oldest one stays cheap:
 _waiting = trials.c.state == "WAITING"
 Index("ix_trials_waiting", trials.c.study_id, trials.c.number,
       sqlite_where=_waiting, postgresql_where=_waiting)
+# Exclusive proposals (grid points): unique per study.
+_keyed = trials.c.key.isnot(None)
+Index("ux_trials_key", trials.c.study_id, trials.c.key, unique=True,
+      sqlite_where=_keyed, postgresql_where=_keyed)
 
 events = Table(
     "events", metadata,
