@@ -347,7 +347,7 @@ class StorageConformance:
     # -- heartbeats -----------------------------------------------------------------------------
     def test_first_heartbeat_can_come_with_the_start(self, storage: Storage) -> None:
         info = storage.create_study("s", MIN)
-        silent = storage.create_trial(info.id, {})
+        silent = new_trial(storage, info.id)
         beating = storage.create_trial(info.id, {}, heartbeat=True)
         queued = storage.create_trial(info.id, {"state": "WAITING"}, heartbeat=True)
         claimed = storage.create_trial(info.id, {}, claim_waiting=True, heartbeat=True)
