@@ -115,6 +115,19 @@ def run(sampler: Sampler, space: SearchSpace, n_trials: int) -> list[dict[str, A
     return out
 
 
+def _checked_proposal(sampler: Sampler, history: History, space: SearchSpace,
+                      number: int) -> dict[str, Any] | None:
+    """Ask as a study would and propose the whole space at once; both must be valid
+    assignments, and an exclusive sampler must not repeat a point of the history."""
+    params = ask(sampler, history, space, number)
+    if params is None:
+        return None
+    space.validate(params)
+    space.validate(sampler.propose(history, space, sampler.rng(number)))
+    _check_exclusive(sampler, [params], history)
+    return params
+
+
 def _check_exclusive(sampler: Sampler, proposals: Sequence[dict[str, Any]],
                      history: History | None = None) -> None:
     if not sampler.exclusive:
@@ -133,13 +146,9 @@ def check_valid(factory: SamplerFactory, space: SearchSpace, seed: int,
     history = History(())
     proposals = []
     for number in range(n_trials):
-        params = ask(sampler, history, space, number)
+        params = _checked_proposal(sampler, history, space, number)
         if params is None:
             break
-        whole = sampler.propose(history, space, sampler.rng(number))
-        space.validate(params)
-        space.validate(whole)
-        _check_exclusive(sampler, [params], history)
         proposals.append(params)
         history = record(history, space, params)
     _check_exclusive(sampler, proposals)
@@ -190,14 +199,7 @@ def check_pending(factory: SamplerFactory, space: SearchSpace, seed: int) -> Non
     """Running and waiting trials are accepted; an exclusive sampler never proposes them again."""
     history = _pending_history(factory, space, seed)
     sampler = factory(space, seed)
-    number = len(history.trials)
-    params = ask(sampler, history, space, number)
-    if params is None:
-        return
-    whole = sampler.propose(history, space, sampler.rng(number))
-    space.validate(params)
-    space.validate(whole)
-    _check_exclusive(sampler, [params], history)
+    _checked_proposal(sampler, history, space, len(history.trials))
 
 
 def check_batch(factory: SamplerFactory, space: SearchSpace, seed: int, n: int = 4) -> None:
