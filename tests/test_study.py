@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -359,3 +361,23 @@ def test_report_and_should_prune_work_end_to_end_with_a_median_pruner() -> None:
         assert step is not None
         earlier = [c.intermediate_values[step] for c in complete if c.number < t.number]
         assert min(t.intermediate_values.values()) > np.median(earlier)
+
+
+@pytest.mark.parametrize("make", [lambda: hd.samplers.RandomSampler(seed=7),
+                                  lambda: hd.samplers.QMCSampler(seed=7)],
+                         ids=["random", "qmc"])
+def test_a_resumed_seeded_study_replays_the_uninterrupted_sequence(
+        make: Callable[[], hd.samplers.Sampler], tmp_path: Path) -> None:
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", -1, 1)
+        n = trial.suggest_int("n", 1, 32, log=True)
+        return x * x + n
+
+    whole = hd.create_study(sampler=make())
+    whole.optimize(objective, n_trials=20)
+    url = f"sqlite:///{tmp_path / 'resume.db'}"
+    first = hd.create_study(study_name="r", storage=url, sampler=make())
+    first.optimize(objective, n_trials=8)
+    resumed = hd.load_study(study_name="r", storage=url, sampler=make())
+    resumed.optimize(objective, n_trials=12)
+    assert [t.params for t in resumed.trials] == [t.params for t in whole.trials]
