@@ -286,12 +286,18 @@ def runs_section(results: dict[str, ProblemResult], records: Sequence[dict]) -> 
         for r in errors
     )
     protocol = ", ".join(f"{r.problem.name} {r.problem.seeds}" for r in results.values())
+    same = ", ".join(
+        f"{o} on {name}"
+        for name, r in results.items()
+        for o, by_seed in r.runs.items()
+        if len(by_seed) > 1 and all(v == next(iter(by_seed.values())) for v in by_seed.values())
+    )
     return (
         "## Runs\n\nMedian seconds per cell (optimisation only, one process at a time, one BLAS "
         f"thread); `(k seeds)` marks fewer seeds than the protocol ({protocol}).\n\n"
         + _table(["optimizer", *results], rows)
-        + f"\n\nCells with an error: {len(errors)}\n"
-        + error_lines
+        + "\n\nSeed-independent (every seed evaluated exactly the same trials, so their spread "
+        f"is zero): {same or 'none'}.\n\nCells with an error: {len(errors)}\n" + error_lines
     )
 
 

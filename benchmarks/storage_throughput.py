@@ -87,7 +87,9 @@ def _parallel(url: str, n_total: int, workers: int) -> float:
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", CELL, "hyperdial", url, str(per), "shared", "barrier"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         for _ in range(workers)
     ]
