@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 import zlib
 from abc import ABC, abstractmethod
 from dataclasses import replace
@@ -32,7 +32,7 @@ class Sampler(ABC):
 
     def reseed(self, seed: int | None) -> None:
         """Set the seed; None draws a fresh one from the OS."""
-        self.seed = int(seed) if seed is not None else secrets.randbits(62)
+        self.seed = int(seed) if seed is not None else int.from_bytes(os.urandom(8), "little") >> 2
 
     def rng(self, number: int, name: str | None = None) -> np.random.Generator:
         """The generator for trial ``number`` (and parameter ``name``): the same on every
