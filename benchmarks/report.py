@@ -136,6 +136,10 @@ def _g(x: float) -> str:
     return "n/a" if not np.isfinite(x) else f"{x:.6g}"
 
 
+def _p(p: float) -> str:
+    return "n/a" if not np.isfinite(p) else "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def _optimizers(results: dict[str, ProblemResult]) -> list[str]:
     present = {o for r in results.values() for o in r.runs}
     return [o for o in PEERS if o in present]
@@ -237,13 +241,13 @@ def _compare(subject: str, peer: str, results: dict[str, ProblemResult]) -> list
         suite_a += list(r.scores(subject, seeds)[:, -1])
         suite_b += list(r.scores(peer, seeds)[:, -1])
         fa, fb = r.bests(subject, seeds)[:, -1], r.bests(peer, seeds)[:, -1]
-        cells.append(f"{_f(wilcoxon_p(fa, fb))} {'+' if fa.mean() < fb.mean() else '-'}")
+        cells.append(f"{_p(wilcoxon_p(fa, fb))} {'+' if fa.mean() < fb.mean() else '-'}")
     if not suite_a:
         return [peer, 0, "", "", "no common cells", *cells]
     diff = float(np.nanmean(np.array(suite_a) - np.array(suite_b)))
     p = wilcoxon_p(np.array(suite_a), np.array(suite_b))
     verdict = "within noise" if not p < 0.05 else ("better" if diff > 0 else "worse")
-    return [peer, len(suite_a), _f(diff), _f(p), verdict, *cells]
+    return [peer, len(suite_a), _f(diff), _p(p), verdict, *cells]
 
 
 def significance_section(results: dict[str, ProblemResult]) -> str:

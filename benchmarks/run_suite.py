@@ -22,11 +22,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from benchmarks.peers import PEERS
 from benchmarks.problems import SUITE
 
 REPO = Path(__file__).resolve().parents[1]
+Record = dict[str, Any]  # one line of the results file
 RESULTS_DIR = Path(__file__).resolve().parent / "results" / "raw"
 # One thread per cell: the machine is shared and BLAS/OpenMP threads make timings erratic.
 SINGLE_THREAD = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
@@ -54,21 +56,19 @@ def plan(problems: Iterable[str], optimizers: Iterable[str], seeds: int | None) 
     ]
 
 
-def load_records(path: Path) -> list[dict[str, object]]:
+def load_records(path: Path) -> list[Record]:
     """All records of a results file (none if it does not exist)."""
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def done_cells(
-    records: Iterable[dict[str, object]], budget: int | None, retry_errors: bool
-) -> set[Cell]:
+def done_cells(records: Iterable[Record], budget: int | None, retry_errors: bool) -> set[Cell]:
     """Cells recorded at the budget in use (``budget`` or the problem's); errors unless retried."""
     return {
-        Cell(str(r["optimizer"]), str(r["problem"]), int(str(r["seed"])))
+        Cell(r["optimizer"], r["problem"], r["seed"])
         for r in records
-        if r["budget"] == (budget or SUITE[str(r["problem"])].budget)
+        if r["budget"] == (budget or SUITE[r["problem"]].budget)
         and not (retry_errors and r.get("error"))
     }
 
@@ -84,9 +84,9 @@ def _cell_env() -> dict[str, str]:
     }
 
 
-def run_cell(cell: Cell, budget: int, timeout: float) -> dict[str, object]:
+def run_cell(cell: Cell, budget: int, timeout: float) -> Record:
     """Run one cell in a new process group, killed whole on timeout; its faults never raise."""
-    record: dict[str, object] = {**cell.__dict__, "budget": budget, "values": [], "error": None}
+    record: Record = {**cell.__dict__, "budget": budget, "values": [], "error": None}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cell.json"
         command = [
@@ -124,11 +124,11 @@ def run_cell(cell: Cell, budget: int, timeout: float) -> dict[str, object]:
     return record
 
 
-def _progress(i: int, n: int, record: dict[str, object]) -> str:
+def _progress(i: int, n: int, record: Record) -> str:
     head = f"[{i}/{n}] {record['optimizer']:<16} {record['problem']:<18} seed={record['seed']:<2}"
     if record.get("error"):
         return f"{head} ERROR {str(record['error']).splitlines()[0][:120]}"
-    finite = [v for v in record["values"] if v is not None]  # type: ignore[attr-defined]
+    finite = [v for v in record["values"] if v is not None]
     best = min(finite) if finite else float("nan")
     seconds = f"{record['seconds']:7.1f} s (wall {record['wall_seconds']:.1f} s)"
     return f"{head} best={best:<12.6g} {seconds}"

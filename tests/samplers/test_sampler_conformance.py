@@ -85,7 +85,7 @@ def test_suite_catches_unseeded_proposals() -> None:
 def test_registry_and_exports() -> None:
     import hyperdial.samplers as samplers
 
-    assert set(samplers.__all__) == {"SAMPLERS", "GridSampler", "QMCSampler", "RandomSampler",
-                                     "Sampler"}
-    assert {"random", "grid", "qmc"} <= set(SAMPLERS)
+    assert set(samplers.__all__) == {"SAMPLERS", "GPSampler", "GridSampler", "QMCSampler",
+                                     "RandomSampler", "Sampler", "TPESampler"}
+    assert {"random", "grid", "qmc", "tpe", "gp"} <= set(SAMPLERS)
     assert all(issubclass(cls, samplers.Sampler) for cls in SAMPLERS.values())

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from hyperdial.samplers.base import Sampler
+from hyperdial.samplers.gp import GPSampler
 from hyperdial.samplers.grid import GridSampler
 from hyperdial.samplers.qmc import QMCSampler
 from hyperdial.samplers.random import RandomSampler
+from hyperdial.samplers.tpe import TPESampler
 
-__all__ = ["SAMPLERS", "GridSampler", "QMCSampler", "RandomSampler", "Sampler"]
+__all__ = ["SAMPLERS", "GPSampler", "GridSampler", "QMCSampler", "RandomSampler", "Sampler",
+           "TPESampler"]
 
 #: Every sampler by the name the CLI and configuration files use.
 SAMPLERS: dict[str, type[Sampler]] = {
     "random": RandomSampler,
     "grid": GridSampler,
     "qmc": QMCSampler,
+    "gp": GPSampler,
+    "tpe": TPESampler,
 }

@@ -1,0 +1,286 @@
+"""Gaussian-process Bayesian optimisation: a Matérn-5/2 GP and log expected improvement.
+
+The algebra lives in `hyperdial.samplers._gp_math`; this class turns a history into training
+data, fits, and searches the acquisition function over a mixed space.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+import numpy as np
+
+from hyperdial._encode import decode, decode_column, encode, encode_column, n_values
+from hyperdial.history import History
+from hyperdial.samplers import _gp_math as gpm
+from hyperdial.samplers.base import Sampler
+from hyperdial.space import Categorical, SearchSpace
+from hyperdial.trial import TrialRecord
+
+#: Standardised losses above this many robust standard deviations are log-compressed.
+_WARP_AT = 2.0
+
+
+def _one_blas_thread() -> AbstractContextManager[Any]:
+    """Run BLAS on one thread where threadpoolctl is installed: the GP's matrices are small
+    (at most ``max_observations`` rows), and OpenBLAS threads then cost more than they save."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        return nullcontext()
+    limiter: AbstractContextManager[Any] = threadpool_limits(limits=1, user_api="blas")
+    return limiter
+
+
+def warp_losses(y: np.ndarray) -> np.ndarray:
+    """Standardise losses robustly and compress the bad tail; the order is kept.
+
+    Centre by the median, scale by the inter-quartile range (the standard deviation, or 1, when
+    that is zero); values more than ``_WARP_AT`` above are replaced by ``_WARP_AT + log1p(excess)``
+    so that a few diverged trials do not flatten the rest; then standardise to mean 0, sd 1.
+    """
+    med = float(np.median(y))
+    q1, q3 = np.percentile(y, [25.0, 75.0])
+    scale = float(q3 - q1) / 1.349
+    if not scale > 0.0:
+        scale = float(np.std(y)) or 1.0
+    z = (y - med) / scale
+    z = np.where(z > _WARP_AT, _WARP_AT + np.log1p(np.maximum(z - _WARP_AT, 0.0)), z)
+    sd = float(np.std(z))
+    out: np.ndarray = (z - z.mean()) / (sd if sd > 0.0 else 1.0)
+    return out
+
+
+def scalarise(losses: np.ndarray, weights: np.ndarray, rho: float = 0.05) -> np.ndarray:
+    """ParEGO's augmented Chebyshev scalarisation of min-max normalised losses ``(n, m)``."""
+    lo, hi = losses.min(axis=0), losses.max(axis=0)
+    f = (losses - lo) / np.where(hi > lo, hi - lo, 1.0)
+    out: np.ndarray = np.max(f * weights, axis=1) + rho * f @ weights
+    return out
+
+
+class GPSampler(Sampler):
+    """Bayesian optimisation with a Gaussian process, for expensive objectives and small budgets.
+
+    Args:
+        seed: seeds every random choice (with the trial number).
+        n_startup_trials: completed trials before the GP is used; until then trial ``n`` takes
+            point ``n`` of a scrambled Sobol sequence seeded by ``seed``.
+        deterministic_objective: fix the observation noise near zero instead of fitting it.
+        max_observations: most trials the GP is trained on; past it, the best half plus a
+            random subset of the others (keeps suggestion time bounded).
+        n_candidates: quasi-random candidates scored before the gradient search.
+        n_restarts: starts of the acquisition's L-BFGS-B search (best candidates).
+        n_fit_restarts: starts of the hyperparameter fit (the prior mode plus random draws).
+
+    Pending (running) trials enter the model at the posterior mean (kriging believer), so
+    parallel workers and `propose_batch` spread out. Several objectives are scalarised with
+    ParEGO's augmented Chebyshev function and weights drawn per trial.
+    """
+
+    def __init__(self, *, seed: int | None = None, n_startup_trials: int = 10,
+                 deterministic_objective: bool = False, max_observations: int = 300,
+                 n_candidates: int = 2048, n_restarts: int = 5, n_fit_restarts: int = 2) -> None:
+        if n_startup_trials < 0 or max_observations < 2 or n_candidates < 1 or n_restarts < 0:
+            raise ValueError("invalid GPSampler settings")
+        self.n_startup_trials = int(n_startup_trials)
+        self.deterministic_objective = bool(deterministic_objective)
+        self.max_observations = int(max_observations)
+        self.n_candidates = int(n_candidates)
+        self.n_restarts = int(n_restarts)
+        self.n_fit_restarts = max(int(n_fit_restarts), 1)
+        self._lock = threading.Lock()
+        # Fitted hyperparameters keyed by a digest of the exact training data and settings: a
+        # hit gives the very result a fresh fit would, so the cache only saves time.
+        self._fits: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        super().__init__(seed=seed)
+
+    def infer_space(self, history: History) -> SearchSpace:
+        return history.completed_space
+
+    # -- proposal --------------------------------------------------------------------------------
+    def propose(self, history: History, space: SearchSpace,
+                rng: np.random.Generator) -> dict[str, Any]:
+        if not space:
+            return {}
+        u = rng.random(len(space))  # parameters the GP does not model stay random
+        known = history.completed_space
+        names = [n for n, d in space.items() if known.get(n) == d]
+        gp_space = SearchSpace({n: space[n] for n in names})
+        completed = [t for t in history.completed
+                     if t.values is not None and all(n in t.params for n in names)]
+        losses = history.loss(completed) if completed else np.empty((0, history.n_objectives))
+        ok = np.all(np.isfinite(losses), axis=1)
+        completed = [t for t, keep in zip(completed, ok, strict=True) if keep]
+        if not names or len(completed) < max(self.n_startup_trials, 2):
+            start = self._startup_point(len(space), rng)
+            return decode(space, start if start is not None else u)[0]
+        with _one_blas_thread():
+            row = self._optimise(history, gp_space, completed, losses[ok], rng)
+        index = {n: j for j, n in enumerate(space)}
+        for j, n in enumerate(names):
+            u[index[n]] = row[j]
+        return decode(space, u)[0]
+
+    def _startup_point(self, d: int, rng: np.random.Generator) -> np.ndarray | None:
+        number = self.trial_number(rng)
+        if number is None or number >= 1024:
+            return None
+        from scipy.stats import qmc
+
+        n = 1 << max(number, 1).bit_length()
+        points: np.ndarray = qmc.Sobol(d, scramble=True, seed=self.seed).random(n)
+        point: np.ndarray = points[number]
+        return point
+
+    def _training_data(self, history: History, space: SearchSpace,
+                       completed: list[TrialRecord], losses: np.ndarray,
+                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        if losses.shape[1] > 1:
+            y = scalarise(losses, rng.dirichlet(np.ones(losses.shape[1])))
+        else:
+            y = losses[:, 0]
+        x = encode(space, [t.params for t in completed])
+        if len(y) > self.max_observations:
+            keep_best = self.max_observations // 2
+            order = np.argsort(y, kind="stable")
+            rest = rng.choice(order[keep_best:], self.max_observations - keep_best,
+                              replace=False)
+            idx = np.sort(np.concatenate([order[:keep_best], rest]))
+            x, y = x[idx], y[idx]
+        return x, warp_losses(y)
+
+    def _fit(self, x: np.ndarray, y: np.ndarray, is_cat: np.ndarray,
+             fixed_noise: float | None) -> np.ndarray:
+        digest = hashlib.blake2b(digest_size=16)
+        for part in (x, y, is_cat.astype(float),
+                     np.array([fixed_noise or -1.0, self.n_fit_restarts, self.seed % 2**53])):
+            digest.update(np.ascontiguousarray(part, dtype=float).tobytes())
+        key = digest.digest()
+        with self._lock:
+            cached = self._fits.get(key)
+        if cached is not None:
+            return cached
+        d = x.shape[1]
+        theta0 = gpm.default_theta(d, fixed_noise)
+        # Extra starts depend on (seed, data size) only, never on earlier calls.
+        fit_rng = np.random.default_rng([self.seed % 2**63, len(y), 0x6A9])
+        lo, hi = np.array(gpm.theta_bounds(d, fixed_noise)).T
+        extra = fit_rng.uniform(lo, hi, size=(self.n_fit_restarts - 1, len(theta0)))
+        # Hyperparameters from at most 150 points; the posterior then uses all of them.
+        sub = np.arange(len(y)) if len(y) <= 150 else np.sort(
+            fit_rng.choice(len(y), 150, replace=False))
+        theta = gpm.fit_map(x[sub], y[sub], is_cat, np.vstack([theta0, extra]), fixed_noise)
+        with self._lock:
+            self._fits[key] = theta
+            while len(self._fits) > 16:
+                self._fits.popitem(last=False)
+        return theta
+
+    def _optimise(self, history: History, space: SearchSpace, completed: list[TrialRecord],
+                  losses: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        dists = list(space.values())
+        is_cat = np.array([isinstance(d, Categorical) for d in dists])
+        x, y = self._training_data(history, space, completed, losses, rng)
+        fixed_noise = 1e-6 if self.deterministic_objective else None
+        hyper = gpm.Hyper.from_theta(self._fit(x, y, is_cat, fixed_noise), x.shape[1],
+                                     fixed_noise)
+        post = gpm.posterior(x, y, hyper, is_cat)
+        best = float(np.min(post.predict(x)[0])) if fixed_noise is None else float(np.min(y))
+        pending = [t for t in history.running if all(n in t.params for n in space)]
+        if pending:  # kriging believer: pending points are observed at the posterior mean
+            xp = encode(space, [t.params for t in pending])
+            x_all = np.vstack([x, xp])
+            believed = post.predict(xp)[0]
+            post = gpm.posterior(x_all, np.concatenate([y, believed]), hyper, is_cat)
+            best = min(best, float(believed.min()))  # believed values count as observed
+        return _maximise_log_ei(post, best, dists, x[np.argsort(y)[:5]], rng,
+                                self.n_candidates, self.n_restarts)
+
+    def __repr__(self) -> str:
+        return (f"GPSampler(seed={self.seed}, n_startup_trials={self.n_startup_trials}, "
+                f"deterministic_objective={self.deterministic_objective})")
+
+
+# -- acquisition search over a mixed space ---------------------------------------------------------
+def _snap(dists: list[Any], u: np.ndarray) -> np.ndarray:
+    """Move each discrete column of ``u`` to the encoding of the value it decodes to."""
+    out: np.ndarray = u.copy()
+    for j, d in enumerate(dists):
+        if n_values(d) is not None:
+            out[:, j] = encode_column(d, decode_column(d, u[:, j]))
+    return out
+
+
+def _neighbours(d: Any, u: float) -> list[float]:
+    """Encodings of the grid values next to the continuous point ``u``: the value it rounds
+    to and the values one step below and above (those in range)."""
+    v = decode_column(d, np.array([u]))[0]
+    step = d.step if d.step is not None else 1
+    values = [x for x in (v - step, v, v + step) if d.low <= x <= d.high]
+    return sorted({float(e) for e in encode_column(d, values)})
+
+
+def _maximise_log_ei(post: gpm.Posterior, best: float, dists: list[Any], good: np.ndarray,
+                     rng: np.random.Generator, n_candidates: int,
+                     n_restarts: int) -> np.ndarray:
+    """The encoded point of highest log EI: score quasi-random and local candidates, polish the
+    best few with L-BFGS-B over the numerical columns, then search discrete columns exactly."""
+    from scipy.stats import qmc
+
+    d = len(dists)
+    is_cat = np.array([isinstance(dist, Categorical) for dist in dists])
+    discrete = np.array([n_values(dist) is not None and not isinstance(dist, Categorical)
+                         for dist in dists])
+    seed = int(rng.integers(2**63))
+    n_sobol = 1 << max(n_candidates - 1, 1).bit_length()
+    cands = [qmc.Sobol(d, scramble=True, seed=seed).random(n_sobol)[:n_candidates]]
+    n_local = max(n_candidates // 4, 1)
+    base = good[rng.integers(len(good), size=n_local)]
+    local = np.clip(base + rng.normal(0.0, 0.05, size=base.shape), 0.0, 1.0)
+    flip = is_cat[None, :] & (rng.random(base.shape) < 1.0 / max(d, 2))
+    local[flip] = rng.random(int(flip.sum()))
+    cands.append(local)
+    cand = _snap(dists, np.vstack(cands))
+    score = gpm.log_ei(*post.predict(cand), best)
+    top = cand[np.argsort(-score, kind="stable")[:max(n_restarts, 1)]]
+    if n_restarts > 0:
+        polished = gpm.maximize_batch(lambda rows: gpm.log_ei_and_grad(post, rows, best),
+                                      top, ~is_cat, maxiter=50)
+        top = np.vstack([top, polished])
+
+    def acq(rows: np.ndarray) -> np.ndarray:
+        return gpm.log_ei(*post.predict(rows), best)
+
+    # Discrete columns: each point tries the grid values around it (numbers) or every category,
+    # one column at a time, twice over.
+    top = _snap_to_best_neighbours(top, dists, discrete, acq)
+    cat_cols = np.flatnonzero(is_cat)
+    for _ in range(2 if len(cat_cols) else 0):
+        for j in cat_cols:
+            k = n_values(dists[j])
+            assert k is not None
+            choices = (np.arange(k) + 0.5) / k
+            trial = np.repeat(top, k, axis=0)
+            trial[:, j] = np.tile(choices, len(top))
+            vals = acq(trial).reshape(len(top), k)
+            top[:, j] = choices[np.argmax(vals, axis=1)]
+    vals = acq(top)
+    best_row: np.ndarray = top[int(np.argmax(vals))]
+    return best_row
+
+
+def _snap_to_best_neighbours(top: np.ndarray, dists: list[Any], discrete: np.ndarray,
+                             acq: Any) -> np.ndarray:
+    out: np.ndarray = top.copy()
+    for j in np.flatnonzero(discrete):
+        for i in range(len(out)):
+            options = _neighbours(dists[j], float(out[i, j]))
+            trial = np.repeat(out[i:i + 1], len(options), axis=0)
+            trial[:, j] = options
+            out[i, j] = options[int(np.argmax(acq(trial)))]
+    return out

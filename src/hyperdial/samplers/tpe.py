@@ -1,0 +1,278 @@
+"""Tree-structured Parzen Estimator: the state around the kernels of `_parzen`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hyperdial._encode import decode
+from hyperdial.history import History
+from hyperdial.samplers import _parzen as pz
+from hyperdial.samplers.base import Sampler
+from hyperdial.space import Categorical, Distribution, SearchSpace
+from hyperdial.trial import TrialRecord, TrialState
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    """Trials a proposal learns from, best first, and how many of them are "good"."""
+
+    trials: tuple[TrialRecord, ...]
+    n_good: int
+    numbers: np.ndarray
+
+
+class _Columns:
+    """Coordinates of every trial's parameters, one column per (name, distribution), indexed
+    by trial number and filled once per trial record (finished records never change; a pending
+    one is read again when the history holds a new record for it). Columns are NaN where a
+    trial lacks the parameter or had it with another distribution."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.records: dict[int, TrialRecord] = {}
+        self.canon: dict[Distribution, Distribution] = {}
+        self.cols: dict[tuple[str, Distribution], np.ndarray] = {}
+
+    def update(self, trials: Sequence[TrialRecord]) -> None:
+        new = [t for t in trials if self.records.get(t.number) is not t]
+        if not new:
+            return
+        size = max(t.number for t in new) + 1
+        buckets: dict[tuple[str, Distribution], tuple[list[int], list[Any]]] = {}
+        for t in new:
+            if t.number in self.records:  # a pending trial changed: forget what it held
+                for col in self.cols.values():
+                    if t.number < col.size:
+                        col[t.number] = np.nan
+            self.records[t.number] = t
+            for name, d in t.distributions.items():
+                if name in t.params:
+                    nums, vals = buckets.setdefault((name, self.canon.setdefault(d, d)),
+                                                    ([], []))
+                    nums.append(t.number)
+                    vals.append(t.params[name])
+        for k, (nums, vals) in buckets.items():
+            col = self.cols.get(k, np.empty(0))
+            if col.size < size:
+                col = np.concatenate([col, np.full(max(size, 2 * col.size) - col.size, np.nan)])
+                self.cols[k] = col
+            d = k[1]
+            col[nums] = (pz.category_index(d, vals) if isinstance(d, Categorical)
+                         else pz.to_coords(d, vals))
+
+    def column(self, name: str, d: Distribution, numbers: np.ndarray) -> np.ndarray:
+        """Coordinates of ``name`` (as ``d``) for the trials ``numbers``."""
+        col = self.cols.get((name, self.canon.get(d, d)))
+        if col is None:
+            return np.full(numbers.size, np.nan)
+        out: np.ndarray = col[np.minimum(numbers, col.size - 1)]
+        return np.where(numbers < col.size, out, np.nan)
+
+    def union_space(self, numbers: np.ndarray) -> SearchSpace:
+        """Every parameter that the trials ``numbers`` held with one and the same
+        distribution."""
+        seen: dict[str, Distribution] = {}
+        clash: set[str] = set()
+        for (name, d), col in self.cols.items():
+            if numbers.size and not np.isnan(col[np.minimum(numbers, col.size - 1)]
+                                             [numbers < col.size]).all():
+                if name in seen:
+                    clash.add(name)
+                seen[name] = d
+        return SearchSpace({k: d for k, d in seen.items() if k not in clash})
+
+
+def _decompose(patterns: np.ndarray) -> list[np.ndarray]:
+    """Split columns into disjoint groups that every row either holds whole or not at all.
+
+    ``patterns`` is a boolean (n_patterns, n_params) matrix; returns lists of column indices,
+    ordered by their first column. Columns no row holds are left out."""
+    groups: list[frozenset[int]] = []
+    for row in patterns:
+        s = frozenset(np.flatnonzero(row).tolist())
+        split = [part for g in groups for part in (g & s, g - s) if part]
+        covered = frozenset().union(*groups) if groups else frozenset()
+        rest = s - covered
+        groups = split + ([rest] if rest else [])
+    return [np.array(sorted(g)) for g in sorted(groups, key=min)]
+
+
+class TPESampler(Sampler):
+    """Tree-structured Parzen Estimator (Bergstra et al. 2011; Watanabe 2023).
+
+    After ``n_startup_trials`` completed trials proposed at random, trials are split into a good
+    set (the best ``gamma(n)``) and a bad set; a Parzen estimator is fitted to each, ``l(x)`` and
+    ``g(x)``, and the best of ``n_ei_candidates`` points drawn from ``l`` by ``log l - log g``
+    is proposed. See ``docs/tpe.md`` for every choice made here.
+
+    Args:
+        seed: seed of the per-trial generators (`Sampler.rng`).
+        n_startup_trials: completed trials proposed at random before the model is used.
+        n_ei_candidates: points drawn from ``l(x)`` per proposal.
+        gamma: size of the good set from the number of finished trials.
+        prior_weight: weight of the prior kernel (uniform-ish over the space); > 0.
+        multivariate: one joint (product-kernel) estimator for the joint space instead of
+            one estimator per parameter.
+        group: with ``multivariate``, decompose a conditional space into groups of parameters
+            that always appear together and model each group jointly.
+        constant_liar: running (and waiting) trials count as bad, so parallel workers spread.
+        consider_endpoints: the univariate bandwidth rule sees the bounds as neighbours.
+        weights: observation weights from their count (oldest first).
+    """
+
+    def __init__(self, *, seed: int | None = None, n_startup_trials: int = 10,
+                 n_ei_candidates: int = 24, gamma: Callable[[int], int] = pz.default_gamma,
+                 prior_weight: float = 1.0, multivariate: bool = True, group: bool = True,
+                 constant_liar: bool = False, consider_endpoints: bool = False,
+                 weights: Callable[[int], np.ndarray] = pz.default_weights) -> None:
+        if n_startup_trials < 0:
+            raise ValueError(f"n_startup_trials must be >= 0, got {n_startup_trials}")
+        if n_ei_candidates < 1:
+            raise ValueError(f"n_ei_candidates must be >= 1, got {n_ei_candidates}")
+        if not prior_weight > 0:
+            raise ValueError(f"prior_weight must be > 0, got {prior_weight}")
+        self.n_startup_trials = int(n_startup_trials)
+        self.n_ei_candidates = int(n_ei_candidates)
+        self.gamma = gamma
+        self.prior_weight = float(prior_weight)
+        self.multivariate = bool(multivariate)
+        self.group = bool(group)
+        self.constant_liar = bool(constant_liar)
+        self.consider_endpoints = bool(consider_endpoints)
+        self.weights = weights
+        super().__init__(seed=seed)
+
+    def reseed(self, seed: int | None) -> None:
+        super().reseed(seed)
+        self._columns = _Columns()
+
+    @contextmanager
+    def _columns_for(self, trials: Sequence[TrialRecord]) -> Iterator[_Columns]:
+        """The column cache, brought up to date with ``trials`` and locked while in use (a
+        private one when trial numbers repeat, as in a hand-made history)."""
+        if len({t.number for t in trials}) != len(trials):
+            cols = _Columns()
+            cols.update(trials)
+            yield cols
+            return
+        with self._columns.lock:
+            self._columns.update(trials)
+            yield self._columns
+
+    # -- the sampler contract ---------------------------------------------------------------
+    def infer_space(self, history: History) -> SearchSpace:
+        if not self.multivariate:
+            return SearchSpace()
+        if self.group:
+            done = history.completed
+            with self._columns_for(done) as cols:
+                return cols.union_space(np.array([t.number for t in done], dtype=np.int64))
+        return history.completed_space
+
+    def propose(self, history: History, space: SearchSpace,
+                rng: np.random.Generator) -> dict[str, Any]:
+        if not space:
+            return {}
+        if len(history.completed) < max(self.n_startup_trials, 1):
+            return decode(space, rng.random((1, len(space))))[0]
+        ranked = self._rank(history)
+        names = list(space)
+        dists = [space[n] for n in names]
+        with self._columns_for(ranked.trials) as cols:
+            coords = np.column_stack([cols.column(n, d, ranked.numbers)
+                                      for n, d in zip(names, dists, strict=True)])
+        has = ~np.isnan(coords)
+        out: dict[str, Any] = {}
+        for group in self._groups(has, history, names):
+            member = np.asarray(has[:, group].all(axis=1))
+            out.update(self._propose_group([names[j] for j in group], [dists[j] for j in group],
+                                           coords[:, group], member, ranked, rng))
+        return space.restrict(out) if space.is_conditional else out
+
+    # -- steps ------------------------------------------------------------------------------
+    def _rank(self, history: History) -> _Ranked:
+        """Completed trials by loss (Pareto fronts for several objectives), then pruned trials
+        (deepest first, then by their last value), then, with constant liar, pending ones."""
+        done = history.completed
+        pruned: list[TrialRecord] = []
+        if history.n_objectives == 1:
+            pruned = [t for t in history.with_states(TrialState.PRUNED)
+                      if t.intermediate_values]
+            sign = history.sign()
+
+            def key(t: TrialRecord) -> tuple[float, float]:
+                step = max(t.intermediate_values)
+                v = t.intermediate_values[step]
+                val = float(v if isinstance(v, (int, float)) else v[0]) * sign
+                return (-float(step), val if val == val else float("inf"))
+
+            pruned.sort(key=key)
+        n_finished = len(done) + len(pruned)
+        n_good = min(max(int(self.gamma(n_finished)), 1), n_finished)
+        order = pz.loss_order(history.loss(), n_good)
+        trials = [done[i] for i in order] + pruned
+        if self.constant_liar:
+            trials += history.with_states(TrialState.RUNNING, TrialState.WAITING)
+        return _Ranked(tuple(trials), n_good, np.array([t.number for t in trials], dtype=np.int64))
+
+    def _groups(self, has: np.ndarray, history: History, names: list[str]) -> list[np.ndarray]:
+        """Column groups proposed jointly; the rest one by one."""
+        n_done = len(history.completed)
+        if not self.multivariate:
+            return [np.array([j]) for j in range(len(names))]
+        done_rows = has[:n_done]  # the ranking lists the completed trials first
+        if self.group:  # patterns of completed trials only: pending ones may be partial
+            if done_rows.shape[1] <= 62:  # unique rows through one integer key per row
+                keys = done_rows.astype(np.int64) @ (np.int64(1) << np.arange(done_rows.shape[1]))
+                first = np.unique(keys, return_index=True)[1]
+                groups = _decompose(done_rows[first])
+            else:
+                groups = _decompose(np.unique(done_rows, axis=0))
+        else:
+            joint = np.flatnonzero(done_rows.all(axis=0))
+            groups = [joint] if joint.size else []
+        covered = set(np.concatenate(groups).tolist()) if groups else set()
+        return groups + [np.array([j]) for j in range(len(names)) if j not in covered]
+
+    def _propose_group(self, names: list[str], dists: list[Distribution], coords: np.ndarray,
+                       member: np.ndarray, ranked: _Ranked,
+                       rng: np.random.Generator) -> dict[str, Any]:
+        """Propose the parameters ``names`` jointly from the trials flagged in ``member``
+        (``coords``: their coordinates, one row per ranked trial)."""
+        space = SearchSpace(dict(zip(names, dists, strict=True)))
+        idx = np.flatnonzero(member)
+        if idx.size == 0:
+            return decode(space, rng.random((1, len(names))))[0]
+        numeric = [j for j, d in enumerate(dists) if not isinstance(d, Categorical)]
+        cat = [j for j, d in enumerate(dists) if isinstance(d, Categorical)]
+        num = coords[np.ix_(idx, np.array(numeric, dtype=np.intp))]
+        cats = coords[np.ix_(idx, np.array(cat, dtype=np.intp))].astype(np.int64)
+        numbers = ranked.numbers[idx]
+        good = idx < ranked.n_good
+        n_choices = [len(dists[j].choices) for j in cat]  # type: ignore[union-attr]
+        scott = self.multivariate and len(numeric) > 1
+        mixtures = []
+        for part in (good, ~good):
+            order = np.argsort(np.argsort(numbers[part], kind="stable"), kind="stable")
+            w = np.asarray(self.weights(int(part.sum())), dtype=float)[order]
+            mixtures.append(pz.fit(num[part], cats[part], w, n_choices,
+                                   prior_weight=self.prior_weight, scott=scott,
+                                   consider_endpoints=self.consider_endpoints))
+        dims = [pz.dim_of(dists[j]) for j in numeric]  # type: ignore[arg-type]
+        z, c = pz.best_candidate(mixtures[0], mixtures[1], rng, self.n_ei_candidates, dims)
+        out: dict[str, Any] = {}
+        for k, j in enumerate(numeric):
+            out[names[j]] = pz.from_coords(dists[j], z[k:k + 1])[0]  # type: ignore[arg-type]
+        for k, j in enumerate(cat):
+            out[names[j]] = dists[j].choices[int(c[k])]  # type: ignore[union-attr]
+        return out
+
+    def __repr__(self) -> str:
+        return (f"TPESampler(seed={self.seed}, multivariate={self.multivariate}, "
+                f"group={self.group}, constant_liar={self.constant_liar})")

@@ -1,0 +1,170 @@
+"""GPSampler: conformance with the GP model in use, and that it beats random search."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from hyperdial.history import History, StudyDirection
+from hyperdial.samplers import SAMPLERS, GPSampler, RandomSampler, Sampler
+from hyperdial.samplers.gp import scalarise, warp_losses
+from hyperdial.space import Categorical, Float, Int, SearchSpace
+from hyperdial.testing.samplers import (
+    check_batch,
+    check_conditional,
+    check_mixed_categorical,
+    check_pending,
+    check_reproducible,
+    check_valid,
+    factory_for,
+)
+from hyperdial.trial import TrialRecord, TrialState
+
+Objective = Callable[[dict[str, Any]], float]
+
+
+def quick(space: SearchSpace, seed: int | None) -> Sampler:
+    """The GP after three random trials, so that short conformance runs use the model."""
+    return GPSampler(seed=seed, n_startup_trials=3, n_candidates=256)
+
+
+MIXED_SPACE = SearchSpace({"x": Float(1e-3, 1.0, log=True), "n": Int(0, 10),
+                           "s": Float(0.0, 1.0, step=0.25), "c": Categorical(("a", "b", "c"))})
+
+
+def test_registered() -> None:
+    assert SAMPLERS["gp"] is GPSampler
+    check_valid(factory_for(SAMPLERS["gp"]), MIXED_SPACE, seed=0, n_trials=4)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_conformance_with_the_model_in_use(seed: int) -> None:
+    check_valid(quick, MIXED_SPACE, seed, n_trials=8)
+    check_reproducible(quick, MIXED_SPACE, seed, n_trials=6)
+    check_pending(quick, MIXED_SPACE, seed)
+    check_batch(quick, MIXED_SPACE, seed)
+    check_conditional(quick, seed)
+    check_mixed_categorical(quick, seed, n_trials=8)
+
+
+def run(sampler: Sampler, f: Objective, space: SearchSpace, n: int,
+        directions: int = 1) -> History:
+    history = History((), directions=(StudyDirection.MINIMIZE,) * directions)
+    for number in range(n):
+        params = sampler.propose(history, sampler.infer_space(history), sampler.rng(number))
+        params = {**params, **{k: v for k, v in sampler.propose(
+            history, SearchSpace({k: d for k, d in space.items() if k not in params}),
+            sampler.rng(number, "rest")).items()}}
+        value = f(params)
+        values = (value,) if directions == 1 else (value, -value + params["x0"] ** 2)
+        trial = TrialRecord(number=number, state=TrialState.COMPLETE, params=params,
+                            distributions=dict(space.items()), values=values)
+        history = replace(history, trials=(*history.trials, trial), known_space=None)
+    return history
+
+
+def branin(p: dict[str, Any]) -> float:
+    x, y = p["x"], p["y"]
+    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
+    return float((y - b * x * x + c * x - 6) ** 2 + 10 * (1 - t) * math.cos(x) + 10)
+
+
+def sphere(p: dict[str, Any]) -> float:
+    return float(sum(v * v for v in p.values()))
+
+
+BRANIN = SearchSpace({"x": Float(-5.0, 10.0), "y": Float(0.0, 15.0)})
+SPHERE = SearchSpace({f"x{i}": Float(-5.0, 5.0) for i in range(5)})
+
+
+def best(history: History) -> float:
+    return float(history.loss()[:, 0].min())
+
+
+@pytest.mark.parametrize(("f", "space", "gp_below", "factor"),
+                         [(branin, BRANIN, 0.45, 0.5), (sphere, SPHERE, 0.2, 0.05)],
+                         ids=["branin", "sphere5"])
+def test_beats_random_search_at_40_trials(f: Objective, space: SearchSpace, gp_below: float,
+                                          factor: float) -> None:
+    seeds = range(8)
+    gp = [best(run(GPSampler(seed=s), f, space, 40)) for s in seeds]
+    rnd = [best(run(RandomSampler(seed=s), f, space, 40)) for s in seeds]
+    assert np.median(gp) < gp_below, gp
+    assert np.median(gp) < factor * np.median(rnd), (gp, rnd)
+
+
+def mixed(p: dict[str, Any]) -> float:
+    return float((p["x"] - 0.3) ** 2 + ((p["n"] - 7) / 10) ** 2
+                 + (0.0 if p["c"] == "c" else 0.5))
+
+
+def test_finds_the_right_category_and_integer_more_often_than_random() -> None:
+    space = SearchSpace({"x": Float(0.0, 1.0), "n": Int(0, 10),
+                         "c": Categorical(("a", "b", "c", "d"))})
+
+    def hits(make: Callable[[int], Sampler]) -> int:
+        found = 0
+        for s in range(6):
+            history = run(make(s), mixed, space, 25)
+            top = history.best()
+            assert top is not None
+            found += top.params["c"] == "c" and top.params["n"] == 7
+        return found
+
+    gp_hits = hits(lambda s: GPSampler(seed=s, n_startup_trials=8))
+    assert gp_hits >= 5
+    assert gp_hits > hits(lambda s: RandomSampler(seed=s))
+
+
+def _pending(history: History, space: SearchSpace, params: dict[str, Any]) -> History:
+    trial = TrialRecord(number=len(history.trials), state=TrialState.RUNNING, params=params,
+                        distributions=dict(space.items()))
+    return replace(history, trials=(*history.trials, trial), known_space=None)
+
+
+@pytest.mark.parametrize("deterministic", [False, True])
+def test_kriging_believer_spreads_a_batch(deterministic: bool) -> None:
+    history = run(RandomSampler(seed=3), branin, BRANIN, 15)
+    sampler = GPSampler(seed=0, deterministic_objective=deterministic)
+    batch = sampler.propose_batch(history, BRANIN, 4, sampler.rng(15))
+    points = np.array([[p["x"] / 15, p["y"] / 15] for p in batch])
+    gaps = [np.linalg.norm(a - b) for i, a in enumerate(points) for b in points[i + 1:]]
+    assert min(gaps) > 1e-2, batch
+    # a worker asking while the batch runs gets a point away from all of it, too
+    for p in batch:
+        history = _pending(history, BRANIN, p)
+    p = sampler.propose(history, BRANIN, sampler.rng(19))
+    assert min(np.hypot(p["x"] / 15 - q[0], p["y"] / 15 - q[1]) for q in points) > 1e-3
+
+
+def test_multi_objective_scalarises() -> None:
+    space = SearchSpace({f"x{i}": Float(-1.0, 1.0) for i in range(2)})
+    history = run(GPSampler(seed=0, n_startup_trials=5, n_candidates=256), sphere, space, 12,
+                  directions=2)
+    assert len(history.completed) == 12
+    s = scalarise(np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]]), np.array([0.5, 0.5]))
+    assert s[2] < s[0] and s[0] == pytest.approx(s[1])
+
+
+def test_warp_keeps_order_and_tames_outliers() -> None:
+    y = np.array([0.1, 0.2, 0.3, 0.4, 1e6])
+    w = warp_losses(y)
+    assert np.all(np.diff(w) > 0)
+    assert w.mean() == pytest.approx(0.0, abs=1e-12) and w.std() == pytest.approx(1.0)
+    assert w[-1] - w[-2] < 10 * (w[-2] - w[0])
+    assert np.all(np.isfinite(warp_losses(np.zeros(4))))
+
+
+def test_caps_training_set_and_ignores_extra_parameters() -> None:
+    space = SearchSpace({"x": Float(0.0, 1.0)})
+    history = run(RandomSampler(seed=0), lambda p: (p["x"] - 0.5) ** 2, space, 30)
+    sampler = GPSampler(seed=0, max_observations=12, n_candidates=256)
+    both = SearchSpace({"x": Float(0.0, 1.0), "extra": Int(0, 3)})
+    p = sampler.propose(history, both, sampler.rng(30))
+    both.validate(p)
+    assert abs(p["x"] - 0.5) < 0.2
