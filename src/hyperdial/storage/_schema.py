@@ -51,7 +51,6 @@ trials = Table(
     Column("state", String(16), nullable=False),
     Column("heartbeat_at", Float, nullable=True),
     Column("key", Text, nullable=True),
-    sqlite_with_rowid=False,  # the primary key is the table: one B-tree to write, not two
 )
 
 # Partial indexes: only the few trials they concern pay for them on every write.
