@@ -4,7 +4,7 @@ A history of ``n`` finished trials of a near-zero-cost sphere (5-D and 20-D) is 
 each timed suggestion gets a fresh sampler (no cached fit) and a trial set that differs by one
 trial, as in a running study. Optuna's column needs torch; it is skipped when that is missing.
 
-Run: ``python benchmarks/gp_overhead.py [--repeats 5]``; writes
+Run: ``python -m benchmarks.gp_overhead [--repeats 5]``; writes
 ``benchmarks/results/gp-overhead-<date>.md``.
 """
 
@@ -17,36 +17,17 @@ import platform
 import statistics
 import time
 from dataclasses import replace
-from pathlib import Path
 
-import numpy as np
-
+from benchmarks._common import optuna_sphere_study, sphere_points, sphere_trials, write_result
 from hyperdial.history import History
 from hyperdial.samplers import GPSampler
 from hyperdial.space import Float, SearchSpace
-from hyperdial.trial import TrialRecord, TrialState
-
-RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def _points(n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    x = np.random.default_rng(seed).uniform(-5.0, 5.0, size=(n, d))
-    return x, np.sum(x * x, axis=1)
 
 
 def time_hyperdial(n: int, d: int, repeats: int) -> float:
     space = SearchSpace({f"x{i}": Float(-5.0, 5.0) for i in range(d)})
-    x, y = _points(n + repeats, d, 0)
-    trials = [
-        TrialRecord(
-            number=i,
-            state=TrialState.COMPLETE,
-            params={f"x{j}": float(v) for j, v in enumerate(x[i])},
-            distributions=dict(space.items()),
-            values=(float(y[i]),),
-        )
-        for i in range(n + repeats)
-    ]
+    x, y = sphere_points(n + repeats, d)
+    trials = sphere_trials(x, y)
     times = []
     for r in range(repeats):
         history = History(tuple(trials[r : r + n]))
@@ -64,22 +45,11 @@ def time_optuna(n: int, d: int, repeats: int) -> float | None:
         import torch  # noqa: F401  (Optuna's GPSampler needs it)
     except ImportError:
         return None
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    dists = {f"x{i}": optuna.distributions.FloatDistribution(-5.0, 5.0) for i in range(d)}
-    x, y = _points(n + repeats, d, 0)
+    x, y = sphere_points(n + repeats, d)
     times = []
     for r in range(repeats):
-        study = optuna.create_study(sampler=optuna.samplers.GPSampler(seed=r))
-        study.add_trials(
-            [
-                optuna.trial.create_trial(
-                    params={f"x{j}": float(v) for j, v in enumerate(x[i])},
-                    distributions=dists,
-                    value=float(y[i]),
-                )
-                for i in range(r, r + n)
-            ]
-        )
+        study, dists = optuna_sphere_study(optuna.samplers.GPSampler(seed=r), x[r:r + n],
+                                           y[r:r + n])
         start = time.perf_counter()
         study.ask(dists)
         times.append(time.perf_counter() - start)
@@ -118,10 +88,7 @@ def main() -> None:
         other = "skipped (no torch)" if theirs is None else f"{theirs * 1e3:.0f} ms"
         ratio = "" if theirs is None else f"{ours / theirs:.2f}"
         lines.append(f"| {d} | {n} | {ours * 1e3:.0f} ms | {other} | {ratio} |")
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"gp-overhead-{today}.md"
-    out.write_text("\n".join(lines) + "\n")
-    print(f"wrote {out}")
+    print(f"wrote {write_result('gp-overhead', lines)}")
 
 
 if __name__ == "__main__":

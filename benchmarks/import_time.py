@@ -4,7 +4,7 @@ Each measurement is a fresh interpreter; the figure is the median over repeats o
 (time of ``python -c "import X"``) − (time of ``python -c "pass"``). Writes
 ``benchmarks/results/import-time-<date>.md``.
 
-    python benchmarks/import_time.py [--repeats 15]
+    python -m benchmarks.import_time [--repeats 15]
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from benchmarks._common import write_result
+
 HEAVY = ("pandas", "sklearn", "plotly", "torch", "matplotlib", "scipy", "sqlalchemy")
 
 
@@ -68,9 +68,7 @@ def main() -> None:
         f"`import hyperdial` / `import optuna`: **{ratio:.2f} ×**; hyperdial's own "
         f"share beyond numpy: {ms['hyperdial'] - ms['numpy']:.0f} ms.",
     ]
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"import-time-{time.strftime('%Y-%m-%d')}.md"
-    path.write_text("\n".join(lines) + "\n")
+    path = write_result("import-time", lines)
     print(path.read_text())
 
 

@@ -5,7 +5,7 @@ hyperdial in memory, SQLite (1 and 4 processes), PostgreSQL when ``--pg-url`` is
 Optuna's in-memory, journal-file and SQLite storages. Writes a markdown table with ratios to
 ``benchmarks/results/storage-throughput-<date>.md``.
 
-    python benchmarks/storage_throughput.py [--trials 1000] [--repeats 3] [--pg-url URL]
+    python -m benchmarks.storage_throughput [--trials 1000] [--repeats 3] [--pg-url URL]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from benchmarks._common import write_result
 
 CELL = r"""
 import json, sys, time
@@ -210,9 +210,7 @@ def _write(rows: dict[str, float], per_k: list[float], n: int, reps: int) -> Non
     ]
     if per_k:
         lines.append(f"\nLast block / first block: **{per_k[-1] / per_k[0]:.2f} ×**.")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"storage-throughput-{time.strftime('%Y-%m-%d')}.md"
-    path.write_text("\n".join(lines) + "\n")
+    path = write_result("storage-throughput", lines)
     print(path.read_text())
 
 

@@ -8,7 +8,7 @@ cost of a suggestion does not depend on their values). hyperdial is timed on
 memory of one hyperdial suggestion is reported too. Writes
 ``benchmarks/results/tpe-overhead-<date>.md``.
 
-    python benchmarks/tpe_overhead.py [--repeats 15] [--sizes 100 1000 10000] [--dims 5 20]
+    python -m benchmarks.tpe_overhead [--repeats 15] [--sizes 100 1000 10000] [--dims 5 20]
 """
 
 from __future__ import annotations
@@ -20,43 +20,28 @@ import platform
 import statistics
 import time
 import tracemalloc
-from pathlib import Path
 
 # One BLAS thread: the cost of one suggestion on one worker, not of a contended thread pool
 # (both samplers are measured under the same setting). Set before numpy is imported.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import numpy as np  # noqa: E402
 
+from benchmarks._common import (  # noqa: E402
+    optuna_sphere_study,
+    sphere_points,
+    sphere_trials,
+    write_result,
+)
 from hyperdial.history import History  # noqa: E402
 from hyperdial.samplers import TPESampler  # noqa: E402
-from hyperdial.space import Float  # noqa: E402
-from hyperdial.trial import TrialRecord, TrialState  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def _points(n: int, d: int) -> tuple[np.ndarray, np.ndarray]:
-    x = np.random.default_rng(0).uniform(-5.0, 5.0, size=(n, d))
-    return x, (x**2).sum(axis=1)
 
 
 def time_hyperdial(n: int, d: int, repeats: int) -> tuple[float, float, float]:
     """Median seconds per suggestion, seconds of the first (cold-cache) suggestion of a fresh
     sampler, and peak MiB of one warm suggestion."""
-    x, y = _points(n, d)
-    # Fresh distribution objects per trial, as a storage deserialises them.
-    trials = tuple(
-        TrialRecord(
-            number=i,
-            state=TrialState.COMPLETE,
-            params={f"x{j}": float(x[i, j]) for j in range(d)},
-            distributions={f"x{j}": Float(-5.0, 5.0) for j in range(d)},
-            values=(float(y[i]),),
-        )
-        for i in range(n)
-    )
+    x, y = sphere_points(n, d)
+    trials = sphere_trials(x, y)
     sampler = TPESampler(seed=0)
     start = time.perf_counter()
     history = History(trials)
@@ -81,21 +66,9 @@ def time_optuna(n: int, d: int, repeats: int) -> float | None:
         import optuna
     except ImportError:
         return None
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    dists = {f"x{i}": optuna.distributions.FloatDistribution(-5.0, 5.0) for i in range(d)}
-    x, y = _points(n, d)
-    sampler = optuna.samplers.TPESampler(seed=0, multivariate=True)
-    study = optuna.create_study(sampler=sampler)
-    study.add_trials(
-        [
-            optuna.trial.create_trial(
-                params={f"x{j}": float(x[i, j]) for j in range(d)},
-                distributions=dists,
-                value=float(y[i]),
-            )
-            for i in range(n)
-        ]
-    )
+    x, y = sphere_points(n, d)
+    study, dists = optuna_sphere_study(optuna.samplers.TPESampler(seed=0, multivariate=True),
+                                       x, y)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -131,7 +104,7 @@ def main() -> None:
         f"{platform.python_version()}. Median of {args.repeats} suggestions (Optuna: 5 at "
         "10,000 trials) on a sphere with random finished trials; both samplers multivariate, "
         "24 EI candidates, same process, one BLAS thread. "
-        "`python benchmarks/tpe_overhead.py`.",
+        "`python -m benchmarks.tpe_overhead`.",
         "",
         "hyperdial's sampler caches the coordinates of the trial records it has seen (a study "
         "hands the same finished records on every ask), so a suggestion encodes only new "
@@ -144,10 +117,7 @@ def main() -> None:
         *rows,
         "",
     ]
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"tpe-overhead-{today}.md"
-    out.write_text("\n".join(lines))
-    print(f"wrote {out}")
+    print(f"wrote {write_result('tpe-overhead', lines)}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,55 @@
+"""Pieces the overhead and throughput benchmarks share: sphere histories and result files."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hyperdial.space import Float
+from hyperdial.trial import TrialRecord, TrialState
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def write_result(stem: str, lines: list[str]) -> Path:
+    """Write ``results/<stem>-<date>.md`` and return its path."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{stem}-{time.strftime('%Y-%m-%d')}.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def sphere_points(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` uniform points of [-5, 5]^d and their sphere values."""
+    x = np.random.default_rng(seed).uniform(-5.0, 5.0, size=(n, d))
+    return x, np.sum(x * x, axis=1)
+
+
+def sphere_trials(x: np.ndarray, y: np.ndarray) -> tuple[TrialRecord, ...]:
+    """Completed hyperdial trials at those points; fresh distribution objects per trial, as a
+    storage deserialises them."""
+    d = x.shape[1]
+    return tuple(
+        TrialRecord(number=i, state=TrialState.COMPLETE,
+                    params={f"x{j}": float(x[i, j]) for j in range(d)},
+                    distributions={f"x{j}": Float(-5.0, 5.0) for j in range(d)},
+                    values=(float(y[i]),))
+        for i in range(len(x)))
+
+
+def optuna_sphere_study(sampler: Any, x: np.ndarray, y: np.ndarray) -> tuple[Any, dict[str, Any]]:
+    """An Optuna study holding the same completed trials, and its distributions."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    dists = {f"x{j}": optuna.distributions.FloatDistribution(-5.0, 5.0)
+             for j in range(x.shape[1])}
+    study = optuna.create_study(sampler=sampler)
+    study.add_trials([
+        optuna.trial.create_trial(params={f"x{j}": float(v) for j, v in enumerate(row)},
+                                  distributions=dists, value=float(value))
+        for row, value in zip(x, y, strict=True)])
+    return study, dists
