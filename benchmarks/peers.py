@@ -272,6 +272,11 @@ def _smac(problem: Problem, seed: int, budget: int) -> Values:
     return values
 
 
+def _by_name(cls: str) -> Callable[[ModuleType, int], Any]:
+    """A hyperdial sampler factory by class name, with its defaults and the cell's seed."""
+    return lambda samplers, seed: _api(samplers, cls)(seed=seed)
+
+
 PEERS: dict[str, Peer] = {
     peer.name: peer
     for peer in (
@@ -309,6 +314,11 @@ PEERS: dict[str, Peer] = {
             "hyperdial-qmc",
             ("hyperdial",),
             _study_peer("hyperdial", lambda s, seed: _api(s, "QMCSampler")(seed=seed)),
+        ),
+        *(
+            Peer(f"hyperdial-{short}", ("hyperdial",), _study_peer("hyperdial", _by_name(cls)))
+            for short, cls in (("tpe", "TPESampler"), ("gp", "GPSampler"),
+                               ("cmaes", "CmaEsSampler"), ("auto", "AutoSampler"))
         ),
     )
 }

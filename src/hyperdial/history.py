@@ -64,6 +64,18 @@ class History:
         return SearchSpace(space or {})
 
     @cached_property
+    def completed_union_space(self) -> SearchSpace:
+        """Parameters that any completed trial has, each with one distribution throughout (a
+        conditional space seen whole); a name seen with two distributions is left out."""
+        seen: dict[str, Distribution] = {}
+        clash: set[str] = set()
+        for t in self.completed:
+            for k, d in t.distributions.items():
+                if seen.setdefault(k, d) != d:
+                    clash.add(k)
+        return SearchSpace({k: d for k, d in seen.items() if k not in clash})
+
+    @cached_property
     def _signs(self) -> np.ndarray:
         return np.array([1.0 if d is StudyDirection.MINIMIZE else -1.0 for d in self.directions])
 

@@ -10,9 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+import hyperdial as hd
+
 from hyperdial.history import History, StudyDirection
 from hyperdial.samplers import SAMPLERS, GPSampler, RandomSampler, Sampler
-from hyperdial.samplers.gp import scalarise, warp_losses
+from hyperdial.samplers.gp import find_branches, scalarise, warp_losses
 from hyperdial.space import Categorical, Float, Int, SearchSpace
 from hyperdial.testing.samplers import (
     check_batch,
@@ -168,3 +170,34 @@ def test_caps_training_set_and_ignores_extra_parameters() -> None:
     p = sampler.propose(history, both, sampler.rng(30))
     both.validate(p)
     assert abs(p["x"] - 0.5) < 0.2
+
+
+def test_branches_hold_the_parent_that_selects_them() -> None:
+    # Columns: model (categorical: A=0.25, B=0.75), a (A only), b (B only).
+    nan = np.nan
+    raw = np.array([[0.25, 0.1, nan], [0.25, 0.9, nan], [0.75, nan, 0.3], [0.75, nan, 0.6]])
+    y = np.array([1.0, 2.0, 0.5, 3.0])
+    is_cat = np.array([True, False, False])
+    branches = find_branches(raw, y, is_cat)
+    assert [b.members.tolist() for b in branches] == [[2, 3], [0, 1]]  # best loss first
+    b_branch, a_branch = branches
+    assert b_branch.fixed[0] == 0.75 and a_branch.fixed[0] == 0.25
+    assert b_branch.inactive.tolist() == [False, True, False]
+    assert b_branch.fixed[1] == 0.5 and np.isnan(b_branch.fixed[2])  # imputed, searched
+
+
+def test_searches_the_hard_branch_of_a_conditional_space() -> None:
+    """Branch A is easy with a floor of 0.5; branch B reaches 0 only near (1, -2). A model
+    that sees the branches together (inactive parameters imputed) finds B's optimum."""
+
+    def objective(trial: Any) -> float:
+        if trial.suggest_categorical("model", ["A", "B"]) == "A":
+            return 0.5 + (math.log10(trial.suggest_float("lr", 1e-5, 1.0, log=True)) + 2.5) ** 2
+        x, y = trial.suggest_float("x", -5, 5), trial.suggest_float("y", -5, 5)
+        return 0.5 * ((x - 1) ** 2 + (y + 2) ** 2)
+
+    for seed in (0, 1):
+        study = hd.create_study(sampler=GPSampler(seed=seed))
+        study.optimize(objective, n_trials=40)
+        assert study.best_params["model"] == "B"
+        assert study.best_value < 0.05

@@ -10,6 +10,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -63,6 +64,50 @@ def scalarise(losses: np.ndarray, weights: np.ndarray, rho: float = 0.05) -> np.
     return out
 
 
+def impute_inactive(x: np.ndarray, is_cat: np.ndarray) -> np.ndarray:
+    """Give the GP a value where a trial lacks a parameter (NaN: inactive in its branch): the
+    centre of the cube for numbers, a category of its own (-1) for categorical columns."""
+    out: np.ndarray = np.where(np.isnan(x), np.where(is_cat, -1.0, 0.5)[None, :], x)
+    return out
+
+
+@dataclass(frozen=True)
+class Branch:
+    """One pattern of active parameters seen in a conditional space, as the acquisition
+    search treats it: ``fixed`` holds the values held constant (NaN = searched)."""
+
+    inactive: np.ndarray  # (d,) bool: parameters the branch lacks
+    fixed: np.ndarray  # (d,) imputed values of inactive columns, the branch's parent choices
+    members: np.ndarray  # rows of the training data in this branch
+
+
+def find_branches(raw: np.ndarray, y: np.ndarray, is_cat: np.ndarray,
+                  max_branches: int = 8) -> list[Branch]:
+    """The activity patterns of the rows of ``raw`` (NaN = inactive), best branch first.
+
+    A categorical column whose values in one branch never occur in the others selects that
+    branch (a parent such as ``model``): with a single value it is held at that value, so that
+    the acquisition search never pairs a branch's parameters with another branch's parent.
+    Only the ``max_branches`` branches with the best losses are searched.
+    """
+    nan = np.isnan(raw)
+    patterns, inverse = np.unique(nan, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    order = np.argsort([y[inverse == p].min() for p in range(len(patterns))], kind="stable")
+    imputed = impute_inactive(np.full((1, raw.shape[1]), np.nan), is_cat)[0]
+    out = []
+    for p in order[:max_branches]:
+        members = np.flatnonzero(inverse == p)
+        fixed = np.where(patterns[p], imputed, np.nan)
+        for j in np.flatnonzero(is_cat & ~patterns[p]):
+            inside = np.unique(raw[members, j])
+            others = raw[(inverse != p) & ~nan[:, j], j]
+            if inside.size == 1 and others.size and not np.isin(inside, others).any():
+                fixed[j] = inside[0]
+        out.append(Branch(patterns[p], fixed, members))
+    return out
+
+
 class GPSampler(Sampler):
     """Bayesian optimisation with a Gaussian process, for expensive objectives and small budgets.
 
@@ -100,7 +145,7 @@ class GPSampler(Sampler):
         super().__init__(seed=seed)
 
     def infer_space(self, history: History) -> SearchSpace:
-        return history.completed_space
+        return history.completed_union_space
 
     # -- proposal --------------------------------------------------------------------------------
     def propose(self, history: History, space: SearchSpace,
@@ -108,11 +153,11 @@ class GPSampler(Sampler):
         if not space:
             return {}
         u = rng.random(len(space))  # parameters the GP does not model stay random
-        known = history.completed_space
+        known = history.completed_union_space
         names = [n for n, d in space.items() if known.get(n) == d]
         gp_space = SearchSpace({n: space[n] for n in names})
         completed = [t for t in history.completed
-                     if t.values is not None and all(n in t.params for n in names)]
+                     if t.values is not None and any(n in t.params for n in names)]
         losses = history.loss(completed) if completed else np.empty((0, history.n_objectives))
         ok = np.all(np.isfinite(losses), axis=1)
         completed = [t for t, keep in zip(completed, ok, strict=True) if keep]
@@ -123,7 +168,8 @@ class GPSampler(Sampler):
             row = self._optimise(history, gp_space, completed, losses[ok], rng)
         index = {n: j for j, n in enumerate(space)}
         for j, n in enumerate(names):
-            u[index[n]] = row[j]
+            if not np.isnan(row[j]):  # a parameter inactive in the chosen branch stays random
+                u[index[n]] = row[j]
         return decode(space, u)[0]
 
     def _startup_point(self, d: int, rng: np.random.Generator) -> np.ndarray | None:
@@ -144,7 +190,7 @@ class GPSampler(Sampler):
             y = scalarise(losses, rng.dirichlet(np.ones(losses.shape[1])))
         else:
             y = losses[:, 0]
-        x = encode(space, [t.params for t in completed])
+        x = encode(space, [t.params for t in completed])  # NaN where a trial lacks a parameter
         if len(y) > self.max_observations:
             keep_best = self.max_observations // 2
             order = np.argsort(y, kind="stable")
@@ -185,21 +231,30 @@ class GPSampler(Sampler):
                   losses: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         dists = list(space.values())
         is_cat = np.array([isinstance(d, Categorical) for d in dists])
-        x, y = self._training_data(history, space, completed, losses, rng)
+        raw, y = self._training_data(history, space, completed, losses, rng)
+        x = impute_inactive(raw, is_cat)
         fixed_noise = 1e-6 if self.deterministic_objective else None
         hyper = gpm.Hyper.from_theta(self._fit(x, y, is_cat, fixed_noise), x.shape[1],
                                      fixed_noise)
         post = gpm.posterior(x, y, hyper, is_cat)
         best = float(np.min(post.predict(x)[0])) if fixed_noise is None else float(np.min(y))
-        pending = [t for t in history.running if all(n in t.params for n in space)]
+        pending = [t for t in history.running if any(n in t.params for n in space)]
         if pending:  # kriging believer: pending points are observed at the posterior mean
-            xp = encode(space, [t.params for t in pending])
+            xp = impute_inactive(encode(space, [t.params for t in pending]), is_cat)
             x_all = np.vstack([x, xp])
             believed = post.predict(xp)[0]
             post = gpm.posterior(x_all, np.concatenate([y, believed]), hyper, is_cat)
             best = min(best, float(believed.min()))  # believed values count as observed
-        return _maximise_log_ei(post, best, dists, x[np.argsort(y)[:5]], rng,
-                                self.n_candidates, self.n_restarts)
+        branches = find_branches(raw, y, is_cat)
+        n_cand = max(self.n_candidates // len(branches), min(self.n_candidates, 256))
+        best_row, best_acq = np.empty(0), -np.inf
+        for branch in branches:
+            good = x[branch.members[np.argsort(y[branch.members], kind="stable")[:5]]]
+            row, acq = _maximise_log_ei(post, best, dists, good, rng, n_cand, self.n_restarts,
+                                        branch.fixed)
+            if acq > best_acq:
+                best_row, best_acq = np.where(branch.inactive, np.nan, row), acq
+        return best_row
 
     def __repr__(self) -> str:
         return (f"GPSampler(seed={self.seed}, n_startup_trials={self.n_startup_trials}, "
@@ -226,16 +281,18 @@ def _neighbours(d: Any, u: float) -> list[float]:
 
 
 def _maximise_log_ei(post: gpm.Posterior, best: float, dists: list[Any], good: np.ndarray,
-                     rng: np.random.Generator, n_candidates: int,
-                     n_restarts: int) -> np.ndarray:
-    """The encoded point of highest log EI: score quasi-random and local candidates, polish the
-    best few with L-BFGS-B over the numerical columns, then search discrete columns exactly."""
+                     rng: np.random.Generator, n_candidates: int, n_restarts: int,
+                     fixed: np.ndarray) -> tuple[np.ndarray, float]:
+    """The encoded point of highest log EI and that value: score quasi-random and local
+    candidates, polish the best few with L-BFGS-B over the numerical columns, then search
+    discrete columns exactly. Columns where ``fixed`` is not NaN keep that value."""
     from scipy.stats import qmc
 
     d = len(dists)
+    held = ~np.isnan(fixed)
     is_cat = np.array([isinstance(dist, Categorical) for dist in dists])
     discrete = np.array([n_values(dist) is not None and not isinstance(dist, Categorical)
-                         for dist in dists])
+                         for dist in dists]) & ~held
     seed = int(rng.integers(2**63))
     n_sobol = 1 << max(n_candidates - 1, 1).bit_length()
     cands = [qmc.Sobol(d, scramble=True, seed=seed).random(n_sobol)[:n_candidates]]
@@ -245,12 +302,12 @@ def _maximise_log_ei(post: gpm.Posterior, best: float, dists: list[Any], good: n
     flip = is_cat[None, :] & (rng.random(base.shape) < 1.0 / max(d, 2))
     local[flip] = rng.random(int(flip.sum()))
     cands.append(local)
-    cand = _snap(dists, np.vstack(cands))
+    cand = np.where(held, fixed, _snap(dists, np.vstack(cands)))
     score = gpm.log_ei(*post.predict(cand), best)
     top = cand[np.argsort(-score, kind="stable")[:max(n_restarts, 1)]]
     if n_restarts > 0:
         polished = gpm.maximize_batch(lambda rows: gpm.log_ei_and_grad(post, rows, best),
-                                      top, ~is_cat, maxiter=50)
+                                      top, ~is_cat & ~held, maxiter=50)
         top = np.vstack([top, polished])
 
     def acq(rows: np.ndarray) -> np.ndarray:
@@ -259,7 +316,7 @@ def _maximise_log_ei(post: gpm.Posterior, best: float, dists: list[Any], good: n
     # Discrete columns: each point tries the grid values around it (numbers) or every category,
     # one column at a time, twice over.
     top = _snap_to_best_neighbours(top, dists, discrete, acq)
-    cat_cols = np.flatnonzero(is_cat)
+    cat_cols = np.flatnonzero(is_cat & ~held)
     for _ in range(2 if len(cat_cols) else 0):
         for j in cat_cols:
             k = n_values(dists[j])
@@ -270,8 +327,9 @@ def _maximise_log_ei(post: gpm.Posterior, best: float, dists: list[Any], good: n
             vals = acq(trial).reshape(len(top), k)
             top[:, j] = choices[np.argmax(vals, axis=1)]
     vals = acq(top)
-    best_row: np.ndarray = top[int(np.argmax(vals))]
-    return best_row
+    i = int(np.argmax(vals))
+    best_row: np.ndarray = top[i]
+    return best_row, float(vals[i])
 
 
 def _snap_to_best_neighbours(top: np.ndarray, dists: list[Any], discrete: np.ndarray,
