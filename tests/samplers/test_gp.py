@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 import hyperdial as hd
-
 from hyperdial.history import History, StudyDirection
 from hyperdial.samplers import SAMPLERS, GPSampler, RandomSampler, Sampler
 from hyperdial.samplers.gp import find_branches, scalarise, warp_losses
