@@ -1,0 +1,61 @@
+"""AutoSampler: the default of `create_study`, choosing an algorithm from what the study shows.
+
+The rules and the benchmark figures behind them are in ``docs/auto.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from hyperdial.history import History
+from hyperdial.samplers.base import Sampler
+from hyperdial.samplers.gp import GPSampler
+from hyperdial.samplers.tpe import TPESampler
+from hyperdial.space import SearchSpace
+
+
+class AutoSampler(Sampler):
+    """Picks a sampler per trial from the history alone, so every worker picks the same one.
+
+    - One objective, up to ``gp_trials`` completed trials: Gaussian-process BO (`GPSampler`),
+      the best per trial on the public suite at these budgets, conditional spaces included.
+    - Past ``gp_trials``: multivariate TPE (`TPESampler`), whose cost per trial stays in
+      milliseconds at 10,000 trials, learning from every trial so far.
+    - Several objectives: TPE's multi-objective mode.
+
+    Args:
+        seed: seed shared by the samplers it delegates to.
+        gp_trials: completed trials after which it switches from the GP to TPE.
+    """
+
+    def __init__(self, *, seed: int | None = None, gp_trials: int = 250) -> None:
+        if gp_trials < 0:
+            raise ValueError(f"gp_trials must be >= 0, got {gp_trials}")
+        self.gp_trials = int(gp_trials)
+        self._gp = GPSampler(seed=seed)
+        self._tpe = TPESampler(seed=seed)
+        super().__init__(seed=seed)
+
+    def reseed(self, seed: int | None) -> None:
+        super().reseed(seed)
+        for sampler in (getattr(self, "_gp", None), getattr(self, "_tpe", None)):
+            if sampler is not None:
+                sampler.reseed(self.seed)
+
+    def choose(self, history: History) -> Sampler:
+        """The sampler that proposes the next trial of ``history``."""
+        if history.n_objectives > 1 or len(history.completed) >= self.gp_trials:
+            return self._tpe
+        return self._gp
+
+    def infer_space(self, history: History) -> SearchSpace:
+        return self.choose(history).infer_space(history)
+
+    def propose(self, history: History, space: SearchSpace,
+                rng: np.random.Generator) -> dict[str, Any]:
+        return self.choose(history).propose(history, space, rng)
+
+    def __repr__(self) -> str:
+        return f"AutoSampler(seed={self.seed}, gp_trials={self.gp_trials})"

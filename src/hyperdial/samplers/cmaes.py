@@ -1,0 +1,256 @@
+"""CMA-ES: the state around the kernels of `_cma_math`, rebuilt from the history.
+
+CMA-ES is stateful, a sampler must not be: the state is a function of the history. Completed
+trials that hold the joint numeric space are taken in trial-number order, ``lambda`` at a time,
+as the generations of the run; each full generation updates the distribution (and may end a
+run, when restarts are on), and a proposal samples the current one. Running trials do not
+count until they finish, so parallel workers draw more samples from the same generation.
+The replayed states are cached, so a proposal replays only the generations that are new.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hyperdial._encode import decode, encode, encode_column, n_values
+from hyperdial.history import History
+from hyperdial.samplers import _cma_math as cm
+from hyperdial.samplers.base import Sampler
+from hyperdial.samplers.random import RandomSampler
+from hyperdial.space import Categorical, Distribution, Int, SearchSpace
+from hyperdial.trial import TrialRecord, TrialState
+
+#: Discrete parameters with more values than this are searched as continuous ones.
+MAX_BINS = 4096
+#: A run ends (with restarts on) once every coordinate's step is below this share of its range:
+#: far finer than any hyperparameter needs, far coarser than the 1e-12 of numerical CMA-ES.
+TOLX = 1e-8
+#: Joint spaces whose replays are cached (a define-by-run space changes rarely).
+_SPACES = 4
+#: Checkpoints (replayed generations) kept per space besides the first: a trial that finishes
+#: after more generations than this were built on later ones makes the run replay from scratch.
+_CHECKPOINTS = 64
+
+
+def bin_edges(d: Distribution) -> np.ndarray | None:
+    """Interior edges of the unit-cube bins of a discrete parameter (None: continuous)."""
+    n = n_values(d)
+    if n is None or n > MAX_BINS or isinstance(d, Categorical):
+        return None
+    if isinstance(d, Int) and d.log:
+        lo, hi = math.log(d.low - 0.5), math.log(d.high + 0.5)
+        edges: np.ndarray = (np.log(np.arange(d.low, d.high) + 0.5) - lo) / (hi - lo)
+    elif isinstance(d, Int):
+        edges = np.arange(1, n) / n
+    else:
+        edges = (np.arange(n - 1) + 0.5) / (n - 1)  # a stepped float rounds to the nearest
+    return edges
+
+
+@dataclass(frozen=True)
+class _Run:
+    """The distribution after some generations, and the restart bookkeeping."""
+
+    state: cm.State
+    restarts: cm.Restarts
+
+
+class _Replay:
+    """Generations replayed for one joint space: the completed trials they used, in order,
+    and checkpoints ``(trials used, run)`` after each generation (the first is the start)."""
+
+    def __init__(self, start: _Run, grid: cm.Grid) -> None:
+        self.grid = grid
+        self.used: list[TrialRecord] = []
+        self.checkpoints: list[tuple[int, _Run]] = [(0, start)]
+
+    def rewind(self, trials: Sequence[TrialRecord]) -> None:
+        """Drop the generations that the completed ``trials`` (by number) no longer begin with:
+        a trial that finished late, or another history altogether."""
+        k = len(self.used)
+        if len(trials) < k or not all(map(operator.is_, self.used, trials)):
+            k = 0
+            for mine, theirs in zip(self.used, trials, strict=False):
+                if mine is not theirs and mine != theirs:
+                    break
+                k += 1
+        while self.checkpoints[-1][0] > k:
+            self.checkpoints.pop()
+        del self.used[self.checkpoints[-1][0]:]
+
+
+class CmaEsSampler(Sampler):
+    """CMA-ES (Hansen's evolution strategy with covariance matrix adaptation) over the numeric
+    parameters; categorical ones (and any outside the joint space) go to ``independent_sampler``.
+
+    Integers and stepped floats use the margin of Hamano et al. (2022); ``separable=True`` is
+    sep-CMA (diagonal covariance) for many dimensions; ``source_trials`` warm-starts the search
+    from another study (WS-CMA-ES); restarts grow the population (IPOP) or alternate large and
+    small ones (BIPOP). Search happens in the unit cube of `hyperdial._encode`, so ``log=True``
+    parameters are searched on a log scale. See ``docs/cmaes.md``.
+
+    Args:
+        seed: seed of the per-trial generators (and of the restarts' random starts).
+        x0: initial mean as parameter values (the centre of the space for missing names).
+        sigma0: initial step size in the unit cube (default 1/6, Optuna's).
+        n_startup_trials: completed trials proposed by ``independent_sampler`` first.
+        independent_sampler: proposes what CMA-ES does not model (default `RandomSampler`).
+        restart_strategy: None, ``"ipop"`` or ``"bipop"``.
+        popsize: population size lambda (default ``4 + floor(3 ln d)``).
+        inc_popsize: factor by which IPOP / BIPOP grow the large population.
+        separable: diagonal covariance with faster learning rates (sep-CMA).
+        with_margin: keep discrete parameters from freezing (CMA-ES with margin).
+        source_trials: finished trials of a similar study to warm-start from; not with ``x0`` or
+            ``sigma0``.
+    """
+
+    def __init__(self, *, seed: int | None = None, x0: Mapping[str, Any] | None = None,
+                 sigma0: float | None = None, n_startup_trials: int = 1,
+                 independent_sampler: Sampler | None = None,
+                 restart_strategy: str | None = None, popsize: int | None = None,
+                 inc_popsize: float = 2.0, separable: bool = False, with_margin: bool = True,
+                 source_trials: Sequence[TrialRecord] | None = None) -> None:
+        if restart_strategy not in (None, "ipop", "bipop"):
+            raise ValueError(f"restart_strategy must be None, 'ipop' or 'bipop', "
+                             f"got {restart_strategy!r}")
+        if sigma0 is not None and not sigma0 > 0:
+            raise ValueError(f"sigma0 must be > 0, got {sigma0}")
+        if popsize is not None and popsize < 2:
+            raise ValueError(f"popsize must be >= 2, got {popsize}")
+        if not inc_popsize > 1:
+            raise ValueError(f"inc_popsize must be > 1, got {inc_popsize}")
+        if n_startup_trials < 0:
+            raise ValueError(f"n_startup_trials must be >= 0, got {n_startup_trials}")
+        if source_trials is not None and (x0 is not None or sigma0 is not None):
+            raise ValueError("source_trials cannot be combined with x0 or sigma0")
+        self.x0 = dict(x0) if x0 is not None else None
+        self.sigma0 = float(sigma0) if sigma0 is not None else None
+        self.n_startup_trials = int(n_startup_trials)
+        self.restart_strategy = restart_strategy
+        self.popsize = int(popsize) if popsize is not None else None
+        self.inc_popsize = float(inc_popsize)
+        self.separable = bool(separable)
+        self.with_margin = bool(with_margin)
+        self.source_trials = tuple(source_trials) if source_trials is not None else None
+        self._lock = threading.Lock()
+        self._replays: dict[tuple[SearchSpace, float], _Replay] = {}
+        super().__init__(seed=seed)
+        self.independent_sampler = (independent_sampler if independent_sampler is not None
+                                    else RandomSampler(seed=self.seed))
+
+    def reseed(self, seed: int | None) -> None:
+        super().reseed(seed)
+        with self._lock:
+            self._replays = {}  # restarts draw from the seed
+
+    # -- the sampler contract ---------------------------------------------------------------
+    def infer_space(self, history: History) -> SearchSpace:
+        _single_objective(history)
+        if len(history.completed) < max(self.n_startup_trials, 1):
+            return SearchSpace()
+        return SearchSpace({n: d for n, d in history.completed_space.items()
+                            if not isinstance(d, Categorical)})
+
+    def propose(self, history: History, space: SearchSpace,
+                rng: np.random.Generator) -> dict[str, Any]:
+        _single_objective(history)
+        if not space:
+            return {}
+        joint = self.infer_space(history)
+        names = [n for n, d in space.items() if joint.get(n) == d]
+        out: dict[str, Any] = {}
+        if names:
+            run = self._current(history, joint)
+            u = cm.sample(run.state, rng)
+            index = {n: j for j, n in enumerate(joint)}
+            cols = [index[n] for n in names]
+            out.update(decode(SearchSpace({n: joint[n] for n in names}), u[:, cols])[0])
+        rest = SearchSpace({n: d for n, d in space.items() if n not in out})
+        if rest:
+            out.update(self.independent_sampler.propose(history, rest, rng))
+        return space.restrict(out) if space.is_conditional else out
+
+    # -- replay -----------------------------------------------------------------------------
+    def _current(self, history: History, joint: SearchSpace) -> _Run:
+        """The distribution after every full generation of ``history``'s completed trials."""
+        trials = sorted(history.completed, key=operator.attrgetter("number"))
+        cache_key = (joint, history.sign())  # the sign orients the warm start's losses
+        with self._lock:
+            replay = self._replays.get(cache_key)
+            if replay is None:
+                replay = _Replay(self._start(history, joint), self._grid(joint))
+                self._replays[cache_key] = replay
+                if len(self._replays) > _SPACES:
+                    del self._replays[next(iter(self._replays))]
+            replay.rewind(trials)
+            used, run = replay.checkpoints[-1]
+            while len(trials) - used >= run.state.strategy.popsize:
+                batch = trials[used:used + run.state.strategy.popsize]
+                x = encode(joint, [t.params for t in batch])
+                run = self._step(run, x, history.loss(batch)[:, 0], replay.grid)
+                replay.used.extend(batch)
+                used += len(batch)
+                replay.checkpoints.append((used, run))
+                if len(replay.checkpoints) > _CHECKPOINTS + 1:
+                    del replay.checkpoints[1]
+            return run
+
+    def _step(self, run: _Run, x: np.ndarray, losses: np.ndarray, grid: cm.Grid) -> _Run:
+        """One generation's update, and a restart when the run has converged."""
+        state = cm.update(run.state, x, losses, grid)
+        if self.restart_strategy is None or not cm.should_stop(state, tolx=TOLX):
+            return _Run(state, run.restarts)
+        r = run.restarts
+        rng = np.random.default_rng([self.seed, r.runs, 0xC3A])
+        spent = state.generation * state.strategy.popsize
+        r, popsize, sigma = cm.restart(r, spent, self.restart_strategy, rng, self.inc_popsize)
+        fresh = cm.initial_state(rng.random(state.strategy.dim), sigma, popsize=popsize,
+                                 separable=self.separable)
+        return _Run(fresh, r)
+
+    def _start(self, history: History, joint: SearchSpace) -> _Run:
+        """The first run: warm-started from ``source_trials``, else at ``x0`` (the centre)."""
+        dim = len(joint)
+        mean, sigma, cov = np.full(dim, 0.5), self.sigma0 or 1 / 6, None
+        if self.x0 is not None:
+            for j, (name, d) in enumerate(joint.items()):
+                if name in self.x0:
+                    mean[j] = encode_column(d, [self.x0[name]])[0]
+        if self.source_trials is not None:
+            usable = [t for t in self.source_trials
+                      if t.state is TrialState.COMPLETE and t.values is not None
+                      and all(t.distributions.get(n) == d for n, d in joint.items())]
+            if usable:
+                losses = history.loss(usable)[:, 0]
+                keep = np.isfinite(losses)
+                if keep.any():
+                    x = encode(joint, [t.params for t, k in zip(usable, keep, strict=True) if k])
+                    mean, sigma, cov = cm.warm_start(x, losses[keep])
+        state = cm.initial_state(mean, sigma, cov, self.popsize, self.separable)
+        return _Run(state, cm.Restarts(state.strategy.popsize, sigma))
+
+    def _grid(self, joint: SearchSpace) -> cm.Grid:
+        edges: dict[int, np.ndarray] = {}
+        if self.with_margin:
+            for j, d in enumerate(joint.values()):
+                e = bin_edges(d)
+                if e is not None:
+                    edges[j] = e
+        return cm.grid(len(joint), edges)
+
+    def __repr__(self) -> str:
+        return (f"CmaEsSampler(seed={self.seed}, restart_strategy={self.restart_strategy!r}, "
+                f"separable={self.separable})")
+
+
+def _single_objective(history: History) -> None:
+    if history.n_objectives != 1:
+        raise ValueError("CmaEsSampler optimises one objective; this study has "
+                         f"{history.n_objectives} (use TPESampler or GPSampler)")

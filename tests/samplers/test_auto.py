@@ -1,0 +1,52 @@
+"""AutoSampler: which sampler it delegates to, and that the choice is a function of history."""
+
+from __future__ import annotations
+
+import pytest
+
+from hyperdial.history import History, StudyDirection
+from hyperdial.samplers import SAMPLERS, AutoSampler, GPSampler, TPESampler
+from hyperdial.space import Float
+from hyperdial.trial import TrialRecord, TrialState
+
+
+def _history(n_completed: int, n_objectives: int = 1) -> History:
+    dist = Float(0.0, 1.0)
+    trials = tuple(
+        TrialRecord(number=i, state=TrialState.COMPLETE, params={"x": i / max(n_completed, 1)},
+                    distributions={"x": dist}, values=(float(i),) * n_objectives)
+        for i in range(n_completed))
+    return History(trials, directions=(StudyDirection.MINIMIZE,) * n_objectives)
+
+
+def test_registered_as_auto() -> None:
+    assert SAMPLERS["auto"] is AutoSampler
+
+
+@pytest.mark.parametrize(("n", "expected"), [(0, GPSampler), (249, GPSampler),
+                                             (250, TPESampler), (1000, TPESampler)])
+def test_gp_first_then_tpe(n: int, expected: type) -> None:
+    assert isinstance(AutoSampler(seed=0).choose(_history(n)), expected)
+
+
+def test_several_objectives_go_to_tpe() -> None:
+    assert isinstance(AutoSampler(seed=0).choose(_history(5, n_objectives=2)), TPESampler)
+
+
+def test_delegates_share_the_seed_and_follow_reseed() -> None:
+    sampler = AutoSampler(seed=3, gp_trials=10)
+    sampler.reseed(7)
+    assert {sampler.seed, sampler.choose(_history(0)).seed,
+            sampler.choose(_history(10)).seed} == {7}
+
+
+def test_rejects_negative_switch_point() -> None:
+    with pytest.raises(ValueError, match="gp_trials"):
+        AutoSampler(gp_trials=-1)
+
+
+def test_proposal_is_the_delegates() -> None:
+    history = _history(12)
+    space = history.completed_space
+    auto, gp = AutoSampler(seed=5), GPSampler(seed=5)
+    assert auto.propose(history, space, auto.rng(12)) == gp.propose(history, space, gp.rng(12))
