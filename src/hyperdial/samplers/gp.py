@@ -64,6 +64,23 @@ def scalarise(losses: np.ndarray, weights: np.ndarray, rho: float = 0.05) -> np.
     return out
 
 
+def trust_region(centre: np.ndarray, stall: int, lengthscales: np.ndarray,
+                 is_cat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A box around the best point ``centre`` (TuRBO, Eriksson et al. 2019), as ``(low, high)``.
+
+    Its side starts at half the cube and halves after every ``max(3, d / 2)`` trials without
+    improvement (``stall``), cycling back to half the cube after six halvings; each side is
+    stretched by that dimension's relative length scale. Categorical columns are left whole.
+    """
+    d = len(centre)
+    side = 0.5 ** (1 + (stall // max(3, -(-d // 2))) % 6)
+    rel = lengthscales / np.exp(np.mean(np.log(lengthscales)))
+    half = 0.5 * side * np.clip(rel, 0.25, 4.0)
+    low = np.where(is_cat, 0.0, np.clip(centre - half, 0.0, 1.0))
+    high = np.where(is_cat, 1.0, np.clip(centre + half, 0.0, 1.0))
+    return low, high
+
+
 def impute_inactive(x: np.ndarray, is_cat: np.ndarray) -> np.ndarray:
     """Give the GP a value where a trial lacks a parameter (NaN: inactive in its branch): the
     centre of the cube for numbers, a category of its own (-1) for categorical columns."""
@@ -121,6 +138,10 @@ class GPSampler(Sampler):
         n_candidates: quasi-random candidates scored before the gradient search.
         n_restarts: starts of the acquisition's L-BFGS-B search (best candidates).
         n_fit_restarts: starts of the hyperparameter fit (the prior mode plus random draws).
+        local_every: one trial in this many (one objective, one branch) searches only a trust
+            region around the best point, sized by how long the best has stood; 0: never.
+            Global expected improvement alone keeps exploring in many dimensions; these local
+            steps refine the best basin (see ``docs/gp.md``).
 
     Pending (running) trials enter the model at the posterior mean (kriging believer), so
     parallel workers and `propose_batch` spread out. Several objectives are scalarised with
@@ -129,8 +150,10 @@ class GPSampler(Sampler):
 
     def __init__(self, *, seed: int | None = None, n_startup_trials: int = 10,
                  deterministic_objective: bool = False, max_observations: int = 300,
-                 n_candidates: int = 2048, n_restarts: int = 5, n_fit_restarts: int = 2) -> None:
-        if n_startup_trials < 0 or max_observations < 2 or n_candidates < 1 or n_restarts < 0:
+                 n_candidates: int = 2048, n_restarts: int = 5, n_fit_restarts: int = 2,
+                 local_every: int = 3) -> None:
+        if (n_startup_trials < 0 or max_observations < 2 or n_candidates < 1 or n_restarts < 0
+                or local_every < 0):
             raise ValueError("invalid GPSampler settings")
         self.n_startup_trials = int(n_startup_trials)
         self.deterministic_objective = bool(deterministic_objective)
@@ -138,6 +161,7 @@ class GPSampler(Sampler):
         self.n_candidates = int(n_candidates)
         self.n_restarts = int(n_restarts)
         self.n_fit_restarts = max(int(n_fit_restarts), 1)
+        self.local_every = int(local_every)
         self._lock = threading.Lock()
         # Fitted hyperparameters keyed by a digest of the exact training data and settings: a
         # hit gives the very result a fresh fit would, so the cache only saves time.
@@ -246,12 +270,20 @@ class GPSampler(Sampler):
             post = gpm.posterior(x_all, np.concatenate([y, believed]), hyper, is_cat)
             best = min(best, float(believed.min()))  # believed values count as observed
         branches = find_branches(raw, y, is_cat)
+        number = self.trial_number(rng)
+        box = None
+        if (self.local_every and len(branches) == 1 and number is not None
+                and losses.shape[1] == 1
+                and number % self.local_every == self.local_every - 1):
+            in_order = losses[np.argsort([t.number for t in completed], kind="stable"), 0]
+            stall = len(in_order) - 1 - int(np.argmin(in_order))
+            box = trust_region(x[int(np.argmin(y))], stall, hyper.lengthscales, is_cat)
         n_cand = max(self.n_candidates // len(branches), min(self.n_candidates, 256))
         best_row, best_acq = np.empty(0), -np.inf
         for branch in branches:
             good = x[branch.members[np.argsort(y[branch.members], kind="stable")[:5]]]
             row, acq = _maximise_log_ei(post, best, dists, good, rng, n_cand, self.n_restarts,
-                                        branch.fixed)
+                                        branch.fixed, box)
             if acq > best_acq:
                 best_row, best_acq = np.where(branch.inactive, np.nan, row), acq
         return best_row
@@ -282,7 +314,8 @@ def _neighbours(d: Any, u: float) -> list[float]:
 
 def _maximise_log_ei(post: gpm.Posterior, best: float, dists: list[Any], good: np.ndarray,
                      rng: np.random.Generator, n_candidates: int, n_restarts: int,
-                     fixed: np.ndarray) -> tuple[np.ndarray, float]:
+                     fixed: np.ndarray, box: tuple[np.ndarray, np.ndarray] | None = None,
+                     ) -> tuple[np.ndarray, float]:
     """The encoded point of highest log EI and that value: score quasi-random and local
     candidates, polish the best few with L-BFGS-B over the numerical columns, then search
     discrete columns exactly. Columns where ``fixed`` is not NaN keep that value."""
@@ -295,10 +328,12 @@ def _maximise_log_ei(post: gpm.Posterior, best: float, dists: list[Any], good: n
                          for dist in dists]) & ~held
     seed = int(rng.integers(2**63))
     n_sobol = 1 << max(n_candidates - 1, 1).bit_length()
-    cands = [qmc.Sobol(d, scramble=True, seed=seed).random(n_sobol)[:n_candidates]]
+    low, high = box if box is not None else (np.zeros(d), np.ones(d))
+    cands = [low + (high - low) * qmc.Sobol(d, scramble=True, seed=seed).random(n_sobol)[
+        :n_candidates]]
     n_local = max(n_candidates // 4, 1)
     base = good[rng.integers(len(good), size=n_local)]
-    local = np.clip(base + rng.normal(0.0, 0.05, size=base.shape), 0.0, 1.0)
+    local = np.clip(base + rng.normal(0.0, 0.05, size=base.shape), low, high)
     flip = is_cat[None, :] & (rng.random(base.shape) < 1.0 / max(d, 2))
     local[flip] = rng.random(int(flip.sum()))
     cands.append(local)
@@ -307,7 +342,7 @@ def _maximise_log_ei(post: gpm.Posterior, best: float, dists: list[Any], good: n
     top = cand[np.argsort(-score, kind="stable")[:max(n_restarts, 1)]]
     if n_restarts > 0:
         polished = gpm.maximize_batch(lambda rows: gpm.log_ei_and_grad(post, rows, best),
-                                      top, ~is_cat & ~held, maxiter=50)
+                                      top, ~is_cat & ~held, maxiter=50, box=box)
         top = np.vstack([top, polished])
 
     def acq(rows: np.ndarray) -> np.ndarray:
