@@ -40,9 +40,18 @@ def test_delegates_share_the_seed_and_follow_reseed() -> None:
             sampler.choose(_history(10)).seed} == {7}
 
 
-def test_rejects_negative_switch_point() -> None:
-    with pytest.raises(ValueError, match="gp_trials"):
-        AutoSampler(gp_trials=-1)
+def test_many_parameters_go_to_tpe() -> None:
+    dists = {f"x{i}": Float(0.0, 1.0) for i in range(41)}
+    trials = (TrialRecord(number=0, state=TrialState.COMPLETE, params=dict.fromkeys(dists, 0.5),
+                          distributions=dists, values=(1.0,)),)
+    assert isinstance(AutoSampler(seed=0).choose(History(trials)), TPESampler)
+    assert isinstance(AutoSampler(seed=0, gp_max_params=41).choose(History(trials)), GPSampler)
+
+
+@pytest.mark.parametrize("kwargs", [{"gp_trials": -1}, {"gp_max_params": -1}])
+def test_rejects_negative_settings(kwargs: dict[str, int]) -> None:
+    with pytest.raises(ValueError, match="must be >= 0"):
+        AutoSampler(**kwargs)
 
 
 def test_proposal_is_the_delegates() -> None:

@@ -21,19 +21,24 @@ class AutoSampler(Sampler):
 
     - One objective, up to ``gp_trials`` completed trials: Gaussian-process BO (`GPSampler`),
       the best per trial on the public suite at these budgets, conditional spaces included.
-    - Past ``gp_trials``: multivariate TPE (`TPESampler`), whose cost per trial stays in
-      milliseconds at 10,000 trials, learning from every trial so far.
+    - Past ``gp_trials``, or with more than ``gp_max_params`` parameters: multivariate TPE
+      (`TPESampler`), whose cost per trial stays in milliseconds at 10,000 trials, learning
+      from every trial so far.
     - Several objectives: TPE's multi-objective mode.
 
     Args:
         seed: seed shared by the samplers it delegates to.
         gp_trials: completed trials after which it switches from the GP to TPE.
+        gp_max_params: most parameters (seen in completed trials) the GP is used for.
     """
 
-    def __init__(self, *, seed: int | None = None, gp_trials: int = 250) -> None:
-        if gp_trials < 0:
-            raise ValueError(f"gp_trials must be >= 0, got {gp_trials}")
+    def __init__(self, *, seed: int | None = None, gp_trials: int = 250,
+                 gp_max_params: int = 40) -> None:
+        if gp_trials < 0 or gp_max_params < 0:
+            raise ValueError("gp_trials and gp_max_params must be >= 0, got "
+                             f"{gp_trials} and {gp_max_params}")
         self.gp_trials = int(gp_trials)
+        self.gp_max_params = int(gp_max_params)
         self._gp = GPSampler(seed=seed)
         self._tpe = TPESampler(seed=seed)
         super().__init__(seed=seed)
@@ -46,7 +51,8 @@ class AutoSampler(Sampler):
 
     def choose(self, history: History) -> Sampler:
         """The sampler that proposes the next trial of ``history``."""
-        if history.n_objectives > 1 or len(history.completed) >= self.gp_trials:
+        if (history.n_objectives > 1 or len(history.completed) >= self.gp_trials
+                or len(history.completed_union_space) > self.gp_max_params):
             return self._tpe
         return self._gp
 
@@ -58,4 +64,5 @@ class AutoSampler(Sampler):
         return self.choose(history).propose(history, space, rng)
 
     def __repr__(self) -> str:
-        return f"AutoSampler(seed={self.seed}, gp_trials={self.gp_trials})"
+        return (f"AutoSampler(seed={self.seed}, gp_trials={self.gp_trials}, "
+                f"gp_max_params={self.gp_max_params})")
