@@ -143,7 +143,7 @@ class Study:
         with self._lock:
             number = self._start_trial(heartbeat and self.heartbeat_interval is not None)
             record = self._view.get(number)
-            history = self._view.history()
+            history = self._sampler_history(number)
         proposed: dict[str, Any] = {}
         if not self.sampler.exclusive:  # an exclusive proposal came with the trial's creation
             space = self.sampler.infer_space(history)
@@ -158,6 +158,14 @@ class Study:
         for name, dist in (fixed_distributions or {}).items():
             trial.suggest(name, dist)
         return trial
+
+    def _sampler_history(self, number: int) -> History:
+        """What the sampler learns from for trial ``number``: the pruner's view (Hyperband:
+        the trial's bracket), or everything for a sampler that models fidelities itself."""
+        history = self._view.history()
+        if getattr(self.sampler, "multi_fidelity", False):
+            return history
+        return self.pruner.sampler_view(history, number)
 
     def _start_trial(self, heartbeat: bool) -> int:
         """Claim an enqueued trial or create one; exclusive samplers reserve their proposal."""
@@ -261,7 +269,8 @@ class Study:
     # -- the TrialDriver protocol (called by live trials) -------------------------------------
     def _propose_param(self, trial: Trial, name: str, dist: Distribution) -> Any:
         with self._lock:
-            history = self._history_at_ask.get(trial.number) or self._view.history()
+            history = self._history_at_ask.get(trial.number) or self._sampler_history(
+                trial.number)
         return self.sampler.propose(history, SearchSpace({name: dist}),
                                     self.sampler.rng(trial.number, name))[name]
 

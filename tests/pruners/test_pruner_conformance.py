@@ -36,6 +36,8 @@ def test_registry_and_exports() -> None:
     import hyperdial.pruners as pruners
 
     assert set(pruners.__all__) == {"PRUNERS", "Decision", "MedianPruner", "NopPruner",
-                                    "PercentilePruner", "Pruner"}
-    assert {"nop", "median", "percentile"} <= set(PRUNERS)
+                                    "PercentilePruner", "Pruner", "SuccessiveHalvingPruner",
+                                    "HyperbandPruner", "ThresholdPruner", "PatiencePruner"}
+    assert {"nop", "median", "percentile", "successive_halving", "hyperband", "threshold",
+            "patience"} <= set(PRUNERS)
     assert all(issubclass(cls, Pruner) for cls in PRUNERS.values())

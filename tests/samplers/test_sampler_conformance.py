@@ -85,7 +85,10 @@ def test_suite_catches_unseeded_proposals() -> None:
 def test_registry_and_exports() -> None:
     import hyperdial.samplers as samplers
 
-    assert set(samplers.__all__) == {"SAMPLERS", "GPSampler", "GridSampler", "QMCSampler",
-                                     "RandomSampler", "Sampler", "TPESampler"}
-    assert {"random", "grid", "qmc", "tpe", "gp"} <= set(SAMPLERS)
+    assert set(samplers.__all__) == {"SAMPLERS", "AutoSampler", "BOHBSampler", "CmaEsSampler",
+                                     "GPSampler", "GridSampler", "NSGAIISampler",
+                                     "NSGAIIISampler", "QMCSampler", "RandomSampler", "Sampler",
+                                     "TPESampler"}
+    assert {"auto", "random", "grid", "qmc", "tpe", "gp", "cmaes", "nsga2", "nsga3",
+            "bohb"} <= set(SAMPLERS)
     assert all(issubclass(cls, samplers.Sampler) for cls in SAMPLERS.values())

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from hyperdial.pruners.base import Decision, NopPruner, Pruner
+from hyperdial.pruners.halving import SuccessiveHalvingPruner
+from hyperdial.pruners.hyperband import HyperbandPruner
 from hyperdial.pruners.median import MedianPruner, PercentilePruner
+from hyperdial.pruners.threshold import PatiencePruner, ThresholdPruner
 
-__all__ = ["PRUNERS", "Decision", "MedianPruner", "NopPruner", "PercentilePruner", "Pruner"]
+__all__ = ["PRUNERS", "Decision", "HyperbandPruner", "MedianPruner", "NopPruner",
+           "PatiencePruner", "PercentilePruner", "Pruner", "SuccessiveHalvingPruner",
+           "ThresholdPruner"]
 
 #: Every pruner by the name the CLI and configuration files use.
 PRUNERS: dict[str, type[Pruner]] = {
     "nop": NopPruner,
     "median": MedianPruner,
     "percentile": PercentilePruner,
+    "successive_halving": SuccessiveHalvingPruner,
+    "hyperband": HyperbandPruner,
+    "threshold": ThresholdPruner,
+    "patience": PatiencePruner,
 }

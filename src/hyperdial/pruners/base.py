@@ -21,6 +21,12 @@ class Pruner(ABC):
     def decide(self, history: History, trial: TrialRecord) -> Decision:
         """CONTINUE or PRUNE ``trial`` (a snapshot with its intermediate values so far)."""
 
+    def sampler_view(self, history: History, number: int) -> History:
+        """The part of ``history`` the sampler should learn from when proposing for trial
+        ``number``: all of it, except for pruners that split trials into groups judged apart
+        (Hyperband's brackets), whose trials should only learn from their own group."""
+        return history
+
 
 class NopPruner(Pruner):
     """Never prunes."""

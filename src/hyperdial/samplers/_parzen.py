@@ -106,11 +106,22 @@ def default_weights(n: int) -> np.ndarray:
     return np.concatenate([np.linspace(1.0 / n, 1.0, num=n - 25), np.ones(25)])
 
 
+def _reference_point(loss: np.ndarray) -> np.ndarray:
+    """A hypervolume reference point just beyond the worst of ``loss`` in every objective
+    (a tenth of the spread further, or of the magnitude when the spread is zero)."""
+    worst, best = loss.max(axis=0), loss.min(axis=0)
+    margin = np.where(worst > best, worst - best, np.maximum(np.abs(worst), 1.0))
+    out: np.ndarray = worst + 0.1 * margin
+    return out
+
+
 def nondominated_rank(loss: np.ndarray, n_needed: int) -> np.ndarray:
-    """Order of the rows of a minimisation ``loss`` (n, m): Pareto fronts first to last, each
-    front by the sum of its members' per-objective ranks (a simple, hypervolume-free tie-break).
-    Fronts are peeled only until ``n_needed`` rows are placed; the rest follow by rank sum."""
-    from hyperdial._pareto import non_dominated
+    """Order of the rows of a minimisation ``loss`` (n, m): Pareto fronts first to last, peeled
+    until ``n_needed`` rows are placed. The front that crosses ``n_needed`` is split by greedy
+    hypervolume subset selection (as Optuna's MOTPE): its rows that add the most hypervolume
+    come first. Within a front and after the peeled ones, rows follow by the sum of their
+    per-objective ranks."""
+    from hyperdial._pareto import greedy_hypervolume_subset, non_dominated
 
     n = loss.shape[0]
     ranksum = np.argsort(np.argsort(loss, axis=0, kind="stable"), axis=0).sum(axis=1)
@@ -119,11 +130,32 @@ def nondominated_rank(loss: np.ndarray, n_needed: int) -> np.ndarray:
     placed = 0
     while placed < n_needed and remaining.size:
         front = remaining[non_dominated(loss[remaining])]
-        order.append(front[np.argsort(ranksum[front], kind="stable")])
+        front = front[np.argsort(ranksum[front], kind="stable")]
+        if placed + front.size > n_needed:
+            finite = loss[front][np.isfinite(loss[front]).all(axis=1)]
+            ref = _reference_point(finite) if finite.size else np.zeros(loss.shape[1])
+            first = greedy_hypervolume_subset(np.minimum(loss[front], ref), n_needed - placed,
+                                              ref)
+            rest = np.setdiff1d(np.arange(front.size), first, assume_unique=True)
+            front = front[np.concatenate([first, rest])]
+        order.append(front)
         placed += front.size
         remaining = np.setdiff1d(remaining, front, assume_unique=True)
     order.append(remaining[np.argsort(ranksum[remaining], kind="stable")])
     return np.concatenate(order)
+
+
+def hypervolume_weights(loss: np.ndarray) -> np.ndarray:
+    """Weights of the good observations of a multi-objective study: each one's exclusive
+    hypervolume contribution within the good set, relative to the largest (a floor of 1e-12
+    for dominated ones), so that l(x) favours the points that spread the front."""
+    from hyperdial._pareto import hypervolume_contributions
+
+    if loss.shape[0] <= 1 or not np.isfinite(loss).all():
+        return np.ones(loss.shape[0])
+    contrib = hypervolume_contributions(loss, _reference_point(loss))
+    top = contrib.max()
+    return np.maximum(contrib / top, 1e-12) if top > 0 else np.ones(loss.shape[0])
 
 
 def loss_order(loss: np.ndarray, n_needed: int) -> np.ndarray:

@@ -25,6 +25,7 @@ class _Ranked:
     trials: tuple[TrialRecord, ...]
     n_good: int
     numbers: np.ndarray
+    good_weights: np.ndarray | None = None  # several objectives: hypervolume contributions
 
 
 class _Columns:
@@ -151,6 +152,7 @@ class TPESampler(Sampler):
     def reseed(self, seed: int | None) -> None:
         super().reseed(seed)
         self._columns = _Columns()
+        self._pareto_memo: tuple[Any, np.ndarray, np.ndarray] | None = None
 
     @contextmanager
     def _columns_for(self, trials: Sequence[TrialRecord]) -> Iterator[_Columns]:
@@ -215,11 +217,29 @@ class TPESampler(Sampler):
             pruned.sort(key=key)
         n_finished = len(done) + len(pruned)
         n_good = min(max(int(self.gamma(n_finished)), 1), n_finished)
-        order = pz.loss_order(history.loss(), n_good)
+        loss = history.loss()
+        good_weights = None
+        if history.n_objectives > 1:
+            order, good_weights = self._pareto_order(loss, n_good)
+        else:
+            order = pz.loss_order(loss, n_good)
         trials = [done[i] for i in order] + pruned
         if self.constant_liar:
             trials += history.with_states(TrialState.RUNNING, TrialState.WAITING)
-        return _Ranked(tuple(trials), n_good, np.array([t.number for t in trials], dtype=np.int64))
+        return _Ranked(tuple(trials), n_good, np.array([t.number for t in trials], dtype=np.int64),
+                       good_weights)
+
+    def _pareto_order(self, loss: np.ndarray, n_good: int) -> tuple[np.ndarray, np.ndarray]:
+        """Several objectives: the order of `pz.loss_order` and the good set's hypervolume
+        weights, kept for the last loss matrix (the independent TPE ranks once per parameter)."""
+        key = (loss.shape, loss.tobytes(), n_good)
+        memo = self._pareto_memo
+        if memo is not None and memo[0] == key:
+            return memo[1], memo[2]
+        order = pz.loss_order(loss, n_good)
+        weights = pz.hypervolume_weights(loss[order[:n_good]])
+        self._pareto_memo = (key, order, weights)
+        return order, weights
 
     def _groups(self, has: np.ndarray, history: History, names: list[str]) -> list[np.ndarray]:
         """Column groups proposed jointly; the rest one by one."""
@@ -259,8 +279,11 @@ class TPESampler(Sampler):
         scott = self.multivariate and len(numeric) > 1
         mixtures = []
         for part in (good, ~good):
-            order = np.argsort(np.argsort(numbers[part], kind="stable"), kind="stable")
-            w = np.asarray(self.weights(int(part.sum())), dtype=float)[order]
+            if part is good and ranked.good_weights is not None:
+                w = ranked.good_weights[idx[part]]
+            else:
+                order = np.argsort(np.argsort(numbers[part], kind="stable"), kind="stable")
+                w = np.asarray(self.weights(int(part.sum())), dtype=float)[order]
             mixtures.append(pz.fit(num[part], cats[part], w, n_choices,
                                    prior_weight=self.prior_weight, scott=scott,
                                    consider_endpoints=self.consider_endpoints))

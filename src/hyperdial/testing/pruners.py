@@ -1,7 +1,10 @@
 """Conformance checks every pruner must pass, as plain functions of a pruner factory.
 
 A factory builds a pruner from ``(n_startup_trials, n_warmup_steps)``; `factory_for` gives the
-one for each registered pruner (`hyperdial.pruners.PRUNERS`). Pair the checks with
+one for each registered pruner (`hyperdial.pruners.PRUNERS`). Pruners without a start-up
+period (halving, Hyperband, threshold, patience) are built so that their own setting covers the
+warm-up (a first rung or patience past it); the start-up rule binds only pruners that have an
+``n_startup_trials`` attribute. Pair the checks with
 `hyperdial.testing.strategies.pruning_cases` to run them over random histories.
 """
 
@@ -10,7 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hyperdial.history import History
-from hyperdial.pruners import Decision, NopPruner, PercentilePruner, Pruner
+from hyperdial.pruners import (
+    Decision,
+    HyperbandPruner,
+    NopPruner,
+    PatiencePruner,
+    PercentilePruner,
+    Pruner,
+    SuccessiveHalvingPruner,
+    ThresholdPruner,
+)
 from hyperdial.trial import TrialRecord
 
 PrunerFactory = Callable[[int, int], Pruner]
@@ -23,6 +35,14 @@ def factory_for(cls: type[Pruner]) -> PrunerFactory:
     if cls is PercentilePruner:
         return lambda n_startup_trials, n_warmup_steps: PercentilePruner(
             25.0, n_startup_trials=n_startup_trials, n_warmup_steps=n_warmup_steps)
+    special: dict[type[Pruner], PrunerFactory] = {
+        SuccessiveHalvingPruner: lambda s, w: SuccessiveHalvingPruner(w + 1, 2),
+        HyperbandPruner: lambda s, w: HyperbandPruner(w + 1, 9 * (w + 1), 3),
+        ThresholdPruner: lambda s, w: ThresholdPruner(lower=-5.0, upper=5.0, n_warmup_steps=w),
+        PatiencePruner: lambda s, w: PatiencePruner(patience=w, min_delta=0.5),
+    }
+    if cls in special:
+        return special[cls]
     return lambda n_startup_trials, n_warmup_steps: cls(  # type: ignore[call-arg]
         n_startup_trials=n_startup_trials, n_warmup_steps=n_warmup_steps)
 
@@ -30,14 +50,20 @@ def factory_for(cls: type[Pruner]) -> PrunerFactory:
 def check_decision(factory: PrunerFactory, history: History, trial: TrialRecord,
                    n_startup_trials: int, n_warmup_steps: int) -> Decision:
     """A pruner answers CONTINUE or PRUNE, the same every time it is asked, and CONTINUE
-    before ``n_startup_trials`` trials are complete or before step ``n_warmup_steps``."""
-    decision = factory(n_startup_trials, n_warmup_steps).decide(history, trial)
+    before step ``n_warmup_steps`` or (pruners with a start-up period) before
+    ``n_startup_trials`` trials are complete; its sampler view is a part of the history."""
+    pruner = factory(n_startup_trials, n_warmup_steps)
+    decision = pruner.decide(history, trial)
     assert decision in (Decision.CONTINUE, Decision.PRUNE), decision
     again = factory(n_startup_trials, n_warmup_steps)
     assert again.decide(history, trial) is decision
     assert again.decide(history, trial) is decision
-    too_early = (len(history.completed) < n_startup_trials or trial.last_step is None
+    startup = n_startup_trials if hasattr(pruner, "n_startup_trials") else 0
+    too_early = (len(history.completed) < startup or trial.last_step is None
                  or trial.last_step < n_warmup_steps)
+    view = pruner.sampler_view(history, trial.number)
+    assert view.directions == history.directions
+    assert {t.number for t in view.trials} <= {t.number for t in history.trials}
     assert not (too_early and decision is Decision.PRUNE), (
         f"pruned at step {trial.last_step} with {len(history.completed)} complete trials, "
         f"n_startup_trials={n_startup_trials}, n_warmup_steps={n_warmup_steps}")

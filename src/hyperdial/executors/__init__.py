@@ -1,0 +1,8 @@
+"""Executors decide *where* trials run; all have the `concurrent.futures` shape."""
+
+from __future__ import annotations
+
+from hyperdial.executors.base import Executor
+from hyperdial.executors.simulated import Event, SimulatedExecutor, optimize_simulated
+
+__all__ = ["Event", "Executor", "SimulatedExecutor", "optimize_simulated"]

@@ -1,0 +1,127 @@
+"""Hyperband (Li et al. 2018): several successive-halving brackets, from aggressive to none.
+
+Bracket ``b`` (of ``n_brackets = floor(log_eta(max_resource / min_resource)) + 1``) is
+successive halving whose first rung sits at ``min_resource * eta ** b``; the last bracket never
+prunes (full-budget random search). Each trial belongs to one bracket, drawn from its number and
+the pruner's seed with Hyperband's weights (bracket ``b`` gets
+``ceil(n_brackets / (n_brackets - b) * eta ** (n_brackets - 1 - b))`` of every
+``sum(weights)`` trials), so the same trial lands in the same bracket in every process. A trial
+is judged only against trials of its own bracket, and `sampler_view` hands the sampler only
+that bracket's trials too, as Optuna does: a model fitted across brackets would mix curves cut
+at different rungs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from functools import lru_cache
+
+import numpy as np
+
+from hyperdial.history import History
+from hyperdial.pruners.base import Decision, Pruner
+from hyperdial.pruners.halving import SuccessiveHalvingPruner
+from hyperdial.pruners.median import _check_int
+from hyperdial.trial import TrialRecord
+
+
+def n_brackets(min_resource: int, max_resource: int, reduction_factor: int) -> int:
+    """``floor(log_eta(max / min)) + 1`` (at least 1), exact at powers of ``eta``."""
+    k = 0
+    while min_resource * reduction_factor ** (k + 1) <= max_resource:
+        k += 1
+    return k + 1
+
+
+def bracket_weights(count: int, reduction_factor: int) -> np.ndarray:
+    """Hyperband's number of configurations per bracket, the most aggressive first."""
+    return np.array([math.ceil(count / (count - b) * reduction_factor ** (count - 1 - b))
+                     for b in range(count)], dtype=np.int64)
+
+
+@lru_cache(maxsize=65536)
+def draw_bracket(seed: int, number: int, weights: tuple[int, ...]) -> int:
+    """Bracket of trial ``number``: a draw proportional to ``weights`` from ``(seed, number)``."""
+    draw = np.random.default_rng([seed, number]).integers(sum(weights))
+    return int(np.searchsorted(np.cumsum(weights), draw, side="right"))
+
+
+class HyperbandPruner(Pruner):
+    """Hyperband: successive halving hedged over how aggressively to cut.
+
+    Args:
+        min_resource: resource (step) of the first rung of the most aggressive bracket.
+        max_resource: the resource of a full run, or "auto": the last step of the first trial
+            to complete (until then nothing is pruned and trials have no bracket).
+        reduction_factor: ``eta``; each rung keeps ``1 / eta`` of its entries.
+        seed: seed of the bracket draw.
+        synchronous: each bracket runs synchronous halving on cohorts of Hyperband's size.
+
+    >>> pruner = HyperbandPruner(min_resource=1, max_resource=27, reduction_factor=3)
+    >>> [pruner.bracket_of(n) for n in range(8)]
+    [2, 0, 3, 0, 0, 1, 0, 2]
+    """
+
+    def __init__(self, min_resource: int = 1, max_resource: int | str = "auto",
+                 reduction_factor: int = 3, *, seed: int = 0, synchronous: bool = False) -> None:
+        _check_int("min_resource", min_resource, 1)
+        if max_resource != "auto":
+            _check_int("max_resource", max_resource, 1)  # type: ignore[arg-type]
+        _check_int("reduction_factor", reduction_factor, 2)
+        self.min_resource = min_resource
+        self.max_resource = max_resource
+        self.reduction_factor = reduction_factor
+        self.seed = int(seed)
+        self.synchronous = bool(synchronous)
+
+    def __repr__(self) -> str:
+        return (f"HyperbandPruner(min_resource={self.min_resource}, "
+                f"max_resource={self.max_resource!r}, reduction_factor={self.reduction_factor}, "
+                f"seed={self.seed}" + (", synchronous=True)" if self.synchronous else ")"))
+
+    def resolved_max_resource(self, history: History | None = None) -> int | None:
+        """``max_resource``, resolving "auto" from ``history`` (None while it cannot be)."""
+        if isinstance(self.max_resource, int):
+            return self.max_resource
+        for t in () if history is None else history.completed:
+            if t.last_step is not None:
+                return max(t.last_step, self.min_resource)
+        return None
+
+    def brackets(self, history: History | None = None) -> list[SuccessiveHalvingPruner] | None:
+        """One successive-halving pruner per bracket (None while "auto" is unresolved)."""
+        top = self.resolved_max_resource(history)
+        if top is None:
+            return None
+        count = n_brackets(self.min_resource, top, self.reduction_factor)
+        sizes = bracket_weights(count, self.reduction_factor)
+        return [SuccessiveHalvingPruner(self.min_resource, self.reduction_factor, b,
+                                        max_resource=top, synchronous=self.synchronous,
+                                        cohort_size=int(sizes[b]) if self.synchronous else None)
+                for b in range(count)]
+
+    def bracket_of(self, number: int, history: History | None = None) -> int | None:
+        """The bracket of trial ``number`` (None while "auto" is unresolved)."""
+        top = self.resolved_max_resource(history)
+        if top is None:
+            return None
+        weights = bracket_weights(n_brackets(self.min_resource, top, self.reduction_factor),
+                                  self.reduction_factor)
+        return draw_bracket(self.seed, number, tuple(int(w) for w in weights))
+
+    def sampler_view(self, history: History, number: int) -> History:
+        bracket = self.bracket_of(number, history)
+        if bracket is None:
+            return history
+        trials = tuple(t for t in history.trials
+                       if self.bracket_of(t.number, history) == bracket)
+        return replace(history, trials=trials, known_space=None)
+
+    def decide(self, history: History, trial: TrialRecord) -> Decision:
+        brackets = self.brackets(history)
+        if brackets is None:
+            return Decision.CONTINUE
+        bracket = self.bracket_of(trial.number, history)
+        assert bracket is not None
+        return brackets[bracket].decide(self.sampler_view(history, trial.number), trial)

@@ -1,0 +1,50 @@
+"""Smoke tests of the multi-fidelity benchmark and its learning-curve problems (tiny sizes)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+pytest.importorskip("optuna")
+
+from benchmarks.learning_curves import MAX_EPOCHS, PROBLEMS, CurveCache
+from benchmarks.multifidelity import Run, main
+from benchmarks.problems import sample_config
+
+
+def test_curves_are_lazy_cached_and_deterministic() -> None:
+    problem = PROBLEMS["sgd_digits_lc"]
+    config = sample_config(problem.space, np.random.default_rng(0))
+    cache = CurveCache(problem)
+    first = [cache.loss(config, e) for e in (1, 2, 3)]
+    assert cache.epochs_trained == 3
+    assert cache.loss(config, 2) == first[1] and cache.epochs_trained == 3
+    assert [CurveCache(problem).loss(config, e) for e in (1, 2, 3)] == first
+    nearby = dict(config, alpha=config["alpha"] * 1.01)  # the same grid cell
+    assert cache.loss(nearby, 3) == first[2] and cache.epochs_trained == 3
+
+
+def test_snap_stays_in_bounds() -> None:
+    rng = np.random.default_rng(1)
+    for problem in PROBLEMS.values():
+        for _ in range(20):
+            snapped = problem.snap(sample_config(problem.space, rng))
+            for p in problem.space:
+                if p.kind != "categorical":
+                    assert p.low <= snapped[p.name] <= p.high
+
+
+def test_compute_to_reach() -> None:
+    run = Run(spent=10, trials=[(1, None), (4, 0.5), (10, 0.2)])
+    assert run.compute_to_reach(0.5) == 4 and run.compute_to_reach(0.1) is None
+    assert run.best() == 0.2 and np.isnan(Run().best())
+
+
+def test_the_benchmark_runs_end_to_end() -> None:
+    lines = main(["--problems", "sgd_digits_lc", "--configs", "6", "--budget", "2",
+                  "--seeds", "1"], write=False)
+    text = "\n".join(lines)
+    assert "| sgd_digits_lc | 0 |" in text
+    assert "optuna Hyperband + TPE" in text
+    assert f"{2 * MAX_EPOCHS} epochs" in text

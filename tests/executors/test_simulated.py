@@ -1,0 +1,139 @@
+"""The simulated executor: virtual time order, worker limits, determinism, futures, and the
+ask/tell loop on top of it."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+import hyperdial as hd
+from hyperdial.executors import Event, Executor, SimulatedExecutor, optimize_simulated
+
+
+def sleeper(name: str, costs: list[float], log: list[tuple[float, str]],
+            clock: SimulatedExecutor) -> Generator[float, None, str]:
+    for cost in costs:
+        yield cost
+        log.append((clock.now, name))
+    return name
+
+
+def test_events_run_in_virtual_time_order_on_limited_workers() -> None:
+    ex = SimulatedExecutor(2)
+    log: list[tuple[float, str]] = []
+    a = ex.submit(sleeper, "a", [3.0, 3.0], log, ex)
+    b = ex.submit(sleeper, "b", [1.0, 1.0], log, ex)
+    c = ex.submit(sleeper, "c", [1.0], log, ex)  # waits for a free worker
+    assert not a.done()
+    ex.run()
+    assert [t for t, _ in log] == sorted(t for t, _ in log)  # in time order
+    assert sorted(log) == [(1.0, "b"), (2.0, "b"), (3.0, "a"), (3.0, "c"), (6.0, "a")]
+    assert [f.result() for f in (a, b, c)] == ["a", "b", "c"]
+    assert ex.now == 6.0
+    assert ex.trace[:3] == [Event(0.0, 0, "start"), Event(0.0, 0, "step", 3.0),
+                            Event(0.0, 1, "start")]
+
+
+def test_plain_functions_take_no_time_and_errors_go_to_the_future() -> None:
+    ex = SimulatedExecutor(1)
+    ok = ex.submit(lambda x: x + 1, 1)
+
+    def broken() -> Generator[float, None, None]:
+        yield 1.0
+        raise KeyError("boom")
+
+    bad = ex.submit(broken)
+    negative = ex.submit(lambda: (yield -1.0))
+    ex.shutdown()
+    assert ok.result() == 2
+    assert isinstance(bad.exception(), KeyError)
+    assert isinstance(negative.exception(), ValueError)
+    with pytest.raises(RuntimeError, match="shut-down"):
+        ex.submit(lambda: 1)
+    with pytest.raises(ValueError, match="n_workers"):
+        SimulatedExecutor(0)
+
+
+def test_run_until_stops_the_clock_there() -> None:
+    ex = SimulatedExecutor(1)
+    log: list[tuple[float, str]] = []
+    future = ex.submit(sleeper, "a", [2.0, 2.0], log, ex)
+    ex.run(until=3.0)
+    assert log == [(2.0, "a")] and ex.now == 3.0 and not future.done()
+    ex.run()
+    assert future.result() == "a"
+
+
+def test_ties_are_broken_by_the_seed_and_replay_exactly() -> None:
+    def order(seed: int) -> list[str]:
+        ex = SimulatedExecutor(4, seed=seed)
+        log: list[tuple[float, str]] = []
+        for name in "abcd":
+            ex.submit(sleeper, name, [1.0], log, ex)
+        ex.run()
+        return [name for _, name in log]
+
+    assert order(0) == order(0)
+    assert len({tuple(order(seed)) for seed in range(8)}) > 1
+
+
+def test_the_protocol_fits_thread_pools() -> None:
+    assert isinstance(SimulatedExecutor(), Executor)
+    with ThreadPoolExecutor(1) as pool:
+        assert isinstance(pool, Executor)
+
+
+def objective(trial: hd.Trial) -> Generator[float, None, float]:
+    x = trial.suggest_float("x", -1.0, 1.0)
+    if x > 0.9:
+        raise RuntimeError("unlucky")
+    for step in range(1, 10):
+        yield 1.0 + abs(x)
+        trial.report(x * x + 1.0 / step, step)
+        if trial.should_prune():
+            raise hd.TrialPruned()
+    return x * x
+
+
+def run_study(seed: int, **kwargs: object) -> tuple[list[object], list[Event]]:
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0),
+                            pruner=hd.pruners.SuccessiveHalvingPruner(1, 3))
+    ex = SimulatedExecutor(8, seed=seed)
+    optimize_simulated(study, objective, n_trials=40, executor=ex, **kwargs)  # type: ignore[arg-type]
+    return [(t.number, t.state, dict(t.params), dict(t.intermediate_values), t.values)
+            for t in study.trials], ex.trace
+
+
+def test_optimize_simulated_is_deterministic_and_counts_states() -> None:
+    trials, trace = run_study(5)
+    assert run_study(5) == (trials, trace)
+    states = {t[1] for t in trials}
+    assert states == {hd.TrialState.COMPLETE, hd.TrialState.PRUNED, hd.TrialState.FAIL}
+    assert len(trials) == 40
+
+
+def test_callbacks_and_stop() -> None:
+    seen: list[int] = []
+
+    def stop_after_five(study: hd.Study, record: hd.TrialRecord) -> None:
+        seen.append(record.number)
+        if len(seen) == 5:
+            study.stop()
+
+    trials, _ = run_study(0, callbacks=[stop_after_five])
+    assert 5 <= len(trials) < 40  # the 8 running ones finish
+    assert len(seen) == len(trials)
+
+
+def test_errors_outside_the_objective_are_raised() -> None:
+    study = hd.create_study()
+
+    def failing_callback(study: hd.Study, record: hd.TrialRecord) -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        optimize_simulated(study, lambda t: 1.0, n_trials=3, executor=SimulatedExecutor(1),
+                           callbacks=[failing_callback])
+    assert len(study.trials) == 1

@@ -1,0 +1,109 @@
+"""Pareto kernels: fronts, exact hypervolume (against inclusion-exclusion), contributions and
+greedy subset selection."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from hyperdial._pareto import (
+    dominates,
+    front_ranks,
+    greedy_hypervolume_subset,
+    hypervolume,
+    hypervolume_contributions,
+    non_dominated,
+)
+
+
+def brute_hypervolume(loss: np.ndarray, ref: np.ndarray) -> float:
+    """Inclusion-exclusion over every subset of the points below ``ref``."""
+    pts = [p for p in loss if np.all(p < ref)]
+    total = 0.0
+    for r in range(1, len(pts) + 1):
+        for subset in itertools.combinations(pts, r):
+            total += (-1) ** (r + 1) * float(np.prod(ref - np.max(subset, axis=0)))
+    return total
+
+
+def point_sets(max_points: int = 8) -> st.SearchStrategy[np.ndarray]:
+    """Small integer-valued sets (many ties and duplicates) of 1 to 5 objectives."""
+    return st.integers(1, 5).flatmap(lambda m: arrays(
+        float, st.tuples(st.integers(0, max_points), st.just(m)),
+        elements=st.integers(0, 4).map(float)))
+
+
+REF = 4.0
+
+
+@settings(max_examples=150, deadline=None)
+@given(loss=point_sets())
+def test_hypervolume_matches_inclusion_exclusion(loss: np.ndarray) -> None:
+    ref = np.full(loss.shape[1], REF)
+    assert hypervolume(loss, ref) == pytest.approx(brute_hypervolume(loss, ref), abs=1e-9)
+
+
+@settings(max_examples=100, deadline=None)
+@given(loss=point_sets(7))
+def test_contributions_are_leave_one_out_differences(loss: np.ndarray) -> None:
+    ref = np.full(loss.shape[1], REF)
+    total = hypervolume(loss, ref)
+    contrib = hypervolume_contributions(loss, ref)
+    for i in range(loss.shape[0]):
+        assert contrib[i] == pytest.approx(total - hypervolume(np.delete(loss, i, 0), ref),
+                                           abs=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(loss=point_sets(), k=st.integers(0, 8))
+def test_greedy_subset_adds_the_most_at_each_step(loss: np.ndarray, k: int) -> None:
+    ref = np.full(loss.shape[1], REF)
+    chosen = greedy_hypervolume_subset(loss, k, ref)
+    assert len(chosen) == min(k, loss.shape[0]) and len(set(chosen.tolist())) == len(chosen)
+    for step in range(len(chosen)):
+        before = hypervolume(loss[chosen[:step]], ref)
+        gains = [hypervolume(loss[[*chosen[:step], j]], ref) - before
+                 for j in range(loss.shape[0]) if j not in chosen[:step]]
+        assert hypervolume(loss[chosen[:step + 1]], ref) - before == pytest.approx(max(gains))
+
+
+def test_hypervolume_of_known_sets() -> None:
+    two = np.array([[1.0, 3.0], [2.0, 2.0], [3.0, 1.0], [3.0, 3.0]])
+    assert hypervolume(two, np.array([4.0, 4.0])) == pytest.approx(6.0)
+    assert hypervolume(np.empty((0, 3)), np.ones(3)) == 0.0
+    assert hypervolume(np.array([[2.0, 0.0]]), np.array([1.0, 1.0])) == 0.0  # outside ref
+    # Monte-Carlo check of a random 3-objective set with a continuous spread
+    rng = np.random.default_rng(0)
+    pts = rng.random((30, 3))
+    pts /= np.linalg.norm(pts, axis=1, keepdims=True)
+    ref = np.full(3, 1.1)
+    u = rng.random((200_000, 3)) * ref
+    covered = np.zeros(len(u), dtype=bool)
+    for p in pts:
+        covered |= np.all(u >= p, axis=1)
+    assert hypervolume(pts, ref) == pytest.approx(covered.mean() * 1.1 ** 3, rel=0.02)
+
+
+def test_fronts() -> None:
+    loss = np.array([[1.0, 4.0], [2.0, 2.0], [3.0, 3.0], [4.0, 1.0], [5.0, 5.0], [2.0, 2.0]])
+    assert front_ranks(loss).tolist() == [0, 0, 1, 0, 2, 0]
+    assert non_dominated(loss).tolist() == [True, True, False, True, False, True]
+    assert dominates(loss[1], loss[2]) and not dominates(loss[1], loss[5])
+
+
+@settings(max_examples=100, deadline=None)
+@given(loss=point_sets(12))
+def test_front_ranks_peel_non_dominated_sets(loss: np.ndarray) -> None:
+    ranks = front_ranks(loss)
+    rest = np.arange(loss.shape[0])
+    r = 0
+    while rest.size:
+        front = rest[non_dominated(loss[rest])]
+        assert (ranks[front] == r).all()
+        rest = np.setdiff1d(rest, front)
+        r += 1

@@ -1,0 +1,81 @@
+"""Study stoppers: no improvement, target value, GP regret bound; used as callbacks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import hyperdial as hd
+from hyperdial.history import History, StudyDirection
+from hyperdial.space import Float
+from hyperdial.stoppers import (
+    NoImprovementStopper,
+    RegretBoundStopper,
+    TargetValueStopper,
+    regret_bound,
+)
+from hyperdial.trial import TrialRecord, TrialState
+
+
+def history(values: list[float | None], direction: str = "minimize") -> History:
+    trials = tuple(
+        TrialRecord(i, TrialState.COMPLETE if v is not None else TrialState.PRUNED,
+                    params={"x": float(i % 7) / 7}, distributions={"x": Float(0.0, 1.0)},
+                    values=None if v is None else (v,))
+        for i, v in enumerate(values))
+    return History(trials, (StudyDirection.parse(direction),))
+
+
+def test_no_improvement_counts_every_finished_trial() -> None:
+    stopper = NoImprovementStopper(3)
+    assert not stopper.should_stop(history([5.0, 4.0, 3.0]))
+    assert not stopper.should_stop(history([5.0, 4.0, 4.5, None]))
+    assert stopper.should_stop(history([5.0, 4.0, 4.5, None, 4.0]))
+    assert not stopper.should_stop(history([5.0, 4.0, 4.5, None, 3.9]))
+    assert NoImprovementStopper(3, min_delta=0.2).should_stop(history([5.0, 4.0, 4.5, None, 3.9]))
+    assert not stopper.should_stop(history([None, None, None, None]))  # nothing to beat yet
+    assert not stopper.should_stop(history([1.0, 2.0, 3.0, 4.0], "maximize"))
+    with pytest.raises(ValueError, match="patience"):
+        NoImprovementStopper(0)
+
+
+def test_target_value_in_both_directions() -> None:
+    assert TargetValueStopper(1.0).should_stop(history([3.0, 0.5]))
+    assert not TargetValueStopper(1.0).should_stop(history([3.0, 1.5, None]))
+    assert TargetValueStopper(2.0).should_stop(history([1.0, 2.0], "maximize"))
+    assert not TargetValueStopper(1.0).should_stop(history([]))
+
+
+def test_stoppers_end_optimize_through_callbacks() -> None:
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=200,
+                   callbacks=[TargetValueStopper(0.05)])
+    assert study.best_value <= 0.05 and len(study.trials) < 200
+    assert study.trials[-1].value == study.best_value  # stopped right after reaching it
+
+
+def test_regret_bound_shrinks_as_the_optimum_is_pinned_down() -> None:
+    rng = np.random.default_rng(0)
+    is_cat = np.zeros(1, dtype=bool)
+    candidates = rng.random((256, 1))
+    coarse = np.array([[0.0], [0.5], [1.0]])
+    dense = np.linspace(0, 1, 25)[:, None]
+    f = lambda x: (x[:, 0] - 0.3) ** 2  # noqa: E731
+    wide = regret_bound(coarse, f(coarse), is_cat, candidates)
+    narrow = regret_bound(dense, f(dense), is_cat, candidates)
+    assert wide > narrow >= 0.0
+
+
+def test_regret_bound_stopper() -> None:
+    stopper = RegretBoundStopper(0.05, min_trials=5)
+    assert stopper.bound(history([1.0, 2.0])) is None
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=1))
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1) - 0.3) ** 2, n_trials=60,
+                   callbacks=[stopper])
+    assert 5 <= len(study.trials) < 60
+    bound = stopper.bound(study.history())
+    assert bound is not None and bound < 0.05
+    with pytest.raises(ValueError, match="threshold"):
+        RegretBoundStopper(0.0)
+    with pytest.raises(RuntimeError, match="single-objective"):
+        stopper.should_stop(History((), (StudyDirection.MINIMIZE,) * 2))
