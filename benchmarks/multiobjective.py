@@ -131,6 +131,8 @@ OPTIMIZERS: dict[str, Callable[[MOProblem, int, int], np.ndarray]] = {
     "hyperdial-nsga3": _hyperdial(_hd_sampler("NSGAIIISampler")),
     "hyperdial-tpe": _hyperdial(_hd_sampler("TPESampler")),
     "hyperdial-tpe-uni": _hyperdial(_hd_sampler("TPESampler", multivariate=False)),
+    "hyperdial-gp": _hyperdial(_hd_sampler("GPSampler")),
+    "hyperdial-auto": _hyperdial(_hd_sampler("AutoSampler")),
     "optuna-nsga2": _optuna(lambda s, seed: s.NSGAIISampler(seed=seed)),
     "optuna-tpe": _optuna(lambda s, seed: s.TPESampler(seed=seed)),
     "random": _random,

@@ -196,3 +196,19 @@ def test_maximize_direction_is_respected() -> None:
 def test_arguments_are_checked(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         TPESampler(**kwargs)
+
+
+def test_pruned_trials_count_towards_the_startup() -> None:
+    """Under a pruner most trials never complete: TPE learns from pruned ones (by their last
+    report), so it must not stay random until ``n_startup_trials`` trials complete."""
+    x = Float(0.0, 1.0)
+    good = [TrialRecord(number=i, state=TrialState.COMPLETE, params={"x": 0.1 + 0.01 * i},
+                        distributions={"x": x}, values=(0.0,)) for i in range(2)]
+    pruned = [TrialRecord(number=2 + i, state=TrialState.PRUNED, params={"x": 0.6 + 0.04 * i},
+                          distributions={"x": x}, intermediate_values={0: 5.0 + i})
+              for i in range(10)]
+    history = History(tuple(good + pruned))
+    sampler = TPESampler(seed=0, n_startup_trials=10)
+    space = SearchSpace({"x": x})
+    proposals = [sampler.propose(history, space, sampler.rng(100 + k))["x"] for k in range(30)]
+    assert np.mean(np.array(proposals) < 0.4) > 0.8  # random search would give about 0.4

@@ -107,14 +107,15 @@ def _decompose(patterns: np.ndarray) -> list[np.ndarray]:
 class TPESampler(Sampler):
     """Tree-structured Parzen Estimator (Bergstra et al. 2011; Watanabe 2023).
 
-    After ``n_startup_trials`` completed trials proposed at random, trials are split into a good
-    set (the best ``gamma(n)``) and a bad set; a Parzen estimator is fitted to each, ``l(x)`` and
-    ``g(x)``, and the best of ``n_ei_candidates`` points drawn from ``l`` by ``log l - log g``
-    is proposed. See ``docs/tpe.md`` for every choice made here.
+    After ``n_startup_trials`` finished trials (completed, or pruned after a report) proposed at
+    random, trials are split into a good set (the best ``gamma(n)``) and a bad set; a Parzen
+    estimator is fitted to each, ``l(x)`` and ``g(x)``, and the best of ``n_ei_candidates``
+    points drawn from ``l`` by ``log l - log g`` is proposed. See ``docs/tpe.md`` for every choice made here.
 
     Args:
         seed: seed of the per-trial generators (`Sampler.rng`).
-        n_startup_trials: completed trials proposed at random before the model is used.
+        n_startup_trials: finished trials (completed or pruned after reporting) proposed at
+            random before the model is used; pruned ones count, as they do in the ranking.
         n_ei_candidates: points drawn from ``l(x)`` per proposal.
         gamma: size of the good set from the number of finished trials.
         prior_weight: weight of the prior kernel (uniform-ish over the space); > 0.
@@ -181,7 +182,9 @@ class TPESampler(Sampler):
                 rng: np.random.Generator) -> dict[str, Any]:
         if not space:
             return {}
-        if len(history.completed) < max(self.n_startup_trials, 1):
+        n_learned = len(history.completed) + sum(
+            1 for t in history.with_states(TrialState.PRUNED) if t.intermediate_values)
+        if not history.completed or n_learned < max(self.n_startup_trials, 1):
             return decode(space, rng.random((1, len(space))))[0]
         ranked = self._rank(history)
         names = list(space)
