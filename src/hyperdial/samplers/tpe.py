@@ -110,7 +110,8 @@ class TPESampler(Sampler):
     After ``n_startup_trials`` finished trials (completed, or pruned after a report) proposed at
     random, trials are split into a good set (the best ``gamma(n)``) and a bad set; a Parzen
     estimator is fitted to each, ``l(x)`` and ``g(x)``, and the best of ``n_ei_candidates``
-    points drawn from ``l`` by ``log l - log g`` is proposed. See ``docs/tpe.md`` for every choice made here.
+    points drawn from ``l`` by ``log l - log g`` is proposed. See ``docs/tpe.md`` for every
+    choice made here.
 
     Args:
         seed: seed of the per-trial generators (`Sampler.rng`).
