@@ -209,15 +209,17 @@ def fit(num: np.ndarray, cats: np.ndarray, weights: np.ndarray, n_choices: Seque
     (n, d_cat) choice indices, weighted by ``weights`` (n,), plus a prior kernel.
 
     Bandwidths: with ``scott`` the multivariate rule ``SIGMA0 * n ** (-1 / (d + 4))`` (Scott's
-    rule with a fixed spread, as Optuna's multivariate TPE), else the larger gap to a neighbour
-    (hyperopt); both then clipped to ``[1 / min(100, n + 1), 1]`` ("magic clip")."""
+    rule with a fixed spread, as Optuna's multivariate TPE), else the larger gap to a
+    neighbouring observation (hyperopt); both then clipped to ``[1 / min(100, n + 1), 1]``
+    ("magic clip")."""
     n, d_num = num.shape
     k = n + 1
     mus = np.vstack([num, np.full((1, d_num), 0.5)])
     if scott:
         sig = np.full((k, d_num), SIGMA0 * max(n, 1) ** (-1.0 / (d_num + 4)))
-    else:
-        sig = _gap_sigmas(mus, consider_endpoints)
+    else:  # gaps between observations only: the prior's centre is no neighbour
+        gaps = _gap_sigmas(num, consider_endpoints) if n else np.empty((0, d_num))
+        sig = np.vstack([gaps, np.ones((1, d_num))])
     sig = np.clip(sig, 1.0 / min(MAGIC_CLIP_MAX, float(k)), 1.0)
     sig[-1] = 1.0
     w = np.append(np.asarray(weights, dtype=float), prior_weight)
