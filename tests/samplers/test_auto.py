@@ -29,8 +29,10 @@ def test_gp_first_then_tpe(n: int, expected: type) -> None:
     assert isinstance(AutoSampler(seed=0).choose(_history(n)), expected)
 
 
-def test_several_objectives_go_to_tpe() -> None:
-    assert isinstance(AutoSampler(seed=0).choose(_history(5, n_objectives=2)), TPESampler)
+def test_several_objectives_follow_the_same_rule() -> None:
+    assert isinstance(AutoSampler(seed=0).choose(_history(5, n_objectives=2)), GPSampler)
+    assert isinstance(AutoSampler(seed=0, gp_trials=5).choose(_history(5, n_objectives=2)),
+                      TPESampler)
 
 
 def test_delegates_share_the_seed_and_follow_reseed() -> None:
