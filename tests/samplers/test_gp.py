@@ -13,6 +13,7 @@ import pytest
 import hyperdial as hd
 from hyperdial.history import History, StudyDirection
 from hyperdial.samplers import SAMPLERS, GPSampler, RandomSampler, Sampler
+from hyperdial.samplers import _gp_math as gpm
 from hyperdial.samplers.gp import find_branches, scalarise, warp_losses
 from hyperdial.space import Categorical, Float, Int, SearchSpace
 from hyperdial.testing.samplers import (
@@ -200,3 +201,42 @@ def test_searches_the_hard_branch_of_a_conditional_space() -> None:
         study.optimize(objective, n_trials=40)
         assert study.best_params["model"] == "B"
         assert study.best_value < 0.05
+
+
+def test_constraints_steer_the_search_into_the_feasible_region() -> None:
+    """Minimise x + y on [0, 1]^2 subject to x^2 + y^2 >= 0.5: the unconstrained optimum (0, 0)
+    is infeasible; the constrained ones are (0.707, 0) and (0, 0.707), on the boundary."""
+
+    def objective(trial: Any) -> float:
+        x, y = trial.suggest_float("x", 0, 1), trial.suggest_float("y", 0, 1)
+        trial.set_user_attr("c", [0.5 - x * x - y * y])
+        return x + y
+
+    def near_feasible(study: hd.Study) -> list[TrialRecord]:
+        return [t for t in study.trials if t.number >= 6 and t.user_attrs["c"][0] <= 0.01]
+
+    study = hd.create_study(sampler=GPSampler(
+        seed=0, n_startup_trials=6, constraints_func=lambda t: t.user_attrs["c"]))
+    study.optimize(objective, n_trials=30)
+    assert len(near_feasible(study)) >= 0.7 * 24
+    feasible = [t.value for t in study.trials if t.user_attrs["c"][0] <= 0]
+    assert min(feasible) < 0.75
+    plain = hd.create_study(sampler=GPSampler(seed=0, n_startup_trials=6))
+    plain.optimize(objective, n_trials=30)
+    assert len(near_feasible(plain)) < 0.5 * 24  # it heads for the infeasible (0, 0)
+
+
+def test_log_pof_gradient_matches_finite_differences() -> None:
+    rng = np.random.default_rng(0)
+    x, y = rng.random((12, 2)), rng.normal(size=12)
+    is_cat = np.array([False, False])
+    post = gpm.posterior(x, y, gpm.Hyper(np.array([0.3, 0.5]), 1.0, 1e-4), is_cat)
+    rows = rng.random((4, 2))
+    val, grad = gpm.log_pof_and_grad(post, rows, 0.2)
+    assert np.allclose(val, gpm.log_pof(post, rows, 0.2))
+    eps = 1e-6
+    for j in range(2):
+        step = np.zeros(2)
+        step[j] = eps
+        numeric = (gpm.log_pof(post, rows + step, 0.2) - gpm.log_pof(post, rows - step, 0.2))
+        assert np.allclose(grad[:, j], numeric / (2 * eps), rtol=1e-4, atol=1e-6)

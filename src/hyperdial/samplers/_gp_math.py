@@ -282,6 +282,30 @@ def log_ei_and_grad(post: Posterior, xs: np.ndarray,
     return val, d_mean[:, None] * dmean + d_var[:, None] * dvar
 
 
+def log_pof_and_grad(post: Posterior, xs: np.ndarray,
+                     threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Log probability that the GP is at most ``threshold`` at rows of ``xs`` (a constraint's
+    probability of feasibility), and its gradient with respect to ``xs``."""
+    from scipy.special import log_ndtr
+
+    mean, var, dmean, dvar = post.predict_with_grad(xs)
+    sd = np.sqrt(var)
+    z = (threshold - mean) / sd
+    val = log_ndtr(z)
+    ratio = np.exp(-0.5 * z * z - _LOG_SQRT_2PI - val)  # d log Φ(z) / dz
+    dz = -dmean / sd[:, None] - (z / (2.0 * var))[:, None] * dvar
+    return val, ratio[:, None] * dz
+
+
+def log_pof(post: Posterior, xs: np.ndarray, threshold: float) -> np.ndarray:
+    """Log probability that the GP is at most ``threshold`` at rows of ``xs``."""
+    from scipy.special import log_ndtr
+
+    mean, var = post.predict(xs)
+    out: np.ndarray = log_ndtr((threshold - mean) / np.sqrt(var))
+    return out
+
+
 def maximize_batch(func: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
                    starts: np.ndarray, free: np.ndarray, maxiter: int = 100,
                    box: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import zlib
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -13,6 +14,21 @@ import numpy as np
 from hyperdial.history import History
 from hyperdial.space import SearchSpace
 from hyperdial.trial import TrialRecord, TrialState
+
+#: Constraint values of a completed trial, ``<= 0`` feasible (typically read from user attrs).
+ConstraintsFunc = Callable[[TrialRecord], Sequence[float]]
+
+
+def constraint_values(constraints_func: ConstraintsFunc,
+                      trials: Sequence[TrialRecord]) -> np.ndarray:
+    """The ``(n, k)`` constraint values of ``trials``; NaN where a trial returned fewer values
+    than the others, or a non-finite one (samplers treat NaN as violated)."""
+    rows = [np.atleast_1d(np.asarray(constraints_func(t), dtype=float)).ravel() for t in trials]
+    width = max((r.size for r in rows), default=0)
+    out = np.full((len(rows), width), np.nan)
+    for i, r in enumerate(rows):
+        out[i, :r.size] = np.where(np.isfinite(r), r, np.nan)
+    return out
 
 
 class Sampler(ABC):

@@ -18,7 +18,7 @@ import numpy as np
 from hyperdial._encode import decode, decode_column, encode, encode_column, n_values
 from hyperdial.history import History
 from hyperdial.samplers import _gp_math as gpm
-from hyperdial.samplers.base import Sampler
+from hyperdial.samplers.base import ConstraintsFunc, Sampler, constraint_values
 from hyperdial.space import Categorical, SearchSpace
 from hyperdial.trial import TrialRecord
 
@@ -142,6 +142,9 @@ class GPSampler(Sampler):
             region around the best point, sized by how long the best has stood; 0: never.
             Global expected improvement alone keeps exploring in many dimensions; these local
             steps refine the best basin (see ``docs/gp.md``).
+        constraints_func: constraint values of a completed trial, ``<= 0`` feasible (for
+            example read from its user attributes); each constraint gets a GP and the
+            acquisition is weighted by the probability that all hold.
 
     Pending (running) trials enter the model at the posterior mean (kriging believer), so
     parallel workers and `propose_batch` spread out. Several objectives are scalarised with
@@ -151,7 +154,7 @@ class GPSampler(Sampler):
     def __init__(self, *, seed: int | None = None, n_startup_trials: int = 10,
                  deterministic_objective: bool = False, max_observations: int = 300,
                  n_candidates: int = 2048, n_restarts: int = 5, n_fit_restarts: int = 2,
-                 local_every: int = 3) -> None:
+                 local_every: int = 3, constraints_func: ConstraintsFunc | None = None) -> None:
         if (n_startup_trials < 0 or max_observations < 2 or n_candidates < 1 or n_restarts < 0
                 or local_every < 0):
             raise ValueError("invalid GPSampler settings")
@@ -162,6 +165,7 @@ class GPSampler(Sampler):
         self.n_restarts = int(n_restarts)
         self.n_fit_restarts = max(int(n_fit_restarts), 1)
         self.local_every = int(local_every)
+        self.constraints_func = constraints_func
         self._lock = threading.Lock()
         # Fitted hyperparameters keyed by a digest of the exact training data and settings: a
         # hit gives the very result a fresh fit would, so the cache only saves time.
@@ -209,12 +213,14 @@ class GPSampler(Sampler):
 
     def _training_data(self, history: History, space: SearchSpace,
                        completed: list[TrialRecord], losses: np.ndarray,
-                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Encoded parameters, warped losses and which of ``completed`` they come from."""
         if losses.shape[1] > 1:
             y = scalarise(losses, rng.dirichlet(np.ones(losses.shape[1])))
         else:
             y = losses[:, 0]
         x = encode(space, [t.params for t in completed])  # NaN where a trial lacks a parameter
+        idx = np.arange(len(y))
         if len(y) > self.max_observations:
             keep_best = self.max_observations // 2
             order = np.argsort(y, kind="stable")
@@ -222,7 +228,7 @@ class GPSampler(Sampler):
                               replace=False)
             idx = np.sort(np.concatenate([order[:keep_best], rest]))
             x, y = x[idx], y[idx]
-        return x, warp_losses(y)
+        return x, warp_losses(y), idx
 
     def _fit(self, x: np.ndarray, y: np.ndarray, is_cat: np.ndarray,
              fixed_noise: float | None) -> np.ndarray:
@@ -255,20 +261,24 @@ class GPSampler(Sampler):
                   losses: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         dists = list(space.values())
         is_cat = np.array([isinstance(d, Categorical) for d in dists])
-        raw, y = self._training_data(history, space, completed, losses, rng)
+        raw, y, rows = self._training_data(history, space, completed, losses, rng)
         x = impute_inactive(raw, is_cat)
         fixed_noise = 1e-6 if self.deterministic_objective else None
         hyper = gpm.Hyper.from_theta(self._fit(x, y, is_cat, fixed_noise), x.shape[1],
                                      fixed_noise)
         post = gpm.posterior(x, y, hyper, is_cat)
-        best = float(np.min(post.predict(x)[0])) if fixed_noise is None else float(np.min(y))
+        constraints, feasible = self._constraint_models(x, is_cat, [completed[i] for i in rows],
+                                                        fixed_noise)
+        fitted = post.predict(x)[0] if fixed_noise is None else y
+        best: float | None = float(np.min(fitted[feasible])) if feasible.any() else None
         pending = [t for t in history.running if any(n in t.params for n in space)]
         if pending:  # kriging believer: pending points are observed at the posterior mean
             xp = impute_inactive(encode(space, [t.params for t in pending]), is_cat)
             x_all = np.vstack([x, xp])
             believed = post.predict(xp)[0]
             post = gpm.posterior(x_all, np.concatenate([y, believed]), hyper, is_cat)
-            best = min(best, float(believed.min()))  # believed values count as observed
+            if best is not None:  # believed values count as observed
+                best = min(best, float(believed.min()))
         branches = find_branches(raw, y, is_cat)
         number = self.trial_number(rng)
         box = None
@@ -277,20 +287,70 @@ class GPSampler(Sampler):
                 and number % self.local_every == self.local_every - 1):
             in_order = losses[np.argsort([t.number for t in completed], kind="stable"), 0]
             stall = len(in_order) - 1 - int(np.argmin(in_order))
-            box = trust_region(x[int(np.argmin(y))], stall, hyper.lengthscales, is_cat)
+            centre = x[int(np.argmin(np.where(feasible, y, np.inf)))] if best is not None \
+                else x[int(np.argmin(y))]
+            box = trust_region(centre, stall, hyper.lengthscales, is_cat)
+        acquisition = Acquisition(post, best, constraints)
         n_cand = max(self.n_candidates // len(branches), min(self.n_candidates, 256))
         best_row, best_acq = np.empty(0), -np.inf
         for branch in branches:
             good = x[branch.members[np.argsort(y[branch.members], kind="stable")[:5]]]
-            row, acq = _maximise_log_ei(post, best, dists, good, rng, n_cand, self.n_restarts,
-                                        branch.fixed, box)
+            row, acq = _maximise(acquisition, dists, good, rng, n_cand, self.n_restarts,
+                                 branch.fixed, box)
             if acq > best_acq:
                 best_row, best_acq = np.where(branch.inactive, np.nan, row), acq
         return best_row
 
+    def _constraint_models(self, x: np.ndarray, is_cat: np.ndarray, trials: list[TrialRecord],
+                           fixed_noise: float | None,
+                           ) -> tuple[tuple[tuple[gpm.Posterior, float], ...], np.ndarray]:
+        """One GP per constraint on the standardised values, with the standardised threshold
+        0, and which training rows are feasible (all of them without ``constraints_func``)."""
+        if self.constraints_func is None:
+            return (), np.ones(len(trials), dtype=bool)
+        c = constraint_values(self.constraints_func, trials)
+        models = []
+        for col in c.T:  # a missing or non-finite value counts as the worst one seen
+            finite = col[np.isfinite(col)]
+            col = np.where(np.isfinite(col), col, finite.max() if finite.size else 1.0)
+            mean, sd = float(col.mean()), float(col.std()) or 1.0
+            yc = (col - mean) / sd
+            hyper = gpm.Hyper.from_theta(self._fit(x, yc, is_cat, fixed_noise), x.shape[1],
+                                         fixed_noise)
+            models.append((gpm.posterior(x, yc, hyper, is_cat), -mean / sd))
+        return tuple(models), np.all(c <= 0.0, axis=1)  # NaN compares False: infeasible
+
     def __repr__(self) -> str:
         return (f"GPSampler(seed={self.seed}, n_startup_trials={self.n_startup_trials}, "
                 f"deterministic_objective={self.deterministic_objective})")
+
+
+@dataclass(frozen=True)
+class Acquisition:
+    """Log expected improvement below ``best`` times the probability that every constraint GP
+    is at most its threshold; without a feasible trial yet (``best`` None), the probability of
+    feasibility alone."""
+
+    post: gpm.Posterior
+    best: float | None
+    constraints: tuple[tuple[gpm.Posterior, float], ...] = ()
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        out = (gpm.log_ei(*self.post.predict(rows), self.best) if self.best is not None
+               else np.zeros(len(rows)))
+        for post, threshold in self.constraints:
+            out = out + gpm.log_pof(post, rows, threshold)
+        return out
+
+    def with_grad(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.best is not None:
+            val, grad = gpm.log_ei_and_grad(self.post, rows, self.best)
+        else:
+            val, grad = np.zeros(len(rows)), np.zeros_like(rows)
+        for post, threshold in self.constraints:
+            v, g = gpm.log_pof_and_grad(post, rows, threshold)
+            val, grad = val + v, grad + g
+        return val, grad
 
 
 # -- acquisition search over a mixed space ---------------------------------------------------------
@@ -312,11 +372,10 @@ def _neighbours(d: Any, u: float) -> list[float]:
     return sorted({float(e) for e in encode_column(d, values)})
 
 
-def _maximise_log_ei(post: gpm.Posterior, best: float, dists: list[Any], good: np.ndarray,
-                     rng: np.random.Generator, n_candidates: int, n_restarts: int,
-                     fixed: np.ndarray, box: tuple[np.ndarray, np.ndarray] | None = None,
-                     ) -> tuple[np.ndarray, float]:
-    """The encoded point of highest log EI and that value: score quasi-random and local
+def _maximise(acq: Acquisition, dists: list[Any], good: np.ndarray, rng: np.random.Generator,
+              n_candidates: int, n_restarts: int, fixed: np.ndarray,
+              box: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, float]:
+    """The encoded point of highest acquisition and that value: score quasi-random and local
     candidates, polish the best few with L-BFGS-B over the numerical columns, then search
     discrete columns exactly. Columns where ``fixed`` is not NaN keep that value."""
     from scipy.stats import qmc
@@ -338,15 +397,11 @@ def _maximise_log_ei(post: gpm.Posterior, best: float, dists: list[Any], good: n
     local[flip] = rng.random(int(flip.sum()))
     cands.append(local)
     cand = np.where(held, fixed, _snap(dists, np.vstack(cands)))
-    score = gpm.log_ei(*post.predict(cand), best)
+    score = acq(cand)
     top = cand[np.argsort(-score, kind="stable")[:max(n_restarts, 1)]]
     if n_restarts > 0:
-        polished = gpm.maximize_batch(lambda rows: gpm.log_ei_and_grad(post, rows, best),
-                                      top, ~is_cat & ~held, maxiter=50, box=box)
+        polished = gpm.maximize_batch(acq.with_grad, top, ~is_cat & ~held, maxiter=50, box=box)
         top = np.vstack([top, polished])
-
-    def acq(rows: np.ndarray) -> np.ndarray:
-        return gpm.log_ei(*post.predict(rows), best)
 
     # Discrete columns: each point tries the grid values around it (numbers) or every category,
     # one column at a time, twice over.

@@ -11,7 +11,7 @@ history, and a cache keeps the rebuild incremental.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -21,12 +21,11 @@ import numpy as np
 from hyperdial._encode import decode, encode
 from hyperdial.history import History, StudyDirection
 from hyperdial.samplers import _evolution as evo
-from hyperdial.samplers.base import Sampler
+from hyperdial.samplers.base import ConstraintsFunc, Sampler, constraint_values
 from hyperdial.samplers.random import RandomSampler
 from hyperdial.space import Categorical, SearchSpace
 from hyperdial.trial import TrialRecord
 
-ConstraintsFunc = Callable[[TrialRecord], Sequence[float]]
 _CROSSOVERS = ("sbx", "uniform", "blx")
 
 
@@ -142,11 +141,7 @@ class NSGAIISampler(Sampler):
     def _violations(self, trials: Sequence[TrialRecord]) -> np.ndarray | None:
         if self.constraints_func is None:
             return None
-        rows = [np.atleast_1d(np.asarray(self.constraints_func(t), dtype=float)).ravel()
-                for t in trials]
-        width = max(r.size for r in rows)
-        padded = np.array([np.pad(r, (0, width - r.size), constant_values=np.nan) for r in rows])
-        return evo.violations(padded)
+        return evo.violations(constraint_values(self.constraints_func, trials))
 
     # -- the sampler contract ---------------------------------------------------------------
     def infer_space(self, history: History) -> SearchSpace:
