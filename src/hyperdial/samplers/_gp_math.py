@@ -51,14 +51,27 @@ class Hyper:
 def scaled_sq_dists(a: np.ndarray, b: np.ndarray, lengthscales: np.ndarray,
                     is_cat: np.ndarray) -> np.ndarray:
     """Squared ARD distances ``sum_d delta_d^2 / l_d^2`` between rows of ``a`` and ``b``;
-    ``delta_d`` is the difference for numbers and ``a != b`` for categorical columns."""
-    out = np.zeros((a.shape[0], b.shape[0]))
-    for j in range(a.shape[1]):
-        if is_cat[j]:
-            delta2 = (a[:, j, None] != b[None, :, j]).astype(float)
-        else:
-            delta2 = np.square(a[:, j, None] - b[None, :, j])
-        out += delta2 / lengthscales[j] ** 2
+    ``delta_d`` is the difference for numbers and ``a != b`` for categorical columns.
+
+    Numerical columns go through one matrix product (``|a|^2 + |b|^2 - 2 a.b`` on scaled
+    coordinates, clipped at 0), categorical ones column by column."""
+    num = ~is_cat
+    sa, sb = a[:, num] / lengthscales[num], b[:, num] / lengthscales[num]
+    out: np.ndarray = (np.sum(sa * sa, axis=1)[:, None] + np.sum(sb * sb, axis=1)[None, :]
+           - 2.0 * (sa @ sb.T))
+    np.maximum(out, 0.0, out=out)
+    for j in np.flatnonzero(is_cat):
+        out += (a[:, j, None] != b[None, :, j]) / lengthscales[j] ** 2
+    return out
+
+
+def sq_diffs(x: np.ndarray, is_cat: np.ndarray) -> np.ndarray:
+    """Per-column squared differences ``(d, n, n)`` between the rows of ``x`` (``x_i != x_j``
+    for categorical columns): computed once per fit, they make each likelihood evaluation a
+    matrix-vector product."""
+    out: np.ndarray = np.square(x.T[:, :, None] - x.T[:, None, :])
+    cat = np.flatnonzero(is_cat)
+    out[cat] = x.T[cat, :, None] != x.T[cat, None, :]
     return out
 
 
@@ -82,13 +95,18 @@ def kernel(a: np.ndarray, b: np.ndarray, hyper: Hyper, is_cat: np.ndarray) -> np
 
 
 def neg_log_posterior(theta: np.ndarray, x: np.ndarray, y: np.ndarray, is_cat: np.ndarray,
-                      fixed_noise: float | None = None) -> tuple[float, np.ndarray]:
-    """Negative (log marginal likelihood + log prior) of ``theta`` and its gradient."""
-    from scipy.linalg import cho_factor, cho_solve
+                      fixed_noise: float | None = None,
+                      diffs: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    """Negative (log marginal likelihood + log prior) of ``theta`` and its gradient;
+    ``diffs`` is `sq_diffs` of ``x`` (computed here when not given)."""
+    from scipy.linalg import cho_factor, cho_solve, lapack
 
     n, d = x.shape
+    if diffs is None:
+        diffs = sq_diffs(x, is_cat)
     hyper = Hyper.from_theta(theta, d, fixed_noise)
-    r2 = scaled_sq_dists(x, x, hyper.lengthscales, is_cat)
+    inv_l2 = 1.0 / hyper.lengthscales**2
+    r2 = (inv_l2 @ diffs.reshape(d, -1)).reshape(n, n)
     kf = matern52(r2, hyper.signal)
     k = kf + (hyper.noise + 1e-9) * np.eye(n)
     try:
@@ -98,15 +116,14 @@ def neg_log_posterior(theta: np.ndarray, x: np.ndarray, y: np.ndarray, is_cat: n
     alpha = cho_solve(c, y, check_finite=False)
     lml = (-0.5 * float(y @ alpha) - float(np.sum(np.log(np.diag(c[0]))))
            - 0.5 * n * math.log(2.0 * math.pi))
-    w = np.outer(alpha, alpha) - cho_solve(c, np.eye(n), check_finite=False)
+    k_inv, info = lapack.dpotri(c[0], lower=True)  # the inverse from the Cholesky factor
+    if info != 0:
+        return 1e10, np.zeros_like(theta)
+    k_inv = np.tril(k_inv) + np.tril(k_inv, -1).T
+    w = np.outer(alpha, alpha) - k_inv
     grad = np.empty_like(theta)
     wf = w * _dk_dr2_factor(r2, hyper.signal)  # dK/dlog l_j = f * 2 delta_j^2 / l_j^2
-    for j in range(d):
-        if is_cat[j]:
-            delta2 = (x[:, j, None] != x[None, :, j]).astype(float)
-        else:
-            delta2 = np.square(x[:, j, None] - x[None, :, j])
-        grad[j] = float(np.sum(wf * delta2)) / hyper.lengthscales[j] ** 2
+    grad[:d] = (diffs.reshape(d, -1) @ wf.ravel()) * inv_l2
     grad[d] = 0.5 * float(np.sum(w * kf))
     if fixed_noise is None:
         grad[d + 1] = 0.5 * hyper.noise * float(np.trace(w))
@@ -142,9 +159,10 @@ def fit_map(x: np.ndarray, y: np.ndarray, is_cat: np.ndarray, starts: np.ndarray
     bounds = theta_bounds(x.shape[1], fixed_noise)
     lo, hi = np.array(bounds).T
     best_theta, best_val = np.clip(starts[0], lo, hi), math.inf
+    diffs = sq_diffs(x, is_cat)
     for start in starts:
         res = minimize(neg_log_posterior, np.clip(start, lo, hi), jac=True, method="L-BFGS-B",
-                       bounds=bounds, args=(x, y, is_cat, fixed_noise),
+                       bounds=bounds, args=(x, y, is_cat, fixed_noise, diffs),
                        options={"maxiter": maxiter})
         if np.isfinite(res.fun) and res.fun < best_val:
             best_theta, best_val = np.asarray(res.x, dtype=float), float(res.fun)
