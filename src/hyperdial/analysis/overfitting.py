@@ -1,0 +1,218 @@
+"""Overfitting guard: how much the tuning itself flatters the configuration it picked.
+
+The best of many configurations, judged on the same validation folds, is chosen partly for
+noise: its validation score overstates what it does on new data (the *optimism gap*). Two
+checks measure it:
+
+* `holdout_check` / `study_holdout_check` score the best and the top-k configurations on a
+  held-out test set that the search never saw, and report validation vs test score;
+* `nested_cv` cross-validates the whole search (an outer CV around it), which estimates the
+  generalisation of the tuning *procedure* without sacrificing a test set.
+
+Both warn with `OverfittingWarning` when the gap exceeds ``max_gap`` (in score units).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hyperdial.history import StudyDirection
+from hyperdial.integrations import require
+from hyperdial.study import Study
+
+DEFAULT_MAX_GAP = 0.05
+
+
+class OverfittingWarning(UserWarning):
+    """The tuned configuration's validation score overstates its score on unseen data."""
+
+
+@dataclass(frozen=True)
+class HoldoutRow:
+    """One configuration: its rank in the search, validation and held-out test score."""
+
+    rank: int
+    params: Mapping[str, Any]
+    validation: float
+    test: float
+    maximize: bool = True
+
+    @property
+    def gap(self) -> float:
+        """Optimism: how much better validation looks than test (positive = flattered)."""
+        diff = self.validation - self.test
+        return diff if self.maximize else -diff
+
+
+@dataclass(frozen=True)
+class HoldoutReport:
+    """Validation vs test for the top configurations of a search, best first."""
+
+    rows: tuple[HoldoutRow, ...]
+    max_gap: float = DEFAULT_MAX_GAP
+
+    @property
+    def best(self) -> HoldoutRow:
+        return self.rows[0]
+
+    @property
+    def gap(self) -> float:
+        """The optimism gap of the configuration the search picked."""
+        return self.best.gap
+
+    @property
+    def mean_gap(self) -> float:
+        return float(np.mean([r.gap for r in self.rows]))
+
+    @property
+    def overfit(self) -> bool:
+        return self.gap > self.max_gap
+
+    def __str__(self) -> str:
+        lines = ["| rank | validation | test | gap | params |", "|---:|---:|---:|---:|---|"]
+        lines += [f"| {r.rank} | {r.validation:.4f} | {r.test:.4f} | {r.gap:+.4f} | "
+                  f"{dict(r.params)} |" for r in self.rows]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class NestedCVReport:
+    """Outer-fold scores of a whole search: the honest estimate, and the inner (optimistic)
+    best validation scores it is compared with."""
+
+    outer_scores: tuple[float, ...]
+    inner_scores: tuple[float, ...]
+    best_params: tuple[Mapping[str, Any], ...]
+    max_gap: float = DEFAULT_MAX_GAP
+
+    @property
+    def score(self) -> float:
+        """Estimated score of "tune, then refit the best" on new data."""
+        return float(np.mean(self.outer_scores))
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.outer_scores))
+
+    @property
+    def gap(self) -> float:
+        """Mean inner best score minus mean outer score (higher-is-better scores)."""
+        return float(np.mean(self.inner_scores)) - self.score
+
+    @property
+    def overfit(self) -> bool:
+        return self.gap > self.max_gap
+
+    def __str__(self) -> str:
+        return (f"nested CV: {self.score:.4f} ± {self.std:.4f} on outer folds; the searches "
+                f"reported {np.mean(self.inner_scores):.4f} (gap {self.gap:+.4f})")
+
+
+def _warn_if(overfit: bool, gap: float, max_gap: float, what: str) -> None:
+    if overfit:
+        warnings.warn(
+            f"{what} overstates the score on unseen data by {gap:.4f} (> {max_gap}): the "
+            "search has partly fitted the noise of its validation folds. Use more data per "
+            "fold, fewer trials or a smaller space, and quote a held-out or nested-CV score.",
+            OverfittingWarning, stacklevel=3)
+
+
+def _holdout(candidates: Sequence[tuple[int, Mapping[str, Any], float]],
+             test_score: Callable[[int, Mapping[str, Any]], float], maximize: bool,
+             max_gap: float, warn: bool) -> HoldoutReport:
+    rows = tuple(HoldoutRow(rank, dict(params), float(val), float(test_score(i, params)),
+                            maximize)
+                 for i, (rank, params, val) in enumerate(candidates))
+    if not rows:
+        raise ValueError("no finished configuration to check")
+    report = HoldoutReport(rows, max_gap)
+    if warn:
+        _warn_if(report.overfit, report.gap, max_gap, "the best validation score")
+    return report
+
+
+def _refit_metric(search: Any) -> str:
+    """The cv_results_ metric the search ranked by (its refit metric)."""
+    if getattr(search, "multimetric_", False):
+        if not isinstance(search.refit, str):
+            raise ValueError("a multi-metric search needs refit=<metric name> to be checked")
+        return str(search.refit)
+    return "score"
+
+
+def holdout_check(search: Any, X_test: Any, y_test: Any, *, X_train: Any = None,
+                  y_train: Any = None, top_k: int = 5, max_gap: float = DEFAULT_MAX_GAP,
+                  warn: bool = True) -> HoldoutReport:
+    """Score the best ``top_k`` configurations of a fitted scikit-learn search (any
+    ``*SearchCV`` with ``cv_results_``) on a held-out set.
+
+    The best one is ``search.best_estimator_``; the others are refitted on ``X_train``,
+    ``y_train`` (the data the search was fitted on), so those are needed when ``top_k > 1``.
+    Scores use the search's own scorer (its refit metric).
+    """
+    sk_base = require("sklearn.base", "sklearn")
+    metric = _refit_metric(search)
+    scorer = search.scorer_[metric] if isinstance(search.scorer_, Mapping) else search.scorer_
+    res = search.cv_results_
+    means = np.asarray(res[f"mean_test_{metric}"], dtype=float)
+    order = [int(i) for i in np.argsort(res[f"rank_test_{metric}"], kind="stable")
+             if math.isfinite(means[i])][:top_k]
+    if len(order) > 1 and X_train is None:
+        raise ValueError("X_train and y_train are needed to refit the top_k > 1 configurations")
+
+    def test_score(i: int, params: Mapping[str, Any]) -> float:
+        if i == 0 and order[0] == search.best_index_ and hasattr(search, "best_estimator_"):
+            model = search.best_estimator_
+        else:
+            model = sk_base.clone(search.estimator).set_params(**params).fit(X_train, y_train)
+        return float(scorer(model, X_test, y_test))
+
+    candidates = [(int(res[f"rank_test_{metric}"][i]), res["params"][i], means[i])
+                  for i in order]
+    return _holdout(candidates, test_score, True, max_gap, warn)
+
+
+def study_holdout_check(study: Study, test_score: Callable[[Mapping[str, Any]], float], *,
+                        top_k: int = 5, max_gap: float = DEFAULT_MAX_GAP,
+                        warn: bool = True) -> HoldoutReport:
+    """The same check for any single-objective study: ``test_score(params)`` refits a
+    configuration (as the objective did) and returns its value on held-out data, in the
+    study's direction."""
+    maximize = study.direction is StudyDirection.MAXIMIZE
+    done = sorted(((t.value, t.params) for t in study.trials if t.value is not None),
+                  key=lambda vp: -vp[0] if maximize else vp[0])
+    candidates = [(rank, params, value)
+                  for rank, (value, params) in enumerate(done[:top_k], start=1)]
+    return _holdout(candidates, lambda _, params: test_score(params), maximize, max_gap, warn)
+
+
+def nested_cv(search: Any, X: Any, y: Any = None, *, cv: Any = 5, n_jobs: int | None = None,
+              max_gap: float = DEFAULT_MAX_GAP, warn: bool = True) -> NestedCVReport:
+    """Cross-validate the whole (unfitted) search: on each outer fold it is tuned and refitted
+    on the rest, then scored with its refit metric on that fold."""
+    validation = require("sklearn.model_selection", "sklearn")
+    metrics = require("sklearn.metrics", "sklearn")
+    scoring = search.scoring
+    if isinstance(scoring, Mapping):
+        scoring = scoring[search.refit]
+    elif isinstance(scoring, (list, tuple, set)):
+        scoring = search.refit
+    scorer = metrics.check_scoring(search.estimator, scoring=scoring)
+    out = validation.cross_validate(search, X, y, cv=cv, scoring=scorer, n_jobs=n_jobs,
+                                    return_estimator=True)
+    report = NestedCVReport(tuple(float(s) for s in out["test_score"]),
+                            tuple(float(e.best_score_) for e in out["estimator"]),
+                            tuple(dict(e.best_params_) for e in out["estimator"]), max_gap)
+    if warn:
+        _warn_if(report.overfit, report.gap, max_gap, "the searches' best validation score")
+    return report
+
+
+__all__ = ["HoldoutReport", "HoldoutRow", "NestedCVReport", "OverfittingWarning",
+           "holdout_check", "nested_cv", "study_holdout_check"]

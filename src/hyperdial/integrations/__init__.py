@@ -1,0 +1,37 @@
+"""Integrations with other libraries (layer 4: the core never imports this package).
+
+Import the submodule you need; each imports its library only there:
+
+* `hyperdial.integrations.sklearn`: `HyperdialSearchCV`, `HyperdialHalvingSearchCV`
+  (scikit-learn estimators, ``pip install 'hyperdial[sklearn]'``);
+* `hyperdial.integrations.xgboost`: `XGBoostPruningCallback` (``hyperdial[xgboost]``);
+* `hyperdial.integrations.lightgbm`: `LightGBMPruningCallback` (``hyperdial[lightgbm]``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from hyperdial.exceptions import TrialPruned
+from hyperdial.trial import Trial
+
+
+def require(module: str, extra: str) -> ModuleType:
+    """Import ``module`` or raise an ImportError that names the extra to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(f"this integration needs {module}: pip install 'hyperdial[{extra}]'"
+                          ) from exc
+
+
+def report_or_prune(trial: Trial, value: float, step: int) -> None:
+    """Report ``value`` at ``step`` and raise `TrialPruned` when the study's pruner says so:
+    what every training-loop callback does after an iteration."""
+    trial.report(float(value), step=step)
+    if trial.should_prune():
+        raise TrialPruned(f"pruned at step {step} (value {value:g})")
+
+
+__all__ = ["report_or_prune", "require"]

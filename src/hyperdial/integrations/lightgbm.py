@@ -1,0 +1,42 @@
+"""LightGBM pruning callback: report an evaluation metric each boosting round, prune on request.
+
+>>> # lgb.train(params, dtrain, valid_sets=[dvalid],
+>>> #           callbacks=[LightGBMPruningCallback(trial, "binary_logloss")])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hyperdial.integrations import report_or_prune, require
+from hyperdial.trial import Trial
+
+require("lightgbm", "lightgbm")
+
+
+class LightGBMPruningCallback:
+    """Reports ``metric`` on the validation set ``valid_name`` after each round and raises
+    `TrialPruned` when the trial's pruner says so. With ``lgb.cv`` the validation set is
+    ``"valid"`` and the mean over folds is reported."""
+
+    order = 40  # after LightGBM's own evaluation logging and early stopping callbacks
+    before_iteration = False
+
+    def __init__(self, trial: Trial, metric: str, valid_name: str = "valid_0") -> None:
+        self.trial = trial
+        self.metric = metric
+        self.valid_name = valid_name
+
+    def __call__(self, env: Any) -> None:
+        for entry in env.evaluation_result_list or ():
+            data, metric, value = entry[0], entry[1], entry[2]
+            from_cv = data == "valid" and hasattr(env.model, "boosters")  # lgb.cv's name
+            if metric == self.metric and (data == self.valid_name or from_cv):
+                report_or_prune(self.trial, value, env.iteration - env.begin_iteration)
+                return
+        seen = [f"{e[0]} {e[1]}" for e in env.evaluation_result_list or ()]
+        raise ValueError(f"LightGBM reported no {self.metric!r} on {self.valid_name!r}; "
+                         f"it reported {seen}")
+
+
+__all__ = ["LightGBMPruningCallback"]

@@ -1,0 +1,580 @@
+"""scikit-learn search estimators driven by a hyperdial study.
+
+`HyperdialSearchCV` is a drop-in for `GridSearchCV` / `RandomizedSearchCV`: the same
+constructor arguments (``n_iter`` is accepted as another name for ``n_trials``), the same
+fitted attributes (``cv_results_``, ``best_estimator_``, ``best_params_``, ``best_score_``,
+``best_index_``, ``scorer_``, ``n_splits_``, ``refit_time_``, ``multimetric_``) plus
+``study_``. Candidates come from a study through ask/tell, so a model-based sampler learns from
+every finished configuration, a pruner can stop a configuration after a few folds, and with a
+``storage`` the search resumes by ``study_name`` and can be inspected with the CLI.
+
+`HyperdialHalvingSearchCV` adds successive halving over a resource (``n_samples`` or an
+estimator parameter such as ``max_iter``), synchronous by default, pruner-driven when a pruner
+(ASHA, for instance) is given.
+
+Both subclass sklearn's `BaseSearchCV` for prediction delegation, tags, scoring and result
+formatting, but run their own ``fit`` loop: `BaseSearchCV.fit` evaluates every fold of a
+candidate at once, which leaves no room for stopping one after a fold.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+import time
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from hyperdial.integrations import require
+
+require("sklearn", "sklearn")
+
+from joblib import Parallel, delayed, effective_n_jobs  # noqa: E402
+from scipy.stats import rankdata  # noqa: E402
+from sklearn.base import _fit_context, clone, is_classifier  # noqa: E402
+from sklearn.model_selection import check_cv  # noqa: E402
+from sklearn.model_selection._search import BaseSearchCV  # noqa: E402
+from sklearn.model_selection._validation import (  # noqa: E402
+    _fit_and_score,
+    _insert_error_scores,
+    _warn_or_raise_about_fit_failures,
+)
+from sklearn.utils import _safe_indexing, check_random_state, resample  # noqa: E402
+from sklearn.utils._param_validation import HasMethods, Interval  # noqa: E402
+from sklearn.utils.validation import _check_method_params, indexable  # noqa: E402
+
+from hyperdial import samplers as _samplers  # noqa: E402
+from hyperdial.integrations._sk_space import ParamSpace, build_space  # noqa: E402
+from hyperdial.pruners.base import Pruner  # noqa: E402
+from hyperdial.samplers.base import Sampler  # noqa: E402
+from hyperdial.study import Study, create_study, load_study  # noqa: E402
+from hyperdial.trial import Trial, TrialState  # noqa: E402
+
+CV_ATTR = "sklearn_cv"  # user attribute holding a trial's per-split results (for resuming)
+_OUT_KEYS = ("test_scores", "train_scores", "n_test_samples", "fit_time", "score_time",
+             "fit_error")
+
+
+@dataclass
+class _Candidate:
+    """One configuration under evaluation: its trial, parameters and per-split results."""
+
+    params: dict[str, Any]
+    outs: list[dict[str, Any] | None]
+    trial: Trial | None = None
+    resource: int | None = None
+    rung: int = 0
+    state: TrialState = TrialState.RUNNING
+
+    def value(self, metric: str | None) -> float:
+        """Mean of the objective over the splits evaluated so far."""
+        return _mean([_objective(o["test_scores"], metric) for o in self.outs if o is not None])
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What one round evaluates for each live candidate: some splits, at some resource."""
+
+    splits: tuple[int, ...]
+    resource: int | None = None
+
+
+def _jsonable(value: Any) -> Any:
+    """Scores and times as plain floats and ints (NaN kept), dicts recursively."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (numbers.Real, np.generic)) and not isinstance(value, bool):
+        return float(value) if not isinstance(value, numbers.Integral) else int(value)
+    return value
+
+
+def _objective(scores: float | Mapping[str, float], metric: str | None) -> float:
+    """The number the study optimises: the ``metric`` score, else the first one."""
+    if isinstance(scores, Mapping):
+        return float(scores[metric] if metric is not None and metric in scores
+                     else next(iter(scores.values())))
+    return float(scores)
+
+
+def _mean(values: Sequence[float]) -> float:
+    """The mean, NaN for no values (where numpy would warn)."""
+    return float(np.mean(values)) if values else math.nan
+
+
+def _rank(means: np.ndarray, pruned: np.ndarray) -> np.ndarray:
+    """sklearn's "min" ranks (NaN tied with the worst), every pruned candidate after every
+    other one: it was stopped for trailing them."""
+    key = np.where(np.isnan(means), -np.inf, means)
+    ranks = np.empty(means.size, dtype=np.int32)
+    for mask, offset in ((~pruned, 0), (pruned, int((~pruned).sum()))):
+        if mask.any():
+            ranks[mask] = rankdata(-key[mask], method="min").astype(np.int32) + offset
+    return ranks
+
+
+class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
+    """Cross-validated search over ``param_distributions``, proposed by a hyperdial study.
+
+    Args:
+        estimator: the scikit-learn estimator (or pipeline, with ``step__param`` names).
+        param_distributions: a dict (or list of dicts) of hyperdial distributions, lists of
+            choices or frozen scipy distributions.
+        n_trials: configurations to evaluate in this ``fit`` (default 10 unless ``timeout``);
+            ``n_iter`` is the same, spelled as `RandomizedSearchCV` does.
+        timeout: seconds after which no new configuration starts.
+        sampler: what to try next; default `create_study`'s default (`AutoSampler`, or
+            `TPESampler` where there is none), seeded from ``random_state``.
+        pruner: stops a configuration after some folds (it sees the running mean of the
+            fold scores at step = fold index); None never prunes.
+        storage, study_name: keep the study in a storage (``"sqlite:///search.db"``); a
+            second ``fit`` with the same name resumes it, its trials included in
+            ``cv_results_``.
+
+    The remaining arguments mean what they mean for `RandomizedSearchCV`. The study maximises
+    the refit metric (the first metric when ``refit`` is False or a callable).
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        **BaseSearchCV._parameter_constraints,
+        "param_distributions": [dict, list],
+        "n_trials": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "n_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "timeout": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "sampler": [HasMethods(["propose"]), None],
+        "pruner": [HasMethods(["decide"]), None],
+        "random_state": ["random_state"],
+        "storage": [str, HasMethods(["append"]), None],
+        "study_name": [str, None],
+    }
+
+    def __init__(self, estimator: Any, param_distributions: Any, *, n_trials: int | None = None,
+                 n_iter: int | None = None, timeout: float | None = None,
+                 sampler: Sampler | None = None, pruner: Pruner | None = None,
+                 scoring: Any = None, n_jobs: int | None = None, refit: Any = True,
+                 cv: Any = None, verbose: int = 0, pre_dispatch: Any = "2*n_jobs",
+                 random_state: Any = None, error_score: Any = np.nan,
+                 return_train_score: bool = False, storage: Any = None,
+                 study_name: str | None = None) -> None:
+        super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit,
+                         cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
+                         error_score=error_score, return_train_score=return_train_score)
+        self.param_distributions = param_distributions
+        self.n_trials = n_trials
+        self.n_iter = n_iter
+        self.timeout = timeout
+        self.sampler = sampler
+        self.pruner = pruner
+        self.random_state = random_state
+        self.storage = storage
+        self.study_name = study_name
+
+    # -- the study ----------------------------------------------------------------------------
+    @property
+    def study_(self) -> Study:
+        """The study behind the last ``fit`` (after unpickling: reloaded from its storage
+        URL; a pickled search over an in-memory study no longer has it)."""
+        study: Study | None = self.__dict__.get("_study")
+        if study is None:
+            ref = self.__dict__.get("_study_ref")
+            if ref is None:
+                raise AttributeError("study_ exists after fit (and, once unpickled, only for a "
+                                     "search whose storage is a URL)")
+            study = self._study = load_study(study_name=ref[1], storage=ref[0])
+        return study
+
+    def __getstate__(self) -> dict[str, Any]:
+        state: dict[str, Any] = dict(super().__getstate__())
+        state.pop("_study", None)  # a live study holds locks and connections
+        return state
+
+    def _open_study(self) -> Study:
+        seed = (None if self.random_state is None
+                else int(check_random_state(self.random_state).randint(2**31 - 1)))
+        if self.sampler is None:
+            default = getattr(_samplers, "AutoSampler", _samplers.TPESampler)
+            sampler: Sampler = default(seed=seed)
+        else:
+            sampler = copy.deepcopy(self.sampler)  # fit never changes a constructor argument
+            if seed is not None:
+                sampler.reseed(seed)
+        pruner = copy.deepcopy(self.pruner) if self.pruner is not None else None
+        study = create_study(storage=self.storage, sampler=sampler, pruner=pruner,
+                             study_name=self.study_name, direction="maximize",
+                             load_if_exists=self.storage is not None)
+        self._study_ref = ((self.storage, study.study_name) if isinstance(self.storage, str)
+                           else None)
+        return study
+
+    def _budget(self) -> int | None:
+        if self.n_trials is not None and self.n_iter is not None:
+            raise ValueError("give n_trials or n_iter (the same thing), not both")
+        budget = self.n_trials if self.n_trials is not None else self.n_iter
+        return 10 if budget is None and self.timeout is None else budget
+
+    # -- what a round evaluates (the halving subclass overrides these) ----------------------------
+    def _steps(self, n_splits: int, max_train: int) -> list[_Step]:
+        """All folds at once, or one fold per step when a pruner may stop a candidate."""
+        if self.pruner is None:
+            return [_Step(tuple(range(n_splits)))]
+        return [_Step((k,)) for k in range(n_splits)]
+
+    def _batch_size(self) -> int:
+        return max(1, int(effective_n_jobs(self.n_jobs)))
+
+    def _resource_param(self) -> str | None:
+        """The estimator parameter that carries the resource (None: no such parameter)."""
+        return None
+
+    def _survivors(self, live: list[_Candidate], values: list[float], step: int,
+                   last: bool) -> list[bool]:
+        """Which live candidates go on after ``step``: the pruner's call for each."""
+        if self.pruner is None:
+            return [True] * len(live)
+        keep = []
+        for cand, value in zip(live, values, strict=True):
+            assert cand.trial is not None
+            cand.trial.report(value, step=step)
+            keep.append(last or not cand.trial.should_prune())
+        return keep
+
+    # -- fit ----------------------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=False)  # type: ignore[untyped-decorator]
+    def fit(self, X: Any, y: Any = None, **params: Any) -> HyperdialSearchCV:
+        """Search, then refit the best configuration on all of ``X`` (unless ``refit=False``).
+
+        ``params`` go to the estimator's ``fit``, the scorer and the splitter, as for
+        `GridSearchCV`.
+        """
+        budget = self._budget()
+        space = build_space(self.param_distributions)
+        scorers, refit_metric = self._get_scorers()
+        X, y = indexable(X, y)
+        params = _check_method_params(X, params=params)
+        routed = self._get_routed_params_for_fit(params)
+        cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+        splits = list(cv.split(X, y, **routed.splitter.split))  # fixed for every candidate
+        self.n_splits_ = len(splits)
+        base = clone(self.estimator)
+        study = self._open_study()
+        self._study = study
+        metric = self.refit if isinstance(self.refit, str) else None
+        runner = _Runner(self, base, X, y, splits, scorers, routed, metric)
+        cands = self._resume(study, space)
+        for batch in self._batches(study, space, budget):
+            try:
+                self._run_batch(batch, runner)
+            except BaseException as exc:  # error_score="raise", Ctrl-C: no trial left RUNNING
+                for cand in batch:
+                    if cand.trial is not None:
+                        study.tell(cand.trial, state=TrialState.FAIL, fail_reason=repr(exc))
+                raise
+            cands.extend(batch)
+        self._finish(cands, refit_metric, scorers, base, X, y, routed)
+        return self
+
+    def _batches(self, study: Study, space: ParamSpace, budget: int | None
+                 ) -> Iterator[list[_Candidate]]:
+        """Batches of fresh candidates until ``budget`` or ``timeout`` (the first always runs)."""
+        start, done = time.monotonic(), 0
+        while budget is None or done < budget:
+            if done and self.timeout is not None and time.monotonic() - start >= self.timeout:
+                return
+            n = self._batch_size() if budget is None else min(self._batch_size(), budget - done)
+            batch = []
+            for _ in range(n):
+                trial = study.ask()
+                values = space.decode(trial.suggest_space(space.space))
+                batch.append(_Candidate(values, [None] * self.n_splits_, trial))
+            done += n
+            yield batch
+
+    def _run_batch(self, batch: list[_Candidate], runner: _Runner) -> None:
+        """Evaluate ``batch`` step by step, dropping the candidates that stop, then tell."""
+        steps = self._steps(self.n_splits_, runner.max_train)
+        live = list(batch)
+        for i, step in enumerate(steps):
+            for cand in live:
+                if step.resource != cand.resource:  # a new rung: earlier splits are stale
+                    cand.outs, cand.resource, cand.rung = [None] * self.n_splits_, step.resource, i
+                    if (name := self._resource_param()) is not None:
+                        cand.params[name] = step.resource
+            tasks = [(cand, k) for cand in live for k in step.splits]
+            for (cand, k), out in zip(tasks, runner.evaluate(tasks, step.resource), strict=True):
+                cand.outs[k] = out
+            values = [c.value(runner.metric) for c in live]
+            at = i if step.resource is None else step.resource  # what pruners call a step
+            keep = self._survivors(live, values, at, last=i == len(steps) - 1)
+            for cand, kept in zip(live, keep, strict=True):
+                if not kept:
+                    cand.state = TrialState.PRUNED
+            live = [c for c, kept in zip(live, keep, strict=True) if kept]
+            if not live:
+                break
+        for cand in batch:
+            self._tell(cand, runner.metric)
+
+    def _tell(self, cand: _Candidate, metric: str | None) -> None:
+        assert cand.trial is not None
+        study = self._study
+        cand.trial.set_user_attr(CV_ATTR, {
+            "outs": [None if o is None else _jsonable({k: o[k] for k in _OUT_KEYS if k in o})
+                     for o in cand.outs],
+            "resource": cand.resource, "rung": cand.rung})
+        if cand.state is TrialState.PRUNED:
+            study.tell(cand.trial, state=TrialState.PRUNED)
+        else:
+            value = cand.value(metric)
+            if math.isfinite(value):
+                cand.state = TrialState.COMPLETE
+                study.tell(cand.trial, value)
+            else:
+                cand.state = TrialState.FAIL
+                study.tell(cand.trial, state=TrialState.FAIL,
+                           fail_reason=f"mean test score is {value} (a fit or score failed)")
+        if self.verbose > 0:
+            print(f"[{type(self).__name__}] trial {cand.trial.number} {cand.state.value}: "
+                  f"{cand.params}")
+        cand.trial = None  # told
+
+    def _resume(self, study: Study, space: ParamSpace) -> list[_Candidate]:
+        """Candidates of earlier fits of a stored study, rebuilt from their trials."""
+        out = []
+        for t in study.trials:
+            saved = t.user_attrs.get(CV_ATTR)
+            if (t.state not in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+                    or not saved or len(saved["outs"]) != self.n_splits_):
+                continue
+            params = space.decode(t.params)
+            if (name := self._resource_param()) is not None:
+                params[name] = saved["resource"]
+            out.append(_Candidate(params, list(saved["outs"]), None, saved["resource"],
+                                  saved["rung"], t.state))
+        return out
+
+    def _finish(self, cands: list[_Candidate], refit_metric: Any, scorers: Any, base: Any,
+                X: Any, y: Any, routed: Any) -> None:
+        """Fill the fitted attributes from every candidate, and refit the best one."""
+        real = [o for c in cands for o in c.outs if o is not None]
+        if callable(self.scoring):
+            _insert_error_scores(real, self.error_score)
+        _warn_or_raise_about_fit_failures(real, self.error_score)
+        first = real[0]["test_scores"]
+        self.multimetric_ = isinstance(first, Mapping)
+        if callable(self.scoring) and self.multimetric_:
+            self._check_refit_for_multimetric(first)
+            refit_metric = self.refit
+        self.cv_results_ = self._results(cands, first, real[0])
+        if self.refit or not self.multimetric_:
+            self.best_index_ = int(self._select_best_index(self.refit, refit_metric,
+                                                           self.cv_results_))
+            if not callable(self.refit):
+                self.best_score_ = float(
+                    self.cv_results_[f"mean_test_{refit_metric}"][self.best_index_])
+            self.best_params_ = self.cv_results_["params"][self.best_index_]
+        if self.refit:
+            self.best_estimator_ = clone(base).set_params(**clone(self.best_params_, safe=False))
+            start = time.time()
+            if y is not None:
+                self.best_estimator_.fit(X, y, **routed.estimator.fit)
+            else:
+                self.best_estimator_.fit(X, **routed.estimator.fit)
+            self.refit_time_ = time.time() - start
+            if hasattr(self.best_estimator_, "feature_names_in_"):
+                self.feature_names_in_ = self.best_estimator_.feature_names_in_
+        self.scorer_ = getattr(scorers, "_scorers", scorers)
+
+    def _results(self, cands: list[_Candidate], first: Any, example: dict[str, Any]
+                 ) -> dict[str, Any]:
+        """``cv_results_`` as `BaseSearchCV` formats it, plus ``state`` and
+        ``n_splits_evaluated``; a pruned candidate's skipped splits are NaN, its means are
+        over the splits it ran, and it ranks after every other candidate."""
+        missing = (math.nan if not isinstance(first, Mapping)
+                   else dict.fromkeys(first, math.nan))
+        blank = {**example, "fit_time": math.nan, "score_time": math.nan, "fit_error": None}
+        blank.update({k: missing for k in ("test_scores", "train_scores") if k in example})
+        pruned = np.array([c.state is TrialState.PRUNED for c in cands])
+        outs = [o if o is not None else blank for c in cands for o in c.outs]
+        with warnings.catch_warnings():
+            if pruned.any():  # their NaN splits; the fix-up below warns for the others
+                warnings.filterwarnings("ignore", "One or more of the", UserWarning)
+            results: dict[str, Any] = self._format_results(
+                [c.params for c in cands], self.n_splits_, outs, self._more_results(cands))
+        if not pruned.any():
+            return results
+        for key in [k for k in results if k.startswith("mean_")]:
+            name = key[len("mean_"):]
+            grid = self._per_split(results, name, cands)[pruned]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN
+                results[key][pruned] = np.nanmean(grid, axis=1)
+                results[f"std_{name}"][pruned] = np.nanstd(grid, axis=1)
+            if f"rank_{name}" in results:
+                results[f"rank_{name}"] = _rank(results[key], pruned)
+            others = results[key][~pruned]
+            if name.startswith(("test_", "train_")) and not np.isfinite(others).all():
+                warnings.warn(f"One or more of the {name.split('_')[0]} scores are "
+                              f"non-finite: {others}", UserWarning, stacklevel=3)
+        return results
+
+    @staticmethod
+    def _per_split(results: Mapping[str, Any], name: str, cands: list[_Candidate]
+                   ) -> np.ndarray:
+        """A (candidates, splits) array of ``name``: from split columns or the raw outs."""
+        n = len(cands[0].outs)
+        if f"split0_{name}" in results:
+            return np.column_stack([results[f"split{k}_{name}"] for k in range(n)])
+        return np.array([[math.nan if o is None else o[name] for o in c.outs] for c in cands],
+                        dtype=float)
+
+    def _more_results(self, cands: list[_Candidate]) -> dict[str, list[Any]]:
+        return {"state": [c.state.value for c in cands],
+                "n_splits_evaluated": [sum(o is not None for o in c.outs) for c in cands]}
+
+
+class _Runner:
+    """Fits and scores (candidate, split) pairs with `_fit_and_score`, in parallel."""
+
+    def __init__(self, search: HyperdialSearchCV, base: Any, X: Any, y: Any,
+                 splits: list[tuple[np.ndarray, np.ndarray]], scorers: Any, routed: Any,
+                 metric: str | None) -> None:
+        self.search, self.base, self.X, self.y, self.splits = search, base, X, y, splits
+        self.metric = metric
+        self.max_train = min(len(train) for train, _ in splits)
+        self.seed = check_random_state(search.random_state).randint(2**31 - 1)
+        self.kwargs = dict(scorer=scorers, fit_params=routed.estimator.fit,
+                           score_params=routed.scorer.score,
+                           return_train_score=search.return_train_score,
+                           return_n_test_samples=True, return_times=True,
+                           return_parameters=False, error_score=search.error_score,
+                           verbose=search.verbose)
+
+    def _train(self, k: int, resource: int | None) -> np.ndarray:
+        """Split ``k``'s training indices, subsampled (stratified for a classifier) to
+        ``resource`` samples when the resource is ``n_samples``."""
+        train = self.splits[k][0]
+        if resource is None or self.search._resource_param() is not None \
+                or resource >= len(train):
+            return train
+        classify = is_classifier(self.base) and self.y is not None
+        strata = _safe_indexing(self.y, train) if classify else None
+        try:
+            sub: np.ndarray = resample(train, replace=False, n_samples=resource,
+                                       stratify=strata, random_state=self.seed + k)
+        except ValueError:  # too few samples of some class to stratify
+            sub = resample(train, replace=False, n_samples=resource, random_state=self.seed + k)
+        return sub
+
+    def evaluate(self, tasks: list[tuple[_Candidate, int]], resource: int | None
+                 ) -> list[dict[str, Any]]:
+        search = self.search
+        parallel = Parallel(n_jobs=search.n_jobs, pre_dispatch=search.pre_dispatch)
+        out: list[dict[str, Any]] = parallel(
+            delayed(_fit_and_score)(clone(self.base), self.X, self.y,
+                                    train=self._train(k, resource), test=self.splits[k][1],
+                                    parameters=cand.params, split_progress=(k, len(self.splits)),
+                                    **self.kwargs)
+            for cand, k in tasks)
+        return out
+
+
+class HyperdialHalvingSearchCV(HyperdialSearchCV):
+    """`HyperdialSearchCV` with successive halving over a resource.
+
+    Candidates come in brackets of ``n_candidates``. A bracket is cross-validated at
+    ``min_resources``, then the best ``1 / factor`` of it at ``factor`` times more, and so on
+    up to ``max_resources`` (like `HalvingRandomSearchCV`, but each bracket's candidates are
+    proposed by the study, which learns from the brackets before). With a ``pruner`` the pruner
+    decides instead, each candidate on its own; the step it sees is the rung's resource, so
+    ``SuccessiveHalvingPruner(min_resource=min_resources, reduction_factor=factor)`` gives
+    asynchronous (ASHA) promotions.
+
+    Args:
+        resource: ``"n_samples"`` (training samples of each split, drawn stratified for a
+            classifier) or the name of an integer estimator parameter (``"max_iter"``,
+            ``"n_estimators"``, ``"mlp__max_iter"``).
+        min_resources, max_resources: the first and last rung; ``max_resources`` defaults to
+            the smallest training split for ``n_samples`` and is required otherwise;
+            ``min_resources`` defaults to ``max_resources // factor**2`` (three rungs) and
+            is capped at ``max_resources``.
+        factor: the ratio of resources between rungs, and the inverse of the share kept.
+        n_candidates: bracket size (default ``factor**2``).
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        **HyperdialSearchCV._parameter_constraints,
+        "resource": [str],
+        "min_resources": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "max_resources": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "factor": [Interval(numbers.Integral, 2, None, closed="left")],
+        "n_candidates": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(self, estimator: Any, param_distributions: Any, *, resource: str = "n_samples",
+                 min_resources: int | None = None, max_resources: int | None = None,
+                 factor: int = 3, n_candidates: int | None = None, n_trials: int | None = None,
+                 n_iter: int | None = None, timeout: float | None = None,
+                 sampler: Sampler | None = None, pruner: Pruner | None = None,
+                 scoring: Any = None, n_jobs: int | None = None, refit: Any = True,
+                 cv: Any = None, verbose: int = 0, pre_dispatch: Any = "2*n_jobs",
+                 random_state: Any = None, error_score: Any = np.nan,
+                 return_train_score: bool = False, storage: Any = None,
+                 study_name: str | None = None) -> None:
+        super().__init__(estimator, param_distributions, n_trials=n_trials, n_iter=n_iter,
+                         timeout=timeout, sampler=sampler, pruner=pruner, scoring=scoring,
+                         n_jobs=n_jobs, refit=refit, cv=cv, verbose=verbose,
+                         pre_dispatch=pre_dispatch, random_state=random_state,
+                         error_score=error_score, return_train_score=return_train_score,
+                         storage=storage, study_name=study_name)
+        self.resource = resource
+        self.min_resources = min_resources
+        self.max_resources = max_resources
+        self.factor = factor
+        self.n_candidates = n_candidates
+
+    def _resource_param(self) -> str | None:
+        return None if self.resource == "n_samples" else self.resource
+
+    def _batch_size(self) -> int:
+        return self.n_candidates if self.n_candidates is not None else self.factor ** 2
+
+    def _steps(self, n_splits: int, max_train: int) -> list[_Step]:
+        """One step per rung, every split at that rung's resource."""
+        high = self.max_resources
+        if high is None:
+            if self.resource != "n_samples":
+                raise ValueError(f"max_resources is needed for resource={self.resource!r}")
+            high = max_train
+        low = min(high, self.min_resources if self.min_resources is not None
+                  else max(1, high // self.factor ** 2))  # tiny data: a single rung
+        rungs = []
+        while low < high:
+            rungs.append(low)
+            low *= self.factor
+        rungs.append(high)
+        return [_Step(tuple(range(n_splits)), r) for r in rungs]
+
+    def _survivors(self, live: list[_Candidate], values: list[float], step: int,
+                   last: bool) -> list[bool]:
+        """The pruner's call when there is one; otherwise the best ``1 / factor``."""
+        if self.pruner is not None or last:
+            return super()._survivors(live, values, step, last)
+        for cand, value in zip(live, values, strict=True):
+            assert cand.trial is not None
+            cand.trial.report(value, step=step)
+        n_keep = max(1, math.ceil(len(live) / self.factor))
+        order = np.argsort(-np.nan_to_num(np.asarray(values), nan=-np.inf), kind="stable")
+        keep = np.zeros(len(live), dtype=bool)
+        keep[order[:n_keep]] = True
+        return [bool(k) for k in keep]
+
+    def _more_results(self, cands: list[_Candidate]) -> dict[str, list[Any]]:
+        return {**super()._more_results(cands), "iter": [c.rung for c in cands],
+                "n_resources": [c.resource for c in cands]}
+
+
+__all__ = ["HyperdialHalvingSearchCV", "HyperdialSearchCV"]

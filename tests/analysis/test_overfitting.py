@@ -1,0 +1,85 @@
+"""The overfitting guard: held-out and nested-CV checks of a tuned configuration."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
+from sklearn.tree import DecisionTreeClassifier
+
+import hyperdial as hd
+from hyperdial.analysis import OverfittingWarning, holdout_check, nested_cv, study_holdout_check
+from hyperdial.integrations.sklearn import HyperdialSearchCV
+
+TREE_SPACE = {"max_depth": hd.Int(1, 8), "min_samples_leaf": hd.Int(1, 10),
+              "max_features": hd.Float(0.2, 1.0), "random_state": hd.Int(0, 1000)}
+
+
+@pytest.fixture(scope="module")
+def noise() -> tuple[np.ndarray, np.ndarray]:
+    """Labels independent of the features: every configuration is worth 50 % on new data."""
+    rng = np.random.default_rng(2)
+    return rng.normal(size=(1060, 5)), rng.integers(0, 2, 1060)
+
+
+def test_many_trials_on_a_small_noisy_set_show_a_real_gap(
+        noise: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = noise
+    X_train, y_train, X_test, y_test = X[:60], y[:60], X[60:], y[60:]
+    search = HyperdialSearchCV(DecisionTreeClassifier(), TREE_SPACE, n_trials=40, cv=3,
+                               random_state=0).fit(X_train, y_train)
+    with pytest.warns(OverfittingWarning, match="overstates"):
+        report = holdout_check(search, X_test, y_test, X_train=X_train, y_train=y_train, top_k=3)
+    assert report.overfit and report.gap > 0.1
+    assert report.best.validation == pytest.approx(search.best_score_)
+    assert len(report.rows) == 3 and all(r.rank == 1 for r in report.rows)  # three tied
+    assert all(abs(r.test - 0.5) < 0.06 for r in report.rows)  # chance level, as it must be
+    assert "| 1 |" in str(report)
+
+
+def test_a_well_posed_search_passes(recwarn: pytest.WarningsRecorder) -> None:
+    X, y = make_classification(n_samples=1000, n_features=5, n_informative=5, n_redundant=0,
+                               n_clusters_per_class=1, random_state=2)
+    search = HyperdialSearchCV(LogisticRegression(), {"C": hd.Float(1e-2, 10.0, log=True)},
+                               n_trials=4, cv=3, random_state=0).fit(X[:500], y[:500])
+    report = holdout_check(search, X[500:], y[500:], top_k=1)
+    assert not report.overfit and abs(report.gap) < 0.05
+    assert not [w for w in recwarn if issubclass(w.category, OverfittingWarning)]
+    with pytest.raises(ValueError, match="X_train"):
+        holdout_check(search, X[500:], y[500:], top_k=2)
+
+
+def test_nested_cv_estimates_the_tuning_procedure(noise: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = noise
+    search = HyperdialSearchCV(DecisionTreeClassifier(), TREE_SPACE, n_trials=15, cv=3,
+                               random_state=0)
+    with pytest.warns(OverfittingWarning):
+        report = nested_cv(search, X[:90], y[:90], cv=3)
+    assert len(report.outer_scores) == len(report.inner_scores) == 3
+    assert report.gap > 0.05 and report.score < float(np.mean(report.inner_scores))
+    assert "nested CV" in str(report)
+
+
+def test_study_check_with_a_user_refit_function() -> None:
+    def truth(x: float) -> float:
+        return (x - 1.0) ** 2
+
+    def objective(trial: hd.Trial) -> float:  # a validation loss with a noise to exploit
+        x = trial.suggest_float("x", -2.0, 4.0)
+        return truth(x) + 0.5 * math.sin(1000.0 * x)
+
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=60)
+
+    def test_loss(params: Any) -> float:
+        return truth(params["x"])
+
+    with pytest.warns(OverfittingWarning):
+        report = study_holdout_check(study, test_loss, top_k=3)
+    assert report.best.validation == pytest.approx(study.best_value)
+    assert report.gap > 0.3  # a loss: the test loss is higher than the validation one
+    assert not report.best.maximize

@@ -1,0 +1,123 @@
+"""XGBoost and LightGBM pruning callbacks, run for real (skipped, loudly, when not installed)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+
+import hyperdial as hd
+
+xgb = pytest.importorskip("xgboost", reason="xgboost is not installed: pip install "
+                                            "'hyperdial[xgboost]' to test its callback")
+lgb = pytest.importorskip("lightgbm", reason="lightgbm is not installed: pip install "
+                                             "'hyperdial[lightgbm]' to test its callback")
+
+from hyperdial.integrations.lightgbm import LightGBMPruningCallback  # noqa: E402
+from hyperdial.integrations.xgboost import XGBoostPruningCallback  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    X, y = make_classification(n_samples=300, n_features=10, random_state=0)
+    return X[:200], y[:200], X[200:], y[200:]
+
+
+class _PruneAt(hd.pruners.Pruner):
+    """Prunes once a trial has reported ``step``."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def decide(self, history: hd.History, trial: hd.TrialRecord) -> hd.pruners.Decision:
+        done = self.step in trial.intermediate_values
+        return hd.pruners.Decision.PRUNE if done else hd.pruners.Decision.CONTINUE
+
+
+def _run(objective: Any, prune_at: int) -> list[hd.TrialRecord]:
+    study = hd.create_study(pruner=_PruneAt(prune_at))
+    study.optimize(objective, n_trials=1)
+    return study.trials
+
+
+def test_xgboost_reports_each_round_and_prunes(data: Any) -> None:
+    X, y, Xv, yv = data
+
+    def objective(trial: hd.Trial) -> float:
+        callback = XGBoostPruningCallback(trial, "validation_0-logloss")
+        model = xgb.XGBClassifier(n_estimators=20, max_depth=2, callbacks=[callback])
+        model.fit(X, y, eval_set=[(Xv, yv)], verbose=False)
+        return float(model.evals_result()["validation_0"]["logloss"][-1])
+
+    (complete,) = _run(objective, prune_at=100)
+    assert complete.state is hd.TrialState.COMPLETE
+    assert sorted(complete.intermediate_values) == list(range(20))
+    assert complete.intermediate_values[19] == pytest.approx(complete.value)
+    (pruned,) = _run(objective, prune_at=4)
+    assert pruned.state is hd.TrialState.PRUNED and pruned.last_step == 4
+
+
+def test_xgboost_cv_and_a_wrong_key(data: Any) -> None:
+    X, y, _, _ = data
+
+    def objective(trial: hd.Trial) -> float:
+        cb = XGBoostPruningCallback(trial, "test-logloss")
+        res = xgb.cv({"objective": "binary:logistic", "max_depth": 2}, xgb.DMatrix(X, y),
+                     num_boost_round=5, nfold=2, callbacks=[cb], as_pandas=False)
+        return float(res["test-logloss-mean"][-1])
+
+    (trial,) = _run(objective, prune_at=100)
+    assert trial.value == pytest.approx(trial.intermediate_values[4])
+
+    def wrong(t: hd.Trial) -> float:
+        model = xgb.XGBClassifier(n_estimators=2, callbacks=[XGBoostPruningCallback(t, "v-auc")])
+        model.fit(X, y, eval_set=[(X, y)], verbose=False)
+        return 0.0
+
+    with pytest.raises(KeyError, match="validation_0-logloss"):
+        hd.create_study().optimize(wrong, n_trials=1)
+
+
+def test_lightgbm_reports_each_round_and_prunes(data: Any) -> None:
+    X, y, Xv, yv = data
+
+    def objective(trial: hd.Trial) -> float:
+        callback = LightGBMPruningCallback(trial, "binary_logloss")
+        booster = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 4},
+                            lgb.Dataset(X, y), num_boost_round=15,
+                            valid_sets=[lgb.Dataset(Xv, yv)], callbacks=[callback])
+        return float(booster.best_score["valid_0"]["binary_logloss"])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # LightGBM's notes on tiny data
+        (complete,) = _run(objective, prune_at=100)
+        (pruned,) = _run(objective, prune_at=3)
+    assert complete.state is hd.TrialState.COMPLETE
+    assert sorted(complete.intermediate_values) == list(range(15))
+    assert pruned.state is hd.TrialState.PRUNED and pruned.last_step == 3
+
+
+def test_lightgbm_cv_and_a_missing_metric(data: Any) -> None:
+    X, y, _, _ = data
+    params = {"objective": "binary", "verbose": -1, "num_leaves": 4}
+
+    def objective(trial: hd.Trial) -> float:
+        cb = LightGBMPruningCallback(trial, "binary_logloss")
+        res = lgb.cv(params, lgb.Dataset(X, y), num_boost_round=4, nfold=2, callbacks=[cb])
+        return float(res["valid binary_logloss-mean"][-1])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        (trial,) = _run(objective, prune_at=100)
+        assert trial.value == pytest.approx(trial.intermediate_values[3])
+
+        def wrong(t: hd.Trial) -> float:
+            lgb.train(params, lgb.Dataset(X, y), num_boost_round=2,
+                      valid_sets=[lgb.Dataset(X, y)], callbacks=[LightGBMPruningCallback(t, "auc")])
+            return 0.0
+
+        with pytest.raises(ValueError, match="no 'auc'"):
+            hd.create_study().optimize(wrong, n_trials=1)

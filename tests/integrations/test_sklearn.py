@@ -1,0 +1,265 @@
+"""HyperdialSearchCV and HyperdialHalvingSearchCV as scikit-learn estimators."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+
+from scipy import stats
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.datasets import make_classification
+from sklearn.exceptions import FitFailedWarning
+from sklearn.linear_model import Ridge, RidgeClassifier, SGDClassifier
+from sklearn.model_selection import (
+    GridSearchCV,
+    RandomizedSearchCV,
+    cross_val_score,
+    train_test_split,
+)
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import check_estimator
+
+import hyperdial as hd
+from hyperdial.integrations._sk_space import GRID, build_space
+from hyperdial.integrations.sklearn import (
+    HyperdialHalvingSearchCV,
+    HyperdialSearchCV,
+)
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[np.ndarray, np.ndarray]:
+    return make_classification(n_samples=150, n_features=8, n_informative=4, random_state=0)
+
+
+_REFERENCE: dict[str, set[str]] = {}  # GridSearchCV's failures per base estimator
+
+
+def _failed_checks(estimator: Any) -> set[str]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(estimator, on_fail=None, on_skip=None)
+    return {r["check_name"] for r in results if r["status"] == "failed"}
+
+
+@pytest.mark.parametrize(("cls", "base"), [(HyperdialSearchCV, RidgeClassifier()),
+                                           (HyperdialSearchCV, Ridge()),
+                                           (HyperdialHalvingSearchCV, RidgeClassifier())],
+                         ids=["classifier", "regressor", "halving-classifier"])
+def test_passes_every_estimator_check_that_grid_search_passes(cls: type, base: Any) -> None:
+    grid = {"alpha": [0.1, 1.0]}
+    name = type(base).__name__
+    if name not in _REFERENCE:
+        _REFERENCE[name] = _failed_checks(GridSearchCV(base, grid, cv=2))
+    ours = _failed_checks(cls(base, grid, n_trials=2, cv=2, random_state=0))
+    assert ours <= _REFERENCE[name], f"fails where GridSearchCV passes: {ours - _REFERENCE[name]}"
+
+
+def _user_code(search_cls: type, X: np.ndarray, y: np.ndarray, **budget: Any) -> Any:
+    """What a user writes for RandomizedSearchCV; only the class is swapped."""
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    pipe = make_pipeline(StandardScaler(), SGDClassifier(random_state=0))
+    search = search_cls(pipe, {"sgdclassifier__alpha": stats.loguniform(1e-5, 1e-1),
+                               "sgdclassifier__loss": ["hinge", "log_loss"]},
+                        cv=3, random_state=0, scoring="accuracy", **budget)
+    search.fit(X_train, y_train)
+    assert 0.5 < search.score(X_test, y_test) <= 1.0
+    assert search.predict(X_test).shape == y_test.shape
+    assert set(search.best_params_) == {"sgdclassifier__alpha", "sgdclassifier__loss"}
+    assert search.cv_results_["mean_test_score"].shape == (budget.get("n_iter", 10),)
+    return search
+
+
+def test_drop_in_for_randomized_and_grid_search(data: tuple[np.ndarray, np.ndarray]) -> None:
+    _user_code(RandomizedSearchCV, *data, n_iter=6)
+    search = _user_code(HyperdialSearchCV, *data, n_iter=6)
+    assert len(search.study_.trials) == 6
+    X, y = data
+    grid = {"alpha": [0.01, 0.1, 1.0]}
+    for cls in (GridSearchCV, HyperdialSearchCV):
+        fitted = cls(RidgeClassifier(), grid, cv=3).fit(X, y)  # positional grid, as users write
+        assert fitted.best_params_["alpha"] in grid["alpha"]
+        assert {"mean_test_score", "rank_test_score", "params"} <= set(fitted.cv_results_)
+
+
+def test_nested_cross_validation_and_clone(data: tuple[np.ndarray, np.ndarray]) -> None:
+    search = HyperdialSearchCV(RidgeClassifier(), {"alpha": hd.Float(1e-3, 10.0, log=True)},
+                               n_trials=3, cv=2, random_state=0)
+    scores = cross_val_score(search, *data, cv=3)
+    assert scores.shape == (3,) and np.all(scores > 0.5)
+    copy = clone(search).set_params(n_trials=2, estimator__fit_intercept=False)
+    assert copy.get_params()["estimator__fit_intercept"] is False
+    assert search.get_params()["estimator__fit_intercept"] is True
+
+
+class _Flaky(ClassifierMixin, BaseEstimator):
+    """A classifier whose fit raises when ``fail`` is set."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> _Flaky:
+        if self.fail:
+            raise ValueError("this configuration cannot be fitted")
+        self.classes_ = np.unique(y)
+        self.majority_ = np.bincount(y).argmax()
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.full(len(X), self.majority_)
+
+
+def test_error_score_nan_fails_trials_and_raise_propagates(
+        data: tuple[np.ndarray, np.ndarray]) -> None:
+    kw: dict[str, Any] = {"n_trials": 6, "cv": 2, "sampler": hd.samplers.RandomSampler(seed=3)}
+    search = HyperdialSearchCV(_Flaky(), {"fail": [True, False]}, **kw)
+    with pytest.warns(FitFailedWarning), pytest.warns(UserWarning, match="non-finite"):
+        search.fit(*data)
+    failed = np.isnan(search.cv_results_["mean_test_score"])
+    assert 0 < failed.sum() < 6
+    assert search.best_params_ == {"fail": False}
+    states = [t.state for t in search.study_.trials]
+    assert states.count(hd.TrialState.FAIL) == failed.sum()
+    raising = HyperdialSearchCV(_Flaky(), {"fail": [True]}, error_score="raise", **kw)
+    with pytest.raises(ValueError, match="cannot be fitted"):
+        raising.fit(*data)
+    assert [t.state for t in raising.study_.trials] == [hd.TrialState.FAIL]
+
+
+def test_multi_metric_refit_by_name_and_by_callable(data: tuple[np.ndarray, np.ndarray]) -> None:
+    scoring = {"acc": "accuracy", "bal": "balanced_accuracy"}
+    space = {"alpha": hd.Float(1e-3, 1e3, log=True)}
+    search = HyperdialSearchCV(RidgeClassifier(), space, scoring=scoring, refit="bal",
+                               n_trials=5, cv=3, random_state=0).fit(*data)
+    res = search.cv_results_
+    assert search.multimetric_ and set(search.scorer_) == {"acc", "bal"}
+    assert search.best_index_ == int(np.argmin(res["rank_test_bal"]))
+    assert search.best_score_ == pytest.approx(res["mean_test_bal"][search.best_index_])
+    values = [t.value for t in search.study_.trials]
+    np.testing.assert_allclose(values, res["mean_test_bal"])  # the study optimises the refit
+
+    def lowest_alpha(results: dict[str, Any]) -> int:
+        return int(np.argmin([p["alpha"] for p in results["params"]]))
+
+    by_callable = HyperdialSearchCV(RidgeClassifier(), space, scoring=scoring,
+                                    refit=lowest_alpha, n_trials=4, cv=2,
+                                    random_state=0).fit(*data)
+    assert by_callable.best_index_ == lowest_alpha(by_callable.cv_results_)
+    assert not hasattr(by_callable, "best_score_")
+    with pytest.raises(ValueError, match="multi-metric"):
+        HyperdialSearchCV(RidgeClassifier(), space, scoring=scoring, n_trials=2).fit(*data)
+
+
+def test_resumes_from_a_sqlite_file(tmp_path: Path, data: tuple[np.ndarray, np.ndarray]) -> None:
+    url = f"sqlite:///{tmp_path / 'search.db'}"
+    kw: dict[str, Any] = {"cv": 3, "random_state": 0, "storage": url, "study_name": "ridge"}
+    space = {"alpha": stats.loguniform(1e-3, 1e3)}
+    first = HyperdialSearchCV(RidgeClassifier(), space, n_trials=4, **kw).fit(*data)
+    second = HyperdialSearchCV(RidgeClassifier(), space, n_trials=3, **kw).fit(*data)
+    res = second.cv_results_
+    assert len(res["params"]) == 7
+    np.testing.assert_allclose(res["split1_test_score"][:4],
+                               first.cv_results_["split1_test_score"])
+    assert len(hd.load_study(study_name="ridge", storage=url).trials) == 7
+    restored = pickle.loads(pickle.dumps(second))  # the study is reloaded from its URL
+    assert restored.study_.study_name == "ridge"
+    in_memory = pickle.loads(pickle.dumps(HyperdialSearchCV(
+        RidgeClassifier(), space, n_trials=2, cv=2).fit(*data)))
+    with pytest.raises(AttributeError, match="study_"):
+        _ = in_memory.study_
+
+
+class _Counting(SGDClassifier):
+    fits = 0
+
+    def fit(self, X: np.ndarray, y: np.ndarray, **kwargs: Any) -> _Counting:
+        type(self).fits += 1
+        return super().fit(X, y, **kwargs)
+
+
+def test_pruning_skips_folds(data: tuple[np.ndarray, np.ndarray]) -> None:
+    _Counting.fits = 0
+    space = {"alpha": hd.Float(1e-4, 1e4, log=True)}  # large alphas are hopeless
+    search = HyperdialSearchCV(_Counting(random_state=0), space, n_trials=12, cv=4, random_state=0,
+                               sampler=hd.samplers.RandomSampler(seed=0),
+                               pruner=hd.pruners.MedianPruner(n_startup_trials=3)).fit(*data)
+    res = search.cv_results_
+    evaluated = int(res["n_splits_evaluated"].sum())
+    assert _Counting.fits == evaluated + 1  # + the refit
+    assert evaluated < 12 * 4
+    pruned = res["state"] == "PRUNED"
+    assert pruned.any() and np.all(res["rank_test_score"][pruned] > (~pruned).sum())
+    assert np.all(np.isnan(res["split3_test_score"][pruned]))
+    assert res["state"][search.best_index_] == "COMPLETE"
+
+
+def test_halving_over_samples_and_over_a_parameter(data: tuple[np.ndarray, np.ndarray]) -> None:
+    space = {"alpha": hd.Float(1e-5, 1.0, log=True)}
+    by_samples = HyperdialHalvingSearchCV(RidgeClassifier(), space, n_trials=9, factor=3, cv=2,
+                                          min_resources=20, random_state=0).fit(*data)
+    res = by_samples.cv_results_
+    assert sorted(res["n_resources"]) == [20] * 6 + [60] * 2 + [75]
+    assert (res["state"] == "COMPLETE").sum() == 1
+    assert res["n_resources"][by_samples.best_index_] == 75
+    sgd = SGDClassifier(random_state=0, tol=None)
+    by_iter = HyperdialHalvingSearchCV(sgd, space, resource="max_iter", max_resources=9,
+                                       min_resources=1, n_trials=9, cv=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # max_iter=1 does not converge
+        by_iter.fit(*data)
+    assert by_iter.best_params_["max_iter"] == 9
+    assert by_iter.best_estimator_.max_iter == 9
+    by_median = HyperdialHalvingSearchCV(
+        RidgeClassifier(), space, n_trials=6, n_candidates=3, cv=2, min_resources=20,
+        pruner=hd.pruners.MedianPruner(n_startup_trials=1), random_state=0).fit(*data)
+    assert len(by_median.cv_results_["params"]) == 6
+    reported = {s for t in by_median.study_.trials for s in t.intermediate_values}
+    assert reported <= {20, 60, 75}  # pruners see the resource as the step
+
+
+def test_halving_with_an_asynchronous_pruner(data: tuple[np.ndarray, np.ndarray]) -> None:
+    asha = getattr(hd.pruners, "SuccessiveHalvingPruner", None)
+    if asha is None:
+        pytest.skip("hyperdial.pruners has no SuccessiveHalvingPruner yet")
+    search = HyperdialHalvingSearchCV(
+        RidgeClassifier(), {"alpha": hd.Float(1e-5, 1e5, log=True)}, n_trials=9, n_candidates=3,
+        cv=2, min_resources=5, factor=3, random_state=0,
+        pruner=asha(min_resource=5, reduction_factor=3)).fit(*data)
+    res = search.cv_results_
+    assert set(res["n_resources"]) <= {5, 15, 45, 75}
+    assert res["state"][search.best_index_] == "COMPLETE"
+    assert res["n_resources"][search.best_index_] == 75
+
+
+def test_timeout_stops_asking(data: tuple[np.ndarray, np.ndarray]) -> None:
+    search = HyperdialSearchCV(RidgeClassifier(), {"alpha": hd.Float(0.1, 1.0)}, timeout=1e-9,
+                               cv=2).fit(*data)
+    assert len(search.cv_results_["params"]) == 1  # the first batch always runs
+
+
+def test_space_conversion() -> None:
+    ps = build_space({"a": stats.loguniform(1e-3, 10), "b": stats.uniform(2, 3),
+                      "c": stats.randint(1, 5), "d": stats.norm(0, 1),
+                      "e": [(10,), (10, 10)], "f": ["x", None], "g": hd.Int(1, 3)})
+    assert ps.space["a"] == hd.Float(1e-3, 10, log=True)
+    assert ps.space["b"] == hd.Float(2, 5)
+    assert ps.space["c"] == hd.Int(1, 4)
+    assert ps.space["d"] == hd.Float(0.0, 1.0)  # sampled by its quantile
+    assert ps.space["e"] == hd.Categorical((0, 1)) and ps.space["f"] == hd.Categorical(("x", None))
+    decoded = ps.decode({"a": 0.5, "b": 3.0, "c": 2, "d": 0.5, "e": 1, "f": None, "g": 2})
+    assert decoded["d"] == pytest.approx(0.0) and decoded["e"] == (10, 10)
+    shifted = build_space({"x": stats.loguniform(1, 10, loc=1)}).space["x"]
+    assert shifted == hd.Float(0.0, 1.0)  # not log-uniform any more: quantiles
+    several = build_space([{"C": [1, 2]}, {"C": [3], "k": hd.Int(1, 5)}])
+    assert several.space.active({GRID: 1}) == [GRID, "1:C", "1:k"]
+    assert several.decode({GRID: 1, "1:C": 3, "1:k": 2}) == {"C": 3, "k": 2}
+    with pytest.raises(TypeError, match="'bad'"):
+        build_space({"bad": "not a list"})
