@@ -1,0 +1,208 @@
+"""The PBT run loop: one task per segment, on threads or on the simulated executor.
+
+A segment is written as a generator that yields the virtual cost of each step, so that the
+`SimulatedExecutor` runs it as it is and a thread drains it. The plan and the trial's creation
+happen under one lock when the segment starts (with the latest results); training runs outside
+it; the result, and the deletion of checkpoints no member can still need, under it again.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tempfile
+import threading
+import traceback
+from collections.abc import Callable, Generator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hyperdial.artifacts import ArtifactStore, DirectoryStore
+from hyperdial.executors.simulated import SimulatedExecutor
+from hyperdial.history import History
+from hyperdial.schedulers.pbt import (
+    CHECKPOINT_ATTR,
+    PBT_ATTR,
+    Plan,
+    PopulationBasedTraining,
+    TrainableFactory,
+    checkpoint_key,
+    latest,
+    segments,
+)
+from hyperdial.space import SearchSpace
+from hyperdial.trial import Trial, TrialState
+
+if TYPE_CHECKING:
+    from hyperdial.executors.base import Executor
+    from hyperdial.study import Study
+
+
+def default_store(study: Study) -> ArtifactStore:
+    """The store a study recorded, else ``<db>.artifacts/<study>`` beside its SQLite file, else
+    a new temporary directory."""
+    recorded = segments(study.history())
+    if recorded:
+        return DirectoryStore(recorded[-1][1].user_attrs[PBT_ATTR]["artifacts"])
+    url = getattr(study.storage, "url", None)
+    if isinstance(url, str) and url.startswith("sqlite"):
+        from sqlalchemy.engine import make_url
+
+        database = make_url(url).database
+        if database and database != ":memory:":
+            db = Path(database).resolve()
+            name = re.sub(r"[^A-Za-z0-9_.-]", "_", study.study_name)
+            return DirectoryStore(db.parent / f"{db.name}.artifacts" / name)
+    return DirectoryStore(tempfile.mkdtemp(prefix="hyperdial-pbt-"))
+
+
+_CHECKPOINT = re.compile(r"trial-\d+")  # the keys `checkpoint_key` makes
+
+
+def live_checkpoints(history: History) -> set[str]:
+    """Checkpoints a member may still need: each member's latest, and those running segments
+    start from."""
+    keep = {checkpoint_key(record.number) for _, record in latest(history).values()}
+    keep.update(checkpoint_key(seg.parent) for seg, record in segments(history)
+                if record.state is TrialState.RUNNING and seg.parent is not None)
+    return keep
+
+
+class Runner:
+    """One `PopulationBasedTraining.optimize` call."""
+
+    def __init__(self, pbt: PopulationBasedTraining, study: Study, factory: TrainableFactory,
+                 space: SearchSpace, *, n_steps: int,
+                 step_cost: Callable[[Mapping[str, Any]], float],
+                 store: ArtifactStore | None, executor: Executor | None, n_jobs: int) -> None:
+        self.pbt, self.study, self.factory, self.space = pbt, study, factory, space
+        self.n_steps, self.step_cost = n_steps, step_cost
+        self.store = store if store is not None else default_store(study)
+        self.own_pool = executor is None
+        self.pool: Executor = ThreadPoolExecutor(n_jobs) if executor is None else executor
+        self.lock = threading.RLock()
+        self.inflight = 0
+        self.errors: list[BaseException] = []
+        self.idle = threading.Event()
+
+    def run(self) -> None:
+        try:
+            self._recover()
+            for member in range(self.pbt.population_size):
+                self._submit(member)
+            if isinstance(self.pool, SimulatedExecutor):
+                self.pool.run()
+            else:
+                self.idle.wait()
+        except BaseException as exc:  # Ctrl-C: start no more segments, let running ones end
+            with self.lock:
+                self.errors.append(exc)
+            raise
+        finally:
+            if self.own_pool:
+                self.pool.shutdown()
+        if self.errors:
+            raise self.errors[0]
+
+    def _recover(self) -> None:
+        """Fail segments an interrupted run left running; drop checkpoints nobody needs."""
+        history = self.study.history()
+        if history.with_states(TrialState.WAITING):
+            raise ValueError("the study has enqueued trials: PBT needs a study of its own")
+        for _, record in segments(history):
+            if record.state is TrialState.RUNNING:
+                self.study.tell(record.number, state=TrialState.FAIL,
+                                fail_reason="interrupted: still running when PBT resumed")
+        for key in set(self.store.keys()) - live_checkpoints(self.study.history()):
+            if _CHECKPOINT.fullmatch(key):  # the store may hold files of the user's too
+                self.store.delete(key)
+
+    def _submit(self, member: int) -> None:
+        """Queue ``member``'s next segment; the simulated executor runs the generator itself."""
+        with self.lock:
+            if self.errors:
+                return
+            self.inflight += 1
+            self.idle.clear()
+        task = self._segment if isinstance(self.pool, SimulatedExecutor) else self._drain
+        future = self.pool.submit(task, member)
+        future.add_done_callback(lambda f: self._done(member, f))
+
+    def _done(self, member: int, future: Future[Any]) -> None:
+        exc = future.exception()
+        if exc is None and future.result():
+            self._submit(member)
+        with self.lock:
+            if exc is not None:
+                self.errors.append(exc)
+            self.inflight -= 1
+            if self.inflight == 0:
+                self.idle.set()
+
+    def _drain(self, member: int) -> bool:
+        task = self._segment(member)
+        while True:
+            try:
+                next(task)
+            except StopIteration as stop:
+                done: bool = stop.value
+                return done
+
+    def _segment(self, member: int) -> Generator[float, None, bool]:
+        """Plan, train and record ``member``'s next segment; True if another one follows."""
+        with self.lock:
+            plan = self.pbt.plan(self.study.history(), self.space, member, self.n_steps)
+            if plan is None:
+                return False
+            trial = self._start(plan)
+        try:
+            score = yield from self._train(plan, trial)
+        except BaseException as exc:
+            with self.lock:
+                self.study.tell(trial, state=TrialState.FAIL,
+                                fail_reason=f"{type(exc).__name__}: {exc}",
+                                traceback="".join(traceback.format_exception(exc)))
+            raise
+        with self.lock:
+            self.study.tell(trial, score)
+            history = self.study.history()
+            keep = live_checkpoints(history)
+            for _, record in segments(history):
+                key = record.user_attrs.get(CHECKPOINT_ATTR)
+                if key is not None and key not in keep:
+                    self.store.delete(key)
+        return plan.segment.end < self.n_steps
+
+    def _start(self, plan: Plan) -> Trial:
+        attr = plan.segment.attr(self.store.location)
+        number = self.study.enqueue_trial(plan.params, user_attrs={PBT_ATTR: attr})
+        trial = self.study.ask()
+        if trial.number != number:
+            raise RuntimeError(f"PBT enqueued trial {number} but started {trial.number}: "
+                               "another process is adding trials to this study")
+        trial.suggest_space(self.space)
+        return trial
+
+    def _train(self, plan: Plan, trial: Trial) -> Generator[float, None, float]:
+        seg = plan.segment
+        model = self.factory(dict(plan.params))
+        if seg.parent is not None:
+            model.load(self.store.get(checkpoint_key(seg.parent)))
+        cost = float(self.step_cost(plan.params))
+        score = math.nan
+        for step in range(seg.start + 1, seg.end + 1):
+            yield cost
+            raw = model.step()
+            score = float(raw)
+            if not math.isfinite(score):
+                raise ValueError(f"step() returned {raw!r}; PBT needs a finite score")
+            trial.report(score, step)
+        with tempfile.TemporaryDirectory(prefix="hyperdial-ckpt-") as scratch:
+            path = Path(scratch) / "checkpoint"
+            path.mkdir()
+            model.save(path)
+            key = checkpoint_key(trial.number)
+            self.store.put(key, path)
+        trial.set_user_attr(CHECKPOINT_ATTR, key)
+        return score

@@ -1,0 +1,311 @@
+"""Population-based training: decisions, explore, checkpoints, lineage, resume, errors.
+
+The trainable is a number: each step adds ``lr`` to it and reports it (maximised), so whether a
+segment really started from its parent's weights can be read off its first report.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import hyperdial as hd
+from hyperdial.artifacts import DirectoryStore
+from hyperdial.executors import SimulatedExecutor
+from hyperdial.schedulers import PopulationBasedTraining, Segment, lineage, schedule
+from hyperdial.schedulers._explore import pb2_explore, perturb
+from hyperdial.schedulers.pbt import CHECKPOINT_ATTR, PBT_ATTR, checkpoint_key, latest
+
+SPACE = hd.SearchSpace({"lr": hd.Float(1e-3, 1.0, log=True)})
+
+
+class Counter:
+    """Weights: one number, grown by ``lr`` per step."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.lr = config["lr"]
+        self.w = 0.0
+
+    def step(self) -> float:
+        self.w += self.lr
+        return self.w
+
+    def save(self, path: Path) -> None:
+        (path / "w.json").write_text(json.dumps(self.w))
+
+    def load(self, path: Path) -> None:
+        self.w = json.loads((path / "w.json").read_text())
+
+
+def simulate(seed: int = 0, *, pbt_seed: int = 0, n_steps: int = 24, explore: str = "perturb",
+             store: DirectoryStore | None = None, study: hd.Study | None = None,
+             ) -> tuple[hd.Study, SimulatedExecutor]:
+    study = study or hd.create_study(direction="maximize")
+    pbt = PopulationBasedTraining(population_size=6, perturbation_interval=3, seed=pbt_seed,
+                                  explore=explore)
+    executor = SimulatedExecutor(3, seed=seed)
+    pbt.optimize(study, Counter, SPACE, n_steps=n_steps, executor=executor,
+                 step_cost=lambda c: 1.0 + c["lr"], artifact_store=store)
+    return study, executor
+
+
+def _trace(study: hd.Study) -> list[tuple[Any, ...]]:
+    return [(t.number, t.state, dict(t.params), {k: v for k, v in t.user_attrs[PBT_ATTR].items()
+                                                 if k != "artifacts"}, t.values)
+            for t in study.trials]
+
+
+def check_weights_restored(study: hd.Study) -> None:
+    """Every segment's first step continued its parent's weights (0 for a fresh member)."""
+    by_number = {t.number: t for t in study.trials}
+    for t in study.get_trials([hd.TrialState.COMPLETE]):
+        seg = Segment.of(t)
+        assert seg is not None
+        before = 0.0 if seg.parent is None else by_number[seg.parent].value
+        assert before is not None
+        assert t.intermediate_values[seg.start + 1] == pytest.approx(before + t.params["lr"])
+        assert sorted(t.intermediate_values) == list(range(seg.start + 1, seg.end + 1))
+
+
+def test_population_trains_to_the_end_exploits_and_restores_weights(tmp_path: Path) -> None:
+    study, _ = simulate(store=DirectoryStore(tmp_path))
+    last = latest(study.history())
+    assert sorted(last) == list(range(6))
+    assert all(seg.end == 24 for seg, _ in last.values())
+    origins = [Segment.of(t).origin for t in study.trials]  # type: ignore[union-attr]
+    assert origins.count("init") == 6 and "exploit" in origins and "continue" in origins
+    check_weights_restored(study)
+    # an exploit copies a member that was in the top quantile and changes the hyperparameters
+    for t in study.trials:
+        seg = Segment.of(t)
+        assert seg is not None
+        if seg.origin == "exploit":
+            assert seg.donor != seg.member
+            assert study.trials[seg.parent].params != t.params  # type: ignore[index]
+
+
+def test_same_seed_same_lineage_and_trace() -> None:
+    a, ex_a = simulate(seed=1)
+    b, ex_b = simulate(seed=1)
+    assert _trace(a) == _trace(b)
+    assert ex_a.trace == ex_b.trace
+    assert [t.number for t in lineage(a)] == [t.number for t in lineage(b)]
+    c, _ = simulate(seed=1, pbt_seed=5)
+    assert _trace(c) != _trace(a)
+
+
+def test_plan_is_a_pure_function_of_the_history() -> None:
+    def record(number: int, member: int, value: float) -> hd.TrialRecord:
+        seg = Segment(member, 0, 0, 3, None, "init")
+        return hd.TrialRecord(number=number, state=hd.TrialState.COMPLETE, params={"lr": 0.1},
+                              distributions=dict(SPACE), values=(value,),
+                              user_attrs={PBT_ATTR: seg.attr("x")})
+
+    history = hd.History(tuple(record(i, i, v) for i, v in enumerate([4.0, 3.0, 2.0, 1.0])),
+                         (hd.StudyDirection.MAXIMIZE,))
+    pbt = PopulationBasedTraining(population_size=4, perturbation_interval=3, seed=0)
+    worst = pbt.plan(history, SPACE, 3, n_steps=9)
+    assert worst is not None and worst == pbt.plan(history, SPACE, 3, n_steps=9)
+    assert (worst.segment.origin, worst.segment.donor, worst.segment.parent) == ("exploit", 0, 0)
+    assert (worst.segment.start, worst.segment.end, worst.segment.index) == (3, 6, 1)
+    middle = pbt.plan(history, SPACE, 1, n_steps=9)
+    assert middle is not None and middle.segment.origin == "continue"
+    assert middle.params == {"lr": 0.1} and middle.segment.parent == 1
+    assert pbt.plan(history, SPACE, 3, n_steps=3) is None  # trained to the end
+    fresh = pbt.plan(history, SPACE, 9, n_steps=9)
+    assert fresh is not None and fresh.segment.origin == "init" and SPACE["lr"].contains(
+        fresh.params["lr"])
+
+
+MIXED = hd.SearchSpace(
+    {"lr": hd.Float(1e-4, 1.0, log=True), "drop": hd.Float(0.0, 0.5, step=0.05),
+     "layers": hd.Int(1, 6), "width": hd.Int(8, 512, log=True), "batch": hd.Int(16, 256, step=16),
+     "opt": hd.Categorical(("sgd", "adam")), "beta": hd.Float(0.5, 0.999)},
+    conditions={"beta": hd.Condition("opt", ("adam",))})
+
+
+def test_explore_stays_in_the_space() -> None:
+    rng = np.random.default_rng(0)
+    params = perturb(MIXED, {}, rng, factors=(0.8, 1.2), resample_probability=0.25)
+    for _ in range(300):
+        params = perturb(MIXED, params, rng, factors=(0.8, 1.2), resample_probability=0.25)
+        MIXED.validate(params)  # bounds, steps, ints, active-only
+
+
+def test_perturbation_multiplies_and_snaps() -> None:
+    start = {"lr": 0.1, "drop": 0.25, "layers": 2, "width": 64, "batch": 128, "opt": "sgd"}
+    seen: dict[str, set[Any]] = {k: set() for k in start}
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        out = perturb(MIXED, start, rng, factors=(0.8, 1.2), resample_probability=0.0)
+        for k, v in out.items():
+            seen[k].add(v)
+    assert {round(v, 12) for v in seen["lr"]} == {0.08, 0.12}
+    assert {round(v, 12) for v in seen["drop"]} == {0.2, 0.3}
+    assert seen["layers"] == {1, 3}  # 2 * 0.8 and 2 * 1.2 round back to 2: one step instead
+    assert seen["width"] == {51, 77}
+    assert seen["batch"] == {96, 160}
+    assert seen["opt"] == {"sgd"}  # categoricals change only by resampling
+    edge = perturb(MIXED, {**start, "lr": 1.0, "layers": 6}, np.random.default_rng(2),
+                   factors=(1.5,), resample_probability=0.0)
+    assert edge["lr"] == 1.0 and edge["layers"] == 6  # clipped at the bounds
+    assert len({perturb(MIXED, start, np.random.default_rng(i), factors=(0.8, 1.2),
+                        resample_probability=1.0)["opt"] for i in range(20)}) == 2
+
+
+def test_checkpoints_no_member_needs_are_deleted(tmp_path: Path) -> None:
+    class Watched(DirectoryStore):
+        most = 0
+
+        def put(self, key: str, path: Path) -> None:
+            super().put(key, path)
+            Watched.most = max(Watched.most, len(self.keys()))
+
+    store = Watched(tmp_path / "store")
+    (tmp_path / "notes.txt").write_text("mine")
+    store.put("notes.txt", tmp_path / "notes.txt")  # not a checkpoint: left alone
+    study, _ = simulate(store=store)
+    assert store.keys() == sorted([*(checkpoint_key(r.number)
+                                     for _, r in latest(study.history()).values()), "notes.txt"])
+    assert Watched.most <= 2 * 6 + 1  # never more than the latest and the next per member
+    best = lineage(study)[-1]
+    model = Counter(dict(best.params))
+    model.load(store.get(best.user_attrs[CHECKPOINT_ATTR]))
+    assert model.w == best.value
+
+
+def test_lineage_and_schedule_cover_the_best_members_training() -> None:
+    study, _ = simulate()
+    chain = lineage(study)
+    assert chain[-1].value == study.best_value
+    segs = [Segment.of(t) for t in chain]
+    assert segs[0].start == 0 and segs[-1].end == 24  # type: ignore[union-attr]
+    for prev, nxt in itertools.pairwise(segs):
+        assert nxt.parent is not None and prev.end == nxt.start  # type: ignore[union-attr]
+    rows = schedule(study)
+    assert rows[0].start == 0 and rows[-1].end == 24
+    assert all(a.end == b.start and a.params != b.params for a, b in itertools.pairwise(rows))
+    assert sum(len(r.trials) for r in rows) == len(chain)
+    for member in range(6):
+        assert Segment.of(lineage(study, member)[-1]).member == member  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="member 7"):
+        lineage(study, 7)
+    with pytest.raises(ValueError, match="no PBT segment"):
+        schedule(hd.create_study())
+
+
+def test_threads_run_the_same_protocol() -> None:
+    study = hd.create_study(direction="maximize")
+    PopulationBasedTraining(population_size=4, perturbation_interval=2, seed=0).optimize(
+        study, Counter, {"lr": hd.Float(1e-3, 1.0, log=True)}, n_steps=10, n_jobs=3)
+    assert all(seg.end == 10 for seg, _ in latest(study.history()).values())
+    check_weights_restored(study)
+
+
+def test_pb2_explore_is_deterministic_and_in_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+
+    def counted(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        calls.append(len(kwargs["observed"]))
+        return pb2_explore(*args, **kwargs)
+
+    monkeypatch.setattr("hyperdial.schedulers.pbt.pb2_explore", counted)
+    a, _ = simulate(seed=2, explore="pb2", n_steps=15)
+    b, _ = simulate(seed=2, explore="pb2", n_steps=15)
+    assert calls and min(calls) >= 4  # the GP bandit chose, not the perturbation fallback
+    assert _trace(a) == _trace(b)
+    check_weights_restored(a)
+    assert all(SPACE["lr"].contains(t.params["lr"]) for t in a.trials)
+
+
+class Crash(Exception):
+    pass
+
+
+def test_resume_after_an_interruption_from_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'pbt.db'}"
+    steps = [0]
+
+    class Fragile(Counter):
+        def step(self) -> float:
+            steps[0] += 1
+            if steps[0] == 40:
+                raise Crash("power cut")
+            return super().step()
+
+    study = hd.create_study(storage=url, study_name="pop", direction="maximize")
+    pbt = PopulationBasedTraining(population_size=4, perturbation_interval=3, seed=0)
+    with pytest.raises(Crash):
+        pbt.optimize(study, Fragile, SPACE, n_steps=18, executor=SimulatedExecutor(2))
+    root = tmp_path / "pbt.db.artifacts" / "pop"
+    assert DirectoryStore(root).keys()  # the default store sits beside the database
+    # what a killed process leaves: a running segment and a half-kept checkpoint
+    seg = Segment(0, 99, 0, 3, None, "init")
+    study.enqueue_trial({"lr": 0.5}, user_attrs={PBT_ATTR: seg.attr(str(root))})
+    study.ask()
+    (root / "trial-999").mkdir()
+
+    resumed = hd.load_study(study_name="pop", storage=url)
+    PopulationBasedTraining(population_size=4, perturbation_interval=3, seed=0).optimize(
+        resumed, Counter, SPACE, n_steps=18, executor=SimulatedExecutor(2))
+    history = resumed.history()
+    reasons = sorted(t.fail_reason or "" for t in history.trials
+                     if t.state is hd.TrialState.FAIL)
+    assert len(reasons) == 2  # the crashed segment and the one left running
+    assert reasons[0].startswith("Crash: power cut") and reasons[1].startswith("interrupted")
+    assert all(s.end == 18 for s, _ in latest(history).values())
+    check_weights_restored(resumed)
+    assert sorted(DirectoryStore(root).keys()) == sorted(
+        checkpoint_key(r.number) for _, r in latest(history).values())
+
+
+@pytest.mark.parametrize("simulated", [True, False])
+def test_non_finite_scores_fail_the_segment_and_stop(simulated: bool) -> None:
+    class Diverging(Counter):
+        def step(self) -> float:
+            return math.nan if self.lr > 0.05 else super().step()
+
+    study = hd.create_study(direction="maximize")
+    with pytest.raises(ValueError, match="finite score"):
+        PopulationBasedTraining(population_size=4, seed=0).optimize(
+            study, Diverging, SPACE, n_steps=30, n_jobs=2,
+            executor=SimulatedExecutor(4) if simulated else None)
+    assert any(t.state is hd.TrialState.FAIL for t in study.trials)
+    assert not study.get_trials([hd.TrialState.RUNNING])
+    assert max(t.number for t in study.trials) < 8  # no new segment after the error
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"population_size": 1}, "population_size"),
+    ({"perturbation_interval": 0}, "perturbation_interval"),
+    ({"quantile_fraction": 0.6}, "quantile_fraction"),
+    ({"resample_probability": 1.5}, "resample_probability"),
+    ({"perturbation_factors": (0.8, -1.0)}, "perturbation_factors"),
+    ({"explore": "bandit"}, "explore"),
+])
+def test_bad_settings_are_refused(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        PopulationBasedTraining(**kwargs)
+
+
+def test_bad_runs_are_refused() -> None:
+    pbt = PopulationBasedTraining(seed=0)
+    study = hd.create_study()
+    with pytest.raises(ValueError, match="n_steps"):
+        pbt.optimize(study, Counter, SPACE, n_steps=0)
+    with pytest.raises(ValueError, match="empty"):
+        pbt.optimize(study, Counter, {}, n_steps=3)
+    with pytest.raises(ValueError, match="single-objective"):
+        pbt.optimize(hd.create_study(directions=["minimize", "minimize"]), Counter, SPACE,
+                     n_steps=3)
+    with pytest.raises(TypeError, match="trainable"):
+        pbt.optimize(study, 3, SPACE, n_steps=3)  # type: ignore[arg-type]
+    study.enqueue_trial({"lr": 0.1})
+    with pytest.raises(ValueError, match="enqueued"):
+        pbt.optimize(study, Counter, SPACE, n_steps=3)
