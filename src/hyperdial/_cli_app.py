@@ -140,12 +140,11 @@ def load_objective(target: str) -> Callable[..., Any]:
 
 
 def make_sampler(name: str | None, seed: int | None) -> samplers.Sampler | None:
-    """A sampler from the registry by name (random when only a seed is given)."""
+    """A sampler from the registry by name (the default, auto, when only a seed is given)."""
     if name is None and seed is None:
         return None
-    registry: dict[str, type[samplers.Sampler]] = getattr(
-        samplers, "SAMPLERS", {"random": samplers.RandomSampler})
-    cls = registry.get((name or "random").lower())
+    registry: dict[str, type[samplers.Sampler]] = samplers.SAMPLERS
+    cls = registry.get((name or "auto").lower())
     if cls is None:
         raise BadArgument(f"unknown sampler {name!r}; available: {', '.join(sorted(registry))}")
     try:
@@ -306,7 +305,7 @@ def copy(study: str, to_storage: str, to_name: str | None, url: str) -> None:
 @click.option("--n-trials", type=int, required=True, metavar="N", help="Trials to run.")
 @click.option("--timeout", type=float, metavar="S", help="Stop starting trials after S seconds.")
 @click.option("--sampler", metavar="NAME", help="Sampler, by its name in "
-              "hyperdial.samplers.SAMPLERS (default: random).")
+              "hyperdial.samplers.SAMPLERS (default: auto).")
 @click.option("--seed", type=int, metavar="N", help="Seed of the sampler.")
 @click.option("--direction", "directions", multiple=True,
               type=click.Choice(["minimize", "maximize"], case_sensitive=False),

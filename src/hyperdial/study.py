@@ -21,7 +21,7 @@ from hyperdial.exceptions import DuplicatedStudy, TrialFinishedError
 from hyperdial.history import History, StudyDirection
 from hyperdial.pruners.base import Decision, NopPruner, Pruner
 from hyperdial.samplers.base import Sampler
-from hyperdial.samplers.random import RandomSampler
+from hyperdial.samplers.auto import AutoSampler
 from hyperdial.space import Distribution, SearchSpace
 from hyperdial.storage import InMemoryStorage, Storage, get_storage
 from hyperdial.storage.base import Event, StudyInfo, TrialView
@@ -47,7 +47,7 @@ class Study:
                  grace_period: float | None = None, failed_trial_retries: int = 0) -> None:
         self._info = info
         self._storage = storage
-        self.sampler = sampler if sampler is not None else RandomSampler()
+        self.sampler = sampler if sampler is not None else AutoSampler()
         self.pruner = pruner if pruner is not None else NopPruner()
         self._view = TrialView(storage, info.id, info.directions)
         self._lock = threading.RLock()
