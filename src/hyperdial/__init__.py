@@ -9,6 +9,9 @@ True
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from hyperdial import exceptions, pruners, samplers, storage
 from hyperdial.exceptions import SearchExhausted, TrialPruned
 from hyperdial.history import History, StudyDirection
@@ -47,9 +50,26 @@ __all__ = [
     "create_study",
     "delete_study",
     "exceptions",
+    "executors",
     "get_all_study_names",
     "load_study",
     "pruners",
     "samplers",
+    "schedulers",
+    "stoppers",
     "storage",
 ]
+
+#: Subpackages loaded on first use, so that ``import hyperdial`` stays fast.
+_LAZY = ("executors", "schedulers", "stoppers")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return importlib.import_module(f"hyperdial.{name}")
+    raise AttributeError(f"module 'hyperdial' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
