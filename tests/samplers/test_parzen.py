@@ -80,3 +80,15 @@ def test_defaults_and_split() -> None:
     two = np.array([[1.0, 4.0], [2.0, 2.0], [3.0, 3.0], [4.0, 1.0], [5.0, 5.0]])
     order = pz.loss_order(two, 3)
     assert set(order[:3].tolist()) == {0, 1, 3} and order[-1] == 4
+
+
+def test_bandwidth_rule_per_column() -> None:
+    """Scott's rule where asked (one bandwidth for every kernel of the column), neighbour gaps
+    elsewhere (each kernel as wide as its larger gap to another observation)."""
+    num = np.array([[0.1, 0.1], [0.2, 0.5], [0.9, 0.6]])
+    mix = pz.fit(num, np.empty((3, 0), dtype=np.int64), np.ones(3), [],
+                 scott=np.array([True, False]))
+    scott_col, gap_col = mix.sigmas[:3, 0], mix.sigmas[:3, 1]
+    assert np.allclose(scott_col, scott_col[0])
+    assert np.allclose(gap_col, [0.4, 0.4, 0.25])  # the last gap, 0.1, clipped to 1 / 4
+    assert np.allclose(mix.sigmas[3], 1.0)  # the prior kernel

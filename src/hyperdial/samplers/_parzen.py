@@ -203,23 +203,23 @@ def _gap_sigmas(mus: np.ndarray, consider_endpoints: bool) -> np.ndarray:
 
 
 def fit(num: np.ndarray, cats: np.ndarray, weights: np.ndarray, n_choices: Sequence[int], *,
-        prior_weight: float = 1.0, scott: bool = True,
+        prior_weight: float = 1.0, scott: bool | np.ndarray = True,
         consider_endpoints: bool = False) -> Mixture:
     """Fit a Parzen estimator to observations ``num`` (n, d_num) in [0, 1] and ``cats``
     (n, d_cat) choice indices, weighted by ``weights`` (n,), plus a prior kernel.
 
-    Bandwidths: with ``scott`` the multivariate rule ``SIGMA0 * n ** (-1 / (d + 4))`` (Scott's
-    rule with a fixed spread, as Optuna's multivariate TPE), else the larger gap to a
-    neighbouring observation (hyperopt); both then clipped to ``[1 / min(100, n + 1), 1]``
+    Bandwidths: in the columns where ``scott`` holds (a bool, or one per column) the
+    multivariate rule ``SIGMA0 * n ** (-1 / (d + 4))`` (Scott's rule with a fixed spread, as
+    Optuna's multivariate TPE before version 4), elsewhere the larger gap to a neighbouring
+    observation (hyperopt, Optuna 5); both then clipped to ``[1 / min(100, n + 1), 1]``
     ("magic clip")."""
     n, d_num = num.shape
     k = n + 1
     mus = np.vstack([num, np.full((1, d_num), 0.5)])
-    if scott:
-        sig = np.full((k, d_num), SIGMA0 * max(n, 1) ** (-1.0 / (d_num + 4)))
-    else:  # gaps between observations only: the prior's centre is no neighbour
-        gaps = _gap_sigmas(num, consider_endpoints) if n else np.empty((0, d_num))
-        sig = np.vstack([gaps, np.ones((1, d_num))])
+    gaps = _gap_sigmas(num, consider_endpoints) if n else np.empty((0, d_num))
+    sig = np.vstack([gaps, np.ones((1, d_num))])
+    scott = np.broadcast_to(np.asarray(scott, dtype=bool), (d_num,))
+    sig[:, scott] = SIGMA0 * max(n, 1) ** (-1.0 / (d_num + 4))
     sig = np.clip(sig, 1.0 / min(MAGIC_CLIP_MAX, float(k)), 1.0)
     sig[-1] = 1.0
     w = np.append(np.asarray(weights, dtype=float), prior_weight)

@@ -198,7 +198,8 @@ class TPESampler(Sampler):
         for group in self._groups(has, history, names):
             member = np.asarray(has[:, group].all(axis=1))
             out.update(self._propose_group([names[j] for j in group], [dists[j] for j in group],
-                                           coords[:, group], member, ranked, rng))
+                                           coords[:, group], member, ranked, rng,
+                                           history.n_objectives == 1))
         return space.restrict(out) if space.is_conditional else out
 
     # -- steps ------------------------------------------------------------------------------
@@ -265,8 +266,8 @@ class TPESampler(Sampler):
         return groups + [np.array([j]) for j in range(len(names)) if j not in covered]
 
     def _propose_group(self, names: list[str], dists: list[Distribution], coords: np.ndarray,
-                       member: np.ndarray, ranked: _Ranked,
-                       rng: np.random.Generator) -> dict[str, Any]:
+                       member: np.ndarray, ranked: _Ranked, rng: np.random.Generator,
+                       single_objective: bool) -> dict[str, Any]:
         """Propose the parameters ``names`` jointly from the trials flagged in ``member``
         (``coords``: their coordinates, one row per ranked trial)."""
         space = SearchSpace(dict(zip(names, dists, strict=True)))
@@ -280,7 +281,12 @@ class TPESampler(Sampler):
         numbers = ranked.numbers[idx]
         good = idx < ranked.n_good
         n_choices = [len(dists[j].choices) for j in cat]  # type: ignore[union-attr]
-        scott = self.multivariate and len(numeric) > 1
+        dims = [pz.dim_of(dists[j]) for j in numeric]  # type: ignore[arg-type]
+        # Jointly modelled columns take Scott's rule, except continuous ones of a single
+        # objective: the neighbour gaps there, as Optuna 5 (measurements in docs/tpe.md).
+        joint = self.multivariate and len(numeric) > 1
+        scott = np.array([joint and (dim.kind != "cont" or not single_objective)
+                          for dim in dims], dtype=bool)
         mixtures = []
         for part in (good, ~good):
             if part is good and ranked.good_weights is not None:
@@ -291,7 +297,6 @@ class TPESampler(Sampler):
             mixtures.append(pz.fit(num[part], cats[part], w, n_choices,
                                    prior_weight=self.prior_weight, scott=scott,
                                    consider_endpoints=self.consider_endpoints))
-        dims = [pz.dim_of(dists[j]) for j in numeric]  # type: ignore[arg-type]
         z, c = pz.best_candidate(mixtures[0], mixtures[1], rng, self.n_ei_candidates, dims)
         out: dict[str, Any] = {}
         for k, j in enumerate(numeric):
