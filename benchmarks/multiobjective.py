@@ -184,8 +184,9 @@ def report(cells: list[dict[str, Any]], seeds: int, budget: int) -> list[str]:
         "Problems: ZDT1 and ZDT2 with 10 variables, DTLZ2 with 3 objectives and 12 variables "
         "(standard definitions, all minimised on [0, 1]^n). Hypervolume (higher is better) of "
         "all trials so far, exact, at the reference point named in each table. Optimizers: "
-        "hyperdial `NSGAIISampler`, `NSGAIIISampler` and `TPESampler`, Optuna `NSGAIISampler` "
-        "and `TPESampler`, "
+        "hyperdial `AutoSampler` (the default: at 200 trials its `GPSampler` with random "
+        "scalarisations), `GPSampler`, `NSGAIISampler`, `NSGAIIISampler` and `TPESampler`, "
+        "Optuna `NSGAIISampler` and `TPESampler`, "
         "all with their defaults and `seed=seed`; hyperdial-tpe-uni = `TPESampler(seed=seed, "
         "multivariate=False)` (Optuna's TPE is independent by default for several "
         "objectives); random = uniform search. Mean ± standard deviation over seeds.",
