@@ -165,13 +165,17 @@ def report(part_a: dict[str, list[dict[str, Any]]],
            part_b: dict[str, dict[str, dict[str, list[float]]]],
            args: argparse.Namespace, seconds: float) -> list[str]:
     """The markdown report."""
+    import importlib
+    import importlib.util
+
     import optuna
     import sklearn
-    import torch
 
+    torch_version = (importlib.import_module("torch").__version__
+                     if importlib.util.find_spec("torch") else "not installed")
     lines = [f"# Multi-fidelity benchmark ({time.strftime('%Y-%m-%d')})", "",
              f"hyperdial {hd.__version__} (working tree), optuna {optuna.__version__}, "
-             f"scikit-learn {sklearn.__version__}, torch {torch.__version__}, numpy "
+             f"scikit-learn {sklearn.__version__}, torch {torch_version}, numpy "
              f"{np.__version__}; Python {platform.python_version()}, {os.cpu_count()} cores "
              f"(load {os.getloadavg()[0]:.1f} at the end), {seconds:.0f} s in all.",
              "", f"Compute is counted in epochs; a full run is {MAX_EPOCHS} epochs; Hyperband "
