@@ -20,11 +20,7 @@ from hyperdial.samplers import SAMPLERS, CmaEsSampler, RandomSampler, Sampler
 from hyperdial.samplers.cmaes import bin_edges
 from hyperdial.space import Categorical, Float, Int, SearchSpace
 from hyperdial.testing.samplers import (
-    check_batch,
-    check_conditional,
-    check_mixed_categorical,
-    check_pending,
-    check_reproducible,
+    check_all,
     check_valid,
     factory_for,
     key,
@@ -62,12 +58,7 @@ def test_registered() -> None:
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_conformance_with_cma_in_use(seed: int) -> None:
-    check_valid(quick, MIXED_SPACE, seed, n_trials=30)
-    check_reproducible(quick, MIXED_SPACE, seed, n_trials=12)
-    check_pending(quick, MIXED_SPACE, seed)
-    check_batch(quick, MIXED_SPACE, seed)
-    check_conditional(quick, seed)
-    check_mixed_categorical(quick, seed)
+    check_all(quick, MIXED_SPACE, seed, n_trials=30)
 
 
 @settings(max_examples=25, deadline=None)

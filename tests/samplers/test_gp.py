@@ -17,11 +17,7 @@ from hyperdial.samplers import _gp_math as gpm
 from hyperdial.samplers.gp import find_branches, scalarise, warp_losses
 from hyperdial.space import Categorical, Float, Int, SearchSpace
 from hyperdial.testing.samplers import (
-    check_batch,
-    check_conditional,
-    check_mixed_categorical,
-    check_pending,
-    check_reproducible,
+    check_all,
     check_valid,
     factory_for,
 )
@@ -46,12 +42,7 @@ def test_registered() -> None:
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_conformance_with_the_model_in_use(seed: int) -> None:
-    check_valid(quick, MIXED_SPACE, seed, n_trials=8)
-    check_reproducible(quick, MIXED_SPACE, seed, n_trials=6)
-    check_pending(quick, MIXED_SPACE, seed)
-    check_batch(quick, MIXED_SPACE, seed)
-    check_conditional(quick, seed)
-    check_mixed_categorical(quick, seed, n_trials=8)
+    check_all(quick, MIXED_SPACE, seed, n_trials=8)
 
 
 def run(sampler: Sampler, f: Objective, space: SearchSpace, n: int,

@@ -215,3 +215,15 @@ def check_batch(factory: SamplerFactory, space: SearchSpace, seed: int, n: int =
     for p in batch:
         space.validate(p)
     _check_exclusive(sampler, batch, history)
+
+
+def check_all(factory: SamplerFactory, space: SearchSpace, seed: int, *,
+              n_trials: int = 12) -> None:
+    """Every check of this module on one factory, runs of about ``n_trials`` trials: for a
+    sampler whose model starts after a few trials, use enough to see it in use."""
+    check_valid(factory, space, seed, n_trials=n_trials)
+    check_reproducible(factory, space, seed, n_trials=max(n_trials // 2, 6))
+    check_pending(factory, space, seed)
+    check_batch(factory, space, seed)
+    check_conditional(factory, seed, n_trials=n_trials)
+    check_mixed_categorical(factory, seed, n_trials=n_trials)
