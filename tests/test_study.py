@@ -381,3 +381,33 @@ def test_a_resumed_seeded_study_replays_the_uninterrupted_sequence(
     resumed = hd.load_study(study_name="r", storage=url, sampler=make())
     resumed.optimize(objective, n_trials=12)
     assert [t.params for t in resumed.trials] == [t.params for t in whole.trials]
+
+
+def test_told_records_equal_the_stored_ones(tmp_path: Path) -> None:
+    """tell() builds a finished trial's record from the events it has just written, without
+    reading them back: that record, and the study's view, must equal a fresh reload's."""
+    url = f"sqlite:///{tmp_path / 'told.db'}"
+    study = hd.create_study(study_name="told", storage=url,
+                            sampler=hd.samplers.RandomSampler(seed=0))
+
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", 0.0, 1.0)
+        trial.set_user_attr("pair", (x, "a"))  # a tuple: stored, and read back, as a list
+        if trial.number % 3 == 1:
+            trial.report(x, step=0)
+        if trial.number % 3 == 2:
+            raise ValueError("boom")
+        return x
+
+    told = []
+    study.optimize(objective, n_trials=9, catch=(ValueError,),
+                   callbacks=[lambda s, record: told.append(record)])
+    fresh = hd.load_study(study_name="told", storage=url).trials
+    assert [t.state for t in told].count(TrialState.FAIL) == 3
+    for a, b in zip(told, fresh, strict=True):
+        assert (a.number, a.state, a.values, a.params, a.distributions, a.user_attrs,
+                a.intermediate_values, a.fail_reason) == \
+               (b.number, b.state, b.values, b.params, b.distributions, b.user_attrs,
+                b.intermediate_values, b.fail_reason)
+        assert a.datetime_complete == b.datetime_complete
+    assert study.trials == fresh

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from hyperdial.exceptions import DuplicatedStudy, TrialFinishedError
 from hyperdial.history import History, StudyDirection
 from hyperdial.pruners.base import Decision, NopPruner, Pruner
-from hyperdial.samplers.base import Sampler
 from hyperdial.samplers.auto import AutoSampler
+from hyperdial.samplers.base import Sampler
 from hyperdial.space import Distribution, SearchSpace
 from hyperdial.storage import InMemoryStorage, Storage, get_storage
 from hyperdial.storage.base import Event, StudyInfo, TrialView
@@ -215,15 +215,21 @@ class Study:
         if traceback is not None:
             finish["traceback"] = traceback
         events = [*self._drain(live), ("finish", finish)]
+        appended = True
         try:
             self._storage.append(self._info.id, number, events)
         except TrialFinishedError:
+            appended = False
             warnings.warn(f"trial {number} was already finished (marked stale by another "
                           "worker?); its late result is dropped", RuntimeWarning, stacklevel=2)
         with self._lock:
             self._live.pop(number, None)
             self._history_at_ask.pop(number, None)
-            self._view.sync()
+            # A trial that wrote nothing before its end (no report) has all its events here:
+            # they need no read-back; the next ask syncs the rest of the log.
+            own = appended and live is not None and not live.intermediate_values
+            if not (own and self._view.apply_own(number, events)):
+                self._view.sync()
             return self._view.get(number)
 
     def _check_values(self, values: Any) -> tuple[tuple[float, ...] | None, str | None]:

@@ -17,6 +17,7 @@ Event kinds and their data (all JSON):
 
 from __future__ import annotations
 
+import json
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -189,9 +190,25 @@ class TrialView:
             self.apply(rows)
 
     def apply(self, rows: Sequence[EventRow]) -> None:
-        touched: set[int] = set()
         for row in rows:
             self.last_event_id = max(self.last_event_id, row.id)
+        self._apply_rows(rows)
+
+    def apply_own(self, number: int, events: Sequence[Event]) -> bool:
+        """Apply the events this process has just appended for trial ``number`` (every event
+        the trial has after its creation, ending with its ``finish``) without reading them
+        back; False (nothing applied) if the view does not hold that trial open. The next
+        `sync` reads them again and ignores them, as it ignores any event of a finished
+        trial."""
+        if number not in self._open or not events or events[-1][0] != "finish":
+            return False
+        self._apply_rows([EventRow(0, number, kind, json.loads(json.dumps(data)))
+                          for kind, data in events])
+        return True
+
+    def _apply_rows(self, rows: Sequence[EventRow]) -> None:
+        touched: set[int] = set()
+        for row in rows:
             self._apply_one(row)
             touched.add(row.number)
         for number in touched:
