@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from hyperdial._optional import require
 from hyperdial.history import StudyDirection
-from hyperdial.integrations import require
 from hyperdial.study import Study
 
 DEFAULT_MAX_GAP = 0.05

@@ -10,20 +10,8 @@ Import the submodule you need; each imports its library only there:
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
-
 from hyperdial.exceptions import TrialPruned
 from hyperdial.trial import Trial
-
-
-def require(module: str, extra: str) -> ModuleType:
-    """Import ``module`` or raise an ImportError that names the extra to install."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ImportError(f"this integration needs {module}: pip install 'hyperdial[{extra}]'"
-                          ) from exc
 
 
 def report_or_prune(trial: Trial, value: float, step: int) -> None:
@@ -34,4 +22,4 @@ def report_or_prune(trial: Trial, value: float, step: int) -> None:
         raise TrialPruned(f"pruned at step {step} (value {value:g})")
 
 
-__all__ = ["report_or_prune", "require"]
+__all__ = ["report_or_prune"]

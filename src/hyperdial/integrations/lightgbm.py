@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hyperdial.integrations import report_or_prune, require
+from hyperdial._optional import require
+from hyperdial.integrations import report_or_prune
 from hyperdial.trial import Trial
 
 require("lightgbm", "lightgbm")

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hyperdial.integrations import require
+from hyperdial._optional import require
 
 require("sklearn", "sklearn")
 
