@@ -36,3 +36,21 @@ def test_import_loads_no_heavy_dependency() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
+
+
+def test_samplers_load_on_first_use() -> None:
+    code = (
+        "import sys, json, hyperdial as hd; "
+        "before = 'hyperdial.samplers.gp' in sys.modules; "
+        "cls = hd.samplers.GPSampler; "
+        "print(json.dumps([before, 'hyperdial.samplers.gp' in sys.modules, cls.__name__, "
+        "hd.samplers.SAMPLERS['gp'] is cls]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == [False, True, "GPSampler", True]
+    try:
+        _ = hd.samplers.NoSuchSampler  # type: ignore[attr-defined]
+    except AttributeError as exc:
+        assert "NoSuchSampler" in str(exc)
+    else:
+        raise AssertionError("an unknown sampler name must raise AttributeError")

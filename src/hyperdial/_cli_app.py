@@ -143,7 +143,7 @@ def make_sampler(name: str | None, seed: int | None) -> samplers.Sampler | None:
     """A sampler from the registry by name (the default, auto, when only a seed is given)."""
     if name is None and seed is None:
         return None
-    registry: dict[str, type[samplers.Sampler]] = samplers.SAMPLERS
+    registry = samplers.SAMPLERS
     cls = registry.get((name or "auto").lower())
     if cls is None:
         raise BadArgument(f"unknown sampler {name!r}; available: {', '.join(sorted(registry))}")

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from hyperdial.exceptions import DuplicatedStudy, TrialFinishedError
 from hyperdial.history import History, StudyDirection
 from hyperdial.pruners.base import Decision, NopPruner, Pruner
-from hyperdial.samplers.auto import AutoSampler
 from hyperdial.samplers.base import Sampler
 from hyperdial.space import Distribution, SearchSpace
 from hyperdial.storage import InMemoryStorage, Storage, get_storage
@@ -47,7 +46,11 @@ class Study:
                  grace_period: float | None = None, failed_trial_retries: int = 0) -> None:
         self._info = info
         self._storage = storage
-        self.sampler = sampler if sampler is not None else AutoSampler()
+        if sampler is None:
+            from hyperdial.samplers.auto import AutoSampler  # the default, loaded when used
+
+            sampler = AutoSampler()
+        self.sampler = sampler
         self.pruner = pruner if pruner is not None else NopPruner()
         self._view = TrialView(storage, info.id, info.directions)
         self._lock = threading.RLock()

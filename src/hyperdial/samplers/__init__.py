@@ -1,32 +1,49 @@
-"""Samplers decide *what* to try next; `SAMPLERS` names them for the CLI."""
+"""Samplers decide *what* to try next; `SAMPLERS` names them for the CLI.
+
+Each sampler's module is imported when the class is first used (``hd.samplers.GPSampler``,
+``SAMPLERS["gp"]``), so that importing hyperdial stays light.
+"""
 
 from __future__ import annotations
 
-from hyperdial.samplers.auto import AutoSampler
+from typing import TYPE_CHECKING
+
+from hyperdial._lazy import LazyRegistry, module_getattr
 from hyperdial.samplers.base import Sampler
-from hyperdial.samplers.bohb import BOHBSampler
-from hyperdial.samplers.cmaes import CmaEsSampler
-from hyperdial.samplers.gp import GPSampler
-from hyperdial.samplers.grid import GridSampler
-from hyperdial.samplers.nsga import NSGAIIISampler, NSGAIISampler
-from hyperdial.samplers.qmc import QMCSampler
-from hyperdial.samplers.random import RandomSampler
-from hyperdial.samplers.tpe import TPESampler
+
+if TYPE_CHECKING:
+    from hyperdial.samplers.auto import AutoSampler
+    from hyperdial.samplers.bohb import BOHBSampler
+    from hyperdial.samplers.cmaes import CmaEsSampler
+    from hyperdial.samplers.gp import GPSampler
+    from hyperdial.samplers.grid import GridSampler
+    from hyperdial.samplers.nsga import NSGAIIISampler, NSGAIISampler
+    from hyperdial.samplers.qmc import QMCSampler
+    from hyperdial.samplers.random import RandomSampler
+    from hyperdial.samplers.tpe import TPESampler
+
+_MODULES = {
+    "AutoSampler": "auto", "BOHBSampler": "bohb", "CmaEsSampler": "cmaes", "GPSampler": "gp",
+    "GridSampler": "grid", "NSGAIISampler": "nsga", "NSGAIIISampler": "nsga",
+    "QMCSampler": "qmc", "RandomSampler": "random", "TPESampler": "tpe",
+}
 
 __all__ = ["SAMPLERS", "AutoSampler", "BOHBSampler", "CmaEsSampler", "GPSampler", "GridSampler",
            "NSGAIIISampler", "NSGAIISampler", "QMCSampler", "RandomSampler", "Sampler",
            "TPESampler"]
 
+__getattr__ = module_getattr(__name__, _MODULES)
+
 #: Every sampler by the name the CLI and configuration files use.
-SAMPLERS: dict[str, type[Sampler]] = {
-    "auto": AutoSampler,
-    "random": RandomSampler,
-    "grid": GridSampler,
-    "qmc": QMCSampler,
-    "gp": GPSampler,
-    "tpe": TPESampler,
-    "cmaes": CmaEsSampler,
-    "nsga2": NSGAIISampler,
-    "nsga3": NSGAIIISampler,
-    "bohb": BOHBSampler,
-}
+SAMPLERS: LazyRegistry[Sampler] = LazyRegistry(__name__, _MODULES, {
+    "auto": "AutoSampler",
+    "random": "RandomSampler",
+    "grid": "GridSampler",
+    "qmc": "QMCSampler",
+    "gp": "GPSampler",
+    "tpe": "TPESampler",
+    "cmaes": "CmaEsSampler",
+    "nsga2": "NSGAIISampler",
+    "nsga3": "NSGAIIISampler",
+    "bohb": "BOHBSampler",
+})
