@@ -61,3 +61,14 @@ def test_proposal_is_the_delegates() -> None:
     space = history.completed_space
     auto, gp = AutoSampler(seed=5), GPSampler(seed=5)
     assert auto.propose(history, space, auto.rng(12)) == gp.propose(history, space, gp.rng(12))
+
+
+def test_mostly_pruned_studies_go_to_tpe() -> None:
+    history = _history(4)
+    dist = Float(0.0, 1.0)
+    pruned = tuple(TrialRecord(number=4 + i, state=TrialState.PRUNED, params={"x": 0.5},
+                               distributions={"x": dist}, intermediate_values={0: 1.0})
+                   for i in range(5))
+    assert isinstance(AutoSampler(seed=0).choose(History(history.trials + pruned[:4])),
+                      GPSampler)  # as many pruned as completed: still the GP
+    assert isinstance(AutoSampler(seed=0).choose(History(history.trials + pruned)), TPESampler)

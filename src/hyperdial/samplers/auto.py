@@ -14,6 +14,7 @@ from hyperdial.samplers.base import Sampler
 from hyperdial.samplers.gp import GPSampler
 from hyperdial.samplers.tpe import TPESampler
 from hyperdial.space import SearchSpace
+from hyperdial.trial import TrialState
 
 
 class AutoSampler(Sampler):
@@ -26,6 +27,9 @@ class AutoSampler(Sampler):
     - Past ``gp_trials``, or with more than ``gp_max_params`` parameters: multivariate TPE
       (`TPESampler`), whose cost per trial stays in milliseconds at 10,000 trials, learning
       from every trial so far (several objectives included).
+    - When a pruner has stopped more trials than have completed (Hyperband, ASHA): TPE, which
+      ranks pruned trials by their last report, where the GP would see only the few
+      completed ones.
 
     Args:
         seed: seed shared by the samplers it delegates to.
@@ -52,8 +56,10 @@ class AutoSampler(Sampler):
 
     def choose(self, history: History) -> Sampler:
         """The sampler that proposes the next trial of ``history``."""
-        if (len(history.completed) >= self.gp_trials
-                or len(history.completed_union_space) > self.gp_max_params):
+        n_completed = len(history.completed)
+        if (n_completed >= self.gp_trials
+                or len(history.completed_union_space) > self.gp_max_params
+                or len(history.with_states(TrialState.PRUNED)) > n_completed):
             return self._tpe
         return self._gp
 
