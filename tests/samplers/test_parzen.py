@@ -67,7 +67,7 @@ def test_coords_round_trip_respects_bounds_and_step(dist: Int | Float) -> None:
 def test_bandwidths_are_clipped() -> None:
     num = np.linspace(0.3, 0.3001, 50)[:, None]
     mix = pz.fit(num, np.empty((50, 0), np.int64), np.ones(50), [], scott=False)
-    assert mix.sigmas.min() == pytest.approx(1.0 / 51)
+    assert mix.sigmas.min() == pytest.approx(1.0 / 52)  # 51 kernels with the prior, plus one
     assert mix.sigmas[-1, 0] == 1.0
 
 
@@ -90,5 +90,5 @@ def test_bandwidth_rule_per_column() -> None:
                  scott=np.array([True, False]))
     scott_col, gap_col = mix.sigmas[:3, 0], mix.sigmas[:3, 1]
     assert np.allclose(scott_col, scott_col[0])
-    assert np.allclose(gap_col, [0.4, 0.4, 0.25])  # the last gap, 0.1, clipped to 1 / 4
+    assert np.allclose(gap_col, [0.4, 0.4, 0.2])  # the last gap, 0.1, clipped to 1 / (3 + 2)
     assert np.allclose(mix.sigmas[3], 1.0)  # the prior kernel

@@ -76,7 +76,7 @@ def test_beats_random_on_a_conditional_problem() -> None:
     assert tpe < 0.5 * rnd
 
 
-@pytest.mark.parametrize("kwargs", [{"multivariate": False}, {"group": False},
+@pytest.mark.parametrize("kwargs", [{"multivariate": False}, {"group": True},
                                     {"consider_endpoints": True, "multivariate": False},
                                     {"constant_liar": True}])
 def test_variants_propose_valid_conditional_points(kwargs: dict[str, Any]) -> None:
@@ -91,8 +91,8 @@ def test_infer_space_by_mode() -> None:
     for i, params in enumerate([{"a": 0.1, "b": 1}, {"a": 0.2}]):
         space = SearchSpace({"a": Float(0.0, 1.0), "b": Int(0, 3)})
         history = add(history, space, params, (float(i),))
-    assert list(TPESampler().infer_space(history)) == ["a", "b"]
-    assert list(TPESampler(group=False).infer_space(history)) == ["a"]
+    assert list(TPESampler(group=True).infer_space(history)) == ["a", "b"]
+    assert list(TPESampler().infer_space(history)) == ["a"]  # group=False by default
     assert not TPESampler(multivariate=False).infer_space(history)
 
 

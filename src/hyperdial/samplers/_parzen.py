@@ -26,7 +26,8 @@ from hyperdial.space import Categorical, Float, Int
 
 #: Sigma of the Scott-like multivariate rule at one observation, as a fraction of the range.
 SIGMA0 = 0.2
-#: The smallest bandwidth is ``1 / min(MAGIC_CLIP_MAX, n_kernels)`` of the range (hyperopt).
+#: The smallest bandwidth is ``1 / min(MAGIC_CLIP_MAX, n_kernels + 1)`` of the range, the
+#: prior kernel counted among the kernels (hyperopt's ``1 + len(mus)``, Optuna's rule).
 MAGIC_CLIP_MAX = 100.0
 _TINY = 1e-300
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -211,8 +212,8 @@ def fit(num: np.ndarray, cats: np.ndarray, weights: np.ndarray, n_choices: Seque
     Bandwidths: in the columns where ``scott`` holds (a bool, or one per column) the
     multivariate rule ``SIGMA0 * n ** (-1 / (d + 4))`` (Scott's rule with a fixed spread, as
     Optuna's multivariate TPE before version 4), elsewhere the larger gap to a neighbouring
-    observation (hyperopt, Optuna 5); both then clipped to ``[1 / min(100, n + 1), 1]``
-    ("magic clip")."""
+    observation (hyperopt, Optuna 5); both then clipped to ``[1 / min(100, n + 2), 1]``
+    ("magic clip": ``n + 1`` kernels with the prior, plus one, as hyperopt and Optuna)."""
     n, d_num = num.shape
     k = n + 1
     mus = np.vstack([num, np.full((1, d_num), 0.5)])
@@ -220,7 +221,7 @@ def fit(num: np.ndarray, cats: np.ndarray, weights: np.ndarray, n_choices: Seque
     sig = np.vstack([gaps, np.ones((1, d_num))])
     scott = np.broadcast_to(np.asarray(scott, dtype=bool), (d_num,))
     sig[:, scott] = SIGMA0 * max(n, 1) ** (-1.0 / (d_num + 4))
-    sig = np.clip(sig, 1.0 / min(MAGIC_CLIP_MAX, float(k)), 1.0)
+    sig = np.clip(sig, 1.0 / min(MAGIC_CLIP_MAX, float(k + 1)), 1.0)
     sig[-1] = 1.0
     w = np.append(np.asarray(weights, dtype=float), prior_weight)
     w = w / w.sum()

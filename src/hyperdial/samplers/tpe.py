@@ -123,7 +123,9 @@ class TPESampler(Sampler):
         multivariate: one joint (product-kernel) estimator for the joint space instead of
             one estimator per parameter.
         group: with ``multivariate``, decompose a conditional space into groups of parameters
-            that always appear together and model each group jointly.
+            that always appear together and model each group jointly. Off by default (as in
+            Optuna): the parameters every trial holds are modelled jointly, the others one by
+            one, which explores a sparsely observed branch better (see ``docs/tpe.md``).
         constant_liar: running (and waiting) trials count as bad, so parallel workers spread.
         consider_endpoints: the univariate bandwidth rule sees the bounds as neighbours.
         weights: observation weights from their count (oldest first).
@@ -131,7 +133,7 @@ class TPESampler(Sampler):
 
     def __init__(self, *, seed: int | None = None, n_startup_trials: int = 10,
                  n_ei_candidates: int = 24, gamma: Callable[[int], int] = pz.default_gamma,
-                 prior_weight: float = 1.0, multivariate: bool = True, group: bool = True,
+                 prior_weight: float = 1.0, multivariate: bool = True, group: bool = False,
                  constant_liar: bool = False, consider_endpoints: bool = False,
                  weights: Callable[[int], np.ndarray] = pz.default_weights) -> None:
         if n_startup_trials < 0:
