@@ -53,3 +53,17 @@ def optuna_sphere_study(sampler: Any, x: np.ndarray, y: np.ndarray) -> tuple[Any
                                   distributions=dists, value=float(value))
         for row, value in zip(x, y, strict=True)])
     return study, dists
+
+
+def torch_epoch(net: Any, opt: Any, x: Any, y: Any, batch_size: int, gen: Any) -> None:
+    """One epoch of minibatch training with cross-entropy, in the order ``gen`` draws: the
+    training step of the torch learning-curve problem and of the PBT task."""
+    import torch
+
+    order = torch.randperm(len(x), generator=gen)
+    for start in range(0, len(x), batch_size):
+        idx = order[start:start + batch_size]
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(x[idx]), y[idx]).backward()
+        opt.step()
+

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from benchmarks._common import torch_epoch
 from benchmarks.problems import Config, Param, Space, categorical, integer, real
 
 MAX_EPOCHS = 27
@@ -187,13 +188,7 @@ class _Torch:
         xt, xv, yt, yv = (torch.as_tensor(a) for a in _digits())
         xt, xv = xt.float(), xv.float()
         self.net.train()
-        order = torch.randperm(len(xt), generator=self.gen)
-        for start in range(0, len(xt), 100):
-            idx = order[start:start + 100]
-            self.opt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(self.net(xt[idx]), yt[idx])
-            loss.backward()  # type: ignore[no-untyped-call]
-            self.opt.step()
+        torch_epoch(self.net, self.opt, xt, yt, 100, self.gen)
         self.net.eval()
         with torch.no_grad():
             return float((self.net(xv).argmax(1) != yv).float().mean())

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 import hyperdial as hd
-from benchmarks._common import RESULTS, write_result
+from benchmarks._common import RESULTS, torch_epoch, write_result
 from hyperdial.artifacts import DirectoryStore
 from hyperdial.executors import SimulatedExecutor
 from hyperdial.schedulers import PopulationBasedTraining, lineage, schedule
@@ -82,13 +82,7 @@ class MLP:
         import torch
 
         xt, yt, xv, yv, _, _ = _data()
-        order = torch.randperm(len(xt), generator=self.gen)
-        for i in range(0, len(xt), 50):
-            idx = order[i:i + 50]
-            self.opt.zero_grad()
-            batch = torch.nn.functional.cross_entropy(self.net(xt[idx]), yt[idx])
-            batch.backward()  # type: ignore[no-untyped-call]
-            self.opt.step()
+        torch_epoch(self.net, self.opt, xt, yt, 50, self.gen)
         with torch.no_grad():
             loss = float(torch.nn.functional.cross_entropy(self.net(xv), yv))
         return loss if math.isfinite(loss) and loss < DIVERGED else DIVERGED

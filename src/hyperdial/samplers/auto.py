@@ -50,9 +50,8 @@ class AutoSampler(Sampler):
 
     def reseed(self, seed: int | None) -> None:
         super().reseed(seed)
-        for sampler in (getattr(self, "_gp", None), getattr(self, "_tpe", None)):
-            if sampler is not None:
-                sampler.reseed(self.seed)
+        self._gp.reseed(self.seed)
+        self._tpe.reseed(self.seed)
 
     def choose(self, history: History) -> Sampler:
         """The sampler that proposes the next trial of ``history``."""
