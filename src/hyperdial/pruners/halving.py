@@ -29,10 +29,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from hyperdial._checks import check_int
 from hyperdial._pareto import front_ranks
 from hyperdial.history import History
 from hyperdial.pruners.base import Decision, Pruner
-from hyperdial.pruners.median import _check_int
 from hyperdial.trial import TrialRecord, TrialState
 
 Resource = int | str  # an int, or "auto"
@@ -118,18 +118,18 @@ class SuccessiveHalvingPruner(Pruner):
                  min_early_stopping_rate: int = 0, *, max_resource: int | None = None,
                  synchronous: bool = False, cohort_size: int | None = None) -> None:
         if min_resource != "auto":
-            _check_int("min_resource", min_resource, 1)  # type: ignore[arg-type]
-        _check_int("reduction_factor", reduction_factor, 2)
-        _check_int("min_early_stopping_rate", min_early_stopping_rate, 0)
+            check_int("min_resource", min_resource, 1)
+        check_int("reduction_factor", reduction_factor, 2)
+        check_int("min_early_stopping_rate", min_early_stopping_rate, 0)
         self.min_resource = min_resource
         self.reduction_factor = reduction_factor
         self.min_early_stopping_rate = min_early_stopping_rate
         if max_resource is not None:
-            _check_int("max_resource", max_resource, 1)
+            check_int("max_resource", max_resource, 1)
         self.max_resource = max_resource
         self.synchronous = bool(synchronous)
         if cohort_size is not None:
-            _check_int("cohort_size", cohort_size, 1)
+            check_int("cohort_size", cohort_size, 1)
         elif synchronous:
             if not isinstance(min_resource, int) or max_resource is None:
                 raise ValueError("synchronous halving needs cohort_size, or an int min_resource "

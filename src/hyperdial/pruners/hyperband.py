@@ -19,10 +19,10 @@ from functools import lru_cache
 
 import numpy as np
 
+from hyperdial._checks import check_int
 from hyperdial.history import History
 from hyperdial.pruners.base import Decision, Pruner
 from hyperdial.pruners.halving import SuccessiveHalvingPruner
-from hyperdial.pruners.median import _check_int
 from hyperdial.trial import TrialRecord
 
 
@@ -65,10 +65,10 @@ class HyperbandPruner(Pruner):
 
     def __init__(self, min_resource: int = 1, max_resource: int | str = "auto",
                  reduction_factor: int = 3, *, seed: int = 0, synchronous: bool = False) -> None:
-        _check_int("min_resource", min_resource, 1)
+        check_int("min_resource", min_resource, 1)
         if max_resource != "auto":
-            _check_int("max_resource", max_resource, 1)  # type: ignore[arg-type]
-        _check_int("reduction_factor", reduction_factor, 2)
+            check_int("max_resource", max_resource, 1)
+        check_int("reduction_factor", reduction_factor, 2)
         self.min_resource = min_resource
         self.max_resource = max_resource
         self.reduction_factor = reduction_factor

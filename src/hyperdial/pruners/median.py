@@ -23,6 +23,7 @@ from collections.abc import Collection
 
 import numpy as np
 
+from hyperdial._checks import check_int
 from hyperdial.history import History
 from hyperdial.pruners.base import Decision, Pruner
 from hyperdial.trial import TrialRecord, TrialState
@@ -58,11 +59,6 @@ def percentile_prune(losses: np.ndarray, reference: np.ndarray, percentile: floa
     return bool(np.nanmin(losses) > bar)
 
 
-def _check_int(name: str, value: int, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-
-
 class PercentilePruner(Pruner):
     """Prunes a trial whose best value is worse than the ``percentile``-th of completed trials.
 
@@ -77,10 +73,10 @@ class PercentilePruner(Pruner):
         if (isinstance(percentile, bool) or not isinstance(percentile, (int, float))
                 or not 0.0 <= percentile <= 100.0):
             raise ValueError(f"percentile must be a number in [0, 100], got {percentile!r}")
-        _check_int("n_startup_trials", n_startup_trials, 0)
-        _check_int("n_warmup_steps", n_warmup_steps, 0)
-        _check_int("interval_steps", interval_steps, 1)
-        _check_int("n_min_trials", n_min_trials, 1)
+        check_int("n_startup_trials", n_startup_trials, 0)
+        check_int("n_warmup_steps", n_warmup_steps, 0)
+        check_int("interval_steps", interval_steps, 1)
+        check_int("n_min_trials", n_min_trials, 1)
         self.percentile = float(percentile)
         self.n_startup_trials = n_startup_trials
         self.n_warmup_steps = n_warmup_steps

@@ -6,9 +6,10 @@ import math
 
 import numpy as np
 
+from hyperdial._checks import check_int
 from hyperdial.history import History
 from hyperdial.pruners.base import Decision, Pruner
-from hyperdial.pruners.median import _check_int, is_check_step
+from hyperdial.pruners.median import is_check_step
 from hyperdial.trial import TrialRecord
 
 
@@ -37,8 +38,8 @@ class ThresholdPruner(Pruner):
             raise ValueError(f"lower ({lower}) must not exceed upper ({upper})")
         self.lower = None if lower is None else float(lower)
         self.upper = None if upper is None else float(upper)
-        _check_int("n_warmup_steps", n_warmup_steps, 0)
-        _check_int("interval_steps", interval_steps, 1)
+        check_int("n_warmup_steps", n_warmup_steps, 0)
+        check_int("interval_steps", interval_steps, 1)
         self.n_warmup_steps = n_warmup_steps
         self.interval_steps = interval_steps
 
@@ -84,7 +85,7 @@ class PatiencePruner(Pruner):
     def __init__(self, wrapped: Pruner | None = None, *, patience: int,
                  min_delta: float = 0.0) -> None:
         self.wrapped = wrapped
-        _check_int("patience", patience, 0)
+        check_int("patience", patience, 0)
         self.patience = patience
         if not min_delta >= 0.0:
             raise ValueError(f"min_delta must be >= 0, got {min_delta!r}")

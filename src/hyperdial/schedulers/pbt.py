@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from hyperdial._checks import check_int
 from hyperdial.history import History
 from hyperdial.schedulers._explore import pb2_explore, perturb
 from hyperdial.space import SearchSpace
@@ -194,8 +195,8 @@ class PopulationBasedTraining:
                  quantile_fraction: float = 0.25, resample_probability: float = 0.25,
                  perturbation_factors: Sequence[float] = (0.8, 1.2), explore: str = "perturb",
                  seed: int | None = None) -> None:
-        _check_int("population_size", population_size, 2)
-        _check_int("perturbation_interval", perturbation_interval, 1)
+        check_int("population_size", population_size, 2)
+        check_int("perturbation_interval", perturbation_interval, 1)
         if not 0.0 < quantile_fraction <= 0.5:
             raise ValueError(f"quantile_fraction must be in (0, 0.5], got {quantile_fraction!r}")
         if not 0.0 <= resample_probability <= 1.0:
@@ -288,8 +289,8 @@ class PopulationBasedTraining:
         """
         from hyperdial.schedulers._run import Runner
 
-        _check_int("n_steps", n_steps, 1)
-        _check_int("n_jobs", n_jobs, 1)
+        check_int("n_steps", n_steps, 1)
+        check_int("n_jobs", n_jobs, 1)
         if not isinstance(space, SearchSpace):
             space = SearchSpace.from_dict(space)
         if not space:
@@ -324,11 +325,6 @@ def _improvements(history: History) -> tuple[list[tuple[Mapping[str, Any], float
 def _value(record: TrialRecord) -> float:
     assert record.values is not None
     return record.values[0]
-
-
-def _check_int(label: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{label} must be an int >= {low}, got {value!r}")
 
 
 __all__ = ["CHECKPOINT_ATTR", "PBT_ATTR", "Plan", "PopulationBasedTraining", "ScheduleRow",
