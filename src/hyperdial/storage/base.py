@@ -44,12 +44,40 @@ class StudyInfo:
     n_trials: int = 0
 
 
-@dataclass(frozen=True)
 class EventRow:
-    id: int
-    number: int
-    kind: str
-    data: dict[str, Any]
+    """One event read back from a storage.
+
+    A backend may hand over the stored JSON ``text`` instead of ``data``: it is then decoded
+    on first access only. A view never looks at the events of a trial it has already
+    finished, which after `TrialView.apply_own` are most of what a worker reads back.
+    """
+
+    __slots__ = ("_data", "_text", "id", "kind", "number")
+
+    def __init__(self, id: int, number: int, kind: str,
+                 data: dict[str, Any] | None = None, *, text: str | None = None) -> None:
+        if (data is None) == (text is None):
+            raise TypeError("an EventRow needs exactly one of data and text")
+        self.id, self.number, self.kind = id, number, kind
+        self._data, self._text = data, text
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = json.loads(self._text)  # type: ignore[arg-type]
+        return self._data
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EventRow):
+            return NotImplemented
+        return ((self.id, self.number, self.kind, self.data)
+                == (other.id, other.number, other.kind, other.data))
+
+    __hash__ = None  # type: ignore[assignment]  # its payload is a mutable dict
+
+    def __repr__(self) -> str:
+        return (f"EventRow(id={self.id}, number={self.number}, kind={self.kind!r}, "
+                f"data={self.data!r})")
 
 
 class Storage(ABC):
@@ -165,6 +193,11 @@ class _Builder:
             datetime_complete=_dt(end))
 
 
+# Events whose data hyperdial builds from JSON types only (str keys, scalars, lists), so that
+# they read back exactly as written; user attributes and reported values may not.
+_PLAIN_JSON = frozenset({"params", "finish"})
+
+
 class TrialView:
     """Materialises a study's event log into `TrialRecord`s, fetching only new events.
 
@@ -202,7 +235,8 @@ class TrialView:
         trial."""
         if number not in self._open or not events or events[-1][0] != "finish":
             return False
-        self._apply_rows([EventRow(0, number, kind, json.loads(json.dumps(data)))
+        self._apply_rows([EventRow(0, number, kind, data if kind in _PLAIN_JSON
+                                   else json.loads(json.dumps(data)))
                           for kind, data in events])
         return True
 
@@ -218,17 +252,18 @@ class TrialView:
         self._snapshot = None
 
     def _apply_one(self, row: EventRow) -> None:
-        n, kind, data = row.number, row.kind, row.data
+        n, kind = row.number, row.kind
         if kind == "create":
             while len(self._records) <= n:
                 self._records.append(None)
                 self._holes += 1
             self._holes -= 1
-            self._open[n] = _Builder(n, data)
+            self._open[n] = _Builder(n, row.data)
             return
         b = self._open.get(n)
-        if b is None:  # event for a trial already finished (e.g. replayed): ignore
+        if b is None:  # event for a trial already finished (e.g. replayed): ignore, unread
             return
+        data = row.data
         if kind == "params":
             b.params.update(data["params"])
             b.dists.update({k: distribution_from_dict(v) for k, v in data["dists"].items()})

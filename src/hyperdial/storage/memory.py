@@ -149,7 +149,7 @@ class InMemoryStorage(Storage):
                 else:
                     hi = mid
             tail = events[lo:]
-        return [EventRow(i, n, kind, json.loads(text)) for i, n, kind, text in tail]
+        return [EventRow(i, n, kind, text=text) for i, n, kind, text in tail]
 
     def heartbeat(self, study_id: int, numbers: Sequence[int]) -> None:
         with self._lock:

@@ -177,9 +177,8 @@ class _Session:
             with suppress(OSError):
                 self.lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
 
-    @contextmanager
-    def writer_lock(self) -> Iterator[None]:
-        """Queue behind the other writers of this SQLite file in the kernel.
+    def lock_writers(self) -> bool:
+        """Queue behind the other writers of this SQLite file in the kernel; True if locked.
 
         SQLite's own busy handler polls with sleeps of 1 ms and more while the lock is held
         for some 50 microseconds, so that with several workers most of the time went to
@@ -189,19 +188,18 @@ class _Session:
         """
         fd = self.lock_fd
         if fd is None:
-            yield
-            return
+            return False
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
         except OSError:  # a file system without flock: fall back to SQLite's busy wait
             self.lock_fd = None
             os.close(fd)
-            yield
-            return
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        return True
+
+    def unlock_writers(self) -> None:
+        if self.lock_fd is not None:  # else closed meanwhile, which released it
+            fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
         self.cursor.close()
@@ -350,7 +348,8 @@ class SQLStorage(Storage):
     def _write(self) -> Iterator[Any]:
         """A write transaction on this thread's connection; yields its cursor."""
         session = self._session()
-        with self._serial, session.writer_lock():
+        with self._serial:
+            locked = session.lock_writers()
             try:
                 session.cursor.execute(self._begin)
                 yield session.cursor
@@ -358,6 +357,9 @@ class SQLStorage(Storage):
             except BaseException:
                 self._recover(session)
                 raise
+            finally:
+                if locked:
+                    session.unlock_writers()
 
     def _recover(self, session: _Session) -> None:
         """After a failure: roll back, or drop a connection the server has closed (the next
@@ -534,7 +536,7 @@ class SQLStorage(Storage):
             raise StudyNotFound(f"no study with id {study_id}")
         if rows[0][0] is None:  # the study row, joined to no event
             return []
-        return [EventRow(i, n, kind, _decode(data)) for i, n, kind, data in rows]
+        return [EventRow(i, n, kind, text=data) for i, n, kind, data in rows]
 
     def heartbeat(self, study_id: int, numbers: Sequence[int]) -> None:
         t = now()
