@@ -517,13 +517,16 @@ class SQLStorage(Storage):
                 new_state = TrialState.RUNNING.value
         this = {"sid": study_id, "num": number}
         with self._write() as cursor:
-            self._lock_study(cursor, study_id)
+            if not self._sqlite:  # BEGIN IMMEDIATE holds SQLite's lock already
+                self._lock_study(cursor, study_id)
             changed = new_state is not None and self._run(
                 cursor, _FINISH if finishes else _SET_STATE,
                 {**this, "new_state": new_state}).rowcount == 1
             if not changed:  # nothing to change, or the trial is missing or finished
                 row = self._run(cursor, _TRIAL_STATE, this).fetchone()
                 if row is None:
+                    if self._run(cursor, _STUDY_EXISTS, {"sid": study_id}).fetchone() is None:
+                        raise StudyNotFound(f"no study with id {study_id}")
                     raise TrialNotFound(f"no trial number {number}")
                 if TrialState(row[0]).is_finished():
                     raise TrialFinishedError(f"trial {number} is already {row[0]}")
