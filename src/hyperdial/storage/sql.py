@@ -111,6 +111,8 @@ _SET_NEXT_NUMBER = update(studies).where(studies.c.id == param("sid")).values(
     next_number=param("next_number"))
 _OLDEST_WAITING = select(func.min(trials.c.number)).where(
     trials.c.study_id == param("sid"), _is(TrialState.WAITING))
+_NEXT_AND_WAITING = select(studies.c.next_number, _OLDEST_WAITING.scalar_subquery()).where(
+    studies.c.id == param("sid"))
 _KEY_TAKEN = select(trials.c.number).where(
     trials.c.study_id == param("sid"), trials.c.key == param("key"))
 _INSERT_TRIAL = insert(trials).inline().values(
@@ -483,17 +485,23 @@ class SQLStorage(Storage):
         state = TrialState(data["state"]).value
         text = _encode(data)
         with self._write() as cursor:
-            number = self._lock_study(cursor, study_id)
-            if claim_waiting:
-                (waiting,) = self._run(cursor, _OLDEST_WAITING, {"sid": study_id}).fetchone()
-                if waiting is not None:
-                    self._run(cursor, _SET_STATE, {"sid": study_id, "num": waiting,
-                                                   "new_state": TrialState.RUNNING.value})
-                    if heartbeat:
-                        self._run(cursor, _HEARTBEAT, {"sid": study_id, "num": waiting, "t": t})
-                    self._run(cursor, _INSERT_EVENT, {"sid": study_id, "num": waiting,
-                                                      "kind": "start", "data": _encode({"t": t})})
-                    return int(waiting)
+            if claim_waiting and self._sqlite:  # BEGIN IMMEDIATE has locked: one read for both
+                row = self._run(cursor, _NEXT_AND_WAITING, {"sid": study_id}).fetchone()
+                if row is None:
+                    raise StudyNotFound(f"no study with id {study_id}")
+                number, waiting = row
+            else:
+                number = self._lock_study(cursor, study_id)
+                waiting = (self._run(cursor, _OLDEST_WAITING, {"sid": study_id}).fetchone()[0]
+                           if claim_waiting else None)
+            if waiting is not None:
+                self._run(cursor, _SET_STATE, {"sid": study_id, "num": waiting,
+                                               "new_state": TrialState.RUNNING.value})
+                if heartbeat:
+                    self._run(cursor, _HEARTBEAT, {"sid": study_id, "num": waiting, "t": t})
+                self._run(cursor, _INSERT_EVENT, {"sid": study_id, "num": waiting,
+                                                  "kind": "start", "data": _encode({"t": t})})
+                return int(waiting)
             if key is not None and self._run(
                     cursor, _KEY_TAKEN, {"sid": study_id, "key": key}).fetchone() is not None:
                 return None
@@ -503,7 +511,7 @@ class SQLStorage(Storage):
                                               "key": key, "beat": beat})
             self._run(cursor, _INSERT_EVENT,
                       {"sid": study_id, "num": number, "kind": "create", "data": text})
-        return number
+        return int(number)
 
     def append(self, study_id: int, number: int, events: Sequence[Event]) -> None:
         rows = [{"sid": study_id, "num": number, "kind": kind, "data": _encode(data)}
