@@ -9,7 +9,14 @@ pytest.importorskip("sklearn")
 pytest.importorskip("optuna")
 
 from benchmarks.learning_curves import MAX_EPOCHS, PROBLEMS, CurveCache
-from benchmarks.multifidelity import Run, main
+from benchmarks.multifidelity import (
+    ASHA_MIN_RESOURCE,
+    DIAGNOSTIC_EPOCHS,
+    Run,
+    _spearman,
+    main,
+    same_configs,
+)
 from benchmarks.problems import sample_config
 
 
@@ -41,10 +48,32 @@ def test_compute_to_reach() -> None:
     assert run.best() == 0.2 and np.isnan(Run().best())
 
 
+def test_spearman() -> None:
+    assert _spearman(np.array([1.0, 2.0, 3.0]), np.array([10.0, 20.0, 90.0])) == 1.0
+    assert _spearman(np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])) == -1.0
+    assert np.isnan(_spearman(np.array([1.0, 1.0]), np.array([1.0, 2.0])))
+
+
+def test_same_configurations_diagnostics() -> None:
+    assert ASHA_MIN_RESOURCE == 3  # the grace-period rule at a third of full training
+    res = same_configs(CurveCache(PROBLEMS["sgd_digits_lc"]), 9, seed=0)
+    assert res["random_compute"] == 9 * MAX_EPOCHS
+    assert set(res["spearman"]) == set(res["target_rank"]) == set(DIAGNOSTIC_EPOCHS)
+    assert all(0 <= r < 9 for r in res["target_rank"].values())
+    for name in ("ASHA", "Hyperband"):
+        out = res[name]
+        assert out["total"] <= res["random_compute"] and out["best"] >= res["target"]
+        # "better" counts configurations that beat the method's best: none when it reached
+        assert (out["better"] == 0) == (out["to_reach"] is not None)
+
+
 def test_the_benchmark_runs_end_to_end() -> None:
-    lines = main(["--problems", "sgd_digits_lc", "--configs", "6", "--budget", "2",
-                  "--seeds", "1"], write=False)
+    lines = main(["--problems", "sgd_digits_lc", "--configs", "6", "--sets", "2", "--budget",
+                  "2", "--seeds", "1"], write=False)
     text = "\n".join(lines)
-    assert "| sgd_digits_lc | 0 |" in text
+    assert "6 random configurations, 2 set(s) per problem" in text
+    assert "| sgd_digits_lc | 0 |" in text and "| sgd_digits_lc | 1 |" in text
+    assert "ASHA reached random search's best in" in text and "of 2 sets" in text
+    assert "ρ(epoch 1, final)" in text
     assert "optuna Hyperband + TPE" in text
     assert f"{2 * MAX_EPOCHS} epochs" in text

@@ -14,7 +14,14 @@ import hyperdial as hd
 from hyperdial.executors import SimulatedExecutor, optimize_simulated
 from hyperdial.history import History, StudyDirection
 from hyperdial.pruners import Decision, SuccessiveHalvingPruner
-from hyperdial.pruners.halving import is_promoted, pareto_fronts, rung_resources, rung_value
+from hyperdial.pruners.halving import (
+    halving_cost,
+    is_promoted,
+    min_resource_for_budget,
+    pareto_fronts,
+    rung_resources,
+    rung_value,
+)
 from hyperdial.trial import TrialRecord, TrialState
 
 
@@ -27,6 +34,36 @@ def test_rung_resources() -> None:
     assert rung_resources(1, 3, 1, 30).tolist() == [3, 9, 27]
     assert rung_resources(2, 2, 0, 16, max_resource=16).tolist() == [2, 4, 8]
     assert rung_resources(5, 2, 0, 4).tolist() == []
+
+
+def test_halving_cost_counts_textbook_halving() -> None:
+    # 27 configurations from rung 1: 27 x 1 + 9 x 2 + 3 x 6 + 1 x 18 epochs of 27 x 27
+    assert halving_cost(1, 3, 27) == pytest.approx((27 + 9 * 2 + 3 * 6 + 18) / 27 ** 2)
+    # 9 from rung 3 (one Hyperband bracket later): 9 x 3 + 3 x 6 + 1 x 18 of 9 x 27
+    assert halving_cost(3, 3, 27) == pytest.approx((9 * 3 + 3 * 6 + 18) / (9 * 27))
+    assert halving_cost(1, 3, 27, min_early_stopping_rate=1) == halving_cost(3, 3, 27)
+    assert halving_cost(27, 3, 27) == 1.0  # no rung below a full run: no saving
+    # rungs 4 and 12 below 27: 4 + 8 / 3 + 15 / 9 epochs per configuration
+    assert halving_cost(4, 3, 27) == pytest.approx((4 + 8 / 3 + 15 / 9) / 27)
+    # a larger reduction factor cuts harder, a later first rung saves less
+    assert halving_cost(1, 3, 16) < halving_cost(1, 2, 16) < halving_cost(2, 3, 16)
+    with pytest.raises(ValueError, match="min_resource"):
+        halving_cost(0, 3, 27)
+
+
+def test_min_resource_for_budget_is_the_latest_affordable_first_rung() -> None:
+    assert min_resource_for_budget(27, 3, 1 / 3) == 3  # cost 0.259; rung 9 would cost 0.556
+    assert min_resource_for_budget(27, 3, 0.6) == 9
+    assert min_resource_for_budget(27, 3, 0.2) == 1
+    assert min_resource_for_budget(27, 3, 0.01) == 1  # nothing fits: the most aggressive
+    assert min_resource_for_budget(100, 3, 1 / 3) == 11  # 100 // 9; rungs 11 and 33
+    assert halving_cost(11, 3, 100) <= 1 / 3 < halving_cost(33, 3, 100)
+    assert min_resource_for_budget(1, 3, 0.5) == 1
+    for budget in (0.0, 1.5):
+        with pytest.raises(ValueError, match="budget"):
+            min_resource_for_budget(27, 3, budget)
+    with pytest.raises(ValueError, match="reduction_factor"):
+        min_resource_for_budget(27, 1, 0.5)
 
 
 def test_fronts_and_promotion() -> None:

@@ -13,7 +13,8 @@ import hyperdial as hd
 from hyperdial.executors import SimulatedExecutor, optimize_simulated
 from hyperdial.history import History
 from hyperdial.pruners import Decision, HyperbandPruner, SuccessiveHalvingPruner
-from hyperdial.pruners.hyperband import bracket_weights, n_brackets
+from hyperdial.pruners.halving import rung_resources
+from hyperdial.pruners.hyperband import bracket_rungs, bracket_weights, n_brackets
 from hyperdial.samplers import RandomSampler
 from hyperdial.space import SearchSpace
 from hyperdial.trial import TrialRecord, TrialState
@@ -29,6 +30,41 @@ def test_bracket_sizes_follow_hyperband() -> None:
     assert brackets is not None
     assert [b.min_early_stopping_rate for b in brackets] == [0, 1, 2, 3]
     assert all(b.max_resource == 27 for b in brackets)
+
+
+def test_rungs_are_anchored_at_the_full_run_as_in_the_paper() -> None:
+    # a power of eta: the paper's rungs are min_resource * eta ** (b + k), as in Optuna
+    for low, top, eta in ((1, 27, 3), (2, 54, 3), (1, 16, 2), (3, 3, 2)):
+        count = n_brackets(low, top, eta)
+        for b in range(count):
+            assert (bracket_rungs(b, count, top, eta).tolist()
+                    == rung_resources(low, eta, b, top, top).tolist())
+    # not a power: rungs at ceil(max / eta ** j), and the last bracket is plain random search
+    assert [bracket_rungs(b, 3, 26, 3).tolist() for b in range(3)] == [[3, 9], [9], []]
+    assert [bracket_rungs(b, 5, 100, 3).tolist() for b in range(5)] == [
+        [2, 4, 12, 34], [4, 12, 34], [12, 34], [34], []]
+    brackets = HyperbandPruner(2, 27, 3).brackets()
+    assert brackets is not None
+    assert [b.rungs(History(()), 27).tolist() for b in brackets] == [[3, 9], [9], []]
+    assert [b.rungs(History(()), 5).tolist() for b in brackets] == [[3], [], []]
+
+
+def test_the_last_bracket_never_prunes() -> None:
+    pruner = HyperbandPruner(1, 26, 3)  # 3 brackets; Optuna's last one would prune at step 9
+    last = records_in(pruner, 2, 4)
+    good = [TrialRecord(n, TrialState.COMPLETE, values=(0.0,),
+                        intermediate_values={s: 0.0 for s in range(1, 27)}) for n in last[:3]]
+    for step in range(1, 26):
+        bad = TrialRecord(last[3], TrialState.RUNNING,
+                          intermediate_values={s: 9.0 for s in range(1, step + 1)})
+        assert pruner.decide(History((*good, bad)), bad) is Decision.CONTINUE
+    first = records_in(pruner, 0, 4)  # the most aggressive bracket prunes at step 3
+    good = [TrialRecord(n, TrialState.COMPLETE, values=(0.0,),
+                        intermediate_values={s: 0.0 for s in range(1, 27)}) for n in first[:3]]
+    for step, decision in ((2, Decision.CONTINUE), (3, Decision.PRUNE)):
+        bad = TrialRecord(first[3], TrialState.RUNNING,
+                          intermediate_values={s: 9.0 for s in range(1, step + 1)})
+        assert pruner.decide(History((*good, bad)), bad) is decision
 
 
 def test_synchronous_brackets_use_hyperband_cohorts() -> None:

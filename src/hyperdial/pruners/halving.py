@@ -9,7 +9,9 @@ used so far (epochs done, trees grown), as in Optuna.
   report takes a trial into rung ``k``, it goes on if it is in the top ``1 / reduction_factor``
   of every trial that has reached rung ``k`` so far (itself included; while fewer than
   ``reduction_factor`` have, only the best goes on), else it is pruned. Nobody waits. A NaN
-  report at a rung is pruned.
+  report at a rung is pruned. This is the early-stopping form of ASHA: the paper's form pauses
+  a trial at each rung and resumes it later if it enters the top ``1 / reduction_factor`` once
+  the rung has grown, which a pruner cannot do (a pruned trial does not come back).
 * **Synchronous** (Jamieson & Talwalkar 2016): trials form cohorts of ``cohort_size`` in the
   order they were created; rung ``k`` of a cohort is decided once every cohort member promoted
   from rung ``k - 1`` has reported there (or finished without doing so), and then keeps the
@@ -50,6 +52,51 @@ def rung_resources(min_resource: int, reduction_factor: int, min_early_stopping_
             return np.array(out, dtype=np.int64)
         out.append(r)
         k += 1
+
+
+def halving_cost(min_resource: int, reduction_factor: int, max_resource: int,
+                 min_early_stopping_rate: int = 0) -> float:
+    """Resource one configuration uses on average under halving, as a fraction of
+    ``max_resource``, if exactly the top ``1 / reduction_factor`` of each rung goes on (the
+    asynchronous rule keeps a little more: early arrivals and ties go on).
+
+    >>> round(halving_cost(1, 3, 27), 3), round(halving_cost(3, 3, 27), 3)
+    (0.111, 0.259)
+    """
+    check_int("min_resource", min_resource, 1)
+    check_int("reduction_factor", reduction_factor, 2)
+    check_int("max_resource", max_resource, 1)
+    check_int("min_early_stopping_rate", min_early_stopping_rate, 0)
+    levels = [*rung_resources(min_resource, reduction_factor, min_early_stopping_rate,
+                              max_resource, max_resource).tolist(), max_resource]
+    cost = levels[0] + sum((levels[k] - levels[k - 1]) / reduction_factor ** k
+                           for k in range(1, len(levels)))
+    return float(cost / max_resource)
+
+
+def min_resource_for_budget(max_resource: int, reduction_factor: int, budget: float) -> int:
+    """The grace period rule: the largest first rung ``max_resource // reduction_factor ** k``
+    (``k >= 1``, so that each rung is ``reduction_factor`` times the one before, as in a
+    Hyperband bracket) whose `halving_cost` is at most ``budget``, a fraction of full training
+    per configuration; the smallest such rung (at least 1) when none is cheap enough.
+
+    Early rungs rank configurations worst, so spend what you can afford on a later first rung
+    rather than on pruning at step 1.
+
+    >>> min_resource_for_budget(27, 3, 1 / 3), min_resource_for_budget(27, 3, 0.2)
+    (3, 1)
+    """
+    check_int("max_resource", max_resource, 1)
+    check_int("reduction_factor", reduction_factor, 2)
+    if not 0.0 < budget <= 1.0:
+        raise ValueError(f"budget must be in (0, 1], got {budget}")
+    candidates: list[int] = []
+    k = 1
+    while not candidates or candidates[-1] > 1:
+        candidates.append(max(max_resource // reduction_factor ** k, 1))
+        k += 1
+    fits = [r for r in candidates if halving_cost(r, reduction_factor, max_resource) <= budget]
+    return max(fits) if fits else candidates[-1]
 
 
 def pareto_fronts(loss: np.ndarray) -> np.ndarray:
@@ -100,8 +147,10 @@ class SuccessiveHalvingPruner(Pruner):
     """Successive halving: keep the best ``1 / reduction_factor`` at each rung (ASHA by default).
 
     Args:
-        min_resource: resource of the first rung, or "auto" (1 % of the steps of the first
-            completed trial; no pruning before one completes).
+        min_resource: resource of the first rung (the grace period), or "auto" (1 % of the
+            steps of the first completed trial; no pruning before one completes). A later
+            first rung prunes on better-ranked curves at a higher cost; `min_resource_for_budget`
+            picks the latest one a compute budget allows.
         reduction_factor: promote the top ``1 / reduction_factor`` of each rung.
         min_early_stopping_rate: skip the first rungs (the first sits at
             ``min_resource * reduction_factor ** min_early_stopping_rate``).

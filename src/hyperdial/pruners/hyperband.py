@@ -1,14 +1,20 @@
 """Hyperband (Li et al. 2018): several successive-halving brackets, from aggressive to none.
 
 Bracket ``b`` (of ``n_brackets = floor(log_eta(max_resource / min_resource)) + 1``) is
-successive halving whose first rung sits at ``min_resource * eta ** b``; the last bracket never
-prunes (full-budget random search). Each trial belongs to one bracket, drawn from its number and
-the pruner's seed with Hyperband's weights (bracket ``b`` gets
-``ceil(n_brackets / (n_brackets - b) * eta ** (n_brackets - 1 - b))`` of every
-``sum(weights)`` trials), so the same trial lands in the same bracket in every process. A trial
-is judged only against trials of its own bracket, and `sampler_view` hands the sampler only
-that bracket's trials too, as Optuna does: a model fitted across brackets would mix curves cut
-at different rungs.
+successive halving with rungs anchored at the full run, as in the paper: ``max_resource /
+eta ** j`` for ``j = n_brackets - 1 - b`` down to 1, each rounded up to a step (the first report
+at or past the paper's real-valued rung). The last bracket never prunes (full-budget random
+search); the most aggressive one starts at the smallest ``max_resource / eta ** j`` at or above
+``min_resource``. When ``max_resource / min_resource`` is a power of ``eta`` (1..27 with eta 3)
+the rungs are ``min_resource * eta ** (b + k)``, as in Optuna; otherwise Optuna anchors them at
+``min_resource``, and its last bracket prunes too.
+
+Each trial belongs to one bracket, drawn from its number and the pruner's seed with Hyperband's
+weights (bracket ``b`` gets ``ceil(n_brackets / (n_brackets - b) * eta ** (n_brackets - 1 -
+b))`` of every ``sum(weights)`` trials), so the same trial lands in the same bracket in every
+process. A trial is judged only against trials of its own bracket, and `sampler_view` hands the
+sampler only that bracket's trials too, as Optuna does: a model fitted across brackets would mix
+curves cut at different rungs.
 """
 
 from __future__ import annotations
@@ -40,6 +46,36 @@ def bracket_weights(count: int, reduction_factor: int) -> np.ndarray:
                      for b in range(count)], dtype=np.int64)
 
 
+def bracket_rungs(bracket: int, count: int, max_resource: int,
+                  reduction_factor: int) -> np.ndarray:
+    """Rungs of bracket ``bracket`` of ``count``: ``ceil(max_resource / eta ** j)`` for
+    ``j = count - 1 - bracket`` down to 1 (none for the last bracket).
+
+    >>> bracket_rungs(0, 4, 27, 3).tolist(), bracket_rungs(0, 3, 26, 3).tolist()
+    ([1, 3, 9], [3, 9])
+    """
+    levels = {-(-max_resource // reduction_factor ** j)
+              for j in range(count - 1 - bracket, 0, -1)}
+    return np.array(sorted(levels), dtype=np.int64)
+
+
+class _Bracket(SuccessiveHalvingPruner):
+    """Successive halving on a Hyperband bracket's fixed rungs."""
+
+    def __init__(self, levels: np.ndarray, min_resource: int, reduction_factor: int,
+                 bracket: int, *, max_resource: int, synchronous: bool,
+                 cohort_size: int | None) -> None:
+        super().__init__(min_resource, reduction_factor, bracket, max_resource=max_resource,
+                         synchronous=synchronous, cohort_size=cohort_size)
+        self.levels = levels
+
+    def rungs(self, history: History, max_step: int) -> np.ndarray:
+        return self.levels[self.levels <= max_step]
+
+    def __repr__(self) -> str:
+        return f"_Bracket(rungs={self.levels.tolist()}, max_resource={self.max_resource})"
+
+
 @lru_cache(maxsize=65536)
 def draw_bracket(seed: int, number: int, weights: tuple[int, ...]) -> int:
     """Bracket of trial ``number``: a draw proportional to ``weights`` from ``(seed, number)``."""
@@ -51,7 +87,9 @@ class HyperbandPruner(Pruner):
     """Hyperband: successive halving hedged over how aggressively to cut.
 
     Args:
-        min_resource: resource (step) of the first rung of the most aggressive bracket.
+        min_resource: the least resource (step) a rung may sit at: the first rung of the most
+            aggressive bracket (exactly, when ``max_resource / min_resource`` is a power of
+            ``reduction_factor``).
         max_resource: the resource of a full run, or "auto": the last step of the first trial
             to complete (until then nothing is pruned and trials have no bracket).
         reduction_factor: ``eta``; each rung keeps ``1 / eta`` of its entries.
@@ -96,9 +134,9 @@ class HyperbandPruner(Pruner):
             return None
         count = n_brackets(self.min_resource, top, self.reduction_factor)
         sizes = bracket_weights(count, self.reduction_factor)
-        return [SuccessiveHalvingPruner(self.min_resource, self.reduction_factor, b,
-                                        max_resource=top, synchronous=self.synchronous,
-                                        cohort_size=int(sizes[b]) if self.synchronous else None)
+        return [_Bracket(bracket_rungs(b, count, top, self.reduction_factor), self.min_resource,
+                         self.reduction_factor, b, max_resource=top, synchronous=self.synchronous,
+                         cohort_size=int(sizes[b]) if self.synchronous else None)
                 for b in range(count)]
 
     def bracket_of(self, number: int, history: History | None = None) -> int | None:
