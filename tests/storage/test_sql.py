@@ -240,12 +240,33 @@ def test_sqlite_writers_queue_on_the_lock_file(tmp_path: Path) -> None:
     storage.close()
 
 
-def test_sqlite_checkpoints_the_wal_rarely(tmp_path: Path) -> None:
-    """Each checkpoint syncs twice; SQLite's default (every 1,000 pages) did so every ~125
-    trials, which cost more than the trials' own writes."""
-    storage = SQLStorage(f"sqlite:///{tmp_path / 'ckpt.db'}")
-    (pages,) = storage._session().cursor.execute("PRAGMA wal_autocheckpoint").fetchone()
-    assert pages == 10_000
+def test_sqlite_checkpoints_in_a_thread_of_its_own(tmp_path: Path) -> None:
+    """Writers never checkpoint (the syncs stalled them under the lock); every EVERY commits
+    a background thread copies the WAL into the database file."""
+    from hyperdial.storage.sql import _Checkpointer
+
+    path = tmp_path / "ckpt.db"
+    storage = SQLStorage(f"sqlite:///{path}")
+    session = storage._session()
+    assert session.cursor.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+    info = storage.create_study("s", MIN)
+    checkpointer = storage._checkpointer
+    assert checkpointer is not None
+    for _ in range(_Checkpointer.EVERY // 2):  # two commits each: one request at the end
+        number = new_trial(storage, info.id)
+        storage.append(info.id, number, [finish_event()])
+    assert checkpointer.ran.wait(30)
+    # The database file alone, without its WAL, now holds the checkpointed trials.
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(path.read_bytes())
+    with closing(sqlite3.connect(copy)) as conn:
+        (in_file,) = conn.execute("SELECT count(*) FROM trials").fetchone()
+    assert in_file >= _Checkpointer.EVERY // 2 - 1  # all those committed before the request
+    threads = [t for t in threading.enumerate() if t.name == "hyperdial-checkpoint"]
+    assert threads
+    storage.close()
+    assert not any(t.is_alive() for t in threads)
+    assert storage.read(info.id)  # usable again after close
     storage.close()
 
 
