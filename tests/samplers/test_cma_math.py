@@ -286,3 +286,53 @@ def test_warm_start_centres_on_the_good_source_solutions() -> None:
     assert np.allclose(one_cov, np.eye(3))
     with pytest.raises(ValueError):
         cm.warm_start(np.empty((0, 3)), np.empty(0))
+
+
+# -- the categorical part (CatCMA) -------------------------------------------------------------
+def test_categories_start_uniform_with_the_catcma_margin() -> None:
+    cat = cm.categories([2, 4])
+    assert np.allclose(cat.q, [[0.5, 0.5, 0, 0], [0.25, 0.25, 0.25, 0.25]])
+    assert np.allclose(cat.q_min, (1 - 0.73 ** 0.5) / np.array([1, 3]))
+    with pytest.raises(ValueError, match="at least 2"):
+        cm.categories([3, 1])
+    state = cm.initial_state(np.full(3, 0.5), 0.2, counts=[4, 3])
+    assert state.strategy.popsize == cm.default_popsize(5)  # categoricals count as dimensions
+    with pytest.raises(ValueError, match="choices"):
+        cm.update(state, np.full((state.strategy.popsize, 3), 0.5),
+                  np.arange(state.strategy.popsize, dtype=float))
+
+
+def test_sample_categories_follows_q() -> None:
+    cat = cm.categories([3, 2])
+    cat = cm.Categories(cat.counts, np.array([[0.7, 0.2, 0.1], [0.4, 0.6, 0.0]]), cat.q_min,
+                        cat.path)
+    picked = cm.sample_categories(cat, np.random.default_rng(0), 20000)
+    assert picked.shape == (20000, 2) and picked.min() == 0
+    assert picked[:, 1].max() == 1  # a padded choice is never drawn
+    assert np.allclose(np.bincount(picked[:, 0]) / 20000, [0.7, 0.2, 0.1], atol=0.015)
+    assert np.allclose(np.bincount(picked[:, 1]) / 20000, [0.4, 0.6], atol=0.015)
+
+
+def test_update_categories_moves_towards_the_best_and_keeps_the_margin() -> None:
+    rng = np.random.default_rng(1)
+    s = cm.strategy(2, popsize=8)
+    cat = cm.categories([3])
+    for _ in range(60):
+        picked = cm.sample_categories(cat, rng, 8)
+        order = np.argsort(np.abs(picked[:, 0] - 2) + 0.1 * rng.random(8), kind="stable")
+        w = s.weights.copy()
+        cat = cm.update_categories(cat, picked[order], w)
+        row = cat.q[0]
+        assert np.isclose(row.sum(), 1.0) and np.all(row >= cat.q_min[0] - 1e-12)
+    assert cat.q[0, 2] > 0.7 - 1e-9 and np.isclose(cat.q[0, :2], cat.q_min[0], atol=1e-3).all()
+
+
+def test_update_with_choices_is_the_gaussian_update_plus_the_categories() -> None:
+    rng = np.random.default_rng(2)
+    plain = cm.initial_state(np.full(2, 0.5), 0.2, popsize=6)
+    both = cm.initial_state(np.full(2, 0.5), 0.2, popsize=6, counts=[2])
+    x, f = cm.sample(plain, rng, 6), rng.random(6)
+    picked = (f < 0.5).astype(int)[:, None]  # the better half chose 1
+    a, b = cm.update(plain, x, f), cm.update(both, x, f, choices=picked)
+    assert np.array_equal(a.mean, b.mean) and np.array_equal(a.cov, b.cov)
+    assert b.cat is not None and b.cat.q[0, 1] > 0.5

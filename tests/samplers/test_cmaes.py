@@ -81,29 +81,79 @@ def test_multi_objective_studies_are_refused() -> None:
         CmaEsSampler(seed=0).propose(history, BOX, np.random.default_rng(0))
 
 
-def test_infer_space_is_the_numeric_joint_space_after_startup() -> None:
-    sampler = CmaEsSampler(seed=0, n_startup_trials=3)
-    space = SearchSpace({"x": Float(0.0, 1.0), "n": Int(1, 4), "c": Categorical(("a", "b"))})
+def test_infer_space_is_the_joint_space_after_startup() -> None:
+    space = SearchSpace({"x": Float(0.0, 1.0), "n": Int(1, 4), "c": Categorical(("a", "b")),
+                         "one": Categorical(("only",))})
     trials = [TrialRecord(number=i, state=TrialState.COMPLETE,
-                          params={"x": 0.5, "n": 2, "c": "a"}, distributions=dict(space),
-                          values=(1.0,)) for i in range(3)]
+                          params={"x": 0.5, "n": 2, "c": "a", "one": "only"},
+                          distributions=dict(space), values=(1.0,)) for i in range(3)]
+    numeric = SearchSpace({"x": Float(0.0, 1.0), "n": Int(1, 4)})
+    sampler = CmaEsSampler(seed=0, n_startup_trials=3)
     assert sampler.infer_space(History(tuple(trials[:2]))) == SearchSpace()
+    # Categoricals of two or more choices are modelled (CatCMA), a constant one is not.
     assert sampler.infer_space(History(tuple(trials))) == SearchSpace(
-        {"x": Float(0.0, 1.0), "n": Int(1, 4)})
+        {**numeric, "c": Categorical(("a", "b"))})
+    plain = CmaEsSampler(seed=0, n_startup_trials=3, with_categorical=False)
+    assert plain.infer_space(History(tuple(trials))) == numeric
+    # Without a numeric parameter there is no Gaussian to pair them with.
+    cats = SearchSpace({"c": Categorical(("a", "b"))})
+    only = [TrialRecord(number=i, state=TrialState.COMPLETE, params={"c": "a"},
+                        distributions=dict(cats), values=(1.0,)) for i in range(3)]
+    assert sampler.infer_space(History(tuple(only))) == SearchSpace()
 
 
-def test_categoricals_go_to_the_independent_sampler() -> None:
-    class Constant(RandomSampler):
-        def propose(self, history: History, space: SearchSpace,
-                    rng: np.random.Generator) -> dict[str, Any]:
-            return {n: d.choices[-1] if isinstance(d, Categorical) else d.high
-                    for n, d in space.items()}
+class _Constant(RandomSampler):
+    def propose(self, history: History, space: SearchSpace,
+                rng: np.random.Generator) -> dict[str, Any]:
+        return {n: d.choices[-1] if isinstance(d, Categorical) else d.high
+                for n, d in space.items()}
 
+
+def test_categoricals_go_to_the_independent_sampler_without_catcma() -> None:
     space = SearchSpace({"x0": Float(0.0, 2.0), "c": Categorical(("a", "b", "z"))})
-    study = optimise(CmaEsSampler(seed=0, independent_sampler=Constant()), sphere, 20, space)
+    sampler = CmaEsSampler(seed=0, independent_sampler=_Constant(), with_categorical=False)
+    study = optimise(sampler, sphere, 20, space)
     assert all(t.params["c"] == "z" for t in study.trials)
     assert study.trials[0].params["x0"] == 2.0  # the first trial: nothing is known yet
     assert len({t.params["x0"] for t in study.trials[1:]}) == 19  # CMA-ES from then on
+
+
+def test_catcma_with_a_conditional_branch() -> None:
+    # "x" and "model" are in every trial: CatCMA models them; the branches' parameters are
+    # outside the joint space and go to the independent sampler.
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", -1.0, 1.0)
+        if trial.suggest_categorical("model", ["lin", "quad"]) == "lin":
+            return abs(x) + trial.suggest_float("a", 0.0, 1.0)
+        return x * x + trial.suggest_int("b", 0, 3)
+
+    study = hd.create_study(sampler=CmaEsSampler(seed=1, independent_sampler=_Constant()))
+    study.optimize(objective, n_trials=80)
+    models = [t.params["model"] for t in study.trials]
+    both = max(models.index("lin"), models.index("quad")) + 1  # from here "a", "b" are outside
+    for t in study.trials[both:]:
+        assert set(t.params) in ({"x", "model", "a"}, {"x", "model", "b"})
+        assert t.params.get("a", 1.0) == 1.0 and t.params.get("b", 3) == 3
+    assert models.count("lin") > 10 and models.count("quad") > 10  # both drawn, none ruled out
+
+
+def test_catcma_learns_the_best_category() -> None:
+    # Each category shifts the loss; CatCMA must concentrate on the best one while the
+    # Gaussian still converges, where random categories stay uniform.
+    space = SearchSpace({"x0": Float(-2.0, 2.0), "x1": Float(-2.0, 2.0),
+                         "c": Categorical(("bad", "good", "worse"))})
+    floor = {"bad": 1.0, "good": 0.0, "worse": 2.0}
+
+    def loss(p: dict[str, Any]) -> float:
+        return floor[p["c"]] + (p["x0"] - 0.5) ** 2 + (p["x1"] + 0.5) ** 2
+
+    study = optimise(CmaEsSampler(seed=0, independent_sampler=_Constant()), loss, 150, space)
+    late = [t.params["c"] for t in study.trials[-40:]]
+    # Random choice gives about 13 of 40; the margin keeps each other choice at
+    # (1 - 0.73) / 2 = 13.5 % or more, so at most about 29 of 40 are "good".
+    assert late.count("good") >= 24
+    assert study.best_value < 0.01
+    assert study.best_params["c"] == "good"
 
 
 # -- the state is a function of the history --------------------------------------------------

@@ -9,7 +9,10 @@ step-size adaptation (Hansen 2016, "The CMA Evolution Strategy: A Tutorial"), wi
   mean correction keep at least ``alpha`` of the probability outside the current bin, so
   integers never freeze,
 - IPOP / BIPOP restarts (Auger & Hansen 2005; Hansen 2009) after the usual termination tests,
-- warm starting from solutions of a similar task (WS-CMA-ES, Nomura et al. 2021).
+- warm starting from solutions of a similar task (WS-CMA-ES, Nomura et al. 2021),
+- categorical coordinates as in CatCMA (Hamano et al. 2024): a categorical distribution per
+  parameter beside the Gaussian, ranked by the same losses and updated by the adaptive
+  stochastic natural gradient (ASNG, Akimoto et al. 2019), with a margin on each probability.
 
 Solutions live in the unit cube of `hyperdial._encode`: ``x = m + sigma * A * y`` with
 ``y ~ N(0, C)``. The sampler in `hyperdial.samplers.cmaes` owns the bookkeeping around these.
@@ -18,6 +21,7 @@ Solutions live in the unit cube of `hyperdial._encode`: ``x = m + sigma * A * y`
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from statistics import NormalDist
 
@@ -150,8 +154,75 @@ class State:
     margin: np.ndarray  # the diagonal scaling A (ones for continuous coordinates)
     sigma0: float
     generation: int = 0
+    cat: Categories | None = None  # the categorical part (CatCMA), if any
     best: np.ndarray = field(default_factory=lambda: np.empty(0))  # per recent generation
     spread: float = math.inf  # range of the losses of the last generation
+
+
+@dataclass(frozen=True, eq=False)
+class Categories:
+    """The categorical part of CatCMA (Hamano et al. 2024): one distribution per parameter.
+
+    ``q[i, :counts[i]]`` are parameter ``i``'s probabilities (zero-padded to the widest),
+    never below ``q_min[i]``; ``path``, ``gamma`` and ``trust`` are the state of ASNG's
+    adaptive step (Akimoto et al. 2019): the accumulated normalised natural gradient, its
+    expected squared length under no signal, and the inverse trust-region radius Delta.
+    """
+
+    counts: np.ndarray
+    q: np.ndarray
+    q_min: np.ndarray
+    path: np.ndarray
+    gamma: float = 0.0
+    trust: float = 1.0
+
+
+def categories(counts: Sequence[int]) -> Categories:
+    """Uniform distributions over ``counts`` choices each, with CatCMA's margin
+    ``q_min = (1 - 0.73^(1/n)) / (K - 1)`` for ``n`` categorical parameters."""
+    k = np.asarray(counts, dtype=int)
+    if k.ndim != 1 or k.size == 0 or np.any(k < 2):
+        raise ValueError(f"categorical parameters need at least 2 choices each, got {counts}")
+    q = np.zeros((k.size, int(k.max())))
+    for i, n in enumerate(k):
+        q[i, :n] = 1.0 / n
+    q_min = (1 - 0.73 ** (1 / k.size)) / (k - 1)
+    return Categories(k, q, q_min, np.zeros(int(np.sum(k - 1))))
+
+
+def sample_categories(cat: Categories, rng: np.random.Generator, n: int = 1) -> np.ndarray:
+    """``n`` rows of choice indices, one column per parameter."""
+    u = rng.random((n, cat.counts.size, 1))
+    picked = np.sum(np.cumsum(cat.q, axis=1)[None] <= u, axis=2)
+    return np.minimum(picked, cat.counts - 1)
+
+
+def update_categories(cat: Categories, choices: np.ndarray, weights: np.ndarray) -> Categories:
+    """One ASNG step of the probabilities from ``choices`` (rows of indices, best first) and
+    their recombination ``weights`` (only the positive ones count), then the margin."""
+    w = np.maximum(np.asarray(weights, dtype=float), 0.0)
+    k, kmax = cat.counts, cat.q.shape[1]
+    onehot = (np.asarray(choices, dtype=int)[:, :, None] == np.arange(kmax)).astype(float)
+    grad = np.einsum("r,rik->ik", w, onehot - cat.q[None])  # natural gradient in q
+    # The natural gradient in the Fisher metric's square root (Akimoto et al. 2019, app. B).
+    parts = []
+    for i, n in enumerate(k):
+        qi, last, g = cat.q[i, :n - 1], cat.q[i, n - 1], grad[i, :n - 1]
+        parts.append(g / np.sqrt(qi) + np.sqrt(qi) * g.sum() / (last + math.sqrt(last)))
+    sqf = np.concatenate(parts)
+    norm = float(np.linalg.norm(sqf)) + 1e-30
+    delta = 1.0 / cat.trust
+    q = cat.q + (delta / norm) * grad
+    beta = delta / math.sqrt(sqf.size)
+    path = (1 - beta) * cat.path + math.sqrt(beta * (2 - beta)) * sqf / norm
+    gamma = (1 - beta) ** 2 * cat.gamma + beta * (2 - beta)
+    trust = cat.trust * math.exp(beta * (gamma - float(path @ path) / 1.5))
+    for i, n in enumerate(k):  # the margin: lift small probabilities, keep the sum at 1
+        row = np.maximum(q[i, :n], cat.q_min[i])
+        total = row.sum()
+        row -= (total - 1) * (row - cat.q_min[i]) / (total - cat.q_min[i] * n)
+        q[i, :n] = row / row.sum()
+    return replace(cat, q=q, path=path, gamma=gamma, trust=trust)
 
 
 def _eigen(cov: np.ndarray, separable: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -162,11 +233,16 @@ def _eigen(cov: np.ndarray, separable: bool) -> tuple[np.ndarray, np.ndarray]:
 
 
 def initial_state(mean: np.ndarray, sigma: float, cov: np.ndarray | None = None,
-                  popsize: int | None = None, separable: bool = False) -> State:
-    """A fresh run at ``mean`` with step size ``sigma`` and covariance ``cov`` (identity)."""
+                  popsize: int | None = None, separable: bool = False,
+                  counts: Sequence[int] = ()) -> State:
+    """A fresh run at ``mean`` with step size ``sigma`` and covariance ``cov`` (identity),
+    and uniform categorical distributions over ``counts`` choices (CatCMA; each at least 2).
+    The default population counts the categorical parameters among the dimensions."""
     mean = np.asarray(mean, dtype=float)
     if not sigma > 0:
         raise ValueError(f"sigma must be > 0, got {sigma}")
+    if popsize is None and counts:
+        popsize = default_popsize(mean.size + len(counts))
     s = strategy(mean.size, popsize, separable)
     if cov is None:
         c = np.ones(s.dim) if separable else np.eye(s.dim)
@@ -175,7 +251,7 @@ def initial_state(mean: np.ndarray, sigma: float, cov: np.ndarray | None = None,
     basis, scale = _eigen(c, separable)
     zeros = np.zeros(s.dim)
     return State(s, mean, float(sigma), c, basis, scale, zeros, zeros, np.ones(s.dim),
-                 float(sigma))
+                 float(sigma), cat=categories(counts) if len(counts) else None)
 
 
 def _to_y(state: State, z: np.ndarray) -> np.ndarray:
@@ -219,8 +295,10 @@ def history_length(s: Strategy) -> int:
     return 10 + math.ceil(30 * s.dim / s.popsize)
 
 
-def update(state: State, x: np.ndarray, losses: np.ndarray, g: Grid | None = None) -> State:
-    """The next generation from solutions ``x`` (rows in the cube) and their losses.
+def update(state: State, x: np.ndarray, losses: np.ndarray, g: Grid | None = None,
+           choices: np.ndarray | None = None) -> State:
+    """The next generation from solutions ``x`` (rows in the cube) and their losses, with
+    their ``choices`` (rows of choice indices) when the state has a categorical part.
 
     Any number of rows is accepted (the best ``mu`` are recombined, the best ``lambda`` enter
     the covariance, the worst of them with negative weights); rows need not come from
@@ -261,8 +339,13 @@ def update(state: State, x: np.ndarray, losses: np.ndarray, g: Grid | None = Non
     finite = losses[np.isfinite(losses)]
     spread = float(np.ptp(finite)) if finite.size else math.inf
     best = np.append(state.best, losses[order[0]])[-history_length(s):]
+    cat = state.cat
+    if cat is not None:
+        if choices is None:
+            raise ValueError("a state with categorical parameters needs their choices")
+        cat = update_categories(cat, np.asarray(choices)[order], w)
     new = replace(state, mean=mean, sigma=sigma, cov=cov, basis=basis, scale=scale, ps=ps,
-                  pc=pc, generation=gen, best=best, spread=spread)
+                  pc=pc, generation=gen, best=best, spread=spread, cat=cat)
     return apply_margin(new, g) if g is not None and g.discrete.any() else new
 
 

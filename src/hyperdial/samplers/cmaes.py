@@ -1,9 +1,10 @@
 """CMA-ES: the state around the kernels of `_cma_math`, rebuilt from the history.
 
 CMA-ES is stateful, a sampler must not be: the state is a function of the history. Completed
-trials that hold the joint numeric space are taken in trial-number order, ``lambda`` at a time,
-as the generations of the run; each full generation updates the distribution (and may end a
-run, when restarts are on), and a proposal samples the current one. Running trials do not
+trials that hold the joint space (the numeric parameters, and the categorical ones that CatCMA
+models beside them) are taken in trial-number order, ``lambda`` at a time, as the generations
+of the run; each full generation updates the distribution (and may end a run, when restarts
+are on), and a proposal samples the current one. Running trials do not
 count until they finish, so parallel workers draw more samples from the same generation.
 The replayed states are cached, so a proposal replays only the generations that are new.
 """
@@ -88,7 +89,9 @@ class _Replay:
 
 class CmaEsSampler(Sampler):
     """CMA-ES (Hansen's evolution strategy with covariance matrix adaptation) over the numeric
-    parameters; categorical ones (and any outside the joint space) go to ``independent_sampler``.
+    parameters, with a categorical distribution per categorical parameter beside the Gaussian
+    (CatCMA, Hamano et al. 2024); parameters outside the joint space go to
+    ``independent_sampler``.
 
     Integers and stepped floats use the margin of Hamano et al. (2022); ``separable=True`` is
     sep-CMA (diagonal covariance) for many dimensions; ``source_trials`` warm-starts the search
@@ -103,10 +106,13 @@ class CmaEsSampler(Sampler):
         n_startup_trials: completed trials proposed by ``independent_sampler`` first.
         independent_sampler: proposes what CMA-ES does not model (default `RandomSampler`).
         restart_strategy: None, ``"ipop"`` or ``"bipop"``.
-        popsize: population size lambda (default ``4 + floor(3 ln d)``).
+        popsize: population size lambda (default ``4 + floor(3 ln d)``, ``d`` counting the
+            numeric and the modelled categorical parameters).
         inc_popsize: factor by which IPOP / BIPOP grow the large population.
         separable: diagonal covariance with faster learning rates (sep-CMA).
         with_margin: keep discrete parameters from freezing (CMA-ES with margin).
+        with_categorical: model categorical parameters (CatCMA) when the joint space has a
+            numeric one; False sends them to ``independent_sampler``.
         source_trials: finished trials of a similar study to warm-start from; not with ``x0`` or
             ``sigma0``.
     """
@@ -116,6 +122,7 @@ class CmaEsSampler(Sampler):
                  independent_sampler: Sampler | None = None,
                  restart_strategy: str | None = None, popsize: int | None = None,
                  inc_popsize: float = 2.0, separable: bool = False, with_margin: bool = True,
+                 with_categorical: bool = True,
                  source_trials: Sequence[TrialRecord] | None = None) -> None:
         if restart_strategy not in (None, "ipop", "bipop"):
             raise ValueError(f"restart_strategy must be None, 'ipop' or 'bipop', "
@@ -138,6 +145,7 @@ class CmaEsSampler(Sampler):
         self.inc_popsize = float(inc_popsize)
         self.separable = bool(separable)
         self.with_margin = bool(with_margin)
+        self.with_categorical = bool(with_categorical)
         self.source_trials = tuple(source_trials) if source_trials is not None else None
         self._lock = threading.Lock()
         self._replays: dict[tuple[SearchSpace, float], _Replay] = {}
@@ -155,8 +163,12 @@ class CmaEsSampler(Sampler):
         _single_objective(history)
         if len(history.completed) < max(self.n_startup_trials, 1):
             return SearchSpace()
-        return SearchSpace({n: d for n, d in history.completed_space.items()
-                            if not isinstance(d, Categorical)})
+        space = history.completed_space
+        numeric = {n: d for n, d in space.items() if not isinstance(d, Categorical)}
+        if not numeric or not self.with_categorical:
+            return SearchSpace(numeric)
+        return SearchSpace({n: d for n, d in space.items()
+                            if not isinstance(d, Categorical) or len(d.choices) > 1})
 
     def propose(self, history: History, space: SearchSpace,
                 rng: np.random.Generator) -> dict[str, Any]:
@@ -168,10 +180,17 @@ class CmaEsSampler(Sampler):
         out: dict[str, Any] = {}
         if names:
             run = self._current(history, joint)
+            numeric, cats = _split(joint)
             u = cm.sample(run.state, rng)
-            index = {n: j for j, n in enumerate(joint)}
-            cols = [index[n] for n in names]
-            out.update(decode(SearchSpace({n: joint[n] for n in names}), u[:, cols])[0])
+            index = {n: j for j, n in enumerate(numeric)}
+            wanted = SearchSpace({n: numeric[n] for n in names if n in numeric})
+            if wanted:
+                out.update(decode(wanted, u[:, [index[n] for n in wanted]])[0])
+            if run.state.cat is not None:
+                picked = cm.sample_categories(run.state.cat, rng)[0]
+                for (name, d), i in zip(cats.items(), picked, strict=True):
+                    if name in names:
+                        out[name] = d.choices[int(i)]
         rest = SearchSpace({n: d for n, d in space.items() if n not in out})
         if rest:
             out.update(self.independent_sampler.propose(history, rest, rng))
@@ -191,10 +210,13 @@ class CmaEsSampler(Sampler):
                     del self._replays[next(iter(self._replays))]
             replay.rewind(trials)
             used, run = replay.checkpoints[-1]
+            numeric, cats = _split(joint)
             while len(trials) - used >= run.state.strategy.popsize:
                 batch = trials[used:used + run.state.strategy.popsize]
-                x = encode(joint, [t.params for t in batch])
-                run = self._step(run, x, history.loss(batch)[:, 0], replay.grid)
+                x = encode(numeric, [t.params for t in batch])
+                picked = np.array([[d.index(t.params[n]) for n, d in cats.items()]
+                                   for t in batch], dtype=int).reshape(len(batch), len(cats))
+                run = self._step(run, x, picked, history.loss(batch)[:, 0], replay.grid)
                 replay.used.extend(batch)
                 used += len(batch)
                 replay.checkpoints.append((used, run))
@@ -202,21 +224,25 @@ class CmaEsSampler(Sampler):
                     del replay.checkpoints[1]
             return run
 
-    def _step(self, run: _Run, x: np.ndarray, losses: np.ndarray, grid: cm.Grid) -> _Run:
+    def _step(self, run: _Run, x: np.ndarray, picked: np.ndarray, losses: np.ndarray,
+              grid: cm.Grid) -> _Run:
         """One generation's update, and a restart when the run has converged."""
-        state = cm.update(run.state, x, losses, grid)
+        state = cm.update(run.state, x, losses, grid, picked if picked.shape[1] else None)
         if self.restart_strategy is None or not cm.should_stop(state, tolx=TOLX):
             return _Run(state, run.restarts)
         r = run.restarts
         rng = np.random.default_rng([self.seed, r.runs, 0xC3A])
         spent = state.generation * state.strategy.popsize
         r, popsize, sigma = cm.restart(r, spent, self.restart_strategy, rng, self.inc_popsize)
+        counts = state.cat.counts.tolist() if state.cat is not None else ()
         fresh = cm.initial_state(rng.random(state.strategy.dim), sigma, popsize=popsize,
-                                 separable=self.separable)
+                                 separable=self.separable, counts=counts)
         return _Run(fresh, r)
 
     def _start(self, history: History, joint: SearchSpace) -> _Run:
-        """The first run: warm-started from ``source_trials``, else at ``x0`` (the centre)."""
+        """The first run: warm-started from ``source_trials``, else at ``x0`` (the centre);
+        categorical parameters start uniform."""
+        joint, cats = _split(joint)
         dim = len(joint)
         mean, sigma, cov = np.full(dim, 0.5), self.sigma0 or 1 / 6, None
         if self.x0 is not None:
@@ -233,21 +259,30 @@ class CmaEsSampler(Sampler):
                 if keep.any():
                     x = encode(joint, [t.params for t, k in zip(usable, keep, strict=True) if k])
                     mean, sigma, cov = cm.warm_start(x, losses[keep])
-        state = cm.initial_state(mean, sigma, cov, self.popsize, self.separable)
+        counts = [len(d.choices) for d in cats.values()]
+        state = cm.initial_state(mean, sigma, cov, self.popsize, self.separable, counts)
         return _Run(state, cm.Restarts(state.strategy.popsize, sigma))
 
     def _grid(self, joint: SearchSpace) -> cm.Grid:
+        numeric = _split(joint)[0]
         edges: dict[int, np.ndarray] = {}
         if self.with_margin:
-            for j, d in enumerate(joint.values()):
+            for j, d in enumerate(numeric.values()):
                 e = bin_edges(d)
                 if e is not None:
                     edges[j] = e
-        return cm.grid(len(joint), edges)
+        return cm.grid(len(numeric), edges)
 
     def __repr__(self) -> str:
         return (f"CmaEsSampler(seed={self.seed}, restart_strategy={self.restart_strategy!r}, "
                 f"separable={self.separable})")
+
+
+def _split(joint: SearchSpace) -> tuple[SearchSpace, dict[str, Categorical]]:
+    """The numeric parameters of a joint space (the Gaussian's, in order) and its categorical
+    ones (the categorical distributions', in order)."""
+    cats = {n: d for n, d in joint.items() if isinstance(d, Categorical)}
+    return SearchSpace({n: d for n, d in joint.items() if n not in cats}), cats
 
 
 def _single_objective(history: History) -> None:
