@@ -91,6 +91,36 @@ def test_beats_random_search_at_40_trials(f: Objective, space: SearchSpace, gp_b
     assert np.median(gp) < factor * np.median(rnd), (gp, rnd)
 
 
+def test_improvement_counts_from_the_best_observed_loss(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Log EI's threshold is the best warped loss seen, not the lowest posterior mean at the
+    trials: with noisy-looking losses the fitted noise lifts the mean above the observed
+    minimum, and a threshold there made the incumbent's surroundings look like improvements
+    (on ackley10, two seeds in ten stayed at a face of the cube)."""
+    import hyperdial.samplers.gp as gp_module
+
+    seen: list[float | None] = []
+    real = gp_module.Acquisition
+
+    def spy(post: gpm.Posterior, best: float | None, *rest: Any) -> gp_module.Acquisition:
+        seen.append(best)
+        return real(post, best, *rest)
+
+    monkeypatch.setattr(gp_module, "Acquisition", spy)
+    space = SearchSpace({"x": Float(0.0, 1.0), "y": Float(0.0, 1.0)})
+    rng = np.random.default_rng(0)
+    losses = rng.normal(size=12)  # no structure: the GP fits a large noise
+    history = History((), directions=(StudyDirection.MINIMIZE,))
+    trials = []
+    for i, value in enumerate(losses):
+        trials.append(TrialRecord(number=i, state=TrialState.COMPLETE,
+                                  params={"x": float(rng.random()), "y": float(rng.random())},
+                                  distributions=dict(space.items()), values=(float(value),)))
+    history = replace(history, trials=tuple(trials), known_space=None)
+    sampler = GPSampler(seed=0, n_startup_trials=5, local_every=0)
+    sampler.propose(history, sampler.infer_space(history), sampler.rng(len(trials)))
+    assert seen and seen[0] == pytest.approx(float(warp_losses(losses).min()))
+
+
 def mixed(p: dict[str, Any]) -> float:
     return float((p["x"] - 0.3) ** 2 + ((p["n"] - 7) / 10) ** 2
                  + (0.0 if p["c"] == "c" else 0.5))
