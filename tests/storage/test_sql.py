@@ -332,6 +332,48 @@ def test_forked_child_uses_its_own_connection(db_storage: SQLStorage) -> None:
     assert [r.number for r in storage.read(info.id)] == [0, 1, 2]
 
 
+def _checkpoints_in_child(storage: SQLStorage, study_id: int, out: Any) -> None:
+    from hyperdial.storage.sql import _Checkpointer
+
+    checkpointer = storage._checkpointer
+    assert checkpointer is not None
+    for _ in range(_Checkpointer.EVERY // 2):
+        storage.append(study_id, new_trial(storage, study_id), [finish_event()])
+    ran = checkpointer.ran.wait(30)
+    out.put((ran, [t.name for t in threading.enumerate()].count("hyperdial-checkpoint")))
+    storage.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_forked_child_runs_its_own_checkpoints(tmp_path: Path) -> None:
+    """The checkpoint thread does not survive a fork: the child starts its own, on its own
+    connection, and the parent's goes on."""
+    from hyperdial.storage.sql import _Checkpointer
+
+    storage = SQLStorage(f"sqlite:///{tmp_path / 'fork.db'}")
+    info = storage.create_study("s", MIN)
+    checkpointer = storage._checkpointer
+    assert checkpointer is not None
+    for _ in range(_Checkpointer.EVERY // 2):
+        storage.append(info.id, new_trial(storage, info.id), [finish_event()])
+    assert checkpointer.ran.wait(30)  # the parent's thread is running now
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    with warnings.catch_warnings():  # Python >= 3.12 warns about fork() with threads around
+        warnings.simplefilter("ignore", DeprecationWarning)
+        child = ctx.Process(target=_checkpoints_in_child, args=(storage, info.id, out))
+        child.start()
+    assert out.get(timeout=60) == (True, 1)
+    child.join(60)
+    assert child.exitcode == 0
+    checkpointer.ran.clear()
+    for _ in range(_Checkpointer.EVERY // 2):
+        storage.append(info.id, new_trial(storage, info.id), [finish_event()])
+    assert checkpointer.ran.wait(30)
+    assert len({r.number for r in storage.read(info.id)}) == 3 * (_Checkpointer.EVERY // 2)
+    storage.close()
+
+
 @pytest.mark.postgres
 def test_reconnects_after_the_server_drops_the_connection(pg_url: str) -> None:
     import psycopg

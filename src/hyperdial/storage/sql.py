@@ -285,7 +285,7 @@ class _Checkpointer:
         if self._conn is not None:
             _INHERITED.append(self._conn)
         self._conn, self._thread = None, None
-        self._lock, self._wake = threading.Lock(), threading.Event()
+        self._lock, self._wake, self.ran = threading.Lock(), threading.Event(), threading.Event()
 
 
 class SQLStorage(Storage):
