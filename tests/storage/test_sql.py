@@ -332,6 +332,41 @@ def test_forked_child_uses_its_own_connection(db_storage: SQLStorage) -> None:
     assert [r.number for r in storage.read(info.id)] == [0, 1, 2]
 
 
+def _lock_fds_in_child(storage: SQLStorage, study_id: int, out: Any) -> None:
+    from hyperdial.storage.sql import _INHERITED, _Session
+
+    inherited = [s.lock_fd for s in _INHERITED if isinstance(s, _Session)]
+    number = storage.create_trial(study_id, {})  # a lock of its own, not the parent's
+    out.put((len(inherited) > 0 and all(fd is None for fd in inherited), number))
+    storage.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_forked_child_drops_the_parents_writer_lock(tmp_path: Path) -> None:
+    """A child forked while the parent holds the writers' lock closes its copy of that
+    descriptor, so the lock ends with the parent's release (or death), and the child writes
+    with a lock of its own once the parent is done."""
+    import fcntl
+
+    storage = SQLStorage(f"sqlite:///{tmp_path / 'forklock.db'}")
+    info = storage.create_study("s", MIN)
+    session = storage._session()
+    assert session.lock_writers()  # a write in progress in the parent
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        child = ctx.Process(target=_lock_fds_in_child, args=(storage, info.id, out))
+        child.start()
+    session.unlock_writers()
+    assert out.get(timeout=60) == (True, 0)
+    child.join(60)
+    assert child.exitcode == 0
+    with open(f"{tmp_path / 'forklock.db'}-lock", "rb") as other:  # free again
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    storage.close()
+
+
 def _checkpoints_in_child(storage: SQLStorage, study_id: int, out: Any) -> None:
     from hyperdial.storage.sql import _Checkpointer
 

@@ -382,7 +382,16 @@ class SQLStorage(Storage):
         return session
 
     def _forget_sessions(self) -> None:
-        """In a forked child: never use nor close the parent's connections (see `_after_fork`)."""
+        """In a forked child: never use nor close the parent's connections (see `_after_fork`).
+
+        The copies of the writers' lock descriptors are closed, though: a lock the parent
+        held at the fork would otherwise outlive the parent's death for as long as the child
+        runs (an ``flock`` lasts until the last descriptor of it closes), and closing them
+        releases nothing the parent holds."""
+        for session in self._sessions:
+            if session.lock_fd is not None:
+                os.close(session.lock_fd)
+                session.lock_fd = None
         _INHERITED.extend(self._sessions)
         self._sessions.clear()
         self._local = threading.local()
