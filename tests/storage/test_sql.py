@@ -11,8 +11,9 @@ import subprocess
 import sys
 import threading
 import warnings
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -309,6 +310,21 @@ def test_pickles_as_its_url_and_engine_kwargs(db_url: str) -> None:
     memory.close()
 
 
+@contextmanager
+def forked(target: Callable[..., None], *args: Any) -> Iterator[Callable[[], Any]]:
+    """Run ``target(*args, out)`` in a forked child; yields a getter for what the child puts in
+    ``out``, and checks on leaving that the child ended cleanly."""
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    with warnings.catch_warnings():  # Python >= 3.12 warns about fork() with threads around
+        warnings.simplefilter("ignore", DeprecationWarning)
+        child = ctx.Process(target=target, args=(*args, out))
+        child.start()
+    yield lambda: out.get(timeout=60)
+    child.join(60)
+    assert child.exitcode == 0
+
+
 def _new_trial_in_child(storage: SQLStorage, study_id: int, out: Any) -> None:
     out.put(storage.create_trial(study_id, {}))
     storage.close()  # must leave the parent's connections alone
@@ -319,15 +335,8 @@ def test_forked_child_uses_its_own_connection(db_storage: SQLStorage) -> None:
     storage = db_storage
     info = storage.create_study("s", MIN)
     assert storage.create_trial(info.id, {}) == 0  # the parent holds an open connection
-    ctx = multiprocessing.get_context("fork")
-    out = ctx.Queue()
-    with warnings.catch_warnings():  # Python >= 3.12 warns about fork() with threads around
-        warnings.simplefilter("ignore", DeprecationWarning)
-        child = ctx.Process(target=_new_trial_in_child, args=(storage, info.id, out))
-        child.start()
-    assert out.get(timeout=60) == 1
-    child.join(60)
-    assert child.exitcode == 0
+    with forked(_new_trial_in_child, storage, info.id) as result:
+        assert result() == 1
     assert storage.create_trial(info.id, {}) == 2  # the parent's connection still works
     assert [r.number for r in storage.read(info.id)] == [0, 1, 2]
 
@@ -352,16 +361,9 @@ def test_forked_child_drops_the_parents_writer_lock(tmp_path: Path) -> None:
     info = storage.create_study("s", MIN)
     session = storage._session()
     assert session.lock_writers()  # a write in progress in the parent
-    ctx = multiprocessing.get_context("fork")
-    out = ctx.Queue()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        child = ctx.Process(target=_lock_fds_in_child, args=(storage, info.id, out))
-        child.start()
-    session.unlock_writers()
-    assert out.get(timeout=60) == (True, 0)
-    child.join(60)
-    assert child.exitcode == 0
+    with forked(_lock_fds_in_child, storage, info.id) as result:
+        session.unlock_writers()
+        assert result() == (True, 0)
     with open(f"{tmp_path / 'forklock.db'}-lock", "rb") as other:  # free again
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
     storage.close()
@@ -392,15 +394,8 @@ def test_forked_child_runs_its_own_checkpoints(tmp_path: Path) -> None:
     for _ in range(_Checkpointer.EVERY // 2):
         storage.append(info.id, new_trial(storage, info.id), [finish_event()])
     assert checkpointer.ran.wait(30)  # the parent's thread is running now
-    ctx = multiprocessing.get_context("fork")
-    out = ctx.Queue()
-    with warnings.catch_warnings():  # Python >= 3.12 warns about fork() with threads around
-        warnings.simplefilter("ignore", DeprecationWarning)
-        child = ctx.Process(target=_checkpoints_in_child, args=(storage, info.id, out))
-        child.start()
-    assert out.get(timeout=60) == (True, 1)
-    child.join(60)
-    assert child.exitcode == 0
+    with forked(_checkpoints_in_child, storage, info.id) as result:
+        assert result() == (True, 1)
     checkpointer.ran.clear()
     for _ in range(_Checkpointer.EVERY // 2):
         storage.append(info.id, new_trial(storage, info.id), [finish_event()])
