@@ -1,7 +1,8 @@
-"""Argument checks shared by pruners and schedulers (layer 0)."""
+"""Argument checks and seeding shared by samplers, pruners and schedulers (layer 0)."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 
@@ -9,3 +10,9 @@ def check_int(name: str, value: Any, minimum: int) -> None:
     """Raise ValueError naming ``name`` unless ``value`` is an int (not a bool) >= ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+
+
+def resolve_seed(seed: int | None) -> int:
+    """``seed`` as an int, or a fresh one from the OS for None (62 bits, so that it stays a
+    non-negative int64 when handed to numpy)."""
+    return int(seed) if seed is not None else int.from_bytes(os.urandom(8), "little") >> 2

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -11,6 +10,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from hyperdial._checks import resolve_seed
 from hyperdial.history import History
 from hyperdial.space import SearchSpace
 from hyperdial.trial import TrialRecord, TrialState
@@ -48,7 +48,7 @@ class Sampler(ABC):
 
     def reseed(self, seed: int | None) -> None:
         """Set the seed; None draws a fresh one from the OS."""
-        self.seed = int(seed) if seed is not None else int.from_bytes(os.urandom(8), "little") >> 2
+        self.seed = resolve_seed(seed)
 
     def rng(self, number: int, name: str | None = None) -> np.random.Generator:
         """The generator for trial ``number`` (and parameter ``name``): the same on every

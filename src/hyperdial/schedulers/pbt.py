@@ -19,7 +19,6 @@ are a pure function of the history and the seed, like a sampler's proposals.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from hyperdial._checks import check_int
+from hyperdial._checks import check_int, resolve_seed
 from hyperdial.history import History
 from hyperdial.schedulers._explore import pb2_explore, perturb
 from hyperdial.space import SearchSpace
@@ -214,7 +213,7 @@ class PopulationBasedTraining:
         self.resample_probability = resample_probability
         self.perturbation_factors = factors
         self.explore = explore
-        self.seed = int(seed) if seed is not None else int.from_bytes(os.urandom(8), "little") >> 2
+        self.seed = resolve_seed(seed)
 
     def __repr__(self) -> str:
         return (f"PopulationBasedTraining(population_size={self.population_size}, "
