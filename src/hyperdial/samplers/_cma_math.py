@@ -194,7 +194,8 @@ def sample_categories(cat: Categories, rng: np.random.Generator, n: int = 1) -> 
     """``n`` rows of choice indices, one column per parameter."""
     u = rng.random((n, cat.counts.size, 1))
     picked = np.sum(np.cumsum(cat.q, axis=1)[None] <= u, axis=2)
-    return np.minimum(picked, cat.counts - 1)
+    out: np.ndarray = np.minimum(picked, cat.counts - 1)
+    return out
 
 
 def update_categories(cat: Categories, choices: np.ndarray, weights: np.ndarray) -> Categories:
