@@ -153,13 +153,12 @@ OPTIMISERS: dict[str, Callable[[CurveCache, int, int], Run]] = {
 
 
 def _spearman(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman's rank correlation (average ranks for ties)."""
-    from scipy.stats import rankdata
+    """Spearman's rank correlation; NaN (quietly) when either side is constant."""
+    from scipy.stats import spearmanr
 
-    rx, ry = rankdata(x), rankdata(y)
-    if rx.std() == 0 or ry.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(rx, ry)[0, 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConstantInputWarning: the NaN says it already
+        return float(spearmanr(x, y).statistic)
 
 
 def same_configs(cache: CurveCache, n_configs: int, seed: int) -> dict[str, Any]:
