@@ -6,6 +6,7 @@ import math
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -411,3 +412,73 @@ def test_told_records_equal_the_stored_ones(tmp_path: Path) -> None:
                 b.intermediate_values, b.fail_reason)
         assert a.datetime_complete == b.datetime_complete
     assert study.trials == fresh
+
+
+class _CountingStorage(hd.storage.SQLStorage):
+    """A SQLite storage that counts the writes that start and end trials."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.calls = {"create_trial": 0, "append": 0, "append_and_create": 0}
+
+    def create_trial(self, *args: Any, **kwargs: Any) -> int | None:
+        self.calls["create_trial"] += 1
+        return super().create_trial(*args, **kwargs)
+
+    def append(self, *args: Any, **kwargs: Any) -> None:
+        self.calls["append"] += 1
+        super().append(*args, **kwargs)
+
+    def append_and_create(self, *args: Any, **kwargs: Any) -> int:
+        self.calls["append_and_create"] += 1
+        return super().append_and_create(*args, **kwargs)
+
+
+def test_optimize_writes_a_trial_end_and_the_next_start_at_once(tmp_path: Path) -> None:
+    storage = _CountingStorage(f"sqlite:///{tmp_path / 'fused.db'}")
+    fused = hd.create_study(study_name="fused", storage=storage,
+                            sampler=hd.samplers.RandomSampler(seed=3))
+    fused.optimize(quadratic, n_trials=10)
+    assert storage.calls == {"create_trial": 1, "append": 1, "append_and_create": 9}
+    # A callback may stop the study after any trial, so with callbacks each trial starts alone.
+    apart = hd.create_study(sampler=hd.samplers.RandomSampler(seed=3))
+    apart.optimize(quadratic, n_trials=10, callbacks=[lambda s, t: None])
+    assert [t.params for t in fused.trials] == [t.params for t in apart.trials]
+    assert [t.state for t in fused.trials] == [TrialState.COMPLETE] * 10
+    fused.optimize(quadratic, n_trials=3, callbacks=[lambda s, t: None])
+    assert storage.calls == {"create_trial": 4, "append": 4, "append_and_create": 9}
+    assert len(hd.load_study(study_name="fused", storage=storage.url).trials) == 13
+
+
+def test_stop_from_the_objective_starts_no_further_trial() -> None:
+    study = hd.create_study()
+
+    def objective(trial: hd.Trial) -> float:
+        if trial.number == 3:
+            study.stop()
+        return quadratic(trial)
+
+    study.optimize(objective, n_trials=100)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 4
+
+
+def test_a_trial_ended_elsewhere_still_lets_the_next_one_start(tmp_path: Path) -> None:
+    """Another worker marks a running trial failed (stale): its late end is dropped, and with
+    it the next trial's start written alongside, which then starts on its own."""
+    url = f"sqlite:///{tmp_path / 'stale.db'}"
+    study = hd.create_study(study_name="s", storage=url)
+    other = hd.storage.SQLStorage(url)
+    study_id = other.get_study("s").id
+
+    def objective(trial: hd.Trial) -> float:
+        if trial.number == 1:
+            other.append(study_id, 1, [("finish", {"t": 1.0, "state": "FAIL",
+                                                   "reason": "stale (test)"})])
+        return quadratic(trial)
+
+    study.optimize(objective, n_trials=4)
+    other.close()
+    trials = hd.load_study(study_name="s", storage=url).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.FAIL,
+                                         TrialState.COMPLETE, TrialState.COMPLETE]
+    assert trials[1].fail_reason == "stale (test)"

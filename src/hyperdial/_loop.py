@@ -8,12 +8,12 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hyperdial.exceptions import SearchExhausted, TrialPruned
-from hyperdial.trial import TrialRecord, TrialState
+from hyperdial.trial import Trial, TrialRecord, TrialState
 
 if TYPE_CHECKING:
     from hyperdial.study import Callback, ObjectiveFunc, Study
@@ -93,31 +93,35 @@ class _Heartbeat:
             self._thread.join()
 
 
-def _run_trial(study: Study, func: ObjectiveFunc, catch: tuple[type[Exception], ...],
-               heart: _Heartbeat) -> TrialRecord:
-    trial = study._ask(None, heartbeat=True)
+def _run_trial(study: Study, trial: Trial, func: ObjectiveFunc,
+               catch: tuple[type[Exception], ...], heart: _Heartbeat,
+               go_on: Callable[[], bool]) -> tuple[TrialRecord, Trial | None]:
+    """Run ``trial`` and record its end; if ``go_on()`` says another trial follows, start it
+    in the same write and return it too."""
     with heart.beating(trial.number):
         try:
             result = func(trial)
         except TrialPruned:
-            return study.tell(trial, state=TrialState.PRUNED)
+            return study._finish(trial, state=TrialState.PRUNED, start_next=go_on())
         except KeyboardInterrupt:
             study.tell(trial, state=TrialState.FAIL, fail_reason="interrupted (KeyboardInterrupt)")
             raise
         except Exception as exc:
             text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            record = study.tell(trial, state=TrialState.FAIL, traceback=text,
-                                fail_reason=f"{type(exc).__name__}: {exc}")
-            if isinstance(exc, catch):
-                _logger.warning("trial %d failed: %r (caught, study goes on)", trial.number, exc)
-                return record
-            raise
+            reason = f"{type(exc).__name__}: {exc}"
+            if not isinstance(exc, catch):
+                study.tell(trial, state=TrialState.FAIL, traceback=text, fail_reason=reason)
+                raise
+            done = study._finish(trial, state=TrialState.FAIL, traceback=text,
+                                 fail_reason=reason, start_next=go_on())
+            _logger.warning("trial %d failed: %r (caught, study goes on)", trial.number, exc)
+            return done
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # reported below instead
-        record = study.tell(trial, result)
+        record, next_trial = study._finish(trial, result, start_next=go_on())
     if record.state is TrialState.FAIL:
         _logger.warning("trial %d failed: %s", record.number, record.fail_reason)
-    return record
+    return record, next_trial
 
 
 def _rich_progress(total: int | None, timeout: float | None) -> contextlib.AbstractContextManager[
@@ -152,13 +156,26 @@ def run_optimize(study: Study, func: ObjectiveFunc, *, n_trials: int | None,
     progress_cm = (_rich_progress(n_trials, timeout) if show_progress_bar
                    else contextlib.nullcontext(None))
 
+    # Without callbacks, nothing can stop the study between one trial's end and the next
+    # one's start, so both are written at once. An exclusive sampler (grid) starts its trials
+    # with their proposal, and may be exhausted: those ask on their own.
+    chain = not callbacks and not study.sampler.exclusive
+
+    def go_on() -> bool:
+        return chain and not study._stop_requested and budget.take()
+
     def worker(progress: _Progress | None) -> None:
-        while not study._stop_requested and budget.take():
-            try:
-                record = _run_trial(study, func, catch, heart)
-            except SearchExhausted:
-                budget.stopped = True
-                return
+        trial: Trial | None = None
+        while True:
+            if trial is None:
+                if study._stop_requested or not budget.take():
+                    return
+                try:
+                    trial = study._ask(None, heartbeat=True)
+                except SearchExhausted:
+                    budget.stopped = True
+                    return
+            record, trial = _run_trial(study, trial, func, catch, heart, go_on)
             if progress is not None:
                 with best_lock:
                     if record.state is TrialState.COMPLETE and len(study.directions) == 1:

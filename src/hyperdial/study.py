@@ -145,6 +145,12 @@ class Study:
         self._check_stale()
         with self._lock:
             number = self._start_trial(heartbeat and self.heartbeat_interval is not None)
+        return self._open_trial(number, fixed_distributions)
+
+    def _open_trial(self, number: int,
+                    fixed_distributions: Mapping[str, Distribution] | None) -> Trial:
+        """The live handle of trial ``number``, just started, with its joint proposal."""
+        with self._lock:
             record = self._view.get(number)
             history = self._sampler_history(number)
         proposed: dict[str, Any] = {}
@@ -196,6 +202,15 @@ class Study:
              state: TrialState | None = None, *, fail_reason: str | None = None,
              traceback: str | None = None) -> TrialRecord:
         """Finish a trial. Invalid ``values`` fail the trial with the reason recorded."""
+        return self._finish(trial, values, state, fail_reason=fail_reason,
+                            traceback=traceback)[0]
+
+    def _finish(self, trial: Trial | int, values: Any = None, state: TrialState | None = None,
+                *, fail_reason: str | None = None, traceback: str | None = None,
+                start_next: bool = False) -> tuple[TrialRecord, Trial | None]:
+        """`tell`; with ``start_next`` also start the next trial (for `optimize`, which beats
+        for it), whose start a transactional storage writes in one commit with this end.
+        Not for exclusive samplers, whose trials start with their proposal."""
         live = self._live_trial(trial)
         number = live.number if live else int(trial)  # type: ignore[arg-type]
         if state is None:
@@ -209,7 +224,7 @@ class Study:
             checked, problem = self._check_values(values)
             if problem is not None:
                 state, fail_reason = TrialState.FAIL, problem
-                warnings.warn(f"trial {number} failed: {problem}", RuntimeWarning, stacklevel=2)
+                warnings.warn(f"trial {number} failed: {problem}", RuntimeWarning, stacklevel=3)
         finish: dict[str, Any] = {"t": time.time(), "state": state.value}
         if checked is not None:
             finish["values"] = list(checked)
@@ -219,21 +234,32 @@ class Study:
             finish["traceback"] = traceback
         events = [*self._drain(live), ("finish", finish)]
         appended = True
+        next_number: int | None = None
         try:
-            self._storage.append(self._info.id, number, events)
+            if start_next:
+                self._check_stale()
+                next_number = self._storage.append_and_create(
+                    self._info.id, number, events, heartbeat=self.heartbeat_interval is not None)
+            else:
+                self._storage.append(self._info.id, number, events)
         except TrialFinishedError:
             appended = False
             warnings.warn(f"trial {number} was already finished (marked stale by another "
-                          "worker?); its late result is dropped", RuntimeWarning, stacklevel=2)
+                          "worker?); its late result is dropped", RuntimeWarning, stacklevel=3)
         with self._lock:
             self._live.pop(number, None)
             self._history_at_ask.pop(number, None)
             # A trial that wrote nothing before its end (no report) has all its events here:
             # they need no read-back; the next ask syncs the rest of the log.
             own = appended and live is not None and not live.intermediate_values
-            if not (own and self._view.apply_own(number, events)):
+            if not (own and self._view.apply_own(number, events)) or next_number is not None:
                 self._view.sync()
-            return self._view.get(number)
+            record = self._view.get(number)
+        if not start_next:
+            return record, None
+        if next_number is None:  # the end was refused, and the start with it
+            return record, self._ask(None, heartbeat=True)
+        return record, self._open_trial(next_number, None)
 
     def _check_values(self, values: Any) -> tuple[tuple[float, ...] | None, str | None]:
         """The objective's return value as a tuple of floats, or the reason it is unusable."""

@@ -143,6 +143,20 @@ class Storage(ABC):
         for a trial that is already finished raise `TrialFinishedError` and write nothing.
         """
 
+    def append_and_create(self, study_id: int, number: int, events: Sequence[Event], *,
+                          heartbeat: bool = False) -> int:
+        """`append` ``events`` to trial ``number``, then start the next trial as
+        ``create_trial(study_id, {}, claim_waiting=True, heartbeat=heartbeat)`` does.
+
+        A worker going from one trial to the next calls this; a backend with transactions
+        overrides it to write both in one (the SQL one halves its commits so). If the append
+        raises, no trial is started.
+        """
+        self.append(study_id, number, events)
+        created = self.create_trial(study_id, {}, claim_waiting=True, heartbeat=heartbeat)
+        assert created is not None  # no key, so nothing can refuse it
+        return created
+
     @abstractmethod
     def read(self, study_id: int, after: int = 0) -> list[EventRow]:
         """Events of the study with id > ``after``, in id order."""

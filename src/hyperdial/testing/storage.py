@@ -42,6 +42,7 @@ from hyperdial.exceptions import (
     DuplicatedStudy,
     StudyNotFound,
     TrialFinishedError,
+    TrialNotFound,
 )
 from hyperdial.history import StudyDirection
 from hyperdial.space import Float
@@ -302,6 +303,36 @@ class StorageConformance:
         storage.heartbeat(info.id, [n])
         assert storage.fail_stale(info.id, -1.0) == [n]
 
+    def test_append_and_create(self, storage: Storage) -> None:
+        info = storage.create_study("s", MIN)
+        first = new_trial(storage, info.id)
+        second = storage.append_and_create(info.id, first, [
+            params_event(x=0.5), finish_event("COMPLETE", 0.5)], heartbeat=True)
+        queued = new_trial(storage, info.id, {"state": "WAITING"})
+        claimed = storage.append_and_create(info.id, second, [finish_event("PRUNED")])
+        assert (first, second, claimed) == (0, 1, queued)  # an enqueued trial goes first
+        view = synced_view(storage, info)
+        assert [r.state for r in view.records] == [
+            TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING]
+        assert view.get(first).params == {"x": 0.5}
+        assert [row.kind for row in storage.read(info.id)] == [
+            "create", "params", "finish", "create", "create", "finish", "start"]
+        assert storage.fail_stale(info.id, -1.0) == []  # beats only when asked to
+        fresh = storage.append_and_create(info.id, claimed, [finish_event()], heartbeat=True)
+        assert storage.fail_stale(info.id, -1.0) == [fresh]
+
+    def test_append_and_create_refused_starts_nothing(self, storage: Storage) -> None:
+        info = storage.create_study("s", MIN)
+        n = new_trial(storage, info.id)
+        storage.append(info.id, n, [finish_event("FAIL")])
+        before = storage.read(info.id)
+        with pytest.raises(TrialFinishedError):
+            storage.append_and_create(info.id, n, [finish_event()])
+        with pytest.raises(TrialNotFound):
+            storage.append_and_create(info.id, n + 5, [finish_event()])
+        assert storage.read(info.id) == before
+        assert storage.get_study("s").n_trials == 1
+
     # -- reading ------------------------------------------------------------------------------
     def test_read_after_is_incremental(self, storage: Storage) -> None:
         a = storage.create_study("a", MIN)
@@ -507,6 +538,12 @@ def check_matches_reference(factory: Callable[[], Storage], *, max_examples: int
             number = data.draw(st.integers(0, self.n_trials(ids)))  # the last one is unknown
             self.both(lambda s, i: s.append(ids[i], number, events))
 
+        @rule(ids=handles, events=batches, beat=st.booleans(), data=st.data())
+        def append_and_create(self, ids: tuple[int, int], events: list[Event], beat: bool,
+                              data: st.DataObject) -> None:
+            number = data.draw(st.integers(0, self.n_trials(ids)))
+            self.both(lambda s, i: s.append_and_create(ids[i], number, events, heartbeat=beat))
+
         @rule(ids=handles, data=st.data())
         def heartbeat(self, ids: tuple[int, int], data: st.DataObject) -> None:
             n = self.n_trials(ids)
@@ -542,16 +579,22 @@ def check_matches_reference(factory: Callable[[], Storage], *, max_examples: int
 # -- several processes on one database ----------------------------------------------------------
 def _full_trials(storage: Storage, study: str, n_trials: int, start: MPEvent,
                  out: multiprocessing.Queue[list[int]]) -> None:
-    """Worker: ``n_trials`` trials (claim or create, then params + report + finish), their
-    numbers to ``out``."""
+    """Worker: ``n_trials`` trials (claim or create, then params + report + finish, half of
+    them through `Storage.append_and_create`), their numbers to ``out``."""
     info = storage.get_study(study)
     start.wait()
     numbers = []
-    for _ in range(n_trials):
-        n = new_trial(storage, info.id, claim_waiting=True)
-        storage.append(info.id, n, [params_event(x=n / 1000), ("report", {"step": 0, "value": n}),
-                                    finish_event("COMPLETE", float(n))])
+    n = new_trial(storage, info.id, claim_waiting=True)
+    for i in range(n_trials):
         numbers.append(n)
+        events = [params_event(x=n / 1000), ("report", {"step": 0, "value": n}),
+                  finish_event("COMPLETE", float(n))]
+        if i % 2 and i < n_trials - 1:  # every other trial ends in one write with the next start
+            n = storage.append_and_create(info.id, n, events)
+            continue
+        storage.append(info.id, n, events)
+        if i < n_trials - 1:
+            n = new_trial(storage, info.id, claim_waiting=True)
     out.put(numbers)
 
 
