@@ -92,3 +92,19 @@ def test_bandwidth_rule_per_column() -> None:
     assert np.allclose(scott_col, scott_col[0])
     assert np.allclose(gap_col, [0.4, 0.4, 0.2])  # the last gap, 0.1, clipped to 1 / (3 + 2)
     assert np.allclose(mix.sigmas[3], 1.0)  # the prior kernel
+
+
+def test_good_shares_without_ties_is_the_plain_split() -> None:
+    np.testing.assert_array_equal(pz.good_shares(5, 2), [1, 1, 0, 0, 0])
+    np.testing.assert_array_equal(pz.good_shares(4, 2, np.array([0.1, 0.2, 0.3, 0.4])),
+                                  [1, 1, 0, 0])
+
+
+def test_good_shares_divide_the_free_places_among_tied_losses() -> None:
+    # Two places, one taken by the strict best; three trials tie for the other one.
+    share = pz.good_shares(6, 2, np.array([0.1, 0.2, 0.2, 0.2, 0.5]))
+    np.testing.assert_allclose(share, [1, 1 / 3, 1 / 3, 1 / 3, 0, 0])
+    assert share.sum() == pytest.approx(2.0)
+    # A tie that lies wholly inside the good set changes nothing.
+    np.testing.assert_array_equal(pz.good_shares(4, 2, np.array([0.1, 0.1, 0.3, 0.4])),
+                                  [1, 1, 0, 0])

@@ -212,3 +212,43 @@ def test_pruned_trials_count_towards_the_startup() -> None:
     space = SearchSpace({"x": x})
     proposals = [sampler.propose(history, space, sampler.rng(100 + k))["x"] for k in range(30)]
     assert np.mean(np.array(proposals) < 0.4) > 0.8  # random search would give about 0.4
+
+
+def _branch_history() -> History:
+    """Branch "a" holds every good trial; branch "b" (parameter w) is worse throughout, its
+    best trials near w = 40, its worst near w = 5."""
+    history = History(())
+    for i in range(20):
+        history = add(history, BRANCHES, {"branch": "a", "u": 0.3, "v": 0.01 * i},
+                      (0.01 * i,))
+    for w in np.linspace(0, 50, 12).round().astype(int):
+        history = add(history, BRANCHES, {"branch": "b", "w": int(w)},
+                      (1.0 + abs(int(w) - 40) / 50,))
+    return history
+
+
+# Measured (40 proposals): mean |w - 40| 2.2 with the split within branch "b"; 14.7 with the
+# global split (no "b" trial is good, so l(w) is the prior and proposals avoid tried values).
+def test_a_branch_learns_from_its_own_best_trials() -> None:
+    history = _branch_history()
+    space = SearchSpace({"w": Int(0, 50)})
+    sampler = TPESampler(seed=0)
+    ws = [sampler.propose(history, space, sampler.rng(100 + i))["w"] for i in range(40)]
+    assert np.mean(np.abs(np.array(ws) - 40)) < 8.0
+
+
+def test_tied_losses_share_the_good_set() -> None:
+    """Twelve trials tie for the best loss (a plateau of an accuracy-like metric), the four oldest
+    near x = 0.35, eight newer ones near x = 0.65; the good set has four places. Every tied
+    trial gets a third of a place, so proposals go to both clusters; measured: 85% of them
+    above 0.5 (0% when the four oldest take the places, as a plain stable sort does)."""
+    space = SearchSpace({"x": Float(0.0, 1.0)})
+    history = History(())
+    xs = np.concatenate([np.linspace(0.3, 0.4, 4), np.linspace(0.6, 0.7, 8),
+                         np.linspace(0.0, 0.15, 14), np.linspace(0.85, 1.0, 14)])
+    for k, x in enumerate(xs):
+        history = add(history, space, {"x": float(x)}, (0.0 if k < 12 else 1.0,))
+    sampler = TPESampler(seed=0)
+    props = np.array([sampler.propose(history, space, sampler.rng(200 + i))["x"]
+                      for i in range(60)])
+    assert np.mean(props > 0.5) > 0.4

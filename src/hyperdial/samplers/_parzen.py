@@ -107,6 +107,22 @@ def default_weights(n: int) -> np.ndarray:
     return np.concatenate([np.linspace(1.0 / n, 1.0, num=n - 25), np.ones(25)])
 
 
+def good_shares(n: int, n_good: int, loss: np.ndarray | None = None) -> np.ndarray:
+    """Share of each of ``n`` ranked observations (best first) in the good set: 1 for the first
+    ``n_good``, 0 after them, except for ties. Where the losses of the first ``loss.size``
+    observations tie across the boundary, every tied observation gets the same share, the
+    good set's free places divided among them (plateaus of accuracy-like metrics tie often;
+    the rank order among tied trials carries no information)."""
+    share = (np.arange(n) < n_good).astype(float)
+    if loss is not None and 0 < n_good < loss.size:
+        tied = np.zeros(n, dtype=bool)
+        tied[:loss.size] = loss == loss[n_good - 1]
+        n_tied, inside = int(tied.sum()), int(tied[:n_good].sum())
+        if n_tied > inside:
+            share[tied] = inside / n_tied
+    return share
+
+
 def _reference_point(loss: np.ndarray) -> np.ndarray:
     """A hypervolume reference point just beyond the worst of ``loss`` in every objective
     (a tenth of the spread further, or of the magnitude when the spread is zero)."""

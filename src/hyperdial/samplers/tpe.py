@@ -25,7 +25,9 @@ class _Ranked:
     trials: tuple[TrialRecord, ...]
     n_good: int
     numbers: np.ndarray
+    n_finished: int = 0  # the first n_finished trials are finished (the rest pending)
     good_weights: np.ndarray | None = None  # several objectives: hypervolume contributions
+    loss: np.ndarray | None = None  # one objective: the completed trials' losses, in rank order
 
 
 class _Columns:
@@ -118,7 +120,9 @@ class TPESampler(Sampler):
         n_startup_trials: finished trials (completed or pruned after reporting) proposed at
             random before the model is used; pruned ones count, as they do in the ranking.
         n_ei_candidates: points drawn from ``l(x)`` per proposal.
-        gamma: size of the good set from the number of finished trials.
+        gamma: size of the good set from the number of finished trials (for a parameter that
+            only some trials hold, a branch, from the number of those trials and among them;
+            trials tied at the boundary share its places).
         prior_weight: weight of the prior kernel (uniform-ish over the space); > 0.
         multivariate: one joint (product-kernel) estimator for the joint space instead of
             one estimator per parameter.
@@ -225,16 +229,17 @@ class TPESampler(Sampler):
         n_finished = len(done) + len(pruned)
         n_good = min(max(int(self.gamma(n_finished)), 1), n_finished)
         loss = history.loss()
-        good_weights = None
+        good_weights = ranked_loss = None
         if history.n_objectives > 1:
             order, good_weights = self._pareto_order(loss, n_good)
         else:
             order = pz.loss_order(loss, n_good)
+            ranked_loss = np.where(np.isnan(loss[order, 0]), np.inf, loss[order, 0])
         trials = [done[i] for i in order] + pruned
         if self.constant_liar:
             trials += history.with_states(TrialState.RUNNING, TrialState.WAITING)
         return _Ranked(tuple(trials), n_good, np.array([t.number for t in trials], dtype=np.int64),
-                       good_weights)
+                       n_finished, good_weights, ranked_loss)
 
     def _pareto_order(self, loss: np.ndarray, n_good: int) -> tuple[np.ndarray, np.ndarray]:
         """Several objectives: the order of `pz.loss_order` and the good set's hypervolume
@@ -281,7 +286,15 @@ class TPESampler(Sampler):
         num = coords[np.ix_(idx, np.array(numeric, dtype=np.intp))]
         cats = coords[np.ix_(idx, np.array(cat, dtype=np.intp))].astype(np.int64)
         numbers = ranked.numbers[idx]
-        good = idx < ranked.n_good
+        # The good/bad split: the global one where every finished trial holds these parameters;
+        # within the trials that hold them otherwise (a branch of a conditional space), so a
+        # branch's parameters learn from its best trials even while another branch leads.
+        n_good = int(np.count_nonzero(idx < ranked.n_good))
+        n_member = int(np.count_nonzero(idx < ranked.n_finished))
+        if ranked.good_weights is None and 0 < n_member < ranked.n_finished:
+            n_good = min(max(int(self.gamma(n_member)), 1), n_member)
+        loss = None if ranked.loss is None else ranked.loss[idx[idx < ranked.loss.size]]
+        share = pz.good_shares(idx.size, n_good, loss)
         n_choices = [len(dists[j].choices) for j in cat]  # type: ignore[union-attr]
         dims = [pz.dim_of(dists[j]) for j in numeric]  # type: ignore[arg-type]
         # Jointly modelled columns take Scott's rule, except continuous ones of a single
@@ -290,13 +303,13 @@ class TPESampler(Sampler):
         scott = np.array([joint and (dim.kind != "cont" or not single_objective)
                           for dim in dims], dtype=bool)
         mixtures = []
-        for part in (good, ~good):
-            if part is good and ranked.good_weights is not None:
+        for part, part_share in ((share > 0, share), (share < 1, 1.0 - share)):
+            if part_share is share and ranked.good_weights is not None:
                 w = ranked.good_weights[idx[part]]
             else:
                 order = np.argsort(np.argsort(numbers[part], kind="stable"), kind="stable")
                 w = np.asarray(self.weights(int(part.sum())), dtype=float)[order]
-            mixtures.append(pz.fit(num[part], cats[part], w, n_choices,
+            mixtures.append(pz.fit(num[part], cats[part], w * part_share[part], n_choices,
                                    prior_weight=self.prior_weight, scott=scott,
                                    consider_endpoints=self.consider_endpoints))
         z, c = pz.best_candidate(mixtures[0], mixtures[1], rng, self.n_ei_candidates, dims)
