@@ -14,7 +14,7 @@ import hyperdial as hd
 from hyperdial.history import History, StudyDirection
 from hyperdial.samplers import SAMPLERS, GPSampler, RandomSampler, Sampler
 from hyperdial.samplers import _gp_math as gpm
-from hyperdial.samplers.gp import find_branches, scalarise, warp_losses
+from hyperdial.samplers.gp import find_branches, local_rows, scalarise, warp_losses
 from hyperdial.space import Categorical, Float, Int, SearchSpace
 from hyperdial.testing.samplers import (
     check_all,
@@ -119,6 +119,62 @@ def test_improvement_counts_from_the_best_observed_loss(monkeypatch: pytest.Monk
     sampler = GPSampler(seed=0, n_startup_trials=5, local_every=0)
     sampler.propose(history, sampler.infer_space(history), sampler.rng(len(trials)))
     assert seen and seen[0] == pytest.approx(float(warp_losses(losses).min()))
+
+
+def test_local_rows_are_the_grown_box_or_the_nearest() -> None:
+    x = np.array([[0.5, 0.5, 0.5, 0.5], [0.6, 0.5, 0.5, 0.5], [0.9, 0.9, 0.9, 0.9]]
+                 + [[0.1 + 0.01 * i, 0.1, 0.1, 0.1] for i in range(12)])
+    small = (np.full(4, 0.45), np.full(4, 0.55))  # grown to [0.4, 0.6]: two rows inside
+    near = local_rows(x, small, np.ones(4))
+    assert near[:2].all() and near.sum() == 10  # too few inside: the 10 nearest
+    assert not near[2]  # (0.9, ...) is farther from the centre than the (0.1+, ...) rows
+    wide = (np.zeros(4), np.full(4, 0.5))  # grown to [-0.25, 0.75]
+    assert np.array_equal(local_rows(x, wide, np.ones(4)),
+                          np.all(x <= 0.75, axis=1))
+
+
+def _history_4d(n: int, categorical: bool) -> tuple[History, SearchSpace]:
+    """``n`` random trials of a 4-D quadratic (plus a categorical), its best found early."""
+    dists: dict[str, Any] = {f"x{i}": Float(0.0, 1.0) for i in range(4)}
+    if categorical:
+        dists["c"] = Categorical(("a", "b"))
+    space = SearchSpace(dists)
+    rng = np.random.default_rng(1)
+    trials = []
+    for i in range(n):
+        u = np.full(4, 0.3) if i == 2 else rng.random(4)
+        params: dict[str, Any] = {f"x{j}": float(u[j]) for j in range(4)}
+        if categorical:
+            params["c"] = "a"
+        trials.append(TrialRecord(number=i, state=TrialState.COMPLETE, params=params,
+                                  distributions=dict(space.items()),
+                                  values=(float(np.sum((u - 0.3) ** 2)),)))
+    history = replace(History((), directions=(StudyDirection.MINIMIZE,)),
+                      trials=tuple(trials), known_space=None)
+    return history, space
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_trust_region_steps_fit_a_local_model(monkeypatch: pytest.MonkeyPatch,
+                                              categorical: bool) -> None:
+    """In a trust-region step the GP is refitted on the trials near the box only (purely
+    numerical spaces of 4+ dimensions); with a categorical, on every trial."""
+    sizes: list[int] = []
+    real = GPSampler._fit
+
+    def spy(self: GPSampler, x: np.ndarray, y: np.ndarray, *rest: Any) -> np.ndarray:
+        sizes.append(len(y))
+        return real(self, x, y, *rest)
+
+    monkeypatch.setattr(GPSampler, "_fit", spy)
+    history, space = _history_4d(40, categorical)
+    sampler = GPSampler(seed=0, n_startup_trials=5, local_every=1, n_candidates=256)
+    sampler.propose(history, space, sampler.rng(40))
+    assert sizes[0] == 40
+    if categorical:
+        assert sizes == [40]
+    else:
+        assert len(sizes) == 2 and 10 <= sizes[1] < 40
 
 
 def mixed(p: dict[str, Any]) -> float:

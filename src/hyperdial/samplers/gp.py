@@ -81,6 +81,22 @@ def trust_region(centre: np.ndarray, stall: int, lengthscales: np.ndarray,
     return low, high
 
 
+def local_rows(x: np.ndarray, box: tuple[np.ndarray, np.ndarray],
+               lengthscales: np.ndarray) -> np.ndarray:
+    """Which rows of ``x`` a trust region's local GP is trained on: those inside the box
+    ``(low, high)`` grown to twice its side about its centre, or, when fewer, the
+    ``max(2 d + 2, 10)`` rows nearest its centre in length-scale units."""
+    low, high = box
+    width = high - low
+    near: np.ndarray = np.all((x >= low - width / 2) & (x <= high + width / 2), axis=1)
+    k = min(len(x), max(2 * x.shape[1] + 2, 10))
+    if near.sum() < k:
+        scaled = (x - (low + high) / 2) / lengthscales
+        near = np.zeros(len(x), dtype=bool)
+        near[np.argsort(np.sum(scaled * scaled, axis=1), kind="stable")[:k]] = True
+    return near
+
+
 def impute_inactive(x: np.ndarray, is_cat: np.ndarray) -> np.ndarray:
     """Give the GP a value where a trial lacks a parameter (NaN: inactive in its branch): the
     centre of the cube for numbers, a category of its own (-1) for categorical columns."""
@@ -274,8 +290,9 @@ class GPSampler(Sampler):
         # above a sharp minimum, two seeds in ten stayed at a face of the cube on ackley10.
         best: float | None = float(np.min(y[feasible])) if feasible.any() else None
         pending = [t for t in history.running if any(n in t.params for n in space)]
+        xp_pending = None
         if pending:  # kriging believer: pending points are observed at the posterior mean
-            xp = impute_inactive(encode(space, [t.params for t in pending]), is_cat)
+            xp = xp_pending = impute_inactive(encode(space, [t.params for t in pending]), is_cat)
             x_all = np.vstack([x, xp])
             believed = post.predict(xp)[0]
             post = gpm.posterior(x_all, np.concatenate([y, believed]), hyper, is_cat)
@@ -292,6 +309,12 @@ class GPSampler(Sampler):
             centre = x[int(np.argmin(np.where(feasible, y, np.inf)))] if best is not None \
                 else x[int(np.argmin(y))]
             box = trust_region(centre, stall, hyper.lengthscales, is_cat)
+        # Local model in purely numerical spaces of 4 or more dimensions (see ``docs/gp.md``):
+        # in 2-D the global GP already resolves the box (svc_breast_cancer lost with it), and
+        # with categoricals the box keeps every category, so its trials are not local.
+        if box is not None and best is not None and not is_cat.any() and x.shape[1] >= 4:
+            post, best = self._local_model(x, y, feasible, is_cat, box, xp_pending, post,
+                                           best, fixed_noise)
         acquisition = Acquisition(post, best, constraints)
         n_cand = max(self.n_candidates // len(branches), min(self.n_candidates, 256))
         best_row, best_acq = np.empty(0), -np.inf
@@ -302,6 +325,30 @@ class GPSampler(Sampler):
             if acq > best_acq:
                 best_row, best_acq = np.where(branch.inactive, np.nan, row), acq
         return best_row
+
+    def _local_model(self, x: np.ndarray, y: np.ndarray, feasible: np.ndarray,
+                     is_cat: np.ndarray, box: tuple[np.ndarray, np.ndarray],
+                     xp: np.ndarray | None, post: gpm.Posterior, best: float,
+                     fixed_noise: float | None) -> tuple[gpm.Posterior, float]:
+        """The GP of a trust-region step: fitted to the trials near the region only (`local_rows`)
+        with their losses standardised among themselves, as in TuRBO. Fitted to the whole
+        history, the GP spends its noise and length scales on the global landscape and cannot
+        tell apart the small differences that matter inside a small box. Returns ``post`` and
+        ``best`` unchanged when every trial is near (a large box)."""
+        near = local_rows(x, box, post.hyper.lengthscales)
+        if near.all() or not (near & feasible).any():
+            return post, best
+        xl, yl = x[near], warp_losses(y[near])
+        d = x.shape[1]
+        hyper = gpm.Hyper.from_theta(self._fit(xl, yl, is_cat, fixed_noise), d, fixed_noise)
+        local = gpm.posterior(xl, yl, hyper, is_cat)
+        best = float(np.min(yl[feasible[near]]))
+        if xp is not None:  # kriging believer, as for the global model
+            believed = local.predict(xp)[0]
+            local = gpm.posterior(np.vstack([xl, xp]), np.concatenate([yl, believed]), hyper,
+                                  is_cat)
+            best = min(best, float(believed.min()))
+        return local, best
 
     def _constraint_models(self, x: np.ndarray, is_cat: np.ndarray, trials: list[TrialRecord],
                            fixed_noise: float | None,
