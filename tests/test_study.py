@@ -429,7 +429,7 @@ class _CountingStorage(hd.storage.SQLStorage):
         self.calls["append"] += 1
         super().append(*args, **kwargs)
 
-    def append_and_create(self, *args: Any, **kwargs: Any) -> int:
+    def append_and_create(self, *args: Any, **kwargs: Any) -> tuple[int, list[Any]]:
         self.calls["append_and_create"] += 1
         return super().append_and_create(*args, **kwargs)
 

@@ -23,7 +23,7 @@ from hyperdial.pruners.base import Decision, NopPruner, Pruner
 from hyperdial.samplers.base import Sampler
 from hyperdial.space import Distribution, SearchSpace
 from hyperdial.storage import InMemoryStorage, Storage, get_storage
-from hyperdial.storage.base import Event, StudyInfo, TrialView
+from hyperdial.storage.base import Event, EventRow, StudyInfo, TrialView
 from hyperdial.trial import Trial, TrialRecord, TrialState, check_json
 
 if TYPE_CHECKING:
@@ -235,11 +235,13 @@ class Study:
         events = [*self._drain(live), ("finish", finish)]
         appended = True
         next_number: int | None = None
+        caught_up: list[EventRow] = []
         try:
             if start_next:
                 self._check_stale()
-                next_number = self._storage.append_and_create(
-                    self._info.id, number, events, heartbeat=self.heartbeat_interval is not None)
+                next_number, caught_up = self._storage.append_and_create(
+                    self._info.id, number, events, after=self._view.last_event_id,
+                    heartbeat=self.heartbeat_interval is not None)
             else:
                 self._storage.append(self._info.id, number, events)
         except TrialFinishedError:
@@ -252,7 +254,11 @@ class Study:
             # A trial that wrote nothing before its end (no report) has all its events here:
             # they need no read-back; the next ask syncs the rest of the log.
             own = appended and live is not None and not live.intermediate_values
-            if not (own and self._view.apply_own(number, events)) or next_number is not None:
+            if own:
+                own = self._view.apply_own(number, events)
+            if next_number is not None:  # the events since the last sync came with the write
+                self._view.apply(caught_up)
+            elif not own:
                 self._view.sync()
             record = self._view.get(number)
         if not start_next:

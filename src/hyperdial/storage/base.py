@@ -144,18 +144,19 @@ class Storage(ABC):
         """
 
     def append_and_create(self, study_id: int, number: int, events: Sequence[Event], *,
-                          heartbeat: bool = False) -> int:
-        """`append` ``events`` to trial ``number``, then start the next trial as
-        ``create_trial(study_id, {}, claim_waiting=True, heartbeat=heartbeat)`` does.
+                          after: int, heartbeat: bool = False) -> tuple[int, list[EventRow]]:
+        """`append` ``events`` to trial ``number``, start the next trial as
+        ``create_trial(study_id, {}, claim_waiting=True, heartbeat=heartbeat)`` does, and
+        return its number with the study's events after id ``after``, as `read` would.
 
-        A worker going from one trial to the next calls this; a backend with transactions
-        overrides it to write both in one (the SQL one halves its commits so). If the append
-        raises, no trial is started.
+        A worker's step from one trial to the next, whose view then catches up: a backend
+        with transactions overrides it to do all three in one (the SQL one: one commit and
+        one round trip instead of three). If the append raises, no trial is started.
         """
         self.append(study_id, number, events)
         created = self.create_trial(study_id, {}, claim_waiting=True, heartbeat=heartbeat)
         assert created is not None  # no key, so nothing can refuse it
-        return created
+        return created, self.read(study_id, after)
 
     @abstractmethod
     def read(self, study_id: int, after: int = 0) -> list[EventRow]:
@@ -242,9 +243,12 @@ class TrialView:
             self.apply(rows)
 
     def apply(self, rows: Sequence[EventRow]) -> None:
-        for row in rows:
-            self.last_event_id = max(self.last_event_id, row.id)
-        self._apply_rows(rows)
+        """Apply events read from the storage; those this view has seen already (another
+        thread synced since they were read) are skipped."""
+        rows = [row for row in rows if row.id > self.last_event_id]
+        if rows:
+            self.last_event_id = max(row.id for row in rows)
+            self._apply_rows(rows)
 
     def apply_own(self, number: int, events: Sequence[Event]) -> bool:
         """Apply the events this process has just appended for trial ``number`` (every event

@@ -306,11 +306,15 @@ class StorageConformance:
     def test_append_and_create(self, storage: Storage) -> None:
         info = storage.create_study("s", MIN)
         first = new_trial(storage, info.id)
-        second = storage.append_and_create(info.id, first, [
-            params_event(x=0.5), finish_event("COMPLETE", 0.5)], heartbeat=True)
+        second, rows = storage.append_and_create(info.id, first, [
+            params_event(x=0.5), finish_event("COMPLETE", 0.5)], after=0, heartbeat=True)
+        assert rows == storage.read(info.id)  # everything after id 0, the new start included
         queued = new_trial(storage, info.id, {"state": "WAITING"})
-        claimed = storage.append_and_create(info.id, second, [finish_event("PRUNED")])
+        claimed, rows = storage.append_and_create(info.id, second, [finish_event("PRUNED")],
+                                                  after=rows[-1].id)
         assert (first, second, claimed) == (0, 1, queued)  # an enqueued trial goes first
+        assert [(row.number, row.kind) for row in rows] == [
+            (queued, "create"), (second, "finish"), (queued, "start")]
         view = synced_view(storage, info)
         assert [r.state for r in view.records] == [
             TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING]
@@ -318,7 +322,8 @@ class StorageConformance:
         assert [row.kind for row in storage.read(info.id)] == [
             "create", "params", "finish", "create", "create", "finish", "start"]
         assert storage.fail_stale(info.id, -1.0) == []  # beats only when asked to
-        fresh = storage.append_and_create(info.id, claimed, [finish_event()], heartbeat=True)
+        fresh, _ = storage.append_and_create(info.id, claimed, [finish_event()],
+                                             after=rows[-1].id, heartbeat=True)
         assert storage.fail_stale(info.id, -1.0) == [fresh]
 
     def test_append_and_create_refused_starts_nothing(self, storage: Storage) -> None:
@@ -327,9 +332,9 @@ class StorageConformance:
         storage.append(info.id, n, [finish_event("FAIL")])
         before = storage.read(info.id)
         with pytest.raises(TrialFinishedError):
-            storage.append_and_create(info.id, n, [finish_event()])
+            storage.append_and_create(info.id, n, [finish_event()], after=0)
         with pytest.raises(TrialNotFound):
-            storage.append_and_create(info.id, n + 5, [finish_event()])
+            storage.append_and_create(info.id, n + 5, [finish_event()], after=0)
         assert storage.read(info.id) == before
         assert storage.get_study("s").n_trials == 1
 
@@ -542,7 +547,18 @@ def check_matches_reference(factory: Callable[[], Storage], *, max_examples: int
         def append_and_create(self, ids: tuple[int, int], events: list[Event], beat: bool,
                               data: st.DataObject) -> None:
             number = data.draw(st.integers(0, self.n_trials(ids)))
-            self.both(lambda s, i: s.append_and_create(ids[i], number, events, heartbeat=beat))
+            seen = data.draw(st.integers(0, 3))  # how many of the study's events were read
+
+            def step(s: Storage, i: int) -> tuple[int, list[tuple[int, str, str]]]:
+                # Ids differ between backends (SQLite reuses those of deleted studies'
+                # events), so ``after`` is the id of the same event in each.
+                known = s.read(ids[i])[:seen]
+                after = known[-1].id if known else 0
+                started, rows = s.append_and_create(ids[i], number, events, after=after,
+                                                    heartbeat=beat)
+                return started, canonical_events(rows)
+
+            self.both(step)
 
         @rule(ids=handles, data=st.data())
         def heartbeat(self, ids: tuple[int, int], data: st.DataObject) -> None:
@@ -590,7 +606,7 @@ def _full_trials(storage: Storage, study: str, n_trials: int, start: MPEvent,
         events = [params_event(x=n / 1000), ("report", {"step": 0, "value": n}),
                   finish_event("COMPLETE", float(n))]
         if i % 2 and i < n_trials - 1:  # every other trial ends in one write with the next start
-            n = storage.append_and_create(info.id, n, events)
+            n, _ = storage.append_and_create(info.id, n, events, after=0)
             continue
         storage.append(info.id, n, events)
         if i < n_trials - 1:
