@@ -11,7 +11,15 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from hyperdial.space import Categorical, Condition, Distribution, Float, Int, SearchSpace
+from hyperdial.space import (
+    Categorical,
+    Condition,
+    Distribution,
+    Float,
+    Int,
+    SearchSpace,
+    distribution_from_dict,
+)
 from hyperdial.testing.strategies import params_for, search_spaces
 from hyperdial.trial import Trial
 
@@ -163,3 +171,17 @@ def test_from_dict_condition_with_a_single_string_value() -> None:
                                                                        "in": "ab"}}})
     assert space.conditions["lr"].values == ("ab",)
     assert space.active({"model": "ab"}) == ["model", "lr"]
+
+
+def test_numeric_distributions_from_equal_dicts_are_shared_and_bad_ones_still_raise() -> None:
+    spec = {"type": "float", "low": 0.0, "high": 1.0, "log": False, "step": None}
+    first = distribution_from_dict(spec)
+    assert distribution_from_dict(dict(spec)) is first  # immutable, so one instance serves
+    assert distribution_from_dict({**spec, "high": 2.0}) == Float(0.0, 2.0)
+    as_int = {"type": "int", "low": 0, "high": 1, "log": False, "step": 1}
+    assert distribution_from_dict(as_int) == Int(0, 1)
+    for _ in range(2):  # a refused spec is refused every time, not remembered
+        with pytest.raises(ValueError, match="low"):
+            distribution_from_dict({**spec, "low": 2.0})
+    choices = {"type": "categorical", "choices": [True, 1, None]}
+    assert distribution_from_dict(choices) == Categorical((True, 1, None))

@@ -7,6 +7,7 @@ from the trials they have seen; declarative users write it as a dict.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
@@ -207,7 +208,26 @@ def _canonical(dist: Distribution, value: Any) -> Any:
 
 
 def distribution_from_dict(spec: Mapping[str, Any]) -> Distribution:
-    """Inverse of ``to_dict``: build a distribution from its JSON form."""
+    """Inverse of ``to_dict``: build a distribution from its JSON form.
+
+    Distributions are immutable, so equal numeric specs share one instance: every trial's
+    events repeat the same few, and building one (with its checks) cost a worker more than
+    the rest of replaying another worker's trial.
+    """
+    if spec.get("type") in ("float", "int"):
+        try:  # the value types are part of the key: 0 and False hash alike
+            return _cached_numeric(tuple((k, type(v), v) for k, v in spec.items()))
+        except TypeError:  # an unhashable value: the plain build says what is wrong
+            pass
+    return _from_dict(spec)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_numeric(items: tuple[tuple[str, type, Any], ...]) -> Distribution:
+    return _from_dict({k: v for k, _, v in items})
+
+
+def _from_dict(spec: Mapping[str, Any]) -> Distribution:
     kind = spec.get("type")
     if kind == "float":
         return Float(spec["low"], spec["high"], log=bool(spec.get("log", False)),
