@@ -124,7 +124,9 @@ def main() -> None:
         help="length of the run that checks the per-trial cost stays flat",
     )
     parser.add_argument("--pg-url", default=os.environ.get("HYPERDIAL_TEST_PG_URL"))
-    parser.add_argument("--skip-optuna-sqlite", action="store_true")
+    parser.add_argument("--optuna-sqlite-rounds", type=int, default=3,
+                        help="rounds of Optuna SQLite (10-20 s a run), each beside one more "
+                             "hyperdial SQLite run; 0 skips it")
     args = parser.parse_args()
     n, reps = args.trials, args.repeats
     # Each round runs every storage once, one after the other, and ratios are taken within a
@@ -147,20 +149,21 @@ def main() -> None:
             rounds.append({label: run() for label, run in cells.items()})
             print(f"round {r + 1}: " + ", ".join(f"{k} {v:.0f}" for k, v in rounds[-1].items()),
                   flush=True)
-        if not args.skip_optuna_sqlite:  # 20 s a run: once, beside one more SQLite run
+        for _ in range(args.optuna_sqlite_rounds):  # slow: fewer rounds, beside a SQLite run
             rounds.append({SQLITE: _rate("hyperdial", _fresh_sqlite(tmp, "hd"), n),
                            "Optuna SQLite": _rate("optuna", _fresh_sqlite(tmp, "op"), n)})
         scale = _cell("hyperdial", _fresh_sqlite(tmp, "scale"), args.scale_trials)
     marks = [scale["wall_start"], *scale["marks"]]
     per_k = [(b - a) / 1000 * 1e6 for a, b in itertools.pairwise(marks)]
-    _write(rounds, per_k, n, reps)
+    _write(rounds, per_k, n, reps, args.optuna_sqlite_rounds)
 
 
 def _rate(kind: str, url: str, n: int) -> float:
     return n / _cell(kind, url, n)["seconds"]
 
 
-def _write(rounds: list[dict[str, float]], per_k: list[float], n: int, reps: int) -> None:
+def _write(rounds: list[dict[str, float]], per_k: list[float], n: int, reps: int,
+           slow_reps: int) -> None:
     import hyperdial
 
     try:
@@ -179,10 +182,10 @@ def _write(rounds: list[dict[str, float]], per_k: list[float], n: int, reps: int
         "",
         f"Finished trials per second, zero-cost objective (one `suggest_float`), random sampler, "
         f"{n} trials per run, each run in a fresh process; {reps} rounds, each running every "
-        f"storage once in turn (Optuna SQLite, 20 s a run: once, in a last round beside one "
-        f"more hyperdial SQLite run). Rates are medians over rounds; ratios are taken within "
-        f"each round, then the median and range over rounds are given, because this shared "
-        f"machine's speed drifts by tens of percent over minutes. hyperdial "
+        f"storage once in turn (Optuna SQLite, 10-20 s a run: in {slow_reps} more rounds, each "
+        f"beside one more hyperdial SQLite run). Rates are medians over rounds; ratios are "
+        f"taken within each round, then the median and range over rounds are given, because "
+        f"this shared machine's speed drifts by tens of percent over minutes. hyperdial "
         f"{hyperdial.__version__}, Optuna {optuna_version}, Python "
         f"{platform.python_version()}, {os.cpu_count()} cores, load average "
         f"{os.getloadavg()[0]:.2f} at the end.",

@@ -150,8 +150,8 @@ class Storage(ABC):
         return its number with the study's events after id ``after``, as `read` would.
 
         A worker's step from one trial to the next, whose view then catches up: a backend
-        with transactions overrides it to do all three in one (the SQL one: one commit and
-        one round trip instead of three). If the append raises, no trial is started.
+        with transactions overrides it to write both in one (the SQL one: one commit; on
+        PostgreSQL the read too, in one round trip). If the append raises, no trial is started.
         """
         self.append(study_id, number, events)
         created = self.create_trial(study_id, {}, claim_waiting=True, heartbeat=heartbeat)

@@ -322,9 +322,19 @@ class StorageConformance:
         assert [row.kind for row in storage.read(info.id)] == [
             "create", "params", "finish", "create", "create", "finish", "start"]
         assert storage.fail_stale(info.id, -1.0) == []  # beats only when asked to
-        fresh, _ = storage.append_and_create(info.id, claimed, [finish_event()],
-                                             after=rows[-1].id, heartbeat=True)
+        fresh, rows = storage.append_and_create(info.id, claimed, [finish_event()],
+                                                after=rows[-1].id, heartbeat=True)
         assert storage.fail_stale(info.id, -1.0) == [fresh]
+        # Nothing written since ``after`` but this call's own events (a lone worker's step):
+        # they come back as a read would return them, ids included.
+        running = new_trial(storage, info.id)
+        last = storage.read(info.id)[-1].id
+        _, rows = storage.append_and_create(info.id, running, [params_event(y=0.25),
+                                                               finish_event("COMPLETE", 1.0)],
+                                            after=last)
+        assert [(row.kind, row.number) for row in rows] == [
+            ("params", running), ("finish", running), ("create", running + 1)]
+        assert rows == storage.read(info.id, last)
 
     def test_append_and_create_refused_starts_nothing(self, storage: Storage) -> None:
         info = storage.create_study("s", MIN)
