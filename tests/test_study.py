@@ -482,3 +482,24 @@ def test_a_trial_ended_elsewhere_still_lets_the_next_one_start(tmp_path: Path) -
     assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.FAIL,
                                          TrialState.COMPLETE, TrialState.COMPLETE]
     assert trials[1].fail_reason == "stale (test)"
+
+
+def test_threads_sharing_a_sqlite_study_run_every_trial_once(tmp_path: Path) -> None:
+    """Four threads, each going from trial to trial in one write, share one view: each trial
+    number runs once, and the view equals a fresh reload (no event applied twice)."""
+    url = f"sqlite:///{tmp_path / 'threads.db'}"
+    study = hd.create_study(study_name="t", storage=url,
+                            sampler=hd.samplers.RandomSampler(seed=1))
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def objective(trial: hd.Trial) -> float:
+        with lock:
+            seen.append(trial.number)
+        return trial.suggest_float("x", 0, 1)
+
+    study.optimize(objective, n_trials=120, n_jobs=4)
+    assert sorted(seen) == list(range(120))
+    fresh = hd.load_study(study_name="t", storage=url).trials
+    assert [t.state for t in fresh] == [TrialState.COMPLETE] * 120
+    assert study.trials == fresh

@@ -40,6 +40,25 @@ def test_events_of_a_finished_trial_are_never_decoded() -> None:
     assert view.last_event_id == 4
 
 
+def test_rows_another_thread_applied_meanwhile_are_skipped() -> None:
+    """Rows read by one thread may reach the view after another thread synced past them:
+    applying them again must change nothing (a second ``create`` would reopen the trial)."""
+    rows = [EventRow(1, 0, "create", {"t": 0.0, "state": "RUNNING"}),
+            EventRow(2, 0, "finish", {"t": 1.0, "state": "COMPLETE", "values": [0.5]}),
+            EventRow(3, 1, "create", {"t": 2.0, "state": "RUNNING"})]
+    view = TrialView(InMemoryStorage(), 1, (StudyDirection.MINIMIZE,))
+    view.apply(rows)
+    before = view.records
+    view.apply(rows[:1])  # a late catch-up that overlaps what was applied
+    assert view.records == before
+    view.apply(rows[1:])
+    assert view.records == before
+    assert view.get(0).state is TrialState.COMPLETE
+    view.apply([*rows, EventRow(4, 1, "finish", {"t": 3.0, "state": "FAIL"})])
+    assert [r.state for r in view.records] == [TrialState.COMPLETE, TrialState.FAIL]
+    assert view.last_event_id == 4
+
+
 def test_own_events_give_the_record_a_reader_builds() -> None:
     """`apply_own` skips the read-back; the record must still equal what any other worker
     materialises from the storage (user attributes normalised as JSON would)."""
