@@ -268,8 +268,13 @@ def test_copy_study_keeps_every_trial() -> None:
     assert copied.trials == study.trials
 
 
-def test_parallel_threads_run_every_trial_once() -> None:
-    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+@pytest.mark.parametrize("on_disk", [False, True], ids=["memory", "sqlite"])
+def test_parallel_threads_run_every_trial_once(on_disk: bool, tmp_path: Path) -> None:
+    """Threads, each going from trial to trial in one write, share one view: each trial
+    number runs once, and the view equals a fresh reload (no event applied twice)."""
+    url = f"sqlite:///{tmp_path / 'threads.db'}" if on_disk else None
+    study = hd.create_study(study_name="t", storage=url,
+                            sampler=hd.samplers.RandomSampler(seed=0))
     seen: list[int] = []
     lock = threading.Lock()
 
@@ -278,9 +283,11 @@ def test_parallel_threads_run_every_trial_once() -> None:
             seen.append(trial.number)
         return trial.suggest_float("x", 0, 1)
 
-    study.optimize(objective, n_trials=40, n_jobs=4)
-    assert sorted(seen) == list(range(40))
-    assert len(study.trials) == 40
+    study.optimize(objective, n_trials=120, n_jobs=4)
+    assert sorted(seen) == list(range(120))
+    fresh = hd.load_study(study_name="t", storage=url or study.storage).trials
+    assert [t.state for t in fresh] == [TrialState.COMPLETE] * 120
+    assert study.trials == fresh
 
 
 def test_timeout_stops_and_callbacks_see_every_trial() -> None:
@@ -482,24 +489,3 @@ def test_a_trial_ended_elsewhere_still_lets_the_next_one_start(tmp_path: Path) -
     assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.FAIL,
                                          TrialState.COMPLETE, TrialState.COMPLETE]
     assert trials[1].fail_reason == "stale (test)"
-
-
-def test_threads_sharing_a_sqlite_study_run_every_trial_once(tmp_path: Path) -> None:
-    """Four threads, each going from trial to trial in one write, share one view: each trial
-    number runs once, and the view equals a fresh reload (no event applied twice)."""
-    url = f"sqlite:///{tmp_path / 'threads.db'}"
-    study = hd.create_study(study_name="t", storage=url,
-                            sampler=hd.samplers.RandomSampler(seed=1))
-    seen: list[int] = []
-    lock = threading.Lock()
-
-    def objective(trial: hd.Trial) -> float:
-        with lock:
-            seen.append(trial.number)
-        return trial.suggest_float("x", 0, 1)
-
-    study.optimize(objective, n_trials=120, n_jobs=4)
-    assert sorted(seen) == list(range(120))
-    fresh = hd.load_study(study_name="t", storage=url).trials
-    assert [t.state for t in fresh] == [TrialState.COMPLETE] * 120
-    assert study.trials == fresh
