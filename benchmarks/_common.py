@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperdial.space import Float
+from hyperdial.space import Float, distribution_from_dict
 from hyperdial.trial import TrialRecord, TrialState
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -29,13 +29,14 @@ def sphere_points(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray
 
 
 def sphere_trials(x: np.ndarray, y: np.ndarray) -> tuple[TrialRecord, ...]:
-    """Completed hyperdial trials at those points; fresh distribution objects per trial, as a
-    storage deserialises them."""
+    """Completed hyperdial trials at those points, their distributions read from JSON as a
+    storage reads them back (equal numeric ones come out as one shared object)."""
     d = x.shape[1]
+    spec = Float(-5.0, 5.0).to_dict()
     return tuple(
         TrialRecord(number=i, state=TrialState.COMPLETE,
                     params={f"x{j}": float(x[i, j]) for j in range(d)},
-                    distributions={f"x{j}": Float(-5.0, 5.0) for j in range(d)},
+                    distributions={f"x{j}": distribution_from_dict(spec) for j in range(d)},
                     values=(float(y[i]),))
         for i in range(len(x)))
 

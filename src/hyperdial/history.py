@@ -59,8 +59,9 @@ class History:
         for t in self.completed:
             if space is None:
                 space = dict(t.distributions)
-            else:
-                space = {k: d for k, d in space.items() if t.distributions.get(k) == d}
+            else:  # read back from a storage, equal distributions are mostly one object
+                space = {k: d for k, d in space.items()
+                         if (other := t.distributions.get(k)) is d or other == d}
         return SearchSpace(space or {})
 
     @cached_property
