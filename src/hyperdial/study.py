@@ -396,7 +396,9 @@ class Study:
 
         An objective that raises fails its trial (traceback stored) and stops the study unless
         the exception is in ``catch``. Ctrl-C marks the running trial failed (interrupted) and
-        re-raises; everything finished stays stored and the study resumes by name.
+        re-raises; everything finished stays stored and the study resumes by name. Without
+        ``callbacks`` (which may stop the study after any trial), a trial's end and the next
+        trial's start are written together: one commit per trial on a SQL storage.
         """
         from hyperdial._loop import run_optimize
 
