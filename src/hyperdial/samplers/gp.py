@@ -97,6 +97,16 @@ def local_rows(x: np.ndarray, box: tuple[np.ndarray, np.ndarray],
     return near
 
 
+def _believe(post: gpm.Posterior, x: np.ndarray, y: np.ndarray, hyper: gpm.Hyper,
+             is_cat: np.ndarray, pending: np.ndarray,
+             best: float | None) -> tuple[gpm.Posterior, float | None]:
+    """Kriging believer: the model refitted with the ``pending`` points observed at its
+    posterior mean, and the best loss counting them as observed."""
+    believed = post.predict(pending)[0]
+    post = gpm.posterior(np.vstack([x, pending]), np.concatenate([y, believed]), hyper, is_cat)
+    return post, None if best is None else min(best, float(believed.min()))
+
+
 def impute_inactive(x: np.ndarray, is_cat: np.ndarray) -> np.ndarray:
     """Give the GP a value where a trial lacks a parameter (NaN: inactive in its branch): the
     centre of the cube for numbers, a category of its own (-1) for categorical columns."""
@@ -289,15 +299,6 @@ class GPSampler(Sampler):
         # log EI. From the lowest posterior mean at the trials, which the fitted noise lifts
         # above a sharp minimum, two seeds in ten stayed at a face of the cube on ackley10.
         best: float | None = float(np.min(y[feasible])) if feasible.any() else None
-        pending = [t for t in history.running if any(n in t.params for n in space)]
-        xp_pending = None
-        if pending:  # kriging believer: pending points are observed at the posterior mean
-            xp = xp_pending = impute_inactive(encode(space, [t.params for t in pending]), is_cat)
-            x_all = np.vstack([x, xp])
-            believed = post.predict(xp)[0]
-            post = gpm.posterior(x_all, np.concatenate([y, believed]), hyper, is_cat)
-            if best is not None:  # believed values count as observed
-                best = min(best, float(believed.min()))
         branches = find_branches(raw, y, is_cat)
         number = self.trial_number(rng)
         box = None
@@ -312,9 +313,15 @@ class GPSampler(Sampler):
         # Local model in purely numerical spaces of 4 or more dimensions (see ``docs/gp.md``):
         # in 2-D the global GP already resolves the box (svc_breast_cancer lost with it), and
         # with categoricals the box keeps every category, so its trials are not local.
+        model = (x, y, hyper)
         if box is not None and best is not None and not is_cat.any() and x.shape[1] >= 4:
-            post, best = self._local_model(x, y, feasible, is_cat, box, xp_pending, post,
-                                           best, fixed_noise)
+            local = self._local_model(x, y, feasible, is_cat, box, hyper, fixed_noise)
+            if local is not None:
+                model, post, best = local
+        pending = [t for t in history.running if any(n in t.params for n in space)]
+        if pending:
+            xp = impute_inactive(encode(space, [t.params for t in pending]), is_cat)
+            post, best = _believe(post, *model, is_cat, xp, best)
         acquisition = Acquisition(post, best, constraints)
         n_cand = max(self.n_candidates // len(branches), min(self.n_candidates, 256))
         best_row, best_acq = np.empty(0), -np.inf
@@ -328,27 +335,23 @@ class GPSampler(Sampler):
 
     def _local_model(self, x: np.ndarray, y: np.ndarray, feasible: np.ndarray,
                      is_cat: np.ndarray, box: tuple[np.ndarray, np.ndarray],
-                     xp: np.ndarray | None, post: gpm.Posterior, best: float,
-                     fixed_noise: float | None) -> tuple[gpm.Posterior, float]:
+                     global_hyper: gpm.Hyper, fixed_noise: float | None,
+                     ) -> tuple[tuple[np.ndarray, np.ndarray, gpm.Hyper], gpm.Posterior,
+                                float] | None:
         """The GP of a trust-region step: fitted to the trials near the region only (`local_rows`)
         with their losses standardised among themselves, as in TuRBO. Fitted to the whole
         history, the GP spends its noise and length scales on the global landscape and cannot
-        tell apart the small differences that matter inside a small box. Returns ``post`` and
-        ``best`` unchanged when every trial is near (a large box)."""
-        near = local_rows(x, box, post.hyper.lengthscales)
+        tell apart the small differences that matter inside a small box. Returns its training
+        data and hyperparameters, posterior and best loss; None when every trial is near (a
+        large box), where the global model serves."""
+        near = local_rows(x, box, global_hyper.lengthscales)
         if near.all() or not (near & feasible).any():
-            return post, best
+            return None
         xl, yl = x[near], warp_losses(y[near])
         d = x.shape[1]
         hyper = gpm.Hyper.from_theta(self._fit(xl, yl, is_cat, fixed_noise), d, fixed_noise)
-        local = gpm.posterior(xl, yl, hyper, is_cat)
-        best = float(np.min(yl[feasible[near]]))
-        if xp is not None:  # kriging believer, as for the global model
-            believed = local.predict(xp)[0]
-            local = gpm.posterior(np.vstack([xl, xp]), np.concatenate([yl, believed]), hyper,
-                                  is_cat)
-            best = min(best, float(believed.min()))
-        return local, best
+        return (xl, yl, hyper), gpm.posterior(xl, yl, hyper, is_cat), float(
+            np.min(yl[feasible[near]]))
 
     def _constraint_models(self, x: np.ndarray, is_cat: np.ndarray, trials: list[TrialRecord],
                            fixed_noise: float | None,
