@@ -177,6 +177,28 @@ def test_trust_region_steps_fit_a_local_model(monkeypatch: pytest.MonkeyPatch,
         assert len(sizes) == 2 and 10 <= sizes[1] < 40
 
 
+@pytest.mark.parametrize("categorical", [False, True])
+def test_default_local_steps_every_trial_only_where_a_local_model_is_fitted(
+        monkeypatch: pytest.MonkeyPatch, categorical: bool) -> None:
+    """By default every trial is a trust-region step in a purely numerical 4-D space (where
+    the step has a local model), one trial in three with a categorical."""
+    import hyperdial.samplers.gp as gp_module
+
+    boxed: list[bool] = []
+    real = gp_module._maximise
+
+    def spy(*args: Any) -> tuple[np.ndarray, float]:
+        boxed.append(args[-1] is not None)
+        return real(*args)
+
+    monkeypatch.setattr(gp_module, "_maximise", spy)
+    history, space = _history_4d(30, categorical)
+    sampler = GPSampler(seed=0, n_startup_trials=5, n_candidates=64, n_restarts=1)
+    for number in range(30, 36):
+        sampler.propose(history, space, sampler.rng(number))
+    assert boxed == ([True] * 6 if not categorical else [n % 3 == 2 for n in range(30, 36)])
+
+
 def mixed(p: dict[str, Any]) -> float:
     return float((p["x"] - 0.3) ** 2 + ((p["n"] - 7) / 10) ** 2
                  + (0.0 if p["c"] == "c" else 0.5))

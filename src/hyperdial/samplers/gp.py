@@ -167,7 +167,9 @@ class GPSampler(Sampler):
         local_every: one trial in this many (one objective, one branch) searches only a trust
             region around the best point, sized by how long the best has stood; 0: never.
             Global expected improvement alone keeps exploring in many dimensions; these local
-            steps refine the best basin (see ``docs/gp.md``).
+            steps refine the best basin (see ``docs/gp.md``). None (default): every trial in
+            purely numerical spaces of 4 or more parameters, where the step fits a GP of its
+            own to the trials near the region (TuRBO-1), one trial in three otherwise.
         constraints_func: constraint values of a completed trial, ``<= 0`` feasible (for
             example read from its user attributes); each constraint gets a GP and the
             acquisition is weighted by the probability that all hold.
@@ -180,9 +182,10 @@ class GPSampler(Sampler):
     def __init__(self, *, seed: int | None = None, n_startup_trials: int = 10,
                  deterministic_objective: bool = False, max_observations: int = 300,
                  n_candidates: int = 2048, n_restarts: int = 5, n_fit_restarts: int = 2,
-                 local_every: int = 3, constraints_func: ConstraintsFunc | None = None) -> None:
+                 local_every: int | None = None,
+                 constraints_func: ConstraintsFunc | None = None) -> None:
         if (n_startup_trials < 0 or max_observations < 2 or n_candidates < 1 or n_restarts < 0
-                or local_every < 0):
+                or (local_every is not None and local_every < 0)):
             raise ValueError("invalid GPSampler settings")
         self.n_startup_trials = int(n_startup_trials)
         self.deterministic_objective = bool(deterministic_objective)
@@ -190,7 +193,7 @@ class GPSampler(Sampler):
         self.n_candidates = int(n_candidates)
         self.n_restarts = int(n_restarts)
         self.n_fit_restarts = max(int(n_fit_restarts), 1)
-        self.local_every = int(local_every)
+        self.local_every = None if local_every is None else int(local_every)
         self.constraints_func = constraints_func
         self._lock = threading.Lock()
         # Fitted hyperparameters keyed by a digest of the exact training data and settings: a
@@ -301,20 +304,21 @@ class GPSampler(Sampler):
         best: float | None = float(np.min(y[feasible])) if feasible.any() else None
         branches = find_branches(raw, y, is_cat)
         number = self.trial_number(rng)
+        # Local model in purely numerical spaces of 4 or more dimensions (see ``docs/gp.md``):
+        # in 2-D the global GP already resolves the box (svc_breast_cancer lost with it), and
+        # with categoricals the box keeps every category, so its trials are not local.
+        local_model = not is_cat.any() and x.shape[1] >= 4
+        every = self.local_every if self.local_every is not None else 1 if local_model else 3
         box = None
-        if (self.local_every and len(branches) == 1 and number is not None
-                and losses.shape[1] == 1
-                and number % self.local_every == self.local_every - 1):
+        if (every and len(branches) == 1 and number is not None and losses.shape[1] == 1
+                and number % every == every - 1):
             in_order = losses[np.argsort([t.number for t in completed], kind="stable"), 0]
             stall = len(in_order) - 1 - int(np.argmin(in_order))
             centre = x[int(np.argmin(np.where(feasible, y, np.inf)))] if best is not None \
                 else x[int(np.argmin(y))]
             box = trust_region(centre, stall, hyper.lengthscales, is_cat)
-        # Local model in purely numerical spaces of 4 or more dimensions (see ``docs/gp.md``):
-        # in 2-D the global GP already resolves the box (svc_breast_cancer lost with it), and
-        # with categoricals the box keeps every category, so its trials are not local.
         model = (x, y, hyper)
-        if box is not None and best is not None and not is_cat.any() and x.shape[1] >= 4:
+        if box is not None and best is not None and local_model:
             local = self._local_model(x, y, feasible, is_cat, box, hyper, fixed_noise)
             if local is not None:
                 model, post, best = local
