@@ -108,3 +108,13 @@ def test_good_shares_divide_the_free_places_among_tied_losses() -> None:
     # A tie that lies wholly inside the good set changes nothing.
     np.testing.assert_array_equal(pz.good_shares(4, 2, np.array([0.1, 0.1, 0.3, 0.4])),
                                   [1, 1, 0, 0])
+
+
+def test_rank_weights_fall_with_rank_and_ties_share_their_mean_rank() -> None:
+    np.testing.assert_allclose(pz.rank_weights(4), [1, 1 / 2, 1 / 3, 1 / 4])
+    # ranks 0, 1.5, 1.5, 3: the two tied losses weigh the same
+    np.testing.assert_allclose(pz.rank_weights(4, np.array([0.1, 0.2, 0.2, 0.5, 0.9])),
+                               [1, 1 / 2.5, 1 / 2.5, 1 / 4])
+    # observations past the losses given (pruned trials) keep their place in the ranking
+    np.testing.assert_allclose(pz.rank_weights(3, np.array([0.3, 0.3])), [1 / 1.5, 1 / 1.5, 1 / 3])
+    assert pz.rank_weights(0).size == 0

@@ -252,3 +252,29 @@ def test_tied_losses_share_the_good_set() -> None:
     props = np.array([sampler.propose(history, space, sampler.rng(200 + i))["x"]
                       for i in range(60)])
     assert np.mean(props > 0.5) > 0.4
+
+
+def _two_cluster_history() -> tuple[History, SearchSpace]:
+    """The good set (gamma(40) = 4) holds two clusters: the two best trials near x = 0.8, the
+    next two near x = 0.2; the 36 bad trials lie around and between them."""
+    space = SearchSpace({"x": Float(0.0, 1.0)})
+    history = History(())
+    for k, x in enumerate((0.79, 0.81, 0.19, 0.21)):
+        history = add(history, space, {"x": x}, (0.01 * k,))
+    bad = np.concatenate([np.linspace(0.0, 0.1, 8), np.linspace(0.3, 0.7, 20),
+                          np.linspace(0.9, 1.0, 8)])
+    for k, x in enumerate(bad):
+        history = add(history, space, {"x": float(x)}, (1.0 + 0.01 * k,))
+    return history, space
+
+
+# Measured (60 proposals): 88% within 0.1 of x = 0.8 with rank weights, 3% with flat ones.
+def test_rank_weights_pull_proposals_towards_the_best_trials() -> None:
+    history, space = _two_cluster_history()
+
+    def near_best(sampler: TPESampler) -> float:
+        xs = np.array([sampler.propose(history, space, sampler.rng(300 + i))["x"]
+                       for i in range(60)])
+        return float(np.mean(np.abs(xs - 0.8) < 0.1))
+
+    assert near_best(TPESampler(seed=0)) > 0.5 > near_best(TPESampler(seed=0, rank_weighted=False))

@@ -123,6 +123,21 @@ def good_shares(n: int, n_good: int, loss: np.ndarray | None = None) -> np.ndarr
     return share
 
 
+def rank_weights(n: int, loss: np.ndarray | None = None) -> np.ndarray:
+    """Weights of ``n`` good observations ranked best first: ``1 / (1 + rank)``, so that
+    ``l(x)`` centres on the very best trials rather than on the whole good set (its kernels
+    stay, only lighter: the good set still spreads the proposals). Observations whose losses
+    (``loss``: the sorted losses of the first ones) tie share the mean of their ranks."""
+    rank = np.arange(n, dtype=float)
+    if loss is not None and loss.size and n:
+        head = loss[:n]
+        _, first, inverse, counts = np.unique(head, return_index=True, return_inverse=True,
+                                              return_counts=True)
+        rank[:head.size] = (first + 0.5 * (counts - 1))[inverse]
+    out: np.ndarray = 1.0 / (1.0 + rank)
+    return out
+
+
 def _reference_point(loss: np.ndarray) -> np.ndarray:
     """A hypervolume reference point just beyond the worst of ``loss`` in every objective
     (a tenth of the spread further, or of the magnitude when the spread is zero)."""
