@@ -308,13 +308,14 @@ class TPESampler(Sampler):
         scott = np.array([joint and (dim.kind != "cont" or not single_objective)
                           for dim in dims], dtype=bool)
         mixtures = []
-        for part, part_share in ((share > 0, share), (share < 1, 1.0 - share)):
-            if part_share is share and ranked.good_weights is not None:
+        for good, part_share in ((True, share), (False, 1.0 - share)):
+            part = part_share > 0
+            if good and ranked.good_weights is not None:
                 w = ranked.good_weights[idx[part]]
             else:
                 order = np.argsort(np.argsort(numbers[part], kind="stable"), kind="stable")
                 w = np.asarray(self.weights(int(part.sum())), dtype=float)[order]
-                if part_share is share and self.rank_weighted:  # the good part, best first
+                if good and self.rank_weighted:  # the good rows come best first
                     w = w * pz.rank_weights(w.size, loss)
             mixtures.append(pz.fit(num[part], cats[part], w * part_share[part], n_choices,
                                    prior_weight=self.prior_weight, scott=scott,

@@ -632,22 +632,22 @@ class SQLStorage(Storage):
             waiting = (self._run(cursor, _OLDEST_WAITING, {"sid": study_id}).fetchone()[0]
                        if claim_waiting else None)
         if waiting is not None:
-            self._run(cursor, _SET_STATE, {"sid": study_id, "num": waiting,
+            number = waiting
+            self._run(cursor, _SET_STATE, {"sid": study_id, "num": number,
                                            "new_state": TrialState.RUNNING.value})
             if heartbeat:
-                self._run(cursor, _HEARTBEAT, {"sid": study_id, "num": waiting, "t": t})
-            rows.append({"sid": study_id, "num": waiting, "kind": "start",
-                         "data": _encode({"t": t})})
-            self._run_many(cursor, _INSERT_EVENT, rows)
-            return int(waiting)
-        if key is not None and self._run(
-                cursor, _KEY_TAKEN, {"sid": study_id, "key": key}).fetchone() is not None:
-            return None
-        self._run(cursor, _SET_NEXT_NUMBER, {"sid": study_id, "next_number": number + 1})
-        beat = t if heartbeat and state == TrialState.RUNNING.value else None
-        self._run(cursor, _INSERT_TRIAL, {"sid": study_id, "num": number, "state": state,
-                                          "key": key, "beat": beat})
-        rows.append({"sid": study_id, "num": number, "kind": "create", "data": text})
+                self._run(cursor, _HEARTBEAT, {"sid": study_id, "num": number, "t": t})
+            kind, text = "start", _encode({"t": t})
+        else:
+            if key is not None and self._run(
+                    cursor, _KEY_TAKEN, {"sid": study_id, "key": key}).fetchone() is not None:
+                return None
+            self._run(cursor, _SET_NEXT_NUMBER, {"sid": study_id, "next_number": number + 1})
+            beat = t if heartbeat and state == TrialState.RUNNING.value else None
+            self._run(cursor, _INSERT_TRIAL, {"sid": study_id, "num": number, "state": state,
+                                              "key": key, "beat": beat})
+            kind = "create"
+        rows.append({"sid": study_id, "num": number, "kind": kind, "data": text})
         self._run_many(cursor, _INSERT_EVENT, rows)
         return int(number)
 
