@@ -1,0 +1,86 @@
+"""Every script in examples/ runs, at a small budget, and does what its docstring says."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import hyperdial as hd
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+pytest.importorskip("sklearn")
+
+
+@pytest.fixture
+def example(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Load an example by file name, with the examples folder importable (as when run)."""
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+
+    def load(name: str) -> dict[str, Any]:
+        return runpy.run_path(str(EXAMPLES / name))
+
+    yield load
+    for module in ("_digits", "prune_sgd_digits"):
+        sys.modules.pop(module, None)
+
+
+def test_every_example_has_a_test() -> None:
+    tested = {"svm_breast_cancer.py", "prune_sgd_digits.py", "pbt_sgd_digits.py",
+              "multiobjective_forest.py", "parallel_workers.py"}
+    scripts = {p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("_")}
+    assert scripts == tested
+
+
+def test_svm_example_tunes_into_a_sqlite_file(example: Any, tmp_path: Path) -> None:
+    study = example("svm_breast_cancer.py")["main"](n_trials=6,
+                                                    storage=f"sqlite:///{tmp_path / 'svm.db'}")
+    assert len(study.trials) == 6
+    assert 0.6 < study.best_value <= 1.0
+
+
+def test_hyperband_prunes_sgd_runs_and_saves_epochs(example: Any, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    module = example("prune_sgd_digits.py")
+    study = module["main"](n_trials=30, storage=f"sqlite:///{tmp_path / 'sgd.db'}")
+    states = [t.state for t in study.trials]
+    assert states.count(hd.TrialState.PRUNED) >= 10
+    assert states.count(hd.TrialState.COMPLETE) >= 3
+    full = module["MAX_EPOCHS"] * len(study.trials)
+    assert module["epochs_trained"](study) < 0.6 * full
+    assert study.best_value < 0.08  # a tuned linear model gets ~95% right on digits
+    assert "pruned" in capsys.readouterr().out
+
+
+def test_pbt_learns_a_schedule_for_sgd(example: Any) -> None:
+    from hyperdial.schedulers import lineage, schedule
+
+    study = example("pbt_sgd_digits.py")["main"](population_size=4, n_steps=12)
+    rows = schedule(study)
+    assert rows[0].start == 0 and rows[-1].end == 12
+    assert [r.start for r in rows[1:]] == [r.end for r in rows[:-1]]
+    assert len(lineage(study)) == 3  # 12 steps in segments of 4
+    assert study.best_value < 0.1
+
+
+def test_multiobjective_example_keeps_a_pareto_front(example: Any) -> None:
+    study = example("multiobjective_forest.py")["main"](n_trials=16)
+    front = study.best_trials
+    assert len(front) >= 2
+    for a in front:  # no trial of the front is dominated by any trial of the study
+        for b in study.trials:
+            assert not (b.values[0] <= a.values[0] and b.values[1] <= a.values[1]
+                        and b.values != a.values)
+
+
+def test_parallel_workers_share_one_sqlite_study(example: Any, tmp_path: Path) -> None:
+    pytest.importorskip("click")
+    study = example("parallel_workers.py")["main"](
+        n_workers=3, n_trials=3, storage=f"sqlite:///{tmp_path / 'workers.db'}")
+    assert sorted(t.number for t in study.trials) == list(range(9))
+    assert all(t.state is hd.TrialState.COMPLETE for t in study.trials)
