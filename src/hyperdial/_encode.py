@@ -82,7 +82,8 @@ def decode_column(d: Distribution, u: np.ndarray) -> list[Any]:
         x = d.low + u * (d.high - d.low)
     if d.step is not None:
         x = d.low + np.round((x - d.low) / d.step) * d.step
-    return [float(v) for v in np.clip(x, d.low, d.high)]
+    values: list[float] = np.clip(x, d.low, d.high).tolist()  # Python floats
+    return values
 
 
 class _Missing:
@@ -114,10 +115,14 @@ def decode(space: SearchSpace, u: np.ndarray) -> list[dict[str, Any]]:
     if u.shape[1] != len(space):
         raise ValueError(f"expected {len(space)} columns, got {u.shape[1]}")
     absent = np.isnan(u)
-    columns = [decode_column(d, np.where(absent[:, j], 0.0, u[:, j]))
-               for j, d in enumerate(space.values())]
-    rows = [{name: col[i] for name, col, gone in zip(space, columns, absent[i], strict=True)
-             if not gone} for i in range(u.shape[0])]
+    if space and not absent.any():  # the common case: every parameter active in every row
+        columns = [decode_column(d, u[:, j]) for j, d in enumerate(space.values())]
+        rows = [dict(zip(space, values, strict=True)) for values in zip(*columns, strict=True)]
+    else:
+        columns = [decode_column(d, np.where(absent[:, j], 0.0, u[:, j]))
+                   for j, d in enumerate(space.values())]
+        rows = [{name: col[i] for name, col, gone in zip(space, columns, absent[i], strict=True)
+                 if not gone} for i in range(u.shape[0])]
     if space.is_conditional:
         rows = [space.restrict(r) for r in rows]
     return rows

@@ -31,6 +31,9 @@ def constraint_values(constraints_func: ConstraintsFunc,
     return out
 
 
+_NO_SPACE = SearchSpace()
+
+
 class Sampler(ABC):
     """Proposes parameters. Output depends on ``(history, space, rng)`` only.
 
@@ -68,7 +71,7 @@ class Sampler(ABC):
 
     def infer_space(self, history: History) -> SearchSpace:
         """The space to propose jointly at the start of a trial (none by default)."""
-        return SearchSpace()
+        return _NO_SPACE
 
     @abstractmethod
     def propose(self, history: History, space: SearchSpace,

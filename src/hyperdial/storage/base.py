@@ -218,6 +218,9 @@ class _Builder:
 _PLAIN_JSON = frozenset({"params", "finish"})
 
 
+_NO_SPACE = SearchSpace()
+
+
 class TrialView:
     """Materialises a study's event log into `TrialRecord`s, fetching only new events.
 
@@ -235,7 +238,7 @@ class TrialView:
         self._holes = 0  # numbers seen in no ``create`` event yet
         self._open: dict[int, _Builder] = {}
         self._snapshot: tuple[TrialRecord, ...] | None = ()
-        self._space: dict[str, Distribution] | None = None
+        self._space: SearchSpace | None = None  # what every completed trial holds alike
 
     def sync(self) -> None:
         rows = self.storage.read(self.study_id, self.last_event_id)
@@ -312,10 +315,11 @@ class TrialView:
 
     def _extend_space(self, record: TrialRecord) -> None:
         if self._space is None:
-            self._space = dict(record.distributions)
+            self._space = SearchSpace(dict(record.distributions))
             return
-        self._space = {k: d for k, d in self._space.items()
-                       if record.distributions.get(k) == d}
+        kept = {k: d for k, d in self._space.items() if record.distributions.get(k) == d}
+        if len(kept) < len(self._space):  # it only ever shrinks; rebuilt only when it does
+            self._space = SearchSpace(kept)
 
     @property
     def records(self) -> tuple[TrialRecord, ...]:
@@ -328,7 +332,7 @@ class TrialView:
         return self._snapshot
 
     def history(self) -> History:
-        return History(self.records, self.directions, SearchSpace(self._space or {}))
+        return History(self.records, self.directions, self._space or _NO_SPACE)
 
     def get(self, number: int) -> TrialRecord:
         record = self._records[number] if number < len(self._records) else None
