@@ -32,7 +32,7 @@ def example(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 def test_every_example_has_a_test() -> None:
     tested = {"svm_breast_cancer.py", "prune_sgd_digits.py", "pbt_sgd_digits.py",
-              "multiobjective_forest.py", "parallel_workers.py"}
+              "multiobjective_forest.py", "parallel_workers.py", "torch_mlp_digits.py"}
     scripts = {p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("_")}
     assert scripts == tested
 
@@ -84,3 +84,14 @@ def test_parallel_workers_share_one_sqlite_study(example: Any, tmp_path: Path) -
         n_workers=3, n_trials=3, storage=f"sqlite:///{tmp_path / 'workers.db'}")
     assert sorted(t.number for t in study.trials) == list(range(9))
     assert all(t.state is hd.TrialState.COMPLETE for t in study.trials)
+
+
+def test_torch_mlp_prunes_and_keeps_layer_widths_conditional(example: Any) -> None:
+    pytest.importorskip("torch")
+    module = example("torch_mlp_digits.py")
+    study = module["main"](n_trials=10)
+    assert sum(t.state is hd.TrialState.PRUNED for t in study.trials) >= 3
+    for t in study.trials:  # a width exactly for each layer the trial has
+        widths = {k for k in t.params if k.startswith("units_")}
+        assert widths == {f"units_{i}" for i in range(t.params["n_layers"])}
+    assert study.best_value < 0.15
