@@ -489,3 +489,23 @@ def test_a_trial_ended_elsewhere_still_lets_the_next_one_start(tmp_path: Path) -
     assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.FAIL,
                                          TrialState.COMPLETE, TrialState.COMPLETE]
     assert trials[1].fail_reason == "stale (test)"
+
+
+@pytest.mark.parametrize("kwargs", [{"sampler": "tpe"}, {"pruner": "median"},
+                                    {"sampler": hd.pruners.MedianPruner()}])
+def test_a_sampler_or_pruner_of_the_wrong_type_fails_before_anything_is_written(
+        kwargs: dict[str, Any], tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'parts.db'}"
+    with pytest.raises(TypeError, match="must be a hyperdial (Sampler|Pruner)"):
+        hd.create_study(study_name="s", storage=url, **kwargs)
+    assert hd.get_all_study_names(url) == []
+    hd.create_study(study_name="s", storage=url)
+    with pytest.raises(TypeError, match="must be a hyperdial"):
+        hd.load_study(study_name="s", storage=url, **kwargs)
+
+
+def test_an_objective_that_is_not_callable_starts_no_trial() -> None:
+    study = hd.create_study()
+    with pytest.raises(TypeError, match="must be a callable"):
+        study.optimize(42, n_trials=3)  # type: ignore[arg-type]
+    assert study.trials == []

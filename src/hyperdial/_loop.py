@@ -139,6 +139,8 @@ def run_optimize(study: Study, func: ObjectiveFunc, *, n_trials: int | None,
                  catch: Iterable[type[Exception]] | type[Exception],
                  callbacks: Sequence[Callback], show_progress_bar: bool) -> None:
     """Run the study's trials; see `Study.optimize`."""
+    if not callable(func):  # else every trial would fail with a TypeError of its own
+        raise TypeError(f"the objective must be a callable taking a trial, got {func!r}")
     if isinstance(catch, type):
         catch = (catch,)
     catch = tuple(catch)

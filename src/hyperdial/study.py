@@ -44,6 +44,7 @@ class Study:
     def __init__(self, *, info: StudyInfo, storage: Storage, sampler: Sampler | None = None,
                  pruner: Pruner | None = None, heartbeat_interval: float | None = None,
                  grace_period: float | None = None, failed_trial_retries: int = 0) -> None:
+        _check_parts(sampler, pruner)
         self._info = info
         self._storage = storage
         if sampler is None:
@@ -459,6 +460,7 @@ def create_study(*, storage: str | Storage | None = None, sampler: Sampler | Non
     a trial whose worker died is marked FAIL once ``grace_period`` (default 2 × interval)
     passes; ``failed_trial_retries`` re-queues such trials that many times.
     """
+    _check_parts(sampler, pruner)  # before anything is written
     store = get_storage(storage)
     dirs = _directions(direction, directions)
     name = study_name or f"study-{uuid.uuid4().hex[:12]}"
@@ -483,6 +485,7 @@ def load_study(*, study_name: str | None, storage: str | Storage,
                heartbeat_interval: float | str | None = "auto", grace_period: float | None = None,
                failed_trial_retries: int = 0) -> Study:
     """Open an existing study; with ``study_name=None`` the storage must hold exactly one."""
+    _check_parts(sampler, pruner)
     store = get_storage(storage)
     if study_name is None:
         infos = store.studies()
@@ -493,6 +496,15 @@ def load_study(*, study_name: str | None, storage: str | Storage,
         info = store.get_study(study_name)
     return _open(info, store, sampler, pruner, heartbeat_interval, grace_period,
                  failed_trial_retries)
+
+
+def _check_parts(sampler: Any, pruner: Any) -> None:
+    """A sampler or pruner of the wrong type fails here, not at the first trial."""
+    for label, part, base, example in (("sampler", sampler, Sampler, "samplers.TPESampler()"),
+                                       ("pruner", pruner, Pruner, "pruners.MedianPruner()")):
+        if part is not None and not isinstance(part, base):
+            raise TypeError(f"{label} must be a hyperdial {base.__name__} (for example "
+                            f"hd.{example}) or None, got {part!r}")
 
 
 def _open(info: StudyInfo, store: Storage, sampler: Sampler | None, pruner: Pruner | None,

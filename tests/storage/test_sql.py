@@ -66,6 +66,13 @@ def test_get_storage(tmp_path: Path) -> None:
         get_storage(3)  # type: ignore[arg-type]
 
 
+def test_a_missing_folder_is_named_and_not_created(tmp_path: Path) -> None:
+    folder = tmp_path / "no" / "such"
+    with pytest.raises(FileNotFoundError, match=f"the folder {folder} does not exist"):
+        get_storage(f"sqlite:///{folder / 'a.db'}")
+    assert not (tmp_path / "no").exists()
+
+
 def test_importing_hyperdial_does_not_import_sqlalchemy() -> None:
     code = ("import sys, hyperdial, hyperdial.storage as s\n"
             "assert 'sqlalchemy' not in sys.modules, 'imported too early'\n"

@@ -321,6 +321,11 @@ class SQLStorage(Storage):
         self._sqlite = backend == "sqlite"
         self._memory = self._sqlite and parsed.database in (None, "", ":memory:")
         database = parsed.database or ""
+        folder = os.path.dirname(os.path.abspath(database))
+        if self._sqlite and not self._memory and not database.startswith("file:") \
+                and not os.path.isdir(folder):  # sqlite3 would only say "unable to open"
+            raise FileNotFoundError(f"cannot open {self._where}: the folder {folder} does not "
+                                    "exist (SQLite creates the file, not its folder)")
         self._lock_path = (f"{database}-lock" if self._sqlite and not self._memory
                            and not database.startswith("file:") else None)
         kwargs: dict[str, Any] = {"poolclass": StaticPool if self._memory else NullPool}
