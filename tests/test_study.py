@@ -509,3 +509,9 @@ def test_an_objective_that_is_not_callable_starts_no_trial() -> None:
     with pytest.raises(TypeError, match="must be a callable"):
         study.optimize(42, n_trials=3)  # type: ignore[arg-type]
     assert study.trials == []
+
+
+@pytest.mark.parametrize("name", ["", "  ", 3])
+def test_a_blank_or_non_string_study_name_is_refused(name: Any) -> None:
+    with pytest.raises(ValueError, match="study_name must be a non-empty string"):
+        hd.create_study(study_name=name)

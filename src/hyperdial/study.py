@@ -461,6 +461,9 @@ def create_study(*, storage: str | Storage | None = None, sampler: Sampler | Non
     passes; ``failed_trial_retries`` re-queues such trials that many times.
     """
     _check_parts(sampler, pruner)  # before anything is written
+    if study_name is not None and (not isinstance(study_name, str) or not study_name.strip()):
+        raise ValueError(f"study_name must be a non-empty string or None (a generated name), "
+                         f"got {study_name!r}")
     store = get_storage(storage)
     dirs = _directions(direction, directions)
     name = study_name or f"study-{uuid.uuid4().hex[:12]}"
