@@ -515,3 +515,76 @@ def test_an_objective_that_is_not_callable_starts_no_trial() -> None:
 def test_a_blank_or_non_string_study_name_is_refused(name: Any) -> None:
     with pytest.raises(ValueError, match="study_name must be a non-empty string"):
         hd.create_study(study_name=name)
+
+
+def test_added_trials_are_stored_whole_and_reload(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'added.db'}"
+    study = hd.create_study(study_name="s", storage=url)
+    dists = {"x": hd.Float(0, 1), "c": hd.Categorical(("a", None))}
+    study.add_trial(hd.create_trial(params={"x": 0.25, "c": None}, distributions=dists,
+                                    value=0.5, user_attrs={"from": "paper"},
+                                    intermediate_values={1: 0.9, 2: 0.7}))
+    study.add_trials([hd.create_trial(state=TrialState.PRUNED, params={"x": 0.75, "c": "a"},
+                                      distributions=dists, intermediate_values={1: 2.0}),
+                      hd.create_trial(params={"x": 0.5, "c": "a"}, distributions=dists,
+                                      value=0.125)])
+    for trials in (study.trials, hd.load_study(study_name="s", storage=url).trials):
+        assert [t.number for t in trials] == [0, 1, 2]
+        first = trials[0]
+        assert first.state is TrialState.COMPLETE and first.values == (0.5,)
+        assert first.params == {"x": 0.25, "c": None} and first.distributions == dists
+        assert first.intermediate_values == {1: 0.9, 2: 0.7}
+        assert first.user_attrs == {"from": "paper"}
+        assert first.datetime_start is not None and first.duration is not None
+        assert trials[1].state is TrialState.PRUNED and trials[1].values is None
+    assert study.best_value == 0.125
+    assert study.get_trials(deepcopy=False, states=(TrialState.PRUNED,))[0].number == 1
+
+
+def test_added_trials_warm_start_the_sampler() -> None:
+    """TPE past its start-up trials, fed only added results, proposes near their optimum."""
+    study = hd.create_study(sampler=hd.samplers.TPESampler(seed=0, n_startup_trials=10))
+    dists = {"x": hd.Float(0, 1)}
+    study.add_trials(hd.create_trial(params={"x": x}, distributions=dists, value=(x - 0.8) ** 2)
+                     for x in np.linspace(0, 1, 21))
+    proposed = [study.ask().suggest_float("x", 0, 1) for _ in range(10)]
+    assert np.mean(np.abs(np.array(proposed) - 0.8)) < 0.1  # uniform draws: about 0.34
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"value": 1.0, "params": {"x": 2.0}}, "not a value of"),
+    ({"value": 1.0, "params": {"y": 0.5}}, "name the same parameters"),
+    ({"params": {"x": 0.5}}, "needs value or values"),
+    ({"value": 1.0, "values": [1.0], "params": {"x": 0.5}}, "not both"),
+    ({"state": TrialState.RUNNING, "params": {"x": 0.5}}, "must be COMPLETE, PRUNED or FAIL"),
+    ({"state": TrialState.FAIL, "value": 1.0, "params": {"x": 0.5}}, "has none"),
+])
+def test_create_trial_refuses_what_could_not_have_happened(kwargs: dict[str, Any],
+                                                           match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        hd.create_trial(distributions={"x": hd.Float(0, 1)}, **kwargs)
+
+
+def test_add_trial_checks_values_against_the_study_and_writes_nothing_bad() -> None:
+    study = hd.create_study(directions=["minimize", "minimize"])
+    dists = {"x": hd.Float(0, 1)}
+    with pytest.raises(ValueError, match="1 values for 2 objective"):
+        study.add_trial(hd.create_trial(params={"x": 0.5}, distributions=dists, value=1.0))
+    with pytest.raises(ValueError, match="not finite"):
+        study.add_trial(hd.create_trial(params={"x": 0.5}, distributions=dists,
+                                        values=[1.0, math.nan]))
+    assert study.trials == []
+    study.add_trial(hd.create_trial(params={"x": 0.5}, distributions=dists, values=[1.0, 2.0]))
+    assert study.trials[0].values == (1.0, 2.0)
+
+
+def test_gc_after_trial_collects_after_every_trial(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    calls: list[int] = []
+    monkeypatch.setattr(gc, "collect", lambda *a: calls.append(1) or 0)
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=4, gc_after_trial=True)
+    assert len(calls) == 4
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    assert len(calls) == 4

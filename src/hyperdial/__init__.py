@@ -24,7 +24,7 @@ from hyperdial.study import (
                              get_all_study_names,
                              load_study,
 )
-from hyperdial.trial import Trial, TrialRecord, TrialState
+from hyperdial.trial import Trial, TrialRecord, TrialState, create_trial
 
 FrozenTrial = TrialRecord  # Optuna's name for the same thing
 
@@ -48,6 +48,7 @@ __all__ = [
     "__version__",
     "copy_study",
     "create_study",
+    "create_trial",
     "delete_study",
     "exceptions",
     "executors",

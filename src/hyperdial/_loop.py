@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import threading
 import time
@@ -137,7 +138,8 @@ def _rich_progress(total: int | None, timeout: float | None) -> contextlib.Abstr
 def run_optimize(study: Study, func: ObjectiveFunc, *, n_trials: int | None,
                  timeout: float | None, n_jobs: int,
                  catch: Iterable[type[Exception]] | type[Exception],
-                 callbacks: Sequence[Callback], show_progress_bar: bool) -> None:
+                 callbacks: Sequence[Callback], gc_after_trial: bool,
+                 show_progress_bar: bool) -> None:
     """Run the study's trials; see `Study.optimize`."""
     if not callable(func):  # else every trial would fail with a TypeError of its own
         raise TypeError(f"the objective must be a callable taking a trial, got {func!r}")
@@ -178,6 +180,8 @@ def run_optimize(study: Study, func: ObjectiveFunc, *, n_trials: int | None,
                     budget.stopped = True
                     return
             record, trial = _run_trial(study, trial, func, catch, heart, go_on)
+            if gc_after_trial:
+                gc.collect()
             if progress is not None:
                 with best_lock:
                     if record.state is TrialState.COMPLETE and len(study.directions) == 1:

@@ -24,7 +24,7 @@ from hyperdial.samplers.base import Sampler
 from hyperdial.space import Distribution, SearchSpace
 from hyperdial.storage import InMemoryStorage, Storage, get_storage
 from hyperdial.storage.base import Event, EventRow, StudyInfo, TrialView
-from hyperdial.trial import Trial, TrialRecord, TrialState, check_json
+from hyperdial.trial import Trial, TrialRecord, TrialState, check_json, check_params
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -106,7 +106,10 @@ class Study:
     def trials(self) -> list[TrialRecord]:
         return list(self.history().trials)
 
-    def get_trials(self, states: Container[TrialState] | None = None) -> list[TrialRecord]:
+    def get_trials(self, states: Container[TrialState] | None = None, *,
+                   deepcopy: bool = True) -> list[TrialRecord]:
+        """The trials, optionally only those in ``states``. Records are immutable, so
+        ``deepcopy`` (Optuna's keyword) changes nothing."""
         return [t for t in self.history().trials if states is None or t.state in states]
 
     @property
@@ -351,6 +354,43 @@ class Study:
             data["user_attrs"] = dict(user_attrs)
         return self._storage.create_trial(self._info.id, data)
 
+    def add_trial(self, trial: TrialRecord) -> None:
+        """Store a finished trial made elsewhere (`hyperdial.create_trial`, or a record of
+        another study) under the next trial number, stamped with the time it is added; the
+        sampler learns from it like from the study's own trials (a warm start)."""
+        if not trial.state.is_finished():
+            raise ValueError(f"only a finished trial can be added, got {trial.state}")
+        check_params(trial.params, trial.distributions)
+        check_json("user_attrs", dict(trial.user_attrs))
+        finish: dict[str, Any] = {"t": time.time(), "state": trial.state.value}
+        if trial.state is TrialState.COMPLETE:
+            checked, problem = self._check_values(trial.values)
+            if problem is not None:
+                raise ValueError(f"cannot add the trial: {problem}")
+            finish["values"] = list(checked or ())
+        if trial.fail_reason is not None:
+            finish["reason"] = trial.fail_reason
+        data: dict[str, Any] = {
+            "params": dict(trial.params),
+            "dists": {k: d.to_dict() for k, d in trial.distributions.items()},
+            "user_attrs": dict(trial.user_attrs)}
+        reports: list[Event] = [
+            ("report", {"step": int(step), "value": list(v) if isinstance(v, tuple) else v})
+            for step, v in sorted(trial.intermediate_values.items())]
+        # Started with a heartbeat (persistent storages), so a crash between the two writes
+        # leaves a trial that is failed as stale, never one RUNNING forever.
+        number = self._storage.create_trial(self._info.id, data,
+                                            heartbeat=self.heartbeat_interval is not None)
+        assert number is not None
+        self._storage.append(self._info.id, number, [*reports, ("finish", finish)])
+        with self._lock:
+            self._view.sync()
+
+    def add_trials(self, trials: Iterable[TrialRecord]) -> None:
+        """`add_trial` for each of ``trials``, in order."""
+        for trial in trials:
+            self.add_trial(trial)
+
     def stop(self) -> None:
         """Ask a running `optimize` to start no new trial (finishing the running ones)."""
         self._stop_requested = True
@@ -391,7 +431,7 @@ class Study:
     def optimize(self, func: ObjectiveFunc, n_trials: int | None = None,
                  timeout: float | None = None, n_jobs: int = 1,
                  catch: Iterable[type[Exception]] | type[Exception] = (),
-                 callbacks: Sequence[Callback] | None = None,
+                 callbacks: Sequence[Callback] | None = None, gc_after_trial: bool = False,
                  show_progress_bar: bool = False) -> None:
         """Run trials until ``n_trials`` or ``timeout`` (seconds), ``n_jobs`` at a time.
 
@@ -400,11 +440,13 @@ class Study:
         re-raises; everything finished stays stored and the study resumes by name. Without
         ``callbacks`` (which may stop the study after any trial), a trial's end and the next
         trial's start are written together: one commit per trial on a SQL storage.
+        ``gc_after_trial`` runs the garbage collector after each trial, for objectives that
+        leave reference cycles holding large models.
         """
         from hyperdial._loop import run_optimize
 
         run_optimize(self, func, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs,
-                     catch=catch, callbacks=callbacks or (),
+                     catch=catch, callbacks=callbacks or (), gc_after_trial=gc_after_trial,
                      show_progress_bar=show_progress_bar)
 
     def trials_dataframe(self) -> pd.DataFrame:

@@ -70,6 +70,42 @@ class TrialRecord:
         return str(reason) if reason is not None else None
 
 
+def create_trial(*, state: TrialState = TrialState.COMPLETE, value: float | None = None,
+                 values: Sequence[float] | None = None, params: Mapping[str, Any] | None = None,
+                 distributions: Mapping[str, Distribution] | None = None,
+                 user_attrs: Mapping[str, Any] | None = None,
+                 intermediate_values: Mapping[int, float] | None = None) -> TrialRecord:
+    """A finished trial made by hand, for `Study.add_trial` (Optuna's ``create_trial``).
+
+    Use it to give a study results it did not compute (an earlier study, a known default, a
+    colleague's runs): its sampler learns from them like from its own trials. Every parameter
+    needs its distribution, and each value must be one of it.
+    """
+    if value is not None and values is not None:
+        raise ValueError("give value or values, not both")
+    if not state.is_finished():
+        raise ValueError(f"a created trial must be COMPLETE, PRUNED or FAIL, got {state}")
+    got = (value,) if value is not None else None if values is None else tuple(values)
+    if (got is None) == (state is TrialState.COMPLETE):
+        raise ValueError("a COMPLETE trial needs value or values; a PRUNED or FAIL one has none")
+    params, distributions = dict(params or {}), dict(distributions or {})
+    check_params(params, distributions)
+    check_json("user_attrs", dict(user_attrs or {}))
+    return TrialRecord(number=-1, state=state, params=params, distributions=distributions,
+                       values=got, intermediate_values=dict(intermediate_values or {}),
+                       user_attrs=dict(user_attrs or {}))
+
+
+def check_params(params: Mapping[str, Any], distributions: Mapping[str, Distribution]) -> None:
+    """Raise ValueError unless every parameter has a distribution that holds its value."""
+    if set(params) != set(distributions):
+        raise ValueError(f"params and distributions must name the same parameters, got "
+                         f"{sorted(params)} and {sorted(distributions)}")
+    for name, v in params.items():
+        if not distributions[name].contains(v):
+            raise ValueError(f"parameter {name!r}: {v!r} is not a value of {distributions[name]}")
+
+
 def check_json(label: str, value: Any) -> None:
     """Raise TypeError unless ``value`` survives a JSON round trip (storage never pickles)."""
     try:
