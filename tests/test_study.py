@@ -588,3 +588,16 @@ def test_gc_after_trial_collects_after_every_trial(monkeypatch: pytest.MonkeyPat
     assert len(calls) == 4
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
     assert len(calls) == 4
+
+
+def test_study_user_attrs_are_set_stored_and_seen_by_other_handles(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'attrs.db'}"
+    study = hd.create_study(study_name="s", storage=url, user_attrs={"owner": "me"})
+    other = hd.load_study(study_name="s", storage=url)
+    study.set_user_attr("dataset", {"name": "digits", "rows": 1797})
+    assert other.user_attrs == {"owner": "me", "dataset": {"name": "digits", "rows": 1797}}
+    with pytest.raises(TypeError, match="JSON"):
+        study.set_user_attr("model", object())
+    with pytest.raises(TypeError, match="key must be a string"):
+        study.set_user_attr(3, 1)  # type: ignore[arg-type]
+    assert set(study.user_attrs) == {"owner", "dataset"}

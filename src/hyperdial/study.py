@@ -17,7 +17,7 @@ from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from hyperdial.exceptions import DuplicatedStudy, TrialFinishedError
+from hyperdial.exceptions import DuplicatedStudy, StudyNotFound, TrialFinishedError
 from hyperdial.history import History, StudyDirection
 from hyperdial.pruners.base import Decision, NopPruner, Pruner
 from hyperdial.samplers.base import Sampler
@@ -85,7 +85,18 @@ class Study:
 
     @property
     def user_attrs(self) -> dict[str, Any]:
-        return dict(self._info.user_attrs)
+        """The study's user attributes as stored now (another process may have set some)."""
+        for info in self._storage.studies():
+            if info.id == self._info.id:
+                return dict(info.user_attrs)
+        raise StudyNotFound(f"study {self.study_name!r} is gone from its storage")
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Store a JSON value under ``key`` with the study (a dataset name, a code version)."""
+        if not isinstance(key, str):
+            raise TypeError(f"a user attribute key must be a string, got {key!r}")
+        check_json(f"user attribute {key!r}", value)
+        self._storage.set_study_user_attr(self._info.id, key, value)
 
     @property
     def storage(self) -> Storage:

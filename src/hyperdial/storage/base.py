@@ -120,6 +120,10 @@ class Storage(ABC):
     @abstractmethod
     def delete_study(self, name: str) -> None: ...
 
+    @abstractmethod
+    def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
+        """Set one user attribute of a study (a JSON value), keeping the others."""
+
     # -- trials ----------------------------------------------------------------------------
     @abstractmethod
     def create_trial(self, study_id: int, data: dict[str, Any], *, key: str | None = None,

@@ -76,6 +76,11 @@ class InMemoryStorage(Storage):
             s.name = new_name  # rebuild the dict so that the creation order is kept
             self._studies = {st.name: st for st in self._studies.values()}
 
+    def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
+        text = json.dumps(value, allow_nan=True)  # stored as a copy, as a database would
+        with self._lock:
+            self._study(study_id).user_attrs[key] = json.loads(text)
+
     def delete_study(self, name: str) -> None:
         with self._lock:
             if name not in self._studies:

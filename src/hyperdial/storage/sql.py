@@ -106,6 +106,9 @@ _INSERT_STUDY = insert(studies).values(
 _RENAME_STUDY = update(studies).where(studies.c.name == param("name")).values(
     name=param("new_name"))
 _DELETE_STUDY = delete(studies).where(studies.c.name == param("name"))  # cascades
+_STUDY_ATTRS = select(studies.c.user_attrs).where(studies.c.id == param("sid"))
+_SET_STUDY_ATTRS = update(studies).where(studies.c.id == param("sid")).values(
+    user_attrs=param("user_attrs"))
 
 # The study's write lock (a plain read on SQLite, which BEGIN IMMEDIATE has locked already).
 _LOCK_STUDY = (select(studies.c.next_number).where(studies.c.id == param("sid"))
@@ -575,6 +578,16 @@ class SQLStorage(Storage):
                 self._run(cursor, _RENAME_STUDY, {"name": name, "new_name": new_name})
         except self._integrity_error:  # another process took the name since we looked
             raise taken from None
+
+    def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
+        with self._write() as cursor:  # read, change and write under the writers' lock
+            if not self._sqlite:
+                self._lock_study(cursor, study_id)
+            row = self._run(cursor, _STUDY_ATTRS, {"sid": study_id}).fetchone()
+            if row is None:
+                raise StudyNotFound(f"no study with id {study_id}")
+            attrs = {**json.loads(row[0]), key: value}
+            self._run(cursor, _SET_STUDY_ATTRS, {"sid": study_id, "user_attrs": _encode(attrs)})
 
     def delete_study(self, name: str) -> None:
         with self._write() as cursor:

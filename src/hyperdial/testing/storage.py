@@ -150,7 +150,8 @@ class StorageConformance:
             lambda: storage.append(study_id, 0, [("report", {"step": 0, "value": 1.0})]),
             lambda: storage.read(study_id),
             lambda: storage.heartbeat(study_id, []),
-            lambda: storage.fail_stale(study_id, 0.0)]
+            lambda: storage.fail_stale(study_id, 0.0),
+            lambda: storage.set_study_user_attr(study_id, "k", 1)]
         for call in calls:
             with pytest.raises(StudyNotFound):
                 call()
@@ -170,6 +171,16 @@ class StorageConformance:
             with pytest.raises(DuplicatedStudy):
                 storage.rename_study("c", taken)
         assert sorted(s.name for s in storage.studies()) == ["b", "c"]
+
+    def test_study_user_attrs(self, storage: Storage) -> None:
+        a = storage.create_study("a", MIN, {"keep": 1})
+        storage.create_study("b", MIN)
+        storage.set_study_user_attr(a.id, "data", {"name": "digits", "n": [1, 2]})
+        storage.set_study_user_attr(a.id, "keep", None)
+        storage.set_study_user_attr(a.id, "nan", float("inf"))
+        assert storage.get_study("a").user_attrs == {
+            "keep": None, "data": {"name": "digits", "n": [1, 2]}, "nan": float("inf")}
+        assert storage.get_study("b").user_attrs == {}
 
     def test_rename_keeps_creation_order(self, storage: Storage) -> None:
         storage.create_study("a", MIN)
