@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ import hyperdial as hd
 from hyperdial.history import History, StudyDirection
 from hyperdial.space import Float
 from hyperdial.stoppers import (
+    MaxTrialsStopper,
     NoImprovementStopper,
     RegretBoundStopper,
     TargetValueStopper,
@@ -44,6 +47,27 @@ def test_target_value_in_both_directions() -> None:
     assert not TargetValueStopper(1.0).should_stop(history([3.0, 1.5, None]))
     assert TargetValueStopper(2.0).should_stop(history([1.0, 2.0], "maximize"))
     assert not TargetValueStopper(1.0).should_stop(history([]))
+
+
+def test_max_trials_counts_the_chosen_states() -> None:
+    assert MaxTrialsStopper(3).should_stop(history([1.0, None, 2.0]))
+    assert not MaxTrialsStopper(3, states=[TrialState.COMPLETE]).should_stop(
+        history([1.0, None, 2.0]))
+    assert MaxTrialsStopper(3, states=None).should_stop(history([1.0, None, 2.0]))
+    with pytest.raises(ValueError, match="n_trials"):
+        MaxTrialsStopper(0)
+
+
+def test_max_trials_is_study_wide_across_workers(tmp_path: Path) -> None:
+    """A second worker on one SQLite study, asked for 20 trials, stops when the study holds
+    12 finished ones, the first worker's 5 included."""
+    url = f"sqlite:///{tmp_path / 'max.db'}"
+    first = hd.create_study(study_name="s", storage=url, sampler=hd.samplers.RandomSampler(seed=0))
+    first.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=5)
+    second = hd.load_study(study_name="s", storage=url, sampler=hd.samplers.RandomSampler(seed=1))
+    second.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=20,
+                    callbacks=[MaxTrialsStopper(12)])
+    assert len(first.trials) == 12
 
 
 def test_stoppers_end_optimize_through_callbacks() -> None:

@@ -6,7 +6,8 @@ starts no new trial (running ones finish)::
 
     study.optimize(objective, n_trials=500, callbacks=[NoImprovementStopper(patience=30)])
 
-`NoImprovementStopper` and `TargetValueStopper` are the plain rules. `RegretBoundStopper`
+`NoImprovementStopper`, `TargetValueStopper` and `MaxTrialsStopper` (a study-wide trial
+count, for several workers) are the plain rules. `RegretBoundStopper`
 follows Makarova et al. (2022), "Automatic termination for hyperparameter optimization": a
 Gaussian process fitted to the completed trials bounds how far the best observed value can
 still be from the optimum, ``min_x UCB(x)`` over observed points minus ``min_x LCB(x)`` over
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,7 +29,7 @@ from hyperdial.history import History
 from hyperdial.pruners.threshold import stalled
 from hyperdial.samplers import _gp_math as gpm
 from hyperdial.space import Categorical
-from hyperdial.trial import TrialRecord
+from hyperdial.trial import TrialRecord, TrialState
 
 if TYPE_CHECKING:
     from hyperdial.study import Study
@@ -71,6 +73,23 @@ class NoImprovementStopper(Stopper):
         losses = np.array([history.sign() * t.values[0] if t.values else np.nan
                            for t in finished], dtype=float)
         return stalled(losses, self.patience - 1, self.min_delta)
+
+
+class MaxTrialsStopper(Stopper):
+    """Stops once the study holds ``n_trials`` trials in ``states`` (default: finished ones),
+    counted over every worker: ``optimize(n_trials=...)`` counts one process's trials only.
+    Optuna's ``MaxTrialsCallback``."""
+
+    def __init__(self, n_trials: int, *, states: Collection[TrialState] | None = (
+            TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)) -> None:
+        if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
+            raise ValueError(f"n_trials must be an int >= 1, got {n_trials!r}")
+        self.n_trials = n_trials
+        self.states = None if states is None else frozenset(states)
+
+    def should_stop(self, history: History) -> bool:
+        counted = sum(1 for t in history.trials if self.states is None or t.state in self.states)
+        return counted >= self.n_trials
 
 
 class TargetValueStopper(Stopper):
