@@ -11,9 +11,9 @@ import hyperdial as hd
 EXPECTED = {
     "Categorical", "Condition", "Float", "FrozenTrial", "History", "Int", "SearchExhausted",
     "SearchSpace", "Study", "StudyDirection", "Trial", "TrialPruned", "TrialRecord", "TrialState",
-    "__version__", "copy_study", "create_study", "create_trial", "delete_study", "exceptions",
-    "executors", "get_all_study_names", "load_study", "pruners", "samplers", "schedulers",
-    "stoppers", "storage",
+    "__version__", "copy_study", "create_study", "create_trial", "delete_study",
+    "distributions", "exceptions", "executors", "get_all_study_names", "load_study", "logging",
+    "pruners", "samplers", "schedulers", "stoppers", "storage",
 }
 
 

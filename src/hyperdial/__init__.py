@@ -50,10 +50,12 @@ __all__ = [
     "create_study",
     "create_trial",
     "delete_study",
+    "distributions",
     "exceptions",
     "executors",
     "get_all_study_names",
     "load_study",
+    "logging",
     "pruners",
     "samplers",
     "schedulers",
@@ -62,7 +64,7 @@ __all__ = [
 ]
 
 #: Subpackages loaded on first use, so that ``import hyperdial`` stays fast.
-_LAZY = ("executors", "schedulers", "stoppers")
+_LAZY = ("distributions", "executors", "logging", "schedulers", "stoppers")
 
 
 def __getattr__(name: str) -> Any:
