@@ -321,8 +321,11 @@ class TrialView:
         if self._space is None:
             self._space = SearchSpace(dict(record.distributions))
             return
-        kept = {k: d for k, d in self._space.items() if record.distributions.get(k) == d}
-        if len(kept) < len(self._space):  # it only ever shrinks; rebuilt only when it does
+        space, dists = self._space.params, record.distributions
+        # Distributions read back are shared instances (`distribution_from_dict`), so the
+        # identity test settles nearly every parameter of nearly every trial.
+        kept = {k: d for k, d in space.items() if (e := dists.get(k)) is d or e == d}
+        if len(kept) < len(space):  # it only ever shrinks; rebuilt only when it does
             self._space = SearchSpace(kept)
 
     @property
