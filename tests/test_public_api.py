@@ -12,7 +12,8 @@ EXPECTED = {
     "Categorical", "Condition", "Float", "FrozenTrial", "History", "Int", "SearchExhausted",
     "SearchSpace", "Study", "StudyDirection", "Trial", "TrialPruned", "TrialRecord", "TrialState",
     "__version__", "copy_study", "create_study", "create_trial", "delete_study",
-    "distributions", "exceptions", "executors", "get_all_study_names", "load_study", "logging",
+    "distributions", "exceptions", "executors", "get_all_study_names", "importance",
+    "load_study", "logging",
     "pruners", "samplers", "schedulers", "stoppers", "storage",
 }
 

@@ -54,6 +54,7 @@ __all__ = [
     "exceptions",
     "executors",
     "get_all_study_names",
+    "importance",
     "load_study",
     "logging",
     "pruners",
@@ -64,7 +65,7 @@ __all__ = [
 ]
 
 #: Subpackages loaded on first use, so that ``import hyperdial`` stays fast.
-_LAZY = ("distributions", "executors", "logging", "schedulers", "stoppers")
+_LAZY = ("distributions", "executors", "importance", "logging", "schedulers", "stoppers")
 
 
 def __getattr__(name: str) -> Any:

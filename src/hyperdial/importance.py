@@ -1,0 +1,196 @@
+"""Hyperparameter importance: which parameters mattered for reaching the best results.
+
+`get_param_importances` (Optuna's name and signature) asks an `ImportanceEvaluator`. The one
+built in is PED-ANOVA (Watanabe et al., IJCAI 2023, "PED-ANOVA: Efficiently quantifying
+hyperparameter importance in arbitrary subspaces"): for each parameter, compare the
+distribution of its values among the *top* trials (the best ``target_quantile``) with their
+distribution in a *region* (the best ``region_quantile``, by default every trial). A parameter
+whose good values are spread like all of its values did not matter; one whose good values
+gather where the others do not did. The measure is the Pearson divergence between the two,
+each a one-dimensional Parzen estimator on a grid over the parameter's range; the paper shows
+it equals the local functional-ANOVA variance of the indicator "in the top quantile", so the
+parameters' shares add up like fANOVA's. It needs numpy only and costs milliseconds for
+thousands of trials, where random-forest fANOVA takes minutes.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hyperdial._encode import encode_column, n_values
+from hyperdial.history import History
+from hyperdial.space import Categorical, Distribution, Float, Int
+from hyperdial.trial import TrialRecord
+
+if TYPE_CHECKING:
+    from hyperdial.study import Study
+
+#: A trial's value for importance, lower is better (for one objective of several, say).
+Target = Callable[[TrialRecord], float]
+
+
+class ImportanceEvaluator(ABC):
+    """Scores parameters by how much they mattered; higher is more important."""
+
+    @abstractmethod
+    def evaluate(self, history: History, params: Sequence[str],
+                 target: Target | None = None) -> dict[str, float]:
+        """Non-negative, unnormalised importance of each of ``params``."""
+
+
+# -- kernels -------------------------------------------------------------------------------------
+
+
+def grid_pdf(u: np.ndarray, grid: np.ndarray, prior_weight: float) -> np.ndarray:
+    """A Parzen estimator of the unit-scale values ``u`` as a probability vector over ``grid``:
+    one Gaussian per value (Scott's bandwidth, at least one grid step), each normalised over the
+    grid, mixed with a uniform prior of weight ``prior_weight``."""
+    step = 1.0 / max(len(grid) - 1, 1)
+    sd = float(np.std(u)) if len(u) > 1 else 0.0
+    sigma = max(1.059 * sd * len(u) ** -0.2, step)
+    k = np.exp(-0.5 * ((grid[None, :] - u[:, None]) / sigma) ** 2)
+    k /= k.sum(axis=1, keepdims=True)
+    mix: np.ndarray = (k.sum(axis=0) + prior_weight / len(grid)) / (len(u) + prior_weight)
+    return mix
+
+
+def category_pdf(index: np.ndarray, k: int, prior_weight: float) -> np.ndarray:
+    """Frequencies of the category indices ``index`` over ``k`` choices, with a uniform prior
+    of weight ``prior_weight``."""
+    counts = np.bincount(index, minlength=k).astype(float)
+    pdf: np.ndarray = (counts + prior_weight / k) / (len(index) + prior_weight)
+    return pdf
+
+
+def pearson_divergence(p: np.ndarray, q: np.ndarray) -> float:
+    """``sum q (p / q - 1)^2``: how far the probability vector ``p`` is from ``q``."""
+    q = q + 1e-12
+    return float(q @ ((p + 1e-12) / q - 1.0) ** 2)
+
+
+def _grid(d: Distribution, n_steps: int) -> np.ndarray:
+    """Unit-scale points where a numeric parameter's densities are compared: each value of a
+    discrete one with few values, else ``n_steps`` evenly spaced points."""
+    count = n_values(d)
+    if count is not None and count <= n_steps:
+        if isinstance(d, Int):
+            values: list[float] = list(range(d.low, d.high + 1, d.step))
+        else:
+            assert isinstance(d, Float) and d.step is not None
+            values = [d.low + i * d.step for i in range(count)]
+        return encode_column(d, values)
+    return np.linspace(0.0, 1.0, n_steps)
+
+
+# -- PED-ANOVA -----------------------------------------------------------------------------------
+
+
+class PedAnovaImportanceEvaluator(ImportanceEvaluator):
+    """PED-ANOVA: importance for reaching the best ``target_quantile`` of the trials.
+
+    Args:
+        target_quantile: the top trials whose values are examined (``gamma'`` in the paper).
+        region_quantile: the trials that define the region the importance is local to
+            (``gamma``); 1.0 is every completed trial.
+        evaluate_on_local: compare the top trials with the region's trials (True: importance
+            during this study, where the sampler went); False compares them with the uniform
+            distribution over the search space.
+        n_steps: grid points for continuous parameters.
+        prior_weight: weight of the uniform prior in every estimator (keeps a few trials from
+            making a spike).
+    """
+
+    def __init__(self, *, target_quantile: float = 0.1, region_quantile: float = 1.0,
+                 evaluate_on_local: bool = True, n_steps: int = 50,
+                 prior_weight: float = 1.0) -> None:
+        if not 0.0 < target_quantile < region_quantile <= 1.0:
+            raise ValueError("need 0 < target_quantile < region_quantile <= 1, got "
+                             f"{target_quantile!r} and {region_quantile!r}")
+        if n_steps < 2 or not prior_weight > 0.0:
+            raise ValueError("n_steps must be >= 2 and prior_weight > 0")
+        self.target_quantile = float(target_quantile)
+        self.region_quantile = float(region_quantile)
+        self.evaluate_on_local = bool(evaluate_on_local)
+        self.n_steps = int(n_steps)
+        self.prior_weight = float(prior_weight)
+
+    def evaluate(self, history: History, params: Sequence[str],
+                 target: Target | None = None) -> dict[str, float]:
+        trials, loss = _usable(history, params, target)
+        order = np.argsort(loss, kind="stable")
+        n_top = math.ceil(self.target_quantile * len(trials))
+        n_region = math.ceil(self.region_quantile * len(trials))
+        if n_top < 2:
+            raise ValueError(
+                f"PED-ANOVA needs at least 2 trials in the top {self.target_quantile:.0%}, "
+                f"and {len(trials)} completed trial(s) give {n_top}: run more trials or raise "
+                "target_quantile")
+        top = [trials[i] for i in order[:n_top]]
+        region = [trials[i] for i in order[:n_region]]
+        out = {}
+        for name in params:
+            d = trials[0].distributions[name]
+            p_top = self._pdf(d, [t.params[name] for t in top])
+            if self.evaluate_on_local:
+                p_ref = self._pdf(d, [t.params[name] for t in region])
+            else:
+                p_ref = np.full(len(p_top), 1.0 / len(p_top))
+            out[name] = pearson_divergence(p_top, p_ref)
+        return out
+
+    def _pdf(self, d: Distribution, values: list[object]) -> np.ndarray:
+        u = encode_column(d, values)
+        if isinstance(d, Categorical):
+            k = len(d.choices)
+            return category_pdf(np.minimum((u * k).astype(int), k - 1), k, self.prior_weight)
+        return grid_pdf(u, _grid(d, self.n_steps), self.prior_weight)
+
+
+def _usable(history: History, params: Sequence[str],
+            target: Target | None) -> tuple[list[TrialRecord], np.ndarray]:
+    """Completed trials holding every one of ``params`` with one distribution each, and their
+    losses (``target``, or the single objective turned into minimisation)."""
+    if target is None and history.n_objectives > 1:
+        raise ValueError("with several objectives, pass target= (a function of a trial, lower "
+                         "is better), e.g. target=lambda t: t.values[0]")
+    first: dict[str, Distribution] = {}
+    trials = []
+    for t in history.completed:
+        if all(n in t.params for n in params) and all(
+                first.setdefault(n, t.distributions[n]) == t.distributions[n] for n in params):
+            trials.append(t)
+    if not trials:
+        raise ValueError(f"no completed trial holds all of {list(params)}")
+    if target is None:
+        loss = history.sign() * np.array([t.values[0] for t in trials])  # type: ignore[index]
+    else:
+        loss = np.array([float(target(t)) for t in trials])
+    keep = np.isfinite(loss)
+    return [t for t, k in zip(trials, keep, strict=True) if k], loss[keep]
+
+
+def get_param_importances(study: Study | History, *,
+                          evaluator: ImportanceEvaluator | None = None,
+                          params: Sequence[str] | None = None, target: Target | None = None,
+                          normalize: bool = True) -> dict[str, float]:
+    """Importance of each parameter, most important first (Optuna's function).
+
+    ``params`` defaults to those every completed trial holds (a conditional parameter can be
+    named; then only the trials holding it count). ``target`` turns a trial into the value to
+    judge, lower is better; it is needed with several objectives. With ``normalize`` the
+    importances are shares that sum to 1 (all 0 when no parameter mattered).
+    """
+    history = study if isinstance(study, History) else study.history()
+    names = list(history.completed_space) if params is None else list(params)
+    if not names:
+        return {}
+    scores = (evaluator or PedAnovaImportanceEvaluator()).evaluate(history, names, target)
+    total = sum(scores.values())
+    if normalize:
+        scores = {k: (v / total if total > 0 else 0.0) for k, v in scores.items()}
+    return dict(sorted(scores.items(), key=lambda kv: -kv[1]))

@@ -1,0 +1,123 @@
+"""`hyperdial.importance`: PED-ANOVA parameter importance."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+import hyperdial as hd
+from hyperdial.importance import (
+    PedAnovaImportanceEvaluator,
+    category_pdf,
+    get_param_importances,
+    grid_pdf,
+    pearson_divergence,
+)
+
+
+def _random_study(objective: Any, n: int = 400, **kwargs: Any) -> hd.Study:
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0), **kwargs)
+    study.optimize(objective, n_trials=n)
+    return study
+
+
+def _bowl(trial: hd.Trial) -> float:
+    x, y = trial.suggest_float("x", 0, 1), trial.suggest_float("y", 0, 1)
+    trial.suggest_float("z", 0, 1)  # no effect
+    return 10 * (x - 0.5) ** 2 + (y - 0.5) ** 2
+
+
+def test_kernels_are_probability_vectors_and_divergence_is_zero_only_for_equal_ones() -> None:
+    grid = np.linspace(0, 1, 50)
+    p = grid_pdf(np.array([0.2, 0.25, 0.3]), grid, 1.0)
+    q = category_pdf(np.array([0, 0, 2]), 3, 1.0)
+    assert math.isclose(p.sum(), 1.0) and math.isclose(q.sum(), 1.0)
+    assert int(np.argmax(p)) == 12  # the grid point nearest 0.25
+    assert pearson_divergence(q, q) == pytest.approx(0.0, abs=1e-9)
+    assert pearson_divergence(np.array([0.9, 0.05, 0.05]), np.full(3, 1 / 3)) > 1.0
+
+
+def test_order_follows_effect_sizes_and_shares_sum_to_one() -> None:
+    importances = get_param_importances(_random_study(_bowl))
+    assert list(importances) == ["x", "y", "z"]
+    assert importances["x"] > 0.8 and importances["z"] < 0.02
+    assert math.isclose(sum(importances.values()), 1.0)
+    raw = get_param_importances(_random_study(_bowl), normalize=False)
+    assert raw["x"] > raw["y"] > raw["z"] >= 0.0
+
+
+def test_numeric_parameters_match_optunas_ped_anova() -> None:
+    """The same 400 trials handed to Optuna's PED-ANOVA give the same shares (its categorical
+    estimator smooths differently; see docs/importance.md)."""
+    optuna = pytest.importorskip("optuna")
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = _random_study(_bowl)
+    peer = optuna.create_study()
+    dist = optuna.distributions.FloatDistribution(0, 1)
+    for t in study.trials:
+        peer.add_trial(optuna.trial.create_trial(
+            params=dict(t.params), distributions=dict.fromkeys(t.params, dist), value=t.value))
+    theirs = optuna.importance.get_param_importances(
+        peer, evaluator=optuna.importance.PedAnovaImportanceEvaluator())
+    ours = get_param_importances(study)
+    assert list(ours) == list(theirs)
+    for name in ours:
+        assert ours[name] == pytest.approx(theirs[name], abs=0.02)
+
+
+def test_a_decisive_categorical_and_an_integer_are_found() -> None:
+    def objective(trial: hd.Trial) -> float:
+        kind = trial.suggest_categorical("kind", ["good", "bad", "worse"])
+        depth = trial.suggest_int("depth", 1, 16)
+        trial.suggest_float("noise", 0, 1)
+        return {"good": 0.0, "bad": 1.0, "worse": 2.0}[kind] + 0.2 * abs(depth - 5)
+
+    importances = get_param_importances(_random_study(objective))
+    assert set(list(importances)[:2]) == {"kind", "depth"}
+    assert importances["noise"] < 0.05
+
+
+def test_conditional_parameters_use_the_trials_that_hold_them() -> None:
+    def objective(trial: hd.Trial) -> float:
+        if trial.suggest_categorical("model", ["a", "b"]) == "a":
+            return (trial.suggest_float("lr", 1e-4, 1, log=True) - 0.01) ** 2
+        return 0.5 + trial.suggest_float("c", 0, 1)
+
+    study = _random_study(objective)
+    assert list(get_param_importances(study)) == ["model"]  # the one every trial holds
+    within_a = get_param_importances(study, params=["lr"], normalize=False)
+    assert within_a["lr"] > 0.5
+
+
+def test_several_objectives_need_a_target() -> None:
+    def objective(trial: hd.Trial) -> tuple[float, float]:
+        x, y = trial.suggest_float("x", 0, 1), trial.suggest_float("y", 0, 1)
+        return x, (y - 0.3) ** 2
+
+    study = _random_study(objective, directions=["minimize", "minimize"])
+    with pytest.raises(ValueError, match="pass target="):
+        get_param_importances(study)
+    assert next(iter(get_param_importances(study, target=lambda t: t.values[1]))) == "y"
+    assert next(iter(get_param_importances(study, target=lambda t: t.values[0]))) == "x"
+
+
+def test_too_few_trials_and_bad_settings_are_refused() -> None:
+    with pytest.raises(ValueError, match="at least 2 trials in the top"):
+        get_param_importances(_random_study(_bowl, n=10))
+    with pytest.raises(ValueError, match="target_quantile"):
+        PedAnovaImportanceEvaluator(target_quantile=0.5, region_quantile=0.4)
+    assert get_param_importances(hd.create_study()) == {}
+
+
+def test_global_evaluation_compares_with_the_whole_space() -> None:
+    """TPE crowds its trials near the optimum, so the region is already concentrated in x;
+    against the uniform distribution of the whole space the top trials' x stands out more."""
+    study = hd.create_study(sampler=hd.samplers.TPESampler(seed=0))
+    study.optimize(_bowl, n_trials=200)
+    local = get_param_importances(study, normalize=False)
+    whole = get_param_importances(
+        study, normalize=False, evaluator=PedAnovaImportanceEvaluator(evaluate_on_local=False))
+    assert whole["x"] > local["x"]
