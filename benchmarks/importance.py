@@ -28,7 +28,10 @@ from scipy.stats import spearmanr  # noqa: E402
 
 from benchmarks._common import optuna_sphere_study, sphere_trials, write_result  # noqa: E402
 from hyperdial.history import History, StudyDirection  # noqa: E402
-from hyperdial.importance import get_param_importances  # noqa: E402
+from hyperdial.importance import (  # noqa: E402
+    SobolImportanceEvaluator,
+    get_param_importances,
+)
 
 WEIGHTS = np.array([1.0, 0.5, 0.25, 0.125, 0.0625, 0.0, 0.0, 0.0, 0.0, 0.0])
 
@@ -69,6 +72,8 @@ def main() -> None:
         peer, _ = optuna_sphere_study(optuna.samplers.RandomSampler(seed=0), x, y)
         evaluators: list[tuple[str, Callable[[], dict[str, float]]]] = [
             ("hyperdial PED-ANOVA", lambda h=history: get_param_importances(h)),
+            ("hyperdial Sobol (GP)", lambda h=history: get_param_importances(
+                h, evaluator=SobolImportanceEvaluator())),
             ("Optuna PED-ANOVA", lambda p=peer: optuna.importance.get_param_importances(
                 p, evaluator=optuna.importance.PedAnovaImportanceEvaluator()))]
         if n <= args.fanova_max:
@@ -86,14 +91,14 @@ def main() -> None:
         "Weighted sphere on [-5, 5]^10, weights 1, 1/2, 1/4, 1/8, 1/16 and five zeros, uniform "
         "random trials (the same for every evaluator); `get_param_importances`, fastest of 3 "
         "calls (fANOVA: 1 call), one BLAS thread. rho: Spearman's rank correlation of the "
-        "importances with the weights; 0.937 is the best possible, any strict order with the "
-        "five weight-0 parameters last, since their weights tie and importances do not. "
+        "importances with the weights: 0.937 for any strict order with the five weight-0 "
+        "parameters last (their weights tie); up to 1 when their importances tie too. "
         "zeros: share given to the five parameters of weight 0 (0 is right). "
         f"hyperdial 0.1.0, Optuna {optuna.__version__}, Python {platform.python_version()}, "
         f"{os.cpu_count()} cores. Command: `python -m benchmarks.importance`.", "",
-        "| trials | evaluator | time (ms) | × hyperdial | rho | zeros |",
+        "| trials | evaluator | time (ms) | × hyperdial PED-ANOVA | rho | zeros |",
         "|---:|---|---:|---:|---:|---:|"]
-    base = {n: s for n, name, s, _, _ in rows if name.startswith("hyperdial")}
+    base = {n: s for n, name, s, _, _ in rows if name == "hyperdial PED-ANOVA"}
     for n, name, seconds, rho, zero_share in rows:
         lines.append(f"| {n:,} | {name} | {seconds * 1e3:,.1f} | {seconds / base[n]:.1f} | "
                      f"{rho:.3f} | {zero_share:.3f} |")

@@ -11,8 +11,10 @@ import pytest
 import hyperdial as hd
 from hyperdial.importance import (
     PedAnovaImportanceEvaluator,
+    SobolImportanceEvaluator,
     category_pdf,
     get_param_importances,
+    get_param_interactions,
     grid_pdf,
     pearson_divergence,
 )
@@ -121,3 +123,59 @@ def test_global_evaluation_compares_with_the_whole_space() -> None:
     whole = get_param_importances(
         study, normalize=False, evaluator=PedAnovaImportanceEvaluator(evaluate_on_local=False))
     assert whole["x"] > local["x"]
+
+
+def _saddle(trial: hd.Trial) -> float:
+    x, y = trial.suggest_float("x", 0, 1), trial.suggest_float("y", 0, 1)
+    trial.suggest_float("z", 0, 1)
+    return (x - 0.5) * (y - 0.5)
+
+
+def _weighted_bowl(trial: hd.Trial) -> float:
+    x, y = trial.suggest_float("x", 0, 1), trial.suggest_float("y", 0, 1)
+    trial.suggest_float("z", 0, 1)
+    return 3 * (x - 0.5) ** 2 + (y - 0.5) ** 2
+
+
+def test_sobol_main_effects_split_an_additive_objective_by_its_variances() -> None:
+    """Var(3 (x - 1/2)^2) is 9 times Var((y - 1/2)^2): shares 0.9 and 0.1, no interaction."""
+    study = _random_study(_weighted_bowl, n=200)
+    shares = get_param_importances(study, evaluator=SobolImportanceEvaluator())
+    assert shares["x"] == pytest.approx(0.9, abs=0.03)
+    assert shares["y"] == pytest.approx(0.1, abs=0.03)
+    assert shares["z"] < 0.01
+    assert max(get_param_interactions(study).values()) < 0.02
+
+
+def test_sobol_finds_a_pure_interaction_that_main_effects_miss() -> None:
+    study = _random_study(_saddle, n=200)
+    shares = get_param_importances(study, evaluator=SobolImportanceEvaluator())
+    assert max(shares.values()) < 0.05  # neither x nor y matters alone
+    interactions = get_param_interactions(study)
+    assert next(iter(interactions)) == ("x", "y") and interactions["x", "y"] > 0.9
+    assert interactions["x", "z"] < 0.02 and interactions["y", "z"] < 0.02
+
+
+def test_interactions_across_kinds_of_parameters() -> None:
+    """The best learning rate moves with the batch size; the activation adds a constant."""
+    def objective(trial: hd.Trial) -> float:
+        lr = trial.suggest_float("lr", 1e-4, 1.0, log=True)
+        batch = trial.suggest_int("batch", 16, 256, log=True)
+        act = trial.suggest_categorical("act", ["relu", "tanh"])
+        trial.suggest_float("dropout", 0.0, 0.5)
+        return (math.log10(lr) + 2 - 0.5 * math.log2(batch / 64)) ** 2 + 0.5 * (act == "tanh")
+
+    study = _random_study(objective, n=300)
+    interactions = get_param_interactions(study)
+    assert next(iter(interactions)) == ("lr", "batch") and interactions["lr", "batch"] > 0.3
+    assert all(v < 0.02 for k, v in interactions.items() if "dropout" in k)
+    raw = get_param_interactions(study, normalize=False)
+    assert raw["lr", "batch"] > 0.0
+    assert get_param_interactions(study, params=["lr"]) == {}
+
+
+def test_sobol_needs_a_few_trials_and_sane_settings() -> None:
+    with pytest.raises(ValueError, match="at least 5 completed trials"):
+        get_param_interactions(_random_study(_saddle, n=4))
+    with pytest.raises(ValueError, match="power of two"):
+        SobolImportanceEvaluator(n_samples=1000)

@@ -86,6 +86,16 @@ def decode_column(d: Distribution, u: np.ndarray) -> list[Any]:
     return values
 
 
+def snap(dists: Sequence[Distribution], u: np.ndarray) -> np.ndarray:
+    """Rows ``u`` of the cube with each discrete column moved to the encoding of the value it
+    decodes to (a continuous point made a valid one)."""
+    out: np.ndarray = u.copy()
+    for j, d in enumerate(dists):
+        if n_values(d) is not None:
+            out[:, j] = encode_column(d, decode_column(d, u[:, j]))
+    return out
+
+
 class _Missing:
     def __repr__(self) -> str:
         return "<missing>"

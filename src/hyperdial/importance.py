@@ -1,7 +1,8 @@
 """Hyperparameter importance: which parameters mattered for reaching the best results.
 
-`get_param_importances` (Optuna's name and signature) asks an `ImportanceEvaluator`. The one
-built in is PED-ANOVA (Watanabe et al., IJCAI 2023, "PED-ANOVA: Efficiently quantifying
+`get_param_importances` (Optuna's name and signature) asks an `ImportanceEvaluator`;
+`get_param_interactions` scores pairs with `SobolImportanceEvaluator` (below). The default
+evaluator is PED-ANOVA (Watanabe et al., IJCAI 2023, "PED-ANOVA: Efficiently quantifying
 hyperparameter importance in arbitrary subspaces"): for each parameter, compare the
 distribution of its values among the *top* trials (the best ``target_quantile``) with their
 distribution in a *region* (the best ``region_quantile``, by default every trial). A parameter
@@ -11,6 +12,12 @@ each a one-dimensional Parzen estimator on a grid over the parameter's range; th
 it equals the local functional-ANOVA variance of the indicator "in the top quantile", so the
 parameters' shares add up like fANOVA's. It needs numpy only and costs milliseconds for
 thousands of trials, where random-forest fANOVA takes minutes.
+
+`SobolImportanceEvaluator` is functional ANOVA of the objective itself (Sobol 1993; Hutter et
+al. 2014 do it with random forests): a Gaussian process is fitted to the trials, and the
+variance of its mean over the space is split into each parameter's main effect and each
+pair's interaction by pick-freeze Monte Carlo on quasi-random points (Saltelli et al. 2010).
+It answers which pairs interact, which PED-ANOVA cannot (see ``docs/importance.md``).
 """
 
 from __future__ import annotations
@@ -22,9 +29,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hyperdial._encode import encode_column, n_values
+from hyperdial._encode import encode, encode_column, n_values, snap
 from hyperdial.history import History
-from hyperdial.space import Categorical, Distribution, Float, Int
+from hyperdial.space import Categorical, Distribution, Float, Int, SearchSpace
 from hyperdial.trial import TrialRecord
 
 if TYPE_CHECKING:
@@ -41,6 +48,13 @@ class ImportanceEvaluator(ABC):
     def evaluate(self, history: History, params: Sequence[str],
                  target: Target | None = None) -> dict[str, float]:
         """Non-negative, unnormalised importance of each of ``params``."""
+
+    def shares(self, history: History, params: Sequence[str],
+               target: Target | None = None) -> dict[str, float]:
+        """The importances as shares: of their sum here (all 0 when nothing mattered)."""
+        scores = self.evaluate(history, params, target)
+        total = sum(scores.values())
+        return {k: (v / total if total > 0 else 0.0) for k, v in scores.items()}
 
 
 # -- kernels -------------------------------------------------------------------------------------
@@ -151,6 +165,93 @@ class PedAnovaImportanceEvaluator(ImportanceEvaluator):
         return grid_pdf(u, _grid(d, self.n_steps), self.prior_weight)
 
 
+class SobolImportanceEvaluator(ImportanceEvaluator):
+    """Functional ANOVA of a Gaussian-process model of the objective.
+
+    The GP (the package's Matérn-5/2 model, maximum a posteriori hyperparameters) is fitted to
+    at most ``max_trials`` completed trials (a random subset beyond), on the values
+    standardised. Main effects and pair interactions are variances of its mean, estimated
+    from ``n_samples`` quasi-random pairs of points: for a set ``u`` of parameters, the
+    variance of the mean given ``u`` is ``Var - mean((f(A) - f(C_u))^2) / 2``, where ``C_u``
+    takes ``u`` from point A and the rest from point B. A pair's interaction is that of the
+    pair less the two main effects. Importances are the main effects (first-order Sobol
+    indices); parameters are treated as independent and uniform on the encoded scale (log
+    scales included), which is the search space's own measure.
+
+    Args:
+        n_samples: quasi-random pairs of points (a power of two).
+        max_trials: most trials the GP is fitted to.
+        seed: seeds the subset and the quasi-random points.
+    """
+
+    def __init__(self, *, n_samples: int = 1024, max_trials: int = 300, seed: int = 0) -> None:
+        if n_samples < 64 or n_samples & (n_samples - 1) or max_trials < 5:
+            raise ValueError("n_samples must be a power of two >= 64 and max_trials >= 5")
+        self.n_samples = int(n_samples)
+        self.max_trials = int(max_trials)
+        self.seed = int(seed)
+
+    def evaluate(self, history: History, params: Sequence[str],
+                 target: Target | None = None) -> dict[str, float]:
+        return self.evaluate_pairs(history, params, target, pairs=False)[0]
+
+    def shares(self, history: History, params: Sequence[str],
+               target: Target | None = None) -> dict[str, float]:
+        """First-order Sobol indices: main effects as shares of the total variance. They sum
+        to less than 1 by what interactions explain (a pure interaction leaves both near 0)."""
+        single, _, total = self.evaluate_pairs(history, params, target, pairs=False)
+        return {k: (v / total if total > 0 else 0.0) for k, v in single.items()}
+
+    def evaluate_pairs(self, history: History, params: Sequence[str],
+                       target: Target | None = None, *, pairs: bool = True,
+                       ) -> tuple[dict[str, float], dict[tuple[str, str], float], float]:
+        """Main effects, pair interactions (empty unless ``pairs``) and the total variance,
+        all of the model's mean on the standardised scale."""
+        from scipy.stats import qmc
+
+        from hyperdial.samplers import _gp_math as gpm
+
+        trials, loss = _usable(history, params, target)
+        if len(trials) < 5:
+            raise ValueError(f"a Gaussian-process model needs at least 5 completed trials, "
+                             f"got {len(trials)}")
+        rng = np.random.default_rng(self.seed)
+        if len(trials) > self.max_trials:
+            keep = np.sort(rng.choice(len(trials), self.max_trials, replace=False))
+            trials, loss = [trials[i] for i in keep], loss[keep]
+        space = SearchSpace({n: trials[0].distributions[n] for n in params})
+        dists = list(space.values())
+        is_cat = np.array([isinstance(d, Categorical) for d in dists])
+        x = encode(space, [t.params for t in trials])
+        y = (loss - loss.mean()) / (loss.std() or 1.0)
+        d = len(params)
+        starts = np.vstack([gpm.default_theta(d, None), rng.uniform(
+            *np.array(gpm.theta_bounds(d, None)).T)])
+        hyper = gpm.Hyper.from_theta(gpm.fit_map(x, y, is_cat, starts), d, None)
+        post = gpm.posterior(x, y, hyper, is_cat)
+
+        def mean(rows: np.ndarray) -> np.ndarray:
+            out: np.ndarray = post.predict(snap(dists, rows))[0]
+            return out
+
+        ab = qmc.Sobol(2 * d, scramble=True, seed=self.seed).random(self.n_samples)
+        a, b = ab[:, :d], ab[:, d:]
+        f_a = mean(a)
+        total = float(np.var(np.concatenate([f_a, mean(b)])))
+
+        def closed(cols: list[int]) -> float:  # variance of the mean given these columns
+            c = b.copy()
+            c[:, cols] = a[:, cols]
+            return max(total - 0.5 * float(np.mean((f_a - mean(c)) ** 2)), 0.0)
+
+        single = {name: closed([i]) for i, name in enumerate(params)}
+        interactions = {
+            (params[i], params[j]): max(closed([i, j]) - single[params[i]] - single[params[j]],
+                                        0.0)
+            for i in range(d) for j in range(i + 1, d)} if pairs else {}
+        return single, interactions, total
+
+
 def _usable(history: History, params: Sequence[str],
             target: Target | None) -> tuple[list[TrialRecord], np.ndarray]:
     """Completed trials holding every one of ``params`` with one distribution each, and their
@@ -183,14 +284,36 @@ def get_param_importances(study: Study | History, *,
     ``params`` defaults to those every completed trial holds (a conditional parameter can be
     named; then only the trials holding it count). ``target`` turns a trial into the value to
     judge, lower is better; it is needed with several objectives. With ``normalize`` the
-    importances are shares that sum to 1 (all 0 when no parameter mattered).
+    importances are shares (`ImportanceEvaluator.shares`): PED-ANOVA's sum to 1 (all 0 when
+    no parameter mattered); Sobol's are of the total variance.
     """
     history = study if isinstance(study, History) else study.history()
     names = list(history.completed_space) if params is None else list(params)
     if not names:
         return {}
-    scores = (evaluator or PedAnovaImportanceEvaluator()).evaluate(history, names, target)
-    total = sum(scores.values())
-    if normalize:
-        scores = {k: (v / total if total > 0 else 0.0) for k, v in scores.items()}
+    evaluator = evaluator or PedAnovaImportanceEvaluator()
+    scores = (evaluator.shares if normalize else evaluator.evaluate)(history, names, target)
     return dict(sorted(scores.items(), key=lambda kv: -kv[1]))
+
+
+def get_param_interactions(study: Study | History, *,
+                           evaluator: SobolImportanceEvaluator | None = None,
+                           params: Sequence[str] | None = None, target: Target | None = None,
+                           normalize: bool = True) -> dict[tuple[str, str], float]:
+    """Interaction of each pair of parameters, largest first: the part of the objective's
+    variance that the two explain *together*, beyond their separate effects (a learning rate
+    whose best value depends on the batch size, say).
+
+    Arguments as for `get_param_importances`; the evaluator is a `SobolImportanceEvaluator`.
+    With ``normalize`` each value is a share of the model's total variance (second-order
+    Sobol indices), else the variance itself.
+    """
+    history = study if isinstance(study, History) else study.history()
+    names = list(history.completed_space) if params is None else list(params)
+    if len(names) < 2:
+        return {}
+    _, pairs, total = (evaluator or SobolImportanceEvaluator()).evaluate_pairs(
+        history, names, target)
+    if normalize:
+        pairs = {k: (v / total if total > 0 else 0.0) for k, v in pairs.items()}
+    return dict(sorted(pairs.items(), key=lambda kv: -kv[1]))

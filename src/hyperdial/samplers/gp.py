@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperdial._encode import decode, decode_column, encode, encode_column, n_values
+from hyperdial._encode import decode, decode_column, encode, encode_column, n_values, snap
 from hyperdial.history import History
 from hyperdial.samplers import _gp_math as gpm
 from hyperdial.samplers.base import ConstraintsFunc, Sampler, constraint_values
@@ -410,15 +410,6 @@ class Acquisition:
 
 
 # -- acquisition search over a mixed space ---------------------------------------------------------
-def _snap(dists: list[Any], u: np.ndarray) -> np.ndarray:
-    """Move each discrete column of ``u`` to the encoding of the value it decodes to."""
-    out: np.ndarray = u.copy()
-    for j, d in enumerate(dists):
-        if n_values(d) is not None:
-            out[:, j] = encode_column(d, decode_column(d, u[:, j]))
-    return out
-
-
 def _neighbours(d: Any, u: float) -> list[float]:
     """Encodings of the grid values next to the continuous point ``u``: the value it rounds
     to and the values one step below and above (those in range)."""
@@ -452,7 +443,7 @@ def _maximise(acq: Acquisition, dists: list[Any], good: np.ndarray, rng: np.rand
     flip = is_cat[None, :] & (rng.random(base.shape) < 1.0 / max(d, 2))
     local[flip] = rng.random(int(flip.sum()))
     cands.append(local)
-    cand = np.where(held, fixed, _snap(dists, np.vstack(cands)))
+    cand = np.where(held, fixed, snap(dists, np.vstack(cands)))
     score = acq(cand)
     top = cand[np.argsort(-score, kind="stable")[:max(n_restarts, 1)]]
     if n_restarts > 0:
