@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import re
 import sqlite3
@@ -312,3 +313,21 @@ def test_console_script_end_to_end(objectives: Path, url: str, tmp_path: Path) -
     assert failed.returncode == 1 and failed.stdout == ""
     assert failed.stderr.strip().splitlines() == [
         f"Error: no study named 'missing-study' ({url})"]
+
+
+def test_importance_ranks_the_parameters_and_pairs(objectives: Path, url: str) -> None:
+    """quadratic is (x - 1)^2 + n: x decides, n adds a step; on two objectives one is chosen."""
+    run_quadratic(objectives, url, "--sampler", "random", n=60)
+    out = ok("importance", "quad", "--interactions", url=url)
+    rows = re.findall(r"^(\w+)\s+([\d.]+)$", out, re.MULTILINE)
+    assert [name for name, _ in rows][:2] == ["x", "n"]
+    assert math.isclose(sum(float(v) for _, v in rows), 1.0, abs_tol=0.002)
+    assert "x x n" in out
+    ok("run", f"{objectives}:two", "--study", "mo", "--n-trials", "30", "--seed", "1",
+       "--sampler", "random", "--direction", "minimize", "--direction", "minimize",
+       url=url)
+    assert "--objective" in one_line_error(invoke("importance", "mo", url=url))
+    assert "x" in ok("importance", "mo", "--objective", "1", url=url)
+    assert "0..1" in one_line_error(invoke("importance", "mo", "--objective", "2", url=url))
+    ok("run", f"{objectives}:quadratic", "--study", "few", "--n-trials", "3", url=url)
+    assert "at least 2 trials" in one_line_error(invoke("importance", "few", url=url))

@@ -237,6 +237,47 @@ def best(study: str, url: str) -> None:
 
 @app.command()
 @click.argument("study")
+@click.option("--objective", type=int, default=None, metavar="I",
+              help="With several objectives: judge by objective I (0-based).")
+@click.option("--interactions", is_flag=True,
+              help="Also the pair interactions (Sobol indices of a Gaussian-process model).")
+@storage_option
+def importance(study: str, objective: int | None, interactions: bool, url: str) -> None:
+    """Which parameters of STUDY mattered (PED-ANOVA shares), and which act together."""
+    from hyperdial.importance import get_param_importances, get_param_interactions
+
+    s = open_study(open_storage(url), study)
+    history = s.history()
+    if objective is None and history.n_objectives > 1:
+        raise click.ClickException(f"study {study!r} has {history.n_objectives} objectives: "
+                                   "choose one with --objective I")
+    target: Callable[[TrialRecord], float] | None = None
+    if objective is not None:
+        if not 0 <= objective < history.n_objectives:
+            raise click.ClickException(f"--objective must be in 0..{history.n_objectives - 1}")
+        index, sign = objective, history.sign(objective)
+
+        def target(t: TrialRecord) -> float:  # lower is better
+            assert t.values is not None
+            return sign * t.values[index]
+    try:
+        shares = get_param_importances(history, target=target)
+        pairs = get_param_interactions(history, target=target) if interactions else {}
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    r.show(f"parameter importance in {study!r} (PED-ANOVA, top 10% of "
+           f"{r.plural(len(history.completed), 'completed trial')})",
+           r.table(["parameter", "share"], [[k, f"{v:.3f}"] for k, v in shares.items()],
+                   numeric=[1]))
+    if interactions:
+        r.show("pair interactions (share of the modelled variance)",
+               r.table(["parameters", "share"],
+                       [[f"{a} x {b}", f"{v:.3f}"] for (a, b), v in pairs.items()],
+                       numeric=[1]))
+
+
+@app.command()
+@click.argument("study")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
               show_default=True)
 @click.option("--output", "-o", type=click.File("w", encoding="utf-8", lazy=True), default="-",
