@@ -62,10 +62,12 @@ __all__ = [
     "schedulers",
     "stoppers",
     "storage",
+    "visualization",
 ]
 
 #: Subpackages loaded on first use, so that ``import hyperdial`` stays fast.
-_LAZY = ("distributions", "executors", "importance", "logging", "schedulers", "stoppers")
+_LAZY = ("distributions", "executors", "importance", "logging", "schedulers", "stoppers",
+         "visualization")
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,198 @@
+"""Plots of a study, as plotly figures, under Optuna's names (``optuna.visualization``).
+
+Each function takes a `Study` (or a `History`) and returns a ``plotly.graph_objects.Figure``:
+show it with ``fig.show()``, save it with ``fig.write_html(path)``. Needs the ``viz`` extra
+(``pip install "hyperdial[viz]"``). With several objectives, pass ``target`` (a function of a
+trial; lower is better for the best-so-far line) where one value is plotted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hyperdial.history import History
+from hyperdial.space import Categorical, Distribution, Float, Int
+from hyperdial.trial import TrialRecord, TrialState
+
+if TYPE_CHECKING:
+    from hyperdial.importance import ImportanceEvaluator
+    from hyperdial.study import Study
+
+Target = Callable[[TrialRecord], float]
+
+
+def _plotly() -> Any:
+    try:
+        import plotly.graph_objects as go
+    except ImportError as exc:
+        raise ImportError("hyperdial.visualization needs plotly: pip install "
+                          "'hyperdial[viz]'") from exc
+    return go
+
+
+def _history(study: Study | History) -> History:
+    return study if isinstance(study, History) else study.history()
+
+
+def _values(history: History, trials: Sequence[TrialRecord],
+            target: Target | None) -> np.ndarray:
+    """The plotted value of each trial: ``target``, or the single objective."""
+    if target is not None:
+        return np.array([float(target(t)) for t in trials])
+    if history.n_objectives > 1:
+        raise ValueError("with several objectives, pass target= (e.g. lambda t: t.values[0])")
+    return np.array([t.values[0] for t in trials])  # type: ignore[index]
+
+
+def _is_log(d: Distribution) -> bool:
+    return isinstance(d, (Float, Int)) and d.log
+
+
+def plot_optimization_history(study: Study | History, *, target: Target | None = None,
+                              target_name: str = "Objective value") -> Any:
+    """Each completed trial's value by trial number, and the best so far (by the study's
+    direction; lowest when ``target`` is given)."""
+    go = _plotly()
+    history = _history(study)
+    trials = history.completed
+    y = _values(history, trials, target)
+    sign = 1.0 if target is not None else history.sign()
+    best = sign * np.minimum.accumulate(sign * y) if len(y) else y
+    x = [t.number for t in trials]
+    fig = go.Figure([go.Scatter(x=x, y=y, mode="markers", name=target_name),
+                     go.Scatter(x=x, y=best, mode="lines", name="Best value",
+                                line={"shape": "hv"})])
+    fig.update_layout(title="Optimization history", xaxis_title="Trial",
+                      yaxis_title=target_name)
+    return fig
+
+
+def plot_intermediate_values(study: Study | History) -> Any:
+    """Every trial's reported values by step (learning curves); pruned trials dotted."""
+    go = _plotly()
+    traces = []
+    for t in _history(study).trials:
+        if not t.intermediate_values:
+            continue
+        steps = sorted(t.intermediate_values)
+        traces.append(go.Scatter(
+            x=steps, y=[t.intermediate_values[s] for s in steps], mode="lines+markers",
+            name=f"Trial {t.number}",
+            line={"dash": "dot" if t.state is TrialState.PRUNED else "solid"}))
+    fig = go.Figure(traces)
+    fig.update_layout(title="Intermediate values", xaxis_title="Step",
+                      yaxis_title="Intermediate value", showlegend=len(traces) <= 20)
+    return fig
+
+
+def plot_slice(study: Study | History, params: Sequence[str] | None = None, *,
+               target: Target | None = None, target_name: str = "Objective value") -> Any:
+    """One panel per parameter: each completed trial's value against that parameter (log axes
+    for log-scaled ones), coloured by trial number."""
+    go = _plotly()
+    from plotly.subplots import make_subplots
+
+    history = _history(study)
+    names = _params(history, params)
+    fig = make_subplots(rows=1, cols=max(len(names), 1), shared_yaxes=True,
+                        subplot_titles=names)
+    for col, name in enumerate(names, start=1):
+        trials = [t for t in history.completed if name in t.params]
+        fig.add_trace(go.Scatter(
+            x=[t.params[name] for t in trials], y=_values(history, trials, target),
+            mode="markers", name=name, showlegend=False,
+            marker={"color": [t.number for t in trials], "colorscale": "Blues",
+                    "showscale": col == len(names), "colorbar": {"title": "Trial"}}),
+            row=1, col=col)
+        if trials and _is_log(trials[0].distributions[name]):
+            fig.update_xaxes(type="log", row=1, col=col)
+    fig.update_layout(title="Slice plot", yaxis_title=target_name)
+    return fig
+
+
+def plot_parallel_coordinate(study: Study | History, params: Sequence[str] | None = None, *,
+                             target: Target | None = None,
+                             target_name: str = "Objective value") -> Any:
+    """The value and every parameter as parallel axes, one line per completed trial holding
+    them all; log scales are drawn as log10, categoricals as their choices."""
+    go = _plotly()
+    history = _history(study)
+    names = _params(history, params)
+    trials = [t for t in history.completed if all(n in t.params for n in names)]
+    values = _values(history, trials, target)
+    dims = [{"label": target_name, "values": values}]
+    for name in names:
+        d = trials[0].distributions[name]
+        column = [t.params[name] for t in trials]
+        if isinstance(d, Categorical):
+            dims.append({"label": name, "values": [d.index(v) for v in column],
+                         "tickvals": list(range(len(d.choices))),
+                         "ticktext": [str(c) for c in d.choices]})
+        elif _is_log(d):
+            dims.append({"label": f"{name} (log10)",
+                         "values": [math.log10(v) for v in column]})
+        else:
+            dims.append({"label": name, "values": column})
+    lower_is_better = target is not None or history.sign() > 0
+    fig = go.Figure(go.Parcoords(dimensions=dims, line={  # the better, the darker
+        "color": values, "colorscale": "Blues", "reversescale": lower_is_better,
+        "showscale": True}))
+    fig.update_layout(title="Parallel coordinate plot")
+    return fig
+
+
+def plot_param_importances(study: Study | History, *,
+                           evaluator: ImportanceEvaluator | None = None,
+                           params: Sequence[str] | None = None,
+                           target: Target | None = None) -> Any:
+    """`hyperdial.importance.get_param_importances` as horizontal bars, largest on top."""
+    go = _plotly()
+    from hyperdial.importance import get_param_importances
+
+    shares = get_param_importances(study, evaluator=evaluator, params=params, target=target)
+    names = list(shares)[::-1]
+    fig = go.Figure(go.Bar(x=[shares[n] for n in names], y=names, orientation="h",
+                           text=[f"{shares[n]:.2f}" for n in names], textposition="outside"))
+    fig.update_layout(title="Hyperparameter importances", xaxis_title="Importance",
+                      yaxis_title="Hyperparameter")
+    return fig
+
+
+def plot_pareto_front(study: Study | History, *,
+                      target_names: Sequence[str] | None = None) -> Any:
+    """Completed trials of a study of 2 or 3 objectives, the Pareto front highlighted."""
+    go = _plotly()
+    history = _history(study)
+    m = history.n_objectives
+    if m not in (2, 3):
+        raise ValueError(f"a Pareto-front plot needs 2 or 3 objectives, the study has {m}")
+    names = list(target_names or [f"Objective {i}" for i in range(m)])
+    front = {t.number for t in history.pareto_front()}
+    traces = []
+    for label, on_front in (("Trial", False), ("Best trial", True)):
+        group = [t for t in history.completed if (t.number in front) is on_front]
+        cols = list(zip(*[t.values for t in group], strict=True)) if group else [()] * m
+        common = {"mode": "markers", "name": label, "text": [f"Trial {t.number}" for t in group],
+                  "marker": {"color": "firebrick" if on_front else "lightsteelblue"}}
+        traces.append(go.Scatter(x=cols[0], y=cols[1], **common) if m == 2
+                      else go.Scatter3d(x=cols[0], y=cols[1], z=cols[2], **common))
+    fig = go.Figure(traces)
+    if m == 2:
+        fig.update_layout(xaxis_title=names[0], yaxis_title=names[1])
+    else:
+        fig.update_layout(scene={"xaxis_title": names[0], "yaxis_title": names[1],
+                                 "zaxis_title": names[2]})
+    fig.update_layout(title="Pareto front")
+    return fig
+
+
+def _params(history: History, params: Sequence[str] | None) -> list[str]:
+    """The named parameters, or those every completed trial holds."""
+    names = list(history.completed_space) if params is None else list(params)
+    if not history.completed:
+        raise ValueError("no trial has completed yet: nothing to plot")
+    return names

@@ -1,0 +1,109 @@
+"""`hyperdial.visualization`: each figure holds the study's numbers."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+import hyperdial as hd
+from hyperdial import visualization as vis
+
+pytest.importorskip("plotly")
+
+
+def _study(direction: str = "minimize") -> hd.Study:
+    def objective(trial: hd.Trial) -> float:
+        lr = trial.suggest_float("lr", 1e-4, 1.0, log=True)
+        act = trial.suggest_categorical("act", ["relu", "tanh"])
+        depth = trial.suggest_int("depth", 1, 8)
+        value = (np.log10(lr) + 2) ** 2 + 0.3 * (act == "tanh") + 0.1 * depth
+        for step in range(1, 4):
+            trial.report(value * (1 + 1 / step), step)
+            if trial.number % 5 == 4 and step == 2:
+                raise hd.TrialPruned()
+        return float(value if direction == "minimize" else -value)
+
+    study = hd.create_study(direction=direction, sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=30)
+    return study
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_history_plots_every_completed_value_and_the_best_so_far(direction: str) -> None:
+    study = _study(direction)
+    fig = vis.plot_optimization_history(study)
+    values, best = fig.data
+    completed = [t for t in study.trials if t.state is hd.TrialState.COMPLETE]
+    assert list(values.x) == [t.number for t in completed]
+    assert list(values.y) == [t.value for t in completed]
+    running = np.minimum.accumulate if direction == "minimize" else np.maximum.accumulate
+    assert np.allclose(best.y, running(np.array(values.y)))
+    assert best.y[-1] == study.best_value
+
+
+def test_intermediate_values_draw_each_curve_and_dot_the_pruned() -> None:
+    study = _study()
+    fig = vis.plot_intermediate_values(study)
+    assert len(fig.data) == len(study.trials)
+    for trace, trial in zip(fig.data, study.trials, strict=True):
+        assert list(trace.x) == sorted(trial.intermediate_values)
+        assert (trace.line.dash == "dot") == (trial.state is hd.TrialState.PRUNED)
+
+
+def test_slice_has_a_panel_per_parameter_with_log_axes_where_the_scale_is() -> None:
+    study = _study()
+    fig = vis.plot_slice(study)
+    assert [a.text for a in fig.layout.annotations] == ["lr", "act", "depth"]
+    lr = fig.data[0]
+    completed = [t for t in study.trials if t.state is hd.TrialState.COMPLETE]
+    assert list(lr.x) == [t.params["lr"] for t in completed]
+    assert fig.layout.xaxis.type == "log" and fig.layout.xaxis2.type != "log"
+
+
+def test_parallel_coordinate_axes() -> None:
+    study = _study()
+    dims = vis.plot_parallel_coordinate(study).data[0].dimensions
+    assert [d.label for d in dims] == ["Objective value", "lr (log10)", "act", "depth"]
+    assert list(dims[2].ticktext) == ["relu", "tanh"]
+    completed = [t for t in study.trials if t.state is hd.TrialState.COMPLETE]
+    assert np.allclose(dims[1].values, [np.log10(t.params["lr"]) for t in completed])
+
+
+def test_importance_bars_put_the_largest_on_top() -> None:
+    study = _study()
+    bar = vis.plot_param_importances(study).data[0]
+    shares = hd.importance.get_param_importances(study)
+    assert list(bar.y) == list(shares)[::-1] and list(bar.x) == list(shares.values())[::-1]
+
+
+@pytest.mark.parametrize("m", [2, 3])
+def test_pareto_front_highlights_exactly_the_front(m: int) -> None:
+    def objective(trial: hd.Trial) -> tuple[float, ...]:
+        x = [trial.suggest_float(f"x{i}", 0, 1) for i in range(m)]
+        return tuple(x[i] + 0.5 * x[(i + 1) % m] for i in range(m))
+
+    study = hd.create_study(directions=["minimize"] * m,
+                            sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=40)
+    others, front = vis.plot_pareto_front(study).data
+    assert sorted(front.x) == sorted(t.values[0] for t in study.best_trials)
+    assert len(others.x) + len(front.x) == 40
+    assert (front.type == "scatter3d") == (m == 3)
+
+
+def test_several_objectives_need_a_target_and_plots_need_plotly(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    study = hd.create_study(directions=["minimize", "minimize", "minimize", "minimize"])
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1),) * 4, n_trials=3)
+    with pytest.raises(ValueError, match="pass target="):
+        vis.plot_optimization_history(study)
+    assert vis.plot_optimization_history(study, target=lambda t: t.values[0]).data
+    with pytest.raises(ValueError, match="2 or 3 objectives"):
+        vis.plot_pareto_front(study)
+    with pytest.raises(ValueError, match="no trial has completed"):
+        vis.plot_slice(hd.create_study())
+    monkeypatch.setitem(sys.modules, "plotly.graph_objects", None)
+    with pytest.raises(ImportError, match=r"hyperdial\[viz\]"):
+        vis.plot_optimization_history(_study())
