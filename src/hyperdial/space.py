@@ -366,3 +366,8 @@ class SearchSpace(Mapping[str, Distribution]):
             except (ValueError, TypeError, KeyError) as exc:
                 raise _named(name, exc) from exc
         return cls(params, conditions)
+
+
+#: The empty space, shared: samplers that propose parameter by parameter return it, and a view
+#: with no completed trial has it.
+EMPTY_SPACE = SearchSpace()

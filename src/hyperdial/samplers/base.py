@@ -12,7 +12,7 @@ import numpy as np
 
 from hyperdial._checks import resolve_seed
 from hyperdial.history import History
-from hyperdial.space import SearchSpace
+from hyperdial.space import EMPTY_SPACE, SearchSpace
 from hyperdial.trial import TrialRecord, TrialState
 
 #: Constraint values of a completed trial, ``<= 0`` feasible (typically read from user attrs).
@@ -29,9 +29,6 @@ def constraint_values(constraints_func: ConstraintsFunc,
     for i, r in enumerate(rows):
         out[i, :r.size] = np.where(np.isfinite(r), r, np.nan)
     return out
-
-
-_NO_SPACE = SearchSpace()
 
 
 class Sampler(ABC):
@@ -71,7 +68,7 @@ class Sampler(ABC):
 
     def infer_space(self, history: History) -> SearchSpace:
         """The space to propose jointly at the start of a trial (none by default)."""
-        return _NO_SPACE
+        return EMPTY_SPACE
 
     @abstractmethod
     def propose(self, history: History, space: SearchSpace,

@@ -27,7 +27,7 @@ from typing import Any
 
 from hyperdial.exceptions import StorageError, TrialNotFound
 from hyperdial.history import History, StudyDirection
-from hyperdial.space import Distribution, SearchSpace, distribution_from_dict
+from hyperdial.space import EMPTY_SPACE, Distribution, SearchSpace, distribution_from_dict
 from hyperdial.trial import TrialRecord, TrialState
 
 Event = tuple[str, dict[str, Any]]
@@ -222,9 +222,6 @@ class _Builder:
 _PLAIN_JSON = frozenset({"params", "finish"})
 
 
-_NO_SPACE = SearchSpace()
-
-
 class TrialView:
     """Materialises a study's event log into `TrialRecord`s, fetching only new events.
 
@@ -339,7 +336,7 @@ class TrialView:
         return self._snapshot
 
     def history(self) -> History:
-        return History(self.records, self.directions, self._space or _NO_SPACE)
+        return History(self.records, self.directions, self._space or EMPTY_SPACE)
 
     def get(self, number: int) -> TrialRecord:
         record = self._records[number] if number < len(self._records) else None
