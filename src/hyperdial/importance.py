@@ -87,10 +87,12 @@ def pearson_divergence(p: np.ndarray, q: np.ndarray) -> float:
     return float(q @ ((p + 1e-12) / q - 1.0) ** 2)
 
 
-def _grid(d: Distribution, n_steps: int) -> np.ndarray:
-    """Unit-scale points where a numeric parameter's densities are compared: each value of a
-    discrete one with few values, else ``n_steps`` evenly spaced points."""
+def value_grid(d: Distribution, n_steps: int) -> np.ndarray:
+    """Unit-cube points along a parameter: its categories' or values' own positions when it
+    has at most ``n_steps`` of them, else ``n_steps`` evenly spaced points."""
     count = n_values(d)
+    if isinstance(d, Categorical):
+        return encode_column(d, list(d.choices))
     if count is not None and count <= n_steps:
         if isinstance(d, Int):
             values: list[float] = list(range(d.low, d.high + 1, d.step))
@@ -162,7 +164,7 @@ class PedAnovaImportanceEvaluator(ImportanceEvaluator):
         if isinstance(d, Categorical):
             k = len(d.choices)
             return category_pdf(np.minimum((u * k).astype(int), k - 1), k, self.prior_weight)
-        return grid_pdf(u, _grid(d, self.n_steps), self.prior_weight)
+        return grid_pdf(u, value_grid(d, self.n_steps), self.prior_weight)
 
 
 class SobolImportanceEvaluator(ImportanceEvaluator):
@@ -206,34 +208,11 @@ class SobolImportanceEvaluator(ImportanceEvaluator):
                        target: Target | None = None, *, pairs: bool = True,
                        ) -> tuple[dict[str, float], dict[tuple[str, str], float], float]:
         """Main effects, pair interactions (empty unless ``pairs``) and the total variance,
-        all of the model's mean on the standardised scale."""
+        all of the model's mean loss, in the loss's units squared."""
         from scipy.stats import qmc
 
-        from hyperdial.samplers import _gp_math as gpm
-
-        trials, loss = _usable(history, params, target)
-        if len(trials) < 5:
-            raise ValueError(f"a Gaussian-process model needs at least 5 completed trials, "
-                             f"got {len(trials)}")
-        rng = np.random.default_rng(self.seed)
-        if len(trials) > self.max_trials:
-            keep = np.sort(rng.choice(len(trials), self.max_trials, replace=False))
-            trials, loss = [trials[i] for i in keep], loss[keep]
-        space = SearchSpace({n: trials[0].distributions[n] for n in params})
-        dists = list(space.values())
-        is_cat = np.array([isinstance(d, Categorical) for d in dists])
-        x = encode(space, [t.params for t in trials])
-        y = (loss - loss.mean()) / (loss.std() or 1.0)
+        mean = surrogate(history, params, target, max_trials=self.max_trials, seed=self.seed)
         d = len(params)
-        starts = np.vstack([gpm.default_theta(d, None), rng.uniform(
-            *np.array(gpm.theta_bounds(d, None)).T)])
-        hyper = gpm.Hyper.from_theta(gpm.fit_map(x, y, is_cat, starts), d, None)
-        post = gpm.posterior(x, y, hyper, is_cat)
-
-        def mean(rows: np.ndarray) -> np.ndarray:
-            out: np.ndarray = post.predict(snap(dists, rows))[0]
-            return out
-
         ab = qmc.Sobol(2 * d, scramble=True, seed=self.seed).random(self.n_samples)
         a, b = ab[:, :d], ab[:, d:]
         f_a = mean(a)
@@ -250,6 +229,42 @@ class SobolImportanceEvaluator(ImportanceEvaluator):
                                         0.0)
             for i in range(d) for j in range(i + 1, d)} if pairs else {}
         return single, interactions, total
+
+
+def surrogate(history: History, params: Sequence[str], target: Target | None = None, *,
+              max_trials: int = 300, seed: int = 0) -> Callable[[np.ndarray], np.ndarray]:
+    """A Gaussian-process model of the objective over ``params``: a function from rows of the
+    unit cube (one column per parameter, in order) to the model's mean loss (the objective
+    turned into minimisation, or ``target``). Fitted on standardised losses, by maximum a
+    posteriori, to at most ``max_trials`` completed trials (a random subset, drawn with
+    ``seed``, beyond)."""
+    from hyperdial.samplers import _gp_math as gpm
+
+    trials, loss = _usable(history, params, target)
+    if len(trials) < 5:
+        raise ValueError(f"a Gaussian-process model needs at least 5 completed trials, "
+                         f"got {len(trials)}")
+    rng = np.random.default_rng(seed)
+    if len(trials) > max_trials:
+        keep = np.sort(rng.choice(len(trials), max_trials, replace=False))
+        trials, loss = [trials[i] for i in keep], loss[keep]
+    space = SearchSpace({n: trials[0].distributions[n] for n in params})
+    dists = list(space.values())
+    is_cat = np.array([isinstance(d, Categorical) for d in dists])
+    x = encode(space, [t.params for t in trials])
+    centre, scale = float(loss.mean()), float(loss.std()) or 1.0
+    y = (loss - centre) / scale
+    d = len(params)
+    starts = np.vstack([gpm.default_theta(d, None),
+                        rng.uniform(*np.array(gpm.theta_bounds(d, None)).T)])
+    post = gpm.posterior(x, y, gpm.Hyper.from_theta(gpm.fit_map(x, y, is_cat, starts), d, None),
+                         is_cat)
+
+    def mean(rows: np.ndarray) -> np.ndarray:
+        out: np.ndarray = centre + scale * post.predict(snap(dists, rows))[0]
+        return out
+
+    return mean
 
 
 def _usable(history: History, params: Sequence[str],

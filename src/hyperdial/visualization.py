@@ -145,6 +145,56 @@ def plot_parallel_coordinate(study: Study | History, params: Sequence[str] | Non
     return fig
 
 
+def plot_contour(study: Study | History, params: Sequence[str], *,
+                 target: Target | None = None, target_name: str = "Objective value",
+                 n_grid: int = 40, n_samples: int = 64, seed: int = 0) -> Any:
+    """How the objective depends on two parameters: the partial dependence of a
+    Gaussian-process model of it (`hyperdial.importance.surrogate`), the model's mean averaged
+    over the other parameters, on an ``n_grid`` x ``n_grid`` grid, with the trials as dots.
+
+    The other parameters are those every completed trial holds; they are averaged over
+    ``n_samples`` quasi-random points of their range. ``target`` is plotted as it is (lower is
+    better); without it, the objective in its own direction.
+    """
+    go = _plotly()
+    from scipy.stats import qmc
+
+    from hyperdial._encode import decode_column
+    from hyperdial.importance import surrogate, value_grid
+
+    history = _history(study)
+    if len(params) != 2:
+        raise ValueError(f"a contour plot shows two parameters, got {list(params)}")
+    names = [*params, *(n for n in _params(history, None) if n not in params)]
+    model = surrogate(history, names, target, seed=seed)
+    dists = [history.completed[0].distributions[n] for n in params]
+    axes = [value_grid(d, n_grid) for d in dists]
+    rest = qmc.Sobol(max(len(names) - 2, 1), scramble=True, seed=seed).random(n_samples)
+    gx, gy = np.meshgrid(axes[0], axes[1])
+    rows = np.empty((gx.size * n_samples, len(names)))
+    rows[:, 0] = np.repeat(gx.ravel(), n_samples)
+    rows[:, 1] = np.repeat(gy.ravel(), n_samples)
+    rows[:, 2:] = np.tile(rest[:, :len(names) - 2], (gx.size, 1))
+    surface = model(rows).reshape(gx.size, n_samples).mean(axis=1).reshape(gx.shape)
+    if target is None:
+        surface = history.sign() * surface  # the model works on losses
+    shown = [decode_column(d, a) for d, a in zip(dists, axes, strict=True)]
+    trials = [t for t in history.completed if all(n in t.params for n in params)]
+    fig = go.Figure([
+        go.Contour(x=shown[0], y=shown[1], z=surface, colorscale="Blues",
+                   reversescale=target is not None or history.sign() > 0,
+                   colorbar={"title": target_name}, name="model"),
+        go.Scatter(x=[t.params[params[0]] for t in trials],
+                   y=[t.params[params[1]] for t in trials], mode="markers", name="Trial",
+                   marker={"color": "black", "size": 5})])
+    for d, update in zip(dists, (fig.update_xaxes, fig.update_yaxes), strict=True):
+        if _is_log(d):
+            update(type="log")
+    fig.update_layout(title=f"Contour plot (partial dependence): {params[0]}, {params[1]}",
+                      xaxis_title=params[0], yaxis_title=params[1])
+    return fig
+
+
 def plot_param_importances(study: Study | History, *,
                            evaluator: ImportanceEvaluator | None = None,
                            params: Sequence[str] | None = None,
