@@ -130,3 +130,19 @@ def test_contour_is_the_partial_dependence_and_finds_the_ridge() -> None:
     assert list(vis.plot_contour(study, ["act", "lr"]).data[0].x) == ["a", "b"]
     with pytest.raises(ValueError, match="two parameters"):
         vis.plot_contour(study, ["lr"])
+
+
+def test_contour_of_a_branch_uses_the_trials_that_took_it() -> None:
+    def objective(trial: hd.Trial) -> float:
+        if trial.suggest_categorical("model", ["a", "b"]) == "a":
+            lr = trial.suggest_float("lr", 1e-4, 1.0, log=True)
+            return (np.log10(lr) + 2) ** 2 + trial.suggest_float("w", 0, 1)
+        return 1.0 + trial.suggest_float("c", 0, 1)
+
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.enqueue_trial({"model": "b"})  # the first trial lacks the plotted parameters
+    study.optimize(objective, n_trials=40)
+    dots = vis.plot_contour(study, ["lr", "w"]).data[1]
+    assert len(dots.x) == sum("lr" in t.params for t in study.trials) > 5
+    with pytest.raises(ValueError, match="no completed trial holds"):
+        vis.plot_contour(study, ["lr", "c"])

@@ -166,8 +166,9 @@ def plot_contour(study: Study | History, params: Sequence[str], *,
     if len(params) != 2:
         raise ValueError(f"a contour plot shows two parameters, got {list(params)}")
     names = [*params, *(n for n in _params(history, None) if n not in params)]
-    model = surrogate(history, names, target, seed=seed)
-    dists = [history.completed[0].distributions[n] for n in params]
+    model = surrogate(history, names, target, seed=seed)  # says if too few trials hold them
+    trials = [t for t in history.completed if all(n in t.params for n in params)]
+    dists = [trials[0].distributions[n] for n in params]
     axes = [value_grid(d, n_grid) for d in dists]
     rest = qmc.Sobol(max(len(names) - 2, 1), scramble=True, seed=seed).random(n_samples)
     gx, gy = np.meshgrid(axes[0], axes[1])
@@ -179,7 +180,6 @@ def plot_contour(study: Study | History, params: Sequence[str], *,
     if target is None:
         surface = history.sign() * surface  # the model works on losses
     shown = [decode_column(d, a) for d, a in zip(dists, axes, strict=True)]
-    trials = [t for t in history.completed if all(n in t.params for n in params)]
     fig = go.Figure([
         go.Contour(x=shown[0], y=shown[1], z=surface, colorscale="Blues",
                    reversescale=target is not None or history.sign() > 0,
