@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from hyperdial.executors.base import Executor
+from hyperdial.executors.distributed import optimize_distributed
 from hyperdial.executors.simulated import Event, SimulatedExecutor, optimize_simulated
 
-__all__ = ["Event", "Executor", "SimulatedExecutor", "optimize_simulated"]
+__all__ = ["Event", "Executor", "SimulatedExecutor", "optimize_distributed",
+           "optimize_simulated"]

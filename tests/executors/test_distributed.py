@@ -1,0 +1,95 @@
+"""`optimize_distributed`: one study, several tasks on an executor, a shared SQLite file."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+import hyperdial as hd
+from hyperdial.exceptions import StudyNotFound
+from hyperdial.executors import optimize_distributed
+
+
+def quadratic(trial: hd.Trial) -> float:
+    return (trial.suggest_float("x", -2.0, 2.0) - 0.5) ** 2
+
+
+def fails_at_seven(trial: hd.Trial) -> float:
+    if trial.number == 7:
+        raise ValueError("trial 7 diverged")
+    return quadratic(trial)
+
+
+def _check_study(study: hd.Study, n_trials: int, n_tasks: int) -> None:
+    numbers = sorted(t.number for t in study.trials)
+    assert numbers == list(range(len(numbers)))  # unique and gap-free
+    finished = [t for t in study.trials if t.state.is_finished()]
+    assert n_trials <= len(finished) <= n_trials + n_tasks - 1
+    assert all(t.state is hd.TrialState.COMPLETE for t in finished)
+
+
+def test_tasks_share_one_study_until_it_holds_n_trials(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    hd.create_study(study_name="s", storage=url)
+    with ThreadPoolExecutor(3) as pool:
+        study = optimize_distributed(pool, quadratic, study_name="s", storage=url,
+                                     n_trials=30, n_tasks=3,
+                                     sampler=functools.partial(hd.samplers.RandomSampler,
+                                                               seed=0))
+    _check_study(study, 30, 3)
+    with ThreadPoolExecutor(2) as pool:  # a resumed run adds up to the new total
+        optimize_distributed(pool, quadratic, study_name="s", storage=url, n_trials=40,
+                             n_tasks=2)
+    _check_study(study, 40, 3)
+
+
+def test_an_error_is_raised_after_the_tasks_and_loses_no_other_trial(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'errors.db'}"
+    hd.create_study(study_name="s", storage=url)
+    with ThreadPoolExecutor(2) as pool, pytest.raises(ValueError, match="trial 7 diverged"):
+        optimize_distributed(pool, fails_at_seven, study_name="s", storage=url, n_trials=20,
+                             n_tasks=2)
+    study = hd.load_study(study_name="s", storage=url)
+    states = {t.number: t.state for t in study.trials}
+    assert states[7] is hd.TrialState.FAIL
+    assert sum(s is hd.TrialState.COMPLETE for s in states.values()) >= 7
+    with ThreadPoolExecutor(2) as pool:  # caught, the run goes on to its count
+        optimize_distributed(pool, fails_at_seven, study_name="s", storage=url, n_trials=20,
+                             n_tasks=2, catch=(ValueError,))
+    assert sum(t.state.is_finished() for t in study.trials) >= 20
+
+
+def test_refuses_a_private_storage_and_a_missing_study(tmp_path: Path) -> None:
+    with ThreadPoolExecutor(1) as pool:
+        for url in ("sqlite://", "sqlite:///:memory:"):
+            with pytest.raises(ValueError, match="storage they can all open"):
+                optimize_distributed(pool, quadratic, study_name="s", storage=url,
+                                     n_trials=5, n_tasks=1)
+        with pytest.raises(StudyNotFound):
+            optimize_distributed(pool, quadratic, study_name="nope",
+                                 storage=f"sqlite:///{tmp_path / 'x.db'}", n_trials=5,
+                                 n_tasks=1)
+        with pytest.raises(ValueError, match="n_tasks"):
+            optimize_distributed(pool, quadratic, study_name="s",
+                                 storage=f"sqlite:///{tmp_path / 'x.db'}", n_trials=5,
+                                 n_tasks=0)
+
+
+def test_on_a_dask_cluster_of_processes(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
+    url = f"sqlite:///{tmp_path / 'dask.db'}"
+    hd.create_study(study_name="s", storage=url)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, host="127.0.0.1") as cluster, \
+            distributed.Client(cluster) as client:
+        study = optimize_distributed(client.get_executor(), quadratic, study_name="s",
+                                     storage=url, n_trials=24, n_tasks=2,
+                                     sampler=hd.samplers.RandomSampler)
+    _check_study(study, 24, 2)
