@@ -18,6 +18,7 @@ from hyperdial.importance import (
     grid_pdf,
     pearson_divergence,
 )
+from hyperdial.testing.objectives import lr_batch_ridge
 
 
 def _random_study(objective: Any, n: int = 400, **kwargs: Any) -> hd.Study:
@@ -158,14 +159,7 @@ def test_sobol_finds_a_pure_interaction_that_main_effects_miss() -> None:
 
 def test_interactions_across_kinds_of_parameters() -> None:
     """The best learning rate moves with the batch size; the activation adds a constant."""
-    def objective(trial: hd.Trial) -> float:
-        lr = trial.suggest_float("lr", 1e-4, 1.0, log=True)
-        batch = trial.suggest_int("batch", 16, 256, log=True)
-        act = trial.suggest_categorical("act", ["relu", "tanh"])
-        trial.suggest_float("dropout", 0.0, 0.5)
-        return (math.log10(lr) + 2 - 0.5 * math.log2(batch / 64)) ** 2 + 0.5 * (act == "tanh")
-
-    study = _random_study(objective, n=300)
+    study = _random_study(lr_batch_ridge, n=300)
     interactions = get_param_interactions(study)
     assert next(iter(interactions)) == ("lr", "batch") and interactions["lr", "batch"] > 0.3
     assert all(v < 0.02 for k, v in interactions.items() if "dropout" in k)

@@ -9,6 +9,7 @@ import pytest
 
 import hyperdial as hd
 from hyperdial import visualization as vis
+from hyperdial.testing.objectives import lr_batch_ridge
 
 pytest.importorskip("plotly")
 
@@ -112,22 +113,15 @@ def test_several_objectives_need_a_target_and_plots_need_plotly(
 def test_contour_is_the_partial_dependence_and_finds_the_ridge() -> None:
     """The best learning rate moves with the batch size: along each batch row of the surface,
     the lowest point sits near the true best rate."""
-    def objective(trial: hd.Trial) -> float:
-        lr = trial.suggest_float("lr", 1e-4, 1.0, log=True)
-        batch = trial.suggest_int("batch", 16, 256, log=True)
-        act = trial.suggest_categorical("act", ["a", "b"])
-        trial.suggest_float("dropout", 0.0, 0.5)
-        return (np.log10(lr) + 2 - 0.5 * np.log2(batch / 64)) ** 2 + 0.5 * (act == "b")
-
     study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
-    study.optimize(objective, n_trials=150)
+    study.optimize(lr_batch_ridge, n_trials=150)
     surface, dots = vis.plot_contour(study, ["lr", "batch"]).data
     z, lr, batch = np.array(surface.z), np.array(surface.x), np.array(surface.y)
     for row in (0, len(batch) // 2, len(batch) - 1):
         best = 10 ** (-2 + 0.5 * np.log2(batch[row] / 64))
         assert abs(np.log10(lr[int(np.argmin(z[row]))] / best)) < 0.15
     assert len(dots.x) == 150
-    assert list(vis.plot_contour(study, ["act", "lr"]).data[0].x) == ["a", "b"]
+    assert list(vis.plot_contour(study, ["act", "lr"]).data[0].x) == ["relu", "tanh"]
     with pytest.raises(ValueError, match="two parameters"):
         vis.plot_contour(study, ["lr"])
 
