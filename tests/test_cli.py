@@ -331,3 +331,19 @@ def test_importance_ranks_the_parameters_and_pairs(objectives: Path, url: str) -
     assert "0..1" in one_line_error(invoke("importance", "mo", "--objective", "2", url=url))
     ok("run", f"{objectives}:quadratic", "--study", "few", "--n-trials", "3", url=url)
     assert "at least 2 trials" in one_line_error(invoke("importance", "few", url=url))
+
+
+def test_plot_writes_a_standalone_page(objectives: Path, url: str, tmp_path: Path) -> None:
+    pytest.importorskip("plotly")
+    run_quadratic(objectives, url, "--sampler", "random", n=20)
+    for kind, extra in (("history", ()), ("slice", ("--params", "x")),
+                        ("contour", ("--params", "x", "--params", "n")), ("importance", ())):
+        page = tmp_path / f"{kind}.html"
+        assert "wrote the" in ok("plot", "quad", "--kind", kind, *extra, "-o", str(page),
+                                 url=url)
+        html = page.read_text()
+        assert "plotly" in html and len(html) > 100_000  # plotly.js inlined: works offline
+    assert "two --params" in one_line_error(
+        invoke("plot", "quad", "--kind", "contour", "-o", str(tmp_path / "c.html"), url=url))
+    assert "2 or 3 objectives" in one_line_error(
+        invoke("plot", "quad", "--kind", "pareto", "-o", str(tmp_path / "p.html"), url=url))

@@ -276,6 +276,49 @@ def importance(study: str, objective: int | None, interactions: bool, url: str) 
                        numeric=[1]))
 
 
+PLOTS = {"history": "plot_optimization_history", "intermediate": "plot_intermediate_values",
+         "slice": "plot_slice", "parallel": "plot_parallel_coordinate",
+         "contour": "plot_contour", "importance": "plot_param_importances",
+         "pareto": "plot_pareto_front"}
+
+
+@app.command()
+@click.argument("study")
+@click.option("--kind", type=click.Choice(list(PLOTS)), default="history", show_default=True,
+              help="Which plot (hyperdial.visualization).")
+@click.option("--params", "params", multiple=True, metavar="NAME",
+              help="Parameters to plot (repeat; contour needs exactly two).")
+@click.option("--output", "-o", required=True, metavar="FILE.html",
+              help="Where to write the figure, as a standalone HTML page.")
+@storage_option
+def plot(study: str, kind: str, params: tuple[str, ...], output: str, url: str) -> None:
+    """Draw a plot of STUDY into an HTML file (needs the viz extra)."""
+    try:
+        import plotly  # noqa: F401 - checked here for one clear line
+    except ImportError:
+        raise click.ClickException("hyperdial plot needs the viz extra: pip install "
+                                   "'hyperdial[viz]'") from None
+    from hyperdial import visualization
+
+    history = open_study(open_storage(url), study).history()
+    draw = getattr(visualization, PLOTS[kind])
+    try:
+        if kind == "contour":
+            if len(params) != 2:
+                raise click.ClickException("--kind contour needs two --params")
+            fig = draw(history, list(params))
+        elif kind in ("slice", "parallel"):
+            fig = draw(history, list(params) or None)
+        elif kind == "importance":
+            fig = draw(history, params=list(params) or None)
+        else:
+            fig = draw(history)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    fig.write_html(output, include_plotlyjs=True)  # standalone: works offline
+    click.echo(f"wrote the {kind} plot of {study!r} to {output}")
+
+
 @app.command()
 @click.argument("study")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
