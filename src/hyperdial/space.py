@@ -215,16 +215,17 @@ def distribution_from_dict(spec: Mapping[str, Any]) -> Distribution:
     the rest of replaying another worker's trial.
     """
     if spec.get("type") in ("float", "int"):
-        try:  # the value types are part of the key: 0 and False hash alike
-            return _cached_numeric(tuple((k, type(v), v) for k, v in spec.items()))
+        try:  # types and exact floats are part of the key: 0 == False == -0.0 hash alike
+            return _cached_numeric(tuple(
+                (k, type(v), v.hex() if type(v) is float else None, v) for k, v in spec.items()))
         except TypeError:  # an unhashable value: the plain build says what is wrong
             pass
     return _from_dict(spec)
 
 
 @functools.lru_cache(maxsize=1024)
-def _cached_numeric(items: tuple[tuple[str, type, Any], ...]) -> Distribution:
-    return _from_dict({k: v for k, _, v in items})
+def _cached_numeric(items: tuple[tuple[str, type, str | None, Any], ...]) -> Distribution:
+    return _from_dict({k: v for k, _, _, v in items})
 
 
 def _from_dict(spec: Mapping[str, Any]) -> Distribution:
