@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -25,6 +25,14 @@ class StudyDirection(enum.Enum):
             return cls(str(value).lower())
         except ValueError:
             raise ValueError(f"direction must be 'minimize' or 'maximize', got {value!r}") from None
+
+
+def held_alike(space: Mapping[str, Distribution],
+               distributions: Mapping[str, Distribution]) -> dict[str, Distribution]:
+    """The parameters of ``space`` that ``distributions`` holds with the same distribution.
+    Read back from a storage, equal distributions are mostly one shared object, so the
+    identity test settles nearly every one before dataclass equality is needed."""
+    return {k: d for k, d in space.items() if (e := distributions.get(k)) is d or e == d}
 
 
 @dataclass(frozen=True)
@@ -57,11 +65,8 @@ class History:
             return self.known_space
         space: dict[str, Distribution] | None = None
         for t in self.completed:
-            if space is None:
-                space = dict(t.distributions)
-            else:  # read back from a storage, equal distributions are mostly one object
-                space = {k: d for k, d in space.items()
-                         if (other := t.distributions.get(k)) is d or other == d}
+            space = dict(t.distributions) if space is None else held_alike(space,
+                                                                            t.distributions)
         return SearchSpace(space or {})
 
     @cached_property

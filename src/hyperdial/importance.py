@@ -267,13 +267,21 @@ def surrogate(history: History, params: Sequence[str], target: Target | None = N
     return mean
 
 
+def target_values(history: History, trials: Sequence[TrialRecord],
+                  target: Target | None) -> np.ndarray:
+    """Each trial's value to judge or plot: ``target``, or the single objective's value."""
+    if target is not None:
+        return np.array([float(target(t)) for t in trials])
+    if history.n_objectives > 1:
+        raise ValueError("with several objectives, pass target= (a function of a trial, lower "
+                         "is better), e.g. target=lambda t: t.values[0]")
+    return np.array([t.values[0] for t in trials])  # type: ignore[index]
+
+
 def _usable(history: History, params: Sequence[str],
             target: Target | None) -> tuple[list[TrialRecord], np.ndarray]:
     """Completed trials holding every one of ``params`` with one distribution each, and their
     losses (``target``, or the single objective turned into minimisation)."""
-    if target is None and history.n_objectives > 1:
-        raise ValueError("with several objectives, pass target= (a function of a trial, lower "
-                         "is better), e.g. target=lambda t: t.values[0]")
     first: dict[str, Distribution] = {}
     trials = []
     for t in history.completed:
@@ -282,10 +290,9 @@ def _usable(history: History, params: Sequence[str],
             trials.append(t)
     if not trials:
         raise ValueError(f"no completed trial holds all of {list(params)}")
+    loss = target_values(history, trials, target)
     if target is None:
-        loss = history.sign() * np.array([t.values[0] for t in trials])  # type: ignore[index]
-    else:
-        loss = np.array([float(target(t)) for t in trials])
+        loss = history.sign() * loss
     keep = np.isfinite(loss)
     return [t for t, k in zip(trials, keep, strict=True) if k], loss[keep]
 

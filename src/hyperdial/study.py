@@ -44,7 +44,6 @@ class Study:
     def __init__(self, *, info: StudyInfo, storage: Storage, sampler: Sampler | None = None,
                  pruner: Pruner | None = None, heartbeat_interval: float | None = None,
                  grace_period: float | None = None, failed_trial_retries: int = 0) -> None:
-        _check_parts(sampler, pruner)
         self._info = info
         self._storage = storage
         if sampler is None:

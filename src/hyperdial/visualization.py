@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hyperdial.history import History
+from hyperdial.importance import target_values
 from hyperdial.space import Categorical, Distribution, Float, Int
 from hyperdial.trial import TrialRecord, TrialState
 
@@ -38,14 +39,9 @@ def _history(study: Study | History) -> History:
     return study if isinstance(study, History) else study.history()
 
 
-def _values(history: History, trials: Sequence[TrialRecord],
-            target: Target | None) -> np.ndarray:
-    """The plotted value of each trial: ``target``, or the single objective."""
-    if target is not None:
-        return np.array([float(target(t)) for t in trials])
-    if history.n_objectives > 1:
-        raise ValueError("with several objectives, pass target= (e.g. lambda t: t.values[0])")
-    return np.array([t.values[0] for t in trials])  # type: ignore[index]
+def _lower_is_better(history: History, target: Target | None) -> bool:
+    """Whether the plotted value is better low: a ``target`` always, else by the direction."""
+    return target is not None or history.sign() > 0
 
 
 def _is_log(d: Distribution) -> bool:
@@ -59,8 +55,8 @@ def plot_optimization_history(study: Study | History, *, target: Target | None =
     go = _plotly()
     history = _history(study)
     trials = history.completed
-    y = _values(history, trials, target)
-    sign = 1.0 if target is not None else history.sign()
+    y = target_values(history, trials, target)
+    sign = 1.0 if _lower_is_better(history, target) else -1.0
     best = sign * np.minimum.accumulate(sign * y) if len(y) else y
     x = [t.number for t in trials]
     fig = go.Figure([go.Scatter(x=x, y=y, mode="markers", name=target_name),
@@ -103,7 +99,7 @@ def plot_slice(study: Study | History, params: Sequence[str] | None = None, *,
     for col, name in enumerate(names, start=1):
         trials = [t for t in history.completed if name in t.params]
         fig.add_trace(go.Scatter(
-            x=[t.params[name] for t in trials], y=_values(history, trials, target),
+            x=[t.params[name] for t in trials], y=target_values(history, trials, target),
             mode="markers", name=name, showlegend=False,
             marker={"color": [t.number for t in trials], "colorscale": "Blues",
                     "showscale": col == len(names), "colorbar": {"title": "Trial"}}),
@@ -123,7 +119,7 @@ def plot_parallel_coordinate(study: Study | History, params: Sequence[str] | Non
     history = _history(study)
     names = _params(history, params)
     trials = [t for t in history.completed if all(n in t.params for n in names)]
-    values = _values(history, trials, target)
+    values = target_values(history, trials, target)
     dims = [{"label": target_name, "values": values}]
     for name in names:
         d = trials[0].distributions[name]
@@ -137,9 +133,9 @@ def plot_parallel_coordinate(study: Study | History, params: Sequence[str] | Non
                          "values": [math.log10(v) for v in column]})
         else:
             dims.append({"label": name, "values": column})
-    lower_is_better = target is not None or history.sign() > 0
     fig = go.Figure(go.Parcoords(dimensions=dims, line={  # the better, the darker
-        "color": values, "colorscale": "Blues", "reversescale": lower_is_better,
+        "color": values, "colorscale": "Blues",
+        "reversescale": _lower_is_better(history, target),
         "showscale": True}))
     fig.update_layout(title="Parallel coordinate plot")
     return fig
@@ -182,7 +178,7 @@ def plot_contour(study: Study | History, params: Sequence[str], *,
     shown = [decode_column(d, a) for d, a in zip(dists, axes, strict=True)]
     fig = go.Figure([
         go.Contour(x=shown[0], y=shown[1], z=surface, colorscale="Blues",
-                   reversescale=target is not None or history.sign() > 0,
+                   reversescale=_lower_is_better(history, target),
                    colorbar={"title": target_name}, name="model"),
         go.Scatter(x=[t.params[params[0]] for t in trials],
                    y=[t.params[params[1]] for t in trials], mode="markers", name="Trial",

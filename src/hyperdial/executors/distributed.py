@@ -39,9 +39,10 @@ def optimize_distributed(executor: Executor, objective: Callable[..., Any], *,
     count is reached, so up to ``n_tasks - 1`` trials more may end. An error that stops a task
     (an exception from the objective not in ``catch``) is raised once every task is done.
     """
+    from hyperdial.storage.sql import is_private_url
     from hyperdial.study import load_study
 
-    if not isinstance(storage, str) or _in_memory(storage):
+    if not isinstance(storage, str) or is_private_url(storage):
         raise ValueError(f"tasks need a storage they can all open by URL (PostgreSQL, or a "
                          f"SQLite file they share), got {storage!r}")
     for name, value in (("n_trials", n_trials), ("n_tasks", n_tasks)):
@@ -77,10 +78,3 @@ def _task(objective: Callable[..., Any], study_name: str, storage: str, n_trials
         return
     study.optimize(objective, n_trials=n_trials, catch=catch, callbacks=[stopper])
 
-
-def _in_memory(url: str) -> bool:
-    """Whether ``url`` names a database private to each process (SQLite in memory)."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")

@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from hyperdial.exceptions import StorageError, TrialNotFound
-from hyperdial.history import History, StudyDirection
+from hyperdial.history import History, StudyDirection, held_alike
 from hyperdial.space import EMPTY_SPACE, Distribution, SearchSpace, distribution_from_dict
 from hyperdial.trial import TrialRecord, TrialState
 
@@ -318,11 +318,8 @@ class TrialView:
         if self._space is None:
             self._space = SearchSpace(dict(record.distributions))
             return
-        space, dists = self._space.params, record.distributions
-        # Distributions read back are shared instances (`distribution_from_dict`), so the
-        # identity test settles nearly every parameter of nearly every trial.
-        kept = {k: d for k, d in space.items() if (e := dists.get(k)) is d or e == d}
-        if len(kept) < len(space):  # it only ever shrinks; rebuilt only when it does
+        kept = held_alike(self._space.params, record.distributions)
+        if len(kept) < len(self._space):  # it only ever shrinks; rebuilt only when it does
             self._space = SearchSpace(kept)
 
     @property

@@ -45,7 +45,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import bindparam as param
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 from sqlalchemy.pool import NullPool, StaticPool
 
@@ -322,15 +322,15 @@ class SQLStorage(Storage):
         self._where = parsed.render_as_string(hide_password=True)
         self._engine_kwargs = dict(engine_kwargs or {})
         self._sqlite = backend == "sqlite"
-        self._memory = self._sqlite and parsed.database in (None, "", ":memory:")
+        self._memory = _sqlite_in_memory(parsed)
         database = parsed.database or ""
-        folder = os.path.dirname(os.path.abspath(database))
-        if self._sqlite and not self._memory and not database.startswith("file:") \
-                and not os.path.isdir(folder):  # sqlite3 would only say "unable to open"
-            raise FileNotFoundError(f"cannot open {self._where}: the folder {folder} does not "
-                                    "exist (SQLite creates the file, not its folder)")
-        self._lock_path = (f"{database}-lock" if self._sqlite and not self._memory
-                           and not database.startswith("file:") else None)
+        self._lock_path: str | None = None
+        if self._sqlite and not self._memory and not database.startswith("file:"):  # a path
+            folder = os.path.dirname(os.path.abspath(database))
+            if not os.path.isdir(folder):  # sqlite3 would only say "unable to open"
+                raise FileNotFoundError(f"cannot open {self._where}: the folder {folder} does "
+                                        "not exist (SQLite creates the file, not its folder)")
+            self._lock_path = f"{database}-lock"
         kwargs: dict[str, Any] = {"poolclass": StaticPool if self._memory else NullPool}
         connect_args: dict[str, Any] = {}
         if self._sqlite:  # a thread may adopt the connection of a thread that has ended
@@ -721,6 +721,16 @@ class SQLStorage(Storage):
                 self._run_many(cursor, _INSERT_EVENT, [
                     {"sid": study_id, "num": n, "kind": "finish", "data": text} for n in stale])
         return stale
+
+
+def _sqlite_in_memory(parsed: URL) -> bool:
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+
+
+def is_private_url(url: str) -> bool:
+    """Whether the storage ``url`` names a database private to the process that opens it
+    (SQLite in memory): other processes or machines cannot share it."""
+    return _sqlite_in_memory(make_url(url))
 
 
 def _event_rows(study_id: int, number: int, events: Sequence[Event]) -> list[dict[str, Any]]:
