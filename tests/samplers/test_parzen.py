@@ -71,6 +71,19 @@ def test_bandwidths_are_clipped() -> None:
     assert mix.sigmas[-1, 0] == 1.0
 
 
+def test_a_fixed_bandwidth_floor_replaces_the_magic_clip() -> None:
+    """With ``min_bandwidth`` the floor is that fraction of the range whatever the number of
+    kernels: a few close observations keep narrow kernels (the magic clip, 1 / (n + 2), would
+    widen three of them to a fifth of the range); the prior kernel stays at 1."""
+    num = np.array([[0.30], [0.31], [0.33]])
+    mix = pz.fit(num, np.empty((3, 0), np.int64), np.ones(3), [], scott=False,
+                 min_bandwidth=0.05)
+    np.testing.assert_allclose(mix.sigmas[:3, 0], 0.05)
+    assert mix.sigmas[-1, 0] == 1.0
+    wide = pz.fit(num, np.empty((3, 0), np.int64), np.ones(3), [], scott=False)
+    np.testing.assert_allclose(wide.sigmas[:3, 0], 0.2)
+
+
 def test_defaults_and_split() -> None:
     assert [pz.default_gamma(n) for n in (1, 10, 11, 1000)] == [1, 1, 2, 25]
     w = pz.default_weights(40)

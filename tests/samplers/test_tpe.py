@@ -104,8 +104,10 @@ def _bowl_history(n: int = 30) -> tuple[History, SearchSpace]:
     return history, space
 
 
-# Measured (10 seeds / 40 proposals): mean |x - 0.5| 0.05 without the liar, 0.19 with it; batch
-# spread (median std of 8 proposals) 0.02 without, 0.15 with.
+# Measured (40 proposals): mean |x - 0.5| 0.044 without the liar, 0.084 with it (the good set's
+# kernels are narrow: the proposals leave the running point but stay near the two good trials;
+# with the magic clip, min_bandwidth=None, 0.014 and 0.18); batch spread (median std of 8
+# proposals, 10 seeds) 0.02 without, 0.15 with.
 def test_constant_liar_spreads_away_from_running_trials() -> None:
     history, space = _bowl_history(12)
     for _ in range(3):
@@ -116,7 +118,7 @@ def test_constant_liar_spreads_away_from_running_trials() -> None:
         xs = [sampler.propose(history, space, sampler.rng(100 + i))["x"] for i in range(40)]
         return float(np.mean(np.abs(np.array(xs) - 0.5)))
 
-    assert spread(True) > 2.0 * spread(False)
+    assert spread(True) > 1.5 * spread(False)
 
 
 def test_constant_liar_spreads_a_batch() -> None:
@@ -192,7 +194,8 @@ def test_maximize_direction_is_respected() -> None:
 
 
 @pytest.mark.parametrize("kwargs", [{"n_startup_trials": -1}, {"n_ei_candidates": 0},
-                                    {"prior_weight": 0.0}])
+                                    {"prior_weight": 0.0}, {"min_bandwidth": 0.0},
+                                    {"min_bandwidth": 1.5}])
 def test_arguments_are_checked(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         TPESampler(**kwargs)
@@ -240,15 +243,18 @@ def test_a_branch_learns_from_its_own_best_trials() -> None:
 def test_tied_losses_share_the_good_set() -> None:
     """Twelve trials tie for the best loss (a plateau of an accuracy-like metric), the four oldest
     near x = 0.35, eight newer ones near x = 0.65; the good set has four places. Every tied
-    trial gets a third of a place, so proposals go to both clusters; measured: 85% of them
-    above 0.5 (0% when the four oldest take the places, as a plain stable sort does)."""
+    trial gets a third of a place, so proposals go to both clusters; measured: 72% of them
+    above 0.5 (0% when the four oldest take the places, as a plain stable sort does). With the
+    magic clip: l(x) / g(x) is the same on both tied clusters, and kernels as wide as the
+    clusters show that; with the default narrow floor the ratio there is decided by the prior's
+    share of l(x), which favours the sparser cluster whatever the split (0% above 0.5)."""
     space = SearchSpace({"x": Float(0.0, 1.0)})
     history = History(())
     xs = np.concatenate([np.linspace(0.3, 0.4, 4), np.linspace(0.6, 0.7, 8),
                          np.linspace(0.0, 0.15, 14), np.linspace(0.85, 1.0, 14)])
     for k, x in enumerate(xs):
         history = add(history, space, {"x": float(x)}, (0.0 if k < 12 else 1.0,))
-    sampler = TPESampler(seed=0)
+    sampler = TPESampler(seed=0, min_bandwidth=None)
     props = np.array([sampler.propose(history, space, sampler.rng(200 + i))["x"]
                       for i in range(60)])
     assert np.mean(props > 0.5) > 0.4
@@ -278,3 +284,22 @@ def test_rank_weights_pull_proposals_towards_the_best_trials() -> None:
         return float(np.mean(np.abs(xs - 0.8) < 0.1))
 
     assert near_best(TPESampler(seed=0)) > 0.5 > near_best(TPESampler(seed=0, rank_weighted=False))
+
+
+# Measured (60 proposals): mean distance to the good pair 0.005 with the fixed floor, 0.017 with
+# the magic clip (two good kernels: a quarter of the range).
+def test_the_bandwidth_floor_lets_few_good_trials_concentrate_proposals() -> None:
+    space = SearchSpace({"x": Float(0.0, 1.0)})
+    history = History(())
+    for k, x in enumerate(np.linspace(0.0, 1.0, 18)):
+        history = add(history, space, {"x": float(x)}, (1.0 + 0.01 * k,))
+    for k, x in enumerate((0.40, 0.41)):
+        history = add(history, space, {"x": x}, (0.01 * k,))
+
+    def spread(sampler: TPESampler) -> float:
+        xs = np.array([sampler.propose(history, space, sampler.rng(500 + i))["x"]
+                       for i in range(60)])
+        return float(np.mean(np.abs(xs - 0.405)))
+
+    assert TPESampler(seed=0).min_bandwidth == 0.05
+    assert spread(TPESampler(seed=0)) < 0.7 * spread(TPESampler(seed=0, min_bandwidth=None))

@@ -26,9 +26,13 @@ from hyperdial.space import Categorical, Float, Int
 
 #: Sigma of the Scott-like multivariate rule at one observation, as a fraction of the range.
 SIGMA0 = 0.2
-#: The smallest bandwidth is ``1 / min(MAGIC_CLIP_MAX, n_kernels + 1)`` of the range, the
-#: prior kernel counted among the kernels (hyperopt's ``1 + len(mus)``, Optuna's rule).
+#: Without a fixed floor (``min_bandwidth=None``), the smallest bandwidth is
+#: ``1 / min(MAGIC_CLIP_MAX, n_kernels + 1)`` of the range, the prior kernel counted among the
+#: kernels (hyperopt's ``1 + len(mus)``, Optuna's rule).
 MAGIC_CLIP_MAX = 100.0
+#: `TPESampler`'s default fixed floor of every bandwidth, as a fraction of the range (Watanabe
+#: 2023's "minimum bandwidth factor" with the magic clip's exponent taken to infinity).
+MIN_BANDWIDTH = 0.05
 _TINY = 1e-300
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -236,15 +240,16 @@ def _gap_sigmas(mus: np.ndarray, consider_endpoints: bool) -> np.ndarray:
 
 def fit(num: np.ndarray, cats: np.ndarray, weights: np.ndarray, n_choices: Sequence[int], *,
         prior_weight: float = 1.0, scott: bool | np.ndarray = True,
-        consider_endpoints: bool = False) -> Mixture:
+        consider_endpoints: bool = False, min_bandwidth: float | None = None) -> Mixture:
     """Fit a Parzen estimator to observations ``num`` (n, d_num) in [0, 1] and ``cats``
     (n, d_cat) choice indices, weighted by ``weights`` (n,), plus a prior kernel.
 
     Bandwidths: in the columns where ``scott`` holds (a bool, or one per column) the
     multivariate rule ``SIGMA0 * n ** (-1 / (d + 4))`` (Scott's rule with a fixed spread, as
     Optuna's multivariate TPE before version 4), elsewhere the larger gap to a neighbouring
-    observation (hyperopt, Optuna 5); both then clipped to ``[1 / min(100, n + 2), 1]``
-    ("magic clip": ``n + 1`` kernels with the prior, plus one, as hyperopt and Optuna)."""
+    observation (hyperopt, Optuna 5); both then clipped to ``[min_bandwidth, 1]`` or, with
+    ``min_bandwidth=None``, to ``[1 / min(100, n + 2), 1]`` ("magic clip": ``n + 1`` kernels
+    with the prior, plus one, as hyperopt and Optuna)."""
     n, d_num = num.shape
     k = n + 1
     mus = np.vstack([num, np.full((1, d_num), 0.5)])
@@ -252,7 +257,8 @@ def fit(num: np.ndarray, cats: np.ndarray, weights: np.ndarray, n_choices: Seque
     sig = np.vstack([gaps, np.ones((1, d_num))])
     scott = np.broadcast_to(np.asarray(scott, dtype=bool), (d_num,))
     sig[:, scott] = SIGMA0 * max(n, 1) ** (-1.0 / (d_num + 4))
-    sig = np.clip(sig, 1.0 / min(MAGIC_CLIP_MAX, float(k + 1)), 1.0)
+    floor = 1.0 / min(MAGIC_CLIP_MAX, float(k + 1)) if min_bandwidth is None else min_bandwidth
+    sig = np.clip(sig, floor, 1.0)
     sig[-1] = 1.0
     w = np.append(np.asarray(weights, dtype=float), prior_weight)
     w = w / w.sum()

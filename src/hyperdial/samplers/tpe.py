@@ -136,6 +136,11 @@ class TPESampler(Sampler):
         rank_weighted: with one objective, the good set's kernels are also weighted by rank,
             ``1 / (1 + rank)`` (`pz.rank_weights`), so ``l(x)`` centres on the best trials;
             off: every good trial weighs the same, as in Optuna.
+        min_bandwidth: with one objective, the smallest bandwidth of every numeric kernel, as a
+            fraction of the parameter's range (in (0, 1]; Watanabe 2023's minimum bandwidth
+            factor). ``None``: the "magic clip" of hyperopt and Optuna, ``1 / min(100, k + 1)``
+            for an estimator of ``k`` kernels, which several objectives always use. See
+            ``docs/tpe.md``.
     """
 
     def __init__(self, *, seed: int | None = None, n_startup_trials: int = 10,
@@ -143,13 +148,16 @@ class TPESampler(Sampler):
                  prior_weight: float = 1.0, multivariate: bool = True, group: bool = False,
                  constant_liar: bool = False, consider_endpoints: bool = False,
                  weights: Callable[[int], np.ndarray] = pz.default_weights,
-                 rank_weighted: bool = True) -> None:
+                 rank_weighted: bool = True,
+                 min_bandwidth: float | None = pz.MIN_BANDWIDTH) -> None:
         if n_startup_trials < 0:
             raise ValueError(f"n_startup_trials must be >= 0, got {n_startup_trials}")
         if n_ei_candidates < 1:
             raise ValueError(f"n_ei_candidates must be >= 1, got {n_ei_candidates}")
         if not prior_weight > 0:
             raise ValueError(f"prior_weight must be > 0, got {prior_weight}")
+        if min_bandwidth is not None and not 0 < min_bandwidth <= 1:
+            raise ValueError(f"min_bandwidth must be in (0, 1] or None, got {min_bandwidth}")
         self.n_startup_trials = int(n_startup_trials)
         self.n_ei_candidates = int(n_ei_candidates)
         self.gamma = gamma
@@ -160,6 +168,7 @@ class TPESampler(Sampler):
         self.consider_endpoints = bool(consider_endpoints)
         self.weights = weights
         self.rank_weighted = bool(rank_weighted)
+        self.min_bandwidth = None if min_bandwidth is None else float(min_bandwidth)
         super().__init__(seed=seed)
 
     def reseed(self, seed: int | None) -> None:
@@ -319,7 +328,9 @@ class TPESampler(Sampler):
                     w = w * pz.rank_weights(w.size, loss)
             mixtures.append(pz.fit(num[part], cats[part], w * part_share[part], n_choices,
                                    prior_weight=self.prior_weight, scott=scott,
-                                   consider_endpoints=self.consider_endpoints))
+                                   consider_endpoints=self.consider_endpoints,
+                                   min_bandwidth=self.min_bandwidth if single_objective
+                                   else None))
         z, c = pz.best_candidate(mixtures[0], mixtures[1], rng, self.n_ei_candidates, dims)
         out: dict[str, Any] = {}
         for k, j in enumerate(numeric):
@@ -331,4 +342,4 @@ class TPESampler(Sampler):
     def __repr__(self) -> str:
         return (f"TPESampler(seed={self.seed}, multivariate={self.multivariate}, "
                 f"group={self.group}, constant_liar={self.constant_liar}, "
-                f"rank_weighted={self.rank_weighted})")
+                f"rank_weighted={self.rank_weighted}, min_bandwidth={self.min_bandwidth})")
