@@ -56,20 +56,21 @@ def encode_column(d: Distribution, values: Sequence[Any]) -> np.ndarray:
         out[mask] = (np.log(x) - lo) / (hi - lo)
     else:
         out[mask] = (x - d.low) / (d.high - d.low)
-    clipped: np.ndarray = np.clip(out, 0.0, 1.0)
+    clipped: np.ndarray = out.clip(0.0, 1.0)
     return clipped
 
 
 def decode_column(d: Distribution, u: np.ndarray) -> list[Any]:
     """Map a column of unit-cube values to parameter values (u is clipped to [0, 1])."""
-    u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
+    # ndarray.clip, not np.clip: the same result at half the call cost, paid on every trial
+    u = np.asarray(u, dtype=float).clip(0.0, 1.0)
     if isinstance(d, Categorical):
         idx = np.minimum((u * len(d.choices)).astype(int), len(d.choices) - 1)
         return [d.choices[i] for i in idx]
     if isinstance(d, Int):
         if d.log:
             lo, hi = _int_log_bounds(d)
-            v = np.clip(np.round(np.exp(lo + u * (hi - lo))), d.low, d.high)
+            v = np.round(np.exp(lo + u * (hi - lo))).clip(d.low, d.high)
         else:
             n = (d.high - d.low) // d.step + 1
             k = np.minimum((u * n).astype(int), n - 1)
@@ -82,7 +83,7 @@ def decode_column(d: Distribution, u: np.ndarray) -> list[Any]:
         x = d.low + u * (d.high - d.low)
     if d.step is not None:
         x = d.low + np.round((x - d.low) / d.step) * d.step
-    values: list[float] = np.clip(x, d.low, d.high).tolist()  # Python floats
+    values: list[float] = x.clip(d.low, d.high).tolist()  # Python floats
     return values
 
 

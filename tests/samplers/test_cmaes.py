@@ -303,7 +303,12 @@ def test_x0_and_sigma0_set_the_start() -> None:
 
 # -- quality -------------------------------------------------------------------------------------
 def test_not_worse_than_optuna_cmaes() -> None:
-    """Mean best value after 300 trials over three seeds, on a 4-D sphere and Rosenbrock."""
+    """Best values after 300 trials over ten seeds each, on a 4-D sphere and Rosenbrock: ours
+    are not significantly larger (one-sided Mann-Whitney U, 5 %). Three seeds were tried
+    first and decided by the seeds: the two are at parity on Rosenbrock (means over twelve
+    seeds 2.27 and 2.24)."""
+    from scipy.stats import mannwhitneyu
+
     optuna = pytest.importorskip("optuna")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -318,5 +323,6 @@ def test_not_worse_than_optuna_cmaes() -> None:
         return float(study.best_value)
 
     for objective in (sphere, rosenbrock):
-        ours = [optimise(CmaEsSampler(seed=s), objective, 300).best_value for s in range(3)]
-        assert np.mean(ours) <= np.mean([theirs(objective, s) for s in range(3)])
+        ours = [optimise(CmaEsSampler(seed=s), objective, 300).best_value for s in range(10)]
+        optunas = [theirs(objective, s) for s in range(10)]
+        assert mannwhitneyu(ours, optunas, alternative="greater").pvalue > 0.05, (ours, optunas)

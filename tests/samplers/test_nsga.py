@@ -234,9 +234,11 @@ def dtlz2(trial: hd.Trial) -> tuple[float, float, float]:
 
 
 def test_nsga3_improves_over_random_and_replays() -> None:
+    """400 trials (40 generations): at 200, NSGA-III and random search are still at par on
+    DTLZ2 (mean hypervolume 2.43 and 2.45 over ten seeds); at 400, 2.64 against 2.55."""
     def run(sampler: Sampler) -> hd.Study:
         study = hd.create_study(directions=["minimize"] * 3, sampler=sampler)
-        study.optimize(dtlz2, n_trials=200)
+        study.optimize(dtlz2, n_trials=400)
         return study
 
     def hv(study: hd.Study) -> float:

@@ -175,8 +175,8 @@ def test_multi_objective_concentrates_on_the_front() -> None:
 
     def late_y(sampler: Sampler) -> float:
         study = hd.create_study(directions=["minimize", "minimize"], sampler=sampler)
-        study.optimize(objective, n_trials=50)
-        return float(np.mean([abs(t.params["y"]) for t in study.trials[-25:]]))
+        study.optimize(objective, n_trials=100)  # at 50, ten seeds gave a ratio of 0.55
+        return float(np.mean([abs(t.params["y"]) for t in study.trials[-50:]]))
 
     tpe = np.mean([late_y(TPESampler(seed=s)) for s in range(3)])
     rnd = np.mean([late_y(RandomSampler(seed=s)) for s in range(3)])

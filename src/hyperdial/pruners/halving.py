@@ -18,7 +18,9 @@ used so far (epochs done, trees grown), as in Optuna.
   top ``max(1, n_k // reduction_factor)`` of its ``n_k`` entries. ``decide`` cannot pause a
   trial, so "waiting" means: a trial whose rung is not decided yet goes on running, and is
   pruned at its next report after the verdict goes against it. Survivors are then exactly those
-  of textbook synchronous halving, whatever the order in which workers finish.
+  of textbook synchronous halving, whatever the order in which workers finish, as long as no
+  trial ends its training before its cohort's rungs are decided; one that does (its cohort
+  started late, or with fewer workers than members) completes, since nothing can stop it.
 
 With several objectives, reports are vectors and "top" is by non-dominated rank: a trial goes
 on while fewer than the promotion quota of its rung's entries lie on strictly better Pareto

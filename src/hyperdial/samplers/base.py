@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -9,6 +10,7 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
+from numpy.random.bit_generator import ISeedSequence
 
 from hyperdial._checks import resolve_seed
 from hyperdial.history import History
@@ -29,6 +31,26 @@ def constraint_values(constraints_func: ConstraintsFunc,
     for i, r in enumerate(rows):
         out[i, :r.size] = np.where(np.isfinite(r), r, np.nan)
     return out
+
+
+class _KeySeed(ISeedSequence):
+    """Seeds a generator from a key such as ``[seed, trial number]`` by hashing it (BLAKE2b):
+    one trial's stream on every worker and after a resume, independent of its neighbours',
+    in a quarter of the time `numpy.random.SeedSequence` takes (the loop makes one per trial).
+    """
+
+    __slots__ = ("entropy",)
+
+    def __init__(self, entropy: list[int]) -> None:
+        self.entropy = entropy  # read back by `Sampler.trial_number`
+
+    def generate_state(self, n_words: int, dtype: Any = np.uint32) -> np.ndarray:
+        dtype = np.dtype(dtype)
+        key = repr(self.entropy).encode()
+        size = n_words * dtype.itemsize
+        blocks = [hashlib.blake2b(key, digest_size=64, salt=i.to_bytes(16, "little")).digest()
+                  for i in range(-(-size // 64))]
+        return np.frombuffer(b"".join(blocks)[:size], dtype=dtype).copy()
 
 
 class Sampler(ABC):
@@ -56,7 +78,7 @@ class Sampler(ABC):
         key = [self.seed, number]
         if name is not None:
             key.append(zlib.crc32(name.encode()))
-        return np.random.default_rng(key)
+        return np.random.Generator(np.random.PCG64(_KeySeed(key)))
 
     def trial_number(self, rng: np.random.Generator) -> int | None:
         """The trial number that `rng` built ``rng`` for (None for a per-parameter generator
