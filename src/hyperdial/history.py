@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import accumulate, chain
+from typing import overload
 
 import numpy as np
 
@@ -35,11 +38,65 @@ def held_alike(space: Mapping[str, Distribution],
     return {k: d for k, d in space.items() if (e := distributions.get(k)) is d or e == d}
 
 
+class RecordSequence(Sequence[TrialRecord]):
+    """An immutable sequence of trial records held as immutable chunks.
+
+    A study's view hands the loop a snapshot of every trial once per trial. As one tuple, that
+    copy grew with the study (92 us a trial at 1,000 trials, 339 us at 60,000, random search
+    in memory); successive snapshots share the chunks that did not change, so one costs
+    O(n / chunk size). It compares equal to any sequence of the same records, a tuple too.
+    """
+
+    __slots__ = ("_chunks", "_len", "_starts")
+
+    def __init__(self, chunks: Iterable[tuple[TrialRecord, ...]]) -> None:
+        self._chunks = tuple(filter(None, chunks))  # no empty chunk: indexing relies on it
+        self._len = sum(map(len, self._chunks))
+        self._starts: list[int] | None = None  # index of each chunk's first record
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[TrialRecord]:
+        return chain.from_iterable(self._chunks)
+
+    def __reversed__(self) -> Iterator[TrialRecord]:
+        return chain.from_iterable(reversed(c) for c in reversed(self._chunks))
+
+    @overload
+    def __getitem__(self, index: int) -> TrialRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[TrialRecord, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> TrialRecord | tuple[TrialRecord, ...]:
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        i = index + self._len if index < 0 else index
+        if not 0 <= i < self._len:
+            raise IndexError("trial index out of range")
+        if self._starts is None:
+            self._starts = list(accumulate((len(c) for c in self._chunks[:-1]), initial=0))
+        k = bisect_right(self._starts, i) - 1
+        return self._chunks[k][i - self._starts[k]]
+
+    def __add__(self, other: Sequence[TrialRecord]) -> tuple[TrialRecord, ...]:
+        return (*self, *other)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    def __repr__(self) -> str:
+        return f"RecordSequence({list(self)!r})"
+
+
 @dataclass(frozen=True)
 class History:
     """Trials of one study (finished, running and waiting) plus its optimisation directions."""
 
-    trials: tuple[TrialRecord, ...]
+    trials: Sequence[TrialRecord]  # a tuple, or a study's `RecordSequence`
     directions: tuple[StudyDirection, ...] = (StudyDirection.MINIMIZE,)
     known_space: SearchSpace | None = None  # precomputed `completed_space`, if the caller has it
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hyperdial.history import StudyDirection
 from hyperdial.storage import InMemoryStorage
@@ -80,3 +82,38 @@ def test_own_events_give_the_record_a_reader_builds() -> None:
     assert mine.get(number).user_attrs == {"fold": [1, 2], "7": "int key"}
     mine.sync()  # reads the same events back and ignores them
     assert mine.get(number) == theirs.get(number)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 700), st.booleans()), min_size=1, max_size=120))
+def test_snapshots_are_immutable_and_match_the_records(ops: list[tuple[int, bool]]) -> None:
+    """Trials created out of order (holes) and finished in any order, across several chunks:
+    every snapshot keeps what it held when taken, and equals the records in number order."""
+    from hyperdial.storage.base import _CHUNK
+
+    view = TrialView(InMemoryStorage(), 1, (StudyDirection.MINIMIZE,))
+    created: dict[int, TrialState] = {}
+    taken: list[tuple[object, tuple[tuple[int, TrialState], ...]]] = []
+    for event_id, (number, finish) in enumerate(ops, start=1):
+        if number not in created:
+            view.apply([EventRow(event_id, number, "create", {"t": 0.0, "state": "RUNNING"})])
+            created[number] = TrialState.RUNNING
+        elif finish and created[number] is TrialState.RUNNING:
+            view.apply([EventRow(event_id, number, "finish",
+                                 {"t": 1.0, "state": "COMPLETE", "values": [float(number)]})])
+            created[number] = TrialState.COMPLETE
+        expected = tuple(sorted(created.items()))
+        snapshot = view.records
+        assert [(r.number, r.state) for r in snapshot] == list(expected)
+        assert len(snapshot) == len(expected)
+        assert [snapshot[i].number for i in range(-len(expected), len(expected))] == \
+            [n for n, _ in expected] * 2
+        assert [r.number for r in reversed(snapshot)] == [n for n, _ in reversed(expected)]
+        assert snapshot[1:3] == tuple(snapshot)[1:3]
+        assert snapshot == tuple(snapshot) and tuple(snapshot) == snapshot
+        taken.append((snapshot, expected))
+    for snapshot, expected in taken:
+        assert [(r.number, r.state) for r in snapshot] == list(expected)  # type: ignore[attr-defined]
+    with pytest.raises(IndexError):
+        _ = view.records[len(created)]
+    assert max(created) < 701 and _CHUNK < 701  # the cases span more than one chunk

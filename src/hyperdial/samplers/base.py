@@ -50,7 +50,8 @@ class _KeySeed(ISeedSequence):
         size = n_words * dtype.itemsize
         blocks = [hashlib.blake2b(key, digest_size=64, salt=i.to_bytes(16, "little")).digest()
                   for i in range(-(-size // 64))]
-        return np.frombuffer(b"".join(blocks)[:size], dtype=dtype).copy()
+        state: np.ndarray = np.frombuffer(b"".join(blocks)[:size], dtype=dtype).copy()
+        return state
 
 
 class Sampler(ABC):
@@ -78,7 +79,8 @@ class Sampler(ABC):
         key = [self.seed, number]
         if name is not None:
             key.append(zlib.crc32(name.encode()))
-        return np.random.Generator(np.random.PCG64(_KeySeed(key)))
+        # numpy's stubs name SeedSequence only; PCG64 takes any ISeedSequence
+        return np.random.Generator(np.random.PCG64(_KeySeed(key)))  # type: ignore[arg-type]
 
     def trial_number(self, rng: np.random.Generator) -> int | None:
         """The trial number that `rng` built ``rng`` for (None for a per-parameter generator

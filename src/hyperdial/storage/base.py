@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from hyperdial.exceptions import StorageError, TrialNotFound
-from hyperdial.history import History, StudyDirection, held_alike
+from hyperdial.history import History, RecordSequence, StudyDirection, held_alike
 from hyperdial.space import EMPTY_SPACE, Distribution, SearchSpace, distribution_from_dict
 from hyperdial.trial import TrialRecord, TrialState
 
@@ -217,6 +217,8 @@ class _Builder:
             datetime_complete=_dt(end))
 
 
+_CHUNK = 256  # records per immutable chunk of a `TrialView` snapshot
+
 # Events whose data hyperdial builds from JSON types only (str keys, scalars, lists), so that
 # they read back exactly as written; user attributes and reported values may not.
 _PLAIN_JSON = frozenset({"params", "finish"})
@@ -236,9 +238,11 @@ class TrialView:
         self.directions = tuple(directions)
         self.last_event_id = 0
         self._records: list[TrialRecord | None] = []
-        self._holes = 0  # numbers seen in no ``create`` event yet
+        self._holes: set[int] = set()  # numbers seen in no ``create`` event yet (rare)
         self._open: dict[int, _Builder] = {}
-        self._snapshot: tuple[TrialRecord, ...] | None = ()
+        self._chunks: list[tuple[TrialRecord, ...]] = []  # of _CHUNK numbers each
+        self._stale_chunks: set[int] = set()  # indexes of chunks to rebuild
+        self._snapshot: RecordSequence | None = RecordSequence(())
         self._space: SearchSpace | None = None  # what every completed trial holds alike
 
     def sync(self) -> None:
@@ -276,15 +280,16 @@ class TrialView:
             b = self._open.get(number)
             if b is not None:
                 self._records[number] = b.record()
+            self._stale_chunks.add(number // _CHUNK)
         self._snapshot = None
 
     def _apply_one(self, row: EventRow) -> None:
         n, kind = row.number, row.kind
         if kind == "create":
             while len(self._records) <= n:
+                self._holes.add(len(self._records))
                 self._records.append(None)
-                self._holes += 1
-            self._holes -= 1
+            self._holes.discard(n)
             self._open[n] = _Builder(n, row.data)
             return
         b = self._open.get(n)
@@ -323,13 +328,18 @@ class TrialView:
             self._space = SearchSpace(kept)
 
     @property
-    def records(self) -> tuple[TrialRecord, ...]:
+    def records(self) -> RecordSequence:
         if self._snapshot is None:
-            # Numbers are allocated in event order, so holes are rare and transient.
-            if self._holes:
-                self._snapshot = tuple(r for r in self._records if r is not None)
-            else:
-                self._snapshot = tuple(self._records)  # type: ignore[arg-type]
+            for k in self._stale_chunks:
+                while len(self._chunks) <= k:
+                    self._chunks.append(())
+                start, stop = k * _CHUNK, (k + 1) * _CHUNK
+                part = self._records[start:stop]
+                if any(start <= h < stop for h in self._holes):
+                    part = [r for r in part if r is not None]
+                self._chunks[k] = tuple(part)  # type: ignore[arg-type]
+            self._stale_chunks.clear()
+            self._snapshot = RecordSequence(self._chunks)
         return self._snapshot
 
     def history(self) -> History:
