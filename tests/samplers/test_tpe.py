@@ -62,8 +62,8 @@ def test_registered() -> None:
     assert SAMPLERS["tpe"] is TPESampler
 
 
-# Margins from 10 seeds measured at 60 trials: quadratic, median best TPE 0.015 vs random 0.34;
-# branches, TPE 0.007 vs random 0.079. The seeds are fixed, so these are not flaky.
+# Margin from 10 seeds at 60 trials: median best TPE 0.0037 vs random 0.70. The seeds are
+# fixed, so this is not flaky.
 def test_beats_random_on_a_quadratic() -> None:
     tpe = np.median([best_after(TPESampler(seed=s), QUAD, quad) for s in range(10)])
     rnd = np.median([best_after(RandomSampler(seed=s), QUAD, quad) for s in range(10)])
@@ -71,8 +71,11 @@ def test_beats_random_on_a_quadratic() -> None:
 
 
 def test_beats_random_on_a_conditional_problem() -> None:
-    tpe = np.median([best_after(TPESampler(seed=s), BRANCHES, branches) for s in range(10)])
-    rnd = np.median([best_after(RandomSampler(seed=s), BRANCHES, branches) for s in range(10)])
+    """Thirty seeds: with the 0.05 bandwidth floor a few runs stay in the easy branch (5 of
+    60 end at 0.5, against 2 of 60 without the floor), so ten seeds' median was a draw
+    (0.031 against random's 0.048); over thirty it is 0.009 against 0.050."""
+    tpe = np.median([best_after(TPESampler(seed=s), BRANCHES, branches) for s in range(30)])
+    rnd = np.median([best_after(RandomSampler(seed=s), BRANCHES, branches) for s in range(30)])
     assert tpe < 0.5 * rnd
 
 
