@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -10,7 +9,6 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
-from numpy.random.bit_generator import ISeedSequence
 
 from hyperdial._checks import resolve_seed
 from hyperdial.history import History
@@ -33,10 +31,11 @@ def constraint_values(constraints_func: ConstraintsFunc,
     return out
 
 
-class _KeySeed(ISeedSequence):
+class _KeySeed:
     """Seeds a generator from a key such as ``[seed, trial number]`` by hashing it (BLAKE2b):
     one trial's stream on every worker and after a resume, independent of its neighbours',
     in a quarter of the time `numpy.random.SeedSequence` takes (the loop makes one per trial).
+    A numpy ``ISeedSequence`` by registration in `_generator`.
     """
 
     __slots__ = ("entropy",)
@@ -48,10 +47,28 @@ class _KeySeed(ISeedSequence):
         dtype = np.dtype(dtype)
         key = repr(self.entropy).encode()
         size = n_words * dtype.itemsize
-        blocks = [hashlib.blake2b(key, digest_size=64, salt=i.to_bytes(16, "little")).digest()
+        blocks = [_blake2b(key, digest_size=64, salt=i.to_bytes(16, "little")).digest()
                   for i in range(-(-size // 64))]
         state: np.ndarray = np.frombuffer(b"".join(blocks)[:size], dtype=dtype).copy()
         return state
+
+
+_blake2b: Any = None  # hashlib.blake2b, once `_generator` has run
+
+
+def _generator(key: list[int]) -> np.random.Generator:
+    """A PCG64 generator seeded by hashing ``key``. numpy.random and hashlib load on the first
+    call, not with ``import hyperdial`` (15 ms of its import time)."""
+    global _blake2b
+    if _blake2b is None:
+        import hashlib
+
+        from numpy.random.bit_generator import ISeedSequence
+
+        ISeedSequence.register(_KeySeed)
+        _blake2b = hashlib.blake2b
+    # numpy's stubs name SeedSequence only; PCG64 takes any ISeedSequence
+    return np.random.Generator(np.random.PCG64(_KeySeed(key)))  # type: ignore[arg-type]
 
 
 class Sampler(ABC):
@@ -79,8 +96,7 @@ class Sampler(ABC):
         key = [self.seed, number]
         if name is not None:
             key.append(zlib.crc32(name.encode()))
-        # numpy's stubs name SeedSequence only; PCG64 takes any ISeedSequence
-        return np.random.Generator(np.random.PCG64(_KeySeed(key)))  # type: ignore[arg-type]
+        return _generator(key)
 
     def trial_number(self, rng: np.random.Generator) -> int | None:
         """The trial number that `rng` built ``rng`` for (None for a per-parameter generator
