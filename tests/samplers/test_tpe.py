@@ -306,3 +306,19 @@ def test_the_bandwidth_floor_lets_few_good_trials_concentrate_proposals() -> Non
 
     assert TPESampler(seed=0).min_bandwidth == 0.05
     assert spread(TPESampler(seed=0)) < 0.7 * spread(TPESampler(seed=0, min_bandwidth=None))
+
+
+def test_learns_from_pruned_trials_alone() -> None:
+    """Hyperband's aggressive brackets may finish their first tens of trials all pruned: the
+    model ranks them by depth, then value, instead of waiting for a completed one."""
+    space = SearchSpace({"x": Float(0.0, 1.0)})
+    history = History(())
+    for k, x in enumerate(np.linspace(0.0, 1.0, 21)):
+        depth = 3 if abs(x - 0.7) < 0.08 else 1  # the trials near 0.7 went one rung further
+        history = add(history, space, {"x": float(x)}, None, state=TrialState.PRUNED,
+                      intermediate_values={step: abs(x - 0.7) + k * 1e-3
+                                           for step in range(1, depth + 1)})
+    assert not history.completed
+    sampler = TPESampler(seed=0)
+    xs = np.array([sampler.propose(history, space, sampler.rng(300 + i))["x"] for i in range(40)])
+    assert np.mean(np.abs(xs - 0.7) < 0.15) > 0.6  # random: 0.3

@@ -205,7 +205,10 @@ class TPESampler(Sampler):
             return {}
         n_learned = len(history.completed) + sum(
             1 for t in history.with_states(TrialState.PRUNED) if t.intermediate_values)
-        if not history.completed or n_learned < max(self.n_startup_trials, 1):
+        # With one objective, pruned trials alone are enough to learn from (ranked by depth,
+        # then value, as in Optuna): Hyperband's aggressive brackets complete few trials.
+        if n_learned < max(self.n_startup_trials, 1) or (
+                history.n_objectives > 1 and not history.completed):
             return decode(space, rng.random((1, len(space))))[0]
         ranked = self._rank(history)
         names = list(space)
