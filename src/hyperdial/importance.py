@@ -297,6 +297,16 @@ def _usable(history: History, params: Sequence[str],
     return [t for t, k in zip(trials, keep, strict=True) if k], loss[keep]
 
 
+def as_history(study: Study | History) -> History:
+    """A study's history; a `History` as it is."""
+    return study if isinstance(study, History) else study.history()
+
+
+def param_names(history: History, params: Sequence[str] | None) -> list[str]:
+    """The named parameters, or those every completed trial holds."""
+    return list(history.completed_space) if params is None else list(params)
+
+
 def get_param_importances(study: Study | History, *,
                           evaluator: ImportanceEvaluator | None = None,
                           params: Sequence[str] | None = None, target: Target | None = None,
@@ -309,8 +319,8 @@ def get_param_importances(study: Study | History, *,
     importances are shares (`ImportanceEvaluator.shares`): PED-ANOVA's sum to 1 (all 0 when
     no parameter mattered); Sobol's are of the total variance.
     """
-    history = study if isinstance(study, History) else study.history()
-    names = list(history.completed_space) if params is None else list(params)
+    history = as_history(study)
+    names = param_names(history, params)
     if not names:
         return {}
     evaluator = evaluator or PedAnovaImportanceEvaluator()
@@ -330,8 +340,8 @@ def get_param_interactions(study: Study | History, *,
     With ``normalize`` each value is a share of the model's total variance (second-order
     Sobol indices), else the variance itself.
     """
-    history = study if isinstance(study, History) else study.history()
-    names = list(history.completed_space) if params is None else list(params)
+    history = as_history(study)
+    names = param_names(history, params)
     if len(names) < 2:
         return {}
     _, pairs, total = (evaluator or SobolImportanceEvaluator()).evaluate_pairs(

@@ -9,21 +9,19 @@ trial; lower is better for the best-so-far line) where one value is plotted.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hyperdial.history import History
-from hyperdial.importance import target_values
+from hyperdial.importance import Target, as_history, param_names, target_values
 from hyperdial.space import Categorical, Distribution, Float, Int
-from hyperdial.trial import TrialRecord, TrialState
+from hyperdial.trial import TrialState
 
 if TYPE_CHECKING:
     from hyperdial.importance import ImportanceEvaluator
     from hyperdial.study import Study
-
-Target = Callable[[TrialRecord], float]
 
 
 def _plotly() -> Any:
@@ -33,10 +31,6 @@ def _plotly() -> Any:
         raise ImportError("hyperdial.visualization needs plotly: pip install "
                           "'hyperdial[viz]'") from exc
     return go
-
-
-def _history(study: Study | History) -> History:
-    return study if isinstance(study, History) else study.history()
 
 
 def _lower_is_better(history: History, target: Target | None) -> bool:
@@ -53,7 +47,7 @@ def plot_optimization_history(study: Study | History, *, target: Target | None =
     """Each completed trial's value by trial number, and the best so far (by the study's
     direction; lowest when ``target`` is given)."""
     go = _plotly()
-    history = _history(study)
+    history = as_history(study)
     trials = history.completed
     y = target_values(history, trials, target)
     sign = 1.0 if _lower_is_better(history, target) else -1.0
@@ -71,7 +65,7 @@ def plot_intermediate_values(study: Study | History) -> Any:
     """Every trial's reported values by step (learning curves); pruned trials dotted."""
     go = _plotly()
     traces = []
-    for t in _history(study).trials:
+    for t in as_history(study).trials:
         if not t.intermediate_values:
             continue
         steps = sorted(t.intermediate_values)
@@ -92,7 +86,7 @@ def plot_slice(study: Study | History, params: Sequence[str] | None = None, *,
     go = _plotly()
     from plotly.subplots import make_subplots
 
-    history = _history(study)
+    history = as_history(study)
     names = _params(history, params)
     fig = make_subplots(rows=1, cols=max(len(names), 1), shared_yaxes=True,
                         subplot_titles=names)
@@ -116,7 +110,7 @@ def plot_parallel_coordinate(study: Study | History, params: Sequence[str] | Non
     """The value and every parameter as parallel axes, one line per completed trial holding
     them all; log scales are drawn as log10, categoricals as their choices."""
     go = _plotly()
-    history = _history(study)
+    history = as_history(study)
     names = _params(history, params)
     trials = [t for t in history.completed if all(n in t.params for n in names)]
     values = target_values(history, trials, target)
@@ -158,7 +152,7 @@ def plot_contour(study: Study | History, params: Sequence[str], *,
     from hyperdial._encode import decode_column
     from hyperdial.importance import surrogate, value_grid
 
-    history = _history(study)
+    history = as_history(study)
     if len(params) != 2:
         raise ValueError(f"a contour plot shows two parameters, got {list(params)}")
     names = [*params, *(n for n in _params(history, None) if n not in params)]
@@ -212,7 +206,7 @@ def plot_pareto_front(study: Study | History, *,
                       target_names: Sequence[str] | None = None) -> Any:
     """Completed trials of a study of 2 or 3 objectives, the Pareto front highlighted."""
     go = _plotly()
-    history = _history(study)
+    history = as_history(study)
     m = history.n_objectives
     if m not in (2, 3):
         raise ValueError(f"a Pareto-front plot needs 2 or 3 objectives, the study has {m}")
@@ -238,7 +232,7 @@ def plot_pareto_front(study: Study | History, *,
 
 def _params(history: History, params: Sequence[str] | None) -> list[str]:
     """The named parameters, or those every completed trial holds."""
-    names = list(history.completed_space) if params is None else list(params)
+    names = param_names(history, params)
     if not history.completed:
         raise ValueError("no trial has completed yet: nothing to plot")
     return names
