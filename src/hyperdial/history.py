@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import operator
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -72,7 +73,8 @@ class RecordSequence(Sequence[TrialRecord]):
     def __getitem__(self, index: int | slice) -> TrialRecord | tuple[TrialRecord, ...]:
         if isinstance(index, slice):
             return tuple(self)[index]
-        i = index + self._len if index < 0 else index
+        i = operator.index(index)  # a clear TypeError for a non-integer, as a tuple gives
+        i = i + self._len if i < 0 else i
         if not 0 <= i < self._len:
             raise IndexError("trial index out of range")
         if self._starts is None:

@@ -116,4 +116,6 @@ def test_snapshots_are_immutable_and_match_the_records(ops: list[tuple[int, bool
         assert [(r.number, r.state) for r in snapshot] == list(expected)  # type: ignore[attr-defined]
     with pytest.raises(IndexError):
         _ = view.records[len(created)]
+    with pytest.raises(TypeError, match="integer"):
+        _ = view.records["0"]  # type: ignore[call-overload]
     assert max(created) < 701 and _CHUNK < 701  # the cases span more than one chunk
