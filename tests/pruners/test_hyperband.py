@@ -8,6 +8,7 @@ from collections.abc import Generator
 from typing import Any
 
 import numpy as np
+import pytest
 
 import hyperdial as hd
 from hyperdial.executors import SimulatedExecutor, optimize_simulated
@@ -101,8 +102,11 @@ def test_a_trial_is_judged_only_within_its_bracket() -> None:
     assert pruner.decide(history, trial) is Decision.CONTINUE  # best of its own bracket
     worse = TrialRecord(ours[3], TrialState.RUNNING, intermediate_values={1: 10.0})
     assert pruner.decide(history, worse) is Decision.PRUNE
-    view = pruner.sampler_view(history, ours[3])
-    assert {t.number for t in view.trials} == set(ours)
+    assert {t.number for t in pruner.bracket_history(history, ours[3]).trials} == set(ours)
+    assert pruner.sampler_view(history, ours[3]) is history  # the sampler learns from all
+    scoped = HyperbandPruner(1, 27, 3, sampler_scope="bracket")
+    assert scoped.sampler_view(history, ours[3]) == pruner.bracket_history(history, ours[3])
+    assert scoped.decide(history, worse) is Decision.PRUNE
 
 
 def test_auto_max_resource_waits_for_a_completed_trial() -> None:
@@ -141,8 +145,15 @@ def curve_objective(trial: hd.Trial) -> float:
     return x / 9
 
 
-def test_the_study_shows_the_sampler_only_the_trials_bracket() -> None:
-    pruner = HyperbandPruner(1, 9, 3)
+def test_the_study_shows_the_sampler_every_bracket_by_default() -> None:
+    sampler = Recorder()
+    study = hd.create_study(sampler=sampler, pruner=HyperbandPruner(1, 9, 3))
+    study.optimize(curve_objective, n_trials=12)
+    assert sampler.seen == [set(range(n + 1)) for n in range(12)]
+
+
+def test_a_bracket_scope_shows_the_sampler_only_the_trials_bracket() -> None:
+    pruner = HyperbandPruner(1, 9, 3, sampler_scope="bracket")
     sampler = Recorder()
     study = hd.create_study(sampler=sampler, pruner=pruner)
     study.optimize(curve_objective, n_trials=20)
@@ -157,9 +168,10 @@ class FidelityRecorder(Recorder):
     multi_fidelity = True
 
 
-def test_a_multi_fidelity_sampler_sees_every_bracket() -> None:
+def test_a_multi_fidelity_sampler_sees_every_bracket_whatever_the_scope() -> None:
     sampler = FidelityRecorder()
-    study = hd.create_study(sampler=sampler, pruner=HyperbandPruner(1, 9, 3))
+    study = hd.create_study(sampler=sampler,
+                            pruner=HyperbandPruner(1, 9, 3, sampler_scope="bracket"))
     study.optimize(curve_objective, n_trials=12)
     assert sampler.seen == [set(range(n + 1)) for n in range(12)]
 
@@ -199,3 +211,9 @@ def test_asha_and_hyperband_on_8_virtual_workers_are_deterministic() -> None:
         # trials overlapped in virtual time: several were running when the first one ended
         first_done = min(e.time for e in trace if e.kind == "done")
         assert sum(e.kind == "start" and e.time < first_done for e in trace) == 8
+
+
+def test_an_unknown_sampler_scope_is_refused() -> None:
+    with pytest.raises(ValueError, match="sampler_scope"):
+        HyperbandPruner(1, 27, 3, sampler_scope="brackets")
+    assert "sampler_scope='bracket'" in repr(HyperbandPruner(1, 27, sampler_scope="bracket"))

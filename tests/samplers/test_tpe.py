@@ -198,7 +198,8 @@ def test_maximize_direction_is_respected() -> None:
 
 @pytest.mark.parametrize("kwargs", [{"n_startup_trials": -1}, {"n_ei_candidates": 0},
                                     {"prior_weight": 0.0}, {"min_bandwidth": 0.0},
-                                    {"min_bandwidth": 1.5}])
+                                    {"min_bandwidth": 1.5}, {"min_bandwidth": "wide"},
+                                    {"min_bandwidth": True}])
 def test_arguments_are_checked(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         TPESampler(**kwargs)
@@ -304,8 +305,29 @@ def test_the_bandwidth_floor_lets_few_good_trials_concentrate_proposals() -> Non
                        for i in range(60)])
         return float(np.mean(np.abs(xs - 0.405)))
 
-    assert TPESampler(seed=0).min_bandwidth == 0.05
-    assert spread(TPESampler(seed=0)) < 0.7 * spread(TPESampler(seed=0, min_bandwidth=None))
+    fixed = spread(TPESampler(seed=0, min_bandwidth=0.05))
+    assert spread(TPESampler(seed=0)) == fixed  # "auto": the fixed floor, no trial was pruned
+    assert fixed < 0.7 * spread(TPESampler(seed=0, min_bandwidth=None))
+
+
+def test_the_auto_floor_is_the_magic_clip_once_pruned_trials_are_ranked() -> None:
+    """Multi-fidelity: early values rank configurations only roughly, so "auto" keeps the
+    kernels as wide as Optuna's (Hyperband + TPE on the learning-curve benchmark)."""
+    space = SearchSpace({"x": Float(0.0, 1.0)})
+    history = History(())
+    for k, x in enumerate(np.linspace(0.0, 1.0, 18)):
+        history = add(history, space, {"x": float(x)}, (1.0 + 0.01 * k,))
+    for k, x in enumerate((0.40, 0.41)):
+        history = add(history, space, {"x": x}, (0.01 * k,))
+    history = add(history, space, {"x": 0.9}, None, state=TrialState.PRUNED,
+                  intermediate_values={1: 5.0})
+
+    def proposals(sampler: TPESampler) -> list[float]:
+        return [sampler.propose(history, space, sampler.rng(700 + i))["x"] for i in range(20)]
+
+    auto = proposals(TPESampler(seed=0))
+    assert auto == proposals(TPESampler(seed=0, min_bandwidth=None))
+    assert auto != proposals(TPESampler(seed=0, min_bandwidth=0.05))
 
 
 def test_learns_from_pruned_trials_alone() -> None:

@@ -23,8 +23,8 @@ class Pruner(ABC):
 
     def sampler_view(self, history: History, number: int) -> History:
         """The part of ``history`` the sampler should learn from when proposing for trial
-        ``number``: all of it, except for pruners that split trials into groups judged apart
-        (Hyperband's brackets), whose trials should only learn from their own group."""
+        ``number``: all of it, unless a pruner that splits trials into groups judged apart is
+        asked to show only the trial's own group (Hyperband with ``sampler_scope="bracket"``)."""
         return history
 
 

@@ -12,9 +12,12 @@ the rungs are ``min_resource * eta ** (b + k)``, as in Optuna; otherwise Optuna 
 Each trial belongs to one bracket, drawn from its number and the pruner's seed with Hyperband's
 weights (bracket ``b`` gets ``ceil(n_brackets / (n_brackets - b) * eta ** (n_brackets - 1 -
 b))`` of every ``sum(weights)`` trials), so the same trial lands in the same bracket in every
-process. A trial is judged only against trials of its own bracket, and `sampler_view` hands the
-sampler only that bracket's trials too, as Optuna does: a model fitted across brackets would mix
-curves cut at different rungs.
+process. A trial is judged only against trials of its own bracket. The sampler learns from
+every bracket by default (``sampler_scope="study"``): a sampler that ranks pruned trials by how
+far they got (TPE, BOHB) compares them fairly across brackets, and an aggressive bracket alone
+holds too few trials to model. That is also what Optuna 5's TPE does under its Hyperband, which
+filters trials by bracket in ``get_trials`` while its TPE reads ``_get_trials``.
+``sampler_scope="bracket"`` hands the sampler only the trial's own bracket.
 """
 
 from __future__ import annotations
@@ -95,6 +98,9 @@ class HyperbandPruner(Pruner):
         reduction_factor: ``eta``; each rung keeps ``1 / eta`` of its entries.
         seed: seed of the bracket draw.
         synchronous: each bracket runs synchronous halving on cohorts of Hyperband's size.
+        sampler_scope: what the sampler learns from: "study" (every bracket) or "bracket"
+            (only the bracket of the trial it proposes for). On the learning-curve benchmark
+            TPE did better with "study" (``docs/pruners.md``).
 
     >>> pruner = HyperbandPruner(min_resource=1, max_resource=27, reduction_factor=3)
     >>> [pruner.bracket_of(n) for n in range(8)]
@@ -102,11 +108,15 @@ class HyperbandPruner(Pruner):
     """
 
     def __init__(self, min_resource: int = 1, max_resource: int | str = "auto",
-                 reduction_factor: int = 3, *, seed: int = 0, synchronous: bool = False) -> None:
+                 reduction_factor: int = 3, *, seed: int = 0, synchronous: bool = False,
+                 sampler_scope: str = "study") -> None:
         check_int("min_resource", min_resource, 1)
         if max_resource != "auto":
             check_int("max_resource", max_resource, 1)
         check_int("reduction_factor", reduction_factor, 2)
+        if sampler_scope not in ("study", "bracket"):
+            raise ValueError(f"sampler_scope must be 'study' or 'bracket', got {sampler_scope!r}")
+        self.sampler_scope = sampler_scope
         self.min_resource = min_resource
         self.max_resource = max_resource
         self.reduction_factor = reduction_factor
@@ -116,7 +126,8 @@ class HyperbandPruner(Pruner):
     def __repr__(self) -> str:
         return (f"HyperbandPruner(min_resource={self.min_resource}, "
                 f"max_resource={self.max_resource!r}, reduction_factor={self.reduction_factor}, "
-                f"seed={self.seed}" + (", synchronous=True)" if self.synchronous else ")"))
+                f"seed={self.seed}" + (", synchronous=True" if self.synchronous else "")
+                + (", sampler_scope='bracket')" if self.sampler_scope == "bracket" else ")"))
 
     def resolved_max_resource(self, history: History | None = None) -> int | None:
         """``max_resource``, resolving "auto" from ``history`` (None while it cannot be)."""
@@ -149,6 +160,12 @@ class HyperbandPruner(Pruner):
         return draw_bracket(self.seed, number, tuple(int(w) for w in weights))
 
     def sampler_view(self, history: History, number: int) -> History:
+        if self.sampler_scope == "study":
+            return history
+        return self.bracket_history(history, number)
+
+    def bracket_history(self, history: History, number: int) -> History:
+        """The trials of ``history`` in trial ``number``'s bracket (all while it has none)."""
         bracket = self.bracket_of(number, history)
         if bracket is None:
             return history
@@ -162,4 +179,4 @@ class HyperbandPruner(Pruner):
             return Decision.CONTINUE
         bracket = self.bracket_of(trial.number, history)
         assert bracket is not None
-        return brackets[bracket].decide(self.sampler_view(history, trial.number), trial)
+        return brackets[bracket].decide(self.bracket_history(history, trial.number), trial)

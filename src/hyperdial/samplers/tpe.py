@@ -26,6 +26,7 @@ class _Ranked:
     n_good: int
     numbers: np.ndarray
     n_finished: int = 0  # the first n_finished trials are finished (the rest pending)
+    n_pruned: int = 0  # of which this many were pruned (ranked after the completed ones)
     good_weights: np.ndarray | None = None  # several objectives: hypervolume contributions
     loss: np.ndarray | None = None  # one objective: the completed trials' losses, in rank order
 
@@ -139,8 +140,10 @@ class TPESampler(Sampler):
         min_bandwidth: with one objective, the smallest bandwidth of every numeric kernel, as a
             fraction of the parameter's range (in (0, 1]; Watanabe 2023's minimum bandwidth
             factor). ``None``: the "magic clip" of hyperopt and Optuna, ``1 / min(100, k + 1)``
-            for an estimator of ``k`` kernels, which several objectives always use. See
-            ``docs/tpe.md``.
+            for an estimator of ``k`` kernels, which several objectives always use. "auto"
+            (default): 0.05 while every trial it learns from completed, the magic clip once
+            pruned trials are among them, whose early values rank configurations only roughly
+            (multi-fidelity). See ``docs/tpe.md``.
     """
 
     def __init__(self, *, seed: int | None = None, n_startup_trials: int = 10,
@@ -149,15 +152,20 @@ class TPESampler(Sampler):
                  constant_liar: bool = False, consider_endpoints: bool = False,
                  weights: Callable[[int], np.ndarray] = pz.default_weights,
                  rank_weighted: bool = True,
-                 min_bandwidth: float | None = pz.MIN_BANDWIDTH) -> None:
+                 min_bandwidth: float | str | None = "auto") -> None:
         if n_startup_trials < 0:
             raise ValueError(f"n_startup_trials must be >= 0, got {n_startup_trials}")
         if n_ei_candidates < 1:
             raise ValueError(f"n_ei_candidates must be >= 1, got {n_ei_candidates}")
         if not prior_weight > 0:
             raise ValueError(f"prior_weight must be > 0, got {prior_weight}")
-        if min_bandwidth is not None and not 0 < min_bandwidth <= 1:
-            raise ValueError(f"min_bandwidth must be in (0, 1] or None, got {min_bandwidth}")
+        bad = ValueError(f"min_bandwidth must be in (0, 1], None or 'auto', got {min_bandwidth!r}")
+        if isinstance(min_bandwidth, (int, float)) and not isinstance(min_bandwidth, bool):
+            if not 0 < min_bandwidth <= 1:
+                raise bad
+            min_bandwidth = float(min_bandwidth)
+        elif min_bandwidth not in (None, "auto"):
+            raise bad
         self.n_startup_trials = int(n_startup_trials)
         self.n_ei_candidates = int(n_ei_candidates)
         self.gamma = gamma
@@ -168,7 +176,7 @@ class TPESampler(Sampler):
         self.consider_endpoints = bool(consider_endpoints)
         self.weights = weights
         self.rank_weighted = bool(rank_weighted)
-        self.min_bandwidth = None if min_bandwidth is None else float(min_bandwidth)
+        self.min_bandwidth = min_bandwidth
         super().__init__(seed=seed)
 
     def reseed(self, seed: int | None) -> None:
@@ -256,7 +264,7 @@ class TPESampler(Sampler):
         if self.constant_liar:
             trials += history.with_states(TrialState.RUNNING, TrialState.WAITING)
         return _Ranked(tuple(trials), n_good, np.array([t.number for t in trials], dtype=np.int64),
-                       n_finished, good_weights, ranked_loss)
+                       n_finished, len(pruned), good_weights, ranked_loss)
 
     def _pareto_order(self, loss: np.ndarray, n_good: int) -> tuple[np.ndarray, np.ndarray]:
         """Several objectives: the order of `pz.loss_order` and the good set's hypervolume
@@ -332,7 +340,7 @@ class TPESampler(Sampler):
             mixtures.append(pz.fit(num[part], cats[part], w * part_share[part], n_choices,
                                    prior_weight=self.prior_weight, scott=scott,
                                    consider_endpoints=self.consider_endpoints,
-                                   min_bandwidth=self.min_bandwidth if single_objective
+                                   min_bandwidth=self._floor(ranked) if single_objective
                                    else None))
         z, c = pz.best_candidate(mixtures[0], mixtures[1], rng, self.n_ei_candidates, dims)
         out: dict[str, Any] = {}
@@ -342,7 +350,13 @@ class TPESampler(Sampler):
             out[names[j]] = dists[j].choices[int(c[k])]  # type: ignore[union-attr]
         return out
 
+    def _floor(self, ranked: _Ranked) -> float | None:
+        """The bandwidth floor of a proposal from ``ranked`` (see ``min_bandwidth``)."""
+        if isinstance(self.min_bandwidth, str):  # "auto"
+            return None if ranked.n_pruned else pz.MIN_BANDWIDTH
+        return self.min_bandwidth
+
     def __repr__(self) -> str:
         return (f"TPESampler(seed={self.seed}, multivariate={self.multivariate}, "
                 f"group={self.group}, constant_liar={self.constant_liar}, "
-                f"rank_weighted={self.rank_weighted}, min_bandwidth={self.min_bandwidth})")
+                f"rank_weighted={self.rank_weighted}, min_bandwidth={self.min_bandwidth!r})")
