@@ -134,8 +134,8 @@ def run_optuna(cache: CurveCache, seed: int, budget: int) -> Run:
     return run
 
 
-def hyperband(seed: int) -> hd.pruners.HyperbandPruner:
-    return hd.pruners.HyperbandPruner(1, MAX_EPOCHS, ETA, seed=seed)
+def hyperband(seed: int, sampler_scope: str = "study") -> hd.pruners.HyperbandPruner:
+    return hd.pruners.HyperbandPruner(1, MAX_EPOCHS, ETA, seed=seed, sampler_scope=sampler_scope)
 
 
 #: Part (b): each optimiser from a seed.
@@ -149,6 +149,18 @@ OPTIMISERS: dict[str, Callable[[CurveCache, int, int], Run]] = {
     "hyperdial Hyperband + BOHB": lambda c, s, b: run_hyperdial(
         c, BOHBSampler(seed=s), hyperband(s), b),
     "optuna Hyperband + TPE": run_optuna,
+}
+
+
+#: With ``--ablation``: the defaults Hyperband + TPE had before (the sampler saw one bracket,
+#: TPE kept its fixed bandwidth floor with pruned trials), one change at a time.
+ABLATION: dict[str, Callable[[CurveCache, int, int], Run]] = {
+    "TPE, fixed floor": lambda c, s, b: run_hyperdial(
+        c, hd.samplers.TPESampler(seed=s, min_bandwidth=0.05), hyperband(s), b),
+    "TPE, per bracket": lambda c, s, b: run_hyperdial(
+        c, hd.samplers.TPESampler(seed=s), hyperband(s, "bracket"), b),
+    "TPE, fixed floor, per bracket": lambda c, s, b: run_hyperdial(
+        c, hd.samplers.TPESampler(seed=s, min_bandwidth=0.05), hyperband(s, "bracket"), b),
 }
 
 
@@ -268,6 +280,22 @@ def part_a_lines(part_a: dict[str, list[dict[str, Any]]], args: argparse.Namespa
     return lines
 
 
+def _paired_lines(part_b: dict[str, dict[str, dict[str, list[float]]]], a: str,
+                  b: str) -> list[str]:
+    """Per problem: on how many seeds ``a``'s best is lower, equal and higher than ``b``'s, and
+    the two-sided paired Wilcoxon p-value (ties dropped)."""
+    from scipy.stats import wilcoxon
+
+    out = ["", f"{a} vs {b}, seed by seed (same seeds):", ""]
+    for problem, by_name in part_b.items():
+        x, y = np.array(by_name[a]["best"]), np.array(by_name[b]["best"])
+        p = float(wilcoxon(x, y).pvalue) if np.any(x != y) else 1.0
+        out.append(f"- {problem}: lower on {int(np.sum(x < y))}, equal on {int(np.sum(x == y))}, "
+                   f"higher on {int(np.sum(x > y))} of {len(x)} seeds (paired Wilcoxon p = "
+                   f"{p:.2f}).")
+    return out
+
+
 def report(part_a: dict[str, list[dict[str, Any]]],
            part_b: dict[str, dict[str, dict[str, list[float]]]],
            args: argparse.Namespace, seconds: float) -> list[str]:
@@ -302,10 +330,26 @@ def report(part_a: dict[str, list[dict[str, Any]]],
         lines.append(f"| {problem} | " + " | ".join(
             f"{_fmt(means[problem][n])} ± {_fmt(float(np.nanstd(by_name[n]['best'])), 3)} "
             f"({np.mean(by_name[n]['trials']):.0f})" for n in OPTIMISERS) + " |")
+    lines.append("| mean over problems | " + " | ".join(
+        _fmt(float(np.mean([m[n] for m in means.values()]))) for n in OPTIMISERS) + " |")
     ranks = {n: np.mean([sorted(m, key=m.__getitem__).index(n) + 1 for m in means.values()])
              for n in OPTIMISERS}
     lines += ["", "Average rank over problems (by mean): " + ", ".join(
         f"{n} {r:.2f}" for n, r in ranks.items()) + "."]
+    lines += _paired_lines(part_b, "hyperdial Hyperband + TPE", "optuna Hyperband + TPE")
+    ablation = [n for n in ABLATION if all(n in by_name for by_name in part_b.values())]
+    if ablation:
+        lines += ["", "Ablation (`--ablation`): hyperdial Hyperband + TPE with the defaults before "
+                  "this release, one at a time: *fixed floor* is `TPESampler(min_bandwidth=0.05)` "
+                  "(now \"auto\": the magic clip once pruned trials are ranked), *per bracket* is "
+                  "`HyperbandPruner(sampler_scope=\"bracket\")` (now \"study\"). Mean best final "
+                  "loss over the same seeds:", "",
+                  "| problem | hyperdial Hyperband + TPE | " + " | ".join(ablation) + " |",
+                  "|---|---|" + "---|" * len(ablation)]
+        for problem, by_name in part_b.items():
+            lines.append(f"| {problem} | " + " | ".join(
+                _fmt(float(np.nanmean(by_name[n]["best"])))
+                for n in ("hyperdial Hyperband + TPE", *ablation)) + " |")
     for a, b in (("hyperdial Hyperband + BOHB", "hyperdial Hyperband + random"),
                  ("hyperdial Hyperband + BOHB", "hyperdial Hyperband + TPE"),
                  ("hyperdial Hyperband + TPE", "optuna Hyperband + TPE"),
@@ -323,6 +367,8 @@ def main(argv: list[str] | None = None, *, write: bool = True) -> list[str]:
     parser.add_argument("--sets", type=int, default=10, help="configuration sets in part (a)")
     parser.add_argument("--budget", type=int, default=15, help="full runs of compute in (b)")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--ablation", action="store_true",
+                        help="also run Hyperband + TPE with its earlier defaults (part b)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     part_a: dict[str, list[dict[str, Any]]] = {}
@@ -333,7 +379,8 @@ def main(argv: list[str] | None = None, *, write: bool = True) -> list[str]:
             warnings.simplefilter("ignore")
             part_a[name] = [same_configs(cache, args.configs, s) for s in range(args.sets)]
             part_b[name] = {}
-            for opt, optimise in OPTIMISERS.items():
+            optimisers = {**OPTIMISERS, **(ABLATION if args.ablation else {})}
+            for opt, optimise in optimisers.items():
                 runs = [optimise(cache, s, args.budget * MAX_EPOCHS) for s in range(args.seeds)]
                 part_b[name][opt] = {"best": [r.best() for r in runs],
                                      "trials": [len(r.trials) for r in runs]}

@@ -69,7 +69,7 @@ def test_same_configurations_diagnostics() -> None:
 
 def test_the_benchmark_runs_end_to_end() -> None:
     lines = main(["--problems", "sgd_digits_lc", "--configs", "6", "--sets", "2", "--budget",
-                  "2", "--seeds", "1"], write=False)
+                  "2", "--seeds", "2", "--ablation"], write=False)
     text = "\n".join(lines)
     assert "6 random configurations, 2 set(s) per problem" in text
     assert "| sgd_digits_lc | 0 |" in text and "| sgd_digits_lc | 1 |" in text
@@ -77,3 +77,6 @@ def test_the_benchmark_runs_end_to_end() -> None:
     assert "ρ(epoch 1, final)" in text
     assert "optuna Hyperband + TPE" in text
     assert f"{2 * MAX_EPOCHS} epochs" in text
+    assert "| mean over problems |" in text
+    assert "sgd_digits_lc: lower on" in text and "of 2 seeds (paired Wilcoxon p =" in text
+    assert "| problem | hyperdial Hyperband + TPE | TPE, fixed floor | TPE, per bracket |" in text
