@@ -336,6 +336,13 @@ def report(part_a: dict[str, list[dict[str, Any]]],
              for n in OPTIMISERS}
     lines += ["", "Average rank over problems (by mean): " + ", ".join(
         f"{n} {r:.2f}" for n, r in ranks.items()) + "."]
+    for a, b in (("hyperdial Hyperband + BOHB", "hyperdial Hyperband + random"),
+                 ("hyperdial Hyperband + BOHB", "hyperdial Hyperband + TPE"),
+                 ("hyperdial Hyperband + TPE", "optuna Hyperband + TPE"),
+                 ("hyperdial Hyperband + BOHB", "optuna Hyperband + TPE")):
+        wins = [int(np.sign(m[b] - m[a])) for m in means.values()]
+        lines.append(f"- {a} vs {b}: better mean on {wins.count(1)}, equal on {wins.count(0)}, "
+                     f"worse on {wins.count(-1)} of {len(wins)} problems.")
     lines += _paired_lines(part_b, "hyperdial Hyperband + TPE", "optuna Hyperband + TPE")
     ablation = [n for n in ABLATION if all(n in by_name for by_name in part_b.values())]
     if ablation:
@@ -350,13 +357,6 @@ def report(part_a: dict[str, list[dict[str, Any]]],
             lines.append(f"| {problem} | " + " | ".join(
                 _fmt(float(np.nanmean(by_name[n]["best"])))
                 for n in ("hyperdial Hyperband + TPE", *ablation)) + " |")
-    for a, b in (("hyperdial Hyperband + BOHB", "hyperdial Hyperband + random"),
-                 ("hyperdial Hyperband + BOHB", "hyperdial Hyperband + TPE"),
-                 ("hyperdial Hyperband + TPE", "optuna Hyperband + TPE"),
-                 ("hyperdial Hyperband + BOHB", "optuna Hyperband + TPE")):
-        wins = [int(np.sign(m[b] - m[a])) for m in means.values()]
-        lines.append(f"- {a} vs {b}: better mean on {wins.count(1)}, equal on {wins.count(0)}, "
-                     f"worse on {wins.count(-1)} of {len(wins)} problems.")
     return lines
 
 
