@@ -290,15 +290,21 @@ def test_rank_weights_pull_proposals_towards_the_best_trials() -> None:
     assert near_best(TPESampler(seed=0)) > 0.5 > near_best(TPESampler(seed=0, rank_weighted=False))
 
 
-# Measured (60 proposals): mean distance to the good pair 0.005 with the fixed floor, 0.017 with
-# the magic clip (two good kernels: a quarter of the range).
-def test_the_bandwidth_floor_lets_few_good_trials_concentrate_proposals() -> None:
+def _good_pair_history() -> tuple[History, SearchSpace]:
+    """18 poor trials spread over [0, 1] and a good pair close together at 0.40 and 0.41."""
     space = SearchSpace({"x": Float(0.0, 1.0)})
     history = History(())
     for k, x in enumerate(np.linspace(0.0, 1.0, 18)):
         history = add(history, space, {"x": float(x)}, (1.0 + 0.01 * k,))
     for k, x in enumerate((0.40, 0.41)):
         history = add(history, space, {"x": x}, (0.01 * k,))
+    return history, space
+
+
+# Measured (60 proposals): mean distance to the good pair 0.005 with the fixed floor, 0.017 with
+# the magic clip (two good kernels: a quarter of the range).
+def test_the_bandwidth_floor_lets_few_good_trials_concentrate_proposals() -> None:
+    history, space = _good_pair_history()
 
     def spread(sampler: TPESampler) -> float:
         xs = np.array([sampler.propose(history, space, sampler.rng(500 + i))["x"]
@@ -313,12 +319,7 @@ def test_the_bandwidth_floor_lets_few_good_trials_concentrate_proposals() -> Non
 def test_the_auto_floor_is_the_magic_clip_once_pruned_trials_are_ranked() -> None:
     """Multi-fidelity: early values rank configurations only roughly, so "auto" keeps the
     kernels as wide as Optuna's (Hyperband + TPE on the learning-curve benchmark)."""
-    space = SearchSpace({"x": Float(0.0, 1.0)})
-    history = History(())
-    for k, x in enumerate(np.linspace(0.0, 1.0, 18)):
-        history = add(history, space, {"x": float(x)}, (1.0 + 0.01 * k,))
-    for k, x in enumerate((0.40, 0.41)):
-        history = add(history, space, {"x": x}, (0.01 * k,))
+    history, space = _good_pair_history()
     history = add(history, space, {"x": 0.9}, None, state=TrialState.PRUNED,
                   intermediate_values={1: 5.0})
 
