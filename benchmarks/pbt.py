@@ -194,8 +194,11 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace,
         lines.append(f"| {name} | " + " | ".join(f"{c.mean():.4f} ± {c.std():.4f}"
                                                  for c in columns)
                      + f" | {np.mean([r['compute'] for r in runs]):.0f} |")
-    lines += ["", "The validation loss also chose the model (and, for PBT, steered the "
-              "exploits); the test set was used by neither method.", ""]
+    lines += ["", "Validation loss of the selected model over seeds: " + "; ".join(
+        f"{name} median {np.median(v):.4f}, worst {np.max(v):.4f}"
+        for name, v in ((n, [r["val"] for r in runs]) for n, runs in results.items())) + ".",
+        "", "The validation loss also chose the model (and, for PBT, steered the "
+        "exploits); the test set was used by neither method.", ""]
     for name in (n for n in results if n != "random search"):
         cells = []
         for key, better in (("val", "lower validation loss"), ("test_loss", "lower test loss"),
