@@ -183,8 +183,9 @@ class Study:
         return trial
 
     def _sampler_history(self, number: int) -> History:
-        """What the sampler learns from for trial ``number``: the pruner's view (Hyperband:
-        the trial's bracket), or everything for a sampler that models fidelities itself."""
+        """What the sampler learns from for trial ``number``: the pruner's view (Hyperband
+        with ``sampler_scope="bracket"``: the trial's bracket), or everything for a sampler
+        that models fidelities itself."""
         history = self._view.history()
         if getattr(self.sampler, "multi_fidelity", False):
             return history
