@@ -1,5 +1,5 @@
 """Multi-fidelity benchmark: how much compute halving and Hyperband save, and how hyperdial's
-Hyperband + TPE/BOHB compares with Optuna's HyperbandPruner + TPESampler.
+Hyperband + TPE/BOHB/the default sampler compares with Optuna's HyperbandPruner + TPESampler.
 
 ``python -m benchmarks.multifidelity`` runs, on the learning-curve problems of
 `benchmarks.learning_curves` (compute counted in epochs; a trial pays for every epoch it runs,
@@ -148,6 +148,8 @@ OPTIMISERS: dict[str, Callable[[CurveCache, int, int], Run]] = {
         c, hd.samplers.TPESampler(seed=s), hyperband(s), b),
     "hyperdial Hyperband + BOHB": lambda c, s, b: run_hyperdial(
         c, BOHBSampler(seed=s), hyperband(s), b),
+    "hyperdial Hyperband + default sampler": lambda c, s, b: run_hyperdial(
+        c, hd.samplers.AutoSampler(seed=s), hyperband(s), b),
     "optuna Hyperband + TPE": run_optuna,
 }
 
