@@ -205,6 +205,11 @@ def test_arguments_are_checked(kwargs: dict[str, Any]) -> None:
         TPESampler(**kwargs)
 
 
+def test_a_numpy_bandwidth_floor_is_taken_as_a_float() -> None:
+    floor = TPESampler(min_bandwidth=np.float32(0.25)).min_bandwidth
+    assert type(floor) is float and floor == pytest.approx(0.25)
+
+
 def test_pruned_trials_count_towards_the_startup() -> None:
     """Under a pruner most trials never complete: TPE learns from pruned ones (by their last
     report), so it must not stay random until ``n_startup_trials`` trials complete."""
