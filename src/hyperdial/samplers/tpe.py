@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import numbers
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -161,7 +161,7 @@ class TPESampler(Sampler):
         if not prior_weight > 0:
             raise ValueError(f"prior_weight must be > 0, got {prior_weight}")
         bad = ValueError(f"min_bandwidth must be in (0, 1], None or 'auto', got {min_bandwidth!r}")
-        if isinstance(min_bandwidth, numbers.Real) and not isinstance(min_bandwidth, bool):
+        if isinstance(min_bandwidth, Real) and not isinstance(min_bandwidth, bool):
             if not 0 < min_bandwidth <= 1:
                 raise bad
             min_bandwidth = float(min_bandwidth)
