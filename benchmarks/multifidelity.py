@@ -41,6 +41,7 @@ import hyperdial as hd
 from benchmarks._common import RESULTS, write_result
 from benchmarks.learning_curves import MAX_EPOCHS, PROBLEMS, CurveCache, suggest
 from benchmarks.problems import Config, sample_config
+from benchmarks.scoring import wilcoxon_p
 from hyperdial.pruners.halving import halving_cost, min_resource_for_budget
 from hyperdial.samplers.bohb import BOHBSampler
 
@@ -285,13 +286,11 @@ def part_a_lines(part_a: dict[str, list[dict[str, Any]]], args: argparse.Namespa
 def _paired_lines(part_b: dict[str, dict[str, dict[str, list[float]]]], a: str,
                   b: str) -> list[str]:
     """Per problem: on how many seeds ``a``'s best is lower, equal and higher than ``b``'s, and
-    the two-sided paired Wilcoxon p-value (ties dropped)."""
-    from scipy.stats import wilcoxon
-
+    the two-sided paired Wilcoxon p-value (`scoring.wilcoxon_p`)."""
     out = ["", f"{a} vs {b}, seed by seed (same seeds):", ""]
     for problem, by_name in part_b.items():
         x, y = np.array(by_name[a]["best"]), np.array(by_name[b]["best"])
-        p = float(wilcoxon(x, y).pvalue) if np.any(x != y) else 1.0
+        p = wilcoxon_p(x, y)
         out.append(f"- {problem}: lower on {int(np.sum(x < y))}, equal on {int(np.sum(x == y))}, "
                    f"higher on {int(np.sum(x > y))} of {len(x)} seeds (paired Wilcoxon p = "
                    f"{p:.2f}).")
@@ -375,13 +374,13 @@ def main(argv: list[str] | None = None, *, write: bool = True) -> list[str]:
     start = time.perf_counter()
     part_a: dict[str, list[dict[str, Any]]] = {}
     part_b: dict[str, dict[str, dict[str, list[float]]]] = {}
+    optimisers = {**OPTIMISERS, **(ABLATION if args.ablation else {})}
     for name in args.problems.split(","):
         cache = CurveCache(PROBLEMS[name])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             part_a[name] = [same_configs(cache, args.configs, s) for s in range(args.sets)]
             part_b[name] = {}
-            optimisers = {**OPTIMISERS, **(ABLATION if args.ablation else {})}
             for opt, optimise in optimisers.items():
                 runs = [optimise(cache, s, args.budget * MAX_EPOCHS) for s in range(args.seeds)]
                 part_b[name][opt] = {"best": [r.best() for r in runs],

@@ -160,13 +160,12 @@ class TPESampler(Sampler):
             raise ValueError(f"n_ei_candidates must be >= 1, got {n_ei_candidates}")
         if not prior_weight > 0:
             raise ValueError(f"prior_weight must be > 0, got {prior_weight}")
-        bad = ValueError(f"min_bandwidth must be in (0, 1], None or 'auto', got {min_bandwidth!r}")
-        if isinstance(min_bandwidth, Real) and not isinstance(min_bandwidth, bool):
-            if not 0 < min_bandwidth <= 1:
-                raise bad
+        if (isinstance(min_bandwidth, Real) and not isinstance(min_bandwidth, bool)
+                and 0 < min_bandwidth <= 1):
             min_bandwidth = float(min_bandwidth)
         elif min_bandwidth not in (None, "auto"):
-            raise bad
+            raise ValueError(
+                f"min_bandwidth must be in (0, 1], None or 'auto', got {min_bandwidth!r}")
         self.n_startup_trials = int(n_startup_trials)
         self.n_ei_candidates = int(n_ei_candidates)
         self.gamma = gamma
