@@ -189,3 +189,21 @@ def test_numeric_distributions_from_equal_dicts_are_shared_and_bad_ones_still_ra
             distribution_from_dict({**spec, "low": 2.0})
     choices = {"type": "categorical", "choices": [True, 1, None]}
     assert distribution_from_dict(choices) == Categorical((True, 1, None))
+
+
+def test_numpy_scalars_become_python_values_and_bad_ones_still_raise() -> None:
+    np = pytest.importorskip("numpy")
+    f = Float(np.int64(-5), np.float32(2.5), step=np.float32(0.5))
+    assert (f.low, f.high, f.step) == (-5.0, 2.5, 0.5) and type(f.low) is float
+    i = Int(np.int64(1), np.float64(9.0), step=np.int64(2))
+    assert (i.low, i.high, i.step) == (1, 9, 2) and type(i.high) is int
+    c = Categorical((np.int64(1), np.float64(2.5), np.bool_(True), np.str_("a"), None))
+    assert [type(v) for v in c.choices] == [int, float, bool, str, type(None)]
+    assert f.contains(np.float32(0.5)) and i.contains(np.int64(3)) and c.contains(np.int64(1))
+    assert not i.contains(np.int64(4)) and not c.contains(np.bool_(False))
+    for make, problem in [(lambda: Float(np.bool_(True), 2.0), "must be a number"),
+                          (lambda: Float(np.float64("nan"), 1.0), "must be finite"),
+                          (lambda: Int(np.float32(1.5), 3), "must be an integer"),
+                          (lambda: Categorical((np.int64(1), 1)), "duplicate choice")]:
+        with pytest.raises(ValueError, match=problem):
+            make()

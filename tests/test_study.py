@@ -98,6 +98,22 @@ def test_numpy_scalars_are_accepted() -> None:
     assert all(t.state is TrialState.COMPLETE for t in study.trials)
 
 
+def test_numpy_bounds_choices_and_enqueued_values_come_back_as_python_values() -> None:
+    study = hd.create_study(storage="sqlite://")
+    study.enqueue_trial({"x": np.float32(0.25), "k": np.int64(3), "c": np.str_("b")})
+
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", np.int64(-5), np.float32(10.0))
+        k = trial.suggest_int("k", np.int64(1), np.int64(9), step=np.int64(2))
+        c = trial.suggest_categorical("c", np.array(["a", "b"]))
+        assert (type(x), type(k), type(c)) == (float, int, str)
+        return x + k
+
+    study.optimize(objective, n_trials=3)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
+    assert study.trials[0].params == {"x": 0.25, "k": 3, "c": "b"}  # the enqueued values
+
+
 def test_exception_fails_trial_with_traceback_and_is_reraised_unless_caught() -> None:
     study = hd.create_study()
 

@@ -17,6 +17,15 @@ from typing import Any
 CategoricalChoice = None | bool | int | float | str
 
 
+def plain(value: Any) -> Any:
+    """A numpy (or other 0-d array) scalar as the Python value it holds, anything else as is:
+    bounds and choices often come out of numpy, and stored values must be plain JSON."""
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) == ():
+        return item()
+    return value
+
+
 def _check_finite(**bounds: float) -> None:
     for label, value in bounds.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -43,6 +52,8 @@ class Float:
     step: float | None = None
 
     def __post_init__(self) -> None:
+        for label in ("low", "high", "step"):
+            object.__setattr__(self, label, plain(getattr(self, label)))
         _check_finite(low=self.low, high=self.high)
         object.__setattr__(self, "low", float(self.low))
         object.__setattr__(self, "high", float(self.high))
@@ -58,6 +69,7 @@ class Float:
             _check_step(self.low, self.high, self.step)
 
     def contains(self, value: Any) -> bool:
+        value = plain(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return False
         if not (self.low <= value <= self.high):
@@ -83,7 +95,7 @@ class Int:
 
     def __post_init__(self) -> None:
         for label in ("low", "high", "step"):
-            value: object = getattr(self, label)
+            value: object = plain(getattr(self, label))
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"{label} must be an integer, got {value!r}")
             if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
@@ -102,6 +114,7 @@ class Int:
                 f"step {self.step} does not divide the range [{self.low}, {self.high}]")
 
     def contains(self, value: Any) -> bool:
+        value = plain(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return False
         if isinstance(value, float) and not value.is_integer():
@@ -127,7 +140,7 @@ class Categorical:
     def __post_init__(self) -> None:
         if isinstance(self.choices, (str, bytes)) or not isinstance(self.choices, Sequence):
             raise ValueError(f"choices must be a sequence, got {self.choices!r}")
-        choices = tuple(self.choices)
+        choices = tuple(plain(c) for c in self.choices)
         if not choices:
             raise ValueError("choices must not be empty")
         for c in choices:
@@ -143,7 +156,7 @@ class Categorical:
 
     def index(self, value: Any) -> int:
         """Position of ``value`` among the choices (type-aware); ValueError if absent."""
-        key = _choice_key(value)
+        key = _choice_key(plain(value))
         for i, c in enumerate(self.choices):
             if _choice_key(c) == key:
                 return i

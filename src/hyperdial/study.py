@@ -21,7 +21,7 @@ from hyperdial.exceptions import DuplicatedStudy, StudyNotFound, TrialFinishedEr
 from hyperdial.history import History, StudyDirection
 from hyperdial.pruners.base import Decision, NopPruner, Pruner
 from hyperdial.samplers.base import Sampler
-from hyperdial.space import Distribution, SearchSpace
+from hyperdial.space import Distribution, SearchSpace, plain
 from hyperdial.storage import InMemoryStorage, Storage, get_storage
 from hyperdial.storage.base import Event, EventRow, StudyInfo, TrialView
 from hyperdial.trial import Trial, TrialRecord, TrialState, check_json, check_params
@@ -353,14 +353,15 @@ class Study:
         Values are checked against each distribution when the objective suggests them.
         Returns the trial number, or None when ``skip_if_exists`` found the same params.
         """
-        check_json("enqueued params", dict(params))
+        params = {name: plain(value) for name, value in params.items()}
+        check_json("enqueued params", params)
         if user_attrs:
             check_json("user_attrs", dict(user_attrs))
         if skip_if_exists:
             for t in self.history().trials:
                 if dict(t.params) == dict(params):
                     return None
-        data: dict[str, Any] = {"state": "WAITING", "params": dict(params)}
+        data: dict[str, Any] = {"state": "WAITING", "params": params}
         if user_attrs:
             data["user_attrs"] = dict(user_attrs)
         return self._storage.create_trial(self._info.id, data)
