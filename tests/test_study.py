@@ -617,3 +617,28 @@ def test_study_user_attrs_are_set_stored_and_seen_by_other_handles(tmp_path: Pat
     with pytest.raises(TypeError, match="key must be a string"):
         study.set_user_attr(3, 1)  # type: ignore[arg-type]
     assert set(study.user_attrs) == {"owner", "dataset"}
+
+
+def test_numpy_reports_and_attributes_are_stored_as_python_values() -> None:
+    study = hd.create_study(storage="sqlite://", user_attrs={"n_rows": np.int64(569)})
+    study.set_user_attr("classes", np.arange(2))
+
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        trial.set_user_attr("n_iter", np.int32(7))
+        trial.set_user_attr("pair", (1, 2))
+        assert trial.user_attrs["pair"] == [1, 2]  # as the storage will give it back
+        for step in np.arange(2):
+            trial.report(np.float32(0.5), step)
+        trial.report(np.array([0.25]), 5)
+        return x
+
+    study.optimize(objective, n_trials=1)
+    (trial,) = study.trials
+    assert trial.state is TrialState.COMPLETE
+    assert trial.user_attrs == {"n_iter": 7, "pair": [1, 2]}
+    assert type(trial.user_attrs["n_iter"]) is int
+    assert trial.intermediate_values == {0: 0.5, 1: 0.5, 5: (0.25,)}
+    assert study.user_attrs == {"n_rows": 569, "classes": [0, 1]}
+    with pytest.raises(TypeError, match="user attribute 'bad' must be JSON-serialisable"):
+        study.set_user_attr("bad", object())

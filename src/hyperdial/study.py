@@ -21,10 +21,10 @@ from hyperdial.exceptions import DuplicatedStudy, StudyNotFound, TrialFinishedEr
 from hyperdial.history import History, StudyDirection
 from hyperdial.pruners.base import Decision, NopPruner, Pruner
 from hyperdial.samplers.base import Sampler
-from hyperdial.space import Distribution, SearchSpace, plain
+from hyperdial.space import Distribution, SearchSpace
 from hyperdial.storage import InMemoryStorage, Storage, get_storage
 from hyperdial.storage.base import Event, EventRow, StudyInfo, TrialView
-from hyperdial.trial import Trial, TrialRecord, TrialState, check_json, check_params
+from hyperdial.trial import Trial, TrialRecord, TrialState, check_params, json_ready
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,8 +94,8 @@ class Study:
         """Store a JSON value under ``key`` with the study (a dataset name, a code version)."""
         if not isinstance(key, str):
             raise TypeError(f"a user attribute key must be a string, got {key!r}")
-        check_json(f"user attribute {key!r}", value)
-        self._storage.set_study_user_attr(self._info.id, key, value)
+        self._storage.set_study_user_attr(
+            self._info.id, key, json_ready(f"user attribute {key!r}", value))
 
     @property
     def storage(self) -> Storage:
@@ -353,17 +353,15 @@ class Study:
         Values are checked against each distribution when the objective suggests them.
         Returns the trial number, or None when ``skip_if_exists`` found the same params.
         """
-        params = {name: plain(value) for name, value in params.items()}
-        check_json("enqueued params", params)
-        if user_attrs:
-            check_json("user_attrs", dict(user_attrs))
+        params = json_ready("enqueued params", dict(params))
+        user_attrs = json_ready("user_attrs", dict(user_attrs or {}))
         if skip_if_exists:
             for t in self.history().trials:
                 if dict(t.params) == dict(params):
                     return None
         data: dict[str, Any] = {"state": "WAITING", "params": params}
         if user_attrs:
-            data["user_attrs"] = dict(user_attrs)
+            data["user_attrs"] = user_attrs
         return self._storage.create_trial(self._info.id, data)
 
     def add_trial(self, trial: TrialRecord) -> None:
@@ -373,7 +371,6 @@ class Study:
         if not trial.state.is_finished():
             raise ValueError(f"only a finished trial can be added, got {trial.state}")
         check_params(trial.params, trial.distributions)
-        check_json("user_attrs", dict(trial.user_attrs))
         finish: dict[str, Any] = {"t": time.time(), "state": trial.state.value}
         if trial.state is TrialState.COMPLETE:
             checked, problem = self._check_values(trial.values)
@@ -385,7 +382,7 @@ class Study:
         data: dict[str, Any] = {
             "params": dict(trial.params),
             "dists": {k: d.to_dict() for k, d in trial.distributions.items()},
-            "user_attrs": dict(trial.user_attrs)}
+            "user_attrs": json_ready("user_attrs", dict(trial.user_attrs))}
         reports: list[Event] = [
             ("report", {"step": int(step), "value": list(v) if isinstance(v, tuple) else v})
             for step, v in sorted(trial.intermediate_values.items())]
@@ -522,7 +519,7 @@ def create_study(*, storage: str | Storage | None = None, sampler: Sampler | Non
     dirs = _directions(direction, directions)
     name = study_name or f"study-{uuid.uuid4().hex[:12]}"
     if user_attrs:
-        check_json("study user_attrs", dict(user_attrs))
+        user_attrs = json_ready("study user_attrs", dict(user_attrs))
     try:
         info = store.create_study(name, dirs, user_attrs)
     except DuplicatedStudy:

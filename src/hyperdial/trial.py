@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from hyperdial.space import Categorical, CategoricalChoice, Distribution, Float, Int, SearchSpace
+from hyperdial.space import (
+    Categorical,
+    CategoricalChoice,
+    Distribution,
+    Float,
+    Int,
+    SearchSpace,
+    plain,
+)
 
 
 class TrialState(enum.Enum):
@@ -88,12 +96,12 @@ def create_trial(*, state: TrialState = TrialState.COMPLETE, value: float | None
     got = (value,) if value is not None else None if values is None else tuple(values)
     if (got is None) == (state is TrialState.COMPLETE):
         raise ValueError("a COMPLETE trial needs value or values; a PRUNED or FAIL one has none")
-    params, distributions = dict(params or {}), dict(distributions or {})
+    params = json_ready("params", dict(params or {}))
+    distributions = dict(distributions or {})
     check_params(params, distributions)
-    check_json("user_attrs", dict(user_attrs or {}))
     return TrialRecord(number=-1, state=state, params=params, distributions=distributions,
                        values=got, intermediate_values=dict(intermediate_values or {}),
-                       user_attrs=dict(user_attrs or {}))
+                       user_attrs=json_ready("user_attrs", dict(user_attrs or {})))
 
 
 def check_params(params: Mapping[str, Any], distributions: Mapping[str, Distribution]) -> None:
@@ -106,10 +114,20 @@ def check_params(params: Mapping[str, Any], distributions: Mapping[str, Distribu
             raise ValueError(f"parameter {name!r}: {v!r} is not a value of {distributions[name]}")
 
 
-def check_json(label: str, value: Any) -> None:
-    """Raise TypeError unless ``value`` survives a JSON round trip (storage never pickles)."""
+def _array_to_json(value: Any) -> Any:
+    """numpy scalars and arrays, torch tensors: as the Python numbers and lists they hold."""
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def json_ready(label: str, value: Any) -> Any:
+    """``value`` as the storage will hand it back (a JSON round trip: tuples become lists,
+    numpy values Python ones); TypeError naming ``label`` if it has no JSON form (storage
+    never pickles)."""
     try:
-        json.dumps(value, allow_nan=True)
+        return json.loads(json.dumps(value, allow_nan=True, default=_array_to_json))
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{label} must be JSON-serialisable: {exc}") from None
 
@@ -193,9 +211,14 @@ class Trial:
 
     # -- progress -----------------------------------------------------------------------
     def report(self, value: float | Sequence[float], step: int) -> None:
-        """Record an intermediate value at ``step`` (a sequence for multi-objective pruning)."""
+        """Record an intermediate value at ``step`` (a sequence for multi-objective pruning).
+
+        numpy values and torch tensors count as the numbers they hold."""
+        step = plain(step)
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise ValueError(f"step must be a non-negative int, got {step!r}")
+        if callable(getattr(value, "tolist", None)):
+            value = value.tolist()
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             v: float | tuple[float, ...] = float(value)
         elif isinstance(value, Sequence) and not isinstance(value, str):
@@ -212,7 +235,7 @@ class Trial:
         return self._driver._should_prune(self)
 
     def set_user_attr(self, key: str, value: Any) -> None:
-        check_json(f"user attribute {key!r}", value)
+        value = json_ready(f"user attribute {key!r}", value)
         self.user_attrs[key] = value
         self.unflushed_attrs[key] = value
 
