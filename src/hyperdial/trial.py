@@ -217,8 +217,9 @@ class Trial:
         step = plain(step)
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise ValueError(f"step must be a non-negative int, got {step!r}")
-        if callable(getattr(value, "tolist", None)):
-            value = value.tolist()
+        tolist = getattr(value, "tolist", None)
+        if callable(tolist):
+            value = tolist()
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             v: float | tuple[float, ...] = float(value)
         elif isinstance(value, Sequence) and not isinstance(value, str):
