@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import pickle
 import threading
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -642,3 +644,44 @@ def test_numpy_reports_and_attributes_are_stored_as_python_values() -> None:
     assert study.user_attrs == {"n_rows": 569, "classes": [0, 1]}
     with pytest.raises(TypeError, match="user attribute 'bad' must be JSON-serialisable"):
         study.set_user_attr("bad", object())
+
+
+def _square(trial: hd.Trial) -> float:
+    return trial.suggest_float("x", -1, 1) ** 2
+
+
+def _optimize_copy(study: hd.Study) -> int:
+    study.optimize(_square, n_trials=5)
+    return len(study.trials)
+
+
+def test_a_pickled_study_on_a_database_runs_in_another_process(tmp_path: Path) -> None:
+    study = hd.create_study(storage=f"sqlite:///{tmp_path / 's.db'}",
+                            sampler=hd.samplers.TPESampler(seed=3),
+                            pruner=hd.pruners.MedianPruner(n_startup_trials=2))
+    study.optimize(_square, n_trials=4)
+    with ProcessPoolExecutor(2) as pool:
+        seen = list(pool.map(_optimize_copy, [study, study]))
+    assert min(seen) >= 9 and max(seen) == 14
+    numbers = [t.number for t in study.trials]
+    assert numbers == list(range(14))
+    assert all(t.state is TrialState.COMPLETE for t in study.trials)
+    twin = pickle.loads(pickle.dumps(study))
+    assert repr(twin.sampler) == repr(study.sampler) and repr(twin.pruner) == repr(study.pruner)
+    assert twin.heartbeat_interval == study.heartbeat_interval
+
+
+def test_a_pickled_in_memory_study_is_an_independent_copy() -> None:
+    study = hd.create_study(sampler=hd.samplers.TPESampler(seed=3))
+    study.set_user_attr("dataset", "digits")
+    study.optimize(_square, n_trials=12)
+    twin = pickle.loads(pickle.dumps(study))
+    assert [t.params for t in twin.trials] == [t.params for t in study.trials]
+    assert twin.user_attrs == {"dataset": "digits"}
+    # the same sampler and history: the next proposals agree ...
+    mine, theirs = study.ask(), twin.ask()
+    assert mine.number == theirs.number == 12
+    assert mine.suggest_float("x", -1, 1) == theirs.suggest_float("x", -1, 1)
+    twin.optimize(_square, n_trials=3)
+    # ... and the copy's trials stay with the copy
+    assert len(twin.trials) == 16 and len(study.trials) == 13

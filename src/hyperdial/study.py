@@ -105,6 +105,17 @@ class Study:
         dirs = ", ".join(d.value for d in self._info.directions)
         return f"Study(name={self.study_name!r}, directions=[{dirs}])"
 
+    def __getstate__(self) -> dict[str, Any]:
+        """A study pickles as what opens it again (a database storage as its URL, an
+        in-memory one as a copy of its trials); a copy holds no live trial handles."""
+        return {"info": self._info, "storage": self._storage, "sampler": self.sampler,
+                "pruner": self.pruner, "heartbeat_interval": self.heartbeat_interval,
+                "grace_period": self.grace_period,
+                "failed_trial_retries": self.failed_trial_retries}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        Study.__init__(self, **state)
+
     # -- reading -----------------------------------------------------------------------------
     def history(self) -> History:
         """The current immutable view of every trial (one storage query)."""

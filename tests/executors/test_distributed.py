@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -93,3 +93,22 @@ def test_on_a_dask_cluster_of_processes(tmp_path: Path) -> None:
                                      storage=url, n_trials=24, n_tasks=2,
                                      sampler=hd.samplers.RandomSampler)
     _check_study(study, 24, 2)
+
+
+def test_built_samplers_and_pruners_travel_to_worker_processes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'built.db'}"
+    hd.create_study(study_name="s", storage=url)
+    with ProcessPoolExecutor(2) as pool:
+        study = optimize_distributed(pool, quadratic, study_name="s", storage=url,
+                                     n_trials=16, n_tasks=2,
+                                     sampler=hd.samplers.TPESampler(seed=0, n_startup_trials=4),
+                                     pruner=hd.pruners.MedianPruner())
+    _check_study(study, 16, 2)
+    # the seeded sampler made the trip: trial 0, proposed from an empty history, is the one
+    # the same sampler proposes in this process (the default sampler's would differ)
+    here = hd.create_study(sampler=hd.samplers.TPESampler(seed=0, n_startup_trials=4))
+    here.optimize(quadratic, n_trials=1)
+    assert study.trials[0].params == here.trials[0].params
+    other = hd.create_study(sampler=hd.samplers.TPESampler(seed=1))
+    other.optimize(quadratic, n_trials=1)
+    assert other.trials[0].params != here.trials[0].params

@@ -17,6 +17,7 @@ from hyperdial.testing.samplers import (
     check_conditional,
     check_mixed_categorical,
     check_pending,
+    check_picklable,
     check_reproducible,
     check_valid,
     factory_for,
@@ -39,6 +40,14 @@ def test_proposals_are_valid_over_random_spaces(name: str, space: SearchSpace, s
 @given(space=search_spaces(max_params=3), seed=seeds)
 def test_same_seed_same_proposals(name: str, space: SearchSpace, seed: int) -> None:
     check_reproducible(factory_for(SAMPLERS[name]), space, seed)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=5, deadline=None)
+@given(space=search_spaces(max_params=3), seed=seeds)
+def test_a_pickled_copy_proposes_what_the_original_does(name: str, space: SearchSpace,
+                                                        seed: int) -> None:
+    check_picklable(factory_for(SAMPLERS[name]), space, seed, n_trials=12)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -69,6 +78,24 @@ class Unseeded(RandomSampler):
         return super().propose(history, space, np.random.default_rng())
 
 
+class ForgetfulCopy(RandomSampler):
+    """Proposes from a call count that a pickled copy drops: its copies drift."""
+
+    _caches = ("calls",)
+
+    def _fresh_caches(self) -> None:
+        self.calls = 0
+
+    def reseed(self, seed: int | None) -> None:
+        super().reseed(seed)
+        self._fresh_caches()
+
+    def propose(self, history: History, space: SearchSpace,
+                rng: np.random.Generator) -> dict[str, Any]:
+        self.calls += 1
+        return {name: (self.calls % 10) / 10 for name in space}
+
+
 SPACE = SearchSpace({"x": Float(0.0, 1.0)})
 
 
@@ -80,6 +107,11 @@ def test_suite_catches_out_of_range_proposals() -> None:
 def test_suite_catches_unseeded_proposals() -> None:
     with pytest.raises(AssertionError):
         check_reproducible(lambda space, seed: Unseeded(seed=seed), SPACE, 0)
+
+
+def test_suite_catches_copies_that_drift() -> None:
+    with pytest.raises(AssertionError, match="a copy proposed"):
+        check_picklable(lambda space, seed: ForgetfulCopy(seed=seed), SPACE, 0)
 
 
 def test_registry_and_exports() -> None:

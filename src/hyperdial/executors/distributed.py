@@ -26,18 +26,19 @@ if TYPE_CHECKING:
 
 def optimize_distributed(executor: Executor, objective: Callable[..., Any], *,
                          study_name: str, storage: str, n_trials: int, n_tasks: int,
-                         sampler: Callable[[], Sampler] | None = None,
-                         pruner: Callable[[], Pruner] | None = None,
+                         sampler: Sampler | Callable[[], Sampler] | None = None,
+                         pruner: Pruner | Callable[[], Pruner] | None = None,
                          catch: Iterable[type[Exception]] = ()) -> Study:
     """Optimise the study ``study_name`` in ``storage`` (a URL; the study must exist) with
     ``n_tasks`` tasks on ``executor`` until it holds ``n_trials`` finished trials; returns it.
 
     ``objective``, ``sampler`` and ``pruner`` travel to the tasks, so they must be picklable
-    (module-level functions; the sampler and pruner as classes or ``functools.partial``
-    factories, since a built sampler holds locks). A seeded sampler gives each trial the same
-    proposal on whichever task runs it. Each task finishes the trial it is running when the
-    count is reached, so up to ``n_tasks - 1`` trials more may end. An error that stops a task
-    (an exception from the objective not in ``catch``) is raised once every task is done.
+    (module-level functions). The sampler and pruner may be built ones, of which each task
+    gets its own copy, or factories (a class, a ``functools.partial``) that each task calls.
+    A seeded sampler gives each trial the same proposal on whichever task runs it. Each task
+    finishes the trial it is running when the count is reached, so up to ``n_tasks - 1``
+    trials more may end. An error that stops a task (an exception from the objective not in
+    ``catch``) is raised once every task is done.
     """
     from hyperdial.storage.sql import is_private_url
     from hyperdial.study import load_study
@@ -64,15 +65,18 @@ def optimize_distributed(executor: Executor, objective: Callable[..., Any], *,
 
 
 def _task(objective: Callable[..., Any], study_name: str, storage: str, n_trials: int,
-          sampler: Callable[[], Sampler] | None, pruner: Callable[[], Pruner] | None,
+          sampler: Sampler | Callable[[], Sampler] | None,
+          pruner: Pruner | Callable[[], Pruner] | None,
           catch: tuple[type[Exception], ...]) -> None:
     """One worker: open the study, run trials until it holds ``n_trials`` finished ones."""
+    from hyperdial.pruners.base import Pruner
+    from hyperdial.samplers.base import Sampler
     from hyperdial.stoppers import MaxTrialsStopper
     from hyperdial.study import load_study
 
     study = load_study(study_name=study_name, storage=storage,
-                       sampler=sampler() if sampler else None,
-                       pruner=pruner() if pruner else None)
+                       sampler=sampler if isinstance(sampler, Sampler | None) else sampler(),
+                       pruner=pruner if isinstance(pruner, Pruner | None) else pruner())
     stopper = MaxTrialsStopper(n_trials)
     if stopper.should_stop(study.history()):
         return

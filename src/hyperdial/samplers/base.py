@@ -83,8 +83,22 @@ class Sampler(ABC):
     #: it atomically through the storage); used by finite designs such as grids.
     exclusive: ClassVar[bool] = False
 
+    #: Attributes a pickled (or deep-copied) sampler leaves out and `_fresh_caches` rebuilds:
+    #: locks, which cannot be pickled, and caches of what histories or the seed determine.
+    _caches: ClassVar[tuple[str, ...]] = ()
+
     def __init__(self, *, seed: int | None = None) -> None:
         self.reseed(seed)
+
+    def _fresh_caches(self) -> None:  # noqa: B027 - optional hook: most samplers cache nothing
+        """Create the attributes named in `_caches`, empty."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in self._caches}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._fresh_caches()
 
     def reseed(self, seed: int | None) -> None:
         """Set the seed; None draws a fresh one from the OS."""

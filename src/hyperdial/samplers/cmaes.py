@@ -147,16 +147,19 @@ class CmaEsSampler(Sampler):
         self.with_margin = bool(with_margin)
         self.with_categorical = bool(with_categorical)
         self.source_trials = tuple(source_trials) if source_trials is not None else None
-        self._lock = threading.Lock()
-        self._replays: dict[tuple[SearchSpace, float], _Replay] = {}
         super().__init__(seed=seed)
         self.independent_sampler = (independent_sampler if independent_sampler is not None
                                     else RandomSampler(seed=self.seed))
 
+    _caches = ("_lock", "_replays")
+
     def reseed(self, seed: int | None) -> None:
         super().reseed(seed)
-        with self._lock:
-            self._replays = {}  # restarts draw from the seed
+        self._fresh_caches()  # restarts draw from the seed
+
+    def _fresh_caches(self) -> None:
+        self._lock = threading.Lock()
+        self._replays: dict[tuple[SearchSpace, float], _Replay] = {}
 
     # -- the sampler contract ---------------------------------------------------------------
     def infer_space(self, history: History) -> SearchSpace:

@@ -195,11 +195,16 @@ class GPSampler(Sampler):
         self.n_fit_restarts = max(int(n_fit_restarts), 1)
         self.local_every = None if local_every is None else int(local_every)
         self.constraints_func = constraints_func
+        self._fresh_caches()
+        super().__init__(seed=seed)
+
+    _caches = ("_lock", "_fits")
+
+    def _fresh_caches(self) -> None:
         self._lock = threading.Lock()
         # Fitted hyperparameters keyed by a digest of the exact training data and settings: a
         # hit gives the very result a fresh fit would, so the cache only saves time.
         self._fits: OrderedDict[bytes, np.ndarray] = OrderedDict()
-        super().__init__(seed=seed)
 
     def infer_space(self, history: History) -> SearchSpace:
         return history.completed_union_space

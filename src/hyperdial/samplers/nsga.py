@@ -101,8 +101,13 @@ class NSGAIISampler(Sampler):
         self.independent_sampler = independent_sampler or RandomSampler(seed=seed)
         super().__init__(seed=seed)
 
+    _caches = ("_lock", "_generations", "_directions")
+
     def reseed(self, seed: int | None) -> None:
         super().reseed(seed)
+        self._fresh_caches()
+
+    def _fresh_caches(self) -> None:
         self._lock = threading.Lock()
         self._generations: list[_Generation] = []
         self._directions: tuple[StudyDirection, ...] = ()

@@ -43,11 +43,16 @@ class QMCSampler(Sampler):
             raise ValueError(f"qmc_type must be one of {self.TYPES}, got {qmc_type!r}")
         self.qmc_type = qmc_type
         self.scramble = bool(scramble)
-        self._lock = threading.Lock()
         super().__init__(seed=seed)
+
+    _caches = ("_lock", "_engines", "_points")
 
     def reseed(self, seed: int | None) -> None:
         super().reseed(seed)
+        self._fresh_caches()
+
+    def _fresh_caches(self) -> None:
+        self._lock = threading.Lock()
         self._engines: dict[int, Any] = {}  # dimension -> scipy engine, advanced in step
         self._points: dict[int, np.ndarray] = {}  # dimension -> every point drawn so far
 

@@ -179,8 +179,13 @@ class TPESampler(Sampler):
         self.min_bandwidth = min_bandwidth
         super().__init__(seed=seed)
 
+    _caches = ("_columns", "_pareto_memo")
+
     def reseed(self, seed: int | None) -> None:
         super().reseed(seed)
+        self._fresh_caches()
+
+    def _fresh_caches(self) -> None:
         self._columns = _Columns()
         self._pareto_memo: tuple[Any, np.ndarray, np.ndarray] | None = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import heapq
 import json
 import threading
@@ -41,6 +42,15 @@ class InMemoryStorage(Storage):
         self._by_id: dict[int, _Study] = {}
         self._next_study_id = 1
         self._next_event_id = 1
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A pickled copy holds the studies as they are now, and a lock of its own."""
+        with self._lock:
+            return copy.deepcopy({k: v for k, v in self.__dict__.items() if k != "_lock"})
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def create_study(self, name: str, directions: Sequence[StudyDirection],
                      user_attrs: Mapping[str, Any] | None = None) -> StudyInfo:

@@ -15,7 +15,9 @@ Use from pytest::
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -181,6 +183,26 @@ def check_reproducible(factory: SamplerFactory, space: SearchSpace, seed: int,
         history = record(history, space, params)
 
 
+def check_picklable(factory: SamplerFactory, space: SearchSpace, seed: int,
+                    n_trials: int = 8) -> None:
+    """A sampler pickled (or deep-copied) halfway through a run, its caches warm, goes on
+    with the proposals the original makes: a copy is what a worker process receives."""
+    original = factory(space, seed)
+    history = History(())
+    for number in range(n_trials):
+        if number == n_trials // 2:
+            copies = [pickle.loads(pickle.dumps(original)), copy.deepcopy(original)]
+        params = ask(original, history, space, number)
+        if params is None:
+            return
+        if number >= n_trials // 2:
+            for twin in copies:
+                got = ask(twin, history, space, number)
+                assert key(got) == key(params), f"trial {number}: a copy proposed {got}, " \
+                                                f"the original {params}"
+        history = record(history, space, params)
+
+
 def _pending_history(factory: SamplerFactory, space: SearchSpace, seed: int) -> History:
     """A history of complete, running and waiting trials (the last two with parameters)."""
     sampler = factory(space, seed)
@@ -223,6 +245,7 @@ def check_all(factory: SamplerFactory, space: SearchSpace, seed: int, *,
     sampler whose model starts after a few trials, use enough to see it in use."""
     check_valid(factory, space, seed, n_trials=n_trials)
     check_reproducible(factory, space, seed, n_trials=max(n_trials // 2, 6))
+    check_picklable(factory, space, seed, n_trials=max(n_trials // 2, 6))
     check_pending(factory, space, seed)
     check_batch(factory, space, seed)
     check_conditional(factory, seed, n_trials=n_trials)
