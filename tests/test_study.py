@@ -7,6 +7,7 @@ import pickle
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,13 @@ def test_numpy_scalars_are_accepted() -> None:
     study = hd.create_study()
     study.optimize(lambda t: np.float32(t.suggest_float("x", 0, 1)), n_trials=2)
     assert all(t.state is TrialState.COMPLETE for t in study.trials)
+
+
+def test_any_real_number_is_a_value_and_a_tuple_may_hold_numpy_scalars() -> None:
+    study = hd.create_study(directions=["minimize", "maximize"])
+    study.optimize(lambda t: (Fraction(1, 4), np.float32(0.5)), n_trials=1)
+    study.optimize(lambda t: (np.int64(2), np.array(0.75)), n_trials=1)
+    assert [t.values for t in study.trials] == [(0.25, 0.5), (2.0, 0.75)]
 
 
 def test_numpy_bounds_choices_and_enqueued_values_come_back_as_python_values() -> None:
@@ -233,6 +241,9 @@ def test_multi_objective_pareto_front() -> None:
         dominated = (values[:, 0] <= a[0]) & (values[:, 1] >= a[1]) & (
             (values[:, 0] < a[0]) | (values[:, 1] > a[1]))
         assert not dominated.any()
+    for single in ("best_trial", "best_value", "best_params"):
+        with pytest.raises(RuntimeError, match="use study.best_trials"):
+            getattr(study, single)
     for t in study.trials:  # every non-member is dominated by somebody
         if t not in front:
             a = np.array(t.values)

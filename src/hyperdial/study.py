@@ -15,13 +15,14 @@ import uuid
 import warnings
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
+from numbers import Real
 from typing import TYPE_CHECKING, Any
 
 from hyperdial.exceptions import DuplicatedStudy, StudyNotFound, TrialFinishedError
 from hyperdial.history import History, StudyDirection
 from hyperdial.pruners.base import Decision, NopPruner, Pruner
 from hyperdial.samplers.base import Sampler
-from hyperdial.space import Distribution, SearchSpace
+from hyperdial.space import Distribution, SearchSpace, plain
 from hyperdial.storage import InMemoryStorage, Storage, get_storage
 from hyperdial.storage.base import Event, EventRow, StudyInfo, TrialView
 from hyperdial.trial import Trial, TrialRecord, TrialState, check_params, json_ready
@@ -135,6 +136,9 @@ class Study:
 
     @property
     def best_trial(self) -> TrialRecord:
+        if len(self._info.directions) != 1:
+            raise RuntimeError("a study with several objectives has no single best trial: "
+                               "use study.best_trials, its Pareto front")
         best = self.history().best()
         if best is None:
             raise ValueError("no trial has completed yet")
@@ -303,8 +307,9 @@ class Study:
         seq = list(values) if isinstance(values, Sequence) else [values]
         if len(seq) != m:
             return None, f"the objective returned {len(seq)} values for {m} objective(s)"
+        seq = [plain(v) for v in seq]  # a tuple of numpy or torch scalars
         for v in seq:
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
+            if isinstance(v, bool) or not isinstance(v, Real):
                 return None, f"the objective returned {v!r} of type {type(v).__name__}, " \
                              "not a number"
             if not math.isfinite(v):
