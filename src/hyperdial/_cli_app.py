@@ -12,6 +12,7 @@ import importlib.util
 import logging
 import re
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -137,6 +138,35 @@ def load_objective(target: str) -> Callable[..., Any]:
         raise click.ClickException(f"{file}:{name} is not callable (it is a "
                                    f"{type(func).__name__})")
     return func  # type: ignore[no-any-return]
+
+
+def exception_class(name: str) -> type[Exception]:
+    """An exception class by name: a builtin (``ValueError``) or a dotted path
+    (``numpy.linalg.LinAlgError``), for ``--catch``."""
+    module, _, attr = name.rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module or "builtins"), attr, None)
+    except ImportError:
+        found = None
+    if not (isinstance(found, type) and issubclass(found, Exception)):
+        raise BadArgument(f"--catch: {name!r} is not an exception class (try ValueError or "
+                          "a dotted path such as numpy.linalg.LinAlgError)")
+    return found
+
+
+def report_objective_error(exc: Exception, study: Study) -> click.ClickException:
+    """Print the traceback of an exception the objective raised from its own frames on (no
+    hyperdial or click ones), and return the one-line error that ends the command."""
+    internal = (str(Path(click.__file__).parent), str(Path(__file__).parent))
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(internal):
+        tb = tb.tb_next
+    traceback.print_exception(type(exc), exc, tb)
+    failed = [t.number for t in study.trials if t.state is TrialState.FAIL]
+    which = f"trial {failed[-1]}" if failed else "a trial"
+    return click.ClickException(
+        f"the objective raised {type(exc).__name__} in {which}, marked FAIL; every finished "
+        f"trial is kept (--catch {type(exc).__name__} fails such trials and goes on)")
 
 
 def make_sampler(name: str | None, seed: int | None) -> samplers.Sampler | None:
@@ -396,11 +426,14 @@ def copy(study: str, to_storage: str, to_name: str | None, url: str) -> None:
               help="Repeat once per objective (default: minimize, or the study's own).")
 @click.option("--n-jobs", type=int, default=1, show_default=True, metavar="N",
               help="Trials run at once, in threads (-1: one per CPU).")
+@click.option("--catch", "catch_names", multiple=True, metavar="EXCEPTION",
+              help="An exception (ValueError, or a dotted path) that fails its trial and lets "
+                   "the run go on; repeatable. Others stop the run.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the best trial.")
 @storage_option
 def run(target: str, study_name: str, n_trials: int, timeout: float | None, sampler: str | None,
-        seed: int | None, directions: tuple[str, ...], n_jobs: int, quiet: bool,
-        url: str) -> None:
+        seed: int | None, directions: tuple[str, ...], n_jobs: int, catch_names: tuple[str, ...],
+        quiet: bool, url: str) -> None:
     """Optimise FILE.py:FUNCTION in a study, created or resumed.
 
     FUNCTION takes a trial and returns the value(s) to optimise, as for Study.optimize.
@@ -409,6 +442,7 @@ def run(target: str, study_name: str, n_trials: int, timeout: float | None, samp
     positive("--timeout", timeout)
     if n_jobs != -1:
         positive("--n-jobs", n_jobs)
+    catch = tuple(exception_class(name) for name in catch_names)
     objective = load_objective(target)
     chosen = make_sampler(sampler, seed)
     storage = open_storage(url, create=True)
@@ -424,9 +458,14 @@ def run(target: str, study_name: str, n_trials: int, timeout: float | None, samp
         raise click.ClickException(str(exc)) from None
     done: list[TrialRecord] = []  # this run's trials (other workers may share the study)
     with quiet_logs(quiet):
-        s.optimize(objective, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs,
-                   callbacks=[lambda _, record: done.append(record)],
-                   show_progress_bar=not quiet and sys.stderr.isatty())
+        try:
+            s.optimize(objective, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs,
+                       catch=catch, callbacks=[lambda _, record: done.append(record)],
+                       show_progress_bar=not quiet and sys.stderr.isatty())
+        except Exception as exc:
+            if isinstance(exc, HyperdialError):
+                raise
+            raise report_objective_error(exc, s) from None
     if not quiet:
         counts = r.state_counts(done)
         click.echo(f"study {study_name!r}: ran {r.plural(len(done), 'trial')} ("
