@@ -124,6 +124,14 @@ def test_contour_is_the_partial_dependence_and_finds_the_ridge() -> None:
     assert list(vis.plot_contour(study, ["act", "lr"]).data[0].x) == ["relu", "tanh"]
     with pytest.raises(ValueError, match="two parameters"):
         vis.plot_contour(study, ["lr"])
+    # by default, the two most important parameters
+    top = list(hd.importance.get_param_importances(study))[:2]
+    assert "lr" in top and "dropout" not in top
+    assert np.array_equal(vis.plot_contour(study).data[0].z, vis.plot_contour(study, top).data[0].z)
+    one = hd.create_study()
+    one.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=30)
+    with pytest.raises(ValueError, match="hold 1 in common: name them"):
+        vis.plot_contour(one)
 
 
 def test_contour_of_a_branch_uses_the_trials_that_took_it() -> None:

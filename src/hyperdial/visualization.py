@@ -135,7 +135,7 @@ def plot_parallel_coordinate(study: Study | History, params: Sequence[str] | Non
     return fig
 
 
-def plot_contour(study: Study | History, params: Sequence[str], *,
+def plot_contour(study: Study | History, params: Sequence[str] | None = None, *,
                  target: Target | None = None, target_name: str = "Objective value",
                  n_grid: int = 40, n_samples: int = 64, seed: int = 0) -> Any:
     """How the objective depends on two parameters: the partial dependence of a
@@ -144,7 +144,8 @@ def plot_contour(study: Study | History, params: Sequence[str], *,
 
     The other parameters are those every completed trial holds; they are averaged over
     ``n_samples`` quasi-random points of their range. ``target`` is plotted as it is (lower is
-    better); without it, the objective in its own direction.
+    better); without it, the objective in its own direction. ``params`` defaults to the two
+    most important parameters (`hyperdial.importance.get_param_importances`).
     """
     go = _plotly()
     from scipy.stats import qmc
@@ -153,6 +154,13 @@ def plot_contour(study: Study | History, params: Sequence[str], *,
     from hyperdial.importance import surrogate, value_grid
 
     history = as_history(study)
+    if params is None:
+        from hyperdial.importance import get_param_importances
+
+        params = list(get_param_importances(history, target=target))[:2]
+        if len(params) != 2:
+            raise ValueError("a contour plot shows two parameters, but the completed trials "
+                             f"hold {len(params)} in common: name them with params=")
     if len(params) != 2:
         raise ValueError(f"a contour plot shows two parameters, got {list(params)}")
     names = [*params, *(n for n in _params(history, None) if n not in params)]
