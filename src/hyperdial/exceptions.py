@@ -10,6 +10,7 @@ Hierarchy::
     │   ├── DuplicatedStudy
     │   ├── SchemaVersionError     the database was written by a newer / unknown hyperdial
     │   ├── NotAHyperdialStorage   the file or database is corrupt or belongs to something else
+    │   ├── StorageBusy            a SQLite file stayed locked by another connection too long
     │   ├── TrialNotFound          no trial of that number in the study
     │   └── TrialFinishedError     a finished trial is immutable
     └── (ValueError subclasses are used for invalid search spaces and arguments)
@@ -51,6 +52,11 @@ class SchemaVersionError(StorageError):
 
 class NotAHyperdialStorage(StorageError):
     """The database is corrupt or was not written by hyperdial."""
+
+
+class StorageBusy(StorageError):
+    """Another connection kept a SQLite database locked for longer than the busy timeout;
+    the operation wrote nothing."""
 
 
 class TrialNotFound(StorageError, KeyError):

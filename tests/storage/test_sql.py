@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 
-from hyperdial.exceptions import NotAHyperdialStorage, SchemaVersionError
+from hyperdial.exceptions import NotAHyperdialStorage, SchemaVersionError, StorageBusy
 from hyperdial.storage import InMemoryStorage, SQLStorage, get_storage
 from hyperdial.testing.storage import MIN, finish_event, new_trial, synced_view
 from hyperdial.trial import TrialState
@@ -214,6 +214,27 @@ def test_sqlite_writer_waits_for_the_lock_and_readers_do_not(tmp_path: Path) -> 
     assert done.wait(30)
     writer.join()
     assert outcome == [0]
+    storage.close()
+
+
+def test_a_database_locked_past_the_busy_timeout_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "held.db"
+    storage = SQLStorage(f"sqlite:///{path}", engine_kwargs={"connect_args": {"timeout": 0.2}})
+    info = storage.create_study("s", MIN)
+    number = storage.create_trial(info.id, {})
+    with closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        for attempt in (lambda: storage.create_trial(info.id, {}),
+                        lambda: storage.append(info.id, number, [finish_event("COMPLETE", 1.0)])):
+            with pytest.raises(StorageBusy, match=r"held\.db stayed locked by another "
+                                                  r"connection .*nothing was written"):
+                attempt()
+        assert len(storage.read(info.id)) == 1  # readers do not wait (WAL)
+        other.execute("ROLLBACK")
+    # nothing of the refused writes landed, and the storage works again
+    assert [row.kind for row in storage.read(info.id)] == ["create"]
+    storage.append(info.id, number, [finish_event("COMPLETE", 1.0)])
+    assert synced_view(storage, info).get(number).state is TrialState.COMPLETE
     storage.close()
 
 

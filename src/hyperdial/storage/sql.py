@@ -58,6 +58,7 @@ from hyperdial.exceptions import (
     DuplicatedStudy,
     NotAHyperdialStorage,
     SchemaVersionError,
+    StorageBusy,
     StudyNotFound,
     TrialFinishedError,
     TrialNotFound,
@@ -152,9 +153,9 @@ _PG_SCHEMA_LOCK = 0x6879_7065_7264_6961  # pg_advisory_xact_lock key while creat
 # applies to a new file only: a commit writes each page it dirtied to the WAL whole, and a
 # trial's rows (a few hundred bytes) dirty four or five, so 1 KiB pages write a quarter of
 # the bytes of SQLite's default 4 KiB: 42 against 54 us per trial in a bare sqlite3 loop of
-# the same statements, a gain within the noise of a whole `optimize` trial.
-_SQLITE_PRAGMAS = ("PRAGMA page_size=1024", "PRAGMA busy_timeout=30000",
-                   "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
+# the same statements, a gain within the noise of a whole `optimize` trial. The busy timeout
+# is sqlite3's ``timeout`` connect argument (30 s unless ``engine_kwargs`` say otherwise).
+_SQLITE_PRAGMAS = ("PRAGMA page_size=1024", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
                    "PRAGMA wal_autocheckpoint=0")
 
 
@@ -446,8 +447,9 @@ class SQLStorage(Storage):
         with self._serial:
             try:
                 rows: list[Any] = self._run(session.cursor, stmt, params).fetchall()
-            except BaseException:
+            except BaseException as exc:
                 self._recover(session)
+                self._raise_if_busy(exc)
                 raise
         return rows
 
@@ -461,14 +463,25 @@ class SQLStorage(Storage):
                 session.cursor.execute(self._begin)
                 yield session.cursor
                 session.driver.commit()
-            except BaseException:
+            except BaseException as exc:
                 self._recover(session)
+                self._raise_if_busy(exc)
                 raise
             finally:
                 if locked:
                     session.unlock_writers()
         if self._checkpointer is not None:
             self._checkpointer.committed()
+
+    def _raise_if_busy(self, exc: BaseException) -> None:
+        """SQLite's "database is locked" after its busy timeout, as a `StorageBusy` that says
+        what to look for."""
+        if (self._sqlite and isinstance(exc, self._engine.dialect.loaded_dbapi.OperationalError)
+                and ("locked" in str(exc) or "busy" in str(exc))):
+            raise StorageBusy(
+                f"{self._where} stayed locked by another connection for longer than its busy "
+                f"timeout ({exc}); nothing was written. Is another program holding a "
+                "transaction open on it?") from exc
 
     def _recover(self, session: _Session) -> None:
         """After a failure: roll back, or drop a connection the server has closed (the next
