@@ -18,6 +18,7 @@ gap-free and makes a study's event ids become visible in id order, so a reader t
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -31,6 +32,7 @@ from sqlalchemy import (
     ClauseElement,
     ColumnElement,
     Connection,
+    Insert,
     and_,
     create_engine,
     delete,
@@ -98,7 +100,6 @@ _STUDY_COLUMNS = (studies.c.id, studies.c.name, studies.c.directions, studies.c.
 _ALL_STUDIES = select(*_STUDY_COLUMNS).order_by(studies.c.id)
 _STUDY_BY_NAME = select(*_STUDY_COLUMNS).where(studies.c.name == param("name"))
 _STUDY_EXISTS = select(studies.c.id).where(studies.c.id == param("sid"))
-_LAST_EVENT_ID = select(func.max(events.c.id))
 _NAMES_TAKEN = select(studies.c.name).where(
     or_(studies.c.name == param("name"), studies.c.name == param("new_name")))
 _INSERT_STUDY = insert(studies).values(
@@ -140,6 +141,16 @@ _FAIL_STALE = (update(trials)
                .returning(trials.c.number))
 _INSERT_EVENT = insert(events).inline().values(  # inline: no RETURNING of the new id
     study_id=param("sid"), number=param("num"), kind=param("kind"), data=param("data"))
+_EVENT_KEYS = ("sid", "num", "kind", "data")  # an event row's parameters, in column order
+
+
+@functools.cache
+def _insert_events(n: int) -> Insert:
+    """One INSERT of ``n`` event rows, parameters row by row in `_EVENT_KEYS` order (SQLite:
+    ``cursor.lastrowid`` is then the last row's id, with no query for it)."""
+    return insert(events).values([
+        {"study_id": param(f"sid{i}"), "number": param(f"num{i}"), "kind": param(f"kind{i}"),
+         "data": param(f"data{i}")} for i in range(n)])
 # Events after an id, joined to the study row: no row at all means no such study.
 _READ = (select(events.c.id, events.c.number, events.c.kind, events.c.data)
          .select_from(studies.outerjoin(events, and_(events.c.study_id == studies.c.id,
@@ -336,7 +347,9 @@ class SQLStorage(Storage):
         connect_args: dict[str, Any] = {}
         if self._sqlite:  # a thread may adopt the connection of a thread that has ended
             connect_args = {"check_same_thread": False, "timeout": 30.0}
-            kwargs["paramstyle"] = "named"  # what our compiled statements are written in
+            # Positional parameters: sqlite3 binds a tuple faster than it looks names up in a
+            # dict (61 against 69 us per trial in a bare loop of our statements).
+            kwargs["paramstyle"] = "qmark"
         kwargs.update(self._engine_kwargs)
         kwargs["connect_args"] = {**connect_args, **self._engine_kwargs.get("connect_args", {})}
         self._engine = create_engine(parsed, **kwargs)
@@ -344,7 +357,7 @@ class SQLStorage(Storage):
                      _configure_sqlite if self._sqlite else _configure_postgresql)
         self._begin = "BEGIN IMMEDIATE" if self._sqlite else "BEGIN"
         self._integrity_error: type[Exception] = self._engine.dialect.loaded_dbapi.IntegrityError
-        self._sql: dict[ClauseElement, str] = {}
+        self._sql: dict[ClauseElement, tuple[str, tuple[str, ...] | None]] = {}
         self._local = threading.local()
         self._lock = threading.Lock()  # guards _sessions and _prepared
         self._sessions: list[_Session] = []
@@ -423,23 +436,30 @@ class SQLStorage(Storage):
                 self._prepared = False
             _close_sessions(self._sessions, self._engine, self._checkpointer)
 
-    def _text(self, stmt: ClauseElement) -> str:
-        """The statement's SQL for this dialect, compiled on first use."""
-        sql = self._sql.get(stmt)
-        if sql is None:
-            sql = self._sql[stmt] = stmt.compile(dialect=self._engine.dialect).string
-        return sql
+    def _text(self, stmt: ClauseElement) -> tuple[str, tuple[str, ...] | None]:
+        """The statement's SQL for this dialect, compiled on first use, with the names of its
+        positional parameters in order (None for a dialect that binds by name)."""
+        found = self._sql.get(stmt)
+        if found is None:
+            compiled = stmt.compile(dialect=self._engine.dialect)
+            order = compiled.positiontup
+            found = self._sql[stmt] = (compiled.string,
+                                       None if order is None else tuple(order))
+        return found
 
     def _run(self, cursor: Any, stmt: ClauseElement, params: Mapping[str, Any]) -> Any:
         """Execute a statement on a driver cursor; returns the cursor."""
-        return cursor.execute(self._text(stmt), params)
+        sql, order = self._text(stmt)
+        return cursor.execute(sql, params if order is None else [params[k] for k in order])
 
     def _run_many(self, cursor: Any, stmt: ClauseElement,
                   rows: Sequence[Mapping[str, Any]]) -> None:
         if len(rows) == 1:  # the common case; a driver's executemany costs more
-            cursor.execute(self._text(stmt), rows[0])
-        else:
-            cursor.executemany(self._text(stmt), rows)
+            self._run(cursor, stmt, rows[0])
+            return
+        sql, order = self._text(stmt)
+        cursor.executemany(sql, rows if order is None else
+                           [[row[k] for k in order] for row in rows])
 
     def _fetch(self, stmt: ClauseElement, params: Mapping[str, Any]) -> list[Any]:
         """One read statement, outside any transaction (so it takes no lock)."""
@@ -637,7 +657,7 @@ class SQLStorage(Storage):
             if not self._sqlite:
                 new = self._run(cursor, _READ, {"sid": study_id, "after": after}).fetchall()
             else:  # ids are max + 1 under the lock: ours end at the largest
-                last = int(self._run(cursor, _LAST_EVENT_ID, {}).fetchone()[0])
+                last = int(cursor.lastrowid)  # the events were the last insert
         assert created is not None  # no key, so nothing can refuse it
         if not self._sqlite:
             return created, _event_rows_read(new)
@@ -679,7 +699,11 @@ class SQLStorage(Storage):
                                               "key": key, "beat": beat})
             kind = "create"
         rows.append({"sid": study_id, "num": number, "kind": kind, "data": text})
-        self._run_many(cursor, _INSERT_EVENT, rows)
+        if self._sqlite and len(rows) > 1:  # one statement: it sets cursor.lastrowid
+            sql, _ = self._text(_insert_events(len(rows)))
+            cursor.execute(sql, [row[k] for row in rows for k in _EVENT_KEYS])
+        else:
+            self._run_many(cursor, _INSERT_EVENT, rows)
         return int(number)
 
     def _append(self, cursor: Any, study_id: int, number: int,
