@@ -442,7 +442,7 @@ class SQLStorage(Storage):
         found = self._sql.get(stmt)
         if found is None:
             compiled = stmt.compile(dialect=self._engine.dialect)
-            order = compiled.positiontup
+            order = getattr(compiled, "positiontup", None)  # SQLCompiler: positional names
             found = self._sql[stmt] = (compiled.string,
                                        None if order is None else tuple(order))
         return found
