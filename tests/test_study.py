@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import hyperdial as hd
+from hyperdial.exceptions import TrialFinishedError, TrialNotFound
 from hyperdial.trial import TrialState
 
 
@@ -193,9 +194,20 @@ def test_ask_tell_user_attrs_and_fixed_distributions() -> None:
     assert record.state is TrialState.COMPLETE and record.value == 0.25
     assert record.user_attrs == {"note": {"a": [1, 2]}}
     assert record.distributions["lr"] == hd.Float(1e-4, 1, log=True)
-    with pytest.warns(RuntimeWarning, match="already finished"):
-        study.tell(trial.number, 0.5)
-    assert study.trials[0].value == 0.25
+    for again in (trial, trial.number):  # a second end is refused, as Optuna's ValueError
+        with pytest.raises(TrialFinishedError, match="trial 0 is already COMPLETE"):
+            study.tell(again, 0.5)
+        assert study.tell(again, 0.5, skip_if_finished=True).value == 0.25
+    with pytest.raises(ValueError, match="already COMPLETE"):
+        study.tell(trial, 0.5)
+    for change in (lambda: trial.suggest_float("new", 0, 1), lambda: trial.report(0.1, 1),
+                   lambda: trial.set_user_attr("late", 1)):
+        with pytest.raises(TrialFinishedError, match="cannot change"):
+            change()
+    assert trial.suggest_float("lr", 1e-4, 1, log=True) == trial.params["lr"]  # reads are fine
+    assert study.trials[0].value == 0.25 and study.trials[0].user_attrs == {"note": {"a": [1, 2]}}
+    with pytest.raises(TrialNotFound):
+        study.tell(7, 0.5)
 
 
 def test_enqueued_trials_run_first_with_their_values() -> None:

@@ -66,5 +66,5 @@ class TrialNotFound(StorageError, KeyError):
         return str(self.args[0]) if self.args else "trial not found"
 
 
-class TrialFinishedError(StorageError):
-    """A finished trial cannot be changed."""
+class TrialFinishedError(StorageError, ValueError):
+    """A finished trial cannot be changed (a ValueError too, as Optuna's `tell` raises)."""

@@ -229,9 +229,17 @@ class Study:
                 return number
 
     def tell(self, trial: Trial | int, values: float | Sequence[float] | None = None,
-             state: TrialState | None = None, *, fail_reason: str | None = None,
-             traceback: str | None = None) -> TrialRecord:
-        """Finish a trial. Invalid ``values`` fail the trial with the reason recorded."""
+             state: TrialState | None = None, *, skip_if_finished: bool = False,
+             fail_reason: str | None = None, traceback: str | None = None) -> TrialRecord:
+        """Finish a trial. Invalid ``values`` fail the trial with the reason recorded.
+
+        A trial that has ended already raises `TrialFinishedError` (a ValueError), or with
+        ``skip_if_finished`` is returned as stored, unchanged.
+        """
+        number = trial.number if isinstance(trial, Trial) else int(trial)
+        if skip_if_finished and self._ended(self._live_trial(trial), number) is not None:
+            with self._lock:
+                return self._view.get(number)
         return self._finish(trial, values, state, fail_reason=fail_reason,
                             traceback=traceback)[0]
 
@@ -243,6 +251,10 @@ class Study:
         Not for exclusive samplers, whose trials start with their proposal."""
         live = self._live_trial(trial)
         number = live.number if live else int(trial)  # type: ignore[arg-type]
+        ended = self._ended(live, number)
+        if ended is not None:
+            raise TrialFinishedError(f"trial {number} is already {ended.value}: tell() ends a "
+                                     "trial once")
         if state is None:
             state = TrialState.COMPLETE if values is not None else TrialState.FAIL
             if values is None and fail_reason is None:
@@ -278,6 +290,8 @@ class Study:
             appended = False
             warnings.warn(f"trial {number} was already finished (marked stale by another "
                           "worker?); its late result is dropped", RuntimeWarning, stacklevel=3)
+        if live is not None:
+            live.finished_as = state
         with self._lock:
             self._live.pop(number, None)
             self._history_at_ask.pop(number, None)
@@ -315,6 +329,18 @@ class Study:
             if not math.isfinite(v):
                 return None, f"the objective returned {v!r}, which is not finite"
         return tuple(float(v) for v in seq), None
+
+    def _ended(self, live: Trial | None, number: int) -> TrialState | None:
+        """How trial ``number`` ended, if this study has ended it already or it is not live
+        here and the storage says it has ended; None while it may be told. (A live trial
+        ended elsewhere meanwhile, marked stale by another worker, is for `_finish` to
+        warn about.)"""
+        if live is not None:
+            return live.finished_as
+        with self._lock:
+            self._view.sync()
+            state = self._view.get(number).state  # TrialNotFound for an unknown number
+        return state if state.is_finished() else None
 
     def _live_trial(self, trial: Trial | int) -> Trial | None:
         if isinstance(trial, Trial):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from hyperdial.exceptions import TrialFinishedError
 from hyperdial.space import (
     Categorical,
     CategoricalChoice,
@@ -160,6 +161,13 @@ class Trial:
         self.intermediate_values: dict[int, float | tuple[float, ...]] = {}
         self.unflushed_params: dict[str, Any] = {}  # written with the next report or the end
         self.unflushed_attrs: dict[str, Any] = {}
+        self.finished_as: TrialState | None = None  # set by the study when it ends the trial
+
+    def _check_open(self) -> None:
+        """Refuse a change to a finished trial: it would never reach the storage."""
+        if self.finished_as is not None:
+            raise TrialFinishedError(f"trial {self.number} is already "
+                                     f"{self.finished_as.value} and cannot change")
 
     def __repr__(self) -> str:
         return f"Trial(number={self.number}, params={self.params})"
@@ -174,6 +182,7 @@ class Trial:
                     f"parameter {name!r} was already suggested as {known}; "
                     f"cannot re-suggest it as {dist}")
             return self.params[name]
+        self._check_open()
         if name in self._fixed:
             value = self._fixed[name]
             if not dist.contains(value):
@@ -214,6 +223,7 @@ class Trial:
         """Record an intermediate value at ``step`` (a sequence for multi-objective pruning).
 
         numpy values and torch tensors count as the numbers they hold."""
+        self._check_open()
         step = plain(step)
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise ValueError(f"step must be a non-negative int, got {step!r}")
@@ -236,6 +246,7 @@ class Trial:
         return self._driver._should_prune(self)
 
     def set_user_attr(self, key: str, value: Any) -> None:
+        self._check_open()
         value = json_ready(f"user attribute {key!r}", value)
         self.user_attrs[key] = value
         self.unflushed_attrs[key] = value
