@@ -98,6 +98,11 @@ def test_nested_cross_validation_and_clone(data: tuple[np.ndarray, np.ndarray]) 
     copy = clone(search).set_params(n_trials=2, estimator__fit_intercept=False)
     assert copy.get_params()["estimator__fit_intercept"] is False
     assert search.get_params()["estimator__fit_intercept"] is True
+    # a built sampler and pruner clone too (a sampler deep-copies without its locks)
+    built = search.set_params(sampler=hd.samplers.TPESampler(seed=0, n_startup_trials=2),
+                              pruner=hd.pruners.MedianPruner())
+    assert cross_val_score(built, *data, cv=2).shape == (2,)
+    assert repr(clone(built).sampler) == repr(built.sampler)
 
 
 class _Flaky(ClassifierMixin, BaseEstimator):
