@@ -162,7 +162,10 @@ def report_objective_error(exc: Exception, study: Study) -> click.ClickException
     while tb is not None and tb.tb_frame.f_code.co_filename.startswith(internal):
         tb = tb.tb_next
     traceback.print_exception(type(exc), exc, tb)
-    failed = [t.number for t in study.trials if t.state is TrialState.FAIL]
+    # its trial: the latest failed one whose stored traceback ends the same way
+    last_line = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    failed = [t.number for t in study.trials if t.state is TrialState.FAIL
+              and str(t.system_attrs.get("traceback", "")).strip().endswith(last_line)]
     which = f"trial {failed[-1]}" if failed else "a trial"
     return click.ClickException(
         f"the objective raised {type(exc).__name__} in {which}, marked FAIL; every finished "

@@ -290,8 +290,6 @@ class Study:
             appended = False
             warnings.warn(f"trial {number} was already finished (marked stale by another "
                           "worker?); its late result is dropped", RuntimeWarning, stacklevel=3)
-        if live is not None:
-            live.finished_as = state
         with self._lock:
             self._live.pop(number, None)
             self._history_at_ask.pop(number, None)
@@ -305,6 +303,8 @@ class Study:
             elif not own:
                 self._view.sync()
             record = self._view.get(number)
+        if live is not None:
+            live.finished_as = record.state  # FAIL if another worker ended it meanwhile
         if not start_next:
             return record, None
         if next_number is None:  # the end was refused, and the start with it
