@@ -207,3 +207,16 @@ def test_numpy_scalars_become_python_values_and_bad_ones_still_raise() -> None:
                           (lambda: Categorical((np.int64(1), 1)), "duplicate choice")]:
         with pytest.raises(ValueError, match=problem):
             make()
+
+
+def test_categorical_lookup_is_type_aware_and_refuses_what_is_no_choice() -> None:
+    c = Categorical((True, 1, 1.0, 0.0, -0.0, "1", None))
+    assert [c.index(v) for v in (True, 1, 1.0, 0.0, -0.0, "1", None)] == list(range(7))
+    for absent in (False, 2, [1], {"a": 1}, object()):
+        assert not c.contains(absent)
+        with pytest.raises(ValueError, match="is not one of"):
+            c.index(absent)
+    assert c == Categorical((True, 1, 1.0, 0.0, -0.0, "1", None))
+    assert c != Categorical((1, True, 1.0, 0.0, -0.0, "1", None))
+    assert hash(c) == hash(Categorical(list(c.choices)))
+    assert repr(Categorical(("a",))) == "Categorical(choices=('a',))"

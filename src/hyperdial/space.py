@@ -8,7 +8,6 @@ from the trials they have seen; declarative users write it as a dict.
 from __future__ import annotations
 
 import functools
-import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -126,9 +125,10 @@ class Int:
                 "step": self.step}
 
 
-def _choice_key(value: Any) -> str:
-    """Type-aware identity of a choice: True, 1 and 1.0 are different choices."""
-    return f"{type(value).__name__}:{json.dumps(value)}"
+def _choice_key(value: Any) -> tuple[str, Any]:
+    """Type-aware identity of a choice: True, 1 and 1.0 are different choices (and so are 0.0
+    and -0.0, which JSON keeps apart)."""
+    return type(value).__name__, value.hex() if isinstance(value, float) else value
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,9 @@ class Categorical:
     """One of a finite tuple of JSON-serialisable choices (None, bool, int, float, str)."""
 
     choices: tuple[CategoricalChoice, ...]
+    # Looked up on every encode: a scan of 5,000 choices per value cost 2 s a trial.
+    _keys: tuple[tuple[str, Any], ...] = field(init=False, repr=False, compare=False)
+    _positions: dict[tuple[str, Any], int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.choices, (str, bytes)) or not isinstance(self.choices, Sequence):
@@ -148,19 +151,22 @@ class Categorical:
                 raise ValueError(f"choice {c!r} is not None, bool, int, float or str")
             if isinstance(c, float) and not math.isfinite(c):
                 raise ValueError(f"choice {c!r} is not finite")
-        keys = [_choice_key(c) for c in choices]
-        if len(set(keys)) != len(keys):
-            dup = next(c for c, k in zip(choices, keys, strict=True) if keys.count(k) > 1)
+        keys = tuple(_choice_key(c) for c in choices)
+        positions = {key: i for i, key in enumerate(keys)}
+        if len(positions) != len(keys):
+            dup = next(c for i, (c, key) in enumerate(zip(choices, keys, strict=True))
+                       if positions[key] != i)
             raise ValueError(f"duplicate choice {dup!r}")
         object.__setattr__(self, "choices", choices)
+        object.__setattr__(self, "_keys", keys)
+        object.__setattr__(self, "_positions", positions)
 
     def index(self, value: Any) -> int:
         """Position of ``value`` among the choices (type-aware); ValueError if absent."""
-        key = _choice_key(plain(value))
-        for i, c in enumerate(self.choices):
-            if _choice_key(c) == key:
-                return i
-        raise ValueError(f"{value!r} is not one of {list(self.choices)!r}")
+        try:
+            return self._positions[_choice_key(plain(value))]
+        except (KeyError, TypeError):  # TypeError: an unhashable value is no choice either
+            raise ValueError(f"{value!r} is not one of {list(self.choices)!r}") from None
 
     def contains(self, value: Any) -> bool:
         try:
@@ -173,10 +179,10 @@ class Categorical:
         # Type-aware like `index`: Categorical((1,)) and Categorical((True,)) differ.
         if not isinstance(other, Categorical):
             return NotImplemented
-        return [_choice_key(c) for c in self.choices] == [_choice_key(c) for c in other.choices]
+        return self._keys == other._keys
 
     def __hash__(self) -> int:
-        return hash(tuple(_choice_key(c) for c in self.choices))
+        return hash(self._keys)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "categorical", "choices": list(self.choices)}

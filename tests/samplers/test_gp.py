@@ -14,7 +14,14 @@ import hyperdial as hd
 from hyperdial.history import History, StudyDirection
 from hyperdial.samplers import SAMPLERS, GPSampler, RandomSampler, Sampler
 from hyperdial.samplers import _gp_math as gpm
-from hyperdial.samplers.gp import find_branches, local_rows, scalarise, warp_losses
+from hyperdial.samplers.gp import (
+    Acquisition,
+    category_choices,
+    find_branches,
+    local_rows,
+    scalarise,
+    warp_losses,
+)
 from hyperdial.space import Categorical, Float, Int, SearchSpace
 from hyperdial.testing.samplers import (
     check_all,
@@ -339,3 +346,32 @@ def test_log_pof_gradient_matches_finite_differences() -> None:
         step[j] = eps
         numeric = (gpm.log_pof(post, rows + step, 0.2) - gpm.log_pof(post, rows - step, 0.2))
         assert np.allclose(grad[:, j], numeric / (2 * eps), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_scoring_the_seen_categories_and_one_unseen_finds_the_best_of_all(seed: int) -> None:
+    """The kernel tells categories apart by equality only: every category no model saw scores
+    the same, so the short list holds the acquisition's maximum over all ``k``."""
+    rng = np.random.default_rng(seed)
+    k, n = 60, 12
+    codes = (rng.integers(0, 8, size=n) + 0.5) / k  # 8 of the 60 categories seen
+    x = np.column_stack([rng.random(n), codes])
+    x[0, 1] = -1.0  # a trial where the categorical was inactive
+    is_cat = np.array([False, True])
+    hyper = gpm.Hyper(np.array([0.3, 0.7]), 1.0, 1e-4)
+    acq = Acquisition(gpm.posterior(x, rng.standard_normal(n), hyper, is_cat), best=-0.5)
+    every = (np.arange(k) + 0.5) / k
+    short = category_choices(acq, 1, k, rng)
+    seen = set(np.floor(x[1:, 1] * k).astype(int))  # row 0 saw none
+    assert set(np.round(short * k - 0.5).astype(int)) > seen and len(short) == len(seen) + 1
+    for numeric in rng.random(4):
+        rows = np.column_stack([np.full(k, numeric), every])
+        few = np.column_stack([np.full(len(short), numeric), short])
+        assert acq(few).max() == pytest.approx(acq(rows).max(), rel=1e-12, abs=1e-12)
+
+
+def test_a_categorical_of_thousands_of_choices() -> None:
+    space = SearchSpace({"c": Categorical(tuple(f"c{i}" for i in range(3000))),
+                         "x": Float(0.0, 1.0)})
+    check_valid(lambda space, seed: GPSampler(seed=seed, n_startup_trials=4), space, 0,
+                n_trials=8)
