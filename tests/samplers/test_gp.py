@@ -361,13 +361,16 @@ def test_scoring_the_seen_categories_and_one_unseen_finds_the_best_of_all(seed: 
     hyper = gpm.Hyper(np.array([0.3, 0.7]), 1.0, 1e-4)
     acq = Acquisition(gpm.posterior(x, rng.standard_normal(n), hyper, is_cat), best=-0.5)
     every = (np.arange(k) + 0.5) / k
-    short = category_choices(acq, 1, k, rng)
+    short = category_choices(acq, 1, k)
     seen = set(np.floor(x[1:, 1] * k).astype(int))  # row 0 saw none
     assert set(np.round(short * k - 0.5).astype(int)) > seen and len(short) == len(seen) + 1
+    assert min(set(range(k)) - seen) in set(np.round(short * k - 0.5).astype(int))
     for numeric in rng.random(4):
         rows = np.column_stack([np.full(k, numeric), every])
         few = np.column_stack([np.full(len(short), numeric), short])
         assert acq(few).max() == pytest.approx(acq(rows).max(), rel=1e-12, abs=1e-12)
+        # the very category a scan of all picks (the first of the best)
+        assert every[np.argmax(acq(rows))] == short[np.argmax(acq(few))]
 
 
 def test_a_categorical_of_thousands_of_choices() -> None:
