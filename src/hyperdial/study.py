@@ -139,7 +139,9 @@ class Study:
         if len(self._info.directions) != 1:
             raise RuntimeError("a study with several objectives has no single best trial: "
                                "use study.best_trials, its Pareto front")
-        best = self.history().best()
+        with self._lock:  # kept up to date by the view: no pass over every trial
+            self._view.sync()
+            best = self._view.best
         if best is None:
             raise ValueError("no trial has completed yet")
         return best

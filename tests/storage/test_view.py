@@ -119,3 +119,26 @@ def test_snapshots_are_immutable_and_match_the_records(ops: list[tuple[int, bool
     with pytest.raises(TypeError, match="integer"):
         _ = view.records["0"]  # type: ignore[call-overload]
     assert max(created) < 701 and _CHUNK < 701  # the cases span more than one chunk
+
+
+@settings(max_examples=60, deadline=None)
+@given(direction=st.sampled_from(list(StudyDirection)),
+       ends=st.lists(st.tuples(st.sampled_from(["COMPLETE", "PRUNED", "FAIL"]),
+                               st.sampled_from([-1.0, 0.0, 0.5, 2.0])), max_size=12),
+       order=st.randoms(use_true_random=False), batch=st.integers(1, 4))
+def test_the_best_kept_as_trials_end_is_the_one_a_full_pass_finds(
+        direction: StudyDirection, ends: list[tuple[str, float]], order: object,
+        batch: int) -> None:
+    """Trials end in any order, in batches of events; ties go to the lowest number."""
+    view = TrialView(InMemoryStorage(), 1, (direction,))
+    rows = [EventRow(n + 1, n, "create", {"t": 0.0, "state": "RUNNING"})
+            for n in range(len(ends))]
+    finishes = [EventRow(0, n, "finish", {"t": 1.0, "state": state}
+                         | ({"values": [value]} if state == "COMPLETE" else {}))
+                for n, (state, value) in enumerate(ends)]
+    order.shuffle(finishes)  # type: ignore[attr-defined]
+    rows += [EventRow(len(ends) + 1 + i, r.number, r.kind, r.data)
+             for i, r in enumerate(finishes)]
+    for start in range(0, len(rows), batch):
+        view.apply(rows[start:start + batch])
+        assert view.best == view.history().best()

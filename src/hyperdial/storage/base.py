@@ -244,6 +244,8 @@ class TrialView:
         self._stale_chunks: set[int] = set()  # indexes of chunks to rebuild
         self._snapshot: RecordSequence | None = RecordSequence(())
         self._space: SearchSpace | None = None  # what every completed trial holds alike
+        self._best: TrialRecord | None = None  # one objective: kept as trials complete
+        self._sign = -1.0 if self.directions == (StudyDirection.MAXIMIZE,) else 1.0
 
     def sync(self) -> None:
         rows = self.storage.read(self.study_id, self.last_event_id)
@@ -318,6 +320,26 @@ class TrialView:
             self._records[n] = record
             if record.state is TrialState.COMPLETE:
                 self._extend_space(record)
+                self._consider_best(record)
+
+    def _consider_best(self, record: TrialRecord) -> None:
+        """Keep `best` up to date: the lowest loss, the lowest number among equals (as
+        `History.best`), whatever order trials finish in."""
+        best = self._best
+        if len(self.directions) != 1 or record.values is None:
+            return
+        if best is None or best.values is None:
+            self._best = record
+            return
+        new, old = self._sign * record.values[0], self._sign * best.values[0]
+        if new < old or (new == old and record.number < best.number):
+            self._best = record
+
+    @property
+    def best(self) -> TrialRecord | None:
+        """The best completed trial of a single-objective study so far (what
+        ``history().best()`` computes, without a pass over every trial)."""
+        return self._best
 
     def _extend_space(self, record: TrialRecord) -> None:
         if self._space is None:
