@@ -47,6 +47,10 @@ def test_target_value_in_both_directions() -> None:
     assert not TargetValueStopper(1.0).should_stop(history([3.0, 1.5, None]))
     assert TargetValueStopper(2.0).should_stop(history([1.0, 2.0], "maximize"))
     assert not TargetValueStopper(1.0).should_stop(history([]))
+    assert TargetValueStopper(np.float32(1.0)).should_stop(history([0.5]))
+    for bad in (float("nan"), "1.0", None, True):
+        with pytest.raises(ValueError, match="target must be a number"):
+            TargetValueStopper(bad)  # type: ignore[arg-type]
 
 
 def test_max_trials_counts_the_chosen_states() -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Collection
+from numbers import Real
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -97,7 +98,9 @@ class TargetValueStopper(Stopper):
     above it when maximising)."""
 
     def __init__(self, target: float) -> None:
-        self.target = float(target)
+        if isinstance(target, bool) or not isinstance(target, Real) or math.isnan(target):
+            raise ValueError(f"target must be a number, got {target!r}")  # NaN never stops
+        self.target: float = float(target)
 
     def should_stop(self, history: History) -> bool:
         _single(history)
