@@ -216,4 +216,6 @@ def test_asha_and_hyperband_on_8_virtual_workers_are_deterministic() -> None:
 def test_an_unknown_sampler_scope_is_refused() -> None:
     with pytest.raises(ValueError, match="sampler_scope"):
         HyperbandPruner(1, 27, 3, sampler_scope="brackets")
+    with pytest.raises(ValueError, match=r"max_resource \(5\) must be >= min_resource \(10\)"):
+        HyperbandPruner(10, 5)
     assert "sampler_scope='bracket'" in repr(HyperbandPruner(1, 27, sampler_scope="bracket"))

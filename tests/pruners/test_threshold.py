@@ -42,6 +42,9 @@ def test_threshold_arguments() -> None:
         ThresholdPruner()
     with pytest.raises(ValueError, match="must not exceed"):
         ThresholdPruner(lower=2.0, upper=1.0)
+    for side in ("lower", "upper"):
+        with pytest.raises(ValueError, match=f"{side} must be a number, got nan"):
+            ThresholdPruner(**{side: float("nan")})
     with pytest.raises(ValueError, match="interval_steps"):
         ThresholdPruner(upper=1.0, interval_steps=0)
     with pytest.raises(ValueError, match="single-number"):

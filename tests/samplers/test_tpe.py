@@ -205,6 +205,12 @@ def test_arguments_are_checked(kwargs: dict[str, Any]) -> None:
         TPESampler(**kwargs)
 
 
+@pytest.mark.parametrize("name", ["gamma", "weights"])
+def test_gamma_and_weights_must_be_functions(name: str) -> None:
+    with pytest.raises(TypeError, match=f"{name} must be a function"):
+        TPESampler(**{name: 0.25})  # type: ignore[arg-type]
+
+
 def test_a_numpy_bandwidth_floor_is_taken_as_a_float() -> None:
     floor = TPESampler(min_bandwidth=np.float32(0.25)).min_bandwidth
     assert type(floor) is float and floor == pytest.approx(0.25)

@@ -111,8 +111,11 @@ class HyperbandPruner(Pruner):
                  reduction_factor: int = 3, *, seed: int = 0, synchronous: bool = False,
                  sampler_scope: str = "study") -> None:
         check_int("min_resource", min_resource, 1)
-        if max_resource != "auto":
+        if not isinstance(max_resource, str) or max_resource != "auto":
             check_int("max_resource", max_resource, 1)
+            if int(max_resource) < min_resource:
+                raise ValueError(f"max_resource ({max_resource}) must be >= min_resource "
+                                 f"({min_resource})")
         check_int("reduction_factor", reduction_factor, 2)
         if sampler_scope not in ("study", "bracket"):
             raise ValueError(f"sampler_scope must be 'study' or 'bracket', got {sampler_scope!r}")

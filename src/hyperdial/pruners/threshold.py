@@ -34,6 +34,9 @@ class ThresholdPruner(Pruner):
                  n_warmup_steps: int = 0, interval_steps: int = 1) -> None:
         if lower is None and upper is None:
             raise ValueError("give lower, upper or both")
+        for name, bound in (("lower", lower), ("upper", upper)):
+            if bound is not None and math.isnan(bound):
+                raise ValueError(f"{name} must be a number, got nan (no value would ever cross it)")
         if lower is not None and upper is not None and lower > upper:
             raise ValueError(f"lower ({lower}) must not exceed upper ({upper})")
         self.lower = None if lower is None else float(lower)

@@ -160,6 +160,10 @@ class TPESampler(Sampler):
             raise ValueError(f"n_ei_candidates must be >= 1, got {n_ei_candidates}")
         if not prior_weight > 0:
             raise ValueError(f"prior_weight must be > 0, got {prior_weight}")
+        for name, func in (("gamma", gamma), ("weights", weights)):
+            if not callable(func):
+                raise TypeError(f"{name} must be a function of the number of trials, got "
+                                f"{func!r}")
         if (isinstance(min_bandwidth, Real) and not isinstance(min_bandwidth, bool)
                 and 0 < min_bandwidth <= 1):
             min_bandwidth = float(min_bandwidth)
