@@ -48,6 +48,8 @@ def test_target_value_in_both_directions() -> None:
     assert TargetValueStopper(2.0).should_stop(history([1.0, 2.0], "maximize"))
     assert not TargetValueStopper(1.0).should_stop(history([]))
     assert TargetValueStopper(np.float32(1.0)).should_stop(history([0.5]))
+    assert repr(TargetValueStopper(1)) == "TargetValueStopper(target=1.0)"
+    assert repr(NoImprovementStopper(3)) == "NoImprovementStopper(patience=3, min_delta=0.0)"
     for bad in (float("nan"), "1.0", None, True):
         with pytest.raises(ValueError, match="target must be a number"):
             TargetValueStopper(bad)  # type: ignore[arg-type]

@@ -48,6 +48,10 @@ class Stopper(ABC):
         if self.should_stop(study.history()):
             study.stop()
 
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
+        return f"{type(self).__name__}({args})"
+
 
 def _single(history: History) -> None:
     if history.n_objectives != 1:
