@@ -16,7 +16,7 @@ import pytest
 
 import hyperdial as hd
 from hyperdial.exceptions import TrialFinishedError, TrialNotFound
-from hyperdial.trial import TrialState
+from hyperdial.trial import TrialRecord, TrialState
 
 
 def quadratic(trial: hd.Trial) -> float:
@@ -617,6 +617,12 @@ def test_add_trial_checks_values_against_the_study_and_writes_nothing_bad() -> N
     assert study.trials == []
     study.add_trial(hd.create_trial(params={"x": 0.5}, distributions=dists, values=[1.0, 2.0]))
     assert study.trials[0].values == (1.0, 2.0)
+    # a record built by hand, with numpy values, is stored as Python values
+    study.add_trial(TrialRecord(number=0, state=TrialState.COMPLETE, params={"x": np.float32(0.25)},
+                                distributions=dists, values=(np.float64(1.0), np.int64(3)),
+                                user_attrs={"n": np.int32(7)}))
+    added = hd.load_study(study_name=study.study_name, storage=study.storage).trials[1]
+    assert (added.params, added.values, added.user_attrs) == ({"x": 0.25}, (1.0, 3.0), {"n": 7})
 
 
 def test_gc_after_trial_collects_after_every_trial(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -424,7 +424,7 @@ class Study:
         if trial.fail_reason is not None:
             finish["reason"] = trial.fail_reason
         data: dict[str, Any] = {
-            "params": dict(trial.params),
+            "params": json_ready("params", dict(trial.params)),
             "dists": {k: d.to_dict() for k, d in trial.distributions.items()},
             "user_attrs": json_ready("user_attrs", dict(trial.user_attrs))}
         reports: list[Event] = [
