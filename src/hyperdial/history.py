@@ -48,12 +48,22 @@ class RecordSequence(Sequence[TrialRecord]):
     O(n / chunk size). It compares equal to any sequence of the same records, a tuple too.
     """
 
-    __slots__ = ("_chunks", "_len", "_starts")
+    __slots__ = ("_chunks", "_completed", "_len", "_starts")
 
-    def __init__(self, chunks: Iterable[tuple[TrialRecord, ...]]) -> None:
+    def __init__(self, chunks: Iterable[tuple[TrialRecord, ...]],
+                 completed: Iterable[tuple[TrialRecord, ...]] | None = None) -> None:
+        """``completed``, if given: the COMPLETE records of each chunk, kept by the maker."""
         self._chunks = tuple(filter(None, chunks))  # no empty chunk: indexing relies on it
         self._len = sum(map(len, self._chunks))
         self._starts: list[int] | None = None  # index of each chunk's first record
+        self._completed = None if completed is None else tuple(completed)
+
+    def completed(self) -> tuple[TrialRecord, ...]:
+        """The COMPLETE records, in order: joined from the maker's per-chunk lists (a study's
+        view keeps them, so this costs no pass in Python over every trial), else filtered."""
+        if self._completed is None:
+            return tuple(t for t in self if t.state is TrialState.COMPLETE)
+        return tuple(chain.from_iterable(self._completed))
 
     def __len__(self) -> int:
         return self._len
@@ -111,6 +121,8 @@ class History:
 
     @cached_property
     def completed(self) -> tuple[TrialRecord, ...]:
+        if isinstance(self.trials, RecordSequence):
+            return self.trials.completed()
         return tuple(t for t in self.trials if t.state is TrialState.COMPLETE)
 
     @cached_property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 from hypothesis import given, settings
@@ -126,7 +127,7 @@ def test_snapshots_are_immutable_and_match_the_records(ops: list[tuple[int, bool
        ends=st.lists(st.tuples(st.sampled_from(["COMPLETE", "PRUNED", "FAIL"]),
                                st.sampled_from([-1.0, 0.0, 0.5, 2.0])), max_size=12),
        order=st.randoms(use_true_random=False), batch=st.integers(1, 4))
-def test_the_best_kept_as_trials_end_is_the_one_a_full_pass_finds(
+def test_the_best_and_the_completed_kept_as_trials_end_are_what_a_full_pass_finds(
         direction: StudyDirection, ends: list[tuple[str, float]], order: object,
         batch: int) -> None:
     """Trials end in any order, in batches of events; ties go to the lowest number."""
@@ -142,3 +143,23 @@ def test_the_best_kept_as_trials_end_is_the_one_a_full_pass_finds(
     for start in range(0, len(rows), batch):
         view.apply(rows[start:start + batch])
         assert view.best == view.history().best()
+        # the completed trials, joined from the view's per-chunk lists, as one pass finds them
+        assert view.history().completed == tuple(
+            t for t in view.records if t.state is TrialState.COMPLETE)
+
+
+def test_completed_across_chunks_whatever_order_trials_end_in() -> None:
+    rng = random.Random(5)
+    n = 700  # three chunks of 256
+    view = TrialView(InMemoryStorage(), 1, (StudyDirection.MINIMIZE,))
+    view.apply([EventRow(k + 1, k, "create", {"t": 0.0, "state": "RUNNING"}) for k in range(n)])
+    ends = list(range(n))
+    rng.shuffle(ends)
+    for i in range(0, n, 50):
+        view.apply([EventRow(n + 1 + i + j, k, "finish",
+                             {"t": 1.0, "state": "COMPLETE", "values": [k / n]} if k % 3
+                             else {"t": 1.0, "state": "PRUNED"})
+                    for j, k in enumerate(ends[i:i + 50])])
+        done = view.history().completed
+        assert done == tuple(t for t in view.records if t.state is TrialState.COMPLETE)
+        assert [t.number for t in done] == sorted(k for k in ends[:i + 50] if k % 3)

@@ -241,6 +241,7 @@ class TrialView:
         self._holes: set[int] = set()  # numbers seen in no ``create`` event yet (rare)
         self._open: dict[int, _Builder] = {}
         self._chunks: list[tuple[TrialRecord, ...]] = []  # of _CHUNK numbers each
+        self._completed_chunks: list[tuple[TrialRecord, ...]] = []  # their COMPLETE records
         self._stale_chunks: set[int] = set()  # indexes of chunks to rebuild
         self._snapshot: RecordSequence | None = RecordSequence(())
         self._space: SearchSpace | None = None  # what every completed trial holds alike
@@ -355,13 +356,16 @@ class TrialView:
             for k in self._stale_chunks:
                 while len(self._chunks) <= k:
                     self._chunks.append(())
+                    self._completed_chunks.append(())
                 start, stop = k * _CHUNK, (k + 1) * _CHUNK
                 part = self._records[start:stop]
                 if any(start <= h < stop for h in self._holes):
                     part = [r for r in part if r is not None]
                 self._chunks[k] = tuple(part)  # type: ignore[arg-type]
+                self._completed_chunks[k] = tuple(
+                    r for r in self._chunks[k] if r.state is TrialState.COMPLETE)
             self._stale_chunks.clear()
-            self._snapshot = RecordSequence(self._chunks)
+            self._snapshot = RecordSequence(self._chunks, self._completed_chunks)
         return self._snapshot
 
     def history(self) -> History:
