@@ -326,9 +326,9 @@ class TrialView:
     def _consider_best(self, record: TrialRecord) -> None:
         """Keep `best` up to date: the lowest loss, the lowest number among equals (as
         `History.best`), whatever order trials finish in."""
-        best = self._best
         if len(self.directions) != 1 or record.values is None:
             return
+        best = self._best
         if best is None or best.values is None:
             self._best = record
             return
