@@ -17,12 +17,11 @@ CategoricalChoice = None | bool | int | float | str
 
 
 def plain(value: Any) -> Any:
-    """A numpy (or other 0-d array) scalar as the Python value it holds, anything else as is:
-    bounds and choices often come out of numpy, and stored values must be plain JSON."""
-    item = getattr(value, "item", None)
-    if callable(item) and getattr(value, "shape", None) == ():
-        return item()
-    return value
+    """numpy scalars and arrays, torch tensors: the Python numbers and lists they hold (their
+    ``tolist()``); anything else as is. Bounds, choices, values and reports often come out of
+    numpy or torch, and what is stored must be plain JSON."""
+    tolist = getattr(value, "tolist", None)
+    return tolist() if callable(tolist) else value
 
 
 def _check_finite(**bounds: float) -> None:

@@ -239,7 +239,11 @@ class Study:
         ``skip_if_finished`` is returned as stored, unchanged.
         """
         number = trial.number if isinstance(trial, Trial) else int(trial)
-        if skip_if_finished and self._ended(self._live_trial(trial), number) is not None:
+        ended = self._ended(self._live_trial(trial), number)  # one look, maybe a storage read
+        if ended is not None:
+            if not skip_if_finished:
+                raise TrialFinishedError(f"trial {number} is already {ended.value}: tell() "
+                                         "ends a trial once")
             with self._lock:
                 return self._view.get(number)
         return self._finish(trial, values, state, fail_reason=fail_reason,
@@ -250,13 +254,10 @@ class Study:
                 start_next: bool = False) -> tuple[TrialRecord, Trial | None]:
         """`tell`; with ``start_next`` also start the next trial (for `optimize`, which beats
         for it), whose start a transactional storage writes in one commit with this end.
-        Not for exclusive samplers, whose trials start with their proposal."""
+        Not for exclusive samplers, whose trials start with their proposal; `tell` has checked
+        that the trial has not ended here already (`optimize` ends only live ones)."""
         live = self._live_trial(trial)
         number = live.number if live else int(trial)  # type: ignore[arg-type]
-        ended = self._ended(live, number)
-        if ended is not None:
-            raise TrialFinishedError(f"trial {number} is already {ended.value}: tell() ends a "
-                                     "trial once")
         if state is None:
             state = TrialState.COMPLETE if values is not None else TrialState.FAIL
             if values is None and fail_reason is None:
@@ -316,8 +317,7 @@ class Study:
     def _check_values(self, values: Any) -> tuple[tuple[float, ...] | None, str | None]:
         """The objective's return value as a tuple of floats, or the reason it is unusable."""
         m = len(self._info.directions)
-        if hasattr(values, "tolist") and callable(values.tolist):  # numpy / torch values
-            values = values.tolist()
+        values = plain(values)
         if isinstance(values, (str, bytes)) or values is None:
             return None, f"the objective returned {values!r}, not a number"
         seq = list(values) if isinstance(values, Sequence) else [values]

@@ -116,11 +116,11 @@ def check_params(params: Mapping[str, Any], distributions: Mapping[str, Distribu
 
 
 def _array_to_json(value: Any) -> Any:
-    """numpy scalars and arrays, torch tensors: as the Python numbers and lists they hold."""
-    tolist = getattr(value, "tolist", None)
-    if callable(tolist):
-        return tolist()
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+    """The JSON encoder's fallback: numpy and torch values as the Python values they hold."""
+    converted = plain(value)
+    if converted is value:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+    return converted
 
 
 def json_ready(label: str, value: Any) -> Any:
@@ -227,9 +227,7 @@ class Trial:
         step = plain(step)
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise ValueError(f"step must be a non-negative int, got {step!r}")
-        tolist = getattr(value, "tolist", None)
-        if callable(tolist):
-            value = tolist()
+        value = plain(value)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             v: float | tuple[float, ...] = float(value)
         elif isinstance(value, Sequence) and not isinstance(value, str):

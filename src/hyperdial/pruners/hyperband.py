@@ -111,7 +111,7 @@ class HyperbandPruner(Pruner):
                  reduction_factor: int = 3, *, seed: int = 0, synchronous: bool = False,
                  sampler_scope: str = "study") -> None:
         check_int("min_resource", min_resource, 1)
-        if not isinstance(max_resource, str) or max_resource != "auto":
+        if max_resource != "auto":
             check_int("max_resource", max_resource, 1)
             if int(max_resource) < min_resource:
                 raise ValueError(f"max_resource ({max_resource}) must be >= min_resource "

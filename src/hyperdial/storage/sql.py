@@ -159,6 +159,7 @@ _READ = (select(events.c.id, events.c.number, events.c.kind, events.c.data)
          .order_by(events.c.id))
 
 _STALE_REASON = "stale: no heartbeat (worker died?)"
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6  # primary result codes of a lock held too long
 _PG_SCHEMA_LOCK = 0x6879_7065_7264_6961  # pg_advisory_xact_lock key while creating tables
 # No automatic checkpoints: `_Checkpointer` runs them in a thread of its own. The page size
 # applies to a new file only: a commit writes each page it dirtied to the WAL whole, and a
@@ -496,8 +497,12 @@ class SQLStorage(Storage):
     def _raise_if_busy(self, exc: BaseException) -> None:
         """SQLite's "database is locked" after its busy timeout, as a `StorageBusy` that says
         what to look for."""
-        if (self._sqlite and isinstance(exc, self._engine.dialect.loaded_dbapi.OperationalError)
-                and ("locked" in str(exc) or "busy" in str(exc))):
+        if not (self._sqlite
+                and isinstance(exc, self._engine.dialect.loaded_dbapi.OperationalError)):
+            return
+        code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+; the message before
+        if (code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED) if code is not None
+                else "locked" in str(exc) or "busy" in str(exc)):
             raise StorageBusy(
                 f"{self._where} stayed locked by another connection for longer than its busy "
                 f"timeout ({exc}); nothing was written. Is another program holding a "
