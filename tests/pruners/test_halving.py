@@ -9,12 +9,17 @@ from collections.abc import Generator
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import lsq_linear
 
 import hyperdial as hd
 from hyperdial.executors import SimulatedExecutor, optimize_simulated
 from hyperdial.history import History, StudyDirection
 from hyperdial.pruners import Decision, SuccessiveHalvingPruner
 from hyperdial.pruners.halving import (
+    CURVE_EXPONENTS,
+    extrapolate_curves,
     halving_cost,
     is_promoted,
     min_resource_for_budget,
@@ -261,3 +266,132 @@ def test_multi_objective_study_prunes_with_vector_reports() -> None:
     study.optimize(objective, n_trials=30)
     states = [t.state for t in study.trials]
     assert TrialState.PRUNED in states and TrialState.COMPLETE in states
+
+
+# -- ranking by extrapolated curves ---------------------------------------------------------------
+def test_extrapolation_recovers_a_power_law_on_the_grid() -> None:
+    t = np.arange(1.0, 10.0)
+    alpha = CURVE_EXPONENTS[30]
+    truth = 0.05 + 0.4 * t ** -alpha
+    assert extrapolate_curves(t, truth[None, :], 27.0, 0.0)[0] == pytest.approx(
+        0.05 + 0.4 * 27.0 ** -alpha, abs=1e-9)
+    # steps from 0 are shifted to start at 1, the target with them
+    assert extrapolate_curves(t - 1, truth[None, :], 26.0, 0.0)[0] == pytest.approx(
+        0.05 + 0.4 * 27.0 ** -alpha, abs=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0.0, 1.0), min_size=3, max_size=12), st.floats(-0.5, 0.5))
+@example([0.0, 0.0, 0.1], 0.5)  # every report better than the bound: flat at the bound
+@example([0.1, 0.5, 0.9], 0.0)  # a rising curve: flat at its mean
+def test_extrapolation_is_the_bounded_least_squares_fit(values: list[float],
+                                                        floor: float) -> None:
+    """Against scipy's bounded least squares over the same exponents: the prediction of the
+    exponent with the smallest error, which is never better than the floor nor worse than the
+    fitted curve's first value (the fit cannot rise)."""
+    y = np.array(values)
+    t = np.arange(1.0, y.size + 1)
+    fits = []
+    for alpha in CURVE_EXPONENTS:
+        design = np.stack([np.ones_like(t), t ** -alpha], axis=1)
+        fit = lsq_linear(design, y, bounds=([floor, 0.0], [np.inf, np.inf]), method="bvls")
+        fits.append((float(np.sum((design @ fit.x - y) ** 2)), fit.x, alpha))
+    best_error = min(f[0] for f in fits)
+    predictions = [a + b * 30.0 ** -alpha for e, (a, b), alpha in fits
+                   if e <= best_error + 1e-9]
+    got = extrapolate_curves(t, y[None, :], 30.0, floor)[0]
+    assert min(predictions) - 1e-7 <= got <= max(predictions) + 1e-7
+    assert got >= floor - 1e-12
+
+
+def slow_and_fast(direction: StudyDirection = StudyDirection.MINIMIZE,
+                  ) -> tuple[History, TrialRecord]:
+    """Three trials that plateau early at 0.2 and one at rung 9 still falling fast
+    (0.9 / sqrt(t): 0.3 at step 9, 0.17 by step 27). Maximising, the curves are 1 - those."""
+    flip = (lambda v: 1.0 - v) if direction is StudyDirection.MAXIMIZE else (lambda v: v)
+    fast = [TrialRecord(i, TrialState.COMPLETE, values=(flip(0.2),), intermediate_values=curve(
+        [flip(0.2 + 0.5 / t ** 3) for t in range(1, 28)])) for i in range(3)]
+    slow = TrialRecord(3, TrialState.RUNNING, intermediate_values=curve(
+        [flip(0.9 / t ** 0.5) for t in range(1, 10)]))
+    return History((*fast, slow), (direction,)), slow
+
+
+@pytest.mark.parametrize("direction", [StudyDirection.MINIMIZE, StudyDirection.MAXIMIZE])
+def test_extrapolation_keeps_a_slow_starter_that_the_rung_value_cuts(
+        direction: StudyDirection) -> None:
+    history, slow = slow_and_fast(direction)
+    best = 0.0 if direction is StudyDirection.MINIMIZE else 1.0
+    by_value = SuccessiveHalvingPruner(9, 3, max_resource=27)
+    by_curve = SuccessiveHalvingPruner(9, 3, max_resource=27, rank_by="extrapolation",
+                                       best_possible=best)
+    assert by_value.decide(history, slow) is Decision.PRUNE
+    assert by_curve.decide(history, slow) is Decision.CONTINUE
+    # with a bound that says the fast ones' 0.2 is as good as it gets, the slow one is cut
+    assert SuccessiveHalvingPruner(9, 3, max_resource=27, rank_by="extrapolation",
+                                   best_possible=abs(best - 0.2)).decide(
+        history, slow) is Decision.PRUNE
+    hyperband = hd.pruners.HyperbandPruner(1, 27, 3, rank_by="extrapolation",
+                                           best_possible=best)
+    assert "rank_by='extrapolation'" in repr(hyperband)
+    assert hyperband.brackets(history)[0].rank_by == "extrapolation"  # type: ignore[index]
+
+
+def test_extrapolation_keeps_the_value_of_short_or_broken_curves() -> None:
+    pruner = SuccessiveHalvingPruner(2, 2, max_resource=27, rank_by="extrapolation",
+                                     best_possible=0.0)
+    short = TrialRecord(0, TrialState.COMPLETE, values=(0.3,), intermediate_values={2: 0.3})
+    broken = TrialRecord(1, TrialState.COMPLETE, values=(0.1,),
+                         intermediate_values={1: math.nan, 2: 0.5, 3: 0.1})
+    fitted = TrialRecord(2, TrialState.RUNNING, intermediate_values={1: 0.9, 2: 0.6})
+    losses = pruner.rung_losses(History((short, broken, fitted)), [short, broken, fitted], 2)
+    assert losses[:2, 0].tolist() == [0.3, 0.5]  # too few reports; a NaN among them
+    assert losses[2, 0] == 0.6  # two reports: too few to fit
+
+
+def test_extrapolation_with_several_objectives() -> None:
+    directions = (StudyDirection.MINIMIZE, StudyDirection.MAXIMIZE)
+    trial = TrialRecord(0, TrialState.RUNNING, intermediate_values=curve(
+        [(1.0 / t, 1.0 - 1.0 / t) for t in range(1, 10)]))
+    pruner = SuccessiveHalvingPruner(9, 3, max_resource=27, rank_by="extrapolation",
+                                     best_possible=(0.0, 1.0))
+    loss = pruner.rung_losses(History((trial,), directions), [trial], 9)
+    assert loss[0, 0] == pytest.approx(1 / 27, abs=0.01)
+    assert loss[0, 1] == pytest.approx(-(1 - 1 / 27), abs=0.01)  # minimisation rows
+
+
+def test_extrapolation_needs_a_target_and_a_bound() -> None:
+    with pytest.raises(ValueError, match="rank_by must be"):
+        SuccessiveHalvingPruner(1, 3, rank_by="curve")
+    with pytest.raises(ValueError, match="max_resource"):
+        SuccessiveHalvingPruner(1, 3, rank_by="extrapolation", best_possible=0.0)
+    with pytest.raises(ValueError, match="best_possible"):
+        SuccessiveHalvingPruner(1, 3, max_resource=9, rank_by="extrapolation")
+    with pytest.raises(ValueError, match="finite"):
+        SuccessiveHalvingPruner(1, 3, max_resource=9, rank_by="extrapolation",
+                                best_possible=math.nan)
+    with pytest.raises(ValueError, match="best_possible"):
+        hd.pruners.HyperbandPruner(1, 27, rank_by="extrapolation")
+
+
+@pytest.mark.parametrize("rank_by", ["value", "extrapolation"])
+def test_study_finds_the_late_bloomer_only_by_extrapolation(rank_by: str) -> None:
+    """Eleven curves level off fast at 0.15 to 0.24; one (x = 1) falls slowly, from last at
+    step 3 (0.36) and behind most at step 9 (0.21), to the best final loss (0.13)."""
+    def loss(x: float, t: int) -> float:
+        return 0.05 + 0.6 * t ** -0.6 if x == 1.0 else 0.15 + 0.1 * x + 0.5 * t ** -2.0
+
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", 0.0, 1.0)
+        for t in range(1, 28):
+            trial.report(loss(x, t), t)
+            if trial.should_prune():
+                raise hd.TrialPruned()
+        return loss(x, 27)
+
+    extra = {"rank_by": "extrapolation", "best_possible": 0.0} if rank_by != "value" else {}
+    study = hd.create_study(pruner=SuccessiveHalvingPruner(3, 3, max_resource=27, **extra))
+    for x in np.random.default_rng(0).permutation(np.linspace(0.0, 1.0, 12)):
+        study.enqueue_trial({"x": float(x)})
+    study.optimize(objective, n_trials=12)
+    assert sum(t.state is TrialState.PRUNED for t in study.trials) >= 6
+    assert (study.best_params["x"] == 1.0) is (rank_by == "extrapolation")

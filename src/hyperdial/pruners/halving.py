@@ -25,6 +25,17 @@ used so far (epochs done, trees grown), as in Optuna.
 With several objectives, reports are vectors and "top" is by non-dominated rank: a trial goes
 on while fewer than the promotion quota of its rung's entries lie on strictly better Pareto
 fronts. With one objective this is the plain order (ties go on together).
+
+**Ranking by extrapolated curves** (``rank_by="extrapolation"``): a rung compares where each
+curve is heading rather than where it stands. Every entry's reports up to its rung value are
+fitted with a power law ``a + b * t ** -alpha`` (least squares; ``b >= 0``, so the fit never
+gets worse with more resource; the asymptote ``a`` no better than ``best_possible``, the best
+value the objective can take; ``alpha`` from a grid), and judged by its value at
+``max_resource``. The family is the "pow3" curve that Domhan et al. (2015) found among the most
+reliable single models of learning curves. It keeps slow starters that are still improving
+fast, which the reported value at an early rung cuts: on the learning-curve benchmark, halving
+over the same 100 configurations reached full-budget random search's best in 36 of 40 held-out
+sets instead of 30, at the same compute (``docs/pruners.md``).
 """
 
 from __future__ import annotations
@@ -101,6 +112,55 @@ def min_resource_for_budget(max_resource: int, reduction_factor: int, budget: fl
     return max(fits) if fits else candidates[-1]
 
 
+#: Exponents ``alpha`` of the power laws `extrapolate_curves` chooses from.
+CURVE_EXPONENTS = np.geomspace(0.1, 5.0, 60)
+
+
+def extrapolate_curves(steps: np.ndarray, losses: np.ndarray, at: float, floor: float,
+                       exponents: np.ndarray = CURVE_EXPONENTS) -> np.ndarray:
+    """Each row of ``losses`` (m, n), reported at ``steps`` (n,), extrapolated to step ``at``.
+
+    Per row and exponent, the least-squares ``a + b * t ** -alpha`` with ``b >= 0`` and
+    ``a >= floor`` (the best of three candidates: the free fit where feasible, ``a`` pinned at
+    ``floor``, ``b = 0``); the exponent with the smallest squared error wins. Steps below 1
+    are shifted (with ``at``) so that the first is 1. Sums only: O(k (n + m)) memory.
+
+    >>> t = np.arange(1.0, 10.0)
+    >>> round(float(extrapolate_curves(t, [0.1 + 0.5 / t], 27.0, 0.0)[0]), 3)  # 0.1 + 0.5 / 27
+    0.121
+    """
+    steps = np.asarray(steps, dtype=float)
+    y = np.atleast_2d(np.asarray(losses, dtype=float))
+    shift = max(0.0, 1.0 - float(steps.min()))
+    x = (steps + shift)[None, :] ** -exponents[:, None]  # (k, n)
+    n = steps.size
+    sx, sxx = x.sum(axis=1)[:, None], (x * x).sum(axis=1)[:, None]  # (k, 1)
+    sy, syy = y.sum(axis=1)[None, :], (y * y).sum(axis=1)[None, :]  # (1, m)
+    sxy = x @ y.T  # (k, m)
+
+    def sse(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
+        out: np.ndarray = syy - 2 * a * sy - 2 * b * sxy + n * a * a + 2 * a * b * sx \
+            + b * b * sxx
+        return out
+
+    var_x = sxx - sx * sx / n
+    b_free = (sxy - sx * sy / n) / np.where(var_x > 0, var_x, np.inf)
+    a_free = (sy - b_free * sx) / n
+    b_pinned = np.maximum((sxy - floor * sx) / sxx, 0.0)
+    a_flat = np.maximum(sy / n, floor)
+    feasible = (a_free >= floor) & (b_free >= 0)
+    errors = np.stack([sse(floor, b_pinned), sse(a_flat, 0.0),
+                       np.where(feasible, sse(a_free, b_free), np.inf)])  # (3, k, m)
+    rows = np.arange(y.shape[0])
+    best = np.argmin(errors.min(axis=0), axis=0)  # (m,): the exponent of the smallest error
+    pick = np.argmin(errors[:, best, rows], axis=0)  # (m,): its candidate
+    a = np.choose(pick, [np.full(rows.size, floor), np.broadcast_to(a_flat[0], rows.shape),
+                         a_free[best, rows]])
+    b = np.choose(pick, [b_pinned[best, rows], np.zeros(rows.size), b_free[best, rows]])
+    out: np.ndarray = a + b * (at + shift) ** -exponents[best]
+    return out
+
+
 def pareto_fronts(loss: np.ndarray) -> np.ndarray:
     """Front index of each row of a minimisation ``loss`` (n, m), 0 for the non-dominated
     ones; NaN counts as +inf, and one objective is ranked by value directly."""
@@ -128,9 +188,13 @@ def rung_value(curve: Mapping[int, float | tuple[float, ...]], resource: int,
 def _loss_rows(history: History, values: Sequence[float | tuple[float, ...]]) -> np.ndarray:
     """Reported values (numbers or vectors) as minimisation rows, shape (n, m)."""
     m = history.n_objectives
-    if any(len(np.atleast_1d(v)) != m for v in values):
+    try:  # one array call when every value has the same shape (the rule, and fast)
+        rows = np.array(values, dtype=float)
+    except ValueError:  # ragged: mixed numbers and vectors
+        rows = np.empty((0, 0))
+    if rows.shape not in ((len(values), m), (len(values),) * (m == 1)):
         raise ValueError(f"every report at a rung needs {m} value(s), one per objective")
-    rows = np.array([np.atleast_1d(v) for v in values], dtype=float).reshape(len(values), m)
+    rows = rows.reshape(len(values), m)
     signs = np.array([history.sign(j) for j in range(m)])
     out: np.ndarray = rows * signs
     return out
@@ -160,6 +224,11 @@ class SuccessiveHalvingPruner(Pruner):
         synchronous: judge each rung of a cohort only once it is full (see the module notes).
         cohort_size: trials per synchronous cohort; by default ``reduction_factor`` to the
             number of rungs below ``max_resource`` (which must then be an int).
+        rank_by: "value" ranks a rung's entries by the value reported there (Optuna's rule);
+            "extrapolation" by their curves extrapolated to ``max_resource`` (module notes),
+            which needs ``max_resource`` and ``best_possible``.
+        best_possible: the best value the objective can take, one per objective (0 for an
+            error rate or a loss, 1 for an accuracy): the fitted curves level off no better.
 
     >>> SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
     SuccessiveHalvingPruner(min_resource=1, reduction_factor=3, min_early_stopping_rate=0)
@@ -167,7 +236,9 @@ class SuccessiveHalvingPruner(Pruner):
 
     def __init__(self, min_resource: Resource = "auto", reduction_factor: int = 4,
                  min_early_stopping_rate: int = 0, *, max_resource: int | None = None,
-                 synchronous: bool = False, cohort_size: int | None = None) -> None:
+                 synchronous: bool = False, cohort_size: int | None = None,
+                 rank_by: str = "value", best_possible: float | Sequence[float] | None = None,
+                 ) -> None:
         if min_resource != "auto":
             check_int("min_resource", min_resource, 1)
         check_int("reduction_factor", reduction_factor, 2)
@@ -189,11 +260,25 @@ class SuccessiveHalvingPruner(Pruner):
                                      max_resource, max_resource).size
             cohort_size = reduction_factor ** n_rungs
         self.cohort_size = cohort_size
+        if rank_by not in ("value", "extrapolation"):
+            raise ValueError(f"rank_by must be 'value' or 'extrapolation', got {rank_by!r}")
+        if rank_by == "extrapolation" and (max_resource is None or best_possible is None):
+            raise ValueError("rank_by='extrapolation' needs max_resource (where to extrapolate "
+                             "to) and best_possible (the best value the objective can take, "
+                             "e.g. 0 for a loss, 1 for an accuracy)")
+        bounds = None if best_possible is None else np.atleast_1d(
+            np.asarray(best_possible, dtype=float))
+        if bounds is not None and (bounds.ndim != 1 or not np.isfinite(bounds).all()):
+            raise ValueError(f"best_possible must be finite numbers, got {best_possible!r}")
+        self.rank_by = rank_by
+        self.best_possible = best_possible
 
     def __repr__(self) -> str:
         extra = f", max_resource={self.max_resource}" if self.max_resource is not None else ""
         if self.synchronous:
             extra += f", synchronous=True, cohort_size={self.cohort_size}"
+        if self.rank_by != "value":
+            extra += f", rank_by={self.rank_by!r}, best_possible={self.best_possible!r}"
         return (f"SuccessiveHalvingPruner(min_resource={self.min_resource!r}, "
                 f"reduction_factor={self.reduction_factor}, "
                 f"min_early_stopping_rate={self.min_early_stopping_rate}{extra})")
@@ -220,14 +305,49 @@ class SuccessiveHalvingPruner(Pruner):
         r = int(rungs[-1])
         if min(s for s in trial.intermediate_values if s >= r) != last:
             return Decision.CONTINUE  # rung already judged at an earlier report
-        values = [v for t in others if t.state is not TrialState.WAITING
-                  and (v := rung_value(t.intermediate_values, r)) is not None]
-        values.append(trial.intermediate_values[last])
-        if np.isnan(np.asarray(values[-1], dtype=float)).any():
+        if np.isnan(np.asarray(trial.intermediate_values[last], dtype=float)).any():
             return Decision.PRUNE  # a diverged trial never goes on (Optuna's rule too)
-        promoted = is_promoted(_loss_rows(history, values), len(values) - 1,
-                               len(values) // self.reduction_factor)
+        entries = [t for t in others if t.state is not TrialState.WAITING
+                   and rung_value(t.intermediate_values, r) is not None]
+        entries.append(trial)
+        promoted = is_promoted(self.rung_losses(history, entries, r), len(entries) - 1,
+                               len(entries) // self.reduction_factor)
         return Decision.CONTINUE if promoted else Decision.PRUNE
+
+    def rung_losses(self, history: History, entries: Sequence[TrialRecord],
+                    resource: int) -> np.ndarray:
+        """What ranks ``entries`` (trials that have reached the rung at ``resource``): rows
+        (n, m) to minimise, their values there, or with ``rank_by="extrapolation"`` their
+        curves up to there extrapolated to ``max_resource`` (a curve with fewer than three
+        finite reports keeps its value)."""
+        rung_steps = [min(s for s in t.intermediate_values if s >= resource) for t in entries]
+        loss = _loss_rows(history, [t.intermediate_values[s]
+                                    for t, s in zip(entries, rung_steps, strict=True)])
+        if self.rank_by == "value":
+            return loss
+        assert self.max_resource is not None and self.best_possible is not None
+        signs = np.array([history.sign(j) for j in range(loss.shape[1])])
+        floors = signs * np.broadcast_to(np.asarray(self.best_possible, dtype=float),
+                                         signs.shape)
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i, (t, stop) in enumerate(zip(entries, rung_steps, strict=True)):
+            groups.setdefault(tuple(sorted(s for s in t.intermediate_values if s <= stop)),
+                              []).append(i)
+        out: np.ndarray = loss.copy()
+        for steps, members in groups.items():
+            if len(steps) < 3:
+                continue
+            curves = _loss_rows(history, [entries[i].intermediate_values[s]
+                                          for i in members for s in steps])
+            curves = curves.reshape(len(members), len(steps), -1)  # (trials, steps, m)
+            for j, floor in enumerate(floors):
+                ys = curves[:, :, j]
+                finite = np.isfinite(ys).all(axis=1)
+                if finite.any():
+                    rows = np.asarray(members)[finite]
+                    out[rows, j] = extrapolate_curves(np.asarray(steps), ys[finite],
+                                                      self.max_resource, floor)
+        return out
 
     def _decide_synchronous(self, history: History, others: list[TrialRecord],
                             trial: TrialRecord, rungs: np.ndarray) -> Decision:
@@ -244,7 +364,7 @@ class SuccessiveHalvingPruner(Pruner):
             if any(v is None and not t.state.is_finished() for t, v in entries):
                 return Decision.CONTINUE  # rung not full yet: wait (by running on)
             reached = [(t, v) for t, v in entries if v is not None]
-            loss = _loss_rows(history, [v for _, v in reached])
+            loss = self.rung_losses(history, [t for t, _ in reached], int(r))
             quota = len(reached) // self.reduction_factor
             alive = [t for i, (t, _) in enumerate(reached) if is_promoted(loss, i, quota)]
             if all(t.number != trial.number for t in alive):
