@@ -135,8 +135,14 @@ def run_optuna(cache: CurveCache, seed: int, budget: int) -> Run:
     return run
 
 
-def hyperband(seed: int, sampler_scope: str = "study") -> hd.pruners.HyperbandPruner:
-    return hd.pruners.HyperbandPruner(1, MAX_EPOCHS, ETA, seed=seed, sampler_scope=sampler_scope)
+#: Every learning-curve loss (an error rate, a log loss) is at least 0.
+EXTRAPOLATED: dict[str, Any] = {"rank_by": "extrapolation", "best_possible": 0.0}
+
+
+def hyperband(seed: int, sampler_scope: str = "study", **ranking: Any,
+              ) -> hd.pruners.HyperbandPruner:
+    return hd.pruners.HyperbandPruner(1, MAX_EPOCHS, ETA, seed=seed, sampler_scope=sampler_scope,
+                                      **ranking)
 
 
 #: Part (b): each optimiser from a seed.
@@ -147,6 +153,8 @@ OPTIMISERS: dict[str, Callable[[CurveCache, int, int], Run]] = {
         c, hd.samplers.RandomSampler(seed=s), hyperband(s), b),
     "hyperdial Hyperband + TPE": lambda c, s, b: run_hyperdial(
         c, hd.samplers.TPESampler(seed=s), hyperband(s), b),
+    "hyperdial Hyperband (extrapolated) + TPE": lambda c, s, b: run_hyperdial(
+        c, hd.samplers.TPESampler(seed=s), hyperband(s, **EXTRAPOLATED), b),
     "hyperdial Hyperband + BOHB": lambda c, s, b: run_hyperdial(
         c, BOHBSampler(seed=s), hyperband(s), b),
     "hyperdial Hyperband + default sampler": lambda c, s, b: run_hyperdial(
@@ -191,10 +199,7 @@ def same_configs(cache: CurveCache, n_configs: int, seed: int) -> dict[str, Any]
         out["spearman"][epoch] = _spearman(early, finals)
         # configurations strictly better at ``epoch`` than the best-placed winner
         out["target_rank"][epoch] = int(min(np.sum(early < early[i]) for i in winners))
-    pruners = {"ASHA": hd.pruners.SuccessiveHalvingPruner(ASHA_MIN_RESOURCE, ETA,
-                                                          max_resource=MAX_EPOCHS),
-               "Hyperband": hyperband(seed)}
-    for name, pruner in pruners.items():
+    for name, pruner in part_a_pruners(seed).items():
         run = run_hyperdial(cache, hd.samplers.RandomSampler(seed=seed), pruner, None, configs)
         best = run.best()
         out[name] = {"to_reach": run.compute_to_reach(target), "total": run.spent,
@@ -206,19 +211,43 @@ def _fmt(x: float | None, digits: int = 4) -> str:
     return "—" if x is None or x != x else f"{x:.{digits}f}"
 
 
-METHODS = ("ASHA", "Hyperband")
+METHODS = ("ASHA", "Hyperband", "ASHA, extrapolated", "Hyperband, extrapolated")
+#: Sets whose curves were looked at while choosing the extrapolation (0-9); later ones are
+#: held out.
+DESIGN_SETS = 10
+
+
+def part_a_pruners(seed: int) -> dict[str, hd.pruners.Pruner]:
+    """Part (a)'s pruners, named as in `METHODS`."""
+    return {
+        "ASHA": hd.pruners.SuccessiveHalvingPruner(ASHA_MIN_RESOURCE, ETA,
+                                                   max_resource=MAX_EPOCHS),
+        "Hyperband": hyperband(seed),
+        "ASHA, extrapolated": hd.pruners.SuccessiveHalvingPruner(
+            ASHA_MIN_RESOURCE, ETA, max_resource=MAX_EPOCHS, **EXTRAPOLATED),
+        "Hyperband, extrapolated": hyperband(seed, **EXTRAPOLATED),
+    }
 
 
 def part_a_lines(part_a: dict[str, list[dict[str, Any]]], args: argparse.Namespace,
                  ) -> list[str]:
-    """Part (a) of the report: a summary per problem, diagnostics, then every set."""
+    """Part (a) of the report: a summary per problem and method, diagnostics, then every set."""
     third = ASHA_BUDGET
+
+    def reached(res: dict[str, Any], m: str) -> bool:
+        return bool(res[m]["to_reach"] is not None
+                    and res[m]["to_reach"] <= third * res["random_compute"])
+
     lines = [f"## (a) Same {args.configs} random configurations, {args.sets} set(s) per problem",
              "", f"ASHA: `SuccessiveHalvingPruner({ASHA_MIN_RESOURCE}, {ETA}, max_resource="
              f"{MAX_EPOCHS})`, its first rung from `min_resource_for_budget({MAX_EPOCHS}, {ETA}, "
              f"1/3)` (idealised cost {halving_cost(ASHA_MIN_RESOURCE, ETA, MAX_EPOCHS):.3f} of "
              f"full training per configuration); Hyperband: `HyperbandPruner(1, {MAX_EPOCHS}, "
-             f"{ETA}, seed=set)`. Both run the set's configurations in random search's order. "
+             f"{ETA}, seed=set)`; *extrapolated*: the same with `rank_by=\"extrapolation\", "
+             "best_possible=0.0` (rungs rank power-law fits of the curves, extrapolated to "
+             f"epoch {MAX_EPOCHS}). All run the set's configurations in random search's order. "
+             f"The extrapolation was chosen looking at sets 0-{DESIGN_SETS - 1}; sets from "
+             f"{DESIGN_SETS} on are held out. "
              "*Reached*: a completed trial matched full-budget random search's best final loss "
              "after at most 1/3 of random search's compute (epochs); *to reach* and "
              "*total* are fractions of random search's compute (medians over sets; to reach over "
@@ -226,31 +255,33 @@ def part_a_lines(part_a: dict[str, list[dict[str, Any]]], args: argparse.Namespa
              "have a lower final loss than the method's best (mean over sets; 0 when reached); "
              "*gap* is how far its best final loss was above the target where it was not "
              "reached at all (median; on digits one validation image is 0.0025).",
-             "", "| problem | target loss (median) | random: to reach | " + " | ".join(
-                 f"{m}: reached | {m}: to reach | {m}: total | {m}: better | {m}: gap"
-                 for m in METHODS) + " |", "|---|---|---|" + "---|---|---|---|---|" * len(METHODS)]
-    hits: dict[str, int] = dict.fromkeys(METHODS, 0)
-    n_sets = 0
+             "", "| problem | method | reached | to reach | total | better | gap |",
+             "|---|---|---|---|---|---|---|"]
     for problem, sets in part_a.items():
-        n_sets += len(sets)
-        cells = [_fmt(float(np.median([r["target"] for r in sets]))),
-                 _fmt(float(np.median([r["random_to_reach"] / r["random_compute"]
-                                       for r in sets])), 3)]
+        target = _fmt(float(np.median([r["target"] for r in sets])))
+        to_reach = _fmt(float(np.median([r["random_to_reach"] / r["random_compute"]
+                                         for r in sets])), 3)
+        lines.append(f"| {problem} | random search (target loss {target}, median) | | "
+                     f"{to_reach} | 1.000 | | |")
         for m in METHODS:
-            reach = [r[m]["to_reach"] / r["random_compute"] for r in sets
-                     if r[m]["to_reach"] is not None and r[m]["to_reach"] <= third * r[
-                         "random_compute"]]
-            hits[m] += len(reach)
-            cells += [f"{len(reach)}/{len(sets)}",
-                      _fmt(float(np.median(reach)) if reach else None, 3),
-                      _fmt(float(np.median([r[m]["total"] / r["random_compute"]
-                                            for r in sets])), 3),
-                      f"{np.mean([r[m]['better'] for r in sets]):.1f}"]
+            reach = [r[m]["to_reach"] / r["random_compute"] for r in sets if reached(r, m)]
             gaps = [r[m]["best"] - r["target"] for r in sets if r[m]["to_reach"] is None]
-            cells.append(_fmt(float(np.median(gaps)) if gaps else None))
-        lines.append(f"| {problem} | " + " | ".join(cells) + " |")
-    lines += ["", "- " + "; ".join(f"{m} reached random search's best in {hits[m]} of {n_sets} "
-                                   "sets" for m in METHODS) + ".", "",
+            lines.append(" | ".join([
+                f"| {problem} | {m}", f"{len(reach)}/{len(sets)}",
+                _fmt(float(np.median(reach)) if reach else None, 3),
+                _fmt(float(np.median([r[m]["total"] / r["random_compute"] for r in sets])), 3),
+                f"{np.mean([r[m]['better'] for r in sets]):.1f}",
+                _fmt(float(np.median(gaps)) if gaps else None)]) + " |")
+    summary = []
+    for m in METHODS:
+        design = sum(reached(r, m) for sets in part_a.values() for r in sets[:DESIGN_SETS])
+        held = [reached(r, m) for sets in part_a.values() for r in sets[DESIGN_SETS:]]
+        n_design = sum(len(sets[:DESIGN_SETS]) for sets in part_a.values())
+        summary.append(f"{m} reached random search's best in {design + sum(held)} of "
+                       f"{n_design + len(held)} sets" + (
+                           f" ({design}/{n_design} design, {sum(held)}/{len(held)} held out)"
+                           if held else ""))
+    lines += ["", "- " + "; ".join(summary) + ".", "",
               "Why configurations are lost: Spearman's rank correlation between the losses at "
               "an epoch and the final ones over the set's configurations, and how many "
               "configurations are strictly better at that epoch than the one random search "
@@ -265,19 +296,19 @@ def part_a_lines(part_a: dict[str, list[dict[str, Any]]], args: argparse.Namespa
         rank = [f"{np.median([r['target_rank'][e] for r in sets]):.0f}"
                 for e in DIAGNOSTIC_EPOCHS]
         lines.append(f"| {problem} | " + " | ".join(rho + rank) + " |")
-    lines += ["", "Every set (— where the method never reached the target; its total compute and "
-              "best final loss are given too):", "",
-              "| problem | set | target loss | random: to reach | " + " | ".join(
-                  f"{m}: to reach | {m}: total | {m} best" for m in METHODS) + " |",
-              "|---|---|---|---|" + "---|---|---|" * len(METHODS)]
+    lines += ["", "Every set: per method, compute to reach the target / total compute (fractions "
+              "of random search's), then its best final loss; — where it never reached the "
+              "target:", "",
+              "| problem | set | target loss | random: to reach | " + " | ".join(METHODS) + " |",
+              "|---|---|---|---|" + "---|" * len(METHODS)]
     for problem, sets in part_a.items():
         for i, res in enumerate(sets):
             full = res["random_compute"]
             cells = []
             for m in METHODS:
                 reach = res[m]["to_reach"]
-                cells += [_fmt(None if reach is None else reach / full, 3),
-                          _fmt(res[m]["total"] / full, 3), _fmt(res[m]["best"])]
+                cells.append(f"{_fmt(None if reach is None else reach / full, 3)} / "
+                             f"{_fmt(res[m]['total'] / full, 3)}, {_fmt(res[m]['best'])}")
             lines.append(f"| {problem} | {i} | {_fmt(res['target'])} | "
                          f"{_fmt(res['random_to_reach'] / full, 3)} | " + " | ".join(cells) + " |")
     return lines
@@ -340,11 +371,14 @@ def report(part_a: dict[str, list[dict[str, Any]]],
     for a, b in (("hyperdial Hyperband + BOHB", "hyperdial Hyperband + random"),
                  ("hyperdial Hyperband + BOHB", "hyperdial Hyperband + TPE"),
                  ("hyperdial Hyperband + TPE", "optuna Hyperband + TPE"),
+                 ("hyperdial Hyperband (extrapolated) + TPE", "optuna Hyperband + TPE"),
                  ("hyperdial Hyperband + BOHB", "optuna Hyperband + TPE")):
         wins = [int(np.sign(m[b] - m[a])) for m in means.values()]
         lines.append(f"- {a} vs {b}: better mean on {wins.count(1)}, equal on {wins.count(0)}, "
                      f"worse on {wins.count(-1)} of {len(wins)} problems.")
     lines += _paired_lines(part_b, "hyperdial Hyperband + TPE", "optuna Hyperband + TPE")
+    lines += _paired_lines(part_b, "hyperdial Hyperband (extrapolated) + TPE",
+                           "optuna Hyperband + TPE")
     ablation = [n for n in ABLATION if all(n in by_name for by_name in part_b.values())]
     if ablation:
         lines += ["", "Ablation (`--ablation`): hyperdial Hyperband + TPE with the defaults before "
@@ -365,7 +399,8 @@ def main(argv: list[str] | None = None, *, write: bool = True) -> list[str]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", default=",".join(PROBLEMS))
     parser.add_argument("--configs", type=int, default=100, help="configurations in part (a)")
-    parser.add_argument("--sets", type=int, default=10, help="configuration sets in part (a)")
+    parser.add_argument("--sets", type=int, default=2 * DESIGN_SETS,
+                        help="configuration sets in part (a)")
     parser.add_argument("--budget", type=int, default=15, help="full runs of compute in (b)")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--ablation", action="store_true",

@@ -12,6 +12,7 @@ from benchmarks.learning_curves import MAX_EPOCHS, PROBLEMS, CurveCache
 from benchmarks.multifidelity import (
     ASHA_MIN_RESOURCE,
     DIAGNOSTIC_EPOCHS,
+    METHODS,
     Run,
     _spearman,
     main,
@@ -60,7 +61,7 @@ def test_same_configurations_diagnostics() -> None:
     assert res["random_compute"] == 9 * MAX_EPOCHS
     assert set(res["spearman"]) == set(res["target_rank"]) == set(DIAGNOSTIC_EPOCHS)
     assert all(0 <= r < 9 for r in res["target_rank"].values())
-    for name in ("ASHA", "Hyperband"):
+    for name in METHODS:
         out = res[name]
         assert out["total"] <= res["random_compute"] and out["best"] >= res["target"]
         # "better" counts configurations that beat the method's best: none when it reached
@@ -74,6 +75,8 @@ def test_the_benchmark_runs_end_to_end() -> None:
     assert "6 random configurations, 2 set(s) per problem" in text
     assert "| sgd_digits_lc | 0 |" in text and "| sgd_digits_lc | 1 |" in text
     assert "ASHA reached random search's best in" in text and "of 2 sets" in text
+    assert "ASHA, extrapolated reached random search's best in" in text
+    assert "hyperdial Hyperband (extrapolated) + TPE" in text
     assert "ρ(epoch 1, final)" in text
     assert "optuna Hyperband + TPE" in text
     assert f"{2 * MAX_EPOCHS} epochs" in text
