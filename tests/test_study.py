@@ -714,3 +714,39 @@ def test_a_pickled_in_memory_study_is_an_independent_copy() -> None:
     twin.optimize(_square, n_trials=3)
     # ... and the copy's trials stay with the copy
     assert len(twin.trials) == 16 and len(study.trials) == 13
+
+
+@pytest.mark.parametrize("sampler", ["random", "tpe"])
+def test_a_worker_reads_the_others_trials_only_if_its_sampler_needs_them(
+        sampler: str, tmp_path: Path) -> None:
+    """Two workers on one SQLite file take turns. Random search proposes without the history,
+    so its worker reads no other worker's trial between its own (in `optimize`, without
+    callbacks, where a trial's end and the next start are one write); TPE's does. Both see every
+    trial, in the state the other left it, as soon as they ask."""
+    url = f"sqlite:///{tmp_path / 'workers.db'}"
+
+    def make(seed: int) -> hd.Study:
+        chosen = (hd.samplers.RandomSampler(seed=seed) if sampler == "random"
+                  else hd.samplers.TPESampler(seed=seed, n_startup_trials=3))
+        return hd.create_study(study_name="shared", storage=url, load_if_exists=True,
+                               sampler=chosen)
+
+    mine, theirs = make(0), make(1)
+    reads: list[int] = []
+    read = mine.storage.read
+    mine.storage.read = lambda *a, **k: reads.append(1) or read(*a, **k)  # type: ignore[method-assign]
+
+    def objective(trial: hd.Trial) -> float:
+        return (trial.suggest_float("x", -1.0, 1.0) - 0.5) ** 2
+
+    def taking_turns(trial: hd.Trial) -> float:
+        theirs.optimize(objective, n_trials=2)  # the other worker, meanwhile
+        return objective(trial)
+
+    mine.optimize(taking_turns, n_trials=10)
+    during = len(reads)
+    everything = make(2).trials
+    assert len(everything) == 30
+    assert mine.trials == everything == theirs.trials
+    assert mine.best_trial == min(everything, key=lambda t: t.values or (math.inf,))
+    assert (during <= 1) is (sampler == "random")  # the first ask's sync only

@@ -286,7 +286,8 @@ class Study:
                 self._check_stale()
                 next_number, caught_up = self._storage.append_and_create(
                     self._info.id, number, events, after=self._view.last_event_id,
-                    heartbeat=self.heartbeat_interval is not None)
+                    heartbeat=self.heartbeat_interval is not None,
+                    catch_up=self.sampler.reads_history)
             else:
                 self._storage.append(self._info.id, number, events)
         except TrialFinishedError:
@@ -302,7 +303,12 @@ class Study:
             if own:
                 own = self._view.apply_own(number, events)
             if next_number is not None:  # the events since the last sync came with the write
-                self._view.apply(caught_up)
+                if self.sampler.reads_history:
+                    self._view.apply(caught_up)
+                else:  # perhaps only ours: other workers' trials are read when asked for
+                    self._view.apply_ahead(caught_up)
+                    if not self._view.holds_open(next_number):  # claimed, queued elsewhere
+                        self._view.sync()
             elif not own:
                 self._view.sync()
             record = self._view.get(number)

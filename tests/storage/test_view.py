@@ -163,3 +163,64 @@ def test_completed_across_chunks_whatever_order_trials_end_in() -> None:
         done = view.history().completed
         assert done == tuple(t for t in view.records if t.state is TrialState.COMPLETE)
         assert [t.number for t in done] == sorted(k for k in ends[:i + 50] if k % 3)
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+@settings(max_examples=40, deadline=None)
+@given(ops=st.lists(st.sampled_from(["mine", "theirs", "theirs ends", "queued", "other study",
+                                     "sync"]), max_size=40))
+def test_a_worker_that_skips_the_others_trials_catches_up_whole(
+        backend: str, ops: list[str], tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A worker stepping with ``catch_up=False`` applies only its own writes (`apply_ahead`),
+    while another worker starts and ends trials, queues some that ours then claims, and
+    another study writes between (gaps in the ids). Its own trials are always right, the
+    others are absent until a sync, and after one its records are exactly a fresh reader's."""
+    from hyperdial.storage import SQLStorage
+    from hyperdial.testing.storage import finish_event, new_trial, params_event
+
+    storage = (InMemoryStorage() if backend == "memory" else
+               SQLStorage(f"sqlite:///{tmp_path_factory.mktemp('view') / 'v.db'}"))
+    info = storage.create_study("s", (StudyDirection.MINIMIZE,))
+    other = storage.create_study("other", (StudyDirection.MINIMIZE,))
+
+    def fresh() -> TrialView:
+        view = TrialView(storage, info.id, info.directions)
+        view.sync()
+        return view
+
+    mine = TrialView(storage, info.id, info.directions)
+    current = new_trial(storage, info.id)
+    mine.sync()
+    running: list[int] = []  # the other worker's
+    for step, op in enumerate([*ops, "mine"]):
+        if op == "mine":
+            events = [params_event(x=step / 100), finish_event("COMPLETE", float(step))]
+            ended = current
+            current, rows = storage.append_and_create(
+                info.id, ended, events, after=mine.last_event_id, catch_up=False)
+            assert mine.apply_own(ended, events)
+            mine.apply_ahead(rows)
+            if not mine.holds_open(current):  # a queued trial, created by the other worker
+                mine.sync()
+            assert mine.holds_open(current)
+        elif op in ("theirs", "queued"):
+            theirs = new_trial(storage, info.id, {"state": "WAITING"} if op == "queued" else {})
+            if op == "theirs":
+                storage.append(info.id, theirs, [params_event(x=0.5)])
+                running.append(theirs)
+        elif op == "theirs ends" and running:
+            storage.append(info.id, running.pop(0), [finish_event("FAIL")])
+        elif op == "other study":
+            storage.create_trial(other.id, {})
+        elif op == "sync":
+            mine.sync()
+            assert tuple(mine.records) == tuple(fresh().records)
+        reader = fresh()
+        known = {r.number for r in mine.records}
+        assert known <= {r.number for r in reader.records}
+        for number in known:
+            if not mine.holds_open(number):
+                assert mine.get(number) == reader.get(number)
+    mine.sync()
+    assert tuple(mine.records) == tuple(fresh().records)
+    storage.close()

@@ -83,6 +83,11 @@ class Sampler(ABC):
     #: it atomically through the storage); used by finite designs such as grids.
     exclusive: ClassVar[bool] = False
 
+    #: False for a sampler that proposes without looking at other trials (random search): a
+    #: worker of a parallel study then does not read the other workers' trials between its
+    #: own, only when something asks for them (a pruner, a callback, ``study.trials``).
+    reads_history: ClassVar[bool] = True
+
     #: Attributes a pickled (or deep-copied) sampler leaves out and `_fresh_caches` rebuilds:
     #: locks, which cannot be pickled, and caches of what histories or the seed determine.
     _caches: ClassVar[tuple[str, ...]] = ()

@@ -15,6 +15,8 @@ from hyperdial.space import SearchSpace
 class RandomSampler(Sampler):
     """Samples each parameter uniformly (log-uniformly for log scales), ignoring the history."""
 
+    reads_history = False
+
     def propose(self, history: History, space: SearchSpace,
                 rng: np.random.Generator) -> dict[str, Any]:
         if not space:

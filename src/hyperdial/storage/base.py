@@ -148,7 +148,8 @@ class Storage(ABC):
         """
 
     def append_and_create(self, study_id: int, number: int, events: Sequence[Event], *,
-                          after: int, heartbeat: bool = False) -> tuple[int, list[EventRow]]:
+                          after: int, heartbeat: bool = False, catch_up: bool = True,
+                          ) -> tuple[int, list[EventRow]]:
         """`append` ``events`` to trial ``number``, start the next trial as
         ``create_trial(study_id, {}, claim_waiting=True, heartbeat=heartbeat)`` does, and
         return its number with the study's events after id ``after``, as `read` would.
@@ -156,6 +157,9 @@ class Storage(ABC):
         A worker's step from one trial to the next, whose view then catches up: a backend
         with transactions overrides it to write both in one (the SQL one: one commit; on
         PostgreSQL the read too, in one round trip). If the append raises, no trial is started.
+        With ``catch_up=False`` (the worker does not need the other workers' trials now) a
+        backend may return only the events this call wrote, which `TrialView.apply_ahead`
+        takes; returning everything, as by default, is also right.
         """
         self.append(study_id, number, events)
         created = self.create_trial(study_id, {}, claim_waiting=True, heartbeat=heartbeat)
@@ -238,7 +242,10 @@ class TrialView:
         self.directions = tuple(directions)
         self.last_event_id = 0
         self._records: list[TrialRecord | None] = []
-        self._holes: set[int] = set()  # numbers seen in no ``create`` event yet (rare)
+        # Numbers seen in no ``create`` event yet (other workers' trials, when `apply_ahead` ran
+        # ahead of the log), by chunk.
+        self._holes: dict[int, set[int]] = {}
+        self._ahead: set[int] = set()  # ids past `last_event_id` that `apply_ahead` took
         self._open: dict[int, _Builder] = {}
         self._chunks: list[tuple[TrialRecord, ...]] = []  # of _CHUNK numbers each
         self._completed_chunks: list[tuple[TrialRecord, ...]] = []  # their COMPLETE records
@@ -254,12 +261,51 @@ class TrialView:
             self.apply(rows)
 
     def apply(self, rows: Sequence[EventRow]) -> None:
-        """Apply events read from the storage; those this view has seen already (another
-        thread synced since they were read) are skipped."""
-        rows = [row for row in rows if row.id > self.last_event_id]
-        if rows:
-            self.last_event_id = max(row.id for row in rows)
-            self._apply_rows(rows)
+        """Apply every event of the study after `last_event_id` (up to the last of ``rows``),
+        as read from the storage; those this view has seen already (another thread synced
+        since they were read, or `apply_ahead` took them) are skipped."""
+        if not rows:
+            return
+        fresh = [row for row in rows
+                 if row.id > self.last_event_id and row.id not in self._ahead]
+        top = max(row.id for row in rows)
+        if top > self.last_event_id:
+            self.last_event_id = top
+            if self._ahead:
+                self._ahead = {i for i in self._ahead if i > top}
+        if fresh:
+            self._apply_rows(fresh)
+
+    def apply_ahead(self, rows: Sequence[EventRow]) -> None:
+        """Apply the events of this process's own write, which may lie past events of other
+        workers not read yet: their trials stay unknown (holes) until the next `sync`, which
+        skips what this took. `last_event_id` moves only over ids with nothing between. An
+        event of a trial whose creation this view has not seen (one queued by another worker,
+        then claimed by ours) is left for that sync, which reads them in order."""
+        created: set[int] = set()
+        fresh = []
+        for row in rows:
+            if row.id <= self.last_event_id or row.id in self._ahead:
+                continue
+            if row.kind == "create":
+                created.add(row.number)
+            elif row.number not in created and not self._knows(row.number):
+                continue
+            fresh.append(row)
+        if not fresh:
+            return
+        self._apply_rows(fresh)
+        self._ahead.update(row.id for row in fresh)
+        while self.last_event_id + 1 in self._ahead:
+            self.last_event_id += 1
+            self._ahead.remove(self.last_event_id)
+
+    def _knows(self, number: int) -> bool:
+        return number < len(self._records) and self._records[number] is not None
+
+    def holds_open(self, number: int) -> bool:
+        """Whether trial ``number`` is known here and not finished."""
+        return number in self._open
 
     def apply_own(self, number: int, events: Sequence[Event]) -> bool:
         """Apply the events this process has just appended for trial ``number`` (every event
@@ -290,9 +336,14 @@ class TrialView:
         n, kind = row.number, row.kind
         if kind == "create":
             while len(self._records) <= n:
-                self._holes.add(len(self._records))
+                self._holes.setdefault(len(self._records) // _CHUNK, set()).add(
+                    len(self._records))
                 self._records.append(None)
-            self._holes.discard(n)
+            holes = self._holes.get(n // _CHUNK)
+            if holes is not None:
+                holes.discard(n)
+                if not holes:
+                    del self._holes[n // _CHUNK]
             self._open[n] = _Builder(n, row.data)
             return
         b = self._open.get(n)
@@ -359,7 +410,7 @@ class TrialView:
                     self._completed_chunks.append(())
                 start, stop = k * _CHUNK, (k + 1) * _CHUNK
                 part = self._records[start:stop]
-                if any(start <= h < stop for h in self._holes):
+                if k in self._holes:
                     part = [r for r in part if r is not None]
                 self._chunks[k] = tuple(part)  # type: ignore[arg-type]
                 self._completed_chunks[k] = tuple(

@@ -648,7 +648,8 @@ class SQLStorage(Storage):
                 self._run_many(cursor, _INSERT_EVENT, rows)
 
     def append_and_create(self, study_id: int, number: int, events: Sequence[Event], *,
-                          after: int, heartbeat: bool = False) -> tuple[int, list[EventRow]]:
+                          after: int, heartbeat: bool = False, catch_up: bool = True,
+                          ) -> tuple[int, list[EventRow]]:
         rows = _event_rows(study_id, number, events)
         data = {"t": now(), "state": "RUNNING"}
         text = _encode(data)
@@ -667,7 +668,7 @@ class SQLStorage(Storage):
         if not self._sqlite:
             return created, _event_rows_read(new)
         first = last - len(rows) + 1
-        if first == after + 1:  # nobody wrote since ``after``: the new events are ours
+        if first == after + 1 or not catch_up:  # nobody wrote since ``after``, or no matter
             return created, [EventRow(first + i, row["num"], row["kind"], text=row["data"])
                              for i, row in enumerate(rows)]
         return created, self.read(study_id, after)
