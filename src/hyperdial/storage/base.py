@@ -17,6 +17,7 @@ Event kinds and their data (all JSON):
 
 from __future__ import annotations
 
+import bisect
 import json
 import time
 from abc import ABC, abstractmethod
@@ -228,6 +229,10 @@ _CHUNK = 256  # records per immutable chunk of a `TrialView` snapshot
 _PLAIN_JSON = frozenset({"params", "finish"})
 
 
+def _number(record: TrialRecord) -> int:
+    return record.number
+
+
 class TrialView:
     """Materialises a study's event log into `TrialRecord`s, fetching only new events.
 
@@ -249,6 +254,7 @@ class TrialView:
         self._open: dict[int, _Builder] = {}
         self._chunks: list[tuple[TrialRecord, ...]] = []  # of _CHUNK numbers each
         self._completed_chunks: list[tuple[TrialRecord, ...]] = []  # their COMPLETE records
+        self._completed: dict[int, list[TrialRecord]] = {}  # the same, by chunk, as they end
         self._stale_chunks: set[int] = set()  # indexes of chunks to rebuild
         self._snapshot: RecordSequence | None = RecordSequence(())
         self._space: SearchSpace | None = None  # what every completed trial holds alike
@@ -371,6 +377,8 @@ class TrialView:
             del self._open[n]
             self._records[n] = record
             if record.state is TrialState.COMPLETE:
+                bisect.insort(self._completed.setdefault(n // _CHUNK, []), record,
+                              key=_number)  # an append, unless trials end out of order
                 self._extend_space(record)
                 self._consider_best(record)
 
@@ -413,8 +421,7 @@ class TrialView:
                 if k in self._holes:
                     part = [r for r in part if r is not None]
                 self._chunks[k] = tuple(part)  # type: ignore[arg-type]
-                self._completed_chunks[k] = tuple(
-                    r for r in self._chunks[k] if r.state is TrialState.COMPLETE)
+                self._completed_chunks[k] = tuple(self._completed.get(k, ()))
             self._stale_chunks.clear()
             self._snapshot = RecordSequence(self._chunks, self._completed_chunks)
         return self._snapshot
