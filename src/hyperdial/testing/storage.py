@@ -347,6 +347,23 @@ class StorageConformance:
             ("params", running), ("finish", running), ("create", running + 1)]
         assert rows == storage.read(info.id, last)
 
+    def test_append_and_create_without_catching_up(self, storage: Storage) -> None:
+        """``catch_up=False``: at least this call's own events, in order, each as `read`
+        returns it (ids included), and nothing `read` would not return."""
+        info = storage.create_study("s", MIN)
+        mine = new_trial(storage, info.id)
+        theirs = new_trial(storage, info.id)  # another worker's, unseen by ours
+        storage.append(info.id, theirs, [finish_event("FAIL")])
+        events = [params_event(x=0.5), finish_event("COMPLETE", 0.5)]
+        after = storage.read(info.id)[0].id  # ours saw its own creation only
+        started, rows = storage.append_and_create(info.id, mine, events, after=after,
+                                                  catch_up=False)
+        log = storage.read(info.id, after)
+        assert all(row in log for row in rows)
+        own = [(row.number, row.kind) for row in rows if row.number != theirs]
+        assert own == [(mine, "params"), (mine, "finish"), (started, "create")]
+        assert [row.id for row in rows] == sorted(row.id for row in rows)
+
     def test_append_and_create_refused_starts_nothing(self, storage: Storage) -> None:
         info = storage.create_study("s", MIN)
         n = new_trial(storage, info.id)
