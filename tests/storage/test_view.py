@@ -224,3 +224,34 @@ def test_a_worker_that_skips_the_others_trials_catches_up_whole(
     mine.sync()
     assert tuple(mine.records) == tuple(fresh().records)
     storage.close()
+
+
+def test_a_worker_running_ahead_catches_up_before_it_holds_too_much(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ids taken past unread events are bounded: past the limit the view reads the log."""
+    import hyperdial.storage.base as base
+    from hyperdial.testing.storage import finish_event, new_trial
+
+    monkeypatch.setattr(base, "_MAX_AHEAD", 6)
+    storage = InMemoryStorage()
+    info = storage.create_study("s", (StudyDirection.MINIMIZE,))
+    mine = TrialView(storage, info.id, info.directions)
+    current = new_trial(storage, info.id)
+    mine.sync()
+    sizes = []
+    for step in range(20):
+        theirs = new_trial(storage, info.id)  # leaves a gap before each of our writes
+        storage.append(info.id, theirs, [finish_event("FAIL")])
+        ended = current
+        current, rows = storage.append_and_create(info.id, ended, [finish_event("COMPLETE", 1.0)],
+                                                  after=mine.last_event_id, catch_up=False)
+        mine.apply_own(ended, [finish_event("COMPLETE", 1.0)])
+        # only our own rows, as a SQLite file would return them
+        mine.apply_ahead([row for row in rows if row.number in (ended, current)])
+        sizes.append(len(mine._ahead))
+    assert max(sizes) <= 6 and min(sizes) == 0  # it caught up, more than once
+    assert len(mine.records) > 20  # the other worker's trials came in with the catch-ups
+    mine.sync()
+    fresh = TrialView(storage, info.id, info.directions)
+    fresh.sync()
+    assert tuple(mine.records) == tuple(fresh.records)

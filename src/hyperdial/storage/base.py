@@ -223,6 +223,7 @@ class _Builder:
 
 
 _CHUNK = 256  # records per immutable chunk of a `TrialView` snapshot
+_MAX_AHEAD = 30_000  # event ids a view takes past unread ones before it reads them (~1 MiB)
 
 # Events whose data hyperdial builds from JSON types only (str keys, scalars, lists), so that
 # they read back exactly as written; user attributes and reported values may not.
@@ -305,6 +306,8 @@ class TrialView:
         while self.last_event_id + 1 in self._ahead:
             self.last_event_id += 1
             self._ahead.remove(self.last_event_id)
+        if len(self._ahead) > _MAX_AHEAD:  # bounded memory: catch up now and then
+            self.sync()
 
     def _knows(self, number: int) -> bool:
         return number < len(self._records) and self._records[number] is not None
