@@ -239,7 +239,7 @@ def test_a_worker_running_ahead_catches_up_before_it_holds_too_much(
     current = new_trial(storage, info.id)
     mine.sync()
     sizes = []
-    for step in range(20):
+    for _ in range(20):
         theirs = new_trial(storage, info.id)  # leaves a gap before each of our writes
         storage.append(info.id, theirs, [finish_event("FAIL")])
         ended = current
