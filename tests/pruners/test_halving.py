@@ -371,6 +371,10 @@ def test_extrapolation_needs_a_target_and_a_bound() -> None:
                                 best_possible=math.nan)
     with pytest.raises(ValueError, match="best_possible"):
         hd.pruners.HyperbandPruner(1, 27, rank_by="extrapolation")
+    history, slow = slow_and_fast()
+    with pytest.raises(ValueError, match="2 values for a study of 1 objective"):
+        SuccessiveHalvingPruner(9, 3, max_resource=27, rank_by="extrapolation",
+                                best_possible=(0.0, 1.0)).decide(history, slow)
 
 
 @pytest.mark.parametrize("rank_by", ["value", "extrapolation"])

@@ -327,8 +327,11 @@ class SuccessiveHalvingPruner(Pruner):
             return loss
         assert self.max_resource is not None and self.best_possible is not None
         signs = np.array([history.sign(j) for j in range(loss.shape[1])])
-        floors = signs * np.broadcast_to(np.asarray(self.best_possible, dtype=float),
-                                         signs.shape)
+        bounds = np.atleast_1d(np.asarray(self.best_possible, dtype=float))
+        if bounds.size not in (1, signs.size):
+            raise ValueError(f"best_possible has {bounds.size} values for a study of "
+                             f"{signs.size} objective(s)")
+        floors = signs * np.broadcast_to(bounds, signs.shape)
         groups: dict[tuple[int, ...], list[int]] = {}
         for i, (t, stop) in enumerate(zip(entries, rung_steps, strict=True)):
             groups.setdefault(tuple(sorted(s for s in t.intermediate_values if s <= stop)),
