@@ -20,9 +20,13 @@ WORKER = textwrap.dedent("""
     import hyperdial as hd
 
     url, name, n_trials, block_at = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    grid = len(sys.argv) > 5
-    sampler = hd.samplers.GridSampler({"x": [i / 10 - 1 for i in range(21)],
-                                       "c": ["a", None]}) if grid else None
+    sampler_name = sys.argv[5] if len(sys.argv) > 5 else "default"
+    grid = sampler_name == "grid"
+    sampler = {"grid": hd.samplers.GridSampler({"x": [i / 10 - 1 for i in range(21)],
+                                                "c": ["a", None]}),
+               # reads no history: each worker skips the others' trials between its own
+               "random": hd.samplers.RandomSampler(),
+               "default": None}[sampler_name]
     study = hd.load_study(study_name=name, storage=url, sampler=sampler)
     ran = []
 
@@ -50,19 +54,21 @@ def worker_script(tmp_path: Path) -> Path:
 
 
 def _spawn(script: Path, url: str, name: str, n_trials: int, block_at: int = -1,
-           grid: bool = False) -> subprocess.Popen[str]:
+           sampler: str = "default") -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    args = [url, name, str(n_trials), str(block_at)] + (["grid"] if grid else [])
+    args = [url, name, str(n_trials), str(block_at), sampler]
     return subprocess.Popen([sys.executable, str(script), *args],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
 
 
 @pytest.mark.slow
-def test_four_processes_share_one_sqlite_file(tmp_path: Path, worker_script: Path) -> None:
+@pytest.mark.parametrize("sampler", ["default", "random"])
+def test_four_processes_share_one_sqlite_file(tmp_path: Path, worker_script: Path,
+                                              sampler: str) -> None:
     url = f"sqlite:///{tmp_path / 'study.db'}"
     hd.create_study(study_name="shared", storage=url)
-    procs = [_spawn(worker_script, url, "shared", 60) for _ in range(4)]
+    procs = [_spawn(worker_script, url, "shared", 60, sampler=sampler) for _ in range(4)]
     ran: list[int] = []
     for p in procs:
         out, err = p.communicate(timeout=240)
@@ -81,7 +87,7 @@ def test_parallel_grid_workers_never_repeat_a_point_and_stop_when_exhausted(
         tmp_path: Path, worker_script: Path) -> None:
     url = f"sqlite:///{tmp_path / 'grid.db'}"
     hd.create_study(study_name="grid", storage=url)
-    procs = [_spawn(worker_script, url, "grid", 20, grid=True) for _ in range(4)]  # 80 > 42
+    procs = [_spawn(worker_script, url, "grid", 20, sampler="grid") for _ in range(4)]  # 80 > 42
     for p in procs:
         _, err = p.communicate(timeout=240)
         assert p.returncode == 0, err
