@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 import hyperdial as hd
 from hyperdial.exceptions import StudyNotFound
-from hyperdial.executors import optimize_distributed
+from hyperdial.executors import RayExecutor, optimize_distributed
 
 
 def quadratic(trial: hd.Trial) -> float:
@@ -112,3 +115,40 @@ def test_built_samplers_and_pruners_travel_to_worker_processes(tmp_path: Path) -
     other = hd.create_study(sampler=hd.samplers.TPESampler(seed=1))
     other.optimize(quadratic, n_trials=1)
     assert other.trials[0].params != here.trials[0].params
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[ModuleType]:
+    """A real local Ray cluster of 2 CPUs (6-10 s to start), shut down after this module."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'hyperdial[ray]'")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a one-machine cluster needs no token
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_futures_are_concurrent_futures(ray_cluster: ModuleType) -> None:
+    with RayExecutor(num_cpus=1) as executor:
+        done = executor.submit(pow, 2, 10)
+        failed = executor.submit(divmod, 1, 0)
+        assert isinstance(done, Future) and done.result(timeout=60) == 1024
+        with pytest.raises(ZeroDivisionError):  # Ray's task error keeps the original type
+            failed.result(timeout=60)
+    assert "closed=True" in repr(executor)
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        executor.submit(pow, 2, 3)
+
+
+def test_on_a_ray_cluster(ray_cluster: ModuleType, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ray.db'}"
+    hd.create_study(study_name="s", storage=url)
+    with RayExecutor() as executor:
+        study = optimize_distributed(executor, quadratic, study_name="s", storage=url,
+                                     n_trials=24, n_tasks=2, sampler=hd.samplers.RandomSampler)
+    _check_study(study, 24, 2)
+    failing = hd.create_study(study_name="failing", storage=url)
+    with RayExecutor() as executor, pytest.raises(ValueError, match="trial 7 diverged"):
+        optimize_distributed(executor, fails_at_seven, study_name="failing", storage=url,
+                             n_trials=20, n_tasks=2)
+    assert {t.number: t.state for t in failing.trials}[7] is hd.TrialState.FAIL
