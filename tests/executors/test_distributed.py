@@ -117,6 +117,14 @@ def test_built_samplers_and_pruners_travel_to_worker_processes(tmp_path: Path) -
     assert other.trials[0].params != here.trials[0].params
 
 
+def dies_once_at_trial_three(trial: hd.Trial, marker: str) -> float:
+    """Kills its worker process the first time it runs trial 3."""
+    if trial.number == 3 and not os.path.exists(marker):
+        Path(marker).touch()
+        os._exit(1)
+    return quadratic(trial)
+
+
 @pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[ModuleType]:
     """A real local Ray cluster of 2 CPUs (6-10 s to start), shut down after this module."""
@@ -152,3 +160,18 @@ def test_on_a_ray_cluster(ray_cluster: ModuleType, tmp_path: Path) -> None:
         optimize_distributed(executor, fails_at_seven, study_name="failing", storage=url,
                              n_trials=20, n_tasks=2)
     assert {t.number: t.state for t in failing.trials}[7] is hd.TrialState.FAIL
+
+
+def test_a_ray_task_whose_worker_died_joins_the_study_again(ray_cluster: ModuleType,
+                                                            tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ray-crash.db'}"
+    hd.create_study(study_name="s", storage=url)
+    objective = functools.partial(dies_once_at_trial_three, marker=str(tmp_path / "died"))
+    with RayExecutor() as executor:
+        study = optimize_distributed(executor, objective, study_name="s", storage=url,
+                                     n_trials=12, n_tasks=1)
+    assert (tmp_path / "died").exists()
+    states = {t.number: t.state for t in study.trials}
+    assert states[3] is hd.TrialState.RUNNING  # its worker died; failed once found stale
+    assert sum(s is hd.TrialState.COMPLETE for s in states.values()) == 12
+    assert sorted(states) == list(range(len(states)))
