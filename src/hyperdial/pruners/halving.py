@@ -192,9 +192,10 @@ def _loss_rows(history: History, values: Sequence[float | tuple[float, ...]]) ->
         rows = np.array(values, dtype=float)
     except ValueError:  # ragged: mixed numbers and vectors
         rows = np.empty((0, 0))
-    if rows.shape not in ((len(values), m), (len(values),) * (m == 1)):
+    n = len(values)
+    if rows.shape != (n, m) and not (m == 1 and rows.shape == (n,)):
         raise ValueError(f"every report at a rung needs {m} value(s), one per objective")
-    rows = rows.reshape(len(values), m)
+    rows = rows.reshape(n, m)
     signs = np.array([history.sign(j) for j in range(m)])
     out: np.ndarray = rows * signs
     return out
