@@ -172,7 +172,8 @@ def test_pruned_trial_and_intermediate_values() -> None:
     def objective(trial: hd.Trial) -> float:
         for step in range(3):
             trial.report(step * 0.5, step)
-        trial.report(99.0, 0)  # the first report at a step wins
+        with pytest.warns(UserWarning, match="reported step 0 already; this value is ignored"):
+            trial.report(99.0, 0)  # the first report at a step wins
         raise hd.TrialPruned
 
     study.optimize(objective, n_trials=2)
@@ -750,3 +751,23 @@ def test_a_worker_reads_the_others_trials_only_if_its_sampler_needs_them(
     assert mine.trials == everything == theirs.trials
     assert mine.best_trial == min(everything, key=lambda t: t.values or (math.inf,))
     assert (during <= 1) is (sampler == "random")  # the first ask's sync only
+
+
+def test_the_default_pruner_is_optunas_median_rule_for_one_objective() -> None:
+    """Optuna code that reports and asks ``should_prune`` without naming a pruner prunes as it
+    did there; a study of several objectives, which no median rule can judge, prunes nothing."""
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", 0.0, 1.0)
+        for step in range(5):
+            trial.report(x + 1.0 / (step + 1), step)
+            if trial.should_prune():
+                raise hd.TrialPruned()
+        return x
+
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    assert repr(study.pruner).startswith("MedianPruner(")
+    study.optimize(objective, n_trials=30)
+    pruned = [t for t in study.trials if t.state is TrialState.PRUNED]
+    assert len(pruned) >= 5 and all(t.number >= 5 for t in pruned)  # after 5 startup trials
+    both = hd.create_study(directions=["minimize", "minimize"])
+    assert isinstance(both.pruner, hd.pruners.NopPruner)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from hyperdial.exceptions import DuplicatedStudy, StudyNotFound, TrialFinishedError
 from hyperdial.history import History, StudyDirection
 from hyperdial.pruners.base import Decision, NopPruner, Pruner
+from hyperdial.pruners.median import MedianPruner
 from hyperdial.samplers.base import Sampler
 from hyperdial.space import Distribution, SearchSpace, plain
 from hyperdial.storage import InMemoryStorage, Storage, get_storage
@@ -52,7 +53,9 @@ class Study:
 
             sampler = AutoSampler()
         self.sampler = sampler
-        self.pruner = pruner if pruner is not None else NopPruner()
+        if pruner is None:  # Optuna's default; several objectives: no default rule prunes them
+            pruner = MedianPruner() if len(info.directions) == 1 else NopPruner()
+        self.pruner = pruner
         self._view = TrialView(storage, info.id, info.directions)
         self._lock = threading.RLock()
         self._live: dict[int, Trial] = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import json
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -222,7 +223,8 @@ class Trial:
     def report(self, value: float | Sequence[float], step: int) -> None:
         """Record an intermediate value at ``step`` (a sequence for multi-objective pruning).
 
-        numpy values and torch tensors count as the numbers they hold."""
+        numpy values and torch tensors count as the numbers they hold. The first report at a
+        step counts; a second one warns and is ignored (as in Optuna)."""
         self._check_open()
         step = plain(step)
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
@@ -234,8 +236,11 @@ class Trial:
             v = tuple(float(x) for x in value)
         else:
             raise TypeError(f"report() needs a number or a sequence of numbers, got {value!r}")
-        if step in self.intermediate_values:
-            return  # Optuna's rule: the first report at a step wins
+        if step in self.intermediate_values:  # Optuna's rule: the first report at a step wins
+            warnings.warn(f"trial {self.number} reported step {step} already; this value is "
+                          "ignored (the first report at a step counts)", UserWarning,
+                          stacklevel=2)
+            return
         self.intermediate_values[step] = v
         self._driver._record_report(self, step, v)
 

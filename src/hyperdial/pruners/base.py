@@ -31,5 +31,8 @@ class Pruner(ABC):
 class NopPruner(Pruner):
     """Never prunes."""
 
+    def __repr__(self) -> str:
+        return "NopPruner()"
+
     def decide(self, history: History, trial: TrialRecord) -> Decision:
         return Decision.CONTINUE
