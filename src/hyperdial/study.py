@@ -560,6 +560,9 @@ def create_study(*, storage: str | Storage | None = None, sampler: Sampler | Non
                  grace_period: float | None = None, failed_trial_retries: int = 0) -> Study:
     """Create a study (Optuna's signature), or load it when ``load_if_exists`` and it exists.
 
+    Without a ``sampler``, `AutoSampler`; without a ``pruner``, Optuna's default `MedianPruner`
+    for one objective and `NopPruner` for several.
+
     ``heartbeat_interval="auto"`` beats every 30 s on persistent storages (none in memory), so
     a trial whose worker died is marked FAIL once ``grace_period`` (default 2 × interval)
     passes; ``failed_trial_retries`` re-queues such trials that many times.
