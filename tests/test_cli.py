@@ -26,6 +26,7 @@ from hyperdial import _cli_app, cli
 
 OBJECTIVES = '''
 from neighbour import CENTRE  # the objective's folder is on sys.path
+from hyperdial import TrialPruned
 
 def quadratic(trial):
     x = trial.suggest_float("x", -5.0, 5.0)
@@ -42,6 +43,14 @@ def two(trial):
 def broken(trial):
     trial.suggest_float("x", 0.0, 1.0)
     raise RuntimeError("boom")
+
+def curve(trial):
+    x = trial.suggest_float("x", 0.0, 1.0)
+    for step in range(1, 10):
+        trial.report(x + 1.0 / step, step)
+        if trial.should_prune():
+            raise TrialPruned()
+    return x
 
 NOT_A_FUNCTION = 42
 '''
@@ -265,7 +274,7 @@ def _garbage(tmp_path: Path) -> str:
     (["rename", "nope", "x"], None, "no study named 'nope'"),
     (["run", "{dir}/missing.py:f", "--study", "s", "--n-trials", "3"], None, "no such file"),
     (["run", "{file}:nope", "--study", "s", "--n-trials", "3"], None,
-     "has no function 'nope' (it defines: broken, quadratic, two)"),
+     "has no function 'nope' (it defines: broken, curve, quadratic, two)"),
     (["run", "{file}:two", "--study", "s", "--n-trials", "2", "--n-jobs", "0"], None,
      "--n-jobs must be positive"),
     (["run", "{file}:NOT_A_FUNCTION", "--study", "s", "--n-trials", "3"], None, "not callable"),
@@ -276,6 +285,10 @@ def _garbage(tmp_path: Path) -> str:
      "unknown sampler 'nope'; available: "),
     (["run", "{file}:two", "--study", "s", "--n-trials", "2", "--sampler", "grid"], None,
      "sampler 'grid' cannot be built"),
+    (["run", "{file}:two", "--study", "s", "--n-trials", "2", "--pruner", "nope"], None,
+     "unknown pruner 'nope'; available: hyperband, median, nop, "),
+    (["run", "{file}:two", "--study", "s", "--n-trials", "2", "--pruner", "percentile"], None,
+     "pruner 'percentile' cannot be built"),
     (["trials", "quad", "--limit", "-1"], None, "--limit must be positive"),
 ])
 def test_errors_are_one_line(args: list[str], storage: str | None, expected: str,
@@ -366,3 +379,15 @@ def test_plot_writes_a_standalone_page(objectives: Path, url: str, tmp_path: Pat
         invoke("plot", "quad", "--kind", "contour", "-o", str(tmp_path / "c.html"), url=url))
     assert "2 or 3 objectives" in one_line_error(
         invoke("plot", "quad", "--kind", "pareto", "-o", str(tmp_path / "p.html"), url=url))
+
+
+@pytest.mark.parametrize(("pruner", "pruned"), [(None, True), ("nop", False),
+                                                 ("hyperband", True)])
+def test_run_prunes_with_the_default_or_the_named_pruner(
+        pruner: str | None, pruned: bool, objectives: Path, url: str) -> None:
+    extra = ("--pruner", pruner) if pruner else ()
+    out = ok("run", f"{objectives}:curve", "--study", f"c-{pruner}", "--n-trials", "30",
+             "--seed", "0", "--sampler", "random", *extra, url=url)
+    counts = re.search(r"ran 30 trials \((\d+) complete, (\d+) pruned, 0 failed\)", out)
+    assert counts is not None
+    assert (int(counts.group(2)) > 0) is pruned

@@ -21,7 +21,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from hyperdial import _cli_render as r
-from hyperdial import samplers
+from hyperdial import pruners, samplers
 from hyperdial.exceptions import DuplicatedStudy, HyperdialError, StudyNotFound
 from hyperdial.storage import Storage, get_storage
 from hyperdial.study import Study, copy_study, create_study, load_study
@@ -184,6 +184,21 @@ def make_sampler(name: str | None, seed: int | None) -> samplers.Sampler | None:
         return cls(seed=seed)
     except TypeError as exc:
         raise click.ClickException(f"sampler {name!r} cannot be built from the command line: "
+                                   f"{exc}") from None
+
+
+def make_pruner(name: str | None) -> pruners.Pruner | None:
+    """A pruner from the registry by name, with its defaults (None: the study's default)."""
+    if name is None:
+        return None
+    cls = pruners.PRUNERS.get(name.lower())
+    if cls is None:
+        raise BadArgument(f"unknown pruner {name!r}; available: "
+                          f"{', '.join(sorted(pruners.PRUNERS))}")
+    try:
+        return cls()
+    except TypeError as exc:
+        raise click.ClickException(f"pruner {name!r} cannot be built from the command line: "
                                    f"{exc}") from None
 
 
@@ -424,6 +439,9 @@ def copy(study: str, to_storage: str, to_name: str | None, url: str) -> None:
 @click.option("--sampler", metavar="NAME", help="Sampler, by its name in "
               "hyperdial.samplers.SAMPLERS (default: auto).")
 @click.option("--seed", type=int, metavar="N", help="Seed of the sampler.")
+@click.option("--pruner", metavar="NAME", help="Pruner, by its name in "
+              "hyperdial.pruners.PRUNERS, with its defaults (default: median for one "
+              "objective, nop for several).")
 @click.option("--direction", "directions", multiple=True,
               type=click.Choice(["minimize", "maximize"], case_sensitive=False),
               help="Repeat once per objective (default: minimize, or the study's own).")
@@ -435,8 +453,8 @@ def copy(study: str, to_storage: str, to_name: str | None, url: str) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print only the best trial.")
 @storage_option
 def run(target: str, study_name: str, n_trials: int, timeout: float | None, sampler: str | None,
-        seed: int | None, directions: tuple[str, ...], n_jobs: int, catch_names: tuple[str, ...],
-        quiet: bool, url: str) -> None:
+        seed: int | None, pruner: str | None, directions: tuple[str, ...], n_jobs: int,
+        catch_names: tuple[str, ...], quiet: bool, url: str) -> None:
     """Optimise FILE.py:FUNCTION in a study, created or resumed.
 
     FUNCTION takes a trial and returns the value(s) to optimise, as for Study.optimize.
@@ -448,6 +466,7 @@ def run(target: str, study_name: str, n_trials: int, timeout: float | None, samp
     catch = tuple(exception_class(name) for name in catch_names)
     objective = load_objective(target)
     chosen = make_sampler(sampler, seed)
+    chosen_pruner = make_pruner(pruner)
     storage = open_storage(url, create=True)
     if not directions:  # resume with the study's own directions
         try:
@@ -456,7 +475,7 @@ def run(target: str, study_name: str, n_trials: int, timeout: float | None, samp
             directions = ("minimize",)
     try:
         s = create_study(study_name=study_name, storage=storage, directions=list(directions),
-                         sampler=chosen, load_if_exists=True)
+                         sampler=chosen, pruner=chosen_pruner, load_if_exists=True)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     done: list[TrialRecord] = []  # this run's trials (other workers may share the study)
