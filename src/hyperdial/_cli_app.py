@@ -13,7 +13,7 @@ import logging
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,6 +29,7 @@ from hyperdial.trial import TrialRecord, TrialState
 
 DEFAULT_STORAGE = "sqlite:///hyperdial.db"
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 class BadArgument(click.ClickException):
@@ -172,34 +173,30 @@ def report_objective_error(exc: Exception, study: Study) -> click.ClickException
         f"trial is kept (--catch {type(exc).__name__} fails such trials and goes on)")
 
 
+def from_registry(kind: str, registry: Mapping[str, Callable[..., T]], name: str,
+                  **kwargs: Any) -> T:
+    """``registry[name](**kwargs)``, or one line saying which names exist or why the named
+    one cannot be built from the command line."""
+    cls = registry.get(name.lower())
+    if cls is None:
+        raise BadArgument(f"unknown {kind} {name!r}; available: {', '.join(sorted(registry))}")
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise click.ClickException(f"{kind} {name!r} cannot be built from the command line: "
+                                   f"{exc}") from None
+
+
 def make_sampler(name: str | None, seed: int | None) -> samplers.Sampler | None:
     """A sampler from the registry by name (the default, auto, when only a seed is given)."""
     if name is None and seed is None:
         return None
-    registry = samplers.SAMPLERS
-    cls = registry.get((name or "auto").lower())
-    if cls is None:
-        raise BadArgument(f"unknown sampler {name!r}; available: {', '.join(sorted(registry))}")
-    try:
-        return cls(seed=seed)
-    except TypeError as exc:
-        raise click.ClickException(f"sampler {name!r} cannot be built from the command line: "
-                                   f"{exc}") from None
+    return from_registry("sampler", samplers.SAMPLERS, name or "auto", seed=seed)
 
 
 def make_pruner(name: str | None) -> pruners.Pruner | None:
     """A pruner from the registry by name, with its defaults (None: the study's default)."""
-    if name is None:
-        return None
-    cls = pruners.PRUNERS.get(name.lower())
-    if cls is None:
-        raise BadArgument(f"unknown pruner {name!r}; available: "
-                          f"{', '.join(sorted(pruners.PRUNERS))}")
-    try:
-        return cls()
-    except TypeError as exc:
-        raise click.ClickException(f"pruner {name!r} cannot be built from the command line: "
-                                   f"{exc}") from None
+    return None if name is None else from_registry("pruner", pruners.PRUNERS, name)
 
 
 @contextlib.contextmanager

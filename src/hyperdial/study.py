@@ -284,13 +284,14 @@ class Study:
         appended = True
         next_number: int | None = None
         caught_up: list[EventRow] = []
+        # A sampler that ignores the history spares this worker reading the others' trials.
+        catch_up = self.sampler.reads_history
         try:
             if start_next:
                 self._check_stale()
                 next_number, caught_up = self._storage.append_and_create(
                     self._info.id, number, events, after=self._view.last_event_id,
-                    heartbeat=self.heartbeat_interval is not None,
-                    catch_up=self.sampler.reads_history)
+                    heartbeat=self.heartbeat_interval is not None, catch_up=catch_up)
             else:
                 self._storage.append(self._info.id, number, events)
         except TrialFinishedError:
@@ -306,12 +307,10 @@ class Study:
             if own:
                 own = self._view.apply_own(number, events)
             if next_number is not None:  # the events since the last sync came with the write
-                if self.sampler.reads_history:
+                if catch_up:
                     self._view.apply(caught_up)
                 else:  # perhaps only ours: other workers' trials are read when asked for
                     self._view.apply_ahead(caught_up)
-                    if not self._view.holds_open(next_number):  # claimed, queued elsewhere
-                        self._view.sync()
             elif not own:
                 self._view.sync()
             record = self._view.get(number)

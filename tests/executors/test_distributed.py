@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -35,14 +36,17 @@ def _check_study(study: hd.Study, n_trials: int, n_tasks: int) -> None:
     assert all(t.state is hd.TrialState.COMPLETE for t in finished)
 
 
+def _optimize_new(executor: Any, url: str, **kwargs: Any) -> hd.Study:
+    """Create study "s" in ``url`` and optimise ``quadratic`` in it on ``executor``."""
+    hd.create_study(study_name="s", storage=url)
+    return optimize_distributed(executor, quadratic, study_name="s", storage=url, **kwargs)
+
+
 def test_tasks_share_one_study_until_it_holds_n_trials(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
-    hd.create_study(study_name="s", storage=url)
     with ThreadPoolExecutor(3) as pool:
-        study = optimize_distributed(pool, quadratic, study_name="s", storage=url,
-                                     n_trials=30, n_tasks=3,
-                                     sampler=functools.partial(hd.samplers.RandomSampler,
-                                                               seed=0))
+        study = _optimize_new(pool, url, n_trials=30, n_tasks=3,
+                              sampler=functools.partial(hd.samplers.RandomSampler, seed=0))
     _check_study(study, 30, 3)
     with ThreadPoolExecutor(2) as pool:  # a resumed run adds up to the new total
         optimize_distributed(pool, quadratic, study_name="s", storage=url, n_trials=40,
@@ -87,25 +91,19 @@ def test_on_a_dask_cluster_of_processes(tmp_path: Path) -> None:
     import cloudpickle
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
-    url = f"sqlite:///{tmp_path / 'dask.db'}"
-    hd.create_study(study_name="s", storage=url)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None, host="127.0.0.1") as cluster, \
             distributed.Client(cluster) as client:
-        study = optimize_distributed(client.get_executor(), quadratic, study_name="s",
-                                     storage=url, n_trials=24, n_tasks=2,
-                                     sampler=hd.samplers.RandomSampler)
+        study = _optimize_new(client.get_executor(), f"sqlite:///{tmp_path / 'dask.db'}",
+                              n_trials=24, n_tasks=2, sampler=hd.samplers.RandomSampler)
     _check_study(study, 24, 2)
 
 
 def test_built_samplers_and_pruners_travel_to_worker_processes(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'built.db'}"
-    hd.create_study(study_name="s", storage=url)
     with ProcessPoolExecutor(2) as pool:
-        study = optimize_distributed(pool, quadratic, study_name="s", storage=url,
-                                     n_trials=16, n_tasks=2,
-                                     sampler=hd.samplers.TPESampler(seed=0, n_startup_trials=4),
-                                     pruner=hd.pruners.MedianPruner())
+        study = _optimize_new(pool, f"sqlite:///{tmp_path / 'built.db'}", n_trials=16,
+                              n_tasks=2, sampler=hd.samplers.TPESampler(seed=0, n_startup_trials=4),
+                              pruner=hd.pruners.MedianPruner())
     _check_study(study, 16, 2)
     # the seeded sampler made the trip: trial 0, proposed from an empty history, is the one
     # the same sampler proposes in this process (the default sampler's would differ)
@@ -150,10 +148,9 @@ def test_ray_futures_are_concurrent_futures(ray_cluster: ModuleType) -> None:
 
 def test_on_a_ray_cluster(ray_cluster: ModuleType, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'ray.db'}"
-    hd.create_study(study_name="s", storage=url)
     with RayExecutor() as executor:
-        study = optimize_distributed(executor, quadratic, study_name="s", storage=url,
-                                     n_trials=24, n_tasks=2, sampler=hd.samplers.RandomSampler)
+        study = _optimize_new(executor, url, n_trials=24, n_tasks=2,
+                              sampler=hd.samplers.RandomSampler)
     _check_study(study, 24, 2)
     failing = hd.create_study(study_name="failing", storage=url)
     with RayExecutor() as executor, pytest.raises(ValueError, match="trial 7 diverged"):

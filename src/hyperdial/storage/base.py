@@ -288,33 +288,30 @@ class TrialView:
         workers not read yet: their trials stay unknown (holes) until the next `sync`, which
         skips what this took. `last_event_id` moves only over ids with nothing between. An
         event of a trial whose creation this view has not seen (one queued by another worker,
-        then claimed by ours) is left for that sync, which reads them in order."""
+        then claimed by ours) makes it sync at once, which reads them in order."""
         created: set[int] = set()
         fresh = []
+        unseen = False
         for row in rows:
             if row.id <= self.last_event_id or row.id in self._ahead:
                 continue
             if row.kind == "create":
                 created.add(row.number)
             elif row.number not in created and not self._knows(row.number):
+                unseen = True
                 continue
             fresh.append(row)
-        if not fresh:
-            return
-        self._apply_rows(fresh)
-        self._ahead.update(row.id for row in fresh)
-        while self.last_event_id + 1 in self._ahead:
-            self.last_event_id += 1
-            self._ahead.remove(self.last_event_id)
-        if len(self._ahead) > _MAX_AHEAD:  # bounded memory: catch up now and then
+        if fresh:
+            self._apply_rows(fresh)
+            self._ahead.update(row.id for row in fresh)
+            while self.last_event_id + 1 in self._ahead:
+                self.last_event_id += 1
+                self._ahead.remove(self.last_event_id)
+        if unseen or len(self._ahead) > _MAX_AHEAD:  # (bounded memory: catch up now and then)
             self.sync()
 
     def _knows(self, number: int) -> bool:
         return number < len(self._records) and self._records[number] is not None
-
-    def holds_open(self, number: int) -> bool:
-        """Whether trial ``number`` is known here and not finished."""
-        return number in self._open
 
     def apply_own(self, number: int, events: Sequence[Event]) -> bool:
         """Apply the events this process has just appended for trial ``number`` (every event
