@@ -180,8 +180,50 @@ def test_pruned_trial_and_intermediate_values() -> None:
     assert all(t.state is TrialState.PRUNED for t in study.trials)
     assert study.trials[0].intermediate_values == {0: 0.0, 1: 0.5, 2: 1.0}
     assert study.trials[0].last_step == 2
+    assert study.trials[0].value == 1.0  # Optuna's rule: its report at the last step
     with pytest.raises(ValueError, match="no trial has completed"):
         _ = study.best_trial
+
+
+@pytest.mark.parametrize("storage", [None, "sqlite"])
+def test_a_pruned_trial_keeps_its_last_finite_report_as_its_value(storage: str | None,
+                                                                  tmp_path: Path) -> None:
+    url = None if storage is None else f"sqlite:///{tmp_path / 'p.db'}"
+    study = hd.create_study(storage=url, direction="maximize")
+    reports: list[list[float]] = [[0.2, 0.9], [0.3, math.nan], [], [0.1]]
+    for trial_reports in reports:
+        trial = study.ask()
+        for step, value in enumerate(trial_reports):
+            trial.report(value, step)
+        study.tell(trial.number, state=TrialState.PRUNED)  # by number: read from the storage
+    study.optimize(lambda t: (t.report(0.7, 0), -1.0)[1], n_trials=1)
+    values = [t.value for t in hd.load_study(study_name=study.study_name, storage=url).trials
+              ] if url else [t.value for t in study.trials]
+    assert values == [0.9, None, None, 0.1, -1.0]  # NaN last: no value, as in Optuna
+    # A pruned trial's report is no result: the best is the only completed trial.
+    assert study.best_value == -1.0
+    assert not hd.stoppers.NoImprovementStopper(1).should_stop(study.history())
+
+
+def test_values_come_only_with_a_completed_trial() -> None:
+    study = hd.create_study()
+    for state in (TrialState.PRUNED, TrialState.FAIL):
+        trial = study.ask()
+        with pytest.raises(ValueError, match=f"not {state.value} ones"):
+            study.tell(trial, 1.0, state=state)
+        assert study.trials[trial.number].state is TrialState.RUNNING  # nothing written
+        study.tell(trial, state=state)
+    assert [t.values for t in study.trials] == [None, None]
+
+
+def test_a_pruned_trial_of_several_objectives_keeps_a_full_vector_report() -> None:
+    study = hd.create_study(directions=["minimize", "maximize"])
+    for report in ((1.0, 2.0), 3.0):
+        trial = study.ask()
+        trial.report(report, 0)
+        study.tell(trial, state=TrialState.PRUNED)
+    assert [t.values for t in study.trials] == [(1.0, 2.0), None]
+    assert study.best_trials == []
 
 
 def test_ask_tell_user_attrs_and_fixed_distributions() -> None:

@@ -75,8 +75,9 @@ class NoImprovementStopper(Stopper):
         if not history.completed:
             return False  # nothing to improve on yet
         finished = [t for t in history.trials if t.state.is_finished()]
-        losses = np.array([history.sign() * t.values[0] if t.values else np.nan
-                           for t in finished], dtype=float)
+        losses = np.array([history.sign() * t.values[0]
+                           if t.state is TrialState.COMPLETE and t.values else np.nan
+                           for t in finished], dtype=float)  # a pruned trial's report is no result
         return stalled(losses, self.patience - 1, self.min_delta)
 
 

@@ -267,12 +267,17 @@ class Study:
                 fail_reason = "the objective returned None"
         if state not in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL):
             raise ValueError(f"tell() needs COMPLETE, PRUNED or FAIL, got {state}")
+        if values is not None and state is not TrialState.COMPLETE:
+            raise ValueError(f"values are for COMPLETE trials, not {state.value} ones (a pruned "
+                             "trial keeps its last report as its value)")
         checked: tuple[float, ...] | None = None
         if state is TrialState.COMPLETE:
             checked, problem = self._check_values(values)
             if problem is not None:
                 state, fail_reason = TrialState.FAIL, problem
                 warnings.warn(f"trial {number} failed: {problem}", RuntimeWarning, stacklevel=3)
+        elif state is TrialState.PRUNED:
+            checked = self._last_report(live, number)
         finish: dict[str, Any] = {"t": time.time(), "state": state.value}
         if checked is not None:
             finish["values"] = list(checked)
@@ -339,6 +344,18 @@ class Study:
             if not math.isfinite(v):
                 return None, f"the objective returned {v!r}, which is not finite"
         return tuple(float(v) for v in seq), None
+
+    def _last_report(self, live: Trial | None, number: int) -> tuple[float, ...] | None:
+        """A pruned trial's value, as in Optuna: its report at its last step, when that is
+        finite and has one number per objective (None otherwise)."""
+        if live is not None:
+            reports = live.intermediate_values
+        else:
+            with self._lock:
+                reports = self._view.get(number).intermediate_values
+        if not reports:
+            return None
+        return self._check_values(reports[max(reports)])[0]
 
     def _ended(self, live: Trial | None, number: int) -> TrialState | None:
         """How trial ``number`` ended, if this study has ended it already or it is not live

@@ -74,6 +74,9 @@ def test_study_check_with_a_user_refit_function() -> None:
 
     study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
     study.optimize(objective, n_trials=60)
+    pruned = study.ask({"x": hd.Float(-2.0, 4.0)})
+    pruned.report(-100.0, 0)  # a pruned trial's value (its last report) is no candidate
+    study.tell(pruned, state=hd.TrialState.PRUNED)
 
     def test_loss(params: Any) -> float:
         return truth(params["x"])

@@ -25,6 +25,7 @@ import numpy as np
 from hyperdial._optional import require
 from hyperdial.history import StudyDirection
 from hyperdial.study import Study
+from hyperdial.trial import TrialState
 
 DEFAULT_MAX_GAP = 0.05
 
@@ -185,7 +186,8 @@ def study_holdout_check(study: Study, test_score: Callable[[Mapping[str, Any]], 
     configuration (as the objective did) and returns its value on held-out data, in the
     study's direction."""
     maximize = study.direction is StudyDirection.MAXIMIZE
-    done = sorted(((t.value, t.params) for t in study.trials if t.value is not None),
+    done = sorted(((t.value, t.params) for t in study.get_trials(states=(TrialState.COMPLETE,))
+                   if t.value is not None),
                   key=lambda vp: -vp[0] if maximize else vp[0])
     candidates = [(rank, params, value)
                   for rank, (value, params) in enumerate(done[:top_k], start=1)]
