@@ -348,6 +348,7 @@ class Study:
     def _last_report(self, live: Trial | None, number: int) -> tuple[float, ...] | None:
         """A pruned trial's value, as in Optuna: its report at its last step, when that is
         finite and has one number per objective (None otherwise)."""
+        reports: Mapping[int, float | tuple[float, ...]]
         if live is not None:
             reports = live.intermediate_values
         else:
