@@ -426,6 +426,48 @@ def test_trials_dataframe_has_one_row_per_trial() -> None:
     assert {"value", "params_x", "state", "duration"} <= set(df.columns)
 
 
+def test_trials_dataframe_takes_optunas_attrs_and_multi_index() -> None:
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    assert study.trials_dataframe().empty
+
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 1:
+            trial.suggest_categorical("c", ["a", "b"])  # a column only one trial fills
+        trial.report(x, 0)
+        trial.report(x / 2, 3)
+        return x
+
+    study.optimize(objective, n_trials=3)
+    df = study.trials_dataframe(attrs=("number", "state", "params", "intermediate_values"),
+                                multi_index=True)
+    assert list(df.columns) == [("number", ""), ("state", ""), ("params", "c"),
+                                ("params", "x"), ("intermediate_values", 0),
+                                ("intermediate_values", 3)]
+    assert list(df[("state", "")]) == ["COMPLETE"] * 3
+    assert df[("params", "c")].isna().tolist() == [True, False, True]
+    assert df[("intermediate_values", 3)].tolist() == pytest.approx(
+        [t.params["x"] / 2 for t in study.trials])
+    flat = study.trials_dataframe(attrs=("value", "params"))
+    assert list(flat.columns) == ["value", "params_c", "params_x"]
+    assert flat["value"].tolist() == [t.value for t in study.trials]
+    with pytest.raises(ValueError, match=r"unknown trial attribute\(s\) \['valu'\]"):
+        study.trials_dataframe(attrs=("number", "valu"))
+    with pytest.raises(TypeError, match="not the string"):
+        study.trials_dataframe(attrs="params")
+
+
+def test_trials_dataframe_spreads_the_values_of_several_objectives() -> None:
+    study = hd.create_study(directions=["minimize", "maximize"])
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), 2.0), n_trials=2)
+    trial = study.ask()
+    study.tell(trial, state=TrialState.FAIL)
+    df = study.trials_dataframe(attrs=("number", "value"))  # "value" means "values" here
+    assert list(df.columns) == ["number", "values_0", "values_1"]
+    assert df["values_1"].tolist()[:2] == [2.0, 2.0] and df.iloc[2].isna().tolist() == [
+        False, True, True]
+
+
 def test_report_and_should_prune_work_end_to_end_with_a_median_pruner() -> None:
     study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0),
                             pruner=hd.pruners.MedianPruner(n_startup_trials=3))

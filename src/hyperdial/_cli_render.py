@@ -11,7 +11,7 @@ import json
 import math
 import sys
 from collections.abc import Container, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import IO, Any
 
 from rich import box
@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hyperdial.history import History, StudyDirection
+from hyperdial.study import DATAFRAME_ATTRS, dataframe_records, flat_column_names
 from hyperdial.trial import TrialRecord, TrialState
 
 
@@ -176,21 +177,18 @@ def write_json(trials: Sequence[TrialRecord], out: IO[str]) -> None:
 def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
     return json.dumps(value) if isinstance(value, (dict, list, tuple)) else value
 
 
 def write_csv(trials: Sequence[TrialRecord], n_objectives: int, out: IO[str]) -> None:
-    """Columns as in ``Study.trials_dataframe``: value(s), datetimes, params_*, user_attrs_*."""
-    value_cols = ["value"] if n_objectives == 1 else [f"values_{i}" for i in range(n_objectives)]
-    params = list(dict.fromkeys(k for t in trials for k in t.params))
-    attrs = list(dict.fromkeys(k for t in trials for k in t.user_attrs))
+    """The columns of ``Study.trials_dataframe()`` (datetimes in ISO 8601, durations in
+    seconds, empty cells for none)."""
+    records, columns = dataframe_records(trials, DATAFRAME_ATTRS, n_objectives)
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["number", "state", *value_cols, "datetime_start", "datetime_complete",
-                     "duration", *(f"params_{k}" for k in params),
-                     *(f"user_attrs_{k}" for k in attrs), "fail_reason"])
-    for t in trials:
-        j = trial_json(t)
-        writer.writerow([_csv_cell(c) for c in [
-            t.number, t.state.value, *(t.values or [None] * n_objectives), j["datetime_start"],
-            j["datetime_complete"], j["duration"], *(t.params.get(k) for k in params),
-            *(t.user_attrs.get(k) for k in attrs), t.fail_reason]])
+    writer.writerow(flat_column_names(columns))
+    for row in records:
+        writer.writerow([_csv_cell(row.get(c)) for c in columns])

@@ -6,6 +6,7 @@ through `Study.ask` and `Study.tell`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -35,6 +36,12 @@ _logger = logging.getLogger("hyperdial")
 
 ObjectiveFunc = Callable[[Trial], Any]
 Callback = Callable[["Study", TrialRecord], None]
+
+
+#: `Study.trials_dataframe`'s columns by default: Optuna's, with why a trial failed in place
+#: of the system attributes (which hold that reason and its whole traceback).
+DATAFRAME_ATTRS = ("number", "value", "datetime_start", "datetime_complete", "duration",
+                   "params", "user_attrs", "state", "fail_reason")
 
 
 class Study:
@@ -528,30 +535,72 @@ class Study:
                      catch=catch, callbacks=callbacks or (), gc_after_trial=gc_after_trial,
                      show_progress_bar=show_progress_bar)
 
-    def trials_dataframe(self) -> pd.DataFrame:
-        """All trials as a pandas DataFrame (pandas is imported only here)."""
+    def trials_dataframe(self, attrs: Sequence[str] = DATAFRAME_ATTRS, *,
+                         multi_index: bool = False) -> pd.DataFrame:
+        """All trials as a pandas DataFrame, one column per attribute in ``attrs`` (pandas is
+        imported only here).
+
+        As Optuna's: mappings (``params``, ``user_attrs``, ``system_attrs``,
+        ``intermediate_values``) and ``values`` spread over one column per key, sorted, named
+        ``params_x`` or, with ``multi_index``, ``("params", "x")``; ``value`` of a study with
+        several objectives means ``values``; states are names such as ``"COMPLETE"``.
+        """
         try:
             import pandas as pd
         except ImportError as exc:
             raise ImportError("trials_dataframe() needs pandas: pip install 'hyperdial[pandas]'"
                               ) from exc
-        rows = []
-        multi = len(self._info.directions) > 1
-        for t in self.trials:
-            row: dict[str, Any] = {"number": t.number, "state": t.state.value}
-            if multi:
-                for i, v in enumerate(t.values or [None] * len(self._info.directions)):
-                    row[f"values_{i}"] = v
-            else:
-                row["value"] = t.values[0] if t.values else None
-            row["datetime_start"] = t.datetime_start
-            row["datetime_complete"] = t.datetime_complete
-            row["duration"] = t.duration
-            row.update({f"params_{k}": v for k, v in t.params.items()})
-            row.update({f"user_attrs_{k}": v for k, v in t.user_attrs.items()})
-            row["fail_reason"] = t.fail_reason
-            rows.append(row)
-        return pd.DataFrame(rows)
+        trials = self.trials
+        if not trials:
+            return pd.DataFrame()
+        records, columns = dataframe_records(trials, attrs, len(self._info.directions))
+        df = pd.DataFrame(records, columns=pd.MultiIndex.from_tuples(columns))
+        if not multi_index:
+            df.columns = flat_column_names(columns)
+        return df
+
+
+def dataframe_records(trials: Sequence[TrialRecord], attrs: Sequence[str], n_objectives: int,
+                      ) -> tuple[list[dict[tuple[str, Any], Any]], list[tuple[str, Any]]]:
+    """The rows of `Study.trials_dataframe` keyed by two-level column names, and the columns
+    in order: ``attrs``' order, the keys of each spread attribute sorted."""
+    if isinstance(attrs, str):
+        raise TypeError(f"attrs must be a sequence of attribute names, not the string {attrs!r}")
+    attrs = ["values" if a == "value" and n_objectives > 1 else a for a in attrs]
+    unknown = [a for a in attrs if not hasattr(TrialRecord, a) and a not in _RECORD_FIELDS]
+    if unknown:
+        raise ValueError(f"unknown trial attribute(s) {unknown}; choose from "
+                         f"{sorted({*DATAFRAME_ATTRS, *_RECORD_FIELDS})}")
+    keys: dict[str, set[Any]] = {a: set() for a in attrs}
+    records = []
+    for t in trials:
+        row: dict[tuple[str, Any], Any] = {}
+        for a in attrs:
+            value = getattr(t, a)
+            if a == "values":
+                value = dict(enumerate(value or [None] * n_objectives))
+            if isinstance(value, TrialState):
+                value = value.name
+            spread = value.items() if isinstance(value, Mapping) else [("", value)]
+            for key, v in spread:
+                row[(a, key)] = v
+                keys[a].add(key)
+        records.append(row)
+    columns = [(a, key) for a in attrs for key in sorted(keys[a], key=_sort_key)]
+    return records, columns
+
+
+def flat_column_names(columns: Sequence[tuple[str, Any]]) -> list[str]:
+    """Two-level column names joined by ``_``: ``("params", "x")`` is ``params_x``."""
+    return ["_".join(str(part) for part in col if part != "") for col in columns]
+
+
+_RECORD_FIELDS = frozenset(f.name for f in dataclasses.fields(TrialRecord))
+
+
+def _sort_key(key: Any) -> tuple[str, Any]:
+    """Keys of one spread column sorted by type name then value (steps are ints, names str)."""
+    return type(key).__name__, key
 
 
 def _directions(direction: str | StudyDirection | None,
