@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -83,16 +84,48 @@ def test_a_decisive_categorical_and_an_integer_are_found() -> None:
     assert importances["noise"] < 0.05
 
 
-def test_conditional_parameters_use_the_trials_that_hold_them() -> None:
-    def objective(trial: hd.Trial) -> float:
-        if trial.suggest_categorical("model", ["a", "b"]) == "a":
-            return (trial.suggest_float("lr", 1e-4, 1, log=True) - 0.01) ** 2
-        return 0.5 + trial.suggest_float("c", 0, 1)
+def _conditional(trial: hd.Trial) -> float:
+    if trial.suggest_categorical("model", ["a", "b"]) == "a":
+        return (trial.suggest_float("lr", 1e-4, 1, log=True) - 0.01) ** 2
+    return 0.5 + trial.suggest_float("c", 0, 1)
 
-    study = _random_study(objective)
-    assert list(get_param_importances(study)) == ["model"]  # the one every trial holds
-    within_a = get_param_importances(study, params=["lr"], normalize=False)
-    assert within_a["lr"] > 0.5
+
+def test_conditional_parameters_are_judged_on_the_trials_that_hold_them() -> None:
+    study = _random_study(_conditional)
+    importances = get_param_importances(study)
+    assert list(importances) == ["lr", "model", "c"]  # every parameter any trial holds
+    assert importances["c"] == 0.0  # no top trial is in model b
+    assert get_param_importances(study, params=["lr"], normalize=False)["lr"] > 0.5
+    assert list(get_param_importances(study, evaluator=SobolImportanceEvaluator())) == [
+        "model"]  # an evaluator that needs every trial to hold its parameters
+    with pytest.raises(ValueError, match=r"no completed trial holds \['zzz'\]"):
+        get_param_importances(study, params=["zzz"])
+
+
+def test_conditional_importances_rank_as_optunas_ped_anova() -> None:
+    """Optuna 5 judges conditional parameters by regimes too: the same ranking, and the same
+    weighted divergence for the numeric parameter (its categorical estimator differs)."""
+    optuna = pytest.importorskip("optuna")
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = _random_study(_conditional)
+    peer = optuna.create_study()
+    to_optuna = {hd.Float: lambda d: optuna.distributions.FloatDistribution(d.low, d.high,
+                                                                            log=d.log),
+                 hd.Categorical: lambda d: optuna.distributions.CategoricalDistribution(
+                     list(d.choices))}
+    for t in study.trials:
+        peer.add_trial(optuna.trial.create_trial(
+            params=dict(t.params), value=t.value,
+            distributions={k: to_optuna[type(d)](d) for k, d in t.distributions.items()}))
+    evaluator = optuna.importance.PedAnovaImportanceEvaluator()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its note that a regime is small
+        theirs = optuna.importance.get_param_importances(peer, evaluator=evaluator,
+                                                         normalize=False)
+    ours = get_param_importances(study, normalize=False)
+    assert list(ours) == list(theirs)
+    # Optuna scales every importance by (target_quantile / region_quantile) ** 2
+    assert ours["lr"] == pytest.approx(theirs["lr"] / 0.1 ** 2, rel=0.05)
 
 
 def test_several_objectives_need_a_target() -> None:

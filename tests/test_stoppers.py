@@ -64,6 +64,18 @@ def test_max_trials_counts_the_chosen_states() -> None:
         MaxTrialsStopper(0)
 
 
+def test_optunas_max_trials_callback_counts_completed_trials_by_default() -> None:
+    from hyperdial.study import MaxTrialsCallback  # where Optuna keeps it
+
+    assert not MaxTrialsCallback(3).should_stop(history([1.0, None, 2.0]))
+    assert MaxTrialsCallback(3).should_stop(history([1.0, None, 2.0, 0.5]))
+    assert MaxTrialsCallback(3, None).should_stop(history([1.0, None, 2.0]))
+    study = hd.create_study()
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=20,
+                   callbacks=[MaxTrialsCallback(4)])
+    assert len(study.trials) == 4
+
+
 def test_max_trials_is_study_wide_across_workers(tmp_path: Path) -> None:
     """A second worker on one SQLite study, asked for 20 trials, stops when the study holds
     12 finished ones, the first worker's 5 included."""

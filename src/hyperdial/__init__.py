@@ -24,9 +24,7 @@ from hyperdial.study import (
                              get_all_study_names,
                              load_study,
 )
-from hyperdial.trial import Trial, TrialRecord, TrialState, create_trial
-
-FrozenTrial = TrialRecord  # Optuna's name for the same thing
+from hyperdial.trial import FrozenTrial, Trial, TrialRecord, TrialState, create_trial
 
 __version__ = "0.1.0"
 

@@ -46,6 +46,9 @@ class DuplicatedStudy(StorageError):
     """A study of that name already exists."""
 
 
+DuplicatedStudyError = DuplicatedStudy  # Optuna's name
+
+
 class SchemaVersionError(StorageError):
     """The storage schema is newer than this hyperdial understands."""
 

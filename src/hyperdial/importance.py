@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -43,6 +43,10 @@ Target = Callable[[TrialRecord], float]
 
 class ImportanceEvaluator(ABC):
     """Scores parameters by how much they mattered; higher is more important."""
+
+    #: True when each parameter is judged on the trials that hold it, so that parameters of a
+    #: conditional space are scored too; False when every trial must hold them all.
+    per_parameter: ClassVar[bool] = False
 
     @abstractmethod
     def evaluate(self, history: History, params: Sequence[str],
@@ -121,6 +125,8 @@ class PedAnovaImportanceEvaluator(ImportanceEvaluator):
             making a spike).
     """
 
+    per_parameter = True
+
     def __init__(self, *, target_quantile: float = 0.1, region_quantile: float = 1.0,
                  evaluate_on_local: bool = True, n_steps: int = 50,
                  prior_weight: float = 1.0) -> None:
@@ -137,7 +143,13 @@ class PedAnovaImportanceEvaluator(ImportanceEvaluator):
 
     def evaluate(self, history: History, params: Sequence[str],
                  target: Target | None = None) -> dict[str, float]:
-        trials, loss = _usable(history, params, target)
+        """Each parameter is judged on the trials that hold it, one *regime* per distribution
+        it was asked with (a conditional parameter: the branch's trials). A regime holding a
+        share ``alpha`` of the top trials and ``beta`` of the region's adds
+        ``alpha**2 / beta`` times its own divergence, as in Optuna 5 (after Watanabe et al.);
+        an unconditional parameter has one regime of weight 1. Regimes of fewer than 2
+        trials, or whose distribution has one value, add nothing."""
+        trials, loss = _usable(history, (), target)
         order = np.argsort(loss, kind="stable")
         n_top = math.ceil(self.target_quantile * len(trials))
         n_region = math.ceil(self.region_quantile * len(trials))
@@ -146,17 +158,25 @@ class PedAnovaImportanceEvaluator(ImportanceEvaluator):
                 f"PED-ANOVA needs at least 2 trials in the top {self.target_quantile:.0%}, "
                 f"and {len(trials)} completed trial(s) give {n_top}: run more trials or raise "
                 "target_quantile")
-        top = [trials[i] for i in order[:n_top]]
+        top = {trials[i].number for i in order[:n_top]}
         region = [trials[i] for i in order[:n_region]]
+        absent = sorted(set(params).difference(n for t in trials for n in t.params))
+        if absent:
+            raise ValueError(f"no completed trial holds {absent}")
         out = {}
         for name in params:
-            d = trials[0].distributions[name]
-            p_top = self._pdf(d, [t.params[name] for t in top])
-            if self.evaluate_on_local:
-                p_ref = self._pdf(d, [t.params[name] for t in region])
-            else:
-                p_ref = np.full(len(p_top), 1.0 / len(p_top))
-            out[name] = pearson_divergence(p_top, p_ref)
+            out[name] = 0.0
+            for d, members in regimes(region, name).items():
+                best = [t for t in members if t.number in top]
+                if len(members) < 2 or not best or n_values(d) == 1:
+                    continue
+                p_top = self._pdf(d, [t.params[name] for t in best])
+                if self.evaluate_on_local:
+                    p_ref = self._pdf(d, [t.params[name] for t in members])
+                else:
+                    p_ref = np.full(len(p_top), 1.0 / len(p_top))
+                alpha, beta = len(best) / n_top, len(members) / n_region
+                out[name] += alpha ** 2 / beta * pearson_divergence(p_top, p_ref)
         return out
 
     def _pdf(self, d: Distribution, values: list[object]) -> np.ndarray:
@@ -278,6 +298,16 @@ def target_values(history: History, trials: Sequence[TrialRecord],
     return np.array([t.values[0] for t in trials])  # type: ignore[index]
 
 
+def regimes(trials: Sequence[TrialRecord], name: str) -> dict[Distribution, list[TrialRecord]]:
+    """The trials holding parameter ``name``, grouped by the distribution it had."""
+    out: dict[Distribution, list[TrialRecord]] = {}
+    for t in trials:
+        d = t.distributions.get(name)
+        if d is not None:
+            out.setdefault(d, []).append(t)
+    return out
+
+
 def _usable(history: History, params: Sequence[str],
             target: Target | None) -> tuple[list[TrialRecord], np.ndarray]:
     """Completed trials holding every one of ``params`` with one distribution each, and their
@@ -289,7 +319,8 @@ def _usable(history: History, params: Sequence[str],
                 first.setdefault(n, t.distributions[n]) == t.distributions[n] for n in params):
             trials.append(t)
     if not trials:
-        raise ValueError(f"no completed trial holds all of {list(params)}")
+        raise ValueError("no completed trial" + (f" holds all of {list(params)}" if params
+                                                 else " to judge"))
     loss = target_values(history, trials, target)
     if target is None:
         loss = history.sign() * loss
@@ -302,9 +333,15 @@ def as_history(study: Study | History) -> History:
     return study if isinstance(study, History) else study.history()
 
 
-def param_names(history: History, params: Sequence[str] | None) -> list[str]:
-    """The named parameters, or those every completed trial holds."""
-    return list(history.completed_space) if params is None else list(params)
+def param_names(history: History, params: Sequence[str] | None,
+                evaluator: ImportanceEvaluator | None = None) -> list[str]:
+    """The named parameters; by default those any completed trial holds for an evaluator
+    that judges each parameter on its own trials (PED-ANOVA), else those every one holds."""
+    if params is not None:
+        return list(params)
+    if evaluator is not None and evaluator.per_parameter:
+        return sorted({n for t in history.completed for n in t.params})
+    return list(history.completed_space)
 
 
 def get_param_importances(study: Study | History, *,
@@ -320,10 +357,10 @@ def get_param_importances(study: Study | History, *,
     no parameter mattered); Sobol's are of the total variance.
     """
     history = as_history(study)
-    names = param_names(history, params)
+    evaluator = evaluator or PedAnovaImportanceEvaluator()
+    names = param_names(history, params, evaluator)
     if not names:
         return {}
-    evaluator = evaluator or PedAnovaImportanceEvaluator()
     scores = (evaluator.shares if normalize else evaluator.evaluate)(history, names, target)
     return dict(sorted(scores.items(), key=lambda kv: -kv[1]))
 

@@ -7,12 +7,12 @@ starts no new trial (running ones finish)::
     study.optimize(objective, n_trials=500, callbacks=[NoImprovementStopper(patience=30)])
 
 `NoImprovementStopper`, `TargetValueStopper` and `MaxTrialsStopper` (a study-wide trial
-count, for several workers) are the plain rules. `RegretBoundStopper`
-follows Makarova et al. (2022), "Automatic termination for hyperparameter optimization": a
-Gaussian process fitted to the completed trials bounds how far the best observed value can
-still be from the optimum, ``min_x UCB(x)`` over observed points minus ``min_x LCB(x)`` over
-the space; once that bound falls below ``threshold`` (say, the noise of the validation score),
-further search is unlikely to matter.
+count, for several workers; `MaxTrialsCallback` is Optuna's spelling) are the plain rules.
+`RegretBoundStopper` follows Makarova et al. (2022), "Automatic termination for
+hyperparameter optimization": a Gaussian process fitted to the completed trials bounds how
+far the best observed value can still be from the optimum, ``min_x UCB(x)`` over observed
+points minus ``min_x LCB(x)`` over the space; once that bound falls below ``threshold``
+(say, the noise of the validation score), further search is unlikely to matter.
 """
 
 from __future__ import annotations
@@ -96,6 +96,15 @@ class MaxTrialsStopper(Stopper):
     def should_stop(self, history: History) -> bool:
         counted = sum(1 for t in history.trials if self.states is None or t.state in self.states)
         return counted >= self.n_trials
+
+
+class MaxTrialsCallback(MaxTrialsStopper):
+    """Optuna's ``MaxTrialsCallback``, with its signature and default: only COMPLETE trials
+    count unless ``states`` says otherwise (``hyperdial.study.MaxTrialsCallback`` too)."""
+
+    def __init__(self, n_trials: int,
+                 states: Collection[TrialState] | None = (TrialState.COMPLETE,)) -> None:
+        super().__init__(n_trials, states=states)
 
 
 class TargetValueStopper(Stopper):

@@ -716,3 +716,13 @@ def copy_study(*, from_study_name: str, from_storage: str | Storage, to_storage:
 __all__ = ["Study", "copy_study", "create_study", "delete_study", "get_all_study_names",
            "load_study"]
 
+
+
+def __getattr__(name: str) -> Any:
+    """``MaxTrialsCallback`` where Optuna keeps it, imported from `hyperdial.stoppers` on
+    first use (that module loads the GP algebra)."""
+    if name == "MaxTrialsCallback":
+        from hyperdial.stoppers import MaxTrialsCallback
+
+        return MaxTrialsCallback
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -80,6 +80,9 @@ class TrialRecord:
         return str(reason) if reason is not None else None
 
 
+FrozenTrial = TrialRecord  # Optuna's name for the same thing
+
+
 def create_trial(*, state: TrialState = TrialState.COMPLETE, value: float | None = None,
                  values: Sequence[float] | None = None, params: Mapping[str, Any] | None = None,
                  distributions: Mapping[str, Distribution] | None = None,

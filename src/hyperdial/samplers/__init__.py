@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from hyperdial.samplers.auto import AutoSampler
     from hyperdial.samplers.bohb import BOHBSampler
     from hyperdial.samplers.cmaes import CmaEsSampler
+    from hyperdial.samplers.fixed import PartialFixedSampler
     from hyperdial.samplers.gp import GPSampler
     from hyperdial.samplers.grid import GridSampler
     from hyperdial.samplers.nsga import NSGAIIISampler, NSGAIISampler
@@ -25,12 +26,13 @@ if TYPE_CHECKING:
 _MODULES = {
     "AutoSampler": "auto", "BOHBSampler": "bohb", "CmaEsSampler": "cmaes", "GPSampler": "gp",
     "GridSampler": "grid", "NSGAIISampler": "nsga", "NSGAIIISampler": "nsga",
-    "QMCSampler": "qmc", "RandomSampler": "random", "TPESampler": "tpe",
+    "PartialFixedSampler": "fixed", "QMCSampler": "qmc", "RandomSampler": "random",
+    "TPESampler": "tpe",
 }
 
 __all__ = ["SAMPLERS", "AutoSampler", "BOHBSampler", "CmaEsSampler", "GPSampler", "GridSampler",
-           "NSGAIIISampler", "NSGAIISampler", "QMCSampler", "RandomSampler", "Sampler",
-           "TPESampler"]
+           "NSGAIIISampler", "NSGAIISampler", "PartialFixedSampler", "QMCSampler", "RandomSampler",
+           "Sampler", "TPESampler"]
 
 __getattr__ = module_getattr(__name__, _MODULES)
 
