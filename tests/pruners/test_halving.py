@@ -130,6 +130,13 @@ def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="synchronous"):
         SuccessiveHalvingPruner("auto", 3, synchronous=True)
     assert SuccessiveHalvingPruner(1, 3, max_resource=27, synchronous=True).cohort_size == 27
+    for bad in ({"min_resource": "auto"}, {"min_resource": 1, "synchronous": True,
+                                           "max_resource": 9}):
+        with pytest.raises(ValueError, match="bootstrap_count needs an int min_resource"):
+            SuccessiveHalvingPruner(bootstrap_count=2, **bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="bootstrap_count"):
+        hd.pruners.HyperbandPruner(bootstrap_count=-1)
+    assert "bootstrap_count=3" in repr(hd.pruners.HyperbandPruner(bootstrap_count=3))
 
 
 def lc(x: float, step: int) -> float:
@@ -137,7 +144,8 @@ def lc(x: float, step: int) -> float:
     return (x - 0.3) ** 2 + (1.0 + 3 * x) / (step + 1)
 
 
-def test_asha_decides_as_optuna_does() -> None:
+@pytest.mark.parametrize("bootstrap_count", [0, 4])
+def test_asha_decides_as_optuna_does(bootstrap_count: int) -> None:
     optuna = pytest.importorskip("optuna")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     xs = np.random.default_rng(0).random(40).tolist()
@@ -150,9 +158,11 @@ def test_asha_decides_as_optuna_does() -> None:
                 raise pruned()
         return lc(x, 27)
 
-    ours = hd.create_study(pruner=SuccessiveHalvingPruner(1, 3, 0))
+    ours = hd.create_study(pruner=SuccessiveHalvingPruner(1, 3, 0,
+                                                          bootstrap_count=bootstrap_count))
     theirs = optuna.create_study(pruner=optuna.pruners.SuccessiveHalvingPruner(
-        min_resource=1, reduction_factor=3, min_early_stopping_rate=0))
+        min_resource=1, reduction_factor=3, min_early_stopping_rate=0,
+        bootstrap_count=bootstrap_count))
     for x in xs:
         ours.enqueue_trial({"x": x})
         theirs.enqueue_trial({"x": x})
@@ -163,6 +173,8 @@ def test_asha_decides_as_optuna_does() -> None:
     assert [max(t.intermediate_values) for t in ours.trials] == [
         max(t.intermediate_values) for t in theirs.trials]
     assert sum(t.state is hd.TrialState.PRUNED for t in ours.trials) > 20
+    # the first bootstrap_count trials stop at the first rung, whatever their values
+    assert all(max(t.intermediate_values) == 1 for t in ours.trials[:bootstrap_count])
 
 
 def timed_objective(trial: hd.Trial) -> Generator[float, None, float]:

@@ -219,3 +219,10 @@ def test_an_unknown_sampler_scope_is_refused() -> None:
     with pytest.raises(ValueError, match=r"max_resource \(5\) must be >= min_resource \(10\)"):
         HyperbandPruner(10, 5)
     assert "sampler_scope='bracket'" in repr(HyperbandPruner(1, 27, sampler_scope="bracket"))
+
+
+def test_bootstrap_count_reaches_every_bracket() -> None:
+    pruner = HyperbandPruner(1, 27, 3, bootstrap_count=2)
+    brackets = pruner.brackets()
+    assert brackets is not None and len(brackets) == 4
+    assert all(b.bootstrap_count == 2 for b in brackets)

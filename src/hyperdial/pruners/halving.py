@@ -230,6 +230,9 @@ class SuccessiveHalvingPruner(Pruner):
             which needs ``max_resource`` and ``best_possible``.
         best_possible: the best value the objective can take, one per objective (0 for an
             error rate or a loss, 1 for an accuracy): the fitted curves level off no better.
+        bootstrap_count: the first ``bootstrap_count`` trials to reach a rung stop there;
+            promotion starts with the next one, which then has that many to be ranked
+            against (Optuna's argument; asynchronous halving with an int ``min_resource``).
 
     >>> SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
     SuccessiveHalvingPruner(min_resource=1, reduction_factor=3, min_early_stopping_rate=0)
@@ -239,9 +242,14 @@ class SuccessiveHalvingPruner(Pruner):
                  min_early_stopping_rate: int = 0, *, max_resource: int | None = None,
                  synchronous: bool = False, cohort_size: int | None = None,
                  rank_by: str = "value", best_possible: float | Sequence[float] | None = None,
-                 ) -> None:
+                 bootstrap_count: int = 0) -> None:
         if min_resource != "auto":
             check_int("min_resource", min_resource, 1)
+        check_int("bootstrap_count", bootstrap_count, 0)
+        if bootstrap_count and (min_resource == "auto" or synchronous):
+            raise ValueError("bootstrap_count needs an int min_resource and asynchronous "
+                             "halving (a synchronous cohort waits for its rung anyway)")
+        self.bootstrap_count = bootstrap_count
         check_int("reduction_factor", reduction_factor, 2)
         check_int("min_early_stopping_rate", min_early_stopping_rate, 0)
         self.min_resource = min_resource
@@ -280,6 +288,8 @@ class SuccessiveHalvingPruner(Pruner):
             extra += f", synchronous=True, cohort_size={self.cohort_size}"
         if self.rank_by != "value":
             extra += f", rank_by={self.rank_by!r}, best_possible={self.best_possible!r}"
+        if self.bootstrap_count:
+            extra += f", bootstrap_count={self.bootstrap_count}"
         return (f"SuccessiveHalvingPruner(min_resource={self.min_resource!r}, "
                 f"reduction_factor={self.reduction_factor}, "
                 f"min_early_stopping_rate={self.min_early_stopping_rate}{extra})")
@@ -311,6 +321,8 @@ class SuccessiveHalvingPruner(Pruner):
         entries = [t for t in others if t.state is not TrialState.WAITING
                    and rung_value(t.intermediate_values, r) is not None]
         entries.append(trial)
+        if len(entries) <= self.bootstrap_count:
+            return Decision.PRUNE  # the rung's first entrants only set its bar
         promoted = is_promoted(self.rung_losses(history, entries, r), len(entries) - 1,
                                len(entries) // self.reduction_factor)
         return Decision.CONTINUE if promoted else Decision.PRUNE

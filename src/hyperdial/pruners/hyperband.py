@@ -69,10 +69,10 @@ class _Bracket(SuccessiveHalvingPruner):
     def __init__(self, levels: np.ndarray, min_resource: int, reduction_factor: int,
                  bracket: int, *, max_resource: int, synchronous: bool,
                  cohort_size: int | None, rank_by: str,
-                 best_possible: float | Sequence[float] | None) -> None:
+                 best_possible: float | Sequence[float] | None, bootstrap_count: int) -> None:
         super().__init__(min_resource, reduction_factor, bracket, max_resource=max_resource,
                          synchronous=synchronous, cohort_size=cohort_size, rank_by=rank_by,
-                         best_possible=best_possible)
+                         best_possible=best_possible, bootstrap_count=bootstrap_count)
         self.levels = levels
 
     def rungs(self, history: History, max_step: int) -> np.ndarray:
@@ -104,7 +104,7 @@ class HyperbandPruner(Pruner):
         sampler_scope: what the sampler learns from: "study" (every bracket) or "bracket"
             (only the bracket of the trial it proposes for). On the learning-curve benchmark
             TPE did better with "study" (``docs/pruners.md``).
-        rank_by, best_possible: how each bracket ranks a rung, as in
+        rank_by, best_possible, bootstrap_count: how each bracket ranks a rung, as in
             `SuccessiveHalvingPruner` ("extrapolation" extrapolates to ``max_resource``).
 
     >>> pruner = HyperbandPruner(min_resource=1, max_resource=27, reduction_factor=3)
@@ -115,7 +115,8 @@ class HyperbandPruner(Pruner):
     def __init__(self, min_resource: int = 1, max_resource: int | str = "auto",
                  reduction_factor: int = 3, *, seed: int = 0, synchronous: bool = False,
                  sampler_scope: str = "study", rank_by: str = "value",
-                 best_possible: float | Sequence[float] | None = None) -> None:
+                 best_possible: float | Sequence[float] | None = None,
+                 bootstrap_count: int = 0) -> None:
         check_int("min_resource", min_resource, 1)
         if max_resource != "auto":
             check_int("max_resource", max_resource, 1)
@@ -133,17 +134,21 @@ class HyperbandPruner(Pruner):
         self.synchronous = bool(synchronous)
         # checked by the brackets' own constructor, with a stand-in max_resource
         SuccessiveHalvingPruner(min_resource, reduction_factor, max_resource=min_resource,
-                                rank_by=rank_by, best_possible=best_possible)
+                                synchronous=synchronous, cohort_size=1, rank_by=rank_by,
+                                best_possible=best_possible, bootstrap_count=bootstrap_count)
         self.rank_by = rank_by
         self.best_possible = best_possible
+        self.bootstrap_count = bootstrap_count
 
     def __repr__(self) -> str:
         return (f"HyperbandPruner(min_resource={self.min_resource}, "
                 f"max_resource={self.max_resource!r}, reduction_factor={self.reduction_factor}, "
                 f"seed={self.seed}" + (", synchronous=True" if self.synchronous else "")
                 + (", sampler_scope='bracket'" if self.sampler_scope == "bracket" else "")
-                + (f", rank_by={self.rank_by!r}, best_possible={self.best_possible!r})"
-                   if self.rank_by != "value" else ")"))
+                + (f", rank_by={self.rank_by!r}, best_possible={self.best_possible!r}"
+                   if self.rank_by != "value" else "")
+                + (f", bootstrap_count={self.bootstrap_count})" if self.bootstrap_count
+                   else ")"))
 
     def resolved_max_resource(self, history: History | None = None) -> int | None:
         """``max_resource``, resolving "auto" from ``history`` (None while it cannot be)."""
@@ -164,7 +169,8 @@ class HyperbandPruner(Pruner):
         return [_Bracket(bracket_rungs(b, count, top, self.reduction_factor), self.min_resource,
                          self.reduction_factor, b, max_resource=top, synchronous=self.synchronous,
                          cohort_size=int(sizes[b]) if self.synchronous else None,
-                         rank_by=self.rank_by, best_possible=self.best_possible)
+                         rank_by=self.rank_by, best_possible=self.best_possible,
+                         bootstrap_count=self.bootstrap_count)
                 for b in range(count)]
 
     def bracket_of(self, number: int, history: History | None = None) -> int | None:
