@@ -22,6 +22,7 @@ pytest.importorskip("rich")
 
 from click.testing import CliRunner, Result
 
+import hyperdial as hd
 from hyperdial import _cli_app, cli
 
 OBJECTIVES = '''
@@ -394,3 +395,15 @@ def test_run_prunes_with_the_default_or_the_named_pruner(
     counts = re.search(r"ran 30 trials \((\d+) complete, (\d+) pruned, 0 failed\)", out)
     assert counts is not None
     assert (int(counts.group(2)) > 0) is pruned
+
+
+def test_best_and_top_trials_keep_to_feasible_ones(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    study = hd.create_study(storage=url, study_name="c")
+    for value, constraint in ((0.1, 1.0), (0.5, 0.0), (0.3, -2.0)):
+        trial = study.ask()
+        trial.suggest_float("x", 0, 1)
+        trial.set_constraint("c", constraint)
+        study.tell(trial, value)
+    best = ok("best", "c", url=url)
+    assert re.search(r"^ trial +2$", best, re.MULTILINE)  # 0.1 breaks its constraint

@@ -205,6 +205,59 @@ def test_a_pruned_trial_keeps_its_last_finite_report_as_its_value(storage: str |
     assert not hd.stoppers.NoImprovementStopper(1).should_stop(study.history())
 
 
+def test_constraints_set_on_a_trial_are_stored_and_read_back(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    study = hd.create_study(storage=url, study_name="c")
+
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        trial.set_constraint("memory", x - 0.5)
+        trial.report(x, 0)  # flushes what was set so far
+        trial.set_constraint("latency", np.float32(-1.0))
+        with pytest.warns(UserWarning, match="set constraint 'memory' already"):
+            trial.set_constraint("memory", 99.0)
+        with pytest.raises(ValueError, match="NaN"):
+            trial.set_constraint("bad", math.nan)
+        with pytest.raises(TypeError, match="must be a number"):
+            trial.set_constraint("bad", "1")  # type: ignore[arg-type]
+        assert trial.constraints == {"memory": x - 0.5, "latency": -1.0}
+        return x
+
+    study.optimize(objective, n_trials=3)
+    for t in hd.load_study(study_name="c", storage=url).trials:
+        assert t.constraints == {"memory": pytest.approx(t.params["x"] - 0.5), "latency": -1.0}
+    df = study.trials_dataframe(attrs=("number", "constraints"))
+    assert list(df.columns) == ["number", "constraints_latency", "constraints_memory"]
+    finished = study.ask()
+    study.tell(finished, 1.0)
+    with pytest.raises(TrialFinishedError):
+        finished.set_constraint("late", 0.0)
+
+
+def test_the_best_trials_keep_to_feasible_ones() -> None:
+    study = hd.create_study()
+    for value, constraint in ((0.1, 1.0), (0.5, 0.0), (0.3, -2.0), (0.2, None)):
+        trial = study.ask()
+        if constraint is not None:
+            trial.set_constraint("c", constraint)
+        study.tell(trial, value)
+    # 0.1 breaks its constraint; a trial without constraints counts as feasible (Optuna's rule)
+    assert study.best_value == 0.2 and study.best_trial.number == 3
+    assert [t.number for t in study.best_trials] == [3]
+    none_ok = hd.create_study()
+    trial = none_ok.ask()
+    trial.set_constraint("c", 0.5)
+    none_ok.tell(trial, 1.0)
+    with pytest.raises(ValueError, match="no feasible trial has completed yet"):
+        _ = none_ok.best_trial
+    multi = hd.create_study(directions=["minimize", "minimize"])
+    for values, constraint in (((0.0, 0.0), 1.0), ((1.0, 2.0), 0.0), ((2.0, 1.0), -1.0)):
+        trial = multi.ask()
+        trial.set_constraint("c", constraint)
+        multi.tell(trial, values)
+    assert [t.number for t in multi.best_trials] == [1, 2]  # (0, 0) would dominate both
+
+
 def test_values_come_only_with_a_completed_trial() -> None:
     study = hd.create_study()
     for state in (TrialState.PRUNED, TrialState.FAIL):

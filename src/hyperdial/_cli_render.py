@@ -114,8 +114,9 @@ def trials_table(trials: Sequence[TrialRecord], n_objectives: int, *,
 
 
 def ranked(history: History) -> list[TrialRecord]:
-    """Completed trials best first; for several objectives the Pareto front, by objective 0."""
-    pool = history.completed if history.n_objectives == 1 else tuple(history.pareto_front())
+    """Feasible completed trials best first (`History.feasible`: all of them without
+    constraints); for several objectives the Pareto front, by objective 0."""
+    pool = history.feasible if history.n_objectives == 1 else tuple(history.pareto_front())
     if not pool:
         return []
     loss = history.loss(pool)[:, 0]

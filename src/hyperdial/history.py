@@ -14,7 +14,7 @@ from typing import overload
 import numpy as np
 
 from hyperdial.space import Distribution, SearchSpace
-from hyperdial.trial import TrialRecord, TrialState
+from hyperdial.trial import TrialRecord, TrialState, violation
 
 
 class StudyDirection(enum.Enum):
@@ -167,22 +167,29 @@ class History:
         """+1 for a minimised objective, -1 for a maximised one."""
         return float(self._signs[objective])
 
+    @cached_property
+    def feasible(self) -> tuple[TrialRecord, ...]:
+        """Completed trials whose constraints (`Trial.set_constraint`) all hold: every
+        completed trial when none has constraints."""
+        return tuple(t for t in self.completed if violation(t) == 0.0)
+
     def best(self) -> TrialRecord | None:
-        """Best completed trial of a single-objective study (lowest trial number on ties)."""
+        """Best feasible completed trial of a single-objective study (lowest trial number on
+        ties); None when there is none."""
         if self.n_objectives != 1:
             raise RuntimeError("best() is for single-objective studies; use pareto_front()")
-        if not self.completed:
+        if not self.feasible:
             return None
-        return self.completed[int(np.argmin(self.loss()[:, 0]))]
+        return self.feasible[int(np.argmin(self.loss(self.feasible)[:, 0]))]
 
     def pareto_front(self) -> list[TrialRecord]:
-        """Completed trials that no other completed trial dominates."""
+        """Feasible completed trials that no other one dominates."""
         from hyperdial._pareto import non_dominated
 
-        if not self.completed:
+        if not self.feasible:
             return []
-        mask = non_dominated(self.loss())
-        return [t for t, keep in zip(self.completed, mask, strict=True) if keep]
+        mask = non_dominated(self.loss(self.feasible))
+        return [t for t, keep in zip(self.feasible, mask, strict=True) if keep]
 
     def intermediate_at(self, step: int, states: Sequence[TrialState] = (
             TrialState.COMPLETE, TrialState.PRUNED)) -> np.ndarray:

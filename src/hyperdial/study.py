@@ -27,7 +27,7 @@ from hyperdial.samplers.base import Sampler
 from hyperdial.space import Distribution, SearchSpace, plain
 from hyperdial.storage import InMemoryStorage, Storage, get_storage
 from hyperdial.storage.base import Event, EventRow, StudyInfo, TrialView
-from hyperdial.trial import Trial, TrialRecord, TrialState, check_params, json_ready
+from hyperdial.trial import Trial, TrialRecord, TrialState, check_params, json_ready, violation
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -154,6 +154,11 @@ class Study:
             best = self._view.best
         if best is None:
             raise ValueError("no trial has completed yet")
+        if violation(best) > 0.0:  # the best value breaks a constraint: the best feasible
+            best = self.history().best()
+            if best is None:
+                raise ValueError("no feasible trial has completed yet (every completed trial "
+                                 "breaks a constraint set with trial.set_constraint)")
         return best
 
     @property
@@ -394,9 +399,11 @@ class Study:
                 "params": dict(trial.unflushed_params),
                 "dists": {k: trial.distributions[k].to_dict() for k in trial.unflushed_params}}))
             trial.unflushed_params.clear()
-        if trial.unflushed_attrs:
-            events.append(("attrs", {"user": dict(trial.unflushed_attrs)}))
+        if trial.unflushed_attrs or trial.unflushed_system:
+            events.append(("attrs", {"user": dict(trial.unflushed_attrs),
+                                     "system": dict(trial.unflushed_system)}))
             trial.unflushed_attrs.clear()
+            trial.unflushed_system.clear()
         return events
 
     # -- the TrialDriver protocol (called by live trials) -------------------------------------

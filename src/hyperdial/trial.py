@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from numbers import Real
 from typing import Any, Protocol
 
 from hyperdial.exceptions import TrialFinishedError
@@ -78,6 +80,22 @@ class TrialRecord:
     def fail_reason(self) -> str | None:
         reason = self.system_attrs.get("fail_reason")
         return str(reason) if reason is not None else None
+
+    @property
+    def constraints(self) -> dict[str, float]:
+        """Constraint values set by `Trial.set_constraint`, by key (``<= 0`` is satisfied)."""
+        return {k[len(CONSTRAINT_PREFIX):]: float(v) for k, v in self.system_attrs.items()
+                if k.startswith(CONSTRAINT_PREFIX)}
+
+
+#: System attributes holding a trial's constraint values: ``constraints:<key>`` (Optuna's).
+CONSTRAINT_PREFIX = "constraints:"
+
+
+def violation(trial: TrialRecord) -> float:
+    """How far ``trial`` is from feasible: the sum of its positive constraint values (0 when
+    every constraint holds or it has none, Optuna's measure)."""
+    return sum(v for v in trial.constraints.values() if v > 0.0)
 
 
 FrozenTrial = TrialRecord  # Optuna's name for the same thing
@@ -165,6 +183,8 @@ class Trial:
         self.intermediate_values: dict[int, float | tuple[float, ...]] = {}
         self.unflushed_params: dict[str, Any] = {}  # written with the next report or the end
         self.unflushed_attrs: dict[str, Any] = {}
+        self.constraints: dict[str, float] = {}
+        self.unflushed_system: dict[str, Any] = {}
         self.finished_as: TrialState | None = None  # set by the study when it ends the trial
 
     def _check_open(self) -> None:
@@ -256,6 +276,26 @@ class Trial:
         value = json_ready(f"user attribute {key!r}", value)
         self.user_attrs[key] = value
         self.unflushed_attrs[key] = value
+
+    def set_constraint(self, key: str, value: float) -> None:
+        """Record the value of constraint ``key``; the trial is feasible when every value is
+        ``<= 0`` (Optuna 5's API). Samplers that handle constraints (GP, TPE, NSGA-II) read
+        them, and `Study.best_trial` and `best_trials` keep to feasible trials. The first
+        value set for a key counts; another one warns and is ignored."""
+        self._check_open()
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"a constraint key must be a non-empty string, got {key!r}")
+        value = plain(value)
+        if isinstance(value, bool) or not isinstance(value, Real):
+            raise TypeError(f"constraint {key!r} must be a number, got {value!r}")
+        if math.isnan(value):
+            raise ValueError(f"constraint {key!r} is NaN")
+        if key in self.constraints:
+            warnings.warn(f"trial {self.number} set constraint {key!r} already; this value is "
+                          "ignored", UserWarning, stacklevel=2)
+            return
+        self.constraints[key] = float(value)
+        self.unflushed_system[CONSTRAINT_PREFIX + key] = float(value)
 
 
 def _build(name: str, cls: Any, *args: Any, **kwargs: Any) -> Distribution:

@@ -332,6 +332,32 @@ def test_constraints_steer_the_search_into_the_feasible_region() -> None:
     assert len(near_feasible(plain)) < 0.5 * 24  # it heads for the infeasible (0, 0)
 
 
+def test_constraints_set_on_trials_steer_it_as_constraints_func_does() -> None:
+    """Optuna 5's way, `trial.set_constraint`, gives the very proposals of ``constraints_func``
+    reading the same values; the default AutoSampler heeds them too."""
+
+    def objective(trial: Any, how: str) -> float:
+        x, y = trial.suggest_float("x", 0, 1), trial.suggest_float("y", 0, 1)
+        trial.set_user_attr("c", [0.5 - x * x - y * y])
+        if how == "trial":
+            trial.set_constraint("c", 0.5 - x * x - y * y)
+        return x + y
+
+    def params(how: str, sampler: Sampler) -> list[dict[str, Any]]:
+        study = hd.create_study(sampler=sampler)
+        study.optimize(lambda t: objective(t, how), n_trials=14)
+        return [t.params for t in study.trials]
+
+    by_func = params("func", GPSampler(seed=1, n_startup_trials=6,
+                                       constraints_func=lambda t: t.user_attrs["c"]))
+    assert params("trial", GPSampler(seed=1, n_startup_trials=6)) == by_func
+    assert params("none", GPSampler(seed=1, n_startup_trials=6)) != by_func
+    study = hd.create_study(sampler=hd.samplers.AutoSampler(seed=0))
+    study.optimize(lambda t: objective(t, "trial"), n_trials=30)
+    assert study.best_value == pytest.approx(0.5 ** 0.5, abs=0.01)  # on the boundary
+    assert all(v <= 0 for v in study.best_trial.constraints.values())
+
+
 def test_log_pof_gradient_matches_finite_differences() -> None:
     rng = np.random.default_rng(0)
     x, y = rng.random((12, 2)), rng.normal(size=12)

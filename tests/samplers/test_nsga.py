@@ -192,6 +192,24 @@ def test_constraints_from_user_attrs() -> None:
     assert feasible_share(RandomSampler(seed=0)) < 0.6
 
 
+def test_constraints_set_on_trials_rank_as_constraints_func_does() -> None:
+    def objective(trial: hd.Trial, on_trial: bool) -> tuple[float, float]:
+        values = zdt1(trial, dim=3)
+        trial.set_user_attr("c", 0.6 - trial.params["x0"])
+        if on_trial:
+            trial.set_constraint("x0 >= 0.6", 0.6 - trial.params["x0"])
+        return values
+
+    def params(on_trial: bool, **kwargs: Any) -> list[dict[str, Any]]:
+        study = hd.create_study(directions=["minimize", "minimize"],
+                                sampler=NSGAIISampler(seed=0, population_size=10, **kwargs))
+        study.optimize(lambda t: objective(t, on_trial), n_trials=40)
+        return [t.params for t in study.trials]
+
+    by_func = params(False, constraints_func=lambda t: [t.user_attrs["c"]])
+    assert params(True) == by_func != params(False)
+
+
 def test_population_of_a_hand_made_history_and_arguments() -> None:
     space = SearchSpace({"x": Float(0.0, 1.0)})
     trials = tuple(TrialRecord(number=i, state=TrialState.COMPLETE, params={"x": i / 10},

@@ -119,8 +119,8 @@ def test_registry_and_exports() -> None:
 
     assert set(samplers.__all__) == {"SAMPLERS", "AutoSampler", "BOHBSampler", "CmaEsSampler",
                                      "GPSampler", "GridSampler", "NSGAIISampler",
-                                     "NSGAIIISampler", "QMCSampler", "RandomSampler", "Sampler",
-                                     "TPESampler"}
+                                     "NSGAIIISampler", "PartialFixedSampler", "QMCSampler",
+                                     "RandomSampler", "Sampler", "TPESampler"}
     assert {"auto", "random", "grid", "qmc", "tpe", "gp", "cmaes", "nsga2", "nsga3",
             "bohb"} <= set(SAMPLERS)
     assert all(issubclass(cls, samplers.Sampler) for cls in SAMPLERS.values())

@@ -19,11 +19,18 @@ from hyperdial.trial import TrialRecord, TrialState
 ConstraintsFunc = Callable[[TrialRecord], Sequence[float]]
 
 
-def constraint_values(constraints_func: ConstraintsFunc,
+def constraint_values(constraints_func: ConstraintsFunc | None,
                       trials: Sequence[TrialRecord]) -> np.ndarray:
-    """The ``(n, k)`` constraint values of ``trials``; NaN where a trial returned fewer values
-    than the others, or a non-finite one (samplers treat NaN as violated)."""
-    rows = [np.atleast_1d(np.asarray(constraints_func(t), dtype=float)).ravel() for t in trials]
+    """The ``(n, k)`` constraint values of ``trials``: what ``constraints_func`` returns, or,
+    without one, the values set by `Trial.set_constraint`, one column per key any trial has
+    (``k = 0``: unconstrained). NaN where a trial lacks a value the others have, or has a
+    non-finite one (samplers treat NaN as violated)."""
+    if constraints_func is None:
+        keys = sorted({k for t in trials if t.system_attrs for k in t.constraints})
+        rows = [np.array([t.constraints.get(k, np.nan) for k in keys]) for t in trials]
+    else:
+        rows = [np.atleast_1d(np.asarray(constraints_func(t), dtype=float)).ravel()
+                for t in trials]
     width = max((r.size for r in rows), default=0)
     out = np.full((len(rows), width), np.nan)
     for i, r in enumerate(rows):

@@ -172,7 +172,8 @@ class GPSampler(Sampler):
             own to the trials near the region (TuRBO-1), one trial in three otherwise.
         constraints_func: constraint values of a completed trial, ``<= 0`` feasible (for
             example read from its user attributes); each constraint gets a GP and the
-            acquisition is weighted by the probability that all hold.
+            acquisition is weighted by the probability that all hold. Without it, the values
+            trials set with `Trial.set_constraint`, if any.
 
     Pending (running) trials enter the model at the posterior mean (kriging believer), so
     parallel workers and `propose_batch` spread out. Several objectives are scalarised with
@@ -366,10 +367,10 @@ class GPSampler(Sampler):
                            fixed_noise: float | None,
                            ) -> tuple[tuple[tuple[gpm.Posterior, float], ...], np.ndarray]:
         """One GP per constraint on the standardised values, with the standardised threshold
-        0, and which training rows are feasible (all of them without ``constraints_func``)."""
-        if self.constraints_func is None:
-            return (), np.ones(len(trials), dtype=bool)
+        0, and which training rows are feasible (all of them without constraints)."""
         c = constraint_values(self.constraints_func, trials)
+        if not c.shape[1]:
+            return (), np.ones(len(trials), dtype=bool)
         models = []
         for col in c.T:  # a missing or non-finite value counts as the worst one seen
             finite = col[np.isfinite(col)]

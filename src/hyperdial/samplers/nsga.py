@@ -70,7 +70,8 @@ class NSGAIISampler(Sampler):
         eta: distribution index of SBX and polynomial mutation (larger: children nearer their
             parents).
         constraints_func: constraint values of a completed trial, ``<= 0`` feasible (Deb's
-            constrained domination: feasible beats infeasible, infeasible by total violation).
+            constrained domination: feasible beats infeasible, infeasible by total violation);
+            without it, the values trials set with `Trial.set_constraint`, if any.
         independent_sampler: sampler for the first generation and for parameters outside the
             joint space; `RandomSampler` by default.
     """
@@ -144,9 +145,8 @@ class NSGAIISampler(Sampler):
         return Population(kept, ranks, evo.crowding_by_front(loss[keep], ranks))
 
     def _violations(self, trials: Sequence[TrialRecord]) -> np.ndarray | None:
-        if self.constraints_func is None:
-            return None
-        return evo.violations(constraint_values(self.constraints_func, trials))
+        c = constraint_values(self.constraints_func, trials)
+        return evo.violations(c) if c.shape[1] else None
 
     # -- the sampler contract ---------------------------------------------------------------
     def infer_space(self, history: History) -> SearchSpace:

@@ -14,7 +14,8 @@ import numpy as np
 from hyperdial._encode import decode
 from hyperdial.history import History
 from hyperdial.samplers import _parzen as pz
-from hyperdial.samplers.base import Sampler
+from hyperdial.samplers._evolution import violations
+from hyperdial.samplers.base import Sampler, constraint_values
 from hyperdial.space import Categorical, Distribution, SearchSpace
 from hyperdial.trial import TrialRecord, TrialState
 
@@ -264,10 +265,21 @@ class TPESampler(Sampler):
         n_good = min(max(int(self.gamma(n_finished)), 1), n_finished)
         loss = history.loss()
         good_weights = ranked_loss = None
-        if history.n_objectives > 1:
+        broken = violations(constraint_values(None, done))
+        if broken.any():  # constrained (Trial.set_constraint): feasible trials first, by loss,
+            # then the others by how far they break their constraints (Optuna's ranking)
+            ok = np.flatnonzero(broken == 0.0)
+            order = np.concatenate([ok[pz.loss_order(loss[ok], n_good)],
+                                    np.flatnonzero(broken > 0.0)[np.argsort(
+                                        broken[broken > 0.0], kind="stable")]])
+            if history.n_objectives > 1:
+                good_weights = pz.hypervolume_weights(loss[order[:n_good]])
+            loss = np.where(broken[:, None] > 0.0, np.inf, loss)
+        elif history.n_objectives > 1:
             order, good_weights = self._pareto_order(loss, n_good)
         else:
             order = pz.loss_order(loss, n_good)
+        if history.n_objectives == 1:
             ranked_loss = np.where(np.isnan(loss[order, 0]), np.inf, loss[order, 0])
         trials = [done[i] for i in order] + pruned
         if self.constant_liar:
