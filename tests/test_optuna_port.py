@@ -22,6 +22,7 @@ def objective(trial):
     n = trial.suggest_int("n", 1, 8, log=True)
     act = trial.suggest_categorical("act", ["relu", "tanh"])
     trial.set_user_attr("act_is_relu", act == "relu")
+    trial.set_constraint("n_at_most_6", n - 6)
     for step in range(5):
         trial.report((x - 2) ** 2 + n + 5 - step, step)
         if trial.should_prune():
@@ -44,6 +45,8 @@ assert len(complete) == 12 and pruned, (len(complete), len(pruned))
 assert study.best_params == {"x": 2.0, "n": 1, "act": "tanh"} and study.best_value == 1.0
 assert isinstance(study.best_trial, optuna.trial.FrozenTrial)
 assert study.best_trial.user_attrs == {"act_is_relu": False}
+assert study.best_trial.constraints == {"n_at_most_6": -5.0}
+assert all(t.constraints["n_at_most_6"] <= 0 for t in study.best_trials)
 for t in pruned:  # a pruned trial keeps its last report
     assert t.value == t.intermediate_values[t.last_step]
 assert study.direction == optuna.study.StudyDirection.MINIMIZE
