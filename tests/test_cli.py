@@ -8,9 +8,14 @@ import json
 import math
 import os
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -407,3 +412,35 @@ def test_best_and_top_trials_keep_to_feasible_ones(tmp_path: Path) -> None:
         study.tell(trial, value)
     best = ok("best", "c", url=url)
     assert re.search(r"^ trial +2$", best, re.MULTILINE)  # 0.1 breaks its constraint
+
+
+def test_the_dashboard_command_serves_the_storage(objectives: Path, url: str,
+                                                  tmp_path: Path) -> None:
+    pytest.importorskip("fastapi", reason="the dashboard extra is not installed")
+    exe = _console_script()
+    run_quadratic(objectives, url, n=5)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([exe, "dashboard", "--storage", url, "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        banner = server.stdout.readline()  # printed before it starts serving
+        assert f"on http://127.0.0.1:{port}/" in banner
+        studies = None
+        deadline = time.monotonic() + 60
+        while studies is None and time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies",
+                                            timeout=5) as response:
+                    studies = json.loads(response.read())
+            except (ConnectionError, urllib.error.URLError):
+                threading.Event().wait(0.05)  # not listening yet: uvicorn is starting
+        assert studies is not None, server.stderr.read() if server.stderr else ""
+        assert [(s["name"], s["n_trials"]) for s in studies] == [("quad", 5)]
+    finally:
+        server.terminate()
+        server.wait(30)
+    missing = invoke("dashboard", url=f"sqlite:///{tmp_path / 'none.db'}")
+    assert missing.exit_code == 1 and "no database file" in one_line_error(missing)

@@ -78,6 +78,24 @@ def storage_option(func: F) -> F:
 
 
 # -- shared helpers -------------------------------------------------------------------------
+@app.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on (0.0.0.0: every one; the dashboard has no login).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@storage_option
+def dashboard(host: str, port: int, url: str) -> None:
+    """Serve a live web dashboard of every study in the storage (needs the dashboard
+    extra); it only reads, so it can run beside the workers."""
+    try:
+        from hyperdial.dashboard import run_dashboard
+    except ImportError:
+        raise click.ClickException("hyperdial dashboard needs the dashboard extra: pip install "
+                                   "'hyperdial[dashboard]'") from None
+    storage = open_storage(url)
+    click.echo(f"hyperdial dashboard of {safe_url(url)} on http://{host}:{port}/ (Ctrl-C stops)")
+    run_dashboard(storage, host=host, port=port)
+
+
 def _sqlite_file(url: str) -> Path | None:
     if not url.startswith("sqlite:///"):
         return None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import sys
 from collections.abc import Container, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -19,6 +18,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from hyperdial._export import strict, trial_json
 from hyperdial.history import History, StudyDirection
 from hyperdial.study import DATAFRAME_ATTRS, dataframe_records, flat_column_names
 from hyperdial.trial import TrialRecord, TrialState
@@ -142,36 +142,9 @@ def state_counts(trials: Iterable[TrialRecord]) -> dict[TrialState, int]:
 
 
 # -- export --------------------------------------------------------------------------------
-def _iso(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.isoformat()
-
-
-def trial_json(t: TrialRecord) -> dict[str, Any]:
-    """One trial as a JSON-ready object (datetimes in ISO 8601, durations in seconds)."""
-    d = t.duration
-    return {"number": t.number, "state": t.state.value,
-            "values": None if t.values is None else list(t.values), "params": dict(t.params),
-            "intermediate_values": {str(k): v for k, v in sorted(t.intermediate_values.items())},
-            "user_attrs": dict(t.user_attrs), "system_attrs": dict(t.system_attrs),
-            "datetime_start": _iso(t.datetime_start),
-            "datetime_complete": _iso(t.datetime_complete),
-            "duration": None if d is None else d.total_seconds()}
-
-
-def _strict(value: Any) -> Any:
-    """``value`` with NaN and infinities as None, which every JSON parser reads."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _strict(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_strict(v) for v in value]
-    return value
-
-
 def write_json(trials: Sequence[TrialRecord], out: IO[str]) -> None:
     """A JSON list of `trial_json` objects (strict JSON: non-finite numbers become null)."""
-    json.dump(_strict([trial_json(t) for t in trials]), out, indent=2, allow_nan=False)
+    json.dump(strict([trial_json(t) for t in trials]), out, indent=2, allow_nan=False)
     out.write("\n")
 
 

@@ -1,0 +1,167 @@
+"""The dashboard's server: a read-only JSON API over a storage, and the page that shows it.
+
+Each study is read through its own `TrialView`, so a refresh costs one query for the events
+written since the last one, however many trials the study holds; the page asks with the
+version (last event id) it has and gets ``{"unchanged": true}`` when nothing was written.
+Nothing here writes to the storage: a dashboard beside running workers never takes a lock
+they wait on (SQLite in WAL mode lets readers run beside the writer).
+"""
+
+from __future__ import annotations
+
+import threading
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hyperdial._export import strict, trial_json
+from hyperdial._optional import require
+from hyperdial.exceptions import StudyNotFound
+from hyperdial.history import History
+from hyperdial.storage import Storage, get_storage
+from hyperdial.storage.base import StudyInfo, TrialView
+from hyperdial.trial import TrialState
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+#: Trials whose full records (params, attributes) a study's payload carries, newest first.
+RECENT = 100
+#: Trials whose learning curves it carries (the latest that reported).
+CURVES = 50
+
+
+class Dashboard:
+    """Read-only summaries of a storage's studies, each kept up to date incrementally."""
+
+    def __init__(self, storage: str | Storage) -> None:
+        self.storage = get_storage(storage)
+        self._views: dict[int, TrialView] = {}
+        self._lock = threading.Lock()
+
+    def _history(self, info: StudyInfo) -> tuple[History, int]:
+        """The study's trials and the version they are at (the last event id read)."""
+        with self._lock:
+            view = self._views.get(info.id)
+            if view is None or view.directions != info.directions:
+                view = self._views[info.id] = TrialView(self.storage, info.id, info.directions)
+            view.sync()
+            return view.history(), view.last_event_id
+
+    def studies(self) -> list[dict[str, Any]]:
+        """One summary per study: directions, trials by state, best value, last activity."""
+        return [self._summary(info, *self._history(info)) for info in self.storage.studies()]
+
+    def study(self, name: str, since: int | None = None) -> dict[str, Any]:
+        """Everything the study page shows, or ``{"unchanged": True}`` when the study is
+        still at version ``since``. Raises `StudyNotFound`."""
+        info = self.storage.get_study(name)
+        history, version = self._history(info)
+        if since is not None and since == version:
+            return {"name": name, "version": version, "unchanged": True}
+        out = self._summary(info, history, version)
+        trials = history.trials
+        out["user_attrs"] = dict(info.user_attrs)
+        out["trials"] = {  # every trial, by column: what the plots need
+            "number": [t.number for t in trials],
+            "state": [t.state.value for t in trials],
+            "values": [None if t.values is None else list(t.values) for t in trials],
+            "feasible": [all(v <= 0 for v in t.constraints.values()) for t in trials],
+        }
+        out["recent"] = [trial_json(t) | {"constraints": t.constraints}
+                         for t in reversed(trials[-RECENT:])]
+        reported = [t for t in trials if t.intermediate_values][-CURVES:]
+        out["curves"] = [{"number": t.number, "state": t.state.value,
+                          "steps": sorted(t.intermediate_values),
+                          "values": [_first(t.intermediate_values[s])
+                                     for s in sorted(t.intermediate_values)]}
+                         for t in reported]
+        out["pareto"] = ([t.number for t in history.pareto_front()]
+                         if history.n_objectives > 1 else [])
+        out["importances"], out["importances_note"] = _importances(history)
+        return strict(out)  # type: ignore[no-any-return]
+
+    def _summary(self, info: StudyInfo, history: History, version: int) -> dict[str, Any]:
+        counts = dict.fromkeys((s.value for s in TrialState), 0)
+        for t in history.trials:
+            counts[t.state.value] += 1
+        best = history.best() if history.n_objectives == 1 else None
+        starts = [t.datetime_start for t in history.trials if t.datetime_start]
+        ends = [t.datetime_complete for t in history.trials if t.datetime_complete]
+        return strict({  # type: ignore[no-any-return]
+            "name": info.name, "version": version,
+            "directions": [d.value for d in info.directions],
+            "n_trials": len(history.trials), "states": counts,
+            "best": None if best is None else trial_json(best),
+            "n_pareto": len(history.pareto_front()) if history.n_objectives > 1 else None,
+            "last_activity": max([*starts, *ends]).isoformat() if starts or ends else None})
+
+
+def _first(value: float | tuple[float, ...]) -> float:
+    """A report as one number (the first objective's, for a vector report)."""
+    return value if isinstance(value, float) else value[0]
+
+
+def _importances(history: History) -> tuple[dict[str, float] | None, str | None]:
+    """PED-ANOVA shares of a single-objective study, or why there are none."""
+    if history.n_objectives != 1:
+        return None, "importances are shown for single-objective studies"
+    from hyperdial.importance import get_param_importances
+
+    try:
+        return get_param_importances(history), None
+    except ValueError as exc:  # too few trials so far
+        return None, str(exc)
+
+
+def static_dir() -> Path:
+    """The page's own files (HTML, JavaScript, CSS)."""
+    return Path(str(resources.files("hyperdial.dashboard") / "static"))
+
+
+def create_app(storage: str | Storage) -> FastAPI:
+    """The FastAPI application serving ``storage``'s studies (read-only).
+
+    Routes: ``/`` the page; ``/api/studies`` the summaries; ``/api/studies/{name}?since=V``
+    one study (``{"unchanged": true}`` while at version V); ``/static/...`` the page's files
+    and Plotly's JavaScript from the installed ``plotly`` package.
+    """
+    require("fastapi", "dashboard")  # one clear line when the extra is missing
+    from fastapi import FastAPI, HTTPException
+    from fastapi.responses import FileResponse
+    from fastapi.staticfiles import StaticFiles
+
+    plotly_js = Path(str(resources.files(require("plotly", "dashboard")) / "package_data"
+                         / "plotly.min.js"))
+    dashboard = Dashboard(storage)
+    app = FastAPI(title="hyperdial dashboard", docs_url=None, redoc_url=None)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(static_dir() / "index.html")
+
+    @app.get("/plotly.min.js", include_in_schema=False)
+    def plotly_script() -> FileResponse:
+        return FileResponse(plotly_js, media_type="text/javascript",
+                            headers={"Cache-Control": "max-age=86400"})
+
+    @app.get("/api/studies")
+    def studies() -> list[dict[str, Any]]:
+        return dashboard.studies()
+
+    @app.get("/api/studies/{name}")
+    def study(name: str, since: int | None = None) -> dict[str, Any]:
+        try:
+            return dashboard.study(name, since)
+        except StudyNotFound as exc:
+            raise HTTPException(status_code=404, detail=str(exc)) from None
+
+    app.mount("/static", StaticFiles(directory=static_dir()), name="static")
+    app.state.dashboard = dashboard
+    return app
+
+
+def run_dashboard(storage: str | Storage, *, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Serve the dashboard until interrupted (Ctrl-C)."""
+    uvicorn = require("uvicorn", "dashboard")
+    uvicorn.run(create_app(storage), host=host, port=port, log_level="warning")

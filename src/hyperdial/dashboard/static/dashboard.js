@@ -1,0 +1,185 @@
+// hyperdial dashboard: a study list and a study page, kept live by polling the JSON API.
+// Every value from the storage is written with textContent (never as HTML).
+"use strict";
+
+const POLL_MS = Number(new URLSearchParams(location.search).get("interval") || 2000);
+let current = null;   // the study shown, with the version it is at
+let timer = null;
+
+const $ = (id) => document.getElementById(id);
+
+function cell(row, text, numeric) {
+  const td = row.insertCell();
+  td.textContent = text === null || text === undefined ? "" : String(text);
+  if (numeric) td.className = "num";
+  return td;
+}
+
+function fmt(value) {
+  if (value === null || value === undefined) return "-";
+  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toPrecision(6);
+  return String(value);
+}
+
+function params(obj) {
+  return Object.entries(obj || {}).map(([k, v]) => `${k}=${fmt(v)}`).join(", ");
+}
+
+async function fetchJSON(url) {
+  const response = await fetch(url, { cache: "no-store" });
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.detail || response.statusText);
+  return body;
+}
+
+function showError(message) {
+  $("error").hidden = !message;
+  $("error").textContent = message || "";
+}
+
+function setStatus(text) {
+  $("status").textContent = `${text} · ${new Date().toLocaleTimeString()}`;
+}
+
+// -- the study list ------------------------------------------------------------------------
+async function renderList() {
+  const studies = await fetchJSON("/api/studies");
+  $("list-title").textContent = `${studies.length} ${studies.length === 1 ? "study" : "studies"}`;
+  const body = $("studies").tBodies[0];
+  body.replaceChildren();
+  for (const s of studies) {
+    const row = body.insertRow();
+    row.className = "study";
+    row.dataset.name = s.name;
+    row.onclick = () => { location.hash = `#/study/${encodeURIComponent(s.name)}`; };
+    cell(row, s.name);
+    cell(row, s.directions.join(", "));
+    cell(row, s.n_trials, true);
+    for (const state of ["COMPLETE", "PRUNED", "FAIL", "RUNNING"]) cell(row, s.states[state], true);
+    cell(row, s.best ? fmt(s.best.values[0]) : s.n_pareto ? `front of ${s.n_pareto}` : "-", true);
+    cell(row, s.last_activity ? new Date(s.last_activity).toLocaleString() : "-");
+  }
+}
+
+// -- one study -------------------------------------------------------------------------------
+function bestSoFar(values, maximize) {
+  let best = null;
+  return values.map((v) => {
+    if (v !== null && (best === null || (maximize ? v > best : v < best))) best = v;
+    return best;
+  });
+}
+
+function plotHistory(study) {
+  const t = study.trials;
+  const done = t.number.map((_, i) => i).filter((i) => t.state[i] === "COMPLETE" && t.values[i]);
+  const layout = { margin: { t: 40, r: 10 }, legend: { orientation: "h" } };
+  if (study.directions.length === 1) {
+    const x = done.map((i) => t.number[i]);
+    const y = done.map((i) => t.values[i][0]);
+    const feasible = done.map((i) => t.feasible[i]);
+    Plotly.react("history", [
+      { x, y, mode: "markers", name: "value",
+        marker: { color: feasible.map((f) => (f ? "#1f77b4" : "#bbbbbb")) } },
+      { x, y: bestSoFar(y.map((v, k) => (feasible[k] ? v : null)), study.directions[0] === "maximize"),
+        mode: "lines", name: "best so far", line: { shape: "hv", color: "#d62728" } },
+    ], { ...layout, title: { text: "Optimisation history" }, xaxis: { title: { text: "trial" } },
+         yaxis: { title: { text: study.directions[0] } } });
+  } else {
+    const front = new Set(study.pareto);
+    const trace = (onFront) => {
+      const rows = done.filter((i) => front.has(t.number[i]) === onFront);
+      return { x: rows.map((i) => t.values[i][0]), y: rows.map((i) => t.values[i][1]),
+               text: rows.map((i) => `trial ${t.number[i]}`), mode: "markers",
+               name: onFront ? "Pareto front" : "trial",
+               marker: { color: onFront ? "#d62728" : "#9ecae1" } };
+    };
+    Plotly.react("history", [trace(false), trace(true)], { ...layout, title: { text: "Pareto front" },
+      xaxis: { title: { text: `objective 0 (${study.directions[0]})` } },
+      yaxis: { title: { text: `objective 1 (${study.directions[1]})` } } });
+  }
+}
+
+function plotImportances(study) {
+  if (!study.importances) {
+    Plotly.react("importances", [], { title: { text: "Parameter importances" },
+      annotations: [{ text: study.importances_note || "none yet", showarrow: false }],
+      xaxis: { visible: false }, yaxis: { visible: false } });
+    return;
+  }
+  const names = Object.keys(study.importances).reverse();
+  Plotly.react("importances", [{ type: "bar", orientation: "h", y: names,
+    x: names.map((n) => study.importances[n]) }],
+    { title: { text: "Parameter importances (PED-ANOVA)" }, margin: { t: 40, l: 120, r: 10 },
+      xaxis: { range: [0, 1] } });
+}
+
+function plotCurves(study) {
+  const traces = study.curves.map((c) => ({ x: c.steps, y: c.values, mode: "lines",
+    name: `trial ${c.number}`, line: { dash: c.state === "PRUNED" ? "dot" : "solid" } }));
+  Plotly.react("curves", traces, { title: { text: "Intermediate values (latest 50 trials)" },
+    showlegend: false, margin: { t: 40, r: 10 }, xaxis: { title: { text: "step" } } });
+}
+
+function renderTrials(study) {
+  const body = $("trials").tBodies[0];
+  body.replaceChildren();
+  for (const t of study.recent) {
+    const row = body.insertRow();
+    row.className = "trial";
+    cell(row, t.number, true);
+    cell(row, t.state).className = `state-${t.state}`;
+    cell(row, t.values ? t.values.map(fmt).join(", ") : "-", true);
+    cell(row, params(t.params));
+    cell(row, t.duration === null ? "-" : t.duration.toFixed(3), true);
+    cell(row, params(t.user_attrs));
+  }
+}
+
+function renderStudy(study) {
+  const s = study.states;
+  $("study-title").textContent = study.name;
+  $("summary").textContent = `${study.n_trials} trials · ${s.COMPLETE} complete · ` +
+    `${s.PRUNED} pruned · ${s.FAIL} failed · ${s.RUNNING} running · ${study.directions.join(", ")}`;
+  $("best").textContent = study.best
+    ? `Best: trial ${study.best.number}, value ${fmt(study.best.values[0])} (${params(study.best.params)})`
+    : study.n_pareto ? `Pareto front: ${study.n_pareto} trials` : "No completed trial yet";
+  plotHistory(study);
+  plotImportances(study);
+  plotCurves(study);
+  renderTrials(study);
+}
+
+async function refreshStudy(name) {
+  const since = current && current.name === name ? `?since=${current.version}` : "";
+  const study = await fetchJSON(`/api/studies/${encodeURIComponent(name)}${since}`);
+  if (study.unchanged) return;
+  current = { name, version: study.version };
+  renderStudy(study);
+}
+
+// -- routing and polling ---------------------------------------------------------------------
+function route() {
+  const match = location.hash.match(/^#\/study\/(.+)$/);
+  return match ? decodeURIComponent(match[1]) : null;
+}
+
+async function tick() {
+  clearTimeout(timer);
+  const name = route();
+  $("list-view").hidden = name !== null;
+  $("study-view").hidden = name === null;
+  $("crumb").textContent = name === null ? "" : `/ ${name}`;
+  try {
+    if (name === null) { current = null; await renderList(); } else await refreshStudy(name);
+    showError(null);
+    setStatus("live");
+  } catch (err) {
+    showError(`Could not load: ${err.message}`);
+    setStatus("retrying");
+  }
+  timer = setTimeout(tick, POLL_MS);
+}
+
+window.addEventListener("hashchange", () => { current = null; tick(); });
+tick();

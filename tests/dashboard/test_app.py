@@ -1,0 +1,157 @@
+"""The dashboard against a real server: uvicorn on a free port over a real SQLite file, its
+JSON API read with urllib, and its page driven by Debian's Chromium through Playwright."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the dashboard extra is not installed")
+uvicorn = pytest.importorskip("uvicorn", reason="the dashboard extra is not installed")
+
+import hyperdial as hd  # noqa: E402
+from hyperdial.dashboard import create_app  # noqa: E402
+
+CHROMIUM = os.environ.get("HYPERDIAL_CHROMIUM", "/usr/bin/chromium")
+ODD_NAME = '<img src=x onerror="document.title=1">'
+
+
+def objective(trial: hd.Trial) -> float:
+    x = trial.suggest_float("x", -5, 5)
+    layers = trial.suggest_int("layers", 1, 4)
+    for step in range(3):
+        trial.report(x * x + layers + 3 - step, step)
+    trial.set_user_attr("note", "<b>kept as text</b>")
+    return x * x + layers
+
+
+@pytest.fixture()
+def url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'dash.db'}"
+    study = hd.create_study(storage=url, study_name="demo", pruner=hd.pruners.NopPruner(),
+                            sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=30)
+    pareto = hd.create_study(storage=url, study_name=ODD_NAME,
+                             directions=["minimize", "minimize"])
+    pareto.optimize(lambda t: (t.suggest_float("a", 0, 1), 1 - t.params["a"] ** 2), n_trials=8)
+    return url
+
+
+@pytest.fixture()
+def server(url: str) -> Iterator[str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(create_app(url), host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    tick = threading.Event()
+    while not (srv.started or not thread.is_alive() or time.monotonic() > deadline):
+        tick.wait(0.02)  # uvicorn offers a flag to poll, not an event to wait on
+    assert srv.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+def get(base: str, path: str) -> Any:
+    with urllib.request.urlopen(base + path, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def test_the_api_summarises_every_study(server: str, url: str) -> None:
+    studies = {s["name"]: s for s in get(server, "/api/studies")}
+    assert set(studies) == {"demo", ODD_NAME}
+    demo = studies["demo"]
+    assert demo["n_trials"] == 30 and demo["states"]["COMPLETE"] == 30
+    assert demo["directions"] == ["minimize"] and demo["n_pareto"] is None
+    best = hd.load_study(study_name="demo", storage=url).best_trial
+    assert demo["best"]["number"] == best.number and demo["best"]["values"] == [best.value]
+    assert studies[ODD_NAME]["best"] is None and studies[ODD_NAME]["n_pareto"] == 8
+
+
+def test_a_study_page_payload_and_its_version(server: str, url: str) -> None:
+    first = get(server, "/api/studies/demo")
+    assert first["trials"]["number"] == list(range(30))
+    assert len(first["recent"]) == 30 and first["recent"][0]["number"] == 29  # newest first
+    assert first["recent"][0]["user_attrs"] == {"note": "<b>kept as text</b>"}
+    assert [c["steps"] for c in first["curves"]] == [[0, 1, 2]] * 30
+    assert set(first["importances"]) == {"x", "layers"}
+    assert math.isclose(sum(first["importances"].values()), 1.0)
+    version = first["version"]
+    assert get(server, f"/api/studies/demo?since={version}") == {
+        "name": "demo", "version": version, "unchanged": True}
+    hd.load_study(study_name="demo", storage=url).optimize(objective, n_trials=2)
+    after = get(server, f"/api/studies/demo?since={version}")
+    assert after["version"] > version and after["n_trials"] == 32  # one query, new events
+    multi = get(server, "/api/studies/" + urllib.request.quote(ODD_NAME, safe=""))
+    assert len(multi["pareto"]) == 8 and multi["importances"] is None
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        get(server, "/api/studies/nope")
+    assert missing.value.code == 404
+    assert json.loads(missing.value.read()) == {"detail": "no study named 'nope'"}
+
+
+def test_the_app_never_writes(url: str) -> None:
+    db = Path(url[len("sqlite:///"):])
+    before = db.read_bytes()
+    app_state = create_app(url).state.dashboard
+    app_state.studies()
+    app_state.study("demo")
+    assert db.read_bytes() == before
+
+
+@pytest.fixture()
+def page(server: str) -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="playwright is not installed (the dev extra has it)")
+    if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
+        pytest.skip(f"LOUD SKIP: no Chromium at {CHROMIUM} (apt-get install chromium, or set "
+                    "HYPERDIAL_CHROMIUM); the dashboard's browser test did not run")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu"])
+        tab = browser.new_page(viewport={"width": 1200, "height": 900})
+        errors: list[str] = []
+        tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        yield tab
+        browser.close()
+        assert not errors, errors
+
+
+def test_the_page_lists_studies_and_follows_a_study_live(page: Any, server: str,
+                                                          url: str) -> None:
+    page.goto(server + "/?interval=200")
+    page.wait_for_selector("text=2 studies")
+    names = page.locator("#studies tbody td:first-child").all_text_contents()
+    assert sorted(names) == sorted(["demo", ODD_NAME])  # the odd name is text, not markup
+    assert page.locator("#studies img").count() == 0 and page.title() == "hyperdial dashboard"
+
+    page.locator("tr.study", has_text="demo").click()
+    page.wait_for_selector("#summary:has-text('30 trials')")
+    page.wait_for_selector("#history .main-svg")  # Plotly drew the history
+    page.wait_for_selector("#importances .main-svg")
+    assert page.locator("#trials tbody tr").count() == 30
+    assert page.locator("#trials tbody tr").first.locator("td").first.inner_text() == "29"
+    assert "<b>kept as text</b>" in page.locator("#trials tbody").inner_text()
+
+    hd.load_study(study_name="demo", storage=url).optimize(objective, n_trials=5)
+    page.wait_for_selector("#summary:has-text('35 trials')")  # no reload: the page polls
+    assert page.locator("#trials tbody tr").count() == 35
+
+    page.goto(server + "/?interval=200#/study/nope")
+    page.wait_for_selector("#error:has-text(\"no study named 'nope'\")")
