@@ -18,9 +18,14 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from hyperdial._export import strict, trial_json
+from hyperdial._export import (
+    DATAFRAME_ATTRS,
+    dataframe_records,
+    flat_column_names,
+    strict,
+    trial_json,
+)
 from hyperdial.history import History, StudyDirection
-from hyperdial.study import DATAFRAME_ATTRS, dataframe_records, flat_column_names
 from hyperdial.trial import TrialRecord, TrialState
 
 

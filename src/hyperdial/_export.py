@@ -1,12 +1,20 @@
-"""Trials as plain JSON, shared by the CLI's export and the dashboard's API."""
+"""Trials as plain JSON and as table rows, shared by `Study.trials_dataframe`, the CLI's
+export and the dashboard's API."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from hyperdial.trial import TrialRecord
+from hyperdial.trial import TrialRecord, TrialState
+
+#: `Study.trials_dataframe`'s columns by default: Optuna's, with why a trial failed in place
+#: of the system attributes (which hold that reason and its whole traceback).
+DATAFRAME_ATTRS = ("number", "value", "datetime_start", "datetime_complete", "duration",
+                   "params", "user_attrs", "state", "fail_reason")
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -34,3 +42,46 @@ def strict(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [strict(v) for v in value]
     return value
+
+
+def dataframe_records(trials: Sequence[TrialRecord], attrs: Sequence[str], n_objectives: int,
+                      ) -> tuple[list[dict[tuple[str, Any], Any]], list[tuple[str, Any]]]:
+    """The rows of `Study.trials_dataframe` keyed by two-level column names, and the columns
+    in order: ``attrs``' order, the keys of each spread attribute sorted."""
+    if isinstance(attrs, str):
+        raise TypeError(f"attrs must be a sequence of attribute names, not the string {attrs!r}")
+    attrs = ["values" if a == "value" and n_objectives > 1 else a for a in attrs]
+    unknown = [a for a in attrs if not hasattr(TrialRecord, a) and a not in _RECORD_FIELDS]
+    if unknown:
+        raise ValueError(f"unknown trial attribute(s) {unknown}; choose from "
+                         f"{sorted({*DATAFRAME_ATTRS, *_RECORD_FIELDS})}")
+    keys: dict[str, set[Any]] = {a: set() for a in attrs}
+    records = []
+    for t in trials:
+        row: dict[tuple[str, Any], Any] = {}
+        for a in attrs:
+            value = getattr(t, a)
+            if a == "values":
+                value = dict(enumerate(value or [None] * n_objectives))
+            if isinstance(value, TrialState):
+                value = value.name
+            spread = value.items() if isinstance(value, Mapping) else [("", value)]
+            for key, v in spread:
+                row[(a, key)] = v
+                keys[a].add(key)
+        records.append(row)
+    columns = [(a, key) for a in attrs for key in sorted(keys[a], key=_sort_key)]
+    return records, columns
+
+
+def flat_column_names(columns: Sequence[tuple[str, Any]]) -> list[str]:
+    """Two-level column names joined by ``_``: ``("params", "x")`` is ``params_x``."""
+    return ["_".join(str(part) for part in col if part != "") for col in columns]
+
+
+_RECORD_FIELDS = frozenset(f.name for f in dataclasses.fields(TrialRecord))
+
+
+def _sort_key(key: Any) -> tuple[str, Any]:
+    """Keys of one spread column sorted by type name then value (steps are ints, names str)."""
+    return type(key).__name__, key

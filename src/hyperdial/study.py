@@ -6,7 +6,6 @@ through `Study.ask` and `Study.tell`.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import math
@@ -19,6 +18,7 @@ from datetime import datetime, timezone
 from numbers import Real
 from typing import TYPE_CHECKING, Any
 
+from hyperdial._export import DATAFRAME_ATTRS, dataframe_records, flat_column_names
 from hyperdial.exceptions import DuplicatedStudy, StudyNotFound, TrialFinishedError
 from hyperdial.history import History, StudyDirection
 from hyperdial.pruners.base import Decision, NopPruner, Pruner
@@ -36,12 +36,6 @@ _logger = logging.getLogger("hyperdial")
 
 ObjectiveFunc = Callable[[Trial], Any]
 Callback = Callable[["Study", TrialRecord], None]
-
-
-#: `Study.trials_dataframe`'s columns by default: Optuna's, with why a trial failed in place
-#: of the system attributes (which hold that reason and its whole traceback).
-DATAFRAME_ATTRS = ("number", "value", "datetime_start", "datetime_complete", "duration",
-                   "params", "user_attrs", "state", "fail_reason")
 
 
 class Study:
@@ -567,49 +561,6 @@ class Study:
         return df
 
 
-def dataframe_records(trials: Sequence[TrialRecord], attrs: Sequence[str], n_objectives: int,
-                      ) -> tuple[list[dict[tuple[str, Any], Any]], list[tuple[str, Any]]]:
-    """The rows of `Study.trials_dataframe` keyed by two-level column names, and the columns
-    in order: ``attrs``' order, the keys of each spread attribute sorted."""
-    if isinstance(attrs, str):
-        raise TypeError(f"attrs must be a sequence of attribute names, not the string {attrs!r}")
-    attrs = ["values" if a == "value" and n_objectives > 1 else a for a in attrs]
-    unknown = [a for a in attrs if not hasattr(TrialRecord, a) and a not in _RECORD_FIELDS]
-    if unknown:
-        raise ValueError(f"unknown trial attribute(s) {unknown}; choose from "
-                         f"{sorted({*DATAFRAME_ATTRS, *_RECORD_FIELDS})}")
-    keys: dict[str, set[Any]] = {a: set() for a in attrs}
-    records = []
-    for t in trials:
-        row: dict[tuple[str, Any], Any] = {}
-        for a in attrs:
-            value = getattr(t, a)
-            if a == "values":
-                value = dict(enumerate(value or [None] * n_objectives))
-            if isinstance(value, TrialState):
-                value = value.name
-            spread = value.items() if isinstance(value, Mapping) else [("", value)]
-            for key, v in spread:
-                row[(a, key)] = v
-                keys[a].add(key)
-        records.append(row)
-    columns = [(a, key) for a in attrs for key in sorted(keys[a], key=_sort_key)]
-    return records, columns
-
-
-def flat_column_names(columns: Sequence[tuple[str, Any]]) -> list[str]:
-    """Two-level column names joined by ``_``: ``("params", "x")`` is ``params_x``."""
-    return ["_".join(str(part) for part in col if part != "") for col in columns]
-
-
-_RECORD_FIELDS = frozenset(f.name for f in dataclasses.fields(TrialRecord))
-
-
-def _sort_key(key: Any) -> tuple[str, Any]:
-    """Keys of one spread column sorted by type name then value (steps are ints, names str)."""
-    return type(key).__name__, key
-
-
 def _directions(direction: str | StudyDirection | None,
                 directions: Sequence[str | StudyDirection] | None) -> tuple[StudyDirection, ...]:
     if direction is not None and directions is not None:
@@ -722,7 +673,6 @@ def copy_study(*, from_study_name: str, from_storage: str | Storage, to_storage:
 
 __all__ = ["Study", "copy_study", "create_study", "delete_study", "get_all_study_names",
            "load_study"]
-
 
 
 def __getattr__(name: str) -> Any:
