@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -90,3 +91,38 @@ def test_patience_in_a_study() -> None:
     for t in study.trials:
         assert t.state is TrialState.PRUNED
         assert t.last_step == t.params["plateau"] + 3  # the 4th flat report after the last gain
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+@pytest.mark.parametrize("min_delta", [0.0, 0.05])
+def test_patient_pruner_decides_as_optunas(direction: str, min_delta: float) -> None:
+    """Curves that fall, level off (ties included), rise, wobble or hold NaN, judged by both
+    libraries at every step: the same decisions."""
+    optuna = pytest.importorskip("optuna")
+    rng = np.random.default_rng(0)
+    curves = [np.round(rng.normal(size=12).cumsum() * 0.1, 1) for _ in range(40)]
+    curves += [np.full(12, 0.5), np.r_[np.linspace(1, 0.2, 6), np.full(6, 0.2)],
+               np.r_[0.3, np.full(11, math.nan)], np.r_[np.full(4, math.nan), np.ones(8)]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "experimental" in Optuna
+        theirs = optuna.pruners.PatientPruner(None, patience=3, min_delta=min_delta)
+    ours = hd.pruners.PatientPruner(None, patience=3, min_delta=min_delta)
+    peer = optuna.create_study(direction=direction)
+    for curve in curves:
+        for last in range(1, len(curve) + 1):
+            reports = {s: float(v) for s, v in enumerate(curve[:last])}
+            frozen = optuna.trial.create_trial(state=optuna.trial.TrialState.RUNNING,
+                                               intermediate_values=reports)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # numpy's all-NaN slice, inside Optuna
+                expected = theirs.prune(peer, frozen)
+            got = judge(ours, reports, StudyDirection.parse(direction)) is Decision.PRUNE
+            assert got == expected, (curve[:last], direction)
+
+
+def test_patient_pruner_lets_a_plateau_go_on_where_patience_pruner_stops_it() -> None:
+    plateau = {s: v for s, v in enumerate([1.0, 0.5, 0.5, 0.5, 0.5])}
+    assert judge(hd.pruners.PatientPruner(None, 2), plateau) is Decision.CONTINUE
+    assert judge(PatiencePruner(patience=2), plateau) is Decision.PRUNE
+    assert repr(hd.pruners.PatientPruner(MedianPruner(), 2)).startswith(
+        "PatientPruner(MedianPruner(")

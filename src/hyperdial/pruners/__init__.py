@@ -6,11 +6,11 @@ from hyperdial.pruners.base import Decision, NopPruner, Pruner
 from hyperdial.pruners.halving import SuccessiveHalvingPruner
 from hyperdial.pruners.hyperband import HyperbandPruner
 from hyperdial.pruners.median import MedianPruner, PercentilePruner
-from hyperdial.pruners.threshold import PatiencePruner, ThresholdPruner
+from hyperdial.pruners.threshold import PatiencePruner, PatientPruner, ThresholdPruner
 
 __all__ = ["PRUNERS", "Decision", "HyperbandPruner", "MedianPruner", "NopPruner",
-           "PatiencePruner", "PercentilePruner", "Pruner", "SuccessiveHalvingPruner",
-           "ThresholdPruner"]
+           "PatiencePruner", "PatientPruner", "PercentilePruner", "Pruner",
+           "SuccessiveHalvingPruner", "ThresholdPruner"]
 
 #: Every pruner by the name the CLI and configuration files use.
 PRUNERS: dict[str, type[Pruner]] = {

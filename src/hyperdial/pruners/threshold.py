@@ -1,4 +1,5 @@
-"""Rules that judge a trial by its own learning curve alone: bounds and patience."""
+"""Rules that judge a trial by its own learning curve alone: bounds and patience (ours, and
+Optuna's ``PatientPruner``)."""
 
 from __future__ import annotations
 
@@ -102,9 +103,47 @@ class PatiencePruner(Pruner):
         curve = trial.intermediate_values
         losses = history.sign() * np.array([_scalar(curve[s]) for s in sorted(curve)],
                                            dtype=float)
-        if not stalled(losses, self.patience, self.min_delta):
+        if not self.triggered(losses):
             return Decision.CONTINUE
         return Decision.PRUNE if self.wrapped is None else self.wrapped.decide(history, trial)
 
+    def triggered(self, losses: np.ndarray) -> bool:
+        """Whether the curve (as losses, in step order) has run out of patience."""
+        return stalled(losses, self.patience, self.min_delta)
+
     def sampler_view(self, history: History, number: int) -> History:
         return history if self.wrapped is None else self.wrapped.sampler_view(history, number)
+
+
+def got_worse(losses: np.ndarray, patience: int, min_delta: float) -> bool:
+    """Optuna's patience rule: whether the best of the last ``patience + 1`` losses is worse
+    than the best before them by more than ``min_delta`` (False while the curve is not that
+    long, or while either part holds no number)."""
+    if losses.size <= patience + 1:
+        return False
+    before, after = losses[:-patience - 1], losses[-patience - 1:]
+    if np.isnan(before).all() or np.isnan(after).all():
+        return False
+    return bool(np.nanmin(after) > np.nanmin(before) + min_delta)
+
+
+class PatientPruner(PatiencePruner):
+    """Optuna's ``PatientPruner``, its signature and its rule: a trial whose last
+    ``patience + 1`` reports are all worse than its best earlier one by more than
+    ``min_delta`` is pruned, or handed to ``wrapped_pruner`` to decide. A curve that only
+    levels off goes on; `PatiencePruner` stops one that fails to improve by ``min_delta``.
+
+    >>> PatientPruner(None, patience=3)
+    PatientPruner(None, patience=3, min_delta=0.0)
+    """
+
+    def __init__(self, wrapped_pruner: Pruner | None, patience: int,
+                 min_delta: float = 0.0) -> None:
+        super().__init__(wrapped_pruner, patience=patience, min_delta=min_delta)
+
+    def __repr__(self) -> str:
+        return (f"PatientPruner({self.wrapped!r}, patience={self.patience}, "
+                f"min_delta={self.min_delta})")
+
+    def triggered(self, losses: np.ndarray) -> bool:
+        return got_worse(losses, self.patience, self.min_delta)
