@@ -37,7 +37,8 @@ def test_registry_and_exports() -> None:
 
     assert set(pruners.__all__) == {"PRUNERS", "Decision", "MedianPruner", "NopPruner",
                                     "PercentilePruner", "Pruner", "SuccessiveHalvingPruner",
-                                    "HyperbandPruner", "ThresholdPruner", "PatiencePruner"}
+                                    "HyperbandPruner", "ThresholdPruner", "PatiencePruner",
+                                    "PatientPruner"}
     assert {"nop", "median", "percentile", "successive_halving", "hyperband", "threshold",
-            "patience"} <= set(PRUNERS)
+            "patience", "patient"} <= set(PRUNERS)
     assert all(issubclass(cls, Pruner) for cls in PRUNERS.values())

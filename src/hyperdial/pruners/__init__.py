@@ -21,4 +21,5 @@ PRUNERS: dict[str, type[Pruner]] = {
     "hyperband": HyperbandPruner,
     "threshold": ThresholdPruner,
     "patience": PatiencePruner,
+    "patient": PatientPruner,
 }

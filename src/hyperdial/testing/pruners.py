@@ -18,6 +18,7 @@ from hyperdial.pruners import (
     HyperbandPruner,
     NopPruner,
     PatiencePruner,
+    PatientPruner,
     PercentilePruner,
     Pruner,
     SuccessiveHalvingPruner,
@@ -40,6 +41,7 @@ def factory_for(cls: type[Pruner]) -> PrunerFactory:
         HyperbandPruner: lambda s, w: HyperbandPruner(w + 1, 9 * (w + 1), 3),
         ThresholdPruner: lambda s, w: ThresholdPruner(lower=-5.0, upper=5.0, n_warmup_steps=w),
         PatiencePruner: lambda s, w: PatiencePruner(patience=w, min_delta=0.5),
+        PatientPruner: lambda s, w: PatientPruner(None, w),
     }
     if cls in special:
         return special[cls]
