@@ -279,9 +279,9 @@ class Trial:
 
     def set_constraint(self, key: str, value: float) -> None:
         """Record the value of constraint ``key``; the trial is feasible when every value is
-        ``<= 0`` (Optuna 5's API). Samplers that handle constraints (GP, TPE, NSGA-II) read
-        them, and `Study.best_trial` and `best_trials` keep to feasible trials. The first
-        value set for a key counts; another one warns and is ignored."""
+        ``<= 0`` (Optuna 5's API). Samplers that handle constraints (GP, TPE, CMA-ES,
+        NSGA-II/III) read them, and `Study.best_trial` and `best_trials` keep to feasible
+        trials. The first value set for a key counts; another one warns and is ignored."""
         self._check_open()
         if not isinstance(key, str) or not key:
             raise ValueError(f"a constraint key must be a non-empty string, got {key!r}")

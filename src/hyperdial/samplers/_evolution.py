@@ -29,6 +29,21 @@ def violations(constraints: np.ndarray) -> np.ndarray:
     return out
 
 
+def feasible_first(loss: np.ndarray, violation: np.ndarray) -> np.ndarray:
+    """One objective's losses (n,) remapped so that an order on them is Deb's feasibility
+    rule: feasible rows keep their loss; infeasible ones come after every feasible row (and
+    every finite loss of the batch), ordered by total violation. Losses are untouched when
+    every row is feasible."""
+    loss = np.asarray(loss, dtype=float)
+    broken = violation > 0.0
+    if not broken.any():
+        return loss
+    finite = loss[np.isfinite(loss)]
+    ceiling = float(finite.max()) + 1.0 if finite.size else 0.0
+    out: np.ndarray = np.where(broken, ceiling + violation, loss)
+    return out
+
+
 def constrained_ranks(loss: np.ndarray, violation: np.ndarray | None = None) -> np.ndarray:
     """Front of every row under Deb's constrained domination: feasible rows by their Pareto
     fronts, then every infeasible row after them, ordered by total violation (equal

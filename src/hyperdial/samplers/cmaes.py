@@ -23,7 +23,8 @@ import numpy as np
 from hyperdial._encode import decode, encode, encode_column, n_values
 from hyperdial.history import History
 from hyperdial.samplers import _cma_math as cm
-from hyperdial.samplers.base import Sampler
+from hyperdial.samplers import _evolution as evo
+from hyperdial.samplers.base import Sampler, constraint_values
 from hyperdial.samplers.random import RandomSampler
 from hyperdial.space import Categorical, Distribution, Int, SearchSpace
 from hyperdial.trial import TrialRecord, TrialState
@@ -219,7 +220,9 @@ class CmaEsSampler(Sampler):
                 x = encode(numeric, [t.params for t in batch])
                 picked = np.array([[d.index(t.params[n]) for n, d in cats.items()]
                                    for t in batch], dtype=int).reshape(len(batch), len(cats))
-                run = self._step(run, x, picked, history.loss(batch)[:, 0], replay.grid)
+                losses = evo.feasible_first(history.loss(batch)[:, 0], evo.violations(
+                    constraint_values(None, batch)))  # trial.set_constraint: Deb's rule
+                run = self._step(run, x, picked, losses, replay.grid)
                 replay.used.extend(batch)
                 used += len(batch)
                 replay.checkpoints.append((used, run))
