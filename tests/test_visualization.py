@@ -44,6 +44,18 @@ def test_history_plots_every_completed_value_and_the_best_so_far(direction: str)
     assert best.y[-1] == study.best_value
 
 
+def test_history_draws_infeasible_trials_apart_and_never_as_the_best() -> None:
+    study = hd.create_study()
+    for value, constraint in ((0.5, 1.0), (3.0, 0.0), (0.1, 2.0), (2.0, -1.0)):
+        trial = study.ask()
+        trial.set_constraint("c", constraint)
+        study.tell(trial, value)
+    values, best, infeasible = vis.plot_optimization_history(study).data
+    assert list(values.x) == [1, 3] and list(infeasible.x) == [0, 2]
+    assert np.isnan(best.y[0]) and list(best.y[1:]) == [3.0, 3.0, 2.0]
+    assert infeasible.name == "Infeasible trial"
+
+
 def test_intermediate_values_draw_each_curve_and_dot_the_pruned() -> None:
     study = _study()
     fig = vis.plot_intermediate_values(study)

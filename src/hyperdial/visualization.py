@@ -17,7 +17,7 @@ import numpy as np
 from hyperdial.history import History
 from hyperdial.importance import Target, as_history, param_names, target_values
 from hyperdial.space import Categorical, Distribution, Float, Int
-from hyperdial.trial import TrialState
+from hyperdial.trial import TrialState, violation
 
 if TYPE_CHECKING:
     from hyperdial.importance import ImportanceEvaluator
@@ -45,17 +45,23 @@ def _is_log(d: Distribution) -> bool:
 def plot_optimization_history(study: Study | History, *, target: Target | None = None,
                               target_name: str = "Objective value") -> Any:
     """Each completed trial's value by trial number, and the best so far (by the study's
-    direction; lowest when ``target`` is given)."""
+    direction; lowest when ``target`` is given). Trials that break a constraint
+    (`Trial.set_constraint`) are drawn apart, in grey, and never count as the best."""
     go = _plotly()
     history = as_history(study)
     trials = history.completed
     y = target_values(history, trials, target)
     sign = 1.0 if _lower_is_better(history, target) else -1.0
-    best = sign * np.minimum.accumulate(sign * y) if len(y) else y
-    x = [t.number for t in trials]
-    fig = go.Figure([go.Scatter(x=x, y=y, mode="markers", name=target_name),
-                     go.Scatter(x=x, y=best, mode="lines", name="Best value",
-                                line={"shape": "hv"})])
+    ok = np.array([violation(t) == 0.0 for t in trials], dtype=bool)
+    best = sign * np.minimum.accumulate(np.where(ok, sign * y, np.inf)) if len(y) else y
+    best = np.where(np.isinf(best), np.nan, best)  # no feasible trial yet: no line
+    x = np.array([t.number for t in trials])
+    traces = [go.Scatter(x=x[ok], y=y[ok], mode="markers", name=target_name),
+              go.Scatter(x=x, y=best, mode="lines", name="Best value", line={"shape": "hv"})]
+    if not ok.all():
+        traces.append(go.Scatter(x=x[~ok], y=y[~ok], mode="markers", name="Infeasible trial",
+                                 marker={"color": "#cccccc"}))
+    fig = go.Figure(traces)
     fig.update_layout(title="Optimization history", xaxis_title="Trial",
                       yaxis_title=target_name)
     return fig
