@@ -29,8 +29,11 @@ def objective(trial):
             raise optuna.TrialPruned()
     return (x - 2) ** 2 + n
 
+storage = optuna.storages.RDBStorage(
+    url, heartbeat_interval=60,
+    failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=3))
 study = optuna.create_study(
-    study_name="port", storage=url, direction="minimize",
+    study_name="port", storage=storage, direction="minimize",
     sampler=optuna.samplers.TPESampler(seed=0, n_startup_trials=5),
     pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
     load_if_exists=True)

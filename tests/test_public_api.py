@@ -14,7 +14,7 @@ EXPECTED = {
     "__version__", "copy_study", "create_study", "create_trial", "delete_study",
     "distributions", "exceptions", "executors", "get_all_study_names", "importance",
     "load_study", "logging",
-    "pruners", "samplers", "schedulers", "stoppers", "storage", "visualization",
+    "pruners", "samplers", "schedulers", "stoppers", "storage", "storages", "visualization",
 }
 
 

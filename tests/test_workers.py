@@ -99,8 +99,9 @@ def test_parallel_grid_workers_never_repeat_a_point_and_stop_when_exhausted(
 
 
 @pytest.mark.slow
-def test_sigkill_mid_trial_keeps_finished_trials_and_resumes(tmp_path: Path,
-                                                            worker_script: Path) -> None:
+@pytest.mark.parametrize("settings_on", ["study", "storage"])
+def test_sigkill_mid_trial_keeps_finished_trials_and_resumes(tmp_path: Path, worker_script: Path,
+                                                            settings_on: str) -> None:
     url = f"sqlite:///{tmp_path / 'study.db'}"
     hd.create_study(study_name="crash", storage=url)
     proc = _spawn(worker_script, url, "crash", 20, block_at=7)
@@ -117,8 +118,14 @@ def test_sigkill_mid_trial_keeps_finished_trials_and_resumes(tmp_path: Path,
 
     # Reloading with a zero grace period notices the dead worker at once, fails its trial
     # and, with retries on, queues the same parameters again.
-    resumed = hd.load_study(study_name="crash", storage=url, grace_period=0.0,
-                            failed_trial_retries=1)
+    # The settings on the study, or as Optuna sets them, on its storage.
+    if settings_on == "study":
+        resumed = hd.load_study(study_name="crash", storage=url, grace_period=0.0,
+                                failed_trial_retries=1)
+    else:
+        rdb = hd.storages.RDBStorage(url, grace_period=0.0, failed_trial_callback=(
+            hd.storages.RetryFailedTrialCallback(max_retry=1)))
+        resumed = hd.load_study(study_name="crash", storage=rdb)
     killed = resumed.trials[7]
     assert killed.state is TrialState.FAIL
     assert "stale" in (killed.fail_reason or "")

@@ -60,12 +60,13 @@ __all__ = [
     "schedulers",
     "stoppers",
     "storage",
+    "storages",
     "visualization",
 ]
 
 #: Subpackages loaded on first use, so that ``import hyperdial`` stays fast.
 _LAZY = ("distributions", "executors", "importance", "logging", "schedulers", "stoppers",
-         "visualization")
+         "storages", "visualization")
 
 
 def __getattr__(name: str) -> Any:

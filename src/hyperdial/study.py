@@ -644,6 +644,11 @@ def _check_parts(sampler: Any, pruner: Any) -> None:
 def _open(info: StudyInfo, store: Storage, sampler: Sampler | None, pruner: Pruner | None,
           heartbeat_interval: float | str | None, grace_period: float | None,
           failed_trial_retries: int) -> Study:
+    if store.heartbeat_defaults is not None:  # Optuna's way: set on the storage
+        interval, grace, retries = store.heartbeat_defaults
+        heartbeat_interval = interval if heartbeat_interval == "auto" else heartbeat_interval
+        grace_period = grace if grace_period is None else grace_period
+        failed_trial_retries = retries if failed_trial_retries == 0 else failed_trial_retries
     if heartbeat_interval == "auto":
         heartbeat_interval = None if isinstance(store, InMemoryStorage) else _DEFAULT_HEARTBEAT
     elif isinstance(heartbeat_interval, str):

@@ -96,6 +96,11 @@ class Storage(ABC):
     (`TrialNotFound`), and never unpickle anything.
     """
 
+    #: Heartbeat settings ``(interval, grace period, retries)`` that a study created or loaded
+    #: on this storage takes for those it is not given (Optuna sets them on its storage:
+    #: `hyperdial.storages.RDBStorage`); None: the study's own defaults.
+    heartbeat_defaults: tuple[float | str | None, float | None, int] | None = None
+
     # -- studies ---------------------------------------------------------------------------
     @abstractmethod
     def create_study(self, name: str, directions: Sequence[StudyDirection],
