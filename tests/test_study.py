@@ -279,6 +279,19 @@ def test_a_pruned_trial_of_several_objectives_keeps_a_full_vector_report() -> No
     assert study.best_trials == []
 
 
+def test_optunas_deprecated_suggest_spellings_still_work_and_warn() -> None:
+    trial = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0)).ask()
+    with pytest.warns(FutureWarning, match="suggest_uniform is deprecated"):
+        assert 0 <= trial.suggest_uniform("u", 0, 1) <= 1
+    with pytest.warns(FutureWarning, match=r"use suggest_float\(name, low, high, log=True\)"):
+        assert 1e-3 <= trial.suggest_loguniform("lr", 1e-3, 1) <= 1
+    with pytest.warns(FutureWarning, match="suggest_discrete_uniform"):
+        q = trial.suggest_discrete_uniform("q", 0, 1, 0.25)
+    assert q in {0.0, 0.25, 0.5, 0.75, 1.0}
+    assert trial.distributions["lr"] == hd.Float(1e-3, 1, log=True)
+    assert trial.distributions["q"] == hd.Float(0, 1, step=0.25)
+
+
 def test_ask_tell_user_attrs_and_fixed_distributions() -> None:
     study = hd.create_study()
     trial = study.ask({"lr": hd.Float(1e-4, 1, log=True)})

@@ -233,6 +233,19 @@ class Trial:
     def suggest_categorical(self, name: str, choices: Sequence[CategoricalChoice]) -> Any:
         return self.suggest(name, _build(name, Categorical, tuple(choices)))
 
+    # Optuna's older spellings, deprecated there since v3 and still accepted, with its warning.
+    def suggest_uniform(self, name: str, low: float, high: float) -> float:
+        _deprecated("suggest_uniform", "suggest_float(name, low, high)")
+        return self.suggest_float(name, low, high)
+
+    def suggest_loguniform(self, name: str, low: float, high: float) -> float:
+        _deprecated("suggest_loguniform", "suggest_float(name, low, high, log=True)")
+        return self.suggest_float(name, low, high, log=True)
+
+    def suggest_discrete_uniform(self, name: str, low: float, high: float, q: float) -> float:
+        _deprecated("suggest_discrete_uniform", "suggest_float(name, low, high, step=q)")
+        return self.suggest_float(name, low, high, step=q)
+
     def suggest_space(self, space: SearchSpace) -> dict[str, Any]:
         """Suggest every parameter of a declarative space that is active; returns them."""
         out: dict[str, Any] = {}
@@ -296,6 +309,10 @@ class Trial:
             return
         self.constraints[key] = float(value)
         self.unflushed_system[CONSTRAINT_PREFIX + key] = float(value)
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"{old} is deprecated (as in Optuna): use {new}", FutureWarning, stacklevel=3)
 
 
 def _build(name: str, cls: Any, *args: Any, **kwargs: Any) -> Distribution:
