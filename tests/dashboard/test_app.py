@@ -91,6 +91,10 @@ def test_a_study_page_payload_and_its_version(server: str, url: str) -> None:
     assert first["recent"][0]["user_attrs"] == {"note": "<b>kept as text</b>"}
     assert [c["steps"] for c in first["curves"]] == [[0, 1, 2]] * 30
     assert set(first["importances"]) == {"x", "layers"}
+    assert first["space"]["layers"] == {"type": "int", "low": 1, "high": 4, "log": False,
+                                        "step": 1}
+    trials = hd.load_study(study_name="demo", storage=url).trials
+    assert first["params"]["x"] == [t.params["x"] for t in trials]
     assert math.isclose(sum(first["importances"].values()), 1.0)
     version = first["version"]
     assert get(server, f"/api/studies/demo?since={version}") == {
@@ -145,6 +149,7 @@ def test_the_page_lists_studies_and_follows_a_study_live(page: Any, server: str,
     page.wait_for_selector("#summary:has-text('30 trials')")
     page.wait_for_selector("#history .main-svg")  # Plotly drew the history
     page.wait_for_selector("#importances .main-svg")
+    page.wait_for_selector("#parallel .main-svg")
     assert page.locator("#trials tbody tr").count() == 30
     assert page.locator("#trials tbody tr").first.locator("td").first.inner_text() == "29"
     assert "<b>kept as text</b>" in page.locator("#trials tbody").inner_text()

@@ -68,6 +68,9 @@ class Dashboard:
             "values": [None if t.values is None else list(t.values) for t in trials],
             "feasible": [all(v <= 0 for v in t.constraints.values()) for t in trials],
         }
+        space = history.completed_union_space  # the parameters completed trials hold
+        out["space"] = {name: d.to_dict() for name, d in space.items()}
+        out["params"] = {name: [t.params.get(name) for t in trials] for name in space}
         out["recent"] = [trial_json(t) | {"constraints": t.constraints}
                          for t in reversed(trials[-RECENT:])]
         reported = [t for t in trials if t.intermediate_values][-CURVES:]

@@ -121,6 +121,35 @@ function plotCurves(study) {
     showlegend: false, margin: { t: 40, r: 10 }, xaxis: { title: { text: "step" } } });
 }
 
+// One axis per parameter (categories by their index, log scales as log10) and the value.
+function plotParallel(study) {
+  const t = study.trials;
+  const done = t.number.map((_, i) => i).filter((i) => t.state[i] === "COMPLETE" && t.values[i]);
+  const names = Object.keys(study.space).slice(0, 12);
+  const dimensions = names.map((name) => {
+    const dist = study.space[name];
+    const raw = done.map((i) => study.params[name][i]);
+    if (dist.type === "categorical") {
+      const labels = dist.choices.map((c) => fmt(c));
+      return { label: name, values: raw.map((v) => labels.indexOf(fmt(v))),
+               tickvals: labels.map((_, k) => k), ticktext: labels,
+               range: [0, Math.max(labels.length - 1, 1)] };
+    }
+    if (dist.log) {
+      return { label: `log10(${name})`, values: raw.map((v) => (v === null ? null : Math.log10(v))),
+               range: [Math.log10(dist.low), Math.log10(dist.high)] };
+    }
+    return { label: name, values: raw, range: [dist.low, dist.high] };
+  });
+  const objective = done.map((i) => t.values[i][0]);
+  dimensions.push({ label: study.directions.length === 1 ? "value" : "objective 0",
+                    values: objective });
+  Plotly.react("parallel", [{ type: "parcoords", dimensions,
+    line: { color: objective, colorscale: "Viridis", showscale: true,
+            reversescale: study.directions[0] === "minimize" } }],
+    { title: { text: "Parameters of completed trials" }, margin: { t: 60, l: 60, r: 60 } });
+}
+
 function renderTrials(study) {
   const body = $("trials").tBodies[0];
   body.replaceChildren();
@@ -147,6 +176,7 @@ function renderStudy(study) {
   plotHistory(study);
   plotImportances(study);
   plotCurves(study);
+  plotParallel(study);
   renderTrials(study);
 }
 
