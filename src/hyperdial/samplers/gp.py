@@ -20,7 +20,7 @@ from hyperdial.history import History
 from hyperdial.samplers import _gp_math as gpm
 from hyperdial.samplers.base import ConstraintsFunc, Sampler, constraint_values
 from hyperdial.space import Categorical, SearchSpace
-from hyperdial.trial import TrialRecord
+from hyperdial.trial import TrialRecord, TrialState
 
 #: Standardised losses above this many robust standard deviations are log-compressed.
 _WARP_AT = 2.0
@@ -219,7 +219,9 @@ class GPSampler(Sampler):
         known = history.completed_union_space
         names = [n for n, d in space.items() if known.get(n) == d]
         gp_space = SearchSpace({n: space[n] for n in names})
-        completed = [t for t in history.completed
+        # A pruned trial counts at its value, its last report: pessimistic for a curve that
+        # was still improving, and enough to keep the search from proposing it again.
+        completed = [t for t in history.with_states(TrialState.COMPLETE, TrialState.PRUNED)
                      if t.values is not None and any(n in t.params for n in names)]
         losses = history.loss(completed) if completed else np.empty((0, history.n_objectives))
         ok = np.all(np.isfinite(losses), axis=1)
