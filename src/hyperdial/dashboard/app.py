@@ -126,8 +126,8 @@ def create_app(storage: str | Storage) -> FastAPI:
     """The FastAPI application serving ``storage``'s studies (read-only).
 
     Routes: ``/`` the page; ``/api/studies`` the summaries; ``/api/studies/{name}?since=V``
-    one study (``{"unchanged": true}`` while at version V); ``/static/...`` the page's files
-    and Plotly's JavaScript from the installed ``plotly`` package.
+    one study (``{"unchanged": true}`` while at version V); ``/static/...`` the page's files;
+    ``/plotly.min.js`` Plotly's JavaScript from the installed ``plotly`` package.
     """
     require("fastapi", "dashboard")  # one clear line when the extra is missing
     from fastapi import FastAPI, HTTPException
