@@ -444,3 +444,14 @@ def test_the_dashboard_command_serves_the_storage(objectives: Path, url: str,
         server.wait(30)
     missing = invoke("dashboard", url=f"sqlite:///{tmp_path / 'none.db'}")
     assert missing.exit_code == 1 and "no database file" in one_line_error(missing)
+
+
+@pytest.mark.parametrize("module", ["fastapi", "uvicorn", "plotly"])
+def test_the_dashboard_without_its_extra_says_which(objectives: Path, url: str, module: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    run_quadratic(objectives, url, n=2)
+    monkeypatch.setitem(sys.modules, module, None)  # importing it now fails
+    result = invoke("dashboard", url=url)
+    assert result.exit_code == 1
+    assert one_line_error(result) == ("Error: hyperdial dashboard needs the dashboard extra: "
+                                      f"this needs {module}: pip install 'hyperdial[dashboard]'")

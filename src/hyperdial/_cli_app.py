@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hyperdial import _cli_render as r
 from hyperdial import pruners, samplers
+from hyperdial._optional import require
 from hyperdial.exceptions import DuplicatedStudy, HyperdialError, StudyNotFound
 from hyperdial.storage import Storage, get_storage
 from hyperdial.study import Study, copy_study, create_study, load_study
@@ -86,14 +87,17 @@ def storage_option(func: F) -> F:
 def dashboard(host: str, port: int, url: str) -> None:
     """Serve a live web dashboard of every study in the storage (needs the dashboard
     extra); it only reads, so it can run beside the workers."""
-    try:
-        from hyperdial.dashboard import run_dashboard
-    except ImportError:
-        raise click.ClickException("hyperdial dashboard needs the dashboard extra: pip install "
-                                   "'hyperdial[dashboard]'") from None
     storage = open_storage(url)
+    try:  # every piece of the extra, checked before anything is served
+        from hyperdial.dashboard import create_app
+
+        app = create_app(storage)
+        uvicorn = require("uvicorn", "dashboard")
+    except ImportError as exc:
+        raise click.ClickException(f"hyperdial dashboard needs the dashboard extra: "
+                                   f"{first_line(exc)}") from None
     click.echo(f"hyperdial dashboard of {safe_url(url)} on http://{host}:{port}/ (Ctrl-C stops)")
-    run_dashboard(storage, host=host, port=port)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def _sqlite_file(url: str) -> Path | None:
