@@ -393,9 +393,10 @@ class Study:
                 "params": dict(trial.unflushed_params),
                 "dists": {k: trial.distributions[k].to_dict() for k in trial.unflushed_params}}))
             trial.unflushed_params.clear()
-        if trial.unflushed_attrs or trial.unflushed_system:
-            events.append(("attrs", {"user": dict(trial.unflushed_attrs),
-                                     "system": dict(trial.unflushed_system)}))
+        attrs = {key: dict(part) for key, part in (("user", trial.unflushed_attrs),
+                                                    ("system", trial.unflushed_system)) if part}
+        if attrs:
+            events.append(("attrs", attrs))
             trial.unflushed_attrs.clear()
             trial.unflushed_system.clear()
         return events

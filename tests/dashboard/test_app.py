@@ -160,3 +160,17 @@ def test_the_page_lists_studies_and_follows_a_study_live(page: Any, server: str,
 
     page.goto(server + "/?interval=200#/study/nope")
     page.wait_for_selector("#error:has-text(\"no study named 'nope'\")")
+
+
+def test_infeasible_trials_are_marked_and_never_the_best(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    study = hd.create_study(storage=url, study_name="c")
+    for value, constraint in ((0.1, 1.0), (0.5, -1.0), (0.3, 0.0)):
+        trial = study.ask()
+        trial.suggest_float("x", 0, 1)
+        trial.set_constraint("c", constraint)
+        study.tell(trial, value)
+    page = create_app(url).state.dashboard.study("c")
+    assert page["trials"]["feasible"] == [False, True, True]
+    assert page["best"]["number"] == 2
+    assert page["recent"][-1]["constraints"] == {"c": 1.0}
