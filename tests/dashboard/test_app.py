@@ -174,3 +174,15 @@ def test_infeasible_trials_are_marked_and_never_the_best(tmp_path: Path) -> None
     assert page["trials"]["feasible"] == [False, True, True]
     assert page["best"]["number"] == 2
     assert page["recent"][-1]["constraints"] == {"c": 1.0}
+
+
+def test_the_dashboard_follows_a_postgresql_study(pg_url: str) -> None:
+    study = hd.create_study(storage=pg_url, study_name="pg", pruner=hd.pruners.NopPruner())
+    study.optimize(objective, n_trials=5)
+    board = create_app(pg_url).state.dashboard
+    first = board.study("pg")
+    assert first["n_trials"] == 5 and [s["name"] for s in board.studies()] == ["pg"]
+    assert board.study("pg", since=first["version"])["unchanged"]
+    study.optimize(objective, n_trials=3)
+    later = board.study("pg", since=first["version"])
+    assert later["n_trials"] == 8 and later["trials"]["number"] == list(range(8))
