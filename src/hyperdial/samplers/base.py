@@ -27,6 +27,8 @@ def constraint_values(constraints_func: ConstraintsFunc | None,
     non-finite one (samplers treat NaN as violated)."""
     if constraints_func is None:
         keys = sorted({k for t in trials if t.system_attrs for k in t.constraints})
+        if not keys:  # the common case, on every proposal: no pass over the trials
+            return np.empty((len(trials), 0))
         rows = [np.array([t.constraints.get(k, np.nan) for k in keys]) for t in trials]
     else:
         rows = [np.atleast_1d(np.asarray(constraints_func(t), dtype=float)).ravel()
