@@ -38,7 +38,7 @@ def test_registry_and_exports() -> None:
     assert set(pruners.__all__) == {"PRUNERS", "Decision", "MedianPruner", "NopPruner",
                                     "PercentilePruner", "Pruner", "SuccessiveHalvingPruner",
                                     "HyperbandPruner", "ThresholdPruner", "PatiencePruner",
-                                    "PatientPruner"}
+                                    "PatientPruner", "WilcoxonPruner"}
     assert {"nop", "median", "percentile", "successive_halving", "hyperband", "threshold",
-            "patience", "patient"} <= set(PRUNERS)
+            "patience", "patient", "wilcoxon"} <= set(PRUNERS)
     assert all(issubclass(cls, Pruner) for cls in PRUNERS.values())

@@ -7,10 +7,11 @@ from hyperdial.pruners.halving import SuccessiveHalvingPruner
 from hyperdial.pruners.hyperband import HyperbandPruner
 from hyperdial.pruners.median import MedianPruner, PercentilePruner
 from hyperdial.pruners.threshold import PatiencePruner, PatientPruner, ThresholdPruner
+from hyperdial.pruners.wilcoxon import WilcoxonPruner
 
 __all__ = ["PRUNERS", "Decision", "HyperbandPruner", "MedianPruner", "NopPruner",
            "PatiencePruner", "PatientPruner", "PercentilePruner", "Pruner",
-           "SuccessiveHalvingPruner", "ThresholdPruner"]
+           "SuccessiveHalvingPruner", "ThresholdPruner", "WilcoxonPruner"]
 
 #: Every pruner by the name the CLI and configuration files use.
 PRUNERS: dict[str, type[Pruner]] = {
@@ -22,4 +23,5 @@ PRUNERS: dict[str, type[Pruner]] = {
     "threshold": ThresholdPruner,
     "patience": PatiencePruner,
     "patient": PatientPruner,
+    "wilcoxon": WilcoxonPruner,
 }

@@ -23,6 +23,7 @@ from hyperdial.pruners import (
     Pruner,
     SuccessiveHalvingPruner,
     ThresholdPruner,
+    WilcoxonPruner,
 )
 from hyperdial.trial import TrialRecord
 
@@ -42,6 +43,8 @@ def factory_for(cls: type[Pruner]) -> PrunerFactory:
         ThresholdPruner: lambda s, w: ThresholdPruner(lower=-5.0, upper=5.0, n_warmup_steps=w),
         PatiencePruner: lambda s, w: PatiencePruner(patience=w, min_delta=0.5),
         PatientPruner: lambda s, w: PatientPruner(None, w),
+        # judged from max(2, n) shared instances; steps below w hold at most w of them
+        WilcoxonPruner: lambda s, w: WilcoxonPruner(n_startup_steps=w + 1),
     }
     if cls in special:
         return special[cls]
