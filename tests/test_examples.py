@@ -32,7 +32,8 @@ def example(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 def test_every_example_has_a_test() -> None:
     tested = {"svm_breast_cancer.py", "prune_sgd_digits.py", "pbt_sgd_digits.py",
-              "multiobjective_forest.py", "parallel_workers.py", "torch_mlp_digits.py"}
+              "multiobjective_forest.py", "parallel_workers.py", "torch_mlp_digits.py",
+              "constrained_forest.py"}
     scripts = {p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("_")}
     assert scripts == tested
 
@@ -42,6 +43,19 @@ def test_svm_example_tunes_into_a_sqlite_file(example: Any, tmp_path: Path) -> N
                                                     storage=f"sqlite:///{tmp_path / 'svm.db'}")
     assert len(study.trials) == 6
     assert 0.6 < study.best_value <= 1.0
+
+
+def test_the_best_forest_is_the_best_within_the_node_budget(example: Any, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]
+                                                             ) -> None:
+    module = example("constrained_forest.py")
+    study = module["main"](n_trials=20, storage=f"sqlite:///{tmp_path / 'forest.db'}")
+    best = study.best_trial
+    assert best.user_attrs["nodes"] <= module["NODE_BUDGET"]
+    assert best.constraints["nodes over budget"] <= 0
+    over = [t for t in study.trials if t.constraints["nodes over budget"] > 0]
+    assert min(t.value for t in over) < best.value  # the budget binds: bigger forests do better
+    assert f"within {module['NODE_BUDGET']} nodes; the best" in capsys.readouterr().out
 
 
 def test_hyperband_prunes_sgd_runs_and_saves_epochs(example: Any, tmp_path: Path,
