@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 
 import numpy as np
@@ -160,3 +161,54 @@ def test_contour_of_a_branch_uses_the_trials_that_took_it() -> None:
     assert len(dots.x) == sum("lr" in t.params for t in study.trials) > 5
     with pytest.raises(ValueError, match="no completed trial holds"):
         vis.plot_contour(study, ["lr", "c"])
+
+
+def test_timeline_has_a_bar_per_trial_from_start_to_end() -> None:
+    study = _study()
+    running = study.ask()
+    running.suggest_float("lr", 1e-4, 1.0, log=True)
+    fig = vis.plot_timeline(study)
+    by_state = {trace.name: trace for trace in fig.data}
+    assert set(by_state) == {"COMPLETE", "PRUNED", "RUNNING"}
+    complete = [t for t in study.trials if t.state is hd.TrialState.COMPLETE]
+    bars = by_state["COMPLETE"]
+    assert list(bars.y) == [t.number for t in complete]
+    assert list(bars.x) == pytest.approx([t.duration.total_seconds() * 1000  # type: ignore[union-attr]
+                                          for t in complete])
+    assert list(by_state["RUNNING"].y) == [running.number]
+    recent = vis.plot_timeline(study, n_recent_trials=3)
+    assert sorted(n for trace in recent.data for n in trace.y) == [28, 29, 30]
+    with pytest.raises(ValueError, match="n_recent_trials"):
+        vis.plot_timeline(study, n_recent_trials=0)
+
+
+def test_edf_is_the_share_of_trials_at_or_below_each_value() -> None:
+    first, second = _study(), _study("maximize")
+    fig = vis.plot_edf([first, second])
+    assert len(fig.data) == 2 and fig.data[0].name == first.study_name
+    values = sorted(t.value for t in first.trials if t.state is hd.TrialState.COMPLETE)
+    assert list(fig.data[0].x) == values
+    assert list(fig.data[0].y) == pytest.approx(np.arange(1, len(values) + 1) / len(values))
+    assert len(vis.plot_edf(first).data) == 1
+
+
+def test_hypervolume_history_grows_to_the_hypervolume_of_the_front() -> None:
+    from hyperdial._pareto import hypervolume
+
+    study = hd.create_study(directions=["minimize", "maximize"],
+                            sampler=hd.samplers.RandomSampler(seed=0))
+
+    def objective(trial: hd.Trial) -> tuple[float, float]:
+        x = trial.suggest_float("x", 0, 1)
+        trial.set_constraint("x <= 0.9", x - 0.9)
+        return x, x ** 0.5 - trial.suggest_float("noise", 0, 0.5)
+
+    study.optimize(objective, n_trials=25)
+    volumes = vis.plot_hypervolume_history(study, reference_point=[1.0, 0.0]).data[0].y
+    assert all(b >= a for a, b in itertools.pairwise(volumes))
+    front = np.array([[t.values[0], -t.values[1]] for t in study.best_trials])  # as losses
+    assert volumes[-1] == pytest.approx(hypervolume(front, np.array([1.0, 0.0])))
+    feasible = [t.number for t in study.trials if t.params["x"] <= 0.9]
+    assert list(vis.plot_hypervolume_history(study, [1.0, 0.0]).data[0].x) == feasible
+    with pytest.raises(ValueError, match="reference_point needs 2 finite values"):
+        vis.plot_hypervolume_history(study, [1.0])

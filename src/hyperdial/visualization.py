@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -250,3 +251,81 @@ def _params(history: History, params: Sequence[str] | None) -> list[str]:
     if not history.completed:
         raise ValueError("no trial has completed yet: nothing to plot")
     return names
+
+
+def plot_timeline(study: Study | History, *, n_recent_trials: int | None = None) -> Any:
+    """Each trial as a bar from its start to its end (to now while it runs), coloured by
+    state: how workers were kept busy, and where trials failed or stalled."""
+    go = _plotly()
+    if n_recent_trials is not None and n_recent_trials < 1:
+        raise ValueError(f"n_recent_trials must be >= 1, got {n_recent_trials!r}")
+    trials = [t for t in as_history(study).trials if t.datetime_start is not None]
+    trials = trials[-n_recent_trials:] if n_recent_trials else trials
+    now = datetime.now(timezone.utc)
+    colors = {TrialState.COMPLETE: "#1f77b4", TrialState.PRUNED: "#ff7f0e",
+              TrialState.FAIL: "#d62728", TrialState.RUNNING: "#2ca02c"}
+    traces = []
+    for state, color in colors.items():
+        group = [t for t in trials if t.state is state]
+        if not group:
+            continue
+        starts = [t.datetime_start or now for t in group]  # all set: filtered above
+        ends = [t.datetime_complete or now for t in group]
+        traces.append(go.Bar(
+            base=starts, x=[(e - s).total_seconds() * 1000 for s, e in zip(starts, ends,
+                                                                            strict=True)],
+            y=[t.number for t in group], orientation="h", name=state.value,
+            marker={"color": color}))
+    fig = go.Figure(traces)
+    fig.update_layout(title="Timeline", xaxis={"type": "date", "title": "Datetime"},
+                      yaxis_title="Trial", barmode="overlay")
+    return fig
+
+
+def plot_edf(studies: Study | History | Sequence[Study | History], *,
+             target: Target | None = None, target_name: str = "Objective value") -> Any:
+    """The empirical distribution function of the completed trials' values, one line per
+    study: the share of trials at or below each value (compare samplers, or a search space
+    before and after a change)."""
+    go = _plotly()
+    group: list[Study | History] = (list(studies) if isinstance(studies, Sequence)
+                                    else [studies])
+    traces = []
+    for k, study in enumerate(group):
+        history = as_history(study)
+        y = np.sort(target_values(history, history.completed, target))
+        name = getattr(study, "study_name", f"study {k}")
+        traces.append(go.Scatter(x=y, y=np.arange(1, len(y) + 1) / max(len(y), 1),
+                                 mode="lines", line={"shape": "hv"}, name=name))
+    fig = go.Figure(traces)
+    fig.update_layout(title="Empirical distribution function", xaxis_title=target_name,
+                      yaxis={"title": "Cumulative probability", "range": [0, 1]})
+    return fig
+
+
+def plot_hypervolume_history(study: Study | History, reference_point: Sequence[float]) -> Any:
+    """The hypervolume that the feasible completed trials so far dominate, by trial number,
+    up to ``reference_point`` (one value per objective, in the study's own directions: worse
+    than every value that should count)."""
+    go = _plotly()
+    from hyperdial._pareto import hypervolume, non_dominated
+
+    history = as_history(study)
+    ref = np.asarray(reference_point, dtype=float)
+    if ref.shape != (history.n_objectives,) or not np.isfinite(ref).all():
+        raise ValueError(f"reference_point needs {history.n_objectives} finite values, got "
+                         f"{list(reference_point)!r}")
+    signs = np.array([history.sign(j) for j in range(history.n_objectives)])
+    trials = history.feasible
+    loss = history.loss(trials) if trials else np.empty((0, history.n_objectives))
+    front = np.empty((0, history.n_objectives))
+    volumes = []
+    for row in loss:  # the front so far, kept small: each new point against it
+        front = np.vstack([front, row])
+        front = front[non_dominated(front)]
+        volumes.append(hypervolume(front, signs * ref))
+    fig = go.Figure(go.Scatter(x=[t.number for t in trials], y=volumes, mode="lines+markers",
+                               name="Hypervolume"))
+    fig.update_layout(title="Hypervolume history", xaxis_title="Trial",
+                      yaxis_title="Hypervolume")
+    return fig
