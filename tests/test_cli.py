@@ -378,7 +378,8 @@ def test_plot_writes_a_standalone_page(objectives: Path, url: str, tmp_path: Pat
     pytest.importorskip("plotly")
     run_quadratic(objectives, url, "--sampler", "random", n=20)
     for kind, extra in (("history", ()), ("slice", ("--params", "x")),
-                        ("contour", ("--params", "x", "--params", "n")), ("importance", ())):
+                        ("contour", ("--params", "x", "--params", "n")), ("importance", ()),
+                        ("timeline", ()), ("edf", ())):
         page = tmp_path / f"{kind}.html"
         assert "wrote the" in ok("plot", "quad", "--kind", kind, *extra, "-o", str(page),
                                  url=url)

@@ -346,7 +346,7 @@ def importance(study: str, objective: int | None, interactions: bool, url: str) 
 PLOTS = {"history": "plot_optimization_history", "intermediate": "plot_intermediate_values",
          "slice": "plot_slice", "parallel": "plot_parallel_coordinate",
          "contour": "plot_contour", "importance": "plot_param_importances",
-         "pareto": "plot_pareto_front"}
+         "pareto": "plot_pareto_front", "timeline": "plot_timeline", "edf": "plot_edf"}
 
 
 @app.command()
