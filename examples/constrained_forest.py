@@ -10,7 +10,7 @@ within it::
 
 from __future__ import annotations
 
-from _digits import digits_split
+from _digits import forest_on_digits
 
 import hyperdial as hd
 
@@ -19,20 +19,10 @@ NODE_BUDGET = 1500
 
 def objective(trial: hd.Trial) -> float:
     """Validation error of a random forest; its node count over the budget is a constraint."""
-    from sklearn.ensemble import RandomForestClassifier
-
-    model = RandomForestClassifier(
-        n_estimators=trial.suggest_int("n_estimators", 5, 100, log=True),
-        max_depth=trial.suggest_int("max_depth", 2, 16),
-        max_features=trial.suggest_float("max_features", 0.05, 1.0, log=True),
-        min_samples_leaf=trial.suggest_int("min_samples_leaf", 1, 16, log=True),
-        random_state=0, n_jobs=1)
-    x_train, x_val, y_train, y_val = digits_split()
-    model.fit(x_train, y_train)
-    nodes = sum(tree.tree_.node_count for tree in model.estimators_)
+    error, nodes = forest_on_digits(trial)
     trial.set_user_attr("nodes", nodes)
     trial.set_constraint("nodes over budget", nodes - NODE_BUDGET)
-    return 1.0 - float(model.score(x_val, y_val))
+    return error
 
 
 def main(n_trials: int = 40, storage: str | None = None, seed: int | None = 0) -> hd.Study:

@@ -9,25 +9,15 @@ trials that no other trial beats on both. The script prints it, smallest model f
 
 from __future__ import annotations
 
-from _digits import digits_split
+from _digits import forest_on_digits
 
 import hyperdial as hd
 
 
 def objective(trial: hd.Trial) -> tuple[float, float]:
     """(validation error, total tree nodes) of a random forest, both to minimise."""
-    from sklearn.ensemble import RandomForestClassifier
-
-    model = RandomForestClassifier(
-        n_estimators=trial.suggest_int("n_estimators", 5, 100, log=True),
-        max_depth=trial.suggest_int("max_depth", 2, 16),
-        max_features=trial.suggest_float("max_features", 0.05, 1.0, log=True),
-        min_samples_leaf=trial.suggest_int("min_samples_leaf", 1, 16, log=True),
-        random_state=0, n_jobs=1)
-    x_train, x_val, y_train, y_val = digits_split()
-    model.fit(x_train, y_train)
-    nodes = sum(tree.tree_.node_count for tree in model.estimators_)
-    return 1.0 - float(model.score(x_val, y_val)), float(nodes)
+    error, nodes = forest_on_digits(trial)
+    return error, float(nodes)
 
 
 def main(n_trials: int = 60, storage: str | None = None) -> hd.Study:
