@@ -186,3 +186,26 @@ def test_the_dashboard_follows_a_postgresql_study(pg_url: str) -> None:
     study.optimize(objective, n_trials=3)
     later = board.study("pg", since=first["version"])
     assert later["n_trials"] == 8 and later["trials"]["number"] == list(range(8))
+
+
+def test_reading_beside_a_writing_worker_process(tmp_path: Path) -> None:
+    """A worker process writes 200 trials into the SQLite file while the dashboard reads it
+    over and over: no read fails or blocks the worker, versions only grow, and the last read
+    holds every trial."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    hd.create_study(storage=url, study_name="busy")
+    script = ("import hyperdial as hd\n"
+              f"s = hd.load_study(study_name='busy', storage={url!r})\n"
+              "s.optimize(lambda t: t.suggest_float('x', 0, 1), n_trials=200)\n")
+    worker = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+    board = create_app(url).state.dashboard
+    versions = []
+    while worker.poll() is None:
+        versions.append(board.study("busy")["version"])
+    assert worker.wait(60) == 0, worker.stderr.read() if worker.stderr else ""
+    final = board.study("busy")
+    assert final["n_trials"] == 200 and final["states"]["COMPLETE"] == 200
+    assert versions == sorted(versions) and len(versions) >= 2
