@@ -79,27 +79,6 @@ def storage_option(func: F) -> F:
 
 
 # -- shared helpers -------------------------------------------------------------------------
-@app.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Interface to listen on (0.0.0.0: every one; the dashboard has no login).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
-@storage_option
-def dashboard(host: str, port: int, url: str) -> None:
-    """Serve a live web dashboard of every study in the storage (needs the dashboard
-    extra); it only reads, so it can run beside the workers."""
-    storage = open_storage(url)
-    try:  # every piece of the extra, checked before anything is served
-        from hyperdial.dashboard import create_app
-
-        app = create_app(storage)
-        uvicorn = require("uvicorn", "dashboard")
-    except ImportError as exc:
-        raise click.ClickException(f"hyperdial dashboard needs the dashboard extra: "
-                                   f"{first_line(exc)}") from None
-    click.echo(f"hyperdial dashboard of {safe_url(url)} on http://{host}:{port}/ (Ctrl-C stops)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
-
-
 def _sqlite_file(url: str) -> Path | None:
     if not url.startswith("sqlite:///"):
         return None
@@ -341,6 +320,27 @@ def importance(study: str, objective: int | None, interactions: bool, url: str) 
                r.table(["parameters", "share"],
                        [[f"{a} x {b}", f"{v:.3f}"] for (a, b), v in pairs.items()],
                        numeric=[1]))
+
+
+@app.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on (0.0.0.0: every one; the dashboard has no login).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@storage_option
+def dashboard(host: str, port: int, url: str) -> None:
+    """Serve a live web dashboard of every study in the storage (needs the dashboard
+    extra); it only reads, so it can run beside the workers."""
+    storage = open_storage(url)
+    try:  # every piece of the extra, checked before anything is served
+        from hyperdial.dashboard import create_app
+
+        app = create_app(storage)
+        uvicorn = require("uvicorn", "dashboard")
+    except ImportError as exc:
+        raise click.ClickException(f"hyperdial dashboard needs the dashboard extra: "
+                                   f"{first_line(exc)}") from None
+    click.echo(f"hyperdial dashboard of {safe_url(url)} on http://{host}:{port}/ (Ctrl-C stops)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 PLOTS = {"history": "plot_optimization_history", "intermediate": "plot_intermediate_values",

@@ -64,17 +64,14 @@ class RDBStorage(SQLStorage):
         self.heartbeat_defaults = (
             "auto" if heartbeat_interval is None else heartbeat_interval, grace_period,
             0 if failed_trial_callback is None else failed_trial_callback.retries)
-        self._settings = (heartbeat_interval, grace_period, failed_trial_callback)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        heartbeat_interval, grace_period, callback = self._settings
-        super().__reduce__()  # refuses an in-memory database
-        return (_reopen_rdb, (self.url, self._engine_kwargs, heartbeat_interval, grace_period,
-                              callback))
+        _, (url, engine_kwargs) = super().__reduce__()  # refuses an in-memory database
+        return (_reopen_rdb, (url, engine_kwargs, self.heartbeat_defaults))
 
 
-def _reopen_rdb(url: str, engine_kwargs: Mapping[str, Any], heartbeat_interval: float | None,
-                grace_period: float | None,
-                callback: RetryFailedTrialCallback | None) -> RDBStorage:
-    return RDBStorage(url, engine_kwargs, heartbeat_interval=heartbeat_interval,
-                      grace_period=grace_period, failed_trial_callback=callback)
+def _reopen_rdb(url: str, engine_kwargs: Mapping[str, Any],
+                heartbeat_defaults: tuple[float | str | None, float | None, int]) -> RDBStorage:
+    storage = RDBStorage(url, engine_kwargs)
+    storage.heartbeat_defaults = heartbeat_defaults
+    return storage

@@ -20,7 +20,7 @@ from hyperdial.exceptions import StudyNotFound
 from hyperdial.history import History
 from hyperdial.storage import Storage, get_storage
 from hyperdial.storage.base import StudyInfo, TrialView
-from hyperdial.trial import TrialState
+from hyperdial.trial import TrialRecord, TrialState, violation
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -59,14 +59,15 @@ class Dashboard:
         history, version = self._history(info)
         if since is not None and since == version:
             return {"name": name, "version": version, "unchanged": True}
-        out = self._summary(info, history, version)
+        front = history.pareto_front() if history.n_objectives > 1 else []
+        out = self._summary(info, history, version, front)
         trials = history.trials
         out["user_attrs"] = dict(info.user_attrs)
         out["trials"] = {  # every trial, by column: what the plots need
             "number": [t.number for t in trials],
             "state": [t.state.value for t in trials],
             "values": [None if t.values is None else list(t.values) for t in trials],
-            "feasible": [all(v <= 0 for v in t.constraints.values()) for t in trials],
+            "feasible": [violation(t) == 0.0 for t in trials],
         }
         space = history.completed_union_space  # the parameters completed trials hold
         out["space"] = {name: d.to_dict() for name, d in space.items()}
@@ -74,17 +75,16 @@ class Dashboard:
         out["recent"] = [trial_json(t) | {"constraints": t.constraints}
                          for t in reversed(trials[-RECENT:])]
         reported = [t for t in trials if t.intermediate_values][-CURVES:]
-        out["curves"] = [{"number": t.number, "state": t.state.value,
-                          "steps": sorted(t.intermediate_values),
-                          "values": [_first(t.intermediate_values[s])
-                                     for s in sorted(t.intermediate_values)]}
-                         for t in reported]
-        out["pareto"] = ([t.number for t in history.pareto_front()]
-                         if history.n_objectives > 1 else [])
+        out["curves"] = [_curve(t) for t in reported]
+        out["pareto"] = [t.number for t in front]
         out["importances"], out["importances_note"] = _importances(history)
         return strict(out)  # type: ignore[no-any-return]
 
-    def _summary(self, info: StudyInfo, history: History, version: int) -> dict[str, Any]:
+    def _summary(self, info: StudyInfo, history: History, version: int,
+                 front: list[TrialRecord] | None = None) -> dict[str, Any]:
+        """The list page's row of a study; ``front``: its Pareto front, if already known."""
+        if front is None and history.n_objectives > 1:
+            front = history.pareto_front()
         counts = dict.fromkeys((s.value for s in TrialState), 0)
         for t in history.trials:
             counts[t.state.value] += 1
@@ -96,13 +96,16 @@ class Dashboard:
             "directions": [d.value for d in info.directions],
             "n_trials": len(history.trials), "states": counts,
             "best": None if best is None else trial_json(best),
-            "n_pareto": len(history.pareto_front()) if history.n_objectives > 1 else None,
+            "n_pareto": len(front) if history.n_objectives > 1 and front is not None else None,
             "last_activity": max([*starts, *ends]).isoformat() if starts or ends else None})
 
 
-def _first(value: float | tuple[float, ...]) -> float:
-    """A report as one number (the first objective's, for a vector report)."""
-    return value if isinstance(value, float) else value[0]
+def _curve(trial: TrialRecord) -> dict[str, Any]:
+    """A trial's reports by step, each as one number (the first objective's, for a vector)."""
+    steps = sorted(trial.intermediate_values)
+    values = [trial.intermediate_values[s] for s in steps]
+    return {"number": trial.number, "state": trial.state.value, "steps": steps,
+            "values": [v if isinstance(v, float) else v[0] for v in values]}
 
 
 def _importances(history: History) -> tuple[dict[str, float] | None, str | None]:

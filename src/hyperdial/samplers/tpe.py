@@ -268,10 +268,9 @@ class TPESampler(Sampler):
         broken = violations(constraint_values(None, done))
         if broken.any():  # constrained (Trial.set_constraint): feasible trials first, by loss,
             # then the others by how far they break their constraints (Optuna's ranking)
-            ok = np.flatnonzero(broken == 0.0)
+            ok, bad = np.flatnonzero(broken == 0.0), np.flatnonzero(broken > 0.0)
             order = np.concatenate([ok[pz.loss_order(loss[ok], n_good)],
-                                    np.flatnonzero(broken > 0.0)[np.argsort(
-                                        broken[broken > 0.0], kind="stable")]])
+                                    bad[np.argsort(broken[bad], kind="stable")]])
             if history.n_objectives > 1:
                 good_weights = pz.hypervolume_weights(loss[order[:n_good]])
             loss = np.where(broken[:, None] > 0.0, np.inf, loss)
