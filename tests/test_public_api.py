@@ -15,6 +15,7 @@ EXPECTED = {
     "distributions", "exceptions", "executors", "get_all_study_names", "importance",
     "load_study", "logging",
     "pruners", "samplers", "schedulers", "stoppers", "storage", "storages", "visualization",
+    "warmstart",
 }
 
 

@@ -62,11 +62,12 @@ __all__ = [
     "storage",
     "storages",
     "visualization",
+    "warmstart",
 ]
 
 #: Subpackages loaded on first use, so that ``import hyperdial`` stays fast.
 _LAZY = ("distributions", "executors", "importance", "logging", "schedulers", "stoppers",
-         "storages", "visualization")
+         "storages", "visualization", "warmstart")
 
 
 def __getattr__(name: str) -> Any:

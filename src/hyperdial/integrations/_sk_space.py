@@ -46,8 +46,11 @@ class ParamSpace:
 
 
 def build_space(param_distributions: Mapping[str, Any] | Sequence[Mapping[str, Any]]
-                ) -> ParamSpace:
-    """Convert a dict (or a list of dicts) of scikit-learn-style distributions."""
+                | ParamSpace) -> ParamSpace:
+    """Convert a dict (or a list of dicts) of scikit-learn-style distributions; a
+    `ParamSpace` (AutoML builds one) is taken as it is."""
+    if isinstance(param_distributions, ParamSpace):
+        return param_distributions
     grids = ([param_distributions] if isinstance(param_distributions, Mapping)
              else list(param_distributions))
     if not grids or not all(isinstance(g, Mapping) and g for g in grids):

@@ -1,0 +1,346 @@
+"""AutoML over scikit-learn models: build the warm-start portfolio, and measure what it buys.
+
+``--build-portfolio`` learns the portfolio that `AutoMLClassifier` / `AutoMLRegressor` try
+first (``src/hyperdial/integrations/automl_portfolio.json``), from *training* tasks only
+(synthetic data of several shapes, iris, and for regression Friedman's problems and
+``make_regression``):
+
+1. a cold AutoML search (no warm start) on each training task gives its best few
+   configurations as candidates;
+2. every candidate is cross-validated on every training task: a (candidate x task) table of
+   losses (1 - score), normalised per task;
+3. `hyperdial.warmstart.greedy_portfolio` picks the rows that together come closest to each
+   task's best.
+
+The default run evaluates on *held-out* tasks (breast cancer, digits, wine; diabetes), seeds
+0..S-1, each a 75/25 train/test split: hyperdial's AutoML as shipped (portfolio warm start,
+pruning), the same without warm start, Optuna's TPE on the same conditional space with the
+same CV (its users' usual objective: ``cross_val_score``, no pruning), and two untuned
+defaults (random forest, histogram gradient boosting). Reported: the best CV score after 5,
+10 and the full number of trials, the held-out test score of the refitted best, the number of
+fits and the wall time. Writes ``benchmarks/results/automl-<date>.md``.
+
+    python -m benchmarks.automl --build-portfolio
+    python -m benchmarks.automl [--seeds 5] [--trials 25]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from functools import partial  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import sklearn  # noqa: E402
+from sklearn import datasets  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+from sklearn.ensemble import (  # noqa: E402
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.model_selection import (  # noqa: E402
+    KFold,
+    StratifiedKFold,
+    cross_val_score,
+    train_test_split,
+)
+from sklearn.pipeline import Pipeline  # noqa: E402
+
+import hyperdial  # noqa: E402
+from benchmarks._common import write_result  # noqa: E402
+from hyperdial import warmstart  # noqa: E402
+from hyperdial.integrations import automl  # noqa: E402
+from hyperdial.space import Categorical, Float, Int  # noqa: E402
+from hyperdial.trial import TrialState  # noqa: E402
+
+PORTFOLIO = Path(automl.__file__).with_name("automl_portfolio.json")
+Data = Callable[[], tuple[np.ndarray, np.ndarray]]
+
+
+def _load(loader: Callable[..., Any]) -> Data:
+    return lambda: loader(return_X_y=True)
+
+
+def _synthetic(**kw: Any) -> Data:
+    return lambda: datasets.make_classification(random_state=kw.pop("seed", 0), **kw)
+
+
+def _regression(maker: Callable[..., Any], **kw: Any) -> Data:
+    return lambda: maker(random_state=0, **kw)
+
+
+TRAIN: dict[str, dict[str, Data]] = {
+    "classification": {
+        "easy_linear": _synthetic(n_samples=400, n_features=10, n_informative=4, class_sep=1.5),
+        "noisy_labels": _synthetic(n_samples=500, n_features=20, n_informative=6, flip_y=0.2),
+        "many_features": _synthetic(n_samples=300, n_features=60, n_informative=8,
+                                    n_redundant=10),
+        "three_classes": _synthetic(n_samples=600, n_features=15, n_informative=6,
+                                    n_classes=3, n_clusters_per_class=2),
+        "imbalanced": _synthetic(n_samples=800, n_features=12, n_informative=5,
+                                 weights=[0.85, 0.15]),
+        "moons": lambda: datasets.make_moons(400, noise=0.3, random_state=0),
+        "circles": lambda: datasets.make_circles(400, noise=0.15, factor=0.5, random_state=0),
+        "iris": _load(datasets.load_iris),
+    },
+    "regression": {
+        "friedman1": _regression(datasets.make_friedman1, n_samples=400, noise=1.0),
+        "friedman2": _regression(datasets.make_friedman2, n_samples=400, noise=50.0),
+        "friedman3": _regression(datasets.make_friedman3, n_samples=400, noise=0.1),
+        "linear": _regression(datasets.make_regression, n_samples=300, n_features=20,
+                              n_informative=8, noise=10.0),
+        "low_rank": _regression(datasets.make_regression, n_samples=400, n_features=40,
+                                effective_rank=5, noise=5.0),
+        "sparse": _regression(datasets.make_sparse_uncorrelated, n_samples=400, n_features=10),
+    },
+}
+HELD_OUT: dict[str, dict[str, Data]] = {
+    "classification": {"breast_cancer": _load(datasets.load_breast_cancer),
+                       "digits": _load(datasets.load_digits),
+                       "wine": _load(datasets.load_wine)},
+    "regression": {"diabetes": _load(datasets.load_diabetes)},
+}
+ESTIMATOR = {"classification": automl.AutoMLClassifier, "regression": automl.AutoMLRegressor}
+DEFAULTS = {"classification": {"random forest (default)": RandomForestClassifier,
+                               "gradient boosting (default)": HistGradientBoostingClassifier},
+            "regression": {"random forest (default)": RandomForestRegressor,
+                           "gradient boosting (default)": HistGradientBoostingRegressor}}
+
+
+def _cv(task: str, seed: int = 0) -> Any:
+    splitter = StratifiedKFold if task == "classification" else KFold
+    return splitter(n_splits=3, shuffle=True, random_state=seed)
+
+
+# -- the portfolio --------------------------------------------------------------------------
+def _top_configs(task: str, X: np.ndarray, y: np.ndarray, trials: int, keep: int
+                 ) -> list[dict[str, Any]]:
+    search = ESTIMATOR[task](n_trials=trials, cv=_cv(task), warm_start=0, random_state=0)
+    search.fit(X, y)
+    done = sorted(search.study_.get_trials(states=(TrialState.COMPLETE,)),
+                  key=lambda t: -t.value)
+    out: list[dict[str, Any]] = []
+    for t in done:
+        if dict(t.params) not in out:
+            out.append(dict(t.params))
+        if len(out) == keep:
+            break
+    return out
+
+
+def _config_score(task: str, config: dict[str, Any], X: np.ndarray, y: np.ndarray) -> float:
+    space = automl.cash_space(automl.FAMILIES[task], seed=0)
+    model = Pipeline([("prep", automl.preprocessor(X)), ("scale", "passthrough"),
+                      ("model", automl.FAMILIES[task][config["model"]].make(0))])
+    model.set_params(**space.decode(config))
+    try:
+        return float(cross_val_score(model, X, y, cv=_cv(task)).mean())
+    except ValueError:
+        return float("nan")
+
+
+def build_portfolio(trials: int, keep: int, size: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for task, tasks in TRAIN.items():
+        data = {name: load() for name, load in tasks.items()}
+        candidates: list[dict[str, Any]] = []
+        for name, (X, y) in data.items():
+            start = time.perf_counter()
+            for config in _top_configs(task, X, y, trials, keep):
+                if config not in candidates:
+                    candidates.append(config)
+            print(f"{task} {name}: search {time.perf_counter() - start:.0f} s", flush=True)
+        scores = np.array([[_config_score(task, c, X, y) for X, y in data.values()]
+                           for c in candidates])
+        losses = warmstart.normalised_losses(1.0 - scores)
+        rows = warmstart.greedy_portfolio(losses, size)
+        out[task] = [candidates[i] for i in rows]
+        best = np.minimum.accumulate(losses[rows], axis=0).mean(axis=1)
+        print(f"{task}: {len(candidates)} candidates; portfolio mean normalised loss "
+              f"{', '.join(f'{b:.3f}' for b in best)}", flush=True)
+    return out
+
+
+# -- the evaluation -------------------------------------------------------------------------
+def _curve(scores: list[float], marks: list[int]) -> list[float]:
+    """Best score after each mark (number of trials), NaN before the first complete one."""
+    out = []
+    for m in marks:
+        seen = [s for s in scores[:m] if np.isfinite(s)]
+        out.append(max(seen) if seen else float("nan"))
+    return out
+
+
+def _run_hyperdial(task: str, X: Any, y: Any, Xt: Any, yt: Any, seed: int, trials: int,
+                   warm: int, marks: list[int]) -> dict[str, Any]:
+    model = ESTIMATOR[task](n_trials=trials, cv=_cv(task, seed), warm_start=warm,
+                            random_state=seed)
+    start = time.perf_counter()
+    model.fit(X, y)
+    seconds = time.perf_counter() - start
+    results = model.search_.cv_results_
+    scores = [s if state == "COMPLETE" else float("nan")
+              for s, state in zip(results["mean_test_score"], results["state"], strict=True)]
+    return {"curve": _curve(scores, marks), "test": float(model.score(Xt, yt)),
+            "fits": int(sum(results["n_splits_evaluated"])), "seconds": seconds,
+            "best": model.best_model_}
+
+
+def _optuna_suggest(trial: Any, space: Any) -> dict[str, Any]:
+    """Define-by-run suggestions of hyperdial's conditional space, in dependency order."""
+    params: dict[str, Any] = {}
+    for name in space.params:
+        if name not in space.active(params):
+            continue
+        dist = space.params[name]
+        if isinstance(dist, Float):
+            params[name] = trial.suggest_float(name, dist.low, dist.high, log=dist.log)
+        elif isinstance(dist, Int):
+            params[name] = trial.suggest_int(name, dist.low, dist.high, log=dist.log)
+        else:
+            assert isinstance(dist, Categorical)
+            params[name] = trial.suggest_categorical(name, list(dist.choices))
+    return params
+
+
+def _run_optuna(task: str, X: Any, y: Any, Xt: Any, yt: Any, seed: int, trials: int,
+                marks: list[int]) -> dict[str, Any]:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    families = automl.FAMILIES[task]
+    space = automl.cash_space(families, seed)
+    base = Pipeline([("prep", automl.preprocessor(X)), ("scale", "passthrough"),
+                     ("model", next(iter(families.values())).make(seed))])
+
+    def build(params: dict[str, Any]) -> Any:
+        return clone(base).set_params(**space.decode(params))
+
+    def objective(trial: Any) -> float:
+        model = build(_optuna_suggest(trial, space.space))
+        return float(cross_val_score(model, X, y, cv=_cv(task, seed)).mean())
+
+    study = optuna.create_study(direction="maximize",
+                                sampler=optuna.samplers.TPESampler(seed=seed))
+    start = time.perf_counter()
+    study.optimize(objective, n_trials=trials, catch=(ValueError,))
+    best = build(study.best_params).fit(X, y)
+    seconds = time.perf_counter() - start
+    scores = [t.value if t.value is not None else float("nan") for t in study.trials]
+    return {"curve": _curve(scores, marks), "test": float(best.score(Xt, yt)),
+            "fits": 3 * len(study.trials), "seconds": seconds,
+            "best": study.best_params["model"]}
+
+
+def _run_default(task: str, X: Any, y: Any, Xt: Any, yt: Any, seed: int,
+                 make: Callable[[], Any], marks: list[int]) -> dict[str, Any]:
+    start = time.perf_counter()
+    model = make()
+    if "random_state" in model.get_params():
+        model.set_params(random_state=seed)
+    cv = float(cross_val_score(model, X, y, cv=_cv(task, seed)).mean())
+    test = float(model.fit(X, y).score(Xt, yt))
+    return {"curve": [cv] * len(marks), "test": test, "fits": 3,
+            "seconds": time.perf_counter() - start, "best": "-"}
+
+
+def evaluate(seeds: int, trials: int) -> tuple[list[dict[str, Any]], list[int]]:
+    marks = sorted({5, 10, trials})
+    rows = []
+    for task, tasks in HELD_OUT.items():
+        for name, load in tasks.items():
+            X, y = load()
+            for seed in range(seeds):
+                Xtr, Xte, ytr, yte = train_test_split(
+                    X, y, test_size=0.25, random_state=seed,
+                    stratify=y if task == "classification" else None)
+                args = (task, Xtr, ytr, Xte, yte, seed)
+                runs: dict[str, Callable[[], dict[str, Any]]] = {
+                    "hyperdial AutoML": partial(_run_hyperdial, *args, trials, 5, marks),
+                    "hyperdial AutoML, no warm start": partial(_run_hyperdial, *args, trials,
+                                                               0, marks),
+                    "Optuna TPE, same space": partial(_run_optuna, *args, trials, marks),
+                    **{label: partial(_run_default, *args, make, marks)
+                       for label, make in DEFAULTS[task].items()},
+                }
+                for method, run in runs.items():
+                    row = {"task": name, "seed": seed, "method": method, **run()}
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+    return rows, marks
+
+
+def _mean(values: list[float]) -> float:
+    return statistics.fmean(values)
+
+
+def report(rows: list[dict[str, Any]], marks: list[int], seeds: int, trials: int,
+           seconds: float) -> list[str]:
+    import optuna
+
+    lines = [
+        f"# AutoML over scikit-learn models ({time.strftime('%Y-%m-%d')})",
+        "",
+        f"Held-out tasks (none of them used to build the portfolio), seeds 0..{seeds - 1}, "
+        f"each a 75/25 train/test split; {trials} trials per search, 3-fold CV on the "
+        "training part (stratified for classification). Scores: accuracy for "
+        "classification, R² for regression; *CV @n* is the best mean CV score after n "
+        "trials (pruned trials excluded), *test* the held-out score of the refitted best, "
+        "both means over seeds; *fits* and *seconds* are means per search. "
+        f"hyperdial {hyperdial.__version__}, Optuna {optuna.__version__}, scikit-learn "
+        f"{sklearn.__version__}, Python {platform.python_version()}, {os.cpu_count()} cores, "
+        f"{seconds:.0f} s in all. Command: `python -m benchmarks.automl --seeds {seeds} "
+        f"--trials {trials}`.",
+        "",
+        "| task | method | " + " | ".join(f"CV @{m}" for m in marks)
+        + " | test | fits | seconds | best model (seed 0) |",
+        "|---|---|" + "---:|" * (len(marks) + 3) + "---|",
+    ]
+    order = list(dict.fromkeys((r["task"], r["method"]) for r in rows))
+    for task, method in order:
+        mine = [r for r in rows if r["task"] == task and r["method"] == method]
+        curve = [_mean([r["curve"][i] for r in mine]) for i in range(len(marks))]
+        lines.append(
+            f"| {task} | {method} | " + " | ".join(f"{c:.4f}" for c in curve)
+            + f" | {_mean([r['test'] for r in mine]):.4f} | {_mean([r['fits'] for r in mine]):.0f}"
+            f" | {_mean([r['seconds'] for r in mine]):.1f} | {mine[0]['best']} |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build-portfolio", action="store_true")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--trials", type=int, default=25)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    start = time.perf_counter()
+    if args.build_portfolio:
+        portfolio = build_portfolio(trials=40, keep=3, size=8)
+        PORTFOLIO.write_text(json.dumps(portfolio, indent=1) + "\n")
+        print(f"wrote {PORTFOLIO} in {time.perf_counter() - start:.0f} s")
+        return
+    rows, marks = evaluate(args.seeds, args.trials)
+    lines = report(rows, marks, args.seeds, args.trials, time.perf_counter() - start)
+    path = write_result("automl", lines)
+    path.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

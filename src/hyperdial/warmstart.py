@@ -1,0 +1,131 @@
+"""Warm starts across studies: begin a new study with configurations that did well before.
+
+Two sources of prior knowledge, as in auto-sklearn (Feurer et al. 2015; 2022):
+
+* **nearest studies**: the best configuration of each earlier study, nearest first, where
+  "near" is the distance between datasets' meta-features (standardised over the studies
+  compared) held as a study user attribute;
+* **a portfolio**: a handful of configurations chosen offline from a (configuration x task)
+  table of losses so that, on every task, one of them is close to the best the table knows
+  (`greedy_portfolio`).
+
+`warm_start` enqueues such configurations in a study, so they run before anything sampled and
+the sampler learns from them like from any other trial.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from hyperdial.space import SearchSpace
+from hyperdial.study import Study
+from hyperdial.trial import TrialState
+
+MetaFeatures = Mapping[str, float]
+
+
+def normalised_losses(losses: np.ndarray) -> np.ndarray:
+    """Scale each column (task) of a ``(configurations, tasks)`` loss table to [0, 1] by its
+    best and worst finite entries; a missing (NaN) or failed entry becomes 1, the worst."""
+    table = np.asarray(losses, dtype=float)
+    finite = np.isfinite(table)
+    low = np.where(finite, table, np.inf).min(axis=0)
+    high = np.where(finite, table, -np.inf).max(axis=0)
+    span = high - low
+    with np.errstate(invalid="ignore"):
+        out: np.ndarray = np.where(finite, (table - low) / np.where(span > 0, span, 1.0), 1.0)
+    return out
+
+
+def greedy_portfolio(losses: np.ndarray, k: int) -> list[int]:
+    """Rows of a normalised ``(configurations, tasks)`` loss table chosen greedily so that the
+    mean over tasks of the best chosen row's loss is as low as it gets, one row at a time
+    (the portfolio construction of Auto-sklearn 2.0). Stops early when no row helps."""
+    table = np.asarray(losses, dtype=float)
+    if table.ndim != 2:
+        raise ValueError(f"expected a (configurations, tasks) table, got shape {table.shape}")
+    if k < 0:
+        raise ValueError(f"k must be >= 0, got {k}")
+    chosen: list[int] = []
+    best = np.full(table.shape[1], np.inf)
+    for _ in range(min(k, table.shape[0])):
+        scores = np.minimum(table, best).mean(axis=1)
+        scores[chosen] = np.inf
+        pick = int(np.argmin(scores))
+        if chosen and not scores[pick] < np.minimum(best, 1.0).mean():
+            break
+        chosen.append(pick)
+        best = np.minimum(best, table[pick])
+    return chosen
+
+
+def nearest_best(sources: Sequence[tuple[MetaFeatures, Mapping[str, Any]]],
+                 target: MetaFeatures) -> list[dict[str, Any]]:
+    """The configurations of ``sources`` (meta-features, configuration), nearest first.
+
+    Distance is Euclidean over the meta-features that the target and both sources share, each
+    divided by its standard deviation over all of them (a feature that does not vary counts
+    for nothing); ties keep the given order.
+    """
+    if not sources:
+        return []
+    keys = sorted(set(target).intersection(*(set(m) for m, _ in sources)))
+    if not keys:
+        return [dict(c) for _, c in sources]
+    table = np.array([[float(m[k]) for k in keys] for m, _ in sources], dtype=float)
+    here = np.array([float(target[k]) for k in keys], dtype=float)
+    spread = np.vstack([table, here]).std(axis=0)
+    scaled = (table - here) / np.where(spread > 0, spread, np.inf)
+    order = np.argsort(np.sqrt((scaled**2).sum(axis=1)), kind="stable")
+    return [dict(sources[i][1]) for i in order]
+
+
+def fits(params: Mapping[str, Any], space: SearchSpace) -> bool:
+    """Whether ``params`` is a complete configuration of ``space`` (active parameters only)."""
+    try:
+        space.validate(params)
+    except ValueError:
+        return False
+    return True
+
+
+def warm_start(study: Study, sources: Sequence[Study], k: int = 5, *,
+               meta_features: MetaFeatures | None = None, meta_key: str = "meta_features",
+               space: SearchSpace | None = None,
+               then: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+    """Enqueue in ``study`` the best configurations of ``sources``, then those of ``then``
+    (a portfolio, say), up to ``k`` in all.
+
+    With ``meta_features`` (the new task's), sources whose user attribute ``meta_key`` holds
+    theirs are taken nearest first and the others after them; without, in the given order.
+    Sources without a completed trial, or with several objectives, give nothing; with a
+    ``space``, configurations that do not fit it are skipped. Configurations the study already
+    holds are not queued twice. Returns the queued configurations.
+    """
+    if k < 0:
+        raise ValueError(f"k must be >= 0, got {k}")
+    known, unknown = [], []
+    for source in sources:
+        if len(source.directions) != 1 or not source.get_trials(states=(TrialState.COMPLETE,)):
+            continue
+        meta = source.user_attrs.get(meta_key)
+        if meta_features is not None and isinstance(meta, Mapping):
+            known.append((meta, source.best_params))
+        else:
+            unknown.append(dict(source.best_params))
+    queued: list[dict[str, Any]] = []
+    for config in [*nearest_best(known, meta_features or {}), *unknown, *map(dict, then)]:
+        if len(queued) == k:
+            break
+        if config in queued or (space is not None and not fits(config, space)):
+            continue
+        if study.enqueue_trial(config, user_attrs={"warm_start": True},
+                               skip_if_exists=True) is not None:
+            queued.append(config)
+    return queued
+
+
+__all__ = ["fits", "greedy_portfolio", "nearest_best", "normalised_losses", "warm_start"]

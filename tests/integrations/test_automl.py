@@ -1,0 +1,215 @@
+"""AutoMLClassifier and AutoMLRegressor: the family choice, conditional parameters, data
+handling, warm starts and resuming."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+
+from sklearn.base import clone
+from sklearn.datasets import make_circles, make_classification, make_friedman1
+from sklearn.linear_model import LogisticRegression, RidgeClassifier
+from sklearn.model_selection import cross_val_score, train_test_split
+
+import hyperdial as hd
+from hyperdial.integrations import automl
+from hyperdial.integrations.automl import AutoMLClassifier, AutoMLRegressor
+from hyperdial.trial import TrialState
+
+FAST = ["logistic", "knn", "random_forest"]
+
+
+@pytest.fixture(scope="module")
+def circles() -> tuple[np.ndarray, ...]:
+    X, y = make_circles(300, noise=0.1, factor=0.5, random_state=0)
+    out: tuple[np.ndarray, ...] = tuple(train_test_split(X, y, random_state=0, stratify=y))
+    return out
+
+
+def test_it_picks_a_family_that_fits_the_data(circles: tuple[np.ndarray, ...]) -> None:
+    Xtr, Xte, ytr, yte = circles
+    model = AutoMLClassifier(n_trials=12, models=FAST, cv=3, random_state=0).fit(Xtr, ytr)
+    # No line separates two rings: a linear model scores about one half.
+    linear = LogisticRegression().fit(Xtr, ytr).score(Xte, yte)
+    assert linear < 0.7
+    assert model.best_model_ in ("knn", "random_forest")
+    assert model.score(Xte, yte) > 0.9
+    assert model.predict(Xte).shape == yte.shape
+    assert list(model.classes_) == [0, 1]
+    board = model.leaderboard()
+    assert board[0]["model"] == model.best_model_
+    assert board[0]["score"] == pytest.approx(model.best_score_)
+    assert sum(row["trials"] for row in board) == len(
+        model.study_.get_trials(states=(TrialState.COMPLETE,)))
+
+
+def test_each_trial_holds_only_its_family_parameters(circles: tuple[np.ndarray, ...]) -> None:
+    Xtr, _, ytr, _ = circles
+    model = AutoMLClassifier(n_trials=10, models=FAST, cv=3, warm_start=0,
+                             random_state=1).fit(Xtr, ytr)
+    space = automl.cash_space(automl._families("classification", FAST), seed=0).space
+    families = set()
+    for t in model.study_.trials:
+        space.validate(t.params)  # raises on an inactive or missing parameter
+        family = t.params["model"]
+        families.add(family)
+        assert all(k in ("model", "scaler") or k.startswith(f"{family}__") for k in t.params)
+        assert ("scaler" in t.params) == (family in ("logistic", "knn"))
+    assert len(families) >= 2
+
+
+def test_the_refitted_model_is_the_best_configuration(circles: tuple[np.ndarray, ...]) -> None:
+    Xtr, _, ytr, _ = circles
+    model = AutoMLClassifier(n_trials=6, models=["knn"], cv=3, warm_start=0, pruner=None,
+                             random_state=0).fit(Xtr, ytr)
+    knn = model.best_estimator_.named_steps["model"]
+    params = model.best_params_
+    assert knn.n_neighbors == params["knn__n_neighbors"]
+    assert knn.weights == params["knn__weights"]
+    scaler = model.best_estimator_.named_steps["scale"]
+    assert type(scaler).__name__.lower().startswith(params["scaler"])
+    again = cross_val_score(clone(model.best_estimator_), Xtr, ytr, cv=model.search_.cv)
+    assert again.mean() == pytest.approx(model.best_score_)
+
+
+def test_regressor_beats_a_linear_model_on_a_nonlinear_target() -> None:
+    X, y = make_friedman1(300, noise=0.5, random_state=0)
+    model = AutoMLRegressor(n_trials=10, models=["ridge", "knn", "hist_gradient_boosting"],
+                            cv=3, random_state=0).fit(X, y)
+    ridge = [r for r in model.leaderboard() if r["model"] == "ridge"]
+    assert model.best_model_ != "ridge"
+    assert model.best_score_ > 0.8  # R²
+    assert not ridge or ridge[0]["score"] < model.best_score_
+
+
+def test_pandas_input_with_categories_and_missing_values() -> None:
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    n = 240
+    colour = rng.choice(["red", "green", "blue"], size=n)
+    size = rng.normal(size=n)
+    y = ((colour == "red") ^ (size > 0)).astype(int)
+    size[rng.random(n) < 0.1] = np.nan
+    X = pd.DataFrame({"colour": colour, "size": size})
+    model = AutoMLClassifier(n_trials=8, models=FAST, cv=3, random_state=0).fit(X, y)
+    assert model.meta_features_["categorical_share"] == 0.5
+    assert 0.0 < model.meta_features_["missing_share"] < 0.2
+    assert model.best_score_ > 0.8
+    unseen = pd.DataFrame({"colour": ["purple", "red"], "size": [np.nan, 1.0]})
+    assert model.predict(unseen).shape == (2,)
+
+
+def test_models_of_ones_own_and_bad_models() -> None:
+    X, y = make_classification(120, n_features=5, random_state=0)
+    own = ("ridge_classifier", RidgeClassifier(), {"alpha": hd.Float(1e-3, 10.0, log=True)})
+    model = AutoMLClassifier(n_trials=4, models=[own, "knn"], cv=3, random_state=0).fit(X, y)
+    ridge = [t for t in model.study_.trials if t.params["model"] == "ridge_classifier"]
+    assert ridge and all(1e-3 <= t.params["ridge_classifier__alpha"] <= 10 for t in ridge)
+    with pytest.raises(ValueError, match="unknown classification model 'svr'"):
+        AutoMLClassifier(models=["svr"]).fit(X, y)
+    with pytest.raises(ValueError, match="given twice"):
+        AutoMLClassifier(models=["knn", "knn"]).fit(X, y)
+    with pytest.raises(ValueError, match="non-empty list"):
+        AutoMLClassifier(models=[]).fit(X, y)
+    with pytest.raises(ValueError, match="may not contain"):
+        AutoMLClassifier(models=[("a__b", RidgeClassifier(), {})]).fit(X, y)
+    with pytest.raises(ValueError, match="warm_start"):
+        AutoMLClassifier(warm_start=-1).fit(X, y)
+    with pytest.raises(ValueError, match="pruner"):
+        AutoMLClassifier(pruner="median").fit(X, y)
+
+
+def test_it_is_a_scikit_learn_estimator() -> None:
+    model = AutoMLClassifier(n_trials=3, models=["knn"], random_state=0)
+    copy = clone(model)
+    assert copy.get_params() == model.get_params()
+    X, y = make_classification(90, n_features=4, random_state=0)
+    assert not hasattr(copy, "best_estimator_")
+    copy.fit(X, y)
+    assert not hasattr(model, "best_estimator_")  # fit never touches the original
+
+
+def test_warm_start_tries_the_portfolio_first(circles: tuple[np.ndarray, ...],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    Xtr, _, ytr, _ = circles
+    portfolio = [
+        {"model": "knn", "scaler": "robust", "knn__n_neighbors": 7, "knn__weights": "distance",
+         "knn__p": 1},
+        {"model": "svc", "scaler": "standard", "svc__C": 1.0, "svc__gamma": 0.1},  # not searched
+        {"model": "random_forest", "random_forest__max_features": 0.5,
+         "random_forest__min_samples_leaf": 2},
+        {"model": "knn", "knn__n_neighbors": 3},  # incomplete
+    ]
+    monkeypatch.setattr(automl, "_portfolio", lambda task: portfolio)
+    model = AutoMLClassifier(n_trials=3, models=FAST, cv=3, warm_start=5,
+                             random_state=0).fit(Xtr, ytr)
+    first = [dict(t.params) for t in model.study_.trials[:2]]
+    assert first == model.warm_start_configs_ == [portfolio[0], portfolio[2]]
+    assert all(t.user_attrs["warm_start"] for t in model.study_.trials[:2])
+    assert "warm_start" not in model.study_.trials[2].user_attrs
+    model = AutoMLClassifier(n_trials=2, models=FAST, cv=3, warm_start=1,
+                             random_state=0).fit(Xtr, ytr)
+    assert model.warm_start_configs_ == [portfolio[0]]
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_the_shipped_portfolio_fits_the_built_in_space(task: str) -> None:
+    portfolio = automl._portfolio(task)
+    space = automl.cash_space(automl.FAMILIES[task], seed=0).space
+    assert len(portfolio) >= 3
+    for config in portfolio:
+        space.validate(config)
+    assert len({c["model"] for c in portfolio}) >= 2  # it covers more than one family
+
+
+def test_warm_start_from_the_nearest_earlier_study(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'automl.db'}"
+    two = make_classification(150, n_features=4, n_informative=3, n_redundant=0,
+                              random_state=0)
+    four = make_classification(400, n_features=20, n_informative=6, n_classes=4,
+                               random_state=1)
+    for seed, (name, (X, y)) in enumerate((("two", two), ("four", four))):
+        AutoMLClassifier(n_trials=4, models=["knn"], cv=3, warm_start=0, random_state=seed,
+                         storage=url, study_name=name).fit(X, y)
+    best = {n: hd.load_study(study_name=n, storage=url).best_params for n in ("two", "four")}
+    assert best["two"] != best["four"]
+    X, y = make_classification(380, n_features=18, n_informative=6, n_classes=4,
+                               random_state=2)
+    model = AutoMLClassifier(n_trials=3, models=["knn"], cv=3, warm_start=2, random_state=0,
+                             storage=url, study_name="new").fit(X, y)
+    # Four classes and ~400 rows: "four" is nearer than "two", so its best comes first.
+    assert model.warm_start_configs_[:2] == [best["four"], best["two"]]
+    assert [dict(t.params) for t in model.study_.trials[:2]] == [best["four"], best["two"]]
+    stored = hd.load_study(study_name="new", storage=url).user_attrs
+    assert stored["automl_task"] == "classification"
+    assert stored["automl_meta_features"]["log_classes"] == pytest.approx(math.log(4))
+
+
+def test_a_second_fit_resumes_without_a_new_warm_start(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'resume.db'}"
+    X, y = make_classification(120, n_features=5, random_state=0)
+    AutoMLClassifier(n_trials=3, models=["knn"], cv=3, storage=url, study_name="s",
+                     random_state=0).fit(X, y)
+    again = AutoMLClassifier(n_trials=2, models=["knn"], cv=3, storage=url, study_name="s",
+                             random_state=0).fit(X, y)
+    assert again.warm_start_configs_ == []
+    assert len(again.study_.trials) == 5
+    assert len(again.search_.cv_results_["params"]) == 5
+
+
+def test_meta_features() -> None:
+    y = np.array([0, 0, 0, 1])
+    X = np.array([[1.0, np.nan], [2.0, 1.0], [3.0, 2.0], [4.0, 3.0]])
+    meta = automl.meta_features(X, y, "classification")
+    assert meta["log_samples"] == pytest.approx(math.log(4))
+    assert meta["log_features"] == pytest.approx(math.log(2))
+    assert meta["missing_share"] == pytest.approx(1 / 8)
+    assert meta["log_classes"] == pytest.approx(math.log(2))
+    freq = np.array([0.75, 0.25])
+    assert meta["class_entropy"] == pytest.approx(-(freq * np.log(freq)).sum() / math.log(2))
+    assert "log_classes" not in automl.meta_features(X, y.astype(float), "regression")

@@ -1,0 +1,114 @@
+"""Warm starts across studies: the portfolio kernel, nearest studies, and enqueueing."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+import hyperdial as hd
+from hyperdial import warmstart
+
+
+def test_normalised_losses_scale_each_task_and_make_missing_worst() -> None:
+    table = np.array([[1.0, 5.0, np.nan], [3.0, 5.0, np.nan], [np.nan, 5.0, np.inf]])
+    out = warmstart.normalised_losses(table)
+    np.testing.assert_allclose(out[:, 0], [0.0, 1.0, 1.0])
+    np.testing.assert_allclose(out[:, 1], [0.0, 0.0, 0.0])  # one value: all at the best
+    np.testing.assert_allclose(out[:, 2], [1.0, 1.0, 1.0])  # nothing finite: all worst
+
+
+def test_greedy_portfolio_adds_the_row_that_helps_most() -> None:
+    table = np.array([
+        [0.0, 0.0, 1.0],  # the best on two tasks
+        [1.0, 1.0, 0.0],  # the only good one on the third
+        [0.3, 0.3, 0.3],  # the best on average
+        [0.1, 0.1, 0.9],
+    ])
+    assert warmstart.greedy_portfolio(table, 1) == [2]
+    assert warmstart.greedy_portfolio(table, 2) == [2, 0]  # mean 0.1, against 0.2 with row 1
+    # Every task is at its best after three rows: a fourth could not help.
+    assert warmstart.greedy_portfolio(table, 4) == [2, 0, 1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(float, st.tuples(st.integers(1, 8), st.integers(1, 5)),
+              elements=st.floats(0.0, 1.0)), st.integers(0, 10))
+def test_greedy_portfolio_never_gets_worse_and_starts_from_the_best_mean(
+        table: np.ndarray, k: int) -> None:
+    rows = warmstart.greedy_portfolio(table, k)
+    assert len(rows) == len(set(rows)) <= min(k, len(table))
+    if k:
+        assert table[rows[0]].mean() == pytest.approx(table.mean(axis=1).min())
+    values = [np.min(table[rows[:i + 1]], axis=0).mean() for i in range(len(rows))]
+    assert all(b < a for a, b in itertools.pairwise(values))
+
+
+def test_greedy_portfolio_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="table"):
+        warmstart.greedy_portfolio(np.zeros(3), 1)
+    with pytest.raises(ValueError, match="k must be"):
+        warmstart.greedy_portfolio(np.zeros((2, 2)), -1)
+
+
+def test_nearest_best_orders_by_standardised_meta_features() -> None:
+    sources = [({"n": 10_000.0, "k": 2.0}, {"c": "far"}),
+               ({"n": 1_000.0, "k": 10.0}, {"c": "near"}),
+               ({"n": 9_000.0, "k": 3.0}, {"c": "middle"})]
+    # Raw distances would be ruled by n alone; standardised, k counts as much.
+    order = warmstart.nearest_best(sources, {"n": 2_000.0, "k": 9.0, "unshared": 1.0})
+    assert [c["c"] for c in order] == ["near", "middle", "far"]
+    assert warmstart.nearest_best([], {"n": 1.0}) == []
+
+
+def _done(name: str, xs: list[float], meta: dict[str, float] | None = None) -> hd.Study:
+    """A study whose completed trials have ``x`` in ``xs`` and value ``x``: the first x is
+    the best."""
+    study = hd.create_study(study_name=name)
+    if meta is not None:
+        study.set_user_attr("meta_features", meta)
+    for x in xs:
+        study.enqueue_trial({"x": x})
+        study.optimize(lambda t: t.suggest_float("x", 0.0, 10.0), n_trials=1)
+    return study
+
+
+def test_warm_start_enqueues_the_best_of_the_nearest_sources_first() -> None:
+    sources = [_done("far", [1.0, 2.0], {"size": 100.0}),
+               _done("blind", [3.0]),
+               _done("near", [4.0, 5.0], {"size": 10.0}),
+               hd.create_study(study_name="empty")]
+    target = hd.create_study()
+    queued = warmstart.warm_start(target, sources, k=3, meta_features={"size": 12.0},
+                                  then=[{"x": 9.0}])
+    assert queued == [{"x": 4.0}, {"x": 1.0}, {"x": 3.0}]
+    target.optimize(lambda t: t.suggest_float("x", 0.0, 10.0), n_trials=4)
+    xs = [t.params["x"] for t in target.trials]
+    assert xs[:3] == [4.0, 1.0, 3.0]
+    assert all(t.user_attrs.get("warm_start") for t in target.trials[:3])
+    assert "warm_start" not in target.trials[3].user_attrs
+
+
+def test_warm_start_skips_what_does_not_fit_and_what_is_queued_already() -> None:
+    sources = [_done("a", [2.0]), _done("b", [5.0])]
+    target = hd.create_study()
+    target.enqueue_trial({"x": 2.0})
+    space = hd.SearchSpace({"x": hd.Float(0.0, 3.0)})
+    queued = warmstart.warm_start(target, sources, k=5, space=space,
+                                  then=[{"x": 1.0}, {"y": 1.0}, {"x": 1.0}])
+    assert queued == [{"x": 1.0}]  # 2.0 is queued already, 5.0 out of range, y unknown
+    assert warmstart.warm_start(hd.create_study(), sources, k=0) == []
+    with pytest.raises(ValueError, match="k must be"):
+        warmstart.warm_start(target, sources, k=-1)
+
+
+def test_warm_start_ignores_multi_objective_sources() -> None:
+    two = hd.create_study(directions=["minimize", "minimize"])
+    two.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=2)
+    assert warmstart.warm_start(hd.create_study(), [two]) == []
+    assert math.isfinite(two.trials[0].values[0])
