@@ -57,12 +57,17 @@ def test_greedy_portfolio_rejects_bad_input() -> None:
 
 
 def test_nearest_best_orders_by_standardised_meta_features() -> None:
-    sources = [({"n": 10_000.0, "k": 2.0}, {"c": "far"}),
-               ({"n": 1_000.0, "k": 10.0}, {"c": "near"}),
-               ({"n": 9_000.0, "k": 3.0}, {"c": "middle"})]
-    # Raw distances would be ruled by n alone; standardised, k counts as much.
-    order = warmstart.nearest_best(sources, {"n": 2_000.0, "k": 9.0, "unshared": 1.0})
-    assert [c["c"] for c in order] == ["near", "middle", "far"]
+    sources = [({"n": 5_500.0, "k": 2.0}, {"c": "A"}),
+               ({"n": 8_000.0, "k": 9.0}, {"c": "B"}),
+               ({"n": 20_000.0, "k": 5.0}, {"c": "C"})]
+    # In raw units A is nearest (n differs by 500, against 3,000 for B); scaled by each
+    # feature's spread, A's k (2 against 9) weighs more than B's n.
+    order = warmstart.nearest_best(sources, {"n": 5_000.0, "k": 9.0, "unshared": 1.0})
+    assert [c["c"] for c in order] == ["B", "A", "C"]
+    # A feature that does not vary counts for nothing, and no shared one keeps the order.
+    flat = [({"n": 1.0, "k": 1.0}, {"c": "x"}), ({"n": 1.0, "k": 3.0}, {"c": "y"})]
+    assert [c["c"] for c in warmstart.nearest_best(flat, {"n": 50.0, "k": 3.0})] == ["y", "x"]
+    assert [c["c"] for c in warmstart.nearest_best(flat, {"other": 0.0})] == ["x", "y"]
     assert warmstart.nearest_best([], {"n": 1.0}) == []
 
 

@@ -4,6 +4,7 @@ handling, warm starts and resuming."""
 from __future__ import annotations
 
 import math
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +12,13 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from sklearn.base import clone
+from scipy import stats
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.datasets import make_circles, make_classification, make_friedman1
+from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.model_selection import cross_val_score, train_test_split
+from sklearn.svm import SVC
 
 import hyperdial as hd
 from hyperdial.integrations import automl
@@ -213,3 +217,42 @@ def test_meta_features() -> None:
     freq = np.array([0.75, 0.25])
     assert meta["class_entropy"] == pytest.approx(-(freq * np.log(freq)).sum() / math.log(2))
     assert "log_classes" not in automl.meta_features(X, y.astype(float), "regression")
+
+
+def test_a_fitted_model_pickles_and_delegates_what_its_best_pipeline_has(
+        circles: tuple[np.ndarray, ...]) -> None:
+    Xtr, Xte, ytr, _ = circles
+    own = ("normal_c_svc", SVC(), {"C": stats.lognorm(s=1.0)})  # a quantile-coded parameter
+    model = AutoMLClassifier(n_trials=3, models=[own], cv=3, warm_start=0,
+                             random_state=0).fit(Xtr, ytr)
+    assert not hasattr(model, "predict_proba")  # an SVC without probability=True
+    assert model.decision_function(Xte).shape == (len(Xte),)
+    copy = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(copy.predict(Xte), model.predict(Xte))
+    assert copy.best_params_ == model.best_params_
+    assert copy.search_.best_index_ == model.search_.best_index_
+    forest = AutoMLClassifier(n_trials=2, models=["random_forest"], cv=3,
+                              random_state=0).fit(Xtr, ytr)
+    assert forest.predict_proba(Xte).shape == (len(Xte), 2)
+
+
+def test_a_family_that_fails_to_fit_loses_only_its_own_trials() -> None:
+    X, y = make_classification(120, n_features=5, random_state=0)
+    broken = ("broken", _Broken(), {"knob": hd.Float(0.0, 1.0)})
+    with pytest.warns(FitFailedWarning), pytest.warns(UserWarning, match="non-finite"):
+        model = AutoMLClassifier(n_trials=8, models=[broken, "knn"], cv=3, warm_start=0,
+                                 random_state=0).fit(X, y)
+    states = {t.params["model"]: set() for t in model.study_.trials}
+    for t in model.study_.trials:
+        states[t.params["model"]].add(t.state)
+    assert states["broken"] == {TrialState.FAIL}
+    assert TrialState.COMPLETE in states["knn"]
+    assert model.best_model_ == "knn"
+
+
+class _Broken(BaseEstimator, ClassifierMixin):  # type: ignore[misc]
+    def __init__(self, knob: float = 0.5) -> None:
+        self.knob = knob
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> _Broken:
+        raise ValueError("this model never fits")

@@ -85,7 +85,7 @@ def convert(spec: Any) -> tuple[Distribution, Decoder]:
             return exact, _identity
         if not hasattr(spec, "ppf"):
             raise TypeError(f"{spec!r} has rvs but no ppf: give a hyperdial distribution")
-        return Float(0.0, 1.0), _quantile_decoder(spec)
+        return Float(0.0, 1.0), _Quantile(spec)
     if isinstance(spec, (str, bytes, Mapping)) or not isinstance(spec, (Sequence, np.ndarray)):
         raise TypeError(f"expected a list of choices, a scipy distribution or a hyperdial "
                         f"distribution, got {spec!r}")
@@ -120,11 +120,14 @@ def _exact(dist: Any) -> Distribution | None:
     return out if np.allclose(dist.ppf(q), expected, rtol=1e-9, atol=0.0) else None
 
 
-def _quantile_decoder(dist: Any) -> Decoder:
-    discrete = isinstance(getattr(dist, "dist", None), stats.rv_discrete)
+@dataclass(frozen=True)
+class _Quantile:
+    """A quantile in (0, 1) as the value of a frozen scipy distribution; a class rather than a
+    closure so that a search holding it pickles."""
 
-    def decode(u: float) -> Any:
-        value = dist.ppf(min(max(float(u), _EPS), 1.0 - _EPS))
-        return int(value) if discrete else float(value)
+    dist: Any
 
-    return decode
+    def __call__(self, u: float) -> Any:
+        value = self.dist.ppf(min(max(float(u), _EPS), 1.0 - _EPS))
+        return int(value) if isinstance(getattr(self.dist, "dist", None), stats.rv_discrete) \
+            else float(value)

@@ -50,6 +50,7 @@ from sklearn.pipeline import Pipeline  # noqa: E402
 from sklearn.preprocessing import OneHotEncoder, RobustScaler, StandardScaler  # noqa: E402
 from sklearn.svm import SVC, SVR  # noqa: E402
 from sklearn.utils import check_random_state  # noqa: E402
+from sklearn.utils.metaestimators import available_if  # noqa: E402
 from sklearn.utils.validation import check_is_fitted  # noqa: E402
 
 from hyperdial import warmstart  # noqa: E402
@@ -83,13 +84,20 @@ def _one_layer(width: int) -> tuple[int]:
 
 @dataclass(frozen=True)
 class Family:
-    """A model family: how to build it, what to tune (scikit-learn parameter names), and
-    whether it needs scaled inputs. ``decoders`` turn a study value into the estimator's."""
+    """A model family: the estimator (unfitted; each trial gets a clone, seeded where it takes
+    a ``random_state``), what to tune (its parameter names) and whether it needs scaled inputs.
+    ``decoders`` turn a study value into the estimator's."""
 
-    make: Callable[[int], Any]
+    estimator: Any
     params: Mapping[str, Distribution]
     scaled: bool = False
     decoders: Mapping[str, Decoder] = field(default_factory=dict)
+
+    def make(self, seed: int) -> Any:
+        model = clone(self.estimator)
+        if "random_state" in model.get_params(deep=False):
+            model.set_params(random_state=seed)
+        return model
 
 
 _FOREST: dict[str, Distribution] = {
@@ -110,34 +118,48 @@ _KNN: dict[str, Distribution] = {
 #: Built-in families by task; a search uses all of them unless ``models`` says otherwise.
 FAMILIES: dict[str, dict[str, Family]] = {
     "classification": {
-        "logistic": Family(lambda s: LogisticRegression(max_iter=2000),
+        "logistic": Family(LogisticRegression(max_iter=2000),
                            {"C": Float(1e-4, 1e4, log=True)}, scaled=True),
-        "svc": Family(lambda s: SVC(kernel="rbf"), _RBF, scaled=True),
-        "knn": Family(lambda s: KNeighborsClassifier(), _KNN, scaled=True),
-        "random_forest": Family(lambda s: RandomForestClassifier(100, random_state=s), _FOREST),
-        "extra_trees": Family(lambda s: ExtraTreesClassifier(100, random_state=s), _FOREST),
-        "hist_gradient_boosting": Family(
-            lambda s: HistGradientBoostingClassifier(early_stopping=False, random_state=s),
-            _BOOSTING),
-        "mlp": Family(lambda s: MLPClassifier(max_iter=300, random_state=s), _MLP, scaled=True,
+        "svc": Family(SVC(kernel="rbf"), _RBF, scaled=True),
+        "knn": Family(KNeighborsClassifier(), _KNN, scaled=True),
+        "random_forest": Family(RandomForestClassifier(100), _FOREST),
+        "extra_trees": Family(ExtraTreesClassifier(100), _FOREST),
+        "hist_gradient_boosting": Family(HistGradientBoostingClassifier(early_stopping=False),
+                                         _BOOSTING),
+        "mlp": Family(MLPClassifier(max_iter=300), _MLP, scaled=True,
                       decoders={"hidden_layer_sizes": _one_layer}),
     },
     "regression": {
-        "ridge": Family(lambda s: Ridge(), {"alpha": Float(1e-4, 1e4, log=True)}, scaled=True),
-        "svr": Family(lambda s: SVR(kernel="rbf"),
-                      {**_RBF, "epsilon": Float(1e-3, 1.0, log=True)}, scaled=True),
-        "knn": Family(lambda s: KNeighborsRegressor(), _KNN, scaled=True),
-        "random_forest": Family(lambda s: RandomForestRegressor(100, random_state=s), _FOREST),
-        "extra_trees": Family(lambda s: ExtraTreesRegressor(100, random_state=s), _FOREST),
-        "hist_gradient_boosting": Family(
-            lambda s: HistGradientBoostingRegressor(early_stopping=False, random_state=s),
-            _BOOSTING),
-        "mlp": Family(lambda s: MLPRegressor(max_iter=300, random_state=s), _MLP, scaled=True,
+        "ridge": Family(Ridge(), {"alpha": Float(1e-4, 1e4, log=True)}, scaled=True),
+        "svr": Family(SVR(kernel="rbf"), {**_RBF, "epsilon": Float(1e-3, 1.0, log=True)},
+                      scaled=True),
+        "knn": Family(KNeighborsRegressor(), _KNN, scaled=True),
+        "random_forest": Family(RandomForestRegressor(100), _FOREST),
+        "extra_trees": Family(ExtraTreesRegressor(100), _FOREST),
+        "hist_gradient_boosting": Family(HistGradientBoostingRegressor(early_stopping=False),
+                                         _BOOSTING),
+        "mlp": Family(MLPRegressor(max_iter=300), _MLP, scaled=True,
                       decoders={"hidden_layer_sizes": _one_layer}),
     },
 }
 
 _SCALERS: dict[str, Callable[[], Any]] = {"standard": StandardScaler, "robust": RobustScaler}
+
+
+def _scaler(kind: str) -> Any:
+    return _SCALERS[kind]()
+
+
+@dataclass(frozen=True)
+class _ModelDecoder:
+    """The ``model`` value (a family name) as a fresh, seeded estimator; a class rather than a
+    closure so that a fitted search pickles."""
+
+    families: Mapping[str, Family]
+    seed: int
+
+    def __call__(self, name: str) -> Any:
+        return self.families[name].make(self.seed)
 
 
 def _families(task: str, models: Sequence[Any] | None) -> dict[str, Family]:
@@ -177,7 +199,7 @@ def _own_family(name: str, estimator: Any, specs: Mapping[str, Any]) -> Family:
             params[key], decoders[key] = convert(spec)
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"model {name!r}, parameter {key!r}: {exc}") from exc
-    return Family(lambda s: clone(estimator), params, decoders=decoders)
+    return Family(estimator, params, decoders=decoders)
 
 
 def cash_space(families: Mapping[str, Family], seed: int) -> ParamSpace:
@@ -187,12 +209,12 @@ def cash_space(families: Mapping[str, Family], seed: int) -> ParamSpace:
     params: dict[str, Distribution] = {MODEL: Categorical(names)}
     conditions: dict[str, Condition] = {}
     decoders: dict[str, tuple[str, Decoder]] = {
-        MODEL: ("model", lambda name: families[name].make(seed))}
+        MODEL: ("model", _ModelDecoder(families, seed))}
     scaled = tuple(n for n, f in families.items() if f.scaled)
     if scaled:
         params[SCALER] = Categorical(tuple(_SCALERS))
         conditions[SCALER] = Condition(MODEL, scaled)
-        decoders[SCALER] = ("scale", lambda kind: _SCALERS[kind]())
+        decoders[SCALER] = ("scale", _scaler)
     for name, family in families.items():
         for key, dist in family.params.items():
             params[f"{name}__{key}"] = dist
@@ -315,6 +337,7 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
             # An MLP stopped at max_iter is a configuration like any other, not news.
             warnings.simplefilter("ignore", ConvergenceWarning)
             search.fit(X, y)
+        search.prepare = None  # the study is open; and a fitted search pickles
         self.search_ = search
         self.best_estimator_ = search.best_estimator_
         self.best_params_ = {k: v for k, v in search.study_.best_params.items()}
@@ -365,6 +388,16 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
         return self.best_estimator_.predict(X)
 
 
+def _best_has(method: str) -> Callable[[Any], bool]:
+    """For `available_if`: whether the refitted best pipeline offers ``method`` (before fit:
+    whether it could)."""
+    def check(self: Any) -> bool:
+        best = getattr(self, "best_estimator_", None)
+        return best is None or hasattr(best, method)
+
+    return check
+
+
 class AutoMLClassifier(ClassifierMixin, _AutoML):  # type: ignore[misc]
     """Choose a classifier family and its hyperparameters by cross-validated search.
 
@@ -390,14 +423,21 @@ class AutoMLClassifier(ClassifierMixin, _AutoML):  # type: ignore[misc]
     Fitted attributes: ``best_estimator_`` (the refitted pipeline), ``best_model_``,
     ``best_params_`` (the study's names), ``best_score_``, ``study_``, ``search_`` (the
     `HyperdialSearchCV`, with ``cv_results_``), ``meta_features_``, ``warm_start_configs_``,
-    ``classes_``. ``predict_proba`` exists when the best model has it (an SVC does not).
+    ``classes_``. ``predict_proba`` and ``decision_function`` exist when the best model has them
+    (an SVC has no ``predict_proba``).
     """
 
     _task = "classification"
 
+    @available_if(_best_has("predict_proba"))  # type: ignore[untyped-decorator]
     def predict_proba(self, X: Any) -> Any:
         check_is_fitted(self, "best_estimator_")
         return self.best_estimator_.predict_proba(X)
+
+    @available_if(_best_has("decision_function"))  # type: ignore[untyped-decorator]
+    def decision_function(self, X: Any) -> Any:
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.decision_function(X)
 
 
 class AutoMLRegressor(RegressorMixin, _AutoML):  # type: ignore[misc]
