@@ -62,13 +62,15 @@ from sklearn.model_selection import (  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
 
 import hyperdial  # noqa: E402
-from benchmarks._common import write_result  # noqa: E402
+from benchmarks._common import RESULTS, write_result  # noqa: E402
 from hyperdial import warmstart  # noqa: E402
 from hyperdial.integrations import automl  # noqa: E402
 from hyperdial.space import Categorical, Float, Int  # noqa: E402
 from hyperdial.trial import TrialState  # noqa: E402
 
 PORTFOLIO = Path(automl.__file__).with_name("automl_portfolio.json")
+TABLE = RESULTS / "automl-portfolio-table.json"  # the raw table the portfolios come from
+SIZE = 8
 Data = Callable[[], tuple[np.ndarray, np.ndarray]]
 
 
@@ -77,14 +79,14 @@ def _load(loader: Callable[..., Any]) -> Data:
 
 
 def _synthetic(**kw: Any) -> Data:
-    return lambda: datasets.make_classification(random_state=kw.pop("seed", 0), **kw)
+    return lambda: datasets.make_classification(random_state=0, **kw)
 
 
 def _regression(maker: Callable[..., Any], **kw: Any) -> Data:
     return lambda: maker(random_state=0, **kw)
 
 
-TRAIN: dict[str, dict[str, Data]] = {
+DATASETS: dict[str, dict[str, Data]] = {
     "classification": {
         "easy_linear": _synthetic(n_samples=400, n_features=10, n_informative=4, class_sep=1.5),
         "noisy_labels": _synthetic(n_samples=500, n_features=20, n_informative=6, flip_y=0.2),
@@ -97,6 +99,9 @@ TRAIN: dict[str, dict[str, Data]] = {
         "moons": lambda: datasets.make_moons(400, noise=0.3, random_state=0),
         "circles": lambda: datasets.make_circles(400, noise=0.15, factor=0.5, random_state=0),
         "iris": _load(datasets.load_iris),
+        "breast_cancer": _load(datasets.load_breast_cancer),
+        "digits": _load(datasets.load_digits),
+        "wine": _load(datasets.load_wine),
     },
     "regression": {
         "friedman1": _regression(datasets.make_friedman1, n_samples=400, noise=1.0),
@@ -107,14 +112,12 @@ TRAIN: dict[str, dict[str, Data]] = {
         "low_rank": _regression(datasets.make_regression, n_samples=400, n_features=40,
                                 effective_rank=5, noise=5.0),
         "sparse": _regression(datasets.make_sparse_uncorrelated, n_samples=400, n_features=10),
+        "diabetes": _load(datasets.load_diabetes),
     },
 }
-HELD_OUT: dict[str, dict[str, Data]] = {
-    "classification": {"breast_cancer": _load(datasets.load_breast_cancer),
-                       "digits": _load(datasets.load_digits),
-                       "wine": _load(datasets.load_wine)},
-    "regression": {"diabetes": _load(datasets.load_diabetes)},
-}
+#: Evaluated leave-one-dataset-out: with a portfolio built without their column of the table
+#: and without the candidates their own search found.
+HELD_OUT = {"classification": ("breast_cancer", "digits", "wine"), "regression": ("diabetes",)}
 ESTIMATOR = {"classification": automl.AutoMLClassifier, "regression": automl.AutoMLRegressor}
 DEFAULTS = {"classification": {"random forest (default)": RandomForestClassifier,
                                "gradient boosting (default)": HistGradientBoostingClassifier},
@@ -154,26 +157,36 @@ def _config_score(task: str, config: dict[str, Any], X: np.ndarray, y: np.ndarra
         return float("nan")
 
 
-def build_portfolio(trials: int, keep: int, size: int) -> dict[str, Any]:
+def build_table(trials: int, keep: int) -> dict[str, Any]:
+    """Per task type: the datasets, the candidates (the best ``keep`` configurations of a cold
+    search of ``trials`` on each dataset, with the dataset they came from) and the
+    (candidate x dataset) table of mean CV scores."""
     out: dict[str, Any] = {}
-    for task, tasks in TRAIN.items():
+    for task, tasks in DATASETS.items():
         data = {name: load() for name, load in tasks.items()}
         candidates: list[dict[str, Any]] = []
         for name, (X, y) in data.items():
             start = time.perf_counter()
             for config in _top_configs(task, X, y, trials, keep):
-                if config not in candidates:
-                    candidates.append(config)
+                if all(config != c["params"] for c in candidates):
+                    candidates.append({"source": name, "params": config})
             print(f"{task} {name}: search {time.perf_counter() - start:.0f} s", flush=True)
-        scores = np.array([[_config_score(task, c, X, y) for X, y in data.values()]
-                           for c in candidates])
-        losses = warmstart.normalised_losses(1.0 - scores)
-        rows = warmstart.greedy_portfolio(losses, size)
-        out[task] = [candidates[i] for i in rows]
-        best = np.minimum.accumulate(losses[rows], axis=0).mean(axis=1)
-        print(f"{task}: {len(candidates)} candidates; portfolio mean normalised loss "
-              f"{', '.join(f'{b:.3f}' for b in best)}", flush=True)
+        scores = [[_config_score(task, c["params"], X, y) for X, y in data.values()]
+                  for c in candidates]
+        out[task] = {"datasets": list(data), "candidates": candidates, "scores": scores}
     return out
+
+
+def portfolio(table: dict[str, Any], size: int, without: str | None = None
+              ) -> list[dict[str, Any]]:
+    """The greedy portfolio of one task type's table, leaving out the dataset ``without``:
+    its column, and the candidates its own search found."""
+    names = table["datasets"]
+    cols = [j for j, n in enumerate(names) if n != without]
+    rows = [i for i, c in enumerate(table["candidates"]) if c["source"] != without]
+    scores = np.array(table["scores"], dtype=float)[np.ix_(rows, cols)]
+    chosen = warmstart.greedy_portfolio(warmstart.normalised_losses(1.0 - scores), size)
+    return [table["candidates"][rows[i]]["params"] for i in chosen]
 
 
 # -- the evaluation -------------------------------------------------------------------------
@@ -187,9 +200,9 @@ def _curve(scores: list[float], marks: list[int]) -> list[float]:
 
 
 def _run_hyperdial(task: str, X: Any, y: Any, Xt: Any, yt: Any, seed: int, trials: int,
-                   warm: int, marks: list[int]) -> dict[str, Any]:
+                   warm: int, marks: list[int], **options: Any) -> dict[str, Any]:
     model = ESTIMATOR[task](n_trials=trials, cv=_cv(task, seed), warm_start=warm,
-                            random_state=seed)
+                            random_state=seed, **options)
     start = time.perf_counter()
     model.fit(X, y)
     seconds = time.perf_counter() - start
@@ -259,19 +272,22 @@ def _run_default(task: str, X: Any, y: Any, Xt: Any, yt: Any, seed: int,
             "seconds": time.perf_counter() - start, "best": "-"}
 
 
-def evaluate(seeds: int, trials: int) -> tuple[list[dict[str, Any]], list[int]]:
+def evaluate(seeds: int, trials: int, table: dict[str, Any]
+             ) -> tuple[list[dict[str, Any]], list[int]]:
     marks = sorted({5, 10, trials})
     rows = []
-    for task, tasks in HELD_OUT.items():
-        for name, load in tasks.items():
-            X, y = load()
+    for task, names in HELD_OUT.items():
+        for name in names:
+            X, y = DATASETS[task][name]()
+            held_out = portfolio(table[task], SIZE, without=name)
             for seed in range(seeds):
                 Xtr, Xte, ytr, yte = train_test_split(
                     X, y, test_size=0.25, random_state=seed,
                     stratify=y if task == "classification" else None)
                 args = (task, Xtr, ytr, Xte, yte, seed)
                 runs: dict[str, Callable[[], dict[str, Any]]] = {
-                    "hyperdial AutoML": partial(_run_hyperdial, *args, trials, 5, marks),
+                    "hyperdial AutoML": partial(_run_hyperdial, *args, trials, 5, marks,
+                                                portfolio=held_out),
                     "hyperdial AutoML, no warm start": partial(_run_hyperdial, *args, trials,
                                                                0, marks),
                     "Optuna TPE, same space": partial(_run_optuna, *args, trials, marks),
@@ -331,11 +347,13 @@ def main() -> None:
     warnings.simplefilter("ignore", ConvergenceWarning)
     start = time.perf_counter()
     if args.build_portfolio:
-        portfolio = build_portfolio(trials=40, keep=3, size=8)
-        PORTFOLIO.write_text(json.dumps(portfolio, indent=1) + "\n")
-        print(f"wrote {PORTFOLIO} in {time.perf_counter() - start:.0f} s")
+        table = build_table(trials=40, keep=3)
+        TABLE.write_text(json.dumps(table) + "\n")
+        shipped = {task: portfolio(t, SIZE) for task, t in table.items()}
+        PORTFOLIO.write_text(json.dumps(shipped, indent=1) + "\n")
+        print(f"wrote {TABLE} and {PORTFOLIO} in {time.perf_counter() - start:.0f} s")
         return
-    rows, marks = evaluate(args.seeds, args.trials)
+    rows, marks = evaluate(args.seeds, args.trials, json.loads(TABLE.read_text()))
     lines = report(rows, marks, args.seeds, args.trials, time.perf_counter() - start)
     path = write_result("automl", lines)
     path.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))

@@ -55,7 +55,7 @@ def greedy_portfolio(losses: np.ndarray, k: int) -> list[int]:
         scores = np.minimum(table, best).mean(axis=1)
         scores[chosen] = np.inf
         pick = int(np.argmin(scores))
-        if chosen and not scores[pick] < np.minimum(best, 1.0).mean():
+        if chosen and not scores[pick] < best.mean():
             break
         chosen.append(pick)
         best = np.minimum(best, table[pick])

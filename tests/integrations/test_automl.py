@@ -138,8 +138,7 @@ def test_it_is_a_scikit_learn_estimator() -> None:
     assert not hasattr(model, "best_estimator_")  # fit never touches the original
 
 
-def test_warm_start_tries_the_portfolio_first(circles: tuple[np.ndarray, ...],
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_warm_start_tries_the_portfolio_first(circles: tuple[np.ndarray, ...]) -> None:
     Xtr, _, ytr, _ = circles
     portfolio = [
         {"model": "knn", "scaler": "robust", "knn__n_neighbors": 7, "knn__weights": "distance",
@@ -149,16 +148,17 @@ def test_warm_start_tries_the_portfolio_first(circles: tuple[np.ndarray, ...],
          "random_forest__min_samples_leaf": 2},
         {"model": "knn", "knn__n_neighbors": 3},  # incomplete
     ]
-    monkeypatch.setattr(automl, "_portfolio", lambda task: portfolio)
-    model = AutoMLClassifier(n_trials=3, models=FAST, cv=3, warm_start=5,
+    model = AutoMLClassifier(n_trials=3, models=FAST, cv=3, warm_start=5, portfolio=portfolio,
                              random_state=0).fit(Xtr, ytr)
     first = [dict(t.params) for t in model.study_.trials[:2]]
     assert first == model.warm_start_configs_ == [portfolio[0], portfolio[2]]
     assert all(t.user_attrs["warm_start"] for t in model.study_.trials[:2])
     assert "warm_start" not in model.study_.trials[2].user_attrs
-    model = AutoMLClassifier(n_trials=2, models=FAST, cv=3, warm_start=1,
+    model = AutoMLClassifier(n_trials=2, models=FAST, cv=3, warm_start=1, portfolio=portfolio,
                              random_state=0).fit(Xtr, ytr)
     assert model.warm_start_configs_ == [portfolio[0]]
+    model = AutoMLClassifier(n_trials=1, cv=3, warm_start=1, random_state=0).fit(Xtr, ytr)
+    assert model.warm_start_configs_ == automl._portfolio("classification")[:1]
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])

@@ -4,6 +4,8 @@ Import the submodule you need; each imports its library only there:
 
 * `hyperdial.integrations.sklearn`: `HyperdialSearchCV`, `HyperdialHalvingSearchCV`
   (scikit-learn estimators, ``pip install 'hyperdial[sklearn]'``);
+* `hyperdial.integrations.automl`: `AutoMLClassifier`, `AutoMLRegressor` (model family and
+  hyperparameters in one search, ``hyperdial[sklearn]``);
 * `hyperdial.integrations.xgboost`: `XGBoostPruningCallback` (``hyperdial[xgboost]``);
 * `hyperdial.integrations.lightgbm`: `LightGBMPruningCallback` (``hyperdial[lightgbm]``).
 """

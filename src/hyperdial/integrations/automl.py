@@ -259,7 +259,8 @@ def preprocessor(X: Any) -> Any:
 
 
 def _portfolio(task: str) -> list[dict[str, Any]]:
-    """The configurations chosen offline (``benchmarks/automl_portfolio.py``) for ``task``."""
+    """The configurations chosen offline for ``task`` (``python -m benchmarks.automl
+    --build-portfolio`` writes them)."""
     text = resources.files("hyperdial.integrations").joinpath("automl_portfolio.json")
     data: dict[str, list[dict[str, Any]]] = json.loads(text.read_text(encoding="utf-8"))
     return data.get(task, [])
@@ -292,7 +293,8 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
     def __init__(self, *, n_trials: int | None = 50, timeout: float | None = None,
                  models: Sequence[Any] | None = None, cv: Any = 5, scoring: Any = None,
                  sampler: Sampler | None = None, pruner: Pruner | str | None = "auto",
-                 warm_start: int = 5, n_jobs: int | None = None, random_state: Any = None,
+                 warm_start: int = 5, portfolio: Sequence[Mapping[str, Any]] | None = None,
+                 n_jobs: int | None = None, random_state: Any = None,
                  storage: Any = None, study_name: str | None = None, verbose: int = 0) -> None:
         self.n_trials = n_trials
         self.timeout = timeout
@@ -302,6 +304,7 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
         self.sampler = sampler
         self.pruner = pruner
         self.warm_start = warm_start
+        self.portfolio = portfolio
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.storage = storage
@@ -340,7 +343,7 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
         search.prepare = None  # the study is open; and a fitted search pickles
         self.search_ = search
         self.best_estimator_ = search.best_estimator_
-        self.best_params_ = {k: v for k, v in search.study_.best_params.items()}
+        self.best_params_ = dict(search.study_.best_params)
         self.best_model_ = self.best_params_[MODEL]
         self.best_score_ = search.best_score_
         self.study_ = search.study_
@@ -360,7 +363,7 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
         self.warm_start_configs_ = warmstart.warm_start(
             study, self._earlier_studies(study), self.warm_start,
             meta_features=self.meta_features_, meta_key=META_ATTR, space=space.space,
-            then=_portfolio(self._task))
+            then=_portfolio(self._task) if self.portfolio is None else self.portfolio)
 
     def _earlier_studies(self, study: Study) -> list[Study]:
         """The storage's other AutoML studies of this task (a URL storage only)."""
@@ -417,6 +420,8 @@ class AutoMLClassifier(ClassifierMixin, _AutoML):  # type: ignore[misc]
             than three in four completed ones (after 10 of them); None evaluates every fold;
             or any hyperdial pruner.
         warm_start: how many configurations to try first (see the module docstring); 0: none.
+        portfolio: the configurations (in the study's names) to warm-start from after the
+            earlier studies; None: the shipped one, learned offline.
         storage, study_name: keep the study (``"sqlite:///automl.db"``): a second ``fit`` with
             the same name resumes it, and a search on another dataset warm-starts from it.
 
