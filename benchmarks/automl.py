@@ -305,6 +305,20 @@ def _mean(values: list[float]) -> float:
     return statistics.fmean(values)
 
 
+def _wins(rows: list[dict[str, Any]], task: str, method: str, key: str) -> str:
+    """Seeds where shipped AutoML is better / worse than ``method`` on ``key`` (final CV
+    score or test score)."""
+    def value(r: dict[str, Any]) -> float:
+        return float(r["curve"][-1] if key == "cv" else r["test"])
+
+    ours = {r["seed"]: value(r) for r in rows if r["task"] == task
+            and r["method"] == "hyperdial AutoML"}
+    theirs = {r["seed"]: value(r) for r in rows if r["task"] == task and r["method"] == method}
+    seeds = sorted(set(ours) & set(theirs))
+    return (f"{sum(ours[s] > theirs[s] for s in seeds)} / "
+            f"{sum(ours[s] < theirs[s] for s in seeds)}")
+
+
 def report(rows: list[dict[str, Any]], marks: list[int], seeds: int, trials: int,
            seconds: float) -> list[str]:
     import optuna
@@ -312,29 +326,38 @@ def report(rows: list[dict[str, Any]], marks: list[int], seeds: int, trials: int
     lines = [
         f"# AutoML over scikit-learn models ({time.strftime('%Y-%m-%d')})",
         "",
-        f"Held-out tasks (none of them used to build the portfolio), seeds 0..{seeds - 1}, "
-        f"each a 75/25 train/test split; {trials} trials per search, 3-fold CV on the "
-        "training part (stratified for classification). Scores: accuracy for "
-        "classification, R² for regression; *CV @n* is the best mean CV score after n "
-        "trials (pruned trials excluded), *test* the held-out score of the refitted best, "
-        "both means over seeds; *fits* and *seconds* are means per search. "
-        f"hyperdial {hyperdial.__version__}, Optuna {optuna.__version__}, scikit-learn "
+        f"Leave one dataset out: each dataset below is searched with a portfolio built from the "
+        f"table of `automl-portfolio-table.json` without its column and without the "
+        f"candidates its own search found. Seeds 0..{seeds - 1}, each a 75/25 train/test "
+        f"split; {trials} trials per search, 3-fold CV on the training part (stratified for "
+        "classification). Scores: accuracy for classification, R² for regression; *CV @n* is "
+        "the best mean CV score after n trials (pruned trials excluded), *test* the held-out "
+        "score of the refitted best, both means over seeds (± standard deviation); *fits* and "
+        "*seconds* are means per search; *AutoML better / worse* counts the seeds where the "
+        "shipped AutoML (first row of each dataset) ends with a higher / lower CV and test "
+        f"score. hyperdial {hyperdial.__version__}, Optuna {optuna.__version__}, scikit-learn "
         f"{sklearn.__version__}, Python {platform.python_version()}, {os.cpu_count()} cores, "
         f"{seconds:.0f} s in all. Command: `python -m benchmarks.automl --seeds {seeds} "
         f"--trials {trials}`.",
         "",
-        "| task | method | " + " | ".join(f"CV @{m}" for m in marks)
-        + " | test | fits | seconds | best model (seed 0) |",
-        "|---|---|" + "---:|" * (len(marks) + 3) + "---|",
+        "| dataset | method | " + " | ".join(f"CV @{m}" for m in marks)
+        + " | test | fits | seconds | AutoML better / worse (CV; test) | best model (seed 0) |",
+        "|---|---|" + "---:|" * (len(marks) + 3) + "---|---|",
     ]
     order = list(dict.fromkeys((r["task"], r["method"]) for r in rows))
     for task, method in order:
         mine = [r for r in rows if r["task"] == task and r["method"] == method]
-        curve = [_mean([r["curve"][i] for r in mine]) for i in range(len(marks))]
+        curve = [_mean([r["curve"][i] for r in mine]) for i in range(len(marks) - 1)]
+        final = [r["curve"][-1] for r in mine]
+        tests = [r["test"] for r in mine]
+        wins = ("" if method == "hyperdial AutoML" else
+                f"{_wins(rows, task, method, 'cv')}; {_wins(rows, task, method, 'test')}")
         lines.append(
             f"| {task} | {method} | " + " | ".join(f"{c:.4f}" for c in curve)
-            + f" | {_mean([r['test'] for r in mine]):.4f} | {_mean([r['fits'] for r in mine]):.0f}"
-            f" | {_mean([r['seconds'] for r in mine]):.1f} | {mine[0]['best']} |")
+            + f" | {_mean(final):.4f} ± {statistics.pstdev(final):.4f}"
+            f" | {_mean(tests):.4f} ± {statistics.pstdev(tests):.4f}"
+            f" | {_mean([r['fits'] for r in mine]):.0f} | {_mean([r['seconds'] for r in mine]):.1f}"
+            f" | {wins} | {mine[0]['best']} |")
     return lines
 
 
@@ -343,6 +366,8 @@ def main() -> None:
     parser.add_argument("--build-portfolio", action="store_true")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--trials", type=int, default=25)
+    parser.add_argument("--report", metavar="JSONL",
+                        help="only write the report again from the rows of an earlier run")
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
     start = time.perf_counter()
@@ -353,8 +378,14 @@ def main() -> None:
         PORTFOLIO.write_text(json.dumps(shipped, indent=1) + "\n")
         print(f"wrote {TABLE} and {PORTFOLIO} in {time.perf_counter() - start:.0f} s")
         return
-    rows, marks = evaluate(args.seeds, args.trials, json.loads(TABLE.read_text()))
-    lines = report(rows, marks, args.seeds, args.trials, time.perf_counter() - start)
+    if args.report:
+        rows = [json.loads(line) for line in Path(args.report).read_text().splitlines()]
+        marks = sorted({5, 10, args.trials})
+        seconds = sum(r["seconds"] for r in rows)
+    else:
+        rows, marks = evaluate(args.seeds, args.trials, json.loads(TABLE.read_text()))
+        seconds = time.perf_counter() - start
+    lines = report(rows, marks, args.seeds, args.trials, seconds)
     path = write_result("automl", lines)
     path.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     print("\n".join(lines))
