@@ -120,7 +120,8 @@ def test_registry_and_exports() -> None:
     assert set(samplers.__all__) == {"SAMPLERS", "AutoSampler", "BOHBSampler", "CmaEsSampler",
                                      "GPSampler", "GridSampler", "NSGAIISampler",
                                      "NSGAIIISampler", "PartialFixedSampler", "QMCSampler",
-                                     "RandomSampler", "Sampler", "TPESampler"}
+                                     "RandomSampler", "RegularizedEvolutionSampler", "Sampler",
+                                     "TPESampler"}
     assert {"auto", "random", "grid", "qmc", "tpe", "gp", "cmaes", "nsga2", "nsga3",
-            "bohb"} <= set(SAMPLERS)
+            "bohb", "evolution"} <= set(SAMPLERS)
     assert all(issubclass(cls, samplers.Sampler) for cls in SAMPLERS.values())

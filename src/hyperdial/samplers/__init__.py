@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from hyperdial.samplers.auto import AutoSampler
     from hyperdial.samplers.bohb import BOHBSampler
     from hyperdial.samplers.cmaes import CmaEsSampler
+    from hyperdial.samplers.evolution import RegularizedEvolutionSampler
     from hyperdial.samplers.fixed import PartialFixedSampler
     from hyperdial.samplers.gp import GPSampler
     from hyperdial.samplers.grid import GridSampler
@@ -27,12 +28,12 @@ _MODULES = {
     "AutoSampler": "auto", "BOHBSampler": "bohb", "CmaEsSampler": "cmaes", "GPSampler": "gp",
     "GridSampler": "grid", "NSGAIISampler": "nsga", "NSGAIIISampler": "nsga",
     "PartialFixedSampler": "fixed", "QMCSampler": "qmc", "RandomSampler": "random",
-    "TPESampler": "tpe",
+    "RegularizedEvolutionSampler": "evolution", "TPESampler": "tpe",
 }
 
 __all__ = ["SAMPLERS", "AutoSampler", "BOHBSampler", "CmaEsSampler", "GPSampler", "GridSampler",
            "NSGAIIISampler", "NSGAIISampler", "PartialFixedSampler", "QMCSampler", "RandomSampler",
-           "Sampler", "TPESampler"]
+           "RegularizedEvolutionSampler", "Sampler", "TPESampler"]
 
 __getattr__ = module_getattr(__name__, _MODULES)
 
@@ -48,4 +49,5 @@ SAMPLERS: LazyRegistry[Sampler] = LazyRegistry(__name__, _MODULES, {
     "nsga2": "NSGAIISampler",
     "nsga3": "NSGAIIISampler",
     "bohb": "BOHBSampler",
+    "evolution": "RegularizedEvolutionSampler",
 })
