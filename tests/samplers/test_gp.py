@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import replace
@@ -20,6 +21,7 @@ from hyperdial.samplers.gp import (
     find_branches,
     local_rows,
     scalarise,
+    untried,
     warp_losses,
 )
 from hyperdial.space import Categorical, Float, Int, SearchSpace
@@ -194,9 +196,9 @@ def test_default_local_steps_every_trial_only_where_a_local_model_is_fitted(
     boxed: list[bool] = []
     real = gp_module._maximise
 
-    def spy(*args: Any) -> tuple[np.ndarray, float]:
+    def spy(*args: Any, **kwargs: Any) -> tuple[np.ndarray, float]:
         boxed.append(args[-1] is not None)
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(gp_module, "_maximise", spy)
     history, space = _history_4d(30, categorical)
@@ -429,3 +431,37 @@ def test_pruned_trials_count_at_their_last_report_and_are_not_proposed_again() -
         points = [tuple(sorted(t.params.items())) for t in study.trials]
         assert len(set(points)) == len(points)
         assert sum(t.state is hd.TrialState.PRUNED for t in study.trials) >= 5
+
+
+def test_untried_sees_a_repeat_through_parameters_the_trial_did_not_have() -> None:
+    nan = np.nan
+    tried = np.array([[0.25, 0.5, nan],    # a 1-layer trial: no second width
+                      [0.75, 0.5, 0.5]])
+    rows = np.array([[0.25, 0.5, 0.9],     # the 1-layer trial again, whatever the 2nd width
+                     [0.75, 0.5, 0.5],     # the 2-layer trial again
+                     [0.75, 0.5, 0.9],     # new
+                     [0.25, 0.6, 0.5]])    # new
+    inactive = np.zeros(3, dtype=bool)
+    assert untried(tried, inactive, rows).tolist() == [False, False, True, True]
+    # A branch without the last column blanks it: [0.75, 0.5, -] repeats no trial.
+    assert untried(tried, np.array([False, False, True]), rows[1:2]).tolist() == [True]
+    assert untried(np.empty((0, 3)), inactive, rows).all()
+
+
+def _layers(trial: hd.Trial) -> float:
+    """A deterministic define-by-run architecture score: 3 layers of 64 units are best."""
+    n = trial.suggest_int("n_layers", 1, 3)
+    widths = [trial.suggest_categorical(f"width_{i}", [16, 32, 64, 128]) for i in range(n)]
+    return abs(n - 3) + sum(abs(np.log2(w / 64)) for w in widths)
+
+
+def test_never_proposes_an_architecture_it_has_tried() -> None:
+    """With a fitted noise level, a tried discrete optimum keeps a positive expected
+    improvement; the GP proposed it again and again (17 distinct of 40 on benchmarks/nas.py)
+    until repeats were excluded and integer parents held per branch."""
+    study = hd.create_study(sampler=GPSampler(seed=0, n_candidates=128, n_restarts=2))
+    study.optimize(_layers, n_trials=30)
+    configs = [json.dumps(t.params, sort_keys=True) for t in study.trials]
+    for i in range(10, 30):  # from the end of the quasi-random start, every trial is new
+        assert configs[i] not in configs[:i]
+    assert study.best_value == 0.0

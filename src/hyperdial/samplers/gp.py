@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -125,13 +127,14 @@ class Branch:
 
 
 def find_branches(raw: np.ndarray, y: np.ndarray, is_cat: np.ndarray,
-                  max_branches: int = 8) -> list[Branch]:
+                  max_branches: int = 8, is_discrete: np.ndarray | None = None) -> list[Branch]:
     """The activity patterns of the rows of ``raw`` (NaN = inactive), best branch first.
 
-    A categorical column whose values in one branch never occur in the others selects that
-    branch (a parent such as ``model``): with a single value it is held at that value, so that
-    the acquisition search never pairs a branch's parameters with another branch's parent.
-    Only the ``max_branches`` branches with the best losses are searched.
+    A categorical (or, with ``is_discrete``, integer) column whose values in one branch never
+    occur in the others selects that branch (a parent such as ``model``, or ``n_layers`` for
+    per-layer widths): with a single value it is held at that value, so that the acquisition
+    search never pairs a branch's parameters with another branch's parent. Only the
+    ``max_branches`` branches with the best losses are searched.
     """
     nan = np.isnan(raw)
     patterns, inverse = np.unique(nan, axis=0, return_inverse=True)
@@ -142,7 +145,8 @@ def find_branches(raw: np.ndarray, y: np.ndarray, is_cat: np.ndarray,
     for p in order[:max_branches]:
         members = np.flatnonzero(inverse == p)
         fixed = np.where(patterns[p], imputed, np.nan)
-        for j in np.flatnonzero(is_cat & ~patterns[p]):
+        parents = is_cat if is_discrete is None else is_cat | is_discrete
+        for j in np.flatnonzero(parents & ~patterns[p]):
             inside = np.unique(raw[members, j])
             others = raw[(inverse != p) & ~nan[:, j], j]
             if inside.size == 1 and others.size and not np.isin(inside, others).any():
@@ -310,7 +314,8 @@ class GPSampler(Sampler):
         # log EI. From the lowest posterior mean at the trials, which the fitted noise lifts
         # above a sharp minimum, two seeds in ten stayed at a face of the cube on ackley10.
         best: float | None = float(np.min(y[feasible])) if feasible.any() else None
-        branches = find_branches(raw, y, is_cat)
+        branches = find_branches(raw, y, is_cat,
+                                 is_discrete=np.array([n_values(d) is not None for d in dists]))
         number = self.trial_number(rng)
         # Local model in purely numerical spaces of 4 or more dimensions (see ``docs/gp.md``):
         # in 2-D the global GP already resolves the box (svc_breast_cancer lost with it), and
@@ -331,16 +336,19 @@ class GPSampler(Sampler):
             if local is not None:
                 model, post, best = local
         pending = [t for t in history.running if any(n in t.params for n in space)]
+        tried = encode(space, [t.params for t in completed])
         if pending:
-            xp = impute_inactive(encode(space, [t.params for t in pending]), is_cat)
-            post, best = _believe(post, *model, is_cat, xp, best)
+            raw_pending = encode(space, [t.params for t in pending])
+            tried = np.vstack([tried, raw_pending[~np.isnan(raw_pending).all(axis=1)]])
+            post, best = _believe(post, *model, is_cat, impute_inactive(raw_pending, is_cat),
+                                  best)
         acquisition = Acquisition(post, best, constraints)
         n_cand = max(self.n_candidates // len(branches), min(self.n_candidates, 256))
         best_row, best_acq = np.empty(0), -np.inf
         for branch in branches:
             good = x[branch.members[np.argsort(y[branch.members], kind="stable")[:5]]]
             row, acq = _maximise(acquisition, dists, good, rng, n_cand, self.n_restarts,
-                                 branch.fixed, box)
+                                 branch.fixed, box, fresh=partial(untried, tried, branch.inactive))
             if acq > best_acq:
                 best_row, best_acq = np.where(branch.inactive, np.nan, row), acq
         return best_row
@@ -443,10 +451,14 @@ def _neighbours(d: Any, u: float) -> list[float]:
 
 def _maximise(acq: Acquisition, dists: list[Any], good: np.ndarray, rng: np.random.Generator,
               n_candidates: int, n_restarts: int, fixed: np.ndarray,
-              box: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, float]:
+              box: tuple[np.ndarray, np.ndarray] | None = None,
+              fresh: Callable[[np.ndarray], np.ndarray] | None = None,
+              ) -> tuple[np.ndarray, float]:
     """The encoded point of highest acquisition and that value: score quasi-random and local
     candidates, polish the best few with L-BFGS-B over the numerical columns, then search
-    discrete columns exactly. Columns where ``fixed`` is not NaN keep that value."""
+    discrete columns exactly. Columns where ``fixed`` is not NaN keep that value. With
+    ``fresh`` (which rows are not configurations already tried), the best fresh point of
+    those searched and of the one-column changes of the winner, if any is fresh."""
     from scipy.stats import qmc
 
     d = len(dists)
@@ -487,8 +499,52 @@ def _maximise(acq: Acquisition, dists: list[Any], good: np.ndarray, rng: np.rand
             top[:, j] = choices[np.argmax(vals, axis=1)]
     vals = acq(top)
     i = int(np.argmax(vals))
+    if fresh is not None and not fresh(top[i:i + 1])[0]:
+        # A discrete optimum can be a configuration already tried: with a fitted noise level
+        # its expected improvement stays positive, and the GP would propose it again and
+        # again (15-19 distinct architectures in 100 trials on benchmarks/nas.py).
+        pool = np.vstack([top, _one_column_changes(top[i], dists, held), cand])
+        ok = fresh(pool)
+        if ok.any():
+            pool_vals = np.where(ok, acq(pool), -np.inf)
+            pick = int(np.argmax(pool_vals))
+            return pool[pick], float(pool_vals[pick])
     best_row: np.ndarray = top[i]
     return best_row, float(vals[i])
+
+
+def _one_column_changes(row: np.ndarray, dists: list[Any], held: np.ndarray) -> np.ndarray:
+    """``row`` with one discrete column moved: to every other category, or to the grid values
+    next to it."""
+    out = [row[None, :]]
+    for j, dist in enumerate(dists):
+        k = n_values(dist)
+        if held[j] or k is None:
+            continue
+        options = (np.asarray(encode_column(dist, list(dist.choices))) if isinstance(
+            dist, Categorical) else np.asarray(_neighbours(dist, float(row[j]))))
+        moved = np.repeat(row[None, :], len(options), axis=0)
+        moved[:, j] = options
+        out.append(moved)
+    return np.vstack(out)
+
+
+def untried(tried: np.ndarray, inactive: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Which encoded ``rows`` of a branch (its ``inactive`` columns blanked here) repeat none
+    of the ``tried`` rows (NaN: a parameter the trial did not have).
+
+    A row repeats a trial when it agrees with it on every parameter the trial had: a
+    define-by-run objective asks for the same parameters given the same values, so it would
+    evaluate the same configuration whatever else the row holds (a width for a layer that
+    its depth then leaves out, say).
+    """
+    blanked = np.where(inactive, np.nan, rows)
+    if not len(tried) or not len(blanked):
+        return np.ones(len(blanked), dtype=bool)
+    free = np.isnan(tried)[None, :, :]
+    same = np.abs(blanked[:, None, :] - tried[None, :, :]) < 1e-12  # NaN compares False
+    out: np.ndarray = ~np.any(np.all(free | same, axis=2), axis=1)
+    return out
 
 
 def _snap_to_best_neighbours(top: np.ndarray, dists: list[Any], discrete: np.ndarray,
