@@ -115,31 +115,34 @@ _KNN: dict[str, Distribution] = {
     "n_neighbors": Int(1, 50, log=True), "weights": Categorical(("uniform", "distance")),
     "p": Categorical((1, 2))}
 
+def _common(knn: type, forest: type, extra_trees: type, boosting: type,
+            mlp: type) -> dict[str, Family]:
+    """The families both tasks have, from the task's estimator classes."""
+    return {
+        "knn": Family(knn(), _KNN, scaled=True),
+        "random_forest": Family(forest(100), _FOREST),
+        "extra_trees": Family(extra_trees(100), _FOREST),
+        "hist_gradient_boosting": Family(boosting(early_stopping=False), _BOOSTING),
+        "mlp": Family(mlp(max_iter=300), _MLP, scaled=True,
+                      decoders={"hidden_layer_sizes": _one_layer}),
+    }
+
+
 #: Built-in families by task; a search uses all of them unless ``models`` says otherwise.
 FAMILIES: dict[str, dict[str, Family]] = {
     "classification": {
         "logistic": Family(LogisticRegression(max_iter=2000),
                            {"C": Float(1e-4, 1e4, log=True)}, scaled=True),
         "svc": Family(SVC(kernel="rbf"), _RBF, scaled=True),
-        "knn": Family(KNeighborsClassifier(), _KNN, scaled=True),
-        "random_forest": Family(RandomForestClassifier(100), _FOREST),
-        "extra_trees": Family(ExtraTreesClassifier(100), _FOREST),
-        "hist_gradient_boosting": Family(HistGradientBoostingClassifier(early_stopping=False),
-                                         _BOOSTING),
-        "mlp": Family(MLPClassifier(max_iter=300), _MLP, scaled=True,
-                      decoders={"hidden_layer_sizes": _one_layer}),
+        **_common(KNeighborsClassifier, RandomForestClassifier, ExtraTreesClassifier,
+                  HistGradientBoostingClassifier, MLPClassifier),
     },
     "regression": {
         "ridge": Family(Ridge(), {"alpha": Float(1e-4, 1e4, log=True)}, scaled=True),
         "svr": Family(SVR(kernel="rbf"), {**_RBF, "epsilon": Float(1e-3, 1.0, log=True)},
                       scaled=True),
-        "knn": Family(KNeighborsRegressor(), _KNN, scaled=True),
-        "random_forest": Family(RandomForestRegressor(100), _FOREST),
-        "extra_trees": Family(ExtraTreesRegressor(100), _FOREST),
-        "hist_gradient_boosting": Family(HistGradientBoostingRegressor(early_stopping=False),
-                                         _BOOSTING),
-        "mlp": Family(MLPRegressor(max_iter=300), _MLP, scaled=True,
-                      decoders={"hidden_layer_sizes": _one_layer}),
+        **_common(KNeighborsRegressor, RandomForestRegressor, ExtraTreesRegressor,
+                  HistGradientBoostingRegressor, MLPRegressor),
     },
 }
 
