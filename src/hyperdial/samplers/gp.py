@@ -518,8 +518,7 @@ def _one_column_changes(row: np.ndarray, dists: list[Any], held: np.ndarray) -> 
     next to it."""
     out = [row[None, :]]
     for j, dist in enumerate(dists):
-        k = n_values(dist)
-        if held[j] or k is None:
+        if held[j] or n_values(dist) is None:
             continue
         options = (np.asarray(encode_column(dist, list(dist.choices))) if isinstance(
             dist, Categorical) else np.asarray(_neighbours(dist, float(row[j]))))
@@ -539,11 +538,15 @@ def untried(tried: np.ndarray, inactive: np.ndarray, rows: np.ndarray) -> np.nda
     its depth then leaves out, say).
     """
     blanked = np.where(inactive, np.nan, rows)
-    if not len(tried) or not len(blanked):
-        return np.ones(len(blanked), dtype=bool)
+    out: np.ndarray = np.ones(len(blanked), dtype=bool)
+    if not len(tried):
+        return out
     free = np.isnan(tried)[None, :, :]
-    same = np.abs(blanked[:, None, :] - tried[None, :, :]) < 1e-12  # NaN compares False
-    out: np.ndarray = ~np.any(np.all(free | same, axis=2), axis=1)
+    chunk = max(1, 2**22 // tried.size)  # rows at a time: a few MB of comparisons
+    for start in range(0, len(blanked), chunk):
+        part = blanked[start:start + chunk, None, :]
+        same = np.abs(part - tried[None, :, :]) < 1e-12  # NaN compares False
+        out[start:start + chunk] = ~np.any(np.all(free | same, axis=2), axis=1)
     return out
 
 
