@@ -462,6 +462,5 @@ def test_never_proposes_an_architecture_it_has_tried() -> None:
     study = hd.create_study(sampler=GPSampler(seed=0, n_candidates=128, n_restarts=2))
     study.optimize(_layers, n_trials=30)
     configs = [json.dumps(t.params, sort_keys=True) for t in study.trials]
-    for i in range(10, 30):  # from the end of the quasi-random start, every trial is new
-        assert configs[i] not in configs[:i]
+    assert len(set(configs)) == 30  # of 84 configurations, the quasi-random start's included
     assert study.best_value == 0.0

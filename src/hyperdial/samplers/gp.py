@@ -232,7 +232,8 @@ class GPSampler(Sampler):
         completed = [t for t, keep in zip(completed, ok, strict=True) if keep]
         if not names or len(completed) < max(self.n_startup_trials, 2):
             start = self._startup_point(len(space), rng)
-            return decode(space, start if start is not None else u)[0]
+            return decode(space, self._unrepeated(history, space, start if start is not None
+                                                  else u, rng))[0]
         with _one_blas_thread():
             row = self._optimise(history, gp_space, completed, losses[ok], rng)
         index = {n: j for j, n in enumerate(space)}
@@ -240,6 +241,21 @@ class GPSampler(Sampler):
             if not np.isnan(row[j]):  # a parameter inactive in the chosen branch stays random
                 u[index[n]] = row[j]
         return decode(space, u)[0]
+
+    @staticmethod
+    def _unrepeated(history: History, space: SearchSpace, point: np.ndarray,
+                    rng: np.random.Generator) -> np.ndarray:
+        """``point``, or when it decodes to a configuration already tried or running (points
+        of a small discrete space collide), the first of up to ten uniform draws that does
+        not."""
+        tried = tried_rows(space, [t for t in history.trials
+                                   if t.state.is_finished() or t.state is TrialState.RUNNING])
+        dists, whole = list(space.values()), np.zeros(len(space), dtype=bool)
+        for _ in range(10):
+            if untried(tried, whole, snap(dists, point[None, :]))[0]:
+                break
+            point = rng.random(len(space))
+        return point
 
     def _startup_point(self, d: int, rng: np.random.Generator) -> np.ndarray | None:
         number = self.trial_number(rng)
@@ -336,12 +352,10 @@ class GPSampler(Sampler):
             if local is not None:
                 model, post, best = local
         pending = [t for t in history.running if any(n in t.params for n in space)]
-        tried = encode(space, [t.params for t in completed])
+        tried = tried_rows(space, [*completed, *pending])
         if pending:
-            raw_pending = encode(space, [t.params for t in pending])
-            tried = np.vstack([tried, raw_pending[~np.isnan(raw_pending).all(axis=1)]])
-            post, best = _believe(post, *model, is_cat, impute_inactive(raw_pending, is_cat),
-                                  best)
+            xp = impute_inactive(encode(space, [t.params for t in pending]), is_cat)
+            post, best = _believe(post, *model, is_cat, xp, best)
         acquisition = Acquisition(post, best, constraints)
         n_cand = max(self.n_candidates // len(branches), min(self.n_candidates, 256))
         best_row, best_acq = np.empty(0), -np.inf
@@ -526,6 +540,14 @@ def _one_column_changes(row: np.ndarray, dists: list[Any], held: np.ndarray) -> 
         moved[:, j] = options
         out.append(moved)
     return np.vstack(out)
+
+
+def tried_rows(space: SearchSpace, trials: list[TrialRecord]) -> np.ndarray:
+    """The encoded configurations of ``trials`` that a point of ``space`` can repeat: those
+    whose parameters all lie in it (a running trial that has asked for none yet, or one with
+    a parameter outside the space, cannot be repeated there)."""
+    rows = [t.params for t in trials if t.params and all(n in space for n in t.params)]
+    return encode(space, rows) if rows else np.empty((0, len(space)))
 
 
 def untried(tried: np.ndarray, inactive: np.ndarray, rows: np.ndarray) -> np.ndarray:
