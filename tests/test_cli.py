@@ -456,3 +456,54 @@ def test_the_dashboard_without_its_extra_says_which(objectives: Path, url: str, 
     assert result.exit_code == 1
     assert one_line_error(result) == ("Error: hyperdial dashboard needs the dashboard extra: "
                                       f"this needs {module}: pip install 'hyperdial[dashboard]'")
+
+
+@pytest.fixture
+def wine_csv(tmp_path: Path) -> Path:
+    pytest.importorskip("sklearn")
+    pytest.importorskip("pandas")
+    from sklearn.datasets import load_wine
+
+    frame = load_wine(as_frame=True).frame
+    frame["target"] = frame["target"].map({0: "barolo", 1: "grignolino", 2: "barbera"})
+    path = tmp_path / "wine.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_automl_on_a_csv_reports_saves_and_warm_starts_the_next(wine_csv: Path, url: str,
+                                                                 tmp_path: Path) -> None:
+    import joblib
+    import pandas as pd
+
+    model = tmp_path / "model.joblib"
+    out = ok("automl", str(wine_csv), "--target", "target", "--n-trials", "5", "--cv", "3",
+             "--models", "knn,logistic", "-o", str(model), url=url)
+    assert "classification: best " in out and "study 'automl-wine'" in out
+    held_out = re.search(r"held-out score on 36 rows: (\d\.\d+)", out)
+    assert held_out is not None and float(held_out.group(1)) > 0.8
+    study = hd.load_study(study_name="automl-wine", storage=url)
+    assert len(study.trials) == 5 and study.user_attrs["automl_task"] == "classification"
+    frame = pd.read_csv(wine_csv)
+    loaded = joblib.load(model)  # the refitted pipeline, string labels and all
+    assert set(loaded.predict(frame.drop(columns=["target"]))) <= set(frame["target"])
+    # Another dataset in the same storage starts from the best configuration found above.
+    shuffled = frame.sample(frac=1.0, random_state=1)
+    other = tmp_path / "wine2.csv"
+    shuffled.to_csv(other, index=False)
+    ok("automl", str(other), "--target", "target", "--n-trials", "2", "--cv", "3",
+       "--models", "knn,logistic", "--test-size", "0", url=url)
+    first = hd.load_study(study_name="automl-wine2", storage=url).trials[0]
+    assert first.params == study.best_params and first.user_attrs["warm_start"]
+
+
+def test_automl_guesses_regression_and_refuses_bad_input(wine_csv: Path, url: str) -> None:
+    out = ok("automl", str(wine_csv), "--target", "proline", "--n-trials", "3", "--cv", "3",
+             "--models", "ridge", url=url)
+    assert "regression: best ridge" in out
+    assert "no column 'nope'" in one_line_error(invoke("automl", str(wine_csv), "--target",
+                                                       "nope", url=url))
+    assert "--test-size must be" in one_line_error(invoke(
+        "automl", str(wine_csv), "--target", "target", "--test-size", "1.5", url=url))
+    assert "unknown classification model 'svr'" in one_line_error(invoke(
+        "automl", str(wine_csv), "--target", "target", "--models", "svr", url=url))

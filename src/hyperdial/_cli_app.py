@@ -343,6 +343,85 @@ def dashboard(host: str, port: int, url: str) -> None:
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
+@app.command()
+@click.argument("data", metavar="DATA.csv", type=click.Path(exists=True, dir_okay=False))
+@click.option("--target", required=True, metavar="COLUMN", help="The column to predict.")
+@click.option("--task", type=click.Choice(["auto", "classification", "regression"]),
+              default="auto", show_default=True,
+              help="auto: regression for a numeric target with more than 20 distinct values.")
+@click.option("--study", "study_name", metavar="NAME",
+              help="Study to create or resume (default: automl-<file name>).")
+@click.option("--n-trials", type=int, default=50, show_default=True, metavar="N")
+@click.option("--timeout", type=float, metavar="S", help="Stop starting trials after S seconds.")
+@click.option("--models", metavar="A,B", help="Built-in families to search (default: all).")
+@click.option("--cv", type=int, default=5, show_default=True, metavar="K", help="CV folds.")
+@click.option("--scoring", metavar="NAME", help="A scikit-learn scorer name (default: "
+              "accuracy or R²).")
+@click.option("--test-size", type=float, default=0.2, show_default=True, metavar="F",
+              help="Share of the rows held out to test the final model (0: none).")
+@click.option("--seed", type=int, default=0, show_default=True, metavar="N",
+              help="Seed of the split and the search.")
+@click.option("--output", "-o", metavar="FILE.joblib", help="Save the refitted model here.")
+@storage_option
+def automl(data: str, target: str, task: str, study_name: str | None, n_trials: int,
+           timeout: float | None, models: str | None, cv: int, scoring: str | None,
+           test_size: float, seed: int, output: str | None, url: str) -> None:
+    """Pick a scikit-learn model and its hyperparameters for DATA.csv (needs the sklearn and
+    pandas extras); warm-started by the storage's earlier AutoML studies."""
+    positive("--n-trials", n_trials)
+    positive("--timeout", timeout)
+    if not 0.0 <= test_size < 1.0:
+        raise BadArgument(f"--test-size must be in [0, 1), got {test_size}")
+    try:
+        pd = require("pandas", "pandas")
+        from sklearn.model_selection import train_test_split
+
+        from hyperdial.integrations import automl as auto
+    except ImportError as exc:
+        raise click.ClickException(f"hyperdial automl needs the sklearn and pandas extras: "
+                                   f"{first_line(exc)}") from None
+    frame = pd.read_csv(data)
+    if target not in frame.columns:
+        raise BadArgument(f"{data} has no column {target!r} (it has: "
+                          f"{', '.join(map(str, frame.columns))})")
+    frame = frame.dropna(subset=[target])
+    X, y = frame.drop(columns=[target]), frame[target]
+    if task == "auto":
+        numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
+        task = "regression" if numeric and y.nunique() > 20 else "classification"
+    X_test = y_test = None
+    if test_size:
+        X, X_test, y, y_test = train_test_split(
+            X, y, test_size=test_size, random_state=seed,
+            stratify=y if task == "classification" else None)
+    estimator = auto.AutoMLClassifier if task == "classification" else auto.AutoMLRegressor
+    search = estimator(n_trials=n_trials, timeout=timeout, cv=cv, scoring=scoring,
+                       models=models.split(",") if models else None, random_state=seed,
+                       storage=url, study_name=study_name or f"automl-{Path(data).stem}")
+    try:
+        search.fit(X, y)
+    except ValueError as exc:
+        raise BadArgument(first_line(exc)) from None
+    board = search.leaderboard()
+    r.show(r.table(["model", "CV score", "trials"],
+                   [[row["model"], f"{row['score']:.4f}", str(row["trials"])] for row in board],
+                   numeric=[1, 2]))
+    click.echo(f"{task}: best {search.best_model_}, CV score {search.best_score_:.4f} "
+               f"({len(search.study_.trials)} trials in study {search.study_.study_name!r}, "
+               f"{len(search.warm_start_configs_)} warm-started)")
+    if X_test is not None:
+        from sklearn.metrics import get_scorer
+
+        score = (get_scorer(scoring)(search, X_test, y_test) if scoring
+                 else search.score(X_test, y_test))
+        click.echo(f"held-out score on {len(X_test)} rows: {score:.4f}")
+    if output:
+        import joblib
+
+        joblib.dump(search.best_estimator_, output)
+        click.echo(f"model saved to {output}")
+
+
 PLOTS = {"history": "plot_optimization_history", "intermediate": "plot_intermediate_values",
          "slice": "plot_slice", "parallel": "plot_parallel_coordinate",
          "contour": "plot_contour", "importance": "plot_param_importances",

@@ -292,6 +292,8 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
     meta_features_: dict[str, float]
     study_: Study
     best_estimator_: Any
+    best_model_: str
+    best_score_: float
 
     def __init__(self, *, n_trials: int | None = 50, timeout: float | None = None,
                  models: Sequence[Any] | None = None, cv: Any = 5, scoring: Any = None,
