@@ -11,7 +11,8 @@ population is full, trials come from the independent sampler.
 
 from __future__ import annotations
 
-import json
+import threading
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -50,12 +51,20 @@ def mutate(dist: Distribution, value: Any, rng: np.random.Generator, scale: floa
     return new.item() if isinstance(new, np.generic) else new
 
 
-def _repeats(child: dict[str, Any], seen: list[frozenset[tuple[str, str]]]) -> bool:
+def _item(value: Any) -> tuple[str, Any]:
+    """A value as a hashable key that tells 1, 1.0 and True apart, as the study does."""
+    return (type(value).__name__, value)
+
+
+def _repeats(child: dict[str, Any], tried: dict[frozenset[str], set[frozenset[Any]]]) -> bool:
     """Whether ``child`` repeats an earlier trial: agrees with one on every parameter that
     trial has (a deterministic define-by-run objective then asks for exactly those again,
-    whatever else the proposal holds)."""
-    items = {(k, json.dumps(v)) for k, v in child.items()}
-    return any(trial <= items for trial in seen)
+    whatever else the proposal holds). ``tried`` groups the trials by their parameter names."""
+    for names, configs in tried.items():
+        if names <= child.keys() and frozenset(
+                (n, _item(child[n])) for n in names) in configs:
+            return True
+    return False
 
 
 class RegularizedEvolutionSampler(Sampler):
@@ -98,15 +107,43 @@ class RegularizedEvolutionSampler(Sampler):
         self.independent_sampler = independent_sampler or RandomSampler(seed=seed)
         super().__init__(seed=seed)
 
+    _caches = ("_lock", "_keys")
+
+    def reseed(self, seed: int | None) -> None:
+        super().reseed(seed)
+        self._fresh_caches()
+
+    def _fresh_caches(self) -> None:
+        self._lock = threading.Lock()
+        # number -> (the params dict it was made from, its names, its items): finished trials
+        # are immutable, so a trial is keyed once, while its record is the same object.
+        self._keys: dict[int, tuple[Mapping[str, Any], frozenset[str], frozenset[Any]]] = {}
+
+    def _tried(self, history: History) -> dict[frozenset[str], set[frozenset[Any]]]:
+        """The finished trials' configurations grouped by parameter names (a running trial
+        may hold only the parameters asked so far, so it is left out)."""
+        out: dict[frozenset[str], set[frozenset[Any]]] = {}
+        with self._lock:
+            for t in history.trials:
+                if not t.params or not t.state.is_finished():
+                    continue
+                cached = self._keys.get(t.number)
+                if cached is None or cached[0] is not t.params:
+                    cached = (t.params, frozenset(t.params),
+                              frozenset((n, _item(v)) for n, v in t.params.items()))
+                    self._keys[t.number] = cached
+                out.setdefault(cached[1], set()).add(cached[2])
+        return out
+
     def infer_space(self, history: History) -> SearchSpace:
         return history.completed_union_space
 
     def population(self, history: History) -> list[TrialRecord] | None:
         """The current population, oldest first; None while it is not yet full."""
-        done = sorted(history.completed, key=lambda t: t.number)
+        done = history.completed  # in trial order
         if len(done) < self.population_size:
             return None
-        return done[-self.population_size:]
+        return list(done[-self.population_size:])
 
     def parent(self, history: History, population: list[TrialRecord],
                rng: np.random.Generator) -> TrialRecord:
@@ -134,9 +171,7 @@ class RegularizedEvolutionSampler(Sampler):
         mutable = [n for n in space.active(inherited) if n in inherited]
         if not mutable:
             return space.restrict(fresh) if space.is_conditional else fresh
-        # Finished trials only: a running one may hold only the parameters asked so far.
-        seen = [frozenset((k, json.dumps(v)) for k, v in t.params.items())
-                for t in history.trials if t.state.is_finished() and t.params]
+        seen = self._tried(history)
         for attempt in range(_RETRIES):
             child = {**fresh, **inherited}
             # One mutation, as the method has it; more when the neighbours are all taken.
