@@ -66,7 +66,7 @@ def nearest_best(sources: Sequence[tuple[MetaFeatures, Mapping[str, Any]]],
                  target: MetaFeatures) -> list[dict[str, Any]]:
     """The configurations of ``sources`` (meta-features, configuration), nearest first.
 
-    Distance is Euclidean over the meta-features that the target and both sources share, each
+    Distance is Euclidean over the meta-features that the target and every source share, each
     divided by its standard deviation over all of them (a feature that does not vary counts
     for nothing); ties keep the given order.
     """
