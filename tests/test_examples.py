@@ -33,9 +33,20 @@ def example(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 def test_every_example_has_a_test() -> None:
     tested = {"svm_breast_cancer.py", "prune_sgd_digits.py", "pbt_sgd_digits.py",
               "multiobjective_forest.py", "parallel_workers.py", "torch_mlp_digits.py",
-              "constrained_forest.py"}
+              "constrained_forest.py", "automl_datasets.py"}
     scripts = {p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("_")}
     assert scripts == tested
+
+
+def test_automl_warm_starts_the_second_dataset_from_the_first(
+        example: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wine, cancer = example("automl_datasets.py")["main"](
+        n_trials=6, cv=3, storage=f"sqlite:///{tmp_path / 'automl.db'}")
+    assert wine.best_score_ > 0.9 and cancer.best_score_ > 0.9
+    first = cancer.study_.trials[0]
+    assert first.params == wine.study_.best_params and first.user_attrs["warm_start"]
+    assert len(cancer.warm_start_configs_) == 5  # the wine study's best, then the portfolio
+    assert "breast-cancer:" in capsys.readouterr().out
 
 
 def test_svm_example_tunes_into_a_sqlite_file(example: Any, tmp_path: Path) -> None:
