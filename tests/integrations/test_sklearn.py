@@ -268,3 +268,36 @@ def test_space_conversion() -> None:
     assert several.decode({GRID: 1, "1:C": 3, "1:k": 2}) == {"C": 3, "k": 2}
     with pytest.raises(TypeError, match="'bad'"):
         build_space({"bad": "not a list"})
+
+
+class _SeesConfig(BaseEstimator, ClassifierMixin):  # type: ignore[misc]
+    """Scores 1 when scikit-learn's global config reached the process that fitted it."""
+
+    def __init__(self, c: float = 1.0) -> None:
+        self.c = c
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> _SeesConfig:
+        import sklearn
+
+        self.saw_ = sklearn.get_config()["assume_finite"]
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.full(len(X), self.classes_[0])
+
+    def score(self, X: np.ndarray, y: np.ndarray, sample_weight: Any = None) -> float:
+        return float(self.saw_)
+
+
+def test_worker_processes_get_the_callers_scikit_learn_config(
+        data: tuple[np.ndarray, np.ndarray]) -> None:
+    import sklearn
+
+    X, y = data
+    with sklearn.config_context(assume_finite=True):
+        search = HyperdialSearchCV(_SeesConfig(), {"c": hd.Float(0.1, 1.0)}, n_trials=2, cv=2,
+                                   n_jobs=2, random_state=0, refit=False).fit(X, y)
+    # Each fit ran in a worker process (loky), which saw the caller's config: with joblib's
+    # own Parallel it saw the default (False) and every score was 0.
+    assert list(search.cv_results_["mean_test_score"]) == [1.0, 1.0]

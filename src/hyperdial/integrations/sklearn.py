@@ -34,7 +34,7 @@ from hyperdial._optional import require
 
 require("sklearn", "sklearn")
 
-from joblib import Parallel, delayed, effective_n_jobs  # noqa: E402
+from joblib import effective_n_jobs  # noqa: E402
 from scipy.stats import rankdata  # noqa: E402
 from sklearn.base import _fit_context, clone, is_classifier  # noqa: E402
 from sklearn.model_selection import check_cv  # noqa: E402
@@ -46,6 +46,7 @@ from sklearn.model_selection._validation import (  # noqa: E402
 )
 from sklearn.utils import _safe_indexing, check_random_state, resample  # noqa: E402
 from sklearn.utils._param_validation import HasMethods, Interval  # noqa: E402
+from sklearn.utils.parallel import Parallel, delayed  # noqa: E402
 from sklearn.utils.validation import _check_method_params, indexable  # noqa: E402
 
 from hyperdial import samplers as _samplers  # noqa: E402
