@@ -17,7 +17,8 @@ The search runs each optimizer for ``--trials`` trials on ``--seeds`` seeds and 
 and 100 % of the budget, and the test accuracy of the architecture each search picked (by
 validation). Optimizers: random search, hyperdial's regularized evolution, TPE, default sampler
 (GP) and NSGA-II as a single-objective genetic algorithm; Optuna's TPE and random search.
-Writes ``benchmarks/results/nas-<date>.md``.
+Writes ``benchmarks/results/nas-<date>.md`` (``nas-<trials>-trials-<date>.md`` for another
+budget than 100).
 
     python -m benchmarks.nas --build-table
     python -m benchmarks.nas [--seeds 20] [--trials 100]
@@ -199,7 +200,9 @@ def main() -> None:
         "of the architecture the search picked by validation (mean ± sd). "
         f"hyperdial {hd.__version__}, Python {platform.python_version()}, "
         f"{os.cpu_count()} cores, {time.perf_counter() - start:.0f} s in all. Command: "
-        f"`python -m benchmarks.nas --seeds {args.seeds} --trials {args.trials}`.",
+        f"`python -m benchmarks.nas --seeds {args.seeds} --trials {args.trials}"
+        + ("" if args.optimizers == list(OPTIMIZERS) else
+           " --optimizers " + " ".join(f"'{o}'" for o in args.optimizers)) + "`.",
         "",
         "| optimizer | " + " | ".join(f"regret @{m}" for m in marks)
         + " | hit @100 % | test | seconds per search |",
@@ -213,7 +216,7 @@ def main() -> None:
                      + f" | {hits}/{len(runs)} | {statistics.fmean(tests):.4f} ± "
                      f"{statistics.pstdev(tests):.4f} | "
                      f"{statistics.fmean(r['seconds'] for r in runs):.2f} |")
-    path = write_result("nas", lines)
+    path = write_result("nas" if args.trials == 100 else f"nas-{args.trials}-trials", lines)
     print("\n".join(lines))
     print(f"wrote {path}")
 
