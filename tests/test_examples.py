@@ -33,7 +33,7 @@ def example(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 def test_every_example_has_a_test() -> None:
     tested = {"svm_breast_cancer.py", "prune_sgd_digits.py", "pbt_sgd_digits.py",
               "multiobjective_forest.py", "parallel_workers.py", "torch_mlp_digits.py",
-              "constrained_forest.py", "automl_datasets.py"}
+              "constrained_forest.py", "automl_datasets.py", "lightning_mlp_digits.py"}
     scripts = {p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("_")}
     assert scripts == tested
 
@@ -109,6 +109,24 @@ def test_parallel_workers_share_one_sqlite_study(example: Any, tmp_path: Path) -
         n_workers=3, n_trials=3, storage=f"sqlite:///{tmp_path / 'workers.db'}")
     assert sorted(t.number for t in study.trials) == list(range(9))
     assert all(t.state is hd.TrialState.COMPLETE for t in study.trials)
+
+
+def test_lightning_mlp_is_pruned_by_hyperband_through_the_callback(
+        example: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("lightning")
+    module = example("lightning_mlp_digits.py")
+    study = module["main"](n_trials=8)
+    pruned = [t for t in study.trials if t.state is hd.TrialState.PRUNED]
+    assert len(pruned) >= 2
+    for t in study.trials:  # one report an epoch, from epoch 0; the pruned stop early
+        steps = list(t.intermediate_values)
+        assert steps == list(range(len(steps)))
+        full = module["MAX_EPOCHS"]
+        assert len(steps) < full if t in pruned else len(steps) == full
+        assert {k for k in t.params if k.startswith("units_")} == {
+            f"units_{i}" for i in range(t.params["n_layers"])}
+    assert study.best_value < 0.06
+    assert "pruned" in capsys.readouterr().out
 
 
 def test_torch_mlp_prunes_and_keeps_layer_widths_conditional(example: Any) -> None:

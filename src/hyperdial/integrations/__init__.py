@@ -7,7 +7,9 @@ Import the submodule you need; each imports its library only there:
 * `hyperdial.integrations.automl`: `AutoMLClassifier`, `AutoMLRegressor` (model family and
   hyperparameters in one search, ``hyperdial[sklearn]``);
 * `hyperdial.integrations.xgboost`: `XGBoostPruningCallback` (``hyperdial[xgboost]``);
-* `hyperdial.integrations.lightgbm`: `LightGBMPruningCallback` (``hyperdial[lightgbm]``).
+* `hyperdial.integrations.lightgbm`: `LightGBMPruningCallback` (``hyperdial[lightgbm]``);
+* `hyperdial.integrations.lightning`: `LightningPruningCallback` (PyTorch Lightning,
+  ``hyperdial[lightning]``).
 """
 
 from __future__ import annotations

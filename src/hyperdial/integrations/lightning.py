@@ -1,0 +1,69 @@
+"""PyTorch Lightning: report a validation metric after every validation run, prune on request.
+
+>>> # trainer = lightning.pytorch.Trainer(
+>>> #     max_epochs=20, callbacks=[LightningPruningCallback(trial, monitor="val_loss")])
+>>> # trainer.fit(model, datamodule)   # raises TrialPruned when the pruner says stop
+
+Works with the ``lightning`` package (``pip install 'hyperdial[lightning]'``) and with the older
+``pytorch_lightning`` one.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from hyperdial._optional import require
+from hyperdial.integrations import report_or_prune
+from hyperdial.trial import Trial
+
+
+def _callback_base() -> type:
+    """Lightning's ``Callback``, from ``lightning`` or else ``pytorch_lightning``."""
+    try:
+        module = importlib.import_module("lightning.pytorch.callbacks")
+    except ImportError:
+        module = require("pytorch_lightning.callbacks", "lightning")
+    base: type = module.Callback
+    return base
+
+
+class LightningPruningCallback(_callback_base()):  # type: ignore[misc]
+    """After each validation run (not the sanity check), reports the logged metric
+    ``monitor`` at step = the epoch and raises `TrialPruned` when the trial's pruner says so;
+    Lightning then tears training down and the exception reaches the objective, which the
+    study records as PRUNED.
+
+    With ``val_check_interval`` below one epoch, the first validation of each epoch counts
+    (a trial reports once per step). Steps are epochs rather than optimiser steps so that
+    trials with different batch sizes are compared at the same point of training. Training
+    must run in one process: a trial lives in the process that runs the objective, so a
+    multi-process strategy (DDP) is refused at setup.
+    """
+
+    def __init__(self, trial: Trial, monitor: str) -> None:
+        super().__init__()
+        self.trial = trial
+        self.monitor = monitor
+
+    def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+        if trainer.world_size > 1:
+            raise ValueError(f"LightningPruningCallback needs training in one process; this "
+                             f"trainer runs {trainer.world_size} (strategy "
+                             f"{type(trainer.strategy).__name__})")
+
+    def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+        if trainer.sanity_checking:
+            return
+        metrics = trainer.callback_metrics
+        if self.monitor not in metrics:
+            raise ValueError(f"the model logged no {self.monitor!r} during validation; it "
+                             f"logged {sorted(metrics)} (self.log({self.monitor!r}, value) "
+                             "in validation_step or on_validation_epoch_end)")
+        epoch = trainer.current_epoch
+        if epoch in self.trial.intermediate_values:  # a second validation in this epoch
+            return
+        report_or_prune(self.trial, float(metrics[self.monitor]), epoch)
+
+
+__all__ = ["LightningPruningCallback"]
