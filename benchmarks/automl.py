@@ -133,7 +133,8 @@ def _cv(task: str, seed: int = 0) -> Any:
 # -- the portfolio --------------------------------------------------------------------------
 def _top_configs(task: str, X: np.ndarray, y: np.ndarray, trials: int, keep: int
                  ) -> list[dict[str, Any]]:
-    search = ESTIMATOR[task](n_trials=trials, cv=_cv(task), warm_start=0, random_state=0)
+    search = ESTIMATOR[task](n_trials=trials, cv=_cv(task), warm_start=0, ensemble_size=0,
+                             random_state=0)
     search.fit(X, y)
     done = sorted(search.study_.get_trials(states=(TrialState.COMPLETE,)),
                   key=lambda t: -t.value)

@@ -485,8 +485,9 @@ def test_automl_on_a_csv_reports_saves_and_warm_starts_the_next(wine_csv: Path, 
     study = hd.load_study(study_name="automl-wine", storage=url)
     assert len(study.trials) == 5 and study.user_attrs["automl_task"] == "classification"
     frame = pd.read_csv(wine_csv)
-    loaded = joblib.load(model)  # the refitted pipeline, string labels and all
+    loaded = joblib.load(model)  # the fitted AutoML model, string labels and all
     assert set(loaded.predict(frame.drop(columns=["target"]))) <= set(frame["target"])
+    assert ("predicting with an ensemble of" in out) == (loaded.ensemble_ is not None)
     # Another dataset in the same storage starts from the best configuration found above.
     shuffled = frame.sample(frac=1.0, random_state=1)
     other = tmp_path / "wine2.csv"
@@ -505,5 +506,7 @@ def test_automl_guesses_regression_and_refuses_bad_input(wine_csv: Path, url: st
                                                        "nope", url=url))
     assert "--test-size must be" in one_line_error(invoke(
         "automl", str(wine_csv), "--target", "target", "--test-size", "1.5", url=url))
+    assert "--ensemble-size must be >= 0" in one_line_error(invoke(
+        "automl", str(wine_csv), "--target", "target", "--ensemble-size", "-1", url=url))
     assert "unknown classification model 'svr'" in one_line_error(invoke(
         "automl", str(wine_csv), "--target", "target", "--models", "svr", url=url))

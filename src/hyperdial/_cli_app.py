@@ -361,15 +361,21 @@ def dashboard(host: str, port: int, url: str) -> None:
               help="Share of the rows held out to test the final model (0: none).")
 @click.option("--seed", type=int, default=0, show_default=True, metavar="N",
               help="Seed of the split and the search.")
-@click.option("--output", "-o", metavar="FILE.joblib", help="Save the refitted model here.")
+@click.option("--ensemble-size", type=int, default=50, show_default=True, metavar="N",
+              help="Rounds of ensemble selection over the best configurations (0: predict "
+              "with the best one alone).")
+@click.option("--output", "-o", metavar="FILE.joblib", help="Save the fitted model here.")
 @storage_option
 def automl(data: str, target: str, task: str, study_name: str | None, n_trials: int,
            timeout: float | None, models: str | None, cv: int, scoring: str | None,
-           test_size: float, seed: int, output: str | None, url: str) -> None:
+           test_size: float, seed: int, ensemble_size: int, output: str | None,
+           url: str) -> None:
     """Pick a scikit-learn model and its hyperparameters for DATA.csv (needs the sklearn and
     pandas extras); warm-started by the storage's earlier AutoML studies."""
     positive("--n-trials", n_trials)
     positive("--timeout", timeout)
+    if ensemble_size < 0:
+        raise BadArgument(f"--ensemble-size must be >= 0, got {ensemble_size}")
     if not 0.0 <= test_size < 1.0:
         raise BadArgument(f"--test-size must be in [0, 1), got {test_size}")
     try:
@@ -397,7 +403,8 @@ def automl(data: str, target: str, task: str, study_name: str | None, n_trials: 
     estimator = auto.AutoMLClassifier if task == "classification" else auto.AutoMLRegressor
     search = estimator(n_trials=n_trials, timeout=timeout, cv=cv, scoring=scoring,
                        models=models.split(",") if models else None, random_state=seed,
-                       storage=url, study_name=study_name or f"automl-{Path(data).stem}")
+                       ensemble_size=ensemble_size, storage=url,
+                       study_name=study_name or f"automl-{Path(data).stem}")
     try:
         search.fit(X, y)
     except ValueError as exc:
@@ -409,6 +416,10 @@ def automl(data: str, target: str, task: str, study_name: str | None, n_trials: 
     click.echo(f"{task}: best {search.best_model_}, CV score {search.best_score_:.4f} "
                f"({len(search.study_.trials)} trials in study {search.study_.study_name!r}, "
                f"{len(search.warm_start_configs_)} warm-started)")
+    if search.ensemble_ is not None:
+        click.echo("predicting with an ensemble of " + ", ".join(
+            f"{row['model']} (trial {row['trial']}) {row['weight']:.2f}"
+            for row in search.ensemble_members_))
     if X_test is not None:
         from sklearn.metrics import get_scorer
 
@@ -418,7 +429,7 @@ def automl(data: str, target: str, task: str, study_name: str | None, n_trials: 
     if output:
         import joblib
 
-        joblib.dump(search.best_estimator_, output)
+        joblib.dump(search, output)  # it predicts as it did here: ensemble or best pipeline
         click.echo(f"model saved to {output}")
 
 

@@ -256,3 +256,69 @@ class _Broken(BaseEstimator, ClassifierMixin):  # type: ignore[misc]
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> _Broken:
         raise ValueError("this model never fits")
+
+
+def test_the_ensemble_averages_refitted_members_and_predicts() -> None:
+    X, y = make_classification(300, n_features=12, n_informative=5, flip_y=0.1, random_state=3)
+    Xtr, Xte, ytr, _ = train_test_split(X, y, random_state=0, stratify=y)
+    model = AutoMLClassifier(n_trials=12, models=FAST, cv=3, random_state=0).fit(Xtr, ytr)
+    assert model.ensemble_ is not None, "noisy labels: an average of several models helps"
+    members = model.ensemble_members_
+    assert len(members) == len(model.ensemble_.members) >= 2
+    assert sum(m["weight"] for m in members) == pytest.approx(1.0)
+    completed = {t.number: t for t in model.study_.get_trials(states=(TrialState.COMPLETE,))}
+    for row in members:  # members are completed trials, scored as the study has them
+        assert completed[row["trial"]].params["model"] == row["model"]
+        assert completed[row["trial"]].value == pytest.approx(row["score"])
+    proba = model.predict_proba(Xte)
+    assert proba.shape == (len(Xte), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(model.predict(Xte), model.ensemble_.predict(Xte))
+    np.testing.assert_array_equal(model.predict(Xte), model.classes_[proba.argmax(axis=1)])
+    assert not hasattr(model, "decision_function")  # an average has no decision function
+    copy = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(copy.predict_proba(Xte), proba)
+    alone = clone(model).set_params(ensemble_size=0).fit(Xtr, ytr)
+    assert alone.ensemble_ is None and alone.ensemble_members_ == []
+    np.testing.assert_array_equal(alone.predict(Xte), alone.best_estimator_.predict(Xte))
+
+
+def test_the_ensemble_draws_on_the_best_completed_configurations(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    X, y = make_friedman1(200, noise=1.0, random_state=0)
+    monkeypatch.setattr(automl, "NBEST", 4)
+    seen: dict[str, list[automl._Candidate]] = {}
+    build = automl._AutoML._ensemble
+
+    def spy(self: automl._AutoML, search: automl._CashSearchCV, X: np.ndarray,
+            y: np.ndarray) -> tuple[object, list[dict[str, object]]]:
+        seen["kept"] = list(search.kept_)
+        return build(self, search, X, y)
+
+    monkeypatch.setattr(automl._AutoML, "_ensemble", spy)
+    model = AutoMLRegressor(n_trials=10, models=["ridge", "knn", "random_forest"], cv=3,
+                            random_state=0).fit(X, y)
+    values = sorted((t.value for t in model.study_.get_trials(states=(TrialState.COMPLETE,))),
+                    reverse=True)
+    kept = seen["kept"]
+    assert [c.value(None) for c in kept] == pytest.approx(values[:4])  # the best, best first
+    assert all(len(c.predictions) == 3 for c in kept)
+    assert model.search_.kept_ == []  # the predictions do not outlive the fit
+
+
+def test_no_ensemble_without_out_of_fold_predictions_for_every_sample() -> None:
+    from sklearn.model_selection import ShuffleSplit
+
+    X, y = make_friedman1(150, noise=1.0, random_state=0)
+    with pytest.warns(UserWarning, match="do not cover every sample"):
+        model = AutoMLRegressor(n_trials=6, models=["ridge", "knn"], random_state=0,
+                                cv=ShuffleSplit(3, test_size=0.3, random_state=0)).fit(X, y)
+    assert model.ensemble_ is None
+    np.testing.assert_array_equal(model.predict(X), model.best_estimator_.predict(X))
+
+
+def test_ensemble_size_must_be_a_count() -> None:
+    X, y = make_friedman1(60, random_state=0)
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ValueError, match="ensemble_size must be a non-negative int"):
+            AutoMLRegressor(n_trials=2, ensemble_size=bad).fit(X, y)

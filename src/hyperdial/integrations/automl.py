@@ -12,6 +12,12 @@ fold pruning of hopeless configurations, parallel candidates (``n_jobs``), stora
 Its first trials are a warm start: the best configurations of the nearest earlier AutoML
 studies in the same storage (nearest by dataset meta-features), then a portfolio of
 configurations chosen offline to do well across many datasets (`hyperdial.warmstart`).
+
+After the search, ensemble selection (Caruana et al., 2004, as in Auto-sklearn) averages the
+best configurations: greedily, with replacement, it adds the one whose out-of-fold predictions
+(kept from the cross-validation, so no model is judged on data it trained on) most improve the
+average's score. The members are refitted on all the data and their average predicts; a
+classifier without ``predict_proba`` votes for the class it predicts.
 """
 
 from __future__ import annotations
@@ -51,11 +57,18 @@ from sklearn.preprocessing import OneHotEncoder, RobustScaler, StandardScaler  #
 from sklearn.svm import SVC, SVR  # noqa: E402
 from sklearn.utils import check_random_state  # noqa: E402
 from sklearn.utils.metaestimators import available_if  # noqa: E402
+from sklearn.utils.parallel import Parallel, delayed  # noqa: E402
 from sklearn.utils.validation import check_is_fitted  # noqa: E402
 
 from hyperdial import warmstart  # noqa: E402
+from hyperdial.integrations._ensemble import (  # noqa: E402
+    VotingEnsemble,
+    ensemble_selection,
+    out_of_fold,
+    scorer_of,
+)
 from hyperdial.integrations._sk_space import Decoder, ParamSpace, convert  # noqa: E402
-from hyperdial.integrations.sklearn import HyperdialSearchCV  # noqa: E402
+from hyperdial.integrations.sklearn import HyperdialSearchCV, _Candidate  # noqa: E402
 from hyperdial.pruners import PercentilePruner  # noqa: E402
 from hyperdial.pruners.base import Pruner  # noqa: E402
 from hyperdial.samplers.base import Sampler  # noqa: E402
@@ -72,6 +85,7 @@ from hyperdial.trial import TrialState  # noqa: E402
 
 MODEL, SCALER = "model", "scaler"  # the study's family choice and the shared scaler choice
 TASK_ATTR, META_ATTR = "automl_task", "automl_meta_features"  # study user attributes
+NBEST = 25  # completed configurations whose fold predictions an ensemble may draw on
 
 
 def _identity(value: Any) -> Any:
@@ -270,18 +284,34 @@ def _portfolio(task: str) -> list[dict[str, Any]]:
 
 
 class _CashSearchCV(HyperdialSearchCV):
-    """The search behind AutoML: takes a ready `ParamSpace`, and lets the AutoML estimator
-    prepare the study (attributes, warm start) as soon as it is open."""
+    """The search behind AutoML: takes a ready `ParamSpace`, lets the AutoML estimator
+    prepare the study (attributes, warm start) as soon as it is open, and keeps the fold
+    predictions of its best `NBEST` completed candidates (``kept_``, best first) for an
+    ensemble."""
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **HyperdialSearchCV._parameter_constraints, "param_distributions": [ParamSpace]}
+    _keep_predictions = True
     prepare: Callable[[Study], None] | None = None
 
     def _open_study(self) -> Study:
         study = super()._open_study()
         if self.prepare is not None:
             self.prepare(study)
+        self.kept_: list[_Candidate] = []
         return study
+
+    def _run_batch(self, batch: list[_Candidate], runner: Any) -> None:
+        super()._run_batch(batch, runner)
+        done = [c for c in batch if c.state is TrialState.COMPLETE
+                and len(c.predictions) == self.n_splits_]
+        for cand in batch:
+            if not any(cand is c for c in done):
+                cand.predictions = {}
+        ranked = sorted(self.kept_ + done, key=lambda c: -c.value(runner.metric))
+        for cand in ranked[NBEST:]:  # memory stays bounded however long the search
+            cand.predictions = {}
+        self.kept_ = ranked[:NBEST]
 
 
 class _AutoML(BaseEstimator):  # type: ignore[misc]
@@ -299,7 +329,7 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
                  models: Sequence[Any] | None = None, cv: Any = 5, scoring: Any = None,
                  sampler: Sampler | None = None, pruner: Pruner | str | None = "auto",
                  warm_start: int = 5, portfolio: Sequence[Mapping[str, Any]] | None = None,
-                 n_jobs: int | None = None, random_state: Any = None,
+                 ensemble_size: int = 50, n_jobs: int | None = None, random_state: Any = None,
                  storage: Any = None, study_name: str | None = None, verbose: int = 0) -> None:
         self.n_trials = n_trials
         self.timeout = timeout
@@ -310,6 +340,7 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
         self.pruner = pruner
         self.warm_start = warm_start
         self.portfolio = portfolio
+        self.ensemble_size = ensemble_size
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.storage = storage
@@ -318,9 +349,10 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
 
     def fit(self, X: Any, y: Any) -> _AutoML:
         """Search the families and their hyperparameters, then refit the best on all data."""
-        if isinstance(self.warm_start, bool) or not isinstance(self.warm_start, numbers.Integral) \
-                or self.warm_start < 0:
-            raise ValueError(f"warm_start must be a non-negative int, got {self.warm_start!r}")
+        for name in ("warm_start", "ensemble_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(f"{name} must be a non-negative int, got {value!r}")
         if self.pruner not in ("auto", None) and not hasattr(self.pruner, "decide"):
             raise ValueError(f"pruner must be 'auto', None or a pruner, got {self.pruner!r}")
         families = _families(self._task, self.models)
@@ -331,8 +363,8 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
         # Stop a configuration when its running mean after a fold is worse than three in four
         # completed ones at that fold (the folds are the same for every configuration); the
         # median rule cost accuracy in benchmarks/sklearn_search.py, one fold being noisy.
-        pruner = (PercentilePruner(75.0, n_startup_trials=10) if self.pruner == "auto"
-                  else self.pruner)
+        pruner = (PercentilePruner(75.0, n_startup_trials=10) if isinstance(self.pruner, str)
+                  else self.pruner)  # (a string is "auto": checked above)
         self.meta_features_ = meta_features(X, y, self._task)
         search = _CashSearchCV(
             pipeline, space, n_trials=self.n_trials, timeout=self.timeout,
@@ -346,6 +378,8 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
             warnings.simplefilter("ignore", ConvergenceWarning)
             search.fit(X, y)
         search.prepare = None  # the study is open; and a fitted search pickles
+        self.ensemble_, self.ensemble_members_ = self._ensemble(search, X, y)
+        search.kept_ = []  # their predictions have served
         self.search_ = search
         self.best_estimator_ = search.best_estimator_
         self.best_params_ = dict(search.study_.best_params)
@@ -370,6 +404,46 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
             meta_features=self.meta_features_, meta_key=META_ATTR, space=space.space,
             then=_portfolio(self._task) if self.portfolio is None else self.portfolio)
 
+    def _ensemble(self, search: _CashSearchCV, X: Any, y: Any
+                  ) -> tuple[VotingEnsemble | None, list[dict[str, Any]]]:
+        """Ensemble selection over the search's best configurations, its members refitted on
+        all the data; (None, []) when it picks a single one, which `best_estimator_` is
+        already, or when the splitter's test folds do not cover every sample once."""
+        if self.ensemble_size < 2 or len(search.kept_) < 2:
+            return None, []
+        y = np.asarray(y)
+        classes = search.classes_ if self._task == "classification" else None
+        oof = [out_of_fold(list(c.predictions.values()), len(y), classes)
+               for c in search.kept_]
+        if any(values is None for values in oof):
+            warnings.warn("no ensemble: the cross-validation's test folds do not cover every "
+                          "sample exactly once (use a KFold-like splitter)", UserWarning,
+                          stacklevel=3)
+            return None, []
+        scorer = search.scorer_
+        if isinstance(scorer, Mapping):
+            scorer = scorer[search.refit]
+        counts = ensemble_selection(oof, scorer_of(scorer, y, classes),  # type: ignore[arg-type]
+                                    self.ensemble_size)
+        chosen = [(int(n), c) for n, c in zip(counts, search.kept_, strict=True) if n > 0]
+        if len(chosen) < 2:
+            return None, []
+        members = Parallel(n_jobs=self.n_jobs)(
+            delayed(_refit)(search.estimator, c.params, X, y) for _, c in chosen)
+        rounds = sum(n for n, _ in chosen)
+        weights = [n / rounds for n, _ in chosen]
+        metric = search.refit if isinstance(search.refit, str) else None
+        trials = {t.number: t for t in search.study_.trials}
+        rows = [{"trial": c.number, "model": trials[c.number].params[MODEL],
+                 "weight": w, "score": c.value(metric)}
+                for w, (_, c) in zip(weights, chosen, strict=True)]
+        return VotingEnsemble(members, weights, classes), rows
+
+    def _final(self) -> Any:
+        """What predicts: the ensemble, or the refitted best pipeline."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_ if self.ensemble_ is None else self.ensemble_
+
     def _earlier_studies(self, study: Study) -> list[Study]:
         """The storage's other AutoML studies of this task (a URL storage only)."""
         if not isinstance(self.storage, str):
@@ -392,16 +466,22 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
         return sorted(best.values(), key=lambda r: -r["score"])
 
     def predict(self, X: Any) -> Any:
-        check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.predict(X)
+        return self._final().predict(X)
 
 
-def _best_has(method: str) -> Callable[[Any], bool]:
-    """For `available_if`: whether the refitted best pipeline offers ``method`` (before fit:
-    whether it could)."""
+def _refit(pipeline: Any, params: Mapping[str, Any], X: Any, y: Any) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return clone(pipeline).set_params(**clone(dict(params), safe=False)).fit(X, y)
+
+
+def _final_has(method: str) -> Callable[[Any], bool]:
+    """For `available_if`: whether what predicts (the ensemble, or the refitted best
+    pipeline) offers ``method`` (before fit: whether it could)."""
     def check(self: Any) -> bool:
-        best = getattr(self, "best_estimator_", None)
-        return best is None or hasattr(best, method)
+        if getattr(self, "best_estimator_", None) is None:
+            return True
+        return hasattr(self._final(), method)
 
     return check
 
@@ -427,27 +507,32 @@ class AutoMLClassifier(ClassifierMixin, _AutoML):  # type: ignore[misc]
         warm_start: how many configurations to try first (see the module docstring); 0: none.
         portfolio: the configurations (in the study's names) to warm-start from after the
             earlier studies; None: the shipped one, learned offline.
+        ensemble_size: rounds of ensemble selection over the best 25 completed
+            configurations' out-of-fold predictions (see the module docstring); 0 or 1:
+            predict with the best configuration alone.
         storage, study_name: keep the study (``"sqlite:///automl.db"``): a second ``fit`` with
             the same name resumes it, and a search on another dataset warm-starts from it.
 
-    Fitted attributes: ``best_estimator_`` (the refitted pipeline), ``best_model_``,
+    Fitted attributes: ``best_estimator_`` (the refitted best pipeline), ``ensemble_`` (a
+    `VotingEnsemble` of refitted pipelines, which then predicts, or None when the selection
+    kept a single configuration), ``ensemble_members_`` (``trial``, ``model``, ``weight``,
+    ``score`` of each member), ``best_model_``,
     ``best_params_`` (the study's names), ``best_score_``, ``study_``, ``search_`` (the
     `HyperdialSearchCV`, with ``cv_results_``), ``meta_features_``, ``warm_start_configs_``,
-    ``classes_``. ``predict_proba`` and ``decision_function`` exist when the best model has them
-    (an SVC has no ``predict_proba``).
+    ``classes_``. ``predict_proba`` and ``decision_function`` exist when what predicts has them
+    (an ensemble has no ``decision_function``; a best model alone that is an SVC has no
+    ``predict_proba``).
     """
 
     _task = "classification"
 
-    @available_if(_best_has("predict_proba"))  # type: ignore[untyped-decorator]
+    @available_if(_final_has("predict_proba"))  # type: ignore[untyped-decorator]
     def predict_proba(self, X: Any) -> Any:
-        check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.predict_proba(X)
+        return self._final().predict_proba(X)
 
-    @available_if(_best_has("decision_function"))  # type: ignore[untyped-decorator]
+    @available_if(_final_has("decision_function"))  # type: ignore[untyped-decorator]
     def decision_function(self, X: Any) -> Any:
-        check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.decision_function(X)
+        return self._final().decision_function(X)
 
 
 class AutoMLRegressor(RegressorMixin, _AutoML):  # type: ignore[misc]

@@ -25,7 +25,7 @@ import numbers
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -50,6 +50,7 @@ from sklearn.utils.parallel import Parallel, delayed  # noqa: E402
 from sklearn.utils.validation import _check_method_params, indexable  # noqa: E402
 
 from hyperdial import samplers as _samplers  # noqa: E402
+from hyperdial.integrations._ensemble import fold_predictions  # noqa: E402
 from hyperdial.integrations._sk_space import ParamSpace, build_space  # noqa: E402
 from hyperdial.pruners.base import Pruner  # noqa: E402
 from hyperdial.samplers.base import Sampler  # noqa: E402
@@ -57,6 +58,7 @@ from hyperdial.study import Study, create_study, load_study  # noqa: E402
 from hyperdial.trial import Trial, TrialState  # noqa: E402
 
 CV_ATTR = "sklearn_cv"  # user attribute holding a trial's per-split results (for resuming)
+_PREDICTIONS = "hyperdial_predictions"  # a worker's result key for its fold predictions
 _OUT_KEYS = ("test_scores", "train_scores", "n_test_samples", "fit_time", "score_time",
              "fit_error")
 
@@ -65,12 +67,15 @@ _OUT_KEYS = ("test_scores", "train_scores", "n_test_samples", "fit_time", "score
 class _Candidate:
     """One configuration under evaluation: its trial, parameters and per-split results."""
 
+    number: int  # of its trial
     params: dict[str, Any]
     outs: list[dict[str, Any] | None]
     trial: Trial | None = None
     resource: int | None = None
     rung: int = 0
     state: TrialState = TrialState.RUNNING
+    #: Each fold's predictions (`FoldPredictions`), when the search keeps them.
+    predictions: dict[int, Any] = field(default_factory=dict)
 
     def value(self, metric: str | None) -> float:
         """Mean of the objective over the splits evaluated so far."""
@@ -152,6 +157,10 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
         "storage": [str, HasMethods(["append"]), None],
         "study_name": [str, None],
     }
+
+    #: Whether workers send back each fold's test predictions (`_Candidate.predictions`), for
+    #: what is built on top of the search (an ensemble).
+    _keep_predictions: ClassVar[bool] = False
 
     def __init__(self, estimator: Any, param_distributions: Any, *, n_trials: int | None = None,
                  n_iter: int | None = None, timeout: float | None = None,
@@ -290,7 +299,7 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
             for _ in range(n):
                 trial = study.ask()
                 values = space.decode(trial.suggest_space(space.space))
-                batch.append(_Candidate(values, [None] * self.n_splits_, trial))
+                batch.append(_Candidate(trial.number, values, [None] * self.n_splits_, trial))
             done += n
             yield batch
 
@@ -302,10 +311,14 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
             for cand in live:
                 if step.resource != cand.resource:  # a new rung: earlier splits are stale
                     cand.outs, cand.resource, cand.rung = [None] * self.n_splits_, step.resource, i
+                    cand.predictions = {}
                     if (name := self._resource_param()) is not None:
                         cand.params[name] = step.resource
             tasks = [(cand, k) for cand in live for k in step.splits]
             for (cand, k), out in zip(tasks, runner.evaluate(tasks, step.resource), strict=True):
+                predicted = out.pop(_PREDICTIONS, None)
+                if predicted is not None:
+                    cand.predictions[k] = predicted
                 cand.outs[k] = out
             values = [c.value(runner.metric) for c in live]
             at = i if step.resource is None else step.resource  # what pruners call a step
@@ -353,8 +366,8 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
             params = space.decode(t.params)
             if (name := self._resource_param()) is not None:
                 params[name] = saved["resource"]
-            out.append(_Candidate(params, list(saved["outs"]), None, saved["resource"],
-                                  saved["rung"], t.state))
+            out.append(_Candidate(t.number, params, list(saved["outs"]), None,
+                                  saved["resource"], saved["rung"], t.state))
         return out
 
     def _finish(self, cands: list[_Candidate], refit_metric: Any, scorers: Any, base: Any,
@@ -474,13 +487,26 @@ class _Runner:
                  ) -> list[dict[str, Any]]:
         search = self.search
         parallel = Parallel(n_jobs=search.n_jobs, pre_dispatch=search.pre_dispatch)
+        fit = _fit_score_predict if search._keep_predictions else _fit_and_score
         out: list[dict[str, Any]] = parallel(
-            delayed(_fit_and_score)(clone(self.base), self.X, self.y,
+            delayed(fit)(clone(self.base), self.X, self.y,
                                     train=self._train(k, resource), test=self.splits[k][1],
                                     parameters=cand.params, split_progress=(k, len(self.splits)),
                                     **self.kwargs)
             for cand, k in tasks)
         return out
+
+
+def _fit_score_predict(estimator: Any, X: Any, y: Any, *, test: np.ndarray,
+                       **kwargs: Any) -> dict[str, Any]:
+    """`_fit_and_score`, plus the fitted model's predictions for the test rows (under
+    `_PREDICTIONS`, when the fit succeeded); the model itself stays in the worker."""
+    out: dict[str, Any] = _fit_and_score(estimator, X, y, test=test, return_estimator=True,
+                                         **kwargs)
+    model = out.pop("estimator")
+    if not out["fit_error"]:
+        out[_PREDICTIONS] = fold_predictions(model, _safe_indexing(X, test), test)
+    return out
 
 
 class HyperdialHalvingSearchCV(HyperdialSearchCV):
