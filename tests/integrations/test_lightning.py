@@ -19,7 +19,7 @@ pytestmark = [
     # Lightning's advice for real workloads (more data loader workers, ...), not failures,
     pytest.mark.filterwarnings("ignore::lightning.fabric.utilities.warnings.PossibleUserWarning"),
     # and Lightning 2.6 calling an API that torch 2.13 deprecates.
-    pytest.mark.filterwarnings("ignore:.isinstance.treespec, LeafSpec.. is deprecated:FutureWarning"),
+    pytest.mark.filterwarnings("ignore:.isinstance.treespec, LeafSpec.:FutureWarning"),
 ]
 
 
