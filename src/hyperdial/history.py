@@ -6,15 +6,15 @@ import enum
 import operator
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from itertools import accumulate, chain
 from typing import overload
 
 import numpy as np
 
-from hyperdial.space import Distribution, SearchSpace
-from hyperdial.trial import TrialRecord, TrialState, violation
+from hyperdial.space import Distribution, SearchSpace, distribution_from_dict
+from hyperdial.trial import PROPOSAL_ATTR, TrialRecord, TrialState, violation
 
 
 class StudyDirection(enum.Enum):
@@ -64,6 +64,15 @@ class RecordSequence(Sequence[TrialRecord]):
         if self._completed is None:
             return tuple(t for t in self if t.state is TrialState.COMPLETE)
         return tuple(chain.from_iterable(self._completed))
+
+    def replacing(self, records: Mapping[int, TrialRecord]) -> RecordSequence:
+        """The same sequence with the records of these trial numbers replaced (none of them
+        COMPLETE, before or after: the per-chunk completed records are shared)."""
+        low, high = min(records), max(records)
+        chunks = [tuple(records.get(t.number, t) for t in chunk)
+                  if chunk[0].number <= high and chunk[-1].number >= low else chunk
+                  for chunk in self._chunks]
+        return RecordSequence(chunks, self._completed)
 
     def __len__(self) -> int:
         return self._len
@@ -198,3 +207,23 @@ class History:
         vals = [t.intermediate_values[step] for t in self.trials
                 if t.state in states and step in t.intermediate_values]
         return np.asarray(vals, dtype=float) * sign
+
+
+def with_proposals(history: History, running: Sequence[TrialRecord]) -> History:
+    """``history`` with each of the ``running`` trials that published its proposal
+    (`PROPOSAL_ATTR`, written when it started) holding those values as its parameters, under
+    the ones it has asked for: where other workers' trials are going, for samplers that model
+    running trials (kriging believer, constant liar). Trials not in ``history`` are ignored."""
+    updates: dict[int, TrialRecord] = {}
+    for t in running:
+        proposal = t.system_attrs.get(PROPOSAL_ATTR)
+        if t.state is TrialState.RUNNING and proposal:
+            dists = {k: distribution_from_dict(v) for k, v in proposal["dists"].items()}
+            updates[t.number] = replace(t, params={**proposal["params"], **t.params},
+                                        distributions={**dists, **t.distributions})
+    if not updates:
+        return history
+    trials = history.trials
+    if isinstance(trials, RecordSequence):
+        return replace(history, trials=trials.replacing(updates))
+    return replace(history, trials=tuple(updates.get(t.number, t) for t in trials))

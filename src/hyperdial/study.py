@@ -20,14 +20,22 @@ from typing import TYPE_CHECKING, Any
 
 from hyperdial._export import DATAFRAME_ATTRS, dataframe_records, flat_column_names
 from hyperdial.exceptions import DuplicatedStudy, StudyNotFound, TrialFinishedError
-from hyperdial.history import History, StudyDirection
+from hyperdial.history import History, StudyDirection, with_proposals
 from hyperdial.pruners.base import Decision, NopPruner, Pruner
 from hyperdial.pruners.median import MedianPruner
 from hyperdial.samplers.base import Sampler
 from hyperdial.space import Distribution, SearchSpace, plain
 from hyperdial.storage import InMemoryStorage, Storage, get_storage
 from hyperdial.storage.base import Event, EventRow, StudyInfo, TrialView
-from hyperdial.trial import Trial, TrialRecord, TrialState, check_params, json_ready, violation
+from hyperdial.trial import (
+    PROPOSAL_ATTR,
+    Trial,
+    TrialRecord,
+    TrialState,
+    check_params,
+    json_ready,
+    violation,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -198,6 +206,10 @@ class Study:
             space = self.sampler.infer_space(history)
             if any(name not in record.params for name in space):
                 proposed = self.sampler.propose(history, space, self.sampler.rng(number))
+                if proposed and self.sampler.uses_pending:  # where this trial is going
+                    self._storage.append(self._info.id, number, [("attrs", {"system": {
+                        PROPOSAL_ATTR: {"params": proposed,
+                                        "dists": {k: space[k].to_dict() for k in proposed}}}})])
         start = record.datetime_start or datetime.now(timezone.utc)
         trial = Trial(self, number, fixed=record.params, proposed=proposed, datetime_start=start)
         trial.user_attrs.update(record.user_attrs)
@@ -213,9 +225,11 @@ class Study:
         with ``sampler_scope="bracket"``: the trial's bracket), or everything for a sampler
         that models fidelities itself."""
         history = self._view.history()
-        if getattr(self.sampler, "multi_fidelity", False):
-            return history
-        return self.pruner.sampler_view(history, number)
+        if not getattr(self.sampler, "multi_fidelity", False):
+            history = self.pruner.sampler_view(history, number)
+        if self.sampler.uses_pending:
+            history = with_proposals(history, self._view.proposals())
+        return history
 
     def _start_trial(self, heartbeat: bool) -> int:
         """Claim an enqueued trial or create one; exclusive samplers reserve their proposal."""

@@ -90,6 +90,9 @@ class TrialRecord:
 
 #: System attributes holding a trial's constraint values: ``constraints:<key>`` (Optuna's).
 CONSTRAINT_PREFIX = "constraints:"
+#: System attribute of a running trial: the joint proposal it started with (``{"params": ...,
+#: "dists": ...}``), published for other workers' samplers; dropped when the trial ends.
+PROPOSAL_ATTR = "proposal"
 
 
 def violation(trial: TrialRecord) -> float:

@@ -31,11 +31,16 @@ class AutoSampler(Sampler):
       ranks pruned trials by their last report, where the GP would see only the few
       completed ones.
 
+    Both model the other workers' running trials where they are going (the GP's kriging
+    believer, TPE's constant liar), so parallel workers spread out.
+
     Args:
         seed: seed shared by the samplers it delegates to.
         gp_trials: completed trials after which it switches from the GP to TPE.
         gp_max_params: most parameters (seen in completed trials) the GP is used for.
     """
+
+    uses_pending = True
 
     def __init__(self, *, seed: int | None = None, gp_trials: int = 250,
                  gp_max_params: int = 40) -> None:
@@ -45,7 +50,7 @@ class AutoSampler(Sampler):
         self.gp_trials = int(gp_trials)
         self.gp_max_params = int(gp_max_params)
         self._gp = GPSampler(seed=seed)
-        self._tpe = TPESampler(seed=seed)
+        self._tpe = TPESampler(seed=seed, constant_liar=True)
         super().__init__(seed=seed)
 
     def reseed(self, seed: int | None) -> None:

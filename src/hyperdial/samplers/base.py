@@ -97,6 +97,11 @@ class Sampler(ABC):
     #: own, only when something asks for them (a pruner, a callback, ``study.trials``).
     reads_history: ClassVar[bool] = True
 
+    #: True for a sampler that models running trials (kriging believer, constant liar): the
+    #: study then publishes each trial's joint proposal as it starts, and shows a sampler the
+    #: running trials of every worker with their proposals as parameters.
+    uses_pending: bool = False
+
     #: Attributes a pickled (or deep-copied) sampler leaves out and `_fresh_caches` rebuilds:
     #: locks, which cannot be pickled, and caches of what histories or the seed determine.
     _caches: ClassVar[tuple[str, ...]] = ()

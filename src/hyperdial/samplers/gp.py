@@ -184,6 +184,8 @@ class GPSampler(Sampler):
     ParEGO's augmented Chebyshev function and weights drawn per trial.
     """
 
+    uses_pending = True
+
     def __init__(self, *, seed: int | None = None, n_startup_trials: int = 10,
                  deterministic_objective: bool = False, max_observations: int = 300,
                  n_candidates: int = 2048, n_restarts: int = 5, n_fit_restarts: int = 2,

@@ -178,6 +178,7 @@ class TPESampler(Sampler):
         self.multivariate = bool(multivariate)
         self.group = bool(group)
         self.constant_liar = bool(constant_liar)
+        self.uses_pending = self.constant_liar
         self.consider_endpoints = bool(consider_endpoints)
         self.weights = weights
         self.rank_weighted = bool(rank_weighted)

@@ -29,7 +29,7 @@ from typing import Any
 from hyperdial.exceptions import StorageError, TrialNotFound
 from hyperdial.history import History, RecordSequence, StudyDirection, held_alike
 from hyperdial.space import EMPTY_SPACE, Distribution, SearchSpace, distribution_from_dict
-from hyperdial.trial import TrialRecord, TrialState
+from hyperdial.trial import PROPOSAL_ATTR, TrialRecord, TrialState
 
 Event = tuple[str, dict[str, Any]]
 _scan_json = json.JSONDecoder().raw_decode
@@ -378,6 +378,7 @@ class TrialView:
                 b.system_attrs["fail_reason"] = data["reason"]
             if data.get("traceback") is not None:
                 b.system_attrs["traceback"] = data["traceback"]
+            b.system_attrs.pop(PROPOSAL_ATTR, None)  # its params tell the rest now
             record = b.record(end=data["t"], values=data.get("values"))
             del self._open[n]
             self._records[n] = record
@@ -433,6 +434,16 @@ class TrialView:
 
     def history(self) -> History:
         return History(self.records, self.directions, self._space or EMPTY_SPACE)
+
+    def proposals(self) -> list[TrialRecord]:
+        """The running trials that published their proposal (`PROPOSAL_ATTR`)."""
+        out = []
+        for number, b in self._open.items():
+            record = self._records[number]
+            if b.state is TrialState.RUNNING and PROPOSAL_ATTR in b.system_attrs \
+                    and record is not None:
+                out.append(record)
+        return out
 
     def get(self, number: int) -> TrialRecord:
         record = self._records[number] if number < len(self._records) else None
