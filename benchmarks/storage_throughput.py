@@ -80,6 +80,10 @@ def _fresh_sqlite(tmp: Path, label: str) -> str:
     return f"sqlite:///{path}"
 
 
+def _fresh_journal(tmp: Path, label: str) -> str:
+    return f"journal:///{tmp / f'{label}-{time.monotonic_ns()}.jsonl'}"
+
+
 def _parallel(url: str, n_total: int, workers: int) -> float:
     """Total finished trials per second of ``workers`` processes sharing one study, from the
     moment all of them are ready (interpreter started, study loaded) to the last one's end."""
@@ -111,6 +115,7 @@ def _parallel(url: str, n_total: int, workers: int) -> float:
 
 
 SQLITE, FOUR = "hyperdial SQLite", "hyperdial SQLite, 4 processes (total)"
+JOURNAL, JOURNAL_FOUR = "hyperdial journal file", "hyperdial journal file, 4 processes (total)"
 
 
 def main() -> None:
@@ -139,6 +144,8 @@ def main() -> None:
             "hyperdial in memory": lambda: _rate("hyperdial", "memory", n),
             SQLITE: lambda: _rate("hyperdial", _fresh_sqlite(tmp, "hd"), n),
             FOUR: lambda: _parallel(_fresh_sqlite(tmp, "hd4"), n, 4),
+            JOURNAL: lambda: _rate("hyperdial", _fresh_journal(tmp, "hj"), n),
+            JOURNAL_FOUR: lambda: _parallel(_fresh_journal(tmp, "hj4"), n, 4),
             "Optuna in memory": lambda: _rate("optuna", "memory", n),
             "Optuna journal file": lambda: _rate(
                 "optuna", f"journal:{tmp / f'j-{time.monotonic_ns()}.log'}", n),
@@ -208,6 +215,11 @@ def _write(rounds: list[dict[str, float]], per_k: list[float], n: int, reps: int
             ratio = statistics.median(values)
             lines.append(f"- {text}: **{ratio:.2f} ×** ({'met' if ratio >= goal else 'NOT met'}; "
                          f"{sum(v >= goal for v in values)} of {len(values)} rounds)")
+    like = sorted(r[JOURNAL] / r["Optuna journal file"] for r in rounds
+                  if JOURNAL in r and "Optuna journal file" in r)
+    if like:
+        lines += ["", f"Like for like, hyperdial's journal file against Optuna's: "
+                      f"**{statistics.median(like):.2f} ×** (range {like[0]:.2f}–{like[-1]:.2f})."]
     lines += [
         "",
         f"Cost per trial along one {len(per_k) * 1000}-trial SQLite run "

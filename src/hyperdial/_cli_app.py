@@ -24,7 +24,7 @@ from hyperdial import _cli_render as r
 from hyperdial import pruners, samplers
 from hyperdial._optional import require
 from hyperdial.exceptions import DuplicatedStudy, HyperdialError, StudyNotFound
-from hyperdial.storage import Storage, get_storage
+from hyperdial.storage import Storage, get_storage, journal_path
 from hyperdial.study import Study, copy_study, create_study, load_study
 from hyperdial.trial import TrialRecord, TrialState
 
@@ -75,11 +75,16 @@ def storage_option(func: F) -> F:
     return click.option(
         "--storage", "url", envvar="HYPERDIAL_STORAGE", show_envvar=True,
         default=DEFAULT_STORAGE, show_default=True, metavar="URL",
-        help="Storage URL: sqlite:///file.db, postgresql+psycopg://user@host/db.")(func)
+        help="Storage URL: sqlite:///file.db, postgresql+psycopg://user@host/db, "
+             "journal:///file.jsonl.")(func)
 
 
 # -- shared helpers -------------------------------------------------------------------------
-def _sqlite_file(url: str) -> Path | None:
+def _storage_file(url: str) -> Path | None:
+    """The file of an SQLite or journal URL (None for a server or an in-memory database)."""
+    journal = journal_path(url)
+    if journal is not None:
+        return Path(journal)
     if not url.startswith("sqlite:///"):
         return None
     path = url[len("sqlite:///"):].split("?", 1)[0]
@@ -90,7 +95,7 @@ def open_storage(url: str, *, create: bool = False) -> Storage:
     """Open a storage, closed when the command ends; an SQLite file must exist unless ``create``."""
     ctx = click.get_current_context()
     ctx.meta["hyperdial.storage"] = url
-    path = _sqlite_file(url)
+    path = _storage_file(url)
     if not create and path is not None and not path.exists():
         raise click.ClickException(f"no database file {path} (give --storage URL or set "
                                    "HYPERDIAL_STORAGE)")

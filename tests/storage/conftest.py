@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hyperdial.storage import InMemoryStorage, SQLStorage, Storage
+from hyperdial.storage import InMemoryStorage, JournalFileStorage, SQLStorage, Storage
 
-BACKENDS = ["memory", "sqlite-file", "sqlite-memory",
+BACKENDS = ["memory", "sqlite-file", "sqlite-memory", "journal",
             pytest.param("postgres", marks=pytest.mark.postgres)]
 
 # Where the reference backend itself breaks the contract (memory.py is not ours to fix here).
@@ -23,6 +23,8 @@ def make_storage(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
         return SQLStorage(f"sqlite:///{tmp_path / 'hyperdial.db'}")
     if backend == "sqlite-memory":
         return SQLStorage("sqlite://")
+    if backend == "journal":
+        return JournalFileStorage(tmp_path / "hyperdial.jsonl")
     return SQLStorage(request.getfixturevalue("pg_url"))
 
 

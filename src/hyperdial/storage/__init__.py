@@ -1,4 +1,5 @@
-"""Where studies live: the `Storage` contract, the in-memory reference and the SQL backend.
+"""Where studies live: the `Storage` contract, the in-memory reference, the SQL backend and
+the journal file.
 
 `SQLStorage` is imported lazily, so ``import hyperdial`` does not import SQLAlchemy.
 """
@@ -11,9 +12,13 @@ from hyperdial.storage.base import Storage, copy_study
 from hyperdial.storage.memory import InMemoryStorage
 
 if TYPE_CHECKING:
+    from hyperdial.storage.journal import JournalFileStorage
     from hyperdial.storage.sql import SQLStorage
 
-__all__ = ["InMemoryStorage", "SQLStorage", "Storage", "copy_study", "get_storage"]
+__all__ = ["InMemoryStorage", "JournalFileStorage", "SQLStorage", "Storage", "copy_study",
+           "get_storage", "journal_path"]
+
+JOURNAL_SCHEME = "journal:///"  # then the path, as for SQLite: journal:////abs/path.jsonl
 
 
 def __getattr__(name: str) -> Any:
@@ -21,7 +26,18 @@ def __getattr__(name: str) -> Any:
         from hyperdial.storage.sql import SQLStorage
 
         return SQLStorage
+    if name == "JournalFileStorage":
+        from hyperdial.storage.journal import JournalFileStorage
+
+        return JournalFileStorage
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def journal_path(url: str) -> str | None:
+    """The file of a ``journal:///path`` URL (None for any other URL)."""
+    if not url.startswith(JOURNAL_SCHEME) or len(url) == len(JOURNAL_SCHEME):
+        return None
+    return url[len(JOURNAL_SCHEME):]
 
 
 def get_storage(storage: str | Storage | None) -> Storage:
@@ -31,6 +47,11 @@ def get_storage(storage: str | Storage | None) -> Storage:
     if isinstance(storage, Storage):
         return storage
     if isinstance(storage, str):
+        path = journal_path(storage)
+        if path is not None:
+            from hyperdial.storage.journal import JournalFileStorage
+
+            return JournalFileStorage(path)
         from hyperdial.storage.sql import SQLStorage
 
         return SQLStorage(storage)

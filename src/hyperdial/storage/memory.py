@@ -6,7 +6,7 @@ import copy
 import heapq
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,15 +42,18 @@ class InMemoryStorage(Storage):
         self._by_id: dict[int, _Study] = {}
         self._next_study_id = 1
         self._next_event_id = 1
+        self._now: Callable[[], float] = now  # what stamps events (a journal replays its own)
 
     def __getstate__(self) -> dict[str, Any]:
-        """A pickled copy holds the studies as they are now, and a lock of its own."""
+        """A pickled copy holds the studies as they are now, and a lock and clock of its own."""
         with self._lock:
-            return copy.deepcopy({k: v for k, v in self.__dict__.items() if k != "_lock"})
+            return copy.deepcopy({k: v for k, v in self.__dict__.items()
+                                  if k not in ("_lock", "_now")})
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
+        self._now = now
 
     def create_study(self, name: str, directions: Sequence[StudyDirection],
                      user_attrs: Mapping[str, Any] | None = None) -> StudyInfo:
@@ -115,12 +118,12 @@ class InMemoryStorage(Storage):
                 number = heapq.heappop(s.waiting)
                 if s.states[number] is TrialState.WAITING:
                     s.states[number] = TrialState.RUNNING
-                    t = now()
+                    t = self._now()
                     self._log(s, number, "start", {"t": t})
                     if heartbeat:
                         s.heartbeats[number] = t
                     return number
-            data = {"t": now(), "state": "RUNNING", **data}
+            data = {"t": self._now(), "state": "RUNNING", **data}
             state = TrialState(data["state"])  # validate before anything is written
             if key is not None:
                 if key in s.keys:
@@ -169,7 +172,7 @@ class InMemoryStorage(Storage):
     def heartbeat(self, study_id: int, numbers: Sequence[int]) -> None:
         with self._lock:
             s = self._study(study_id)
-            t = now()
+            t = self._now()
             for n in numbers:
                 if 0 <= n < len(s.states) and s.states[n] is TrialState.RUNNING:
                     s.heartbeats[n] = t
@@ -177,7 +180,7 @@ class InMemoryStorage(Storage):
     def fail_stale(self, study_id: int, grace_seconds: float) -> list[int]:
         with self._lock:
             s = self._study(study_id)
-            t = now()
+            t = self._now()
             stale = sorted(n for n, beat in s.heartbeats.items() if t - beat > grace_seconds)
             for n in stale:
                 s.states[n] = TrialState.FAIL

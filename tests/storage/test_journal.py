@@ -1,0 +1,172 @@
+"""The journal file: the contract under several processes, crashes, torn and foreign files."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import pickle
+import threading
+from pathlib import Path
+
+import pytest
+
+import hyperdial as hd
+from hyperdial.exceptions import NotAHyperdialStorage, SchemaVersionError, StorageError
+from hyperdial.history import StudyDirection
+from hyperdial.storage import JournalFileStorage, get_storage
+from hyperdial.testing.storage import (
+    check_concurrent_workers,
+    check_crash_consistency,
+    check_create_study_race,
+    check_matches_reference,
+    finish_event,
+    new_trial,
+    params_event,
+    synced_view,
+)
+from hyperdial.trial import TrialState
+
+MIN = [StudyDirection.MINIMIZE]
+
+
+def test_random_operations_match_the_in_memory_reference(tmp_path: Path) -> None:
+    files = itertools.count()
+    check_matches_reference(lambda: JournalFileStorage(tmp_path / f"{next(files)}.jsonl"))
+
+
+def test_four_worker_processes_number_every_trial_once(tmp_path: Path) -> None:
+    check_concurrent_workers(JournalFileStorage(tmp_path / "shared.jsonl"), n_workers=4,
+                             n_trials=60)
+
+
+def test_a_worker_killed_mid_loop_loses_no_finished_trial(tmp_path: Path) -> None:
+    check_crash_consistency(JournalFileStorage(tmp_path / "crash.jsonl")).close()
+
+
+def test_processes_racing_to_create_a_study(tmp_path: Path) -> None:
+    check_create_study_race(JournalFileStorage(tmp_path / "race.jsonl"))
+
+
+def test_threads_on_two_instances_of_one_file_share_it(tmp_path: Path) -> None:
+    path = tmp_path / "threads.jsonl"
+    first, second = JournalFileStorage(path), JournalFileStorage(path)
+    info = first.create_study("s", MIN)
+
+    def work(storage: JournalFileStorage) -> None:
+        for _ in range(50):
+            n = new_trial(storage, info.id)
+            storage.append(info.id, n, [params_event(x=0.5), finish_event("COMPLETE", 1.0)])
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in (first, second, first)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for storage in (first, second, JournalFileStorage(path)):
+        records = synced_view(storage, storage.get_study("s")).records
+        assert [r.number for r in records] == list(range(150))
+        assert all(r.state is TrialState.COMPLETE for r in records)
+
+
+def test_a_torn_last_line_is_never_read_and_the_next_writer_cuts_it(tmp_path: Path) -> None:
+    path = tmp_path / "torn.jsonl"
+    storage = JournalFileStorage(path)
+    info = storage.create_study("s", MIN)
+    n = new_trial(storage, info.id)
+    whole = path.read_bytes()
+    with path.open("ab") as f:  # a writer killed halfway through its line
+        f.write(b'{"t": 1.0, "op": "append", "args": {"study_id": 1, "num')
+    reader = JournalFileStorage(path)
+    assert len(reader.read(info.id)) == 1  # the creation only
+    storage.append(info.id, n, [finish_event("COMPLETE", 2.0)])
+    assert path.read_bytes().startswith(whole)
+    assert all(json.loads(line) for line in path.read_bytes().splitlines())
+    assert [r.kind for r in reader.read(info.id)] == ["create", "finish"]
+
+
+def test_a_refused_write_leaves_no_line(tmp_path: Path) -> None:
+    path = tmp_path / "refused.jsonl"
+    storage = JournalFileStorage(path)
+    info = storage.create_study("s", MIN)
+    n = new_trial(storage, info.id)
+    storage.append(info.id, n, [finish_event("COMPLETE", 1.0)])
+    before = path.read_bytes()
+    with pytest.raises(hd.exceptions.TrialFinishedError):
+        storage.append(info.id, n, [finish_event("COMPLETE", 2.0)])
+    with pytest.raises(hd.exceptions.DuplicatedStudy):
+        storage.create_study("s", MIN)
+    with pytest.raises(TypeError):
+        storage.append(info.id, n, [("attrs", {"user": {"x": object()}})])
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("content", [b"SQLite format 3\x00" + bytes(200), b"just text\n",
+                                     b'{"format": "something else", "version": 1}\n'])
+def test_a_file_that_is_not_a_journal_is_refused_untouched(tmp_path: Path,
+                                                           content: bytes) -> None:
+    path = tmp_path / "foreign"
+    path.write_bytes(content)
+    with pytest.raises(NotAHyperdialStorage, match="not a hyperdial journal"):
+        JournalFileStorage(path)
+    assert path.read_bytes() == content
+
+
+def test_a_newer_journal_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "newer.jsonl"
+    path.write_text('{"format": "hyperdial-journal", "version": 99}\n')
+    with pytest.raises(SchemaVersionError, match="version 99.*upgrade hyperdial"):
+        JournalFileStorage(path)
+
+
+def test_a_damaged_line_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "damaged.jsonl"
+    JournalFileStorage(path).create_study("s", MIN)
+    with path.open("ab") as f:
+        f.write(b"this is not json\n")
+    with pytest.raises(StorageError, match="damaged"):
+        JournalFileStorage(path).studies()
+
+
+def test_a_missing_folder_is_named_and_not_created(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="does not exist"):
+        JournalFileStorage(tmp_path / "nowhere" / "j.jsonl")
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_study_runs_on_a_journal_url_and_resumes(tmp_path: Path) -> None:
+    url = f"journal:///{tmp_path / 'study.jsonl'}"
+    assert isinstance(get_storage(url), JournalFileStorage)
+    study = hd.create_study(study_name="j", storage=url,
+                            sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: (t.suggest_float("x", -1.0, 1.0) - 0.2) ** 2, n_trials=15)
+    again = hd.load_study(study_name="j", storage=url)
+    assert [t.params for t in again.trials] == [t.params for t in study.trials]
+    assert again.best_value == study.best_value
+    copy = pickle.loads(pickle.dumps(again._storage))
+    assert copy.get_study("j").n_trials == 15
+
+
+def test_a_stale_check_that_finds_nothing_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "stale.jsonl"
+    storage = JournalFileStorage(path)
+    info = storage.create_study("s", MIN)
+    n = new_trial(storage, info.id, heartbeat=True)
+    before = path.read_bytes()
+    assert storage.fail_stale(info.id, 3600.0) == []
+    assert path.read_bytes() == before
+    assert storage.fail_stale(info.id, 0.0) == [n]
+    assert synced_view(JournalFileStorage(path), info).get(n).state is TrialState.FAIL
+
+
+def test_optunas_journal_names_open_the_same_file(tmp_path: Path) -> None:
+    from hyperdial import storages
+
+    path = str(tmp_path / "ported.jsonl")
+    storage = storages.JournalStorage(storages.JournalFileBackend(path))
+    study = hd.create_study(study_name="p", storage=storage)
+    study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=3)
+    assert hd.load_study(study_name="p", storage=f"journal:///{path}").best_value == \
+        study.best_value
+    assert pickle.loads(pickle.dumps(storage)).get_study("p").n_trials == 3
+    with pytest.raises(TypeError, match="JournalFileBackend"):
+        storages.JournalStorage(path)  # type: ignore[arg-type]
