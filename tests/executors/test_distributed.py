@@ -1,4 +1,5 @@
-"""`optimize_distributed`: one study, several tasks on an executor, a shared SQLite file."""
+"""`optimize_distributed`: one study, several tasks on an executor, a shared SQLite or journal
+file."""
 
 from __future__ import annotations
 
@@ -97,6 +98,17 @@ def test_on_a_dask_cluster_of_processes(tmp_path: Path) -> None:
         study = _optimize_new(client.get_executor(), f"sqlite:///{tmp_path / 'dask.db'}",
                               n_trials=24, n_tasks=2, sampler=hd.samplers.RandomSampler)
     _check_study(study, 24, 2)
+
+
+def test_worker_processes_share_a_journal_file(tmp_path: Path) -> None:
+    url = f"journal:///{tmp_path / 'shared.jsonl'}"
+    with ProcessPoolExecutor(3) as pool:
+        study = _optimize_new(pool, url, n_trials=45, n_tasks=3,
+                              sampler=functools.partial(hd.samplers.GPSampler, seed=0))
+    _check_study(study, 45, 3)
+    assert study.best_value < 0.01
+    # a proposal published while a trial ran is dropped when it ends
+    assert not any("proposal" in t.system_attrs for t in study.trials)
 
 
 def test_built_samplers_and_pruners_travel_to_worker_processes(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ storage URL and optimises it until the study holds ``n_trials`` finished trials 
 (`hyperdial.stoppers.MaxTrialsStopper`); the workers share nothing but the storage, which
 hands out trial numbers and keeps every result, so a task that dies loses only its running
 trial (failed as stale once its heartbeat stops). The storage must be one every task can
-reach: PostgreSQL, or SQLite on a file system they share.
+reach: PostgreSQL, or a journal file (or SQLite, on a local disk) that they share.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def optimize_distributed(executor: Executor, objective: Callable[..., Any], *,
 
     if not isinstance(storage, str) or is_private_url(storage):
         raise ValueError(f"tasks need a storage they can all open by URL (PostgreSQL, or a "
-                         f"SQLite file they share), got {storage!r}")
+                         f"journal or SQLite file they share), got {storage!r}")
     for name, value in (("n_trials", n_trials), ("n_tasks", n_tasks)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an int >= 1, got {value!r}")
