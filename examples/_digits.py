@@ -1,5 +1,6 @@
 """What several examples share: scikit-learn's bundled 8x8 digits, split 50/50 (stratified,
-seed 0) and standardised with the training half's statistics, and a random forest on them."""
+seed 0) and standardised with the training half's statistics, a random forest on them, and the
+summary the pruning examples print."""
 
 from __future__ import annotations
 
@@ -38,3 +39,18 @@ def forest_on_digits(trial: Any) -> tuple[float, int]:
     model.fit(x_train, y_train)
     nodes = sum(tree.tree_.node_count for tree in model.estimators_)
     return 1.0 - float(model.score(x_val, y_val)), int(nodes)
+
+
+def epochs_trained(study: Any, first_epoch: int = 1) -> int:
+    """Epochs the study's trials trained in all: each reports once an epoch, numbered from
+    ``first_epoch``, so its last report is its last epoch."""
+    return sum(t.last_step - first_epoch + 1 for t in study.trials if t.last_step is not None)
+
+
+def print_pruning_summary(study: Any, max_epochs: int, first_epoch: int = 1) -> None:
+    """How many trials were pruned, what share of full training they used, the best."""
+    pruned = sum(t.state.value == "PRUNED" for t in study.trials)
+    used, full = epochs_trained(study, first_epoch), max_epochs * len(study.trials)
+    print(f"{len(study.trials)} trials, {pruned} pruned; {used} epochs trained, "
+          f"{used / full:.0%} of the {full} that full training of every trial takes")
+    print(f"best validation error {study.best_value:.4f} with {study.best_params}")

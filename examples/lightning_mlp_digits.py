@@ -18,7 +18,7 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
-from _digits import digits_split
+from _digits import digits_split, print_pruning_summary
 
 import hyperdial as hd
 from hyperdial.integrations.lightning import LightningPruningCallback
@@ -92,11 +92,7 @@ def main(n_trials: int = 30, storage: str | None = None) -> hd.Study:
         pruner=hd.pruners.HyperbandPruner(min_resource=1, max_resource=MAX_EPOCHS,
                                           reduction_factor=3, seed=0))
     study.optimize(objective, n_trials=n_trials)
-    pruned = sum(t.state is hd.TrialState.PRUNED for t in study.trials)
-    epochs = sum((t.last_step or 0) + 1 for t in study.trials)
-    print(f"{len(study.trials)} trials, {pruned} pruned, {epochs} epochs trained "
-          f"({epochs / (MAX_EPOCHS * len(study.trials)):.0%} of training every trial fully)")
-    print(f"best validation error {study.best_value:.4f} with {study.best_params}")
+    print_pruning_summary(study, MAX_EPOCHS, first_epoch=0)
     return study
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from _digits import digits_split
+from _digits import digits_split, print_pruning_summary
 
 import hyperdial as hd
 
@@ -47,11 +47,6 @@ def objective(trial: hd.Trial) -> float:
     return error
 
 
-def epochs_trained(study: hd.Study) -> int:
-    """Epochs the study's trials trained in all (a trial's last report is its last epoch)."""
-    return sum(t.last_step or 0 for t in study.trials)
-
-
 def main(n_trials: int = 60, storage: str | None = None) -> hd.Study:
     study = hd.create_study(
         study_name="sgd-digits", storage=storage, direction="minimize", load_if_exists=True,
@@ -59,11 +54,7 @@ def main(n_trials: int = 60, storage: str | None = None) -> hd.Study:
         pruner=hd.pruners.HyperbandPruner(min_resource=1, max_resource=MAX_EPOCHS,
                                           reduction_factor=3, seed=0))
     study.optimize(objective, n_trials=n_trials)
-    pruned = sum(t.state is hd.TrialState.PRUNED for t in study.trials)
-    used, full = epochs_trained(study), MAX_EPOCHS * len(study.trials)
-    print(f"{len(study.trials)} trials, {pruned} pruned; {used} epochs trained, "
-          f"{used / full:.0%} of the {full} that full training of every trial takes")
-    print(f"best validation error {study.best_value:.4f} with {study.best_params}")
+    print_pruning_summary(study, MAX_EPOCHS)
     return study
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from _digits import digits_split
+from _digits import digits_split, print_pruning_summary
 
 import hyperdial as hd
 
@@ -73,11 +73,7 @@ def main(n_trials: int = 40, storage: str | None = None) -> hd.Study:
         pruner=hd.pruners.SuccessiveHalvingPruner(min_resource=3, reduction_factor=3,
                                                   max_resource=MAX_EPOCHS))
     study.optimize(objective, n_trials=n_trials)
-    pruned = sum(t.state is hd.TrialState.PRUNED for t in study.trials)
-    epochs = sum(t.last_step or 0 for t in study.trials)
-    print(f"{len(study.trials)} trials, {pruned} pruned, {epochs} epochs trained "
-          f"({epochs / (MAX_EPOCHS * len(study.trials)):.0%} of training every trial fully)")
-    print(f"best validation error {study.best_value:.4f} with {study.best_params}")
+    print_pruning_summary(study, MAX_EPOCHS)
     return study
 
 
