@@ -97,3 +97,25 @@ def test_another_worker_sees_where_a_running_trial_is_going(tmp_path: Any) -> No
     unseen.uses_pending = False  # the behaviour before proposals were published
     hd.load_study(study_name="s", storage=url, sampler=unseen).ask()
     assert unseen.shown[-1][running.number] == {}
+
+
+class _NumpyProposals(hd.samplers.RandomSampler):
+    """Proposes numpy float32s for the space of the completed trials, and models pending ones."""
+
+    uses_pending = True
+
+    def infer_space(self, history: Any) -> Any:
+        return history.completed_space
+
+    def propose(self, history: Any, space: Any, rng: np.random.Generator) -> dict[str, Any]:
+        return {name: np.float32(0.25) for name in space}  # no float subclass
+
+
+def test_a_proposal_is_published_as_plain_json() -> None:
+    study = hd.create_study(sampler=_NumpyProposals(seed=0))
+    study.enqueue_trial({"x": 0.5})
+    study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=1)
+    trial = study.ask()
+    published = study.trials[trial.number].system_attrs[PROPOSAL_ATTR]["params"]
+    assert published == {"x": 0.25} and type(published["x"]) is float
+    assert trial.suggest_float("x", 0.0, 1.0) == 0.25

@@ -6,6 +6,7 @@ through `Study.ask` and `Study.tell`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -206,10 +207,8 @@ class Study:
             space = self.sampler.infer_space(history)
             if any(name not in record.params for name in space):
                 proposed = self.sampler.propose(history, space, self.sampler.rng(number))
-                if proposed and self.sampler.uses_pending:  # where this trial is going
-                    self._storage.append(self._info.id, number, [("attrs", {"system": {
-                        PROPOSAL_ATTR: {"params": proposed,
-                                        "dists": {k: space[k].to_dict() for k in proposed}}}})])
+                if proposed and self.sampler.uses_pending:
+                    self._publish(number, proposed, space)
         start = record.datetime_start or datetime.now(timezone.utc)
         trial = Trial(self, number, fixed=record.params, proposed=proposed, datetime_start=start)
         trial.user_attrs.update(record.user_attrs)
@@ -220,10 +219,20 @@ class Study:
             trial.suggest(name, dist)
         return trial
 
+    def _publish(self, number: int, proposed: dict[str, Any], space: SearchSpace) -> None:
+        """Tell other workers where trial ``number`` is going (its parameters reach the
+        storage only with its first report or its end)."""
+        proposal = {"params": json_ready("the proposal", proposed),
+                    "dists": {k: space[k].to_dict() for k in proposed}}
+        with contextlib.suppress(TrialFinishedError):  # failed as stale meanwhile: its end
+            self._storage.append(self._info.id, number,  # will say so
+                                 [("attrs", {"system": {PROPOSAL_ATTR: proposal}})])
+
     def _sampler_history(self, number: int) -> History:
         """What the sampler learns from for trial ``number``: the pruner's view (Hyperband
         with ``sampler_scope="bracket"``: the trial's bracket), or everything for a sampler
-        that models fidelities itself."""
+        that models fidelities itself; for one that models running trials, with their
+        published proposals as their parameters."""
         history = self._view.history()
         if not getattr(self.sampler, "multi_fidelity", False):
             history = self.pruner.sampler_view(history, number)
