@@ -9,7 +9,9 @@ Import the submodule you need; each imports its library only there:
 * `hyperdial.integrations.xgboost`: `XGBoostPruningCallback` (``hyperdial[xgboost]``);
 * `hyperdial.integrations.lightgbm`: `LightGBMPruningCallback` (``hyperdial[lightgbm]``);
 * `hyperdial.integrations.lightning`: `LightningPruningCallback` (PyTorch Lightning,
-  ``hyperdial[lightning]``).
+  ``hyperdial[lightning]``);
+* `hyperdial.integrations.keras`: `KerasPruningCallback` (Keras 3 on any backend,
+  ``hyperdial[keras]``).
 """
 
 from __future__ import annotations
