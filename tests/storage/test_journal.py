@@ -170,3 +170,19 @@ def test_optunas_journal_names_open_the_same_file(tmp_path: Path) -> None:
     assert pickle.loads(pickle.dumps(storage)).get_study("p").n_trials == 3
     with pytest.raises(TypeError, match="JournalFileBackend"):
         storages.JournalStorage(path)  # type: ignore[arg-type]
+
+
+def test_storages_dropped_unclosed_leave_no_open_file(tmp_path: Path) -> None:
+    url = f"journal:///{tmp_path / 'many.jsonl'}"
+    hd.create_study(study_name="s", storage=url)
+    fds = Path("/proc/self/fd")
+    if not fds.exists():
+        pytest.skip("needs /proc/self/fd (Linux) to count open files")
+    before = len(list(fds.iterdir()))
+    for _ in range(200):  # each call opens a storage it never closes
+        assert hd.get_all_study_names(url) == ["s"]
+    assert len(list(fds.iterdir())) <= before + 2
+    storage = JournalFileStorage(tmp_path / "many.jsonl")
+    storage.close()
+    storage.close()  # twice is fine, and it opens again when used
+    assert storage.get_study("s").name == "s"

@@ -21,6 +21,7 @@ import fcntl
 import json
 import os
 import threading
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -84,6 +85,9 @@ class JournalFileStorage(Storage):
             os.close(fd)
             raise
         self._fd = fd
+        # Closed with the storage, or when it is dropped unclosed (get_storage(url) makes
+        # throwaway ones): a raw descriptor is not closed by the garbage collector.
+        self._closer = weakref.finalize(self, os.close, fd)
         if self._offset == 0:
             self._offset = self._start
         return fd
@@ -271,7 +275,7 @@ class JournalFileStorage(Storage):
         """Close the file; the storage opens it again if used again."""
         with self._lock:
             if self._fd is not None:
-                os.close(self._fd)
+                self._closer()
                 self._fd = None
 
     def __repr__(self) -> str:
