@@ -13,19 +13,20 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from hyperdial._optional import require
 from hyperdial.integrations import report_or_prune
 from hyperdial.trial import Trial
 
 
 def _callback_base() -> type:
     """Lightning's ``Callback``, from ``lightning`` or else ``pytorch_lightning``."""
-    try:
-        module = importlib.import_module("lightning.pytorch.callbacks")
-    except ImportError:
-        module = require("pytorch_lightning.callbacks", "lightning")
-    base: type = module.Callback
-    return base
+    for name in ("lightning.pytorch.callbacks", "pytorch_lightning.callbacks"):
+        try:
+            base: type = importlib.import_module(name).Callback
+            return base
+        except ImportError:
+            continue
+    raise ImportError("this needs PyTorch Lightning (lightning or pytorch_lightning): "
+                      "pip install 'hyperdial[lightning]'")
 
 
 class LightningPruningCallback(_callback_base()):  # type: ignore[misc]
