@@ -188,14 +188,16 @@ def test_the_dashboard_follows_a_postgresql_study(pg_url: str) -> None:
     assert later["n_trials"] == 8 and later["trials"]["number"] == list(range(8))
 
 
-def test_reading_beside_a_writing_worker_process(tmp_path: Path) -> None:
-    """A worker process writes 200 trials into the SQLite file while the dashboard reads it
-    over and over: no read fails or blocks the worker, versions only grow, and the last read
-    holds every trial."""
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_reading_beside_a_writing_worker_process(tmp_path: Path, kind: str) -> None:
+    """A worker process writes 200 trials into the SQLite or journal file while the dashboard
+    reads it over and over: no read fails or blocks the worker, versions only grow, and the
+    last read holds every trial."""
     import subprocess
     import sys
 
-    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    url = (f"sqlite:///{tmp_path / 'busy.db'}" if kind == "sqlite"
+           else f"journal:///{tmp_path / 'busy.jsonl'}")
     hd.create_study(storage=url, study_name="busy")
     script = ("import hyperdial as hd\n"
               f"s = hd.load_study(study_name='busy', storage={url!r})\n"
