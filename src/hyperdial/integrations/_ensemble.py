@@ -3,8 +3,9 @@
 Caruana et al. (2004), as Auto-sklearn uses it: from the out-of-fold predictions of the best
 configurations, build a weighted average greedily, adding with replacement, at each of
 ``size`` rounds, the model that makes the average score best; a model's weight is how many
-rounds picked it. Adding with replacement lets a strong model weigh more than a weak one,
-and every choice is made on predictions for data the model was not trained on.
+rounds picked it, up to the last round that scored best. Adding with replacement lets a strong
+model weigh more than a weak one, and every choice is made on predictions for data the model
+was not trained on.
 
 A classifier's predictions are class probabilities; a classifier without ``predict_proba``
 (an SVC, say) votes with all its mass on the class it predicts.
@@ -68,8 +69,9 @@ def out_of_fold(parts: Sequence[FoldPredictions], n_samples: int,
 def ensemble_selection(members: Sequence[np.ndarray], score: Callable[[np.ndarray], float],
                        size: int) -> np.ndarray:
     """Greedy selection with replacement over ``size`` rounds: how many times each member
-    was chosen, at the first round whose average scored best (Caruana's "best nested
-    ensemble", so the result never scores below the best single member).
+    was chosen, at the last round whose average scored best (Caruana's "best nested
+    ensemble", so the result never scores below the best single member; among rounds that
+    tie, as a coarse score such as accuracy often does, the last is the most even average).
 
     ``members`` are aligned out-of-fold predictions (best first: ties go to the earlier one);
     ``score`` (higher is better) scores an average of them.
@@ -85,8 +87,10 @@ def ensemble_selection(members: Sequence[np.ndarray], score: Callable[[np.ndarra
         counts = counts.copy()
         counts[pick] += 1
         total += members[pick]
-        if rounds == 1 or scores[pick] > best_score + 1e-12 * max(1.0, abs(best_score)):
+        if rounds == 1:
             best_counts, best_score = counts, scores[pick]
+        elif scores[pick] >= best_score - 1e-12 * max(1.0, abs(best_score)):
+            best_counts, best_score = counts, max(scores[pick], best_score)
     return best_counts
 
 
