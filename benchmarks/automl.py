@@ -362,13 +362,30 @@ def report(rows: list[dict[str, Any]], marks: list[int], seeds: int, trials: int
     return lines
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--build-portfolio", action="store_true")
+def parser_with_seeds(description: str) -> argparse.ArgumentParser:
+    """The options both AutoML benchmarks take: ``--seeds``, ``--trials`` and ``--report``."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--trials", type=int, default=25)
     parser.add_argument("--report", metavar="JSONL",
                         help="only write the report again from the rows of an earlier run")
+    return parser
+
+
+def read_rows(path: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
+
+def write_report(stem: str, lines: list[str], rows: list[dict[str, Any]]) -> None:
+    """The markdown report, its rows beside it as JSON lines, and the report printed."""
+    path = write_result(stem, lines)
+    path.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    print("\n".join(lines))
+
+
+def main() -> None:
+    parser = parser_with_seeds(__doc__.splitlines()[0])
+    parser.add_argument("--build-portfolio", action="store_true")
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
     start = time.perf_counter()
@@ -380,17 +397,13 @@ def main() -> None:
         print(f"wrote {TABLE} and {PORTFOLIO} in {time.perf_counter() - start:.0f} s")
         return
     if args.report:
-        rows = [json.loads(line) for line in Path(args.report).read_text().splitlines()]
+        rows = read_rows(args.report)
         marks = sorted({5, 10, args.trials})
         seconds = sum(r["seconds"] for r in rows)
     else:
         rows, marks = evaluate(args.seeds, args.trials, json.loads(TABLE.read_text()))
         seconds = time.perf_counter() - start
-    lines = report(rows, marks, args.seeds, args.trials, seconds)
-    path = write_result("automl", lines)
-    path.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    print("\n".join(lines))
-
+    write_report("automl", report(rows, marks, args.seeds, args.trials, seconds), rows)
 
 if __name__ == "__main__":
     main()

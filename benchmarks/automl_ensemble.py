@@ -18,13 +18,11 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
-import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
-from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import sklearn  # noqa: E402
@@ -33,8 +31,14 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
 import hyperdial  # noqa: E402
-from benchmarks._common import write_result  # noqa: E402
-from benchmarks.automl import DATASETS, ESTIMATOR, _cv  # noqa: E402
+from benchmarks.automl import (  # noqa: E402
+    DATASETS,
+    ESTIMATOR,
+    _cv,
+    parser_with_seeds,
+    read_rows,
+    write_report,
+)
 
 
 def _fit(task: str, X: Any, y: Any, Xt: Any, yt: Any, seed: int, trials: int,
@@ -126,25 +130,16 @@ def report(rows: list[dict[str, Any]], seeds: int, trials: int, seconds: float) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--trials", type=int, default=25)
-    parser.add_argument("--report", metavar="JSONL",
-                        help="only write the report again from the rows of an earlier run")
-    args = parser.parse_args()
+    args = parser_with_seeds(__doc__.splitlines()[0]).parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
     start = time.perf_counter()
     if args.report:
-        rows = [json.loads(line) for line in Path(args.report).read_text().splitlines()]
+        rows = read_rows(args.report)
         seconds = sum(r["seconds_single"] + r["seconds_ensemble"] for r in rows)
     else:
         rows = evaluate(args.seeds, args.trials)
         seconds = time.perf_counter() - start
-    lines = report(rows, args.seeds, args.trials, seconds)
-    path = write_result("automl-ensemble", lines)
-    path.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    print("\n".join(lines))
-
+    write_report("automl-ensemble", report(rows, args.seeds, args.trials, seconds), rows)
 
 if __name__ == "__main__":
     main()

@@ -79,13 +79,10 @@ def _cell(kind: str, url: str, n: int, name: str = "bench") -> dict[str, float]:
     return result
 
 
-def _fresh_sqlite(tmp: Path, label: str) -> str:
-    path = tmp / f"{label}-{time.monotonic_ns()}.db"
-    return f"sqlite:///{path}"
-
-
-def _fresh_journal(tmp: Path, label: str) -> str:
-    return f"journal:///{tmp / f'{label}-{time.monotonic_ns()}.jsonl'}"
+def _fresh(tmp: Path, label: str, kind: str = "sqlite") -> str:
+    """URL of a new SQLite (``.db``) or journal (``.jsonl``) file under ``tmp``."""
+    suffix = ".db" if kind == "sqlite" else ".jsonl"
+    return f"{kind}:///{tmp / f'{label}-{time.monotonic_ns()}{suffix}'}"
 
 
 def _parallel(url: str, n_total: int, workers: int) -> float:
@@ -146,10 +143,10 @@ def main() -> None:
         tmp = Path(tmpdir)
         cells: dict[str, Any] = {
             "hyperdial in memory": lambda: _rate("hyperdial", "memory", n),
-            SQLITE: lambda: _rate("hyperdial", _fresh_sqlite(tmp, "hd"), n),
-            FOUR: lambda: _parallel(_fresh_sqlite(tmp, "hd4"), 4 * n, 4),
-            JOURNAL: lambda: _rate("hyperdial", _fresh_journal(tmp, "hj"), n),
-            JOURNAL_FOUR: lambda: _parallel(_fresh_journal(tmp, "hj4"), 4 * n, 4),
+            SQLITE: lambda: _rate("hyperdial", _fresh(tmp, "hd"), n),
+            FOUR: lambda: _parallel(_fresh(tmp, "hd4"), 4 * n, 4),
+            JOURNAL: lambda: _rate("hyperdial", _fresh(tmp, "hj", "journal"), n),
+            JOURNAL_FOUR: lambda: _parallel(_fresh(tmp, "hj4", "journal"), 4 * n, 4),
             "Optuna in memory": lambda: _rate("optuna", "memory", n),
             "Optuna journal file": lambda: _rate(
                 "optuna", f"journal:{tmp / f'j-{time.monotonic_ns()}.log'}", n),
@@ -161,9 +158,9 @@ def main() -> None:
             print(f"round {r + 1}: " + ", ".join(f"{k} {v:.0f}" for k, v in rounds[-1].items()),
                   flush=True)
         for _ in range(args.optuna_sqlite_rounds):  # slow: fewer rounds, beside a SQLite run
-            rounds.append({SQLITE: _rate("hyperdial", _fresh_sqlite(tmp, "hd"), n),
-                           "Optuna SQLite": _rate("optuna", _fresh_sqlite(tmp, "op"), n)})
-        scale = _cell("hyperdial", _fresh_sqlite(tmp, "scale"), args.scale_trials)
+            rounds.append({SQLITE: _rate("hyperdial", _fresh(tmp, "hd"), n),
+                           "Optuna SQLite": _rate("optuna", _fresh(tmp, "op"), n)})
+        scale = _cell("hyperdial", _fresh(tmp, "scale"), args.scale_trials)
     marks = [scale["wall_start"], *scale["marks"]]
     per_k = [(b - a) / 1000 * 1e6 for a, b in itertools.pairwise(marks)]
     _write(rounds, per_k, n, reps, args.optuna_sqlite_rounds)

@@ -303,10 +303,11 @@ class _CashSearchCV(HyperdialSearchCV):
 
     def _run_batch(self, batch: list[_Candidate], runner: Any) -> None:
         super()._run_batch(batch, runner)
-        done = [c for c in batch if c.state is TrialState.COMPLETE
-                and len(c.predictions) == self.n_splits_]
+        done = []
         for cand in batch:
-            if not any(cand is c for c in done):
+            if cand.state is TrialState.COMPLETE and len(cand.predictions) == self.n_splits_:
+                done.append(cand)
+            else:
                 cand.predictions = {}
         ranked = sorted(self.kept_ + done, key=lambda c: -c.value(runner.metric))
         for cand in ranked[NBEST:]:  # memory stays bounded however long the search

@@ -33,6 +33,8 @@ from hyperdial.trial import PROPOSAL_ATTR, TrialRecord, TrialState
 
 Event = tuple[str, dict[str, Any]]
 _scan_json = json.JSONDecoder().raw_decode
+#: JSON as the persistent backends store it: compact, NaN and infinities kept.
+encode_json = json.JSONEncoder(allow_nan=True, separators=(",", ":")).encode
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from typing import Any
 
 from hyperdial.exceptions import NotAHyperdialStorage, SchemaVersionError, StorageError
 from hyperdial.history import StudyDirection
-from hyperdial.storage.base import Event, EventRow, Storage, StudyInfo, now
+from hyperdial.storage.base import Event, EventRow, Storage, StudyInfo, encode_json, now
 from hyperdial.storage.memory import InMemoryStorage
 
 FORMAT = "hyperdial-journal"
@@ -38,10 +38,6 @@ _HEADER = (json.dumps({"format": FORMAT, "version": VERSION}) + "\n").encode()
 # the replica and file offset of an instance must not be read while another thread writes.
 _FILE_LOCKS: dict[str, threading.RLock] = {}
 _FILE_LOCKS_GUARD = threading.Lock()
-
-
-def _encode(value: Any) -> str:
-    return json.dumps(value, allow_nan=True, separators=(",", ":"))
 
 
 class JournalFileStorage(Storage):
@@ -176,7 +172,7 @@ class JournalFileStorage(Storage):
                 self._cut_torn_tail(fd)
                 self._catch_up()
                 t = now()
-                lines = "".join(_encode({"t": t, "op": op, "args": args}) + "\n"
+                lines = "".join(encode_json({"t": t, "op": op, "args": args}) + "\n"
                                 for op, args in ops).encode()  # not JSON: raises here
                 results = []
                 try:  # a refused operation raises before it changes the replica

@@ -76,11 +76,10 @@ from hyperdial.storage._schema import (
     studies,
     trials,
 )
-from hyperdial.storage.base import Event, EventRow, Storage, StudyInfo, now
+from hyperdial.storage.base import Event, EventRow, Storage, StudyInfo, encode_json, now
 from hyperdial.trial import TrialState
 
 _logger = logging.getLogger("hyperdial")
-_encode = json.JSONEncoder(allow_nan=True, separators=(",", ":")).encode
 _decode = json.loads
 
 
@@ -585,8 +584,8 @@ class SQLStorage(Storage):
                      user_attrs: Mapping[str, Any] | None = None) -> StudyInfo:
         directions = tuple(directions)
         attrs = dict(user_attrs or {})
-        row = {"name": name, "directions": _encode([d.value for d in directions]),
-               "user_attrs": _encode(attrs), "t": now()}
+        row = {"name": name, "directions": encode_json([d.value for d in directions]),
+               "user_attrs": encode_json(attrs), "t": now()}
         try:
             with self._write() as cursor:
                 study_id = int(self._run(cursor, _INSERT_STUDY, row).fetchone()[0])
@@ -625,7 +624,7 @@ class SQLStorage(Storage):
             if row is None:
                 raise StudyNotFound(f"no study with id {study_id}")
             attrs = {**json.loads(row[0]), key: value}
-            self._run(cursor, _SET_STUDY_ATTRS, {"sid": study_id, "user_attrs": _encode(attrs)})
+            self._run(cursor, _SET_STUDY_ATTRS, {"sid": study_id, "user_attrs": encode_json(attrs)})
 
     def delete_study(self, name: str) -> None:
         with self._write() as cursor:
@@ -636,7 +635,7 @@ class SQLStorage(Storage):
     def create_trial(self, study_id: int, data: dict[str, Any], *, key: str | None = None,
                      claim_waiting: bool = False, heartbeat: bool = False) -> int | None:
         data = {"t": now(), "state": "RUNNING", **data}
-        text = _encode(data)
+        text = encode_json(data)
         with self._write() as cursor:
             return self._create(cursor, study_id, data, text, key, claim_waiting, heartbeat, [])
 
@@ -652,7 +651,7 @@ class SQLStorage(Storage):
                           ) -> tuple[int, list[EventRow]]:
         rows = _event_rows(study_id, number, events)
         data = {"t": now(), "state": "RUNNING"}
-        text = _encode(data)
+        text = encode_json(data)
         with self._write() as cursor:
             self._append(cursor, study_id, number, events)
             created = self._create(cursor, study_id, data, text, None, True, heartbeat, rows)
@@ -694,7 +693,7 @@ class SQLStorage(Storage):
                                            "new_state": TrialState.RUNNING.value})
             if heartbeat:
                 self._run(cursor, _HEARTBEAT, {"sid": study_id, "num": number, "t": t})
-            kind, text = "start", _encode({"t": t})
+            kind, text = "start", encode_json({"t": t})
         else:
             if key is not None and self._run(
                     cursor, _KEY_TAKEN, {"sid": study_id, "key": key}).fetchone() is not None:
@@ -760,7 +759,7 @@ class SQLStorage(Storage):
             stale = sorted(n for (n,) in self._run(
                 cursor, _FAIL_STALE, {"sid": study_id, "cutoff": t - grace_seconds}).fetchall())
             if stale:
-                text = _encode({"t": t, "state": "FAIL", "reason": _STALE_REASON})
+                text = encode_json({"t": t, "state": "FAIL", "reason": _STALE_REASON})
                 self._run_many(cursor, _INSERT_EVENT, [
                     {"sid": study_id, "num": n, "kind": "finish", "data": text} for n in stale])
         return stale
@@ -777,7 +776,7 @@ def is_private_url(url: str) -> bool:
 
 
 def _event_rows(study_id: int, number: int, events: Sequence[Event]) -> list[dict[str, Any]]:
-    return [{"sid": study_id, "num": number, "kind": kind, "data": _encode(data)}
+    return [{"sid": study_id, "num": number, "kind": kind, "data": encode_json(data)}
             for kind, data in events]
 
 
