@@ -7,6 +7,7 @@ Inactive (conditional) parameters encode as NaN. ``decode(space, encode(space, r
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -85,6 +86,31 @@ def decode_column(d: Distribution, u: np.ndarray) -> list[Any]:
         x = d.low + np.round((x - d.low) / d.step) * d.step
     values: list[float] = x.clip(d.low, d.high).tolist()  # Python floats
     return values
+
+
+def decode_value(d: Distribution, u: float) -> Any:
+    """`decode_column` for a single value, in plain Python floats: a fifth of the cost of a
+    one-element array, for samplers that draw one point at a time (random search, local
+    moves). The same value, to the last bit for all but log scales (``math.exp`` against
+    numpy's, which may differ in the last place)."""
+    u = min(max(float(u), 0.0), 1.0)
+    if isinstance(d, Categorical):
+        return d.choices[min(int(u * len(d.choices)), len(d.choices) - 1)]
+    if isinstance(d, Int):
+        if d.log:
+            lo, hi = _int_log_bounds(d)
+            return min(max(round(math.exp(lo + u * (hi - lo))), d.low), d.high)
+        n = (d.high - d.low) // d.step + 1
+        return d.low + min(int(u * n), n - 1) * d.step
+    assert isinstance(d, Float)
+    if d.log:
+        lo, hi = math.log(d.low), math.log(d.high)
+        x = math.exp(lo + u * (hi - lo))
+    else:
+        x = d.low + u * (d.high - d.low)
+    if d.step is not None:
+        x = d.low + round((x - d.low) / d.step) * d.step
+    return min(max(x, d.low), d.high)
 
 
 def snap(dists: Sequence[Distribution], u: np.ndarray) -> np.ndarray:

@@ -117,9 +117,8 @@ def _run_trial(study: Study, trial: Trial, func: ObjectiveFunc,
                                  fail_reason=reason, start_next=go_on())
             _logger.warning("trial %d failed: %r (caught, study goes on)", trial.number, exc)
             return done
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # reported below instead
-        record, next_trial = study._finish(trial, result, start_next=go_on())
+    record, next_trial = study._finish(trial, result, start_next=go_on(),
+                                       warn=False)  # logged below instead
     if record.state is TrialState.FAIL:
         _logger.warning("trial %d failed: %s", record.number, record.fail_reason)
     return record, next_trial

@@ -390,3 +390,10 @@ class SearchSpace(Mapping[str, Distribution]):
 #: The empty space, shared: samplers that propose parameter by parameter return it, and a view
 #: with no completed trial has it.
 EMPTY_SPACE = SearchSpace()
+
+
+@functools.lru_cache(maxsize=4096)
+def single_space(name: str, dist: Distribution) -> SearchSpace:
+    """The space of one parameter, built once per (name, distribution): a study makes one for
+    every define-by-run suggestion outside the joint space."""
+    return SearchSpace({name: dist})

@@ -25,7 +25,7 @@ from hyperdial.history import History, StudyDirection, with_proposals
 from hyperdial.pruners.base import Decision, NopPruner, Pruner
 from hyperdial.pruners.median import MedianPruner
 from hyperdial.samplers.base import Sampler
-from hyperdial.space import Distribution, SearchSpace, plain
+from hyperdial.space import Distribution, SearchSpace, plain, single_space
 from hyperdial.storage import InMemoryStorage, Storage, get_storage
 from hyperdial.storage.base import Event, EventRow, StudyInfo, TrialView
 from hyperdial.trial import (
@@ -283,11 +283,13 @@ class Study:
 
     def _finish(self, trial: Trial | int, values: Any = None, state: TrialState | None = None,
                 *, fail_reason: str | None = None, traceback: str | None = None,
-                start_next: bool = False) -> tuple[TrialRecord, Trial | None]:
+                start_next: bool = False, warn: bool = True,
+                ) -> tuple[TrialRecord, Trial | None]:
         """`tell`; with ``start_next`` also start the next trial (for `optimize`, which beats
         for it), whose start a transactional storage writes in one commit with this end.
         Not for exclusive samplers, whose trials start with their proposal; `tell` has checked
-        that the trial has not ended here already (`optimize` ends only live ones)."""
+        that the trial has not ended here already (`optimize` ends only live ones). Without
+        ``warn``, a failed or dropped result raises no RuntimeWarning (the caller logs it)."""
         live = self._live_trial(trial)
         number = live.number if live else int(trial)  # type: ignore[arg-type]
         if state is None:
@@ -304,7 +306,9 @@ class Study:
             checked, problem = self._check_values(values)
             if problem is not None:
                 state, fail_reason = TrialState.FAIL, problem
-                warnings.warn(f"trial {number} failed: {problem}", RuntimeWarning, stacklevel=3)
+                if warn:
+                    warnings.warn(f"trial {number} failed: {problem}", RuntimeWarning,
+                                  stacklevel=3)
         elif state is TrialState.PRUNED:
             checked = self._last_report(live, number)
         finish: dict[str, Any] = {"t": time.time(), "state": state.value}
@@ -330,8 +334,10 @@ class Study:
                 self._storage.append(self._info.id, number, events)
         except TrialFinishedError:
             appended = False
-            warnings.warn(f"trial {number} was already finished (marked stale by another "
-                          "worker?); its late result is dropped", RuntimeWarning, stacklevel=3)
+            if warn:
+                warnings.warn(f"trial {number} was already finished (marked stale by another "
+                              "worker?); its late result is dropped", RuntimeWarning,
+                              stacklevel=3)
         with self._lock:
             self._live.pop(number, None)
             self._history_at_ask.pop(number, None)
@@ -359,6 +365,8 @@ class Study:
     def _check_values(self, values: Any) -> tuple[tuple[float, ...] | None, str | None]:
         """The objective's return value as a tuple of floats, or the reason it is unusable."""
         m = len(self._info.directions)
+        if type(values) is float and m == 1 and math.isfinite(values):
+            return (values,), None  # the common case, on every trial
         values = plain(values)
         if isinstance(values, (str, bytes)) or values is None:
             return None, f"the objective returned {values!r}, not a number"
@@ -429,7 +437,7 @@ class Study:
         with self._lock:
             history = self._history_at_ask.get(trial.number) or self._sampler_history(
                 trial.number)
-        return self.sampler.propose(history, SearchSpace({name: dist}),
+        return self.sampler.propose(history, single_space(name, dist),
                                     self.sampler.rng(trial.number, name))[name]
 
     def _record_report(self, trial: Trial, step: int, value: float | tuple[float, ...]) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperdial._encode import decode_column, encode_column
+from hyperdial._encode import decode_value, encode_column
 from hyperdial.history import History
 from hyperdial.samplers import _evolution as evo
 from hyperdial.samplers.base import ConstraintsFunc, Sampler, constraint_values
@@ -41,7 +41,7 @@ def mutate(dist: Distribution, value: Any, rng: np.random.Generator, scale: floa
     moved = float(encode_column(dist, [value])[0]) + step
     moved = -moved if moved < 0.0 else moved
     moved = min(max(2.0 - moved if moved > 1.0 else moved, 0.0), 1.0)
-    new = decode_column(dist, np.array([moved]))[0]
+    new = decode_value(dist, moved)
     grid = dist.step  # None for a continuous float, which never rounds back
     if new == value and grid is not None:  # rounded back: move one grid step instead
         up = value + grid <= dist.high

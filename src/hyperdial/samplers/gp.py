@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperdial._encode import decode, decode_column, encode, encode_column, n_values, snap
+from hyperdial._encode import decode, decode_value, encode, encode_column, n_values, snap
 from hyperdial.history import History
 from hyperdial.samplers import _gp_math as gpm
 from hyperdial.samplers.base import ConstraintsFunc, Sampler, constraint_values
@@ -459,7 +459,7 @@ def category_choices(acq: Acquisition, j: int, k: int) -> np.ndarray:
 def _neighbours(d: Any, u: float) -> list[float]:
     """Encodings of the grid values next to the continuous point ``u``: the value it rounds
     to and the values one step below and above (those in range)."""
-    v = decode_column(d, np.array([u]))[0]
+    v = decode_value(d, u)
     step = d.step if d.step is not None else 1
     values = [x for x in (v - step, v, v + step) if d.low <= x <= d.high]
     return sorted({float(e) for e in encode_column(d, values)})

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperdial._encode import decode
+from hyperdial._encode import decode_value
 from hyperdial.history import History
 from hyperdial.samplers.base import Sampler
 from hyperdial.space import SearchSpace
@@ -21,4 +21,6 @@ class RandomSampler(Sampler):
                 rng: np.random.Generator) -> dict[str, Any]:
         if not space:
             return {}
-        return decode(space, rng.random((1, len(space))))[0]
+        draws = rng.random(len(space)).tolist()
+        row = {name: decode_value(d, u) for (name, d), u in zip(space.items(), draws, strict=True)}
+        return space.restrict(row) if space.is_conditional else row

@@ -297,7 +297,7 @@ class TrialView:
         event of a trial whose creation this view has not seen (one queued by another worker,
         then claimed by ours) makes it sync at once, which reads them in order."""
         created: set[int] = set()
-        fresh = []
+        fresh, taken = [], []
         unseen = False
         for row in rows:
             if row.id <= self.last_event_id or row.id in self._ahead:
@@ -307,10 +307,13 @@ class TrialView:
             elif row.number not in created and not self._knows(row.number):
                 unseen = True
                 continue
-            fresh.append(row)
+            taken.append(row.id)
+            if row.number in self._open or row.number in created:
+                fresh.append(row)  # (a finished trial's events change nothing: `apply_own`)
         if fresh:
             self._apply_rows(fresh)
-            self._ahead.update(row.id for row in fresh)
+        if taken:
+            self._ahead.update(taken)
             while self.last_event_id + 1 in self._ahead:
                 self.last_event_id += 1
                 self._ahead.remove(self.last_event_id)
