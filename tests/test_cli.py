@@ -500,8 +500,10 @@ def test_automl_on_a_csv_reports_saves_and_warm_starts_the_next(wine_csv: Path, 
 
 def test_automl_guesses_regression_and_refuses_bad_input(wine_csv: Path, url: str) -> None:
     out = ok("automl", str(wine_csv), "--target", "proline", "--n-trials", "3", "--cv", "3",
-             "--models", "ridge", url=url)
+             "--models", "ridge", "--fit-timeout", "60", url=url)
     assert "regression: best ridge" in out
+    assert "--fit-timeout must be" in one_line_error(invoke(
+        "automl", str(wine_csv), "--target", "target", "--fit-timeout", "0", url=url))
     assert "no column 'nope'" in one_line_error(invoke("automl", str(wine_csv), "--target",
                                                        "nope", url=url))
     assert "--test-size must be" in one_line_error(invoke(

@@ -358,6 +358,8 @@ def dashboard(host: str, port: int, url: str) -> None:
               help="Study to create or resume (default: automl-<file name>).")
 @click.option("--n-trials", type=int, default=50, show_default=True, metavar="N")
 @click.option("--timeout", type=float, metavar="S", help="Stop starting trials after S seconds.")
+@click.option("--fit-timeout", type=float, metavar="S",
+              help="Stop a fit (one configuration on one fold) after S seconds; it fails.")
 @click.option("--models", metavar="A,B", help="Built-in families to search (default: all).")
 @click.option("--cv", type=int, default=5, show_default=True, metavar="K", help="CV folds.")
 @click.option("--scoring", metavar="NAME", help="A scikit-learn scorer name (default: "
@@ -372,13 +374,14 @@ def dashboard(host: str, port: int, url: str) -> None:
 @click.option("--output", "-o", metavar="FILE.joblib", help="Save the fitted model here.")
 @storage_option
 def automl(data: str, target: str, task: str, study_name: str | None, n_trials: int,
-           timeout: float | None, models: str | None, cv: int, scoring: str | None,
-           test_size: float, seed: int, ensemble_size: int, output: str | None,
-           url: str) -> None:
+           timeout: float | None, fit_timeout: float | None, models: str | None, cv: int,
+           scoring: str | None, test_size: float, seed: int, ensemble_size: int,
+           output: str | None, url: str) -> None:
     """Pick a scikit-learn model and its hyperparameters for DATA.csv (needs the sklearn and
     pandas extras); warm-started by the storage's earlier AutoML studies."""
     positive("--n-trials", n_trials)
     positive("--timeout", timeout)
+    positive("--fit-timeout", fit_timeout)
     if ensemble_size < 0:
         raise BadArgument(f"--ensemble-size must be >= 0, got {ensemble_size}")
     if not 0.0 <= test_size < 1.0:
@@ -406,7 +409,8 @@ def automl(data: str, target: str, task: str, study_name: str | None, n_trials: 
             X, y, test_size=test_size, random_state=seed,
             stratify=y if task == "classification" else None)
     estimator = auto.AutoMLClassifier if task == "classification" else auto.AutoMLRegressor
-    search = estimator(n_trials=n_trials, timeout=timeout, cv=cv, scoring=scoring,
+    search = estimator(n_trials=n_trials, timeout=timeout, fit_timeout=fit_timeout, cv=cv,
+                       scoring=scoring,
                        models=models.split(",") if models else None, random_state=seed,
                        ensemble_size=ensemble_size, storage=url,
                        study_name=study_name or f"automl-{Path(data).stem}")

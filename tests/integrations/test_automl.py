@@ -322,3 +322,34 @@ def test_ensemble_size_must_be_a_count() -> None:
     for bad in (-1, 2.5, True):
         with pytest.raises(ValueError, match="ensemble_size must be a non-negative int"):
             AutoMLRegressor(n_trials=2, ensemble_size=bad).fit(X, y)
+
+
+class _Hangs(BaseEstimator, ClassifierMixin):  # type: ignore[misc]
+    """A family whose every fit runs far past any time limit."""
+
+    def __init__(self, knob: float = 0.5) -> None:
+        self.knob = knob
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> _Hangs:
+        import time
+
+        time.sleep(600.0)  # the behaviour under test: a runaway fit
+        return self
+
+
+def test_fit_timeout_stops_a_runaway_family_and_the_search_goes_on() -> None:
+    import time
+
+    X, y = make_classification(120, n_features=5, random_state=0)
+    hangs = ("hangs", _Hangs(), {"knob": hd.Float(0.0, 1.0)})
+    start = time.monotonic()
+    with pytest.warns(FitFailedWarning, match="fit_timeout"), \
+            pytest.warns(UserWarning, match="non-finite"):
+        model = AutoMLClassifier(n_trials=6, models=[hangs, "knn"], cv=2, warm_start=0,
+                                 fit_timeout=2.0, random_state=0).fit(X, y)
+    assert time.monotonic() - start < 150.0  # each runaway fit was stopped after 2 s
+    hung = [t for t in model.study_.trials if t.params["model"] == "hangs"]
+    assert hung and all(t.state is TrialState.FAIL and "fit_timeout" in t.fail_reason
+                        for t in hung)
+    assert model.best_model_ == "knn"
+    assert model.score(X, y) > 0.5

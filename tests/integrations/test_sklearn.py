@@ -30,6 +30,7 @@ from sklearn.utils.estimator_checks import check_estimator
 import hyperdial as hd
 from hyperdial.integrations._sk_space import GRID, build_space
 from hyperdial.integrations.sklearn import (
+    FitTimeout,
     HyperdialHalvingSearchCV,
     HyperdialSearchCV,
 )
@@ -290,14 +291,79 @@ class _SeesConfig(BaseEstimator, ClassifierMixin):  # type: ignore[misc]
         return float(self.saw_)
 
 
+@pytest.mark.parametrize("fit_timeout", [None, 60.0], ids=["joblib", "time-limited"])
 def test_worker_processes_get_the_callers_scikit_learn_config(
-        data: tuple[np.ndarray, np.ndarray]) -> None:
+        data: tuple[np.ndarray, np.ndarray], fit_timeout: float | None) -> None:
     import sklearn
 
     X, y = data
     with sklearn.config_context(assume_finite=True):
         search = HyperdialSearchCV(_SeesConfig(), {"c": hd.Float(0.1, 1.0)}, n_trials=2, cv=2,
-                                   n_jobs=2, random_state=0, refit=False).fit(X, y)
+                                   n_jobs=2, random_state=0, refit=False,
+                                   fit_timeout=fit_timeout).fit(X, y)
     # Each fit ran in a worker process (loky), which saw the caller's config: with joblib's
     # own Parallel it saw the default (False) and every score was 0.
     assert list(search.cv_results_["mean_test_score"]) == [1.0, 1.0]
+
+
+class _Slow(_Flaky):
+    """A classifier whose fit takes ``delay`` seconds (the runaway configuration)."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+
+    @property
+    def fail(self) -> bool:
+        return False
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> _Slow:
+        import time
+
+        time.sleep(self.delay)  # the behaviour under test: a fit this slow
+        super().fit(X, y)
+        return self
+
+
+HANG = 600.0  # seconds a runaway fit would take: far past any test's time limit
+
+
+def test_fit_timeout_stops_a_runaway_fit_and_fails_only_its_configuration(
+        data: tuple[np.ndarray, np.ndarray]) -> None:
+    import time
+
+    start = time.monotonic()
+    search = HyperdialSearchCV(_Slow(), {"delay": [0.0, HANG]}, n_trials=4, cv=2,
+                               fit_timeout=2.0, sampler=hd.samplers.RandomSampler(seed=1))
+    with pytest.warns(FitFailedWarning, match="fit_timeout=2 s"), \
+            pytest.warns(UserWarning, match="non-finite"):
+        search.fit(*data)
+    assert time.monotonic() - start < HANG / 4  # stopped, not waited for
+    by_delay = {t.params["delay"]: t for t in search.study_.trials}
+    assert set(by_delay) == {0.0, HANG}  # the seed draws both
+    for trial in search.study_.trials:
+        if trial.params["delay"] == HANG:
+            assert trial.state is hd.TrialState.FAIL
+            assert "FitTimeout" in trial.fail_reason and "fit_timeout=2 s" in trial.fail_reason
+        else:
+            assert trial.state is hd.TrialState.COMPLETE
+    assert search.best_params_ == {"delay": 0.0}
+    slow = np.array(search.cv_results_["param_delay"], dtype=float) == HANG
+    assert np.isnan(search.cv_results_["mean_test_score"][slow]).all()
+    assert np.isfinite(search.cv_results_["mean_test_score"][~slow]).all()
+
+
+def test_fit_timeout_with_error_score_raise_raises_fit_timeout(
+        data: tuple[np.ndarray, np.ndarray]) -> None:
+    search = HyperdialSearchCV(_Slow(), {"delay": [HANG]}, n_trials=1, cv=2, fit_timeout=1.0,
+                               error_score="raise")
+    with pytest.raises(FitTimeout, match="fit_timeout=1 s"):
+        search.fit(*data)
+
+
+def test_fit_timeout_scores_exactly_as_without_it(data: tuple[np.ndarray, np.ndarray]) -> None:
+    space = {"alpha": hd.Float(1e-3, 10.0, log=True)}
+    kw: dict[str, Any] = {"n_trials": 3, "cv": 3, "random_state": 0}
+    plain = HyperdialSearchCV(RidgeClassifier(), space, **kw).fit(*data)
+    limited = HyperdialSearchCV(RidgeClassifier(), space, fit_timeout=60.0, **kw).fit(*data)
+    for key in ("params", "split0_test_score", "split2_test_score", "mean_test_score"):
+        assert list(limited.cv_results_[key]) == list(plain.cv_results_[key])

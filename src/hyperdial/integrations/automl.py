@@ -327,6 +327,7 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
     best_score_: float
 
     def __init__(self, *, n_trials: int | None = 50, timeout: float | None = None,
+                 fit_timeout: float | None = None,
                  models: Sequence[Any] | None = None, cv: Any = 5, scoring: Any = None,
                  sampler: Sampler | None = None, pruner: Pruner | str | None = "auto",
                  warm_start: int = 5, portfolio: Sequence[Mapping[str, Any]] | None = None,
@@ -334,6 +335,7 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
                  storage: Any = None, study_name: str | None = None, verbose: int = 0) -> None:
         self.n_trials = n_trials
         self.timeout = timeout
+        self.fit_timeout = fit_timeout
         self.models = models
         self.cv = cv
         self.scoring = scoring
@@ -369,6 +371,7 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
         self.meta_features_ = meta_features(X, y, self._task)
         search = _CashSearchCV(
             pipeline, space, n_trials=self.n_trials, timeout=self.timeout,
+            fit_timeout=self.fit_timeout,
             sampler=self.sampler, pruner=pruner, scoring=self.scoring, n_jobs=self.n_jobs,
             cv=self.cv, verbose=self.verbose, random_state=seed, storage=self.storage,
             study_name=self.study_name, error_score=np.nan)
@@ -494,6 +497,9 @@ class AutoMLClassifier(ClassifierMixin, _AutoML):  # type: ignore[misc]
         n_trials: configurations to evaluate (warm-start ones included); None with a
             ``timeout`` runs until it.
         timeout: seconds after which no new configuration starts.
+        fit_timeout: seconds one fit of a configuration (on one fold) may take before it is
+            stopped and the configuration fails; fits then run in worker processes
+            (`HyperdialSearchCV`'s ``fit_timeout``). None: no limit.
         models: built-in family names (default all: ``logistic``, ``svc``, ``knn``,
             ``random_forest``, ``extra_trees``, ``hist_gradient_boosting``, ``mlp``), or
             ``(name, estimator, params)`` tuples of one's own, ``params`` as for

@@ -36,7 +36,8 @@ require("sklearn", "sklearn")
 
 from joblib import effective_n_jobs  # noqa: E402
 from scipy.stats import rankdata  # noqa: E402
-from sklearn.base import _fit_context, clone, is_classifier  # noqa: E402
+from sklearn import config_context, get_config  # noqa: E402
+from sklearn.base import BaseEstimator, _fit_context, clone, is_classifier  # noqa: E402
 from sklearn.model_selection import check_cv  # noqa: E402
 from sklearn.model_selection._search import BaseSearchCV  # noqa: E402
 from sklearn.model_selection._validation import (  # noqa: E402
@@ -52,6 +53,7 @@ from sklearn.utils.validation import _check_method_params, indexable  # noqa: E4
 from hyperdial import samplers as _samplers  # noqa: E402
 from hyperdial.integrations._ensemble import fold_predictions  # noqa: E402
 from hyperdial.integrations._sk_space import ParamSpace, build_space  # noqa: E402
+from hyperdial.integrations._time_limit import LimitedPool  # noqa: E402
 from hyperdial.pruners.base import Pruner  # noqa: E402
 from hyperdial.samplers.base import Sampler  # noqa: E402
 from hyperdial.study import Study, create_study, load_study  # noqa: E402
@@ -133,6 +135,11 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
         n_trials: configurations to evaluate in this ``fit`` (default 10 unless ``timeout``);
             ``n_iter`` is the same, spelled as `RandomizedSearchCV` does.
         timeout: seconds after which no new configuration starts.
+        fit_timeout: seconds one fit (a configuration on one split) may take, its scoring
+            included; a fit still running then is stopped and scored ``error_score``, which
+            fails its configuration (or raises `FitTimeout` with ``error_score="raise"``).
+            Fits then run in worker processes (``n_jobs`` of them), the only place one can
+            be stopped; None (the default) runs them as `RandomizedSearchCV` does.
         sampler: what to try next; default `create_study`'s default (`AutoSampler`, or
             `TPESampler` where there is none), seeded from ``random_state``.
         pruner: stops a configuration after some folds (it sees the running mean of the
@@ -151,6 +158,7 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
         "n_trials": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "n_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "timeout": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "fit_timeout": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "sampler": [HasMethods(["propose"]), None],
         "pruner": [HasMethods(["decide"]), None],
         "random_state": ["random_state"],
@@ -164,7 +172,8 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
 
     def __init__(self, estimator: Any, param_distributions: Any, *, n_trials: int | None = None,
                  n_iter: int | None = None, timeout: float | None = None,
-                 sampler: Sampler | None = None, pruner: Pruner | None = None,
+                 fit_timeout: float | None = None, sampler: Sampler | None = None,
+                 pruner: Pruner | None = None,
                  scoring: Any = None, n_jobs: int | None = None, refit: Any = True,
                  cv: Any = None, verbose: int = 0, pre_dispatch: Any = "2*n_jobs",
                  random_state: Any = None, error_score: Any = np.nan,
@@ -177,6 +186,7 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
         self.n_trials = n_trials
         self.n_iter = n_iter
         self.timeout = timeout
+        self.fit_timeout = fit_timeout
         self.sampler = sampler
         self.pruner = pruner
         self.random_state = random_state
@@ -275,15 +285,17 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
         metric = self.refit if isinstance(self.refit, str) else None
         runner = _Runner(self, base, X, y, splits, scorers, routed, metric)
         cands = self._resume(study, space)
-        for batch in self._batches(study, space, budget):
-            try:
-                self._run_batch(batch, runner)
-            except BaseException as exc:  # error_score="raise", Ctrl-C: no trial left RUNNING
-                for cand in batch:
-                    if cand.trial is not None:
-                        study.tell(cand.trial, state=TrialState.FAIL, fail_reason=repr(exc))
-                raise
-            cands.extend(batch)
+        with runner:
+            for batch in self._batches(study, space, budget):
+                try:
+                    self._run_batch(batch, runner)
+                except BaseException as exc:  # error_score="raise", Ctrl-C: no trial RUNNING
+                    for cand in batch:
+                        if cand.trial is not None:
+                            study.tell(cand.trial, state=TrialState.FAIL,
+                                       fail_reason=repr(exc))
+                    raise
+                cands.extend(batch)
         self._finish(cands, refit_metric, scorers, base, X, y, routed)
         return self
 
@@ -348,8 +360,11 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
                 study.tell(cand.trial, value)
             else:
                 cand.state = TrialState.FAIL
+                errors = [o["fit_error"] for o in cand.outs if o is not None and o["fit_error"]]
+                why = (f"a fit failed: {errors[0].strip().splitlines()[-1]}" if errors
+                       else "a score failed")
                 study.tell(cand.trial, state=TrialState.FAIL,
-                           fail_reason=f"mean test score is {value} (a fit or score failed)")
+                           fail_reason=f"mean test score is {value} ({why})")
         if self.verbose > 0:
             print(f"[{type(self).__name__}] trial {cand.trial.number} {cand.state.value}: "
                   f"{cand.params}")
@@ -451,7 +466,8 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
 
 
 class _Runner:
-    """Fits and scores (candidate, split) pairs with `_fit_and_score`, in parallel."""
+    """Fits and scores (candidate, split) pairs with `_fit_and_score`, in parallel; with a
+    ``fit_timeout``, in worker processes of its own until it is closed (a context manager)."""
 
     def __init__(self, search: HyperdialSearchCV, base: Any, X: Any, y: Any,
                  splits: list[tuple[np.ndarray, np.ndarray]], scorers: Any, routed: Any,
@@ -466,6 +482,15 @@ class _Runner:
                            return_n_test_samples=True, return_times=True,
                            return_parameters=False, error_score=search.error_score,
                            verbose=search.verbose)
+        self.pool = (None if search.fit_timeout is None
+                     else LimitedPool(effective_n_jobs(search.n_jobs), search.fit_timeout))
+
+    def __enter__(self) -> _Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.close()
 
     def _train(self, k: int, resource: int | None) -> np.ndarray:
         """Split ``k``'s training indices, subsampled (stratified for a classifier) to
@@ -486,15 +511,44 @@ class _Runner:
     def evaluate(self, tasks: list[tuple[_Candidate, int]], resource: int | None
                  ) -> list[dict[str, Any]]:
         search = self.search
-        parallel = Parallel(n_jobs=search.n_jobs, pre_dispatch=search.pre_dispatch)
         fit = _fit_score_predict if search._keep_predictions else _fit_and_score
-        out: list[dict[str, Any]] = parallel(
-            delayed(fit)(clone(self.base), self.X, self.y,
-                                    train=self._train(k, resource), test=self.splits[k][1],
-                                    parameters=cand.params, split_progress=(k, len(self.splits)),
-                                    **self.kwargs)
-            for cand, k in tasks)
-        return out
+        folds = [dict(train=self._train(k, resource), test=self.splits[k][1],
+                      split_progress=(k, len(self.splits)), **self.kwargs) for _, k in tasks]
+        if self.pool is None:
+            out: list[dict[str, Any]] = Parallel(
+                n_jobs=search.n_jobs, pre_dispatch=search.pre_dispatch)(
+                delayed(fit)(clone(self.base), self.X, self.y, parameters=cand.params, **fold)
+                for (cand, _), fold in zip(tasks, folds, strict=True))
+            return out
+        config = get_config()
+        done = self.pool.run([(_configured, (config, fit, clone(self.base), self.X, self.y),
+                               dict(parameters=cand.params, **fold))
+                              for (cand, _), fold in zip(tasks, folds, strict=True)])
+        # A stopped fit is recorded as sklearn records a failed one, by failing in its place.
+        return [_fit_and_score(_Stopped(self.pool.limit), self.X, self.y, parameters=None,
+                               **fold)
+                if out is None else out for out, fold in zip(done, folds, strict=True)]
+
+
+def _configured(config: dict[str, Any], func: Any, *args: Any, **kwargs: Any) -> Any:
+    """``func(*args, **kwargs)`` under the caller's scikit-learn configuration (a worker
+    process does not inherit it)."""
+    with config_context(**config):
+        return func(*args, **kwargs)
+
+
+class FitTimeout(TimeoutError):
+    """A fit ran past the search's ``fit_timeout`` and was stopped."""
+
+
+class _Stopped(BaseEstimator):  # type: ignore[misc]
+    """Stands in for a fit stopped at ``fit_timeout``: fitting it raises `FitTimeout`."""
+
+    def __init__(self, limit: float = 0.0) -> None:
+        self.limit = limit
+
+    def fit(self, X: Any, y: Any = None, **params: Any) -> _Stopped:
+        raise FitTimeout(f"the fit ran past fit_timeout={self.limit:g} s and was stopped")
 
 
 def _fit_score_predict(estimator: Any, X: Any, y: Any, *, test: np.ndarray,

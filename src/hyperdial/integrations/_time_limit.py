@@ -1,0 +1,91 @@
+"""A hard time limit per call: each call runs in a worker process, and one that runs too long
+is stopped by killing its process (Python cannot stop a thread).
+
+The workers are a loky process pool, the kind joblib and scikit-learn use: started by
+spawning (no fork of a process that holds threads, OpenMP pools or database connections),
+kept from one batch of calls to the next, and killable. The pool is this object's own, not
+joblib's shared one, so killing it never breaks a joblib ``Parallel`` elsewhere.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from typing import Any
+
+#: A call as joblib's ``delayed`` makes it: ``(function, args, kwargs)``.
+Call = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+
+
+def _warm(*args: Any) -> None:
+    """Nothing: a first task whose arguments (a call's) make a fresh worker import what the
+    calls need, before any call's clock starts."""
+
+
+class LimitedPool:
+    """``n_workers`` processes running calls of at most ``limit`` seconds each.
+
+    Use it as a context manager (or `close` it): its workers live until then.
+    """
+
+    def __init__(self, n_workers: int, limit: float) -> None:
+        self.n_workers = n_workers
+        self.limit = limit
+        self._pool: Any = None
+
+    def __enter__(self) -> LimitedPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers (any call still running with them)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, kill_workers=True)
+            self._pool = None
+
+    def _started(self, example: Call) -> Any:
+        if self._pool is None:
+            from joblib.externals.loky import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(max_workers=self.n_workers)
+            warm = [self._pool.submit(_warm, *example[1]) for _ in range(self.n_workers)]
+            for future in warm:
+                future.result()
+        return self._pool
+
+    def run(self, calls: Sequence[Call]) -> list[Any]:
+        """The results of ``calls``, in order; None in place of a call still running
+        ``limit`` seconds after it was handed to a worker (its data transfer included). A
+        call that raises raises here.
+
+        When calls run late the workers are killed with them: the calls that were running
+        beside them start again, from the beginning and with a fresh clock, on new workers.
+        """
+        results: list[Any] = [None] * len(calls)
+        queue = deque(range(len(calls)))
+        running: dict[Future[Any], tuple[int, float]] = {}
+        while queue or running:
+            while queue and len(running) < self.n_workers:
+                i = queue.popleft()
+                func, args, kwargs = calls[i]
+                future = self._started(calls[i]).submit(func, *args, **kwargs)
+                running[future] = (i, time.monotonic())
+            deadline = min(start for _, start in running.values()) + self.limit
+            wait(running, timeout=max(0.0, deadline - time.monotonic()),
+                 return_when=FIRST_COMPLETED)
+            for future in [f for f in running if f.done()]:  # a late one may have just ended
+                i, _ = running.pop(future)
+                results[i] = future.result()
+            now = time.monotonic()
+            late = [f for f, (_, start) in running.items() if now - start >= self.limit]
+            if late:
+                for future in late:
+                    running.pop(future)  # its result stays None
+                queue.extendleft(sorted((i for i, _ in running.values()), reverse=True))
+                running.clear()
+                self.close()
+        return results

@@ -1,0 +1,67 @@
+"""LimitedPool: calls in worker processes, a call that runs too long stopped by its process."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+pytest.importorskip("joblib")
+
+from joblib import Parallel, delayed
+
+from hyperdial.integrations._time_limit import LimitedPool
+
+HANG = 600.0  # seconds a runaway call would take: far past any test's limit
+
+
+def _after(delay: float, value: object) -> object:
+    time.sleep(delay)  # the behaviour under test: a call that takes this long
+    return value
+
+
+def _pid(value: object) -> tuple[int, object]:
+    return os.getpid(), value
+
+
+def _fail() -> None:
+    raise KeyError("from the worker")
+
+
+def test_a_call_past_the_limit_is_stopped_and_the_others_keep_their_results() -> None:
+    start = time.monotonic()
+    with LimitedPool(n_workers=2, limit=2.0) as pool:
+        out = pool.run([(_after, (0.0, "a"), {}), (_after, (HANG, "hung"), {}),
+                        (_after, (0.0, "c"), {}), (_after, (HANG, "hung too"), {}),
+                        (_after, (0.0, "e"), {})])
+    assert out == ["a", None, "c", None, "e"]
+    assert time.monotonic() - start < HANG / 4  # both were killed, not waited for
+
+
+def test_calls_run_in_other_processes_kept_from_one_run_to_the_next() -> None:
+    with LimitedPool(n_workers=2, limit=60.0) as pool:
+        first = pool.run([(_pid, (i,), {}) for i in range(6)])
+        second = pool.run([(_pid, (i,), {}) for i in range(6)])
+    assert [value for _, value in first] == list(range(6))
+    pids = {pid for pid, _ in first}
+    assert os.getpid() not in pids and len(pids) <= 2
+    assert {pid for pid, _ in second} <= pids
+
+
+def test_killing_its_workers_leaves_joblib_parallel_working() -> None:
+    with LimitedPool(n_workers=2, limit=1.0) as pool:
+        assert pool.run([(_after, (HANG, None), {})]) == [None]
+    assert Parallel(n_jobs=2)(delayed(_pid)(i) for i in range(4))[3][1] == 3
+
+
+def test_an_exception_in_a_call_is_raised_here() -> None:
+    with LimitedPool(n_workers=1, limit=60.0) as pool, \
+            pytest.raises(KeyError, match="from the worker"):
+        pool.run([(_fail, (), {})])
+
+
+def test_no_calls_start_no_workers() -> None:
+    pool = LimitedPool(n_workers=4, limit=1.0)
+    assert pool.run([]) == []
+    assert pool._pool is None
