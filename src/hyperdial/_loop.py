@@ -161,8 +161,9 @@ def run_optimize(study: Study, func: ObjectiveFunc, *, n_trials: int | None,
 
     # Without callbacks, nothing can stop the study between one trial's end and the next
     # one's start, so both are written at once. An exclusive sampler (grid) starts its trials
-    # with their proposal, and may be exhausted: those ask on their own.
-    chain = not callbacks and not study.sampler.exclusive
+    # with their proposal, and a finite one (brute force) may be exhausted: those ask on
+    # their own.
+    chain = not callbacks and not study.sampler.exclusive and not study.sampler.finite
 
     def go_on() -> bool:
         return chain and not study._stop_requested and budget.take()

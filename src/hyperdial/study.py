@@ -20,12 +20,17 @@ from numbers import Real
 from typing import TYPE_CHECKING, Any
 
 from hyperdial._export import DATAFRAME_ATTRS, dataframe_records, flat_column_names
-from hyperdial.exceptions import DuplicatedStudy, StudyNotFound, TrialFinishedError
+from hyperdial.exceptions import (
+    DuplicatedStudy,
+    SearchExhausted,
+    StudyNotFound,
+    TrialFinishedError,
+)
 from hyperdial.history import History, StudyDirection, with_proposals
 from hyperdial.pruners.base import Decision, NopPruner, Pruner
 from hyperdial.pruners.median import MedianPruner
 from hyperdial.samplers.base import Sampler
-from hyperdial.space import Distribution, SearchSpace, plain, single_space
+from hyperdial.space import Distribution, SearchSpace, plain
 from hyperdial.storage import InMemoryStorage, Storage, get_storage
 from hyperdial.storage.base import Event, EventRow, StudyInfo, TrialView
 from hyperdial.trial import (
@@ -243,6 +248,10 @@ class Study:
     def _start_trial(self, heartbeat: bool) -> int:
         """Claim an enqueued trial or create one; exclusive samplers reserve their proposal."""
         if not self.sampler.exclusive:
+            if self.sampler.finite:
+                self._view.sync()
+                if self.sampler.exhausted(self._view.history()):
+                    raise SearchExhausted(f"{self.sampler!r} has tried every combination")
             number = self._storage.create_trial(self._info.id, {}, claim_waiting=True,
                                                 heartbeat=heartbeat)
             assert number is not None
@@ -437,8 +446,8 @@ class Study:
         with self._lock:
             history = self._history_at_ask.get(trial.number) or self._sampler_history(
                 trial.number)
-        return self.sampler.propose(history, single_space(name, dist),
-                                    self.sampler.rng(trial.number, name))[name]
+        return self.sampler.propose_param(history, name, dist,
+                                          self.sampler.rng(trial.number, name), trial.params)
 
     def _record_report(self, trial: Trial, step: int, value: float | tuple[float, ...]) -> None:
         events = self._drain(trial)

@@ -21,6 +21,7 @@ from hyperdial.testing.samplers import (
     check_reproducible,
     check_valid,
     factory_for,
+    servable,
 )
 from hyperdial.testing.strategies import search_spaces
 
@@ -32,14 +33,16 @@ seeds = st.integers(0, 2**32 - 1)
 @settings(max_examples=30, deadline=None)
 @given(space=search_spaces(), seed=seeds)
 def test_proposals_are_valid_over_random_spaces(name: str, space: SearchSpace, seed: int) -> None:
-    check_valid(factory_for(SAMPLERS[name]), space, seed)
+    factory = factory_for(SAMPLERS[name])
+    check_valid(factory, servable(factory, space), seed)
 
 
 @pytest.mark.parametrize("name", NAMES)
 @settings(max_examples=10, deadline=None)
 @given(space=search_spaces(max_params=3), seed=seeds)
 def test_same_seed_same_proposals(name: str, space: SearchSpace, seed: int) -> None:
-    check_reproducible(factory_for(SAMPLERS[name]), space, seed)
+    factory = factory_for(SAMPLERS[name])
+    check_reproducible(factory, servable(factory, space), seed)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -47,15 +50,17 @@ def test_same_seed_same_proposals(name: str, space: SearchSpace, seed: int) -> N
 @given(space=search_spaces(max_params=3), seed=seeds)
 def test_a_pickled_copy_proposes_what_the_original_does(name: str, space: SearchSpace,
                                                         seed: int) -> None:
-    check_picklable(factory_for(SAMPLERS[name]), space, seed, n_trials=12)
+    factory = factory_for(SAMPLERS[name])
+    check_picklable(factory, servable(factory, space), seed, n_trials=12)
 
 
 @pytest.mark.parametrize("name", NAMES)
 @settings(max_examples=10, deadline=None)
 @given(space=search_spaces(max_params=3), seed=seeds)
 def test_pending_trials_and_batches(name: str, space: SearchSpace, seed: int) -> None:
-    check_pending(factory_for(SAMPLERS[name]), space, seed)
-    check_batch(factory_for(SAMPLERS[name]), space, seed)
+    factory = factory_for(SAMPLERS[name])
+    check_pending(factory, servable(factory, space), seed)
+    check_batch(factory, servable(factory, space), seed)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -117,11 +122,12 @@ def test_suite_catches_copies_that_drift() -> None:
 def test_registry_and_exports() -> None:
     import hyperdial.samplers as samplers
 
-    assert set(samplers.__all__) == {"SAMPLERS", "AutoSampler", "BOHBSampler", "CmaEsSampler",
+    assert set(samplers.__all__) == {"SAMPLERS", "AutoSampler", "BOHBSampler",
+                                     "BruteForceSampler", "CmaEsSampler",
                                      "GPSampler", "GridSampler", "NSGAIISampler",
                                      "NSGAIIISampler", "PartialFixedSampler", "QMCSampler",
                                      "RandomSampler", "RegularizedEvolutionSampler", "Sampler",
                                      "TPESampler"}
     assert {"auto", "random", "grid", "qmc", "tpe", "gp", "cmaes", "nsga2", "nsga3",
-            "bohb", "evolution"} <= set(SAMPLERS)
+            "bohb", "evolution", "bruteforce"} <= set(SAMPLERS)
     assert all(issubclass(cls, samplers.Sampler) for cls in SAMPLERS.values())

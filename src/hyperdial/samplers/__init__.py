@@ -14,6 +14,7 @@ from hyperdial.samplers.base import Sampler
 if TYPE_CHECKING:
     from hyperdial.samplers.auto import AutoSampler
     from hyperdial.samplers.bohb import BOHBSampler
+    from hyperdial.samplers.bruteforce import BruteForceSampler
     from hyperdial.samplers.cmaes import CmaEsSampler
     from hyperdial.samplers.evolution import RegularizedEvolutionSampler
     from hyperdial.samplers.fixed import PartialFixedSampler
@@ -25,13 +26,15 @@ if TYPE_CHECKING:
     from hyperdial.samplers.tpe import TPESampler
 
 _MODULES = {
-    "AutoSampler": "auto", "BOHBSampler": "bohb", "CmaEsSampler": "cmaes", "GPSampler": "gp",
+    "AutoSampler": "auto", "BOHBSampler": "bohb", "BruteForceSampler": "bruteforce",
+    "CmaEsSampler": "cmaes", "GPSampler": "gp",
     "GridSampler": "grid", "NSGAIISampler": "nsga", "NSGAIIISampler": "nsga",
     "PartialFixedSampler": "fixed", "QMCSampler": "qmc", "RandomSampler": "random",
     "RegularizedEvolutionSampler": "evolution", "TPESampler": "tpe",
 }
 
-__all__ = ["SAMPLERS", "AutoSampler", "BOHBSampler", "CmaEsSampler", "GPSampler", "GridSampler",
+__all__ = ["SAMPLERS", "AutoSampler", "BOHBSampler", "BruteForceSampler", "CmaEsSampler",
+           "GPSampler", "GridSampler",
            "NSGAIIISampler", "NSGAIISampler", "PartialFixedSampler", "QMCSampler", "RandomSampler",
            "RegularizedEvolutionSampler", "Sampler", "TPESampler"]
 
@@ -50,4 +53,5 @@ SAMPLERS: LazyRegistry[Sampler] = LazyRegistry(__name__, _MODULES, {
     "nsga3": "NSGAIIISampler",
     "bohb": "BOHBSampler",
     "evolution": "RegularizedEvolutionSampler",
+    "bruteforce": "BruteForceSampler",
 })

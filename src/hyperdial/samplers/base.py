@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -12,7 +12,7 @@ import numpy as np
 
 from hyperdial._checks import resolve_seed
 from hyperdial.history import History
-from hyperdial.space import EMPTY_SPACE, SearchSpace
+from hyperdial.space import EMPTY_SPACE, Distribution, SearchSpace, single_space
 from hyperdial.trial import TrialRecord, TrialState
 
 #: Constraint values of a completed trial, ``<= 0`` feasible (typically read from user attrs).
@@ -97,6 +97,11 @@ class Sampler(ABC):
     #: own, only when something asks for them (a pruner, a callback, ``study.trials``).
     reads_history: ClassVar[bool] = True
 
+    #: True for a sampler with finitely many proposals decided one parameter at a time (brute
+    #: force): before each trial the study asks `exhausted`, and ends with `SearchExhausted`
+    #: when it says so.
+    finite: ClassVar[bool] = False
+
     #: True for a sampler that models running trials (kriging believer, constant liar): the
     #: study then publishes each trial's joint proposal as it starts, and shows a sampler the
     #: running trials of every worker with their proposals as parameters.
@@ -147,6 +152,17 @@ class Sampler(ABC):
     def propose(self, history: History, space: SearchSpace,
                 rng: np.random.Generator) -> dict[str, Any]:
         """Return values for the active parameters of ``space``."""
+
+    def propose_param(self, history: History, name: str, dist: Distribution,
+                      rng: np.random.Generator, partial: Mapping[str, Any]) -> Any:
+        """A value for one parameter outside the joint space, given the values this trial
+        holds already (``partial``, in the order it suggested them). By default `propose` on
+        the parameter's own space: only a sampler that follows a trial's path needs more."""
+        return self.propose(history, single_space(name, dist), rng)[name]
+
+    def exhausted(self, history: History) -> bool:
+        """Whether a `finite` sampler has nothing left to propose."""
+        return False
 
     def propose_batch(self, history: History, space: SearchSpace, n: int,
                       rng: np.random.Generator) -> list[dict[str, Any]]:

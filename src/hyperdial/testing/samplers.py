@@ -76,7 +76,9 @@ def key(params: Any) -> str:
 def ask(sampler: Sampler, history: History, space: SearchSpace,
         number: int) -> dict[str, Any] | None:
     """Propose trial ``number``'s parameters as a study does for an objective asking ``space``;
-    None when the (exclusive) sampler has nothing left."""
+    None when the (exclusive or finite) sampler has nothing left."""
+    if sampler.finite and sampler.exhausted(history):
+        return None
     try:
         joint = sampler.propose(history, sampler.infer_space(history), sampler.rng(number))
     except SearchExhausted:
@@ -89,8 +91,8 @@ def ask(sampler: Sampler, history: History, space: SearchSpace,
         if name in joint and dist.contains(joint[name]):
             params[name] = joint[name]
         else:
-            single = sampler.propose(history, SearchSpace({name: dist}), sampler.rng(number, name))
-            params[name] = single[name]
+            params[name] = sampler.propose_param(history, name, dist, sampler.rng(number, name),
+                                                 params)
     return params
 
 
@@ -156,14 +158,20 @@ def check_valid(factory: SamplerFactory, space: SearchSpace, seed: int,
     _check_exclusive(sampler, proposals)
 
 
+def servable(factory: SamplerFactory, space: SearchSpace) -> SearchSpace:
+    """``space``, or its finite version (`grid_of`) for a `Sampler.finite` sampler, which
+    serves only finite distributions."""
+    return grid_of(space) if factory(space, 0).finite else space
+
+
 def check_conditional(factory: SamplerFactory, seed: int, n_trials: int = 12) -> None:
     """Only the active parameters of a conditional space are proposed."""
-    check_valid(factory, CONDITIONAL, seed, n_trials)
+    check_valid(factory, servable(factory, CONDITIONAL), seed, n_trials)
 
 
 def check_mixed_categorical(factory: SamplerFactory, seed: int, n_trials: int = 12) -> None:
     """None, True, 1, 1.0 and "a" are five choices, each proposed with its own type."""
-    space = SearchSpace({"c": MIXED, "x": Float(0.0, 1.0)})
+    space = servable(factory, SearchSpace({"c": MIXED, "x": Float(0.0, 1.0)}))
     for params in run(factory(space, seed), space, n_trials):
         value = params["c"]
         choice = MIXED.choices[MIXED.index(value)]

@@ -1,0 +1,98 @@
+"""BruteForceSampler: every combination of a finite define-by-run space once, then the end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import hyperdial as hd
+from hyperdial.exceptions import SearchExhausted
+from hyperdial.samplers import BruteForceSampler
+
+#: Every combination `objective` can take: svm x kernel x C (2 x 3), tree x depth (4), knn.
+ALL = {("svm", k, c) for k in ("rbf", "linear") for c in (0.1, 0.55, 1.0)} | \
+    {("tree", d) for d in range(1, 5)} | {("knn",)}
+
+
+def path(trial: hd.Trial) -> tuple[Any, ...]:
+    model = trial.suggest_categorical("model", ["svm", "tree", "knn"])
+    if model == "svm":
+        return (model, trial.suggest_categorical("kernel", ["rbf", "linear"]),
+                trial.suggest_float("C", 0.1, 1.0, step=0.45))
+    if model == "tree":
+        return model, trial.suggest_int("depth", 1, 4)
+    return (model,)
+
+
+def objective(trial: hd.Trial) -> float:
+    return float(len(path(trial)))
+
+
+def paths(study: hd.Study) -> list[tuple[Any, ...]]:
+    return [tuple(t.params[k] for k in ("model", "kernel", "C", "depth") if k in t.params)
+            for t in study.trials]
+
+
+def test_every_combination_of_a_conditional_space_once_then_the_study_ends() -> None:
+    study = hd.create_study(sampler=BruteForceSampler(seed=0))
+    study.optimize(objective, n_trials=100)
+    assert len(study.trials) == len(ALL) == 11
+    assert set(paths(study)) == ALL
+    with pytest.raises(SearchExhausted):
+        study.ask()
+
+
+def test_the_order_is_seeded() -> None:
+    orders = []
+    for seed in (0, 0, 1):
+        study = hd.create_study(sampler=BruteForceSampler(seed=seed))
+        study.optimize(objective, n_trials=100)
+        orders.append(paths(study))
+    assert orders[0] == orders[1]
+    assert orders[0] != orders[2] and set(orders[2]) == ALL
+
+
+def test_failed_and_pruned_combinations_are_not_tried_again() -> None:
+    def flaky(trial: hd.Trial) -> float:
+        p = path(trial)
+        if p[0] == "tree" and p[1] % 2:
+            raise hd.TrialPruned()
+        if p[0] == "svm" and p[1] == "linear":
+            raise RuntimeError("does not converge")
+        return 1.0
+
+    study = hd.create_study(sampler=BruteForceSampler(seed=3))
+    study.optimize(flaky, n_trials=100, catch=(RuntimeError,))
+    assert sorted(paths(study)) == sorted(ALL)
+    states = {t.state for t in study.trials}
+    assert states == {hd.TrialState.COMPLETE, hd.TrialState.PRUNED, hd.TrialState.FAIL}
+
+
+def test_a_resumed_study_goes_on_with_what_is_left(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'bf.db'}"
+    first = hd.create_study(study_name="bf", storage=url, sampler=BruteForceSampler(seed=0))
+    first.optimize(objective, n_trials=4)
+    again = hd.load_study(study_name="bf", storage=url, sampler=BruteForceSampler(seed=5))
+    again.optimize(objective, n_trials=100)
+    assert len(again.trials) == 11 and set(paths(again)) == ALL
+
+
+def test_workers_in_threads_cover_every_combination() -> None:
+    study = hd.create_study(sampler=BruteForceSampler(seed=0))
+    study.optimize(objective, n_trials=100, n_jobs=2)
+    assert set(paths(study)) == ALL
+    assert len(study.trials) < 30  # the study ended: a repeat is possible, a loop is not
+
+
+def test_a_continuous_float_is_refused_with_its_name() -> None:
+    study = hd.create_study(sampler=BruteForceSampler(seed=0))
+    with pytest.raises(ValueError, match="'lr'.*step"):
+        study.optimize(lambda t: t.suggest_float("lr", 1e-4, 1.0, log=True), n_trials=3)
+
+
+def test_an_objective_that_suggests_nothing_runs_once() -> None:
+    study = hd.create_study(sampler=BruteForceSampler(seed=0))
+    study.optimize(lambda t: 1.0, n_trials=5)
+    assert len(study.trials) == 1
