@@ -212,3 +212,32 @@ def test_hypervolume_history_grows_to_the_hypervolume_of_the_front() -> None:
     assert list(vis.plot_hypervolume_history(study, [1.0, 0.0]).data[0].x) == feasible
     with pytest.raises(ValueError, match="reference_point needs 2 finite values"):
         vis.plot_hypervolume_history(study, [1.0])
+
+
+def test_rank_plot_colours_each_pair_by_the_rank_of_the_value() -> None:
+    study = _study()
+    fig = vis.plot_rank(study)
+    completed = [t for t in study.trials if t.state is hd.TrialState.COMPLETE]
+    # The lower triangle of a 2 x 2 matrix: (lr, act), (lr, depth), (act, depth).
+    assert len(fig.data) == 3
+    for panel, (x, y) in zip(fig.data, [("lr", "act"), ("lr", "depth"), ("act", "depth")],
+                             strict=True):
+        assert list(panel.x) == [t.params[x] for t in completed]
+        assert list(panel.y) == [t.params[y] for t in completed]
+    rank = np.asarray(fig.data[0].marker.color)
+    assert rank[int(np.argmin([t.value for t in completed]))] == 0.0
+    assert rank[int(np.argmax([t.value for t in completed]))] == 1.0
+    assert sorted(rank) == pytest.approx(np.linspace(0.0, 1.0, len(completed)))
+    assert fig.layout.xaxis.type == "log"  # lr is log-scaled
+
+
+def test_rank_plot_of_one_parameter_and_of_a_maximised_study() -> None:
+    study = _study("maximize")
+    fig = vis.plot_rank(study, ["depth"])
+    completed = [t for t in study.trials if t.state is hd.TrialState.COMPLETE]
+    (dots,) = fig.data
+    assert list(dots.y) == [t.value for t in completed]  # the value against the parameter
+    rank = np.asarray(dots.marker.color)
+    assert rank[int(np.argmax(dots.y))] == 0.0  # maximised: the highest value is the best
+    with pytest.raises(ValueError, match="no trial has completed"):
+        vis.plot_rank(hd.create_study())

@@ -445,7 +445,8 @@ def automl(data: str, target: str, task: str, study_name: str | None, n_trials: 
 PLOTS = {"history": "plot_optimization_history", "intermediate": "plot_intermediate_values",
          "slice": "plot_slice", "parallel": "plot_parallel_coordinate",
          "contour": "plot_contour", "importance": "plot_param_importances",
-         "pareto": "plot_pareto_front", "timeline": "plot_timeline", "edf": "plot_edf"}
+         "pareto": "plot_pareto_front", "timeline": "plot_timeline", "edf": "plot_edf",
+         "rank": "plot_rank"}
 
 
 @app.command()

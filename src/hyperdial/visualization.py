@@ -200,6 +200,50 @@ def plot_contour(study: Study | History, params: Sequence[str] | None = None, *,
     return fig
 
 
+def plot_rank(study: Study | History, params: Sequence[str] | None = None, *,
+              target: Target | None = None, target_name: str = "Objective value") -> Any:
+    """Where the good trials lie, parameter against parameter: one panel per pair (the lower
+    triangle of a matrix; one panel for two parameters, the value against it for one), each
+    completed trial a dot coloured by the rank of its value (dark: best). Ranks, not values,
+    so that one terrible trial does not wash out the colours. Log scales are drawn as such."""
+    go = _plotly()
+    from plotly.subplots import make_subplots
+    from scipy.stats import rankdata
+
+    history = as_history(study)
+    names = _params(history, params)
+    trials = [t for t in history.completed if all(n in t.params for n in names)]
+    if not trials:
+        raise ValueError(f"no completed trial holds all of {names}: name fewer with params=")
+    values = target_values(history, trials, target)
+    sign = 1.0 if _lower_is_better(history, target) else -1.0
+    rank = (rankdata(sign * values) - 1) / max(len(values) - 1, 1)  # 0: the best trial
+    marker = {"color": rank, "colorscale": "Blues", "reversescale": True, "cmin": 0.0,
+              "cmax": 1.0, "colorbar": {"title": f"Rank of {target_name} (0: best)"}}
+    hover = [f"Trial {t.number}: {v:.6g}" for t, v in zip(trials, values, strict=True)]
+    if len(names) == 1:  # nothing to pair it with: the value against the parameter
+        pairs, shape = [(names[0], None, 1, 1)], (1, 1)
+    else:
+        k = len(names) - 1
+        pairs = [(names[j], names[i + 1], i + 1, j + 1) for i in range(k) for j in range(i + 1)]
+        shape = (k, k)
+    fig = make_subplots(rows=shape[0], cols=shape[1])
+    for n, (x_name, y_name, row, col) in enumerate(pairs):
+        y = values if y_name is None else [t.params[y_name] for t in trials]
+        fig.add_trace(go.Scatter(
+            x=[t.params[x_name] for t in trials], y=y, mode="markers", text=hover,
+            showlegend=False, marker={**marker, "showscale": n == 0}), row=row, col=col)
+        for name, update in ((x_name, fig.update_xaxes), (y_name, fig.update_yaxes)):
+            if name is not None and _is_log(trials[0].distributions[name]):
+                update(type="log", row=row, col=col)
+        if col == 1:
+            fig.update_yaxes(title_text=y_name or target_name, row=row, col=col)
+        if row == shape[0]:
+            fig.update_xaxes(title_text=x_name, row=row, col=col)
+    fig.update_layout(title="Rank plot")
+    return fig
+
+
 def plot_param_importances(study: Study | History, *,
                            evaluator: ImportanceEvaluator | None = None,
                            params: Sequence[str] | None = None,
