@@ -179,6 +179,9 @@ def test_multi_objective_shows_the_pareto_front(objectives: Path, url: str) -> N
     assert "front of" in ok("studies", url=url)
     header = ok("export", "mo", url=url).splitlines()[0].split(",")
     assert header[1:3] == ["values_0", "values_1"]
+    hd.load_study(study_name="mo", storage=url).set_metric_names(["error", "size"])
+    header = ok("export", "mo", url=url).splitlines()[0].split(",")
+    assert header[1:3] == ["values_error", "values_size"]
 
 
 def test_run_resumes_a_study_with_its_own_direction(objectives: Path, url: str) -> None:

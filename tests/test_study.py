@@ -534,6 +534,31 @@ def test_trials_dataframe_spreads_the_values_of_several_objectives() -> None:
         False, True, True]
 
 
+def test_metric_names_name_the_values_and_stay_with_the_study(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'names.db'}"
+    study = hd.create_study(study_name="mo", storage=url, directions=["maximize", "minimize"])
+    assert study.metric_names is None
+    study.set_user_attr("dataset", "digits")
+    study.set_metric_names(["accuracy", "latency"])
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), 2.0), n_trials=2)
+    again = hd.load_study(study_name="mo", storage=url)
+    assert again.metric_names == ["accuracy", "latency"]
+    assert again.user_attrs == {"dataset": "digits"}  # kept apart, as in Optuna
+    df = again.trials_dataframe(attrs=("number", "value"))
+    assert list(df.columns) == ["number", "values_accuracy", "values_latency"]
+    assert df["values_latency"].tolist() == [2.0, 2.0]
+    single = hd.create_study()
+    single.set_metric_names(["loss"])
+    single.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    assert list(single.trials_dataframe(attrs=("number", "value")).columns) == [
+        "number", "value_loss"]
+    with pytest.raises(ValueError, match="1 metric name"):
+        study.set_metric_names(["accuracy"])
+    with pytest.raises(ValueError, match="distinct non-empty strings"):
+        study.set_metric_names(["a", "a"])
+    assert again.metric_names == ["accuracy", "latency"]  # refused names change nothing
+
+
 def test_report_and_should_prune_work_end_to_end_with_a_median_pruner() -> None:
     study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0),
                             pruner=hd.pruners.MedianPruner(n_startup_trials=3))

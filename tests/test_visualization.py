@@ -231,6 +231,17 @@ def test_rank_plot_colours_each_pair_by_the_rank_of_the_value() -> None:
     assert fig.layout.xaxis.type == "log"  # lr is log-scaled
 
 
+def test_the_pareto_front_axes_take_the_metric_names() -> None:
+    study = hd.create_study(directions=["minimize", "minimize"])
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1 - t.suggest_float("x", 0, 1)),
+                   n_trials=5)
+    assert vis.plot_pareto_front(study).layout.xaxis.title.text == "Objective 0"
+    study.set_metric_names(["error", "size"])
+    layout = vis.plot_pareto_front(study).layout
+    assert (layout.xaxis.title.text, layout.yaxis.title.text) == ("error", "size")
+    assert vis.plot_pareto_front(study, target_names=["a", "b"]).layout.xaxis.title.text == "a"
+
+
 def test_rank_plot_of_one_parameter_and_of_a_maximised_study() -> None:
     study = _study("maximize")
     fig = vis.plot_rank(study, ["depth"])

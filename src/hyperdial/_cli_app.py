@@ -499,7 +499,7 @@ def export(study: str, fmt: str, output: Any, url: str) -> None:
     if fmt == "json":
         r.write_json(s.trials, output)
     else:
-        r.write_csv(s.trials, len(s.directions), output)
+        r.write_csv(s.trials, len(s.directions), output, s.metric_names)
 
 
 @app.command()

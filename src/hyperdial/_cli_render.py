@@ -163,10 +163,11 @@ def _csv_cell(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, (dict, list, tuple)) else value
 
 
-def write_csv(trials: Sequence[TrialRecord], n_objectives: int, out: IO[str]) -> None:
+def write_csv(trials: Sequence[TrialRecord], n_objectives: int, out: IO[str],
+              metric_names: Sequence[str] | None = None) -> None:
     """The columns of ``Study.trials_dataframe()`` (datetimes in ISO 8601, durations in
     seconds, empty cells for none)."""
-    records, columns = dataframe_records(trials, DATAFRAME_ATTRS, n_objectives)
+    records, columns = dataframe_records(trials, DATAFRAME_ATTRS, n_objectives, metric_names)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(flat_column_names(columns))
     for row in records:

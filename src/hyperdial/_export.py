@@ -45,9 +45,11 @@ def strict(value: Any) -> Any:
 
 
 def dataframe_records(trials: Sequence[TrialRecord], attrs: Sequence[str], n_objectives: int,
+                      metric_names: Sequence[str] | None = None,
                       ) -> tuple[list[dict[tuple[str, Any], Any]], list[tuple[str, Any]]]:
     """The rows of `Study.trials_dataframe` keyed by two-level column names, and the columns
-    in order: ``attrs``' order, the keys of each spread attribute sorted."""
+    in order: ``attrs``' order, the keys of each spread attribute sorted. With
+    ``metric_names``, the values are keyed by them (``value_loss``, ``values_accuracy``)."""
     if isinstance(attrs, str):
         raise TypeError(f"attrs must be a sequence of attribute names, not the string {attrs!r}")
     attrs = ["values" if a == "value" and n_objectives > 1 else a for a in attrs]
@@ -62,7 +64,10 @@ def dataframe_records(trials: Sequence[TrialRecord], attrs: Sequence[str], n_obj
         for a in attrs:
             value = getattr(t, a)
             if a == "values":
-                value = dict(enumerate(value or [None] * n_objectives))
+                value = dict(zip(metric_names or range(n_objectives),
+                                 value or [None] * n_objectives, strict=True))
+            elif a == "value" and metric_names:
+                value = {metric_names[0]: value}
             if isinstance(value, TrialState):
                 value = value.name
             spread = value.items() if isinstance(value, Mapping) else [("", value)]

@@ -52,6 +52,10 @@ ObjectiveFunc = Callable[[Trial], Any]
 Callback = Callable[["Study", TrialRecord], None]
 
 
+#: The study user attribute that holds `Study.set_metric_names` (hidden from `Study.user_attrs`,
+#: as Optuna keeps it among its study system attributes).
+METRIC_NAMES_ATTR = "hyperdial:metric_names"
+
 class Study:
     """A named optimisation: its directions, its trials (in a storage), a sampler and a pruner.
 
@@ -104,10 +108,33 @@ class Study:
     @property
     def user_attrs(self) -> dict[str, Any]:
         """The study's user attributes as stored now (another process may have set some)."""
+        attrs = self._stored_attrs()
+        attrs.pop(METRIC_NAMES_ATTR, None)
+        return attrs
+
+    def _stored_attrs(self) -> dict[str, Any]:
         for info in self._storage.studies():
             if info.id == self._info.id:
                 return dict(info.user_attrs)
         raise StudyNotFound(f"study {self.study_name!r} is gone from its storage")
+
+    @property
+    def metric_names(self) -> list[str] | None:
+        """The objectives' names set by `set_metric_names` (None if never set)."""
+        names = self._stored_attrs().get(METRIC_NAMES_ATTR)
+        return None if names is None else list(names)
+
+    def set_metric_names(self, metric_names: Sequence[str]) -> None:
+        """Name the objectives, in the order of ``directions`` (as Optuna's): kept with the
+        study, and used as column names by `trials_dataframe` (``values_accuracy``) and as
+        axis titles by the plots."""
+        names = list(metric_names) if not isinstance(metric_names, str) else [metric_names]
+        if len(names) != len(self._info.directions):
+            raise ValueError(f"{len(names)} metric name(s) for "
+                             f"{len(self._info.directions)} objective(s)")
+        if not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
+            raise ValueError(f"metric names must be distinct non-empty strings, got {names!r}")
+        self._storage.set_study_user_attr(self._info.id, METRIC_NAMES_ATTR, names)
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Store a JSON value under ``key`` with the study (a dataset name, a code version)."""
@@ -595,7 +622,8 @@ class Study:
         trials = self.trials
         if not trials:
             return pd.DataFrame()
-        records, columns = dataframe_records(trials, attrs, len(self._info.directions))
+        records, columns = dataframe_records(trials, attrs, len(self._info.directions),
+                                             self.metric_names)
         df = pd.DataFrame(records, columns=pd.MultiIndex.from_tuples(columns))
         if not multi_index:
             df.columns = flat_column_names(columns)

@@ -221,6 +221,7 @@ def plot_rank(study: Study | History, params: Sequence[str] | None = None, *,
     marker = {"color": rank, "colorscale": "Blues", "reversescale": True, "cmin": 0.0,
               "cmax": 1.0, "colorbar": {"title": f"Rank of {target_name} (0: best)"}}
     hover = [f"Trial {t.number}: {v:.6g}" for t, v in zip(trials, values, strict=True)]
+    pairs: list[tuple[str, str | None, int, int]]  # x, y (None: the value), row, column
     if len(names) == 1:  # nothing to pair it with: the value against the parameter
         pairs, shape = [(names[0], None, 1, 1)], (1, 1)
     else:
@@ -263,13 +264,15 @@ def plot_param_importances(study: Study | History, *,
 
 def plot_pareto_front(study: Study | History, *,
                       target_names: Sequence[str] | None = None) -> Any:
-    """Completed trials of a study of 2 or 3 objectives, the Pareto front highlighted."""
+    """Completed trials of a study of 2 or 3 objectives, the Pareto front highlighted; the
+    axes are named ``target_names``, else the study's metric names (`Study.set_metric_names`)."""
     go = _plotly()
     history = as_history(study)
     m = history.n_objectives
     if m not in (2, 3):
         raise ValueError(f"a Pareto-front plot needs 2 or 3 objectives, the study has {m}")
-    names = list(target_names or [f"Objective {i}" for i in range(m)])
+    names = list(target_names or getattr(study, "metric_names", None)
+                 or [f"Objective {i}" for i in range(m)])
     front = {t.number for t in history.pareto_front()}
     traces = []
     for label, on_front in (("Trial", False), ("Best trial", True)):
