@@ -46,6 +46,7 @@ def url(tmp_path: Path) -> str:
     pareto = hd.create_study(storage=url, study_name=ODD_NAME,
                              directions=["minimize", "minimize"])
     pareto.optimize(lambda t: (t.suggest_float("a", 0, 1), 1 - t.params["a"] ** 2), n_trials=8)
+    pareto.set_metric_names(["error", "size"])
     return url
 
 
@@ -104,6 +105,8 @@ def test_a_study_page_payload_and_its_version(server: str, url: str) -> None:
     assert after["version"] > version and after["n_trials"] == 32  # one query, new events
     multi = get(server, "/api/studies/" + urllib.request.quote(ODD_NAME, safe=""))
     assert len(multi["pareto"]) == 8 and multi["importances"] is None
+    assert multi["metric_names"] == ["error", "size"] and multi["user_attrs"] == {}
+    assert first["metric_names"] is None
     with pytest.raises(urllib.error.HTTPError) as missing:
         get(server, "/api/studies/nope")
     assert missing.value.code == 404
@@ -157,6 +160,11 @@ def test_the_page_lists_studies_and_follows_a_study_live(page: Any, server: str,
     hd.load_study(study_name="demo", storage=url).optimize(objective, n_trials=5)
     page.wait_for_selector("#summary:has-text('35 trials')")  # no reload: the page polls
     assert page.locator("#trials tbody tr").count() == 35
+
+    page.goto(server + "/?interval=200")
+    page.locator("tr.study", has_text="onerror").click()  # the two-objective study
+    page.wait_for_selector("#history .xtitle:has-text('error (minimize)')")  # metric names
+    page.wait_for_selector("#history .ytitle:has-text('size (minimize)')")
 
     page.goto(server + "/?interval=200#/study/nope")
     page.wait_for_selector("#error:has-text(\"no study named 'nope'\")")

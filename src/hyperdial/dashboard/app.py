@@ -20,6 +20,7 @@ from hyperdial.exceptions import StudyNotFound
 from hyperdial.history import History
 from hyperdial.storage import Storage, get_storage
 from hyperdial.storage.base import StudyInfo, TrialView
+from hyperdial.study import METRIC_NAMES_ATTR
 from hyperdial.trial import TrialRecord, TrialState, violation
 
 if TYPE_CHECKING:
@@ -62,7 +63,9 @@ class Dashboard:
         front = history.pareto_front() if history.n_objectives > 1 else []
         out = self._summary(info, history, version, front)
         trials = history.trials
-        out["user_attrs"] = dict(info.user_attrs)
+        attrs = dict(info.user_attrs)
+        out["metric_names"] = attrs.pop(METRIC_NAMES_ATTR, None)  # `Study.set_metric_names`
+        out["user_attrs"] = attrs
         out["trials"] = {  # every trial, by column: what the plots need
             "number": [t.number for t in trials],
             "state": [t.state.value for t in trials],

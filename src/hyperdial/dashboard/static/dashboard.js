@@ -70,6 +70,13 @@ function bestSoFar(values, maximize) {
   });
 }
 
+// An objective's axis title: its name (Study.set_metric_names), else its index, and direction.
+function objectiveTitle(study, k) {
+  const name = study.metric_names ? study.metric_names[k]
+    : (study.directions.length === 1 ? "value" : `objective ${k}`);
+  return `${name} (${study.directions[k]})`;
+}
+
 function plotHistory(study) {
   const t = study.trials;
   const done = t.number.map((_, i) => i).filter((i) => t.state[i] === "COMPLETE" && t.values[i]);
@@ -84,7 +91,7 @@ function plotHistory(study) {
       { x, y: bestSoFar(y.map((v, k) => (feasible[k] ? v : null)), study.directions[0] === "maximize"),
         mode: "lines", name: "best so far", line: { shape: "hv", color: "#d62728" } },
     ], { ...layout, title: { text: "Optimisation history" }, xaxis: { title: { text: "trial" } },
-         yaxis: { title: { text: study.directions[0] } } });
+         yaxis: { title: { text: objectiveTitle(study, 0) } } });
   } else {
     const front = new Set(study.pareto);
     const trace = (onFront) => {
@@ -95,8 +102,8 @@ function plotHistory(study) {
                marker: { color: onFront ? "#d62728" : "#9ecae1" } };
     };
     Plotly.react("history", [trace(false), trace(true)], { ...layout, title: { text: "Pareto front" },
-      xaxis: { title: { text: `objective 0 (${study.directions[0]})` } },
-      yaxis: { title: { text: `objective 1 (${study.directions[1]})` } } });
+      xaxis: { title: { text: objectiveTitle(study, 0) } },
+      yaxis: { title: { text: objectiveTitle(study, 1) } } });
   }
 }
 
@@ -142,8 +149,7 @@ function plotParallel(study) {
     return { label: name, values: raw, range: [dist.low, dist.high] };
   });
   const objective = done.map((i) => t.values[i][0]);
-  dimensions.push({ label: study.directions.length === 1 ? "value" : "objective 0",
-                    values: objective });
+  dimensions.push({ label: objectiveTitle(study, 0), values: objective });
   Plotly.react("parallel", [{ type: "parcoords", dimensions,
     line: { color: objective, colorscale: "Viridis", showscale: true,
             reversescale: study.directions[0] === "minimize" } }],
