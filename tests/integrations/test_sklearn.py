@@ -352,6 +352,16 @@ def test_fit_timeout_stops_a_runaway_fit_and_fails_only_its_configuration(
     assert np.isfinite(search.cv_results_["mean_test_score"][~slow]).all()
 
 
+def test_halving_takes_a_fit_timeout_too(data: tuple[np.ndarray, np.ndarray]) -> None:
+    search = HyperdialHalvingSearchCV(_Slow(), {"delay": [0.0, HANG]}, n_candidates=4,
+                                      factor=2, min_resources=40, cv=2, fit_timeout=1.0,
+                                      random_state=0)
+    assert clone(search).get_params()["fit_timeout"] == 1.0
+    with pytest.warns(FitFailedWarning, match="fit_timeout=1 s"):
+        search.fit(*data)
+    assert search.best_params_ == {"delay": 0.0}
+
+
 def test_fit_timeout_with_error_score_raise_raises_fit_timeout(
         data: tuple[np.ndarray, np.ndarray]) -> None:
     search = HyperdialSearchCV(_Slow(), {"delay": [HANG]}, n_trials=1, cv=2, fit_timeout=1.0,
