@@ -659,4 +659,4 @@ class HyperdialHalvingSearchCV(HyperdialSearchCV):
                 "n_resources": [c.resource for c in cands]}
 
 
-__all__ = ["HyperdialHalvingSearchCV", "HyperdialSearchCV"]
+__all__ = ["FitTimeout", "HyperdialHalvingSearchCV", "HyperdialSearchCV"]

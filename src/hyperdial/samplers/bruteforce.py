@@ -18,7 +18,7 @@ import numpy as np
 
 from hyperdial.history import History
 from hyperdial.samplers.base import Sampler
-from hyperdial.samplers.grid import _grid_values
+from hyperdial.samplers.grid import grid_values
 from hyperdial.space import Categorical, Distribution, Float, SearchSpace
 from hyperdial.trial import TrialRecord, TrialState
 
@@ -72,7 +72,7 @@ def _tree(trials: Sequence[TrialRecord]) -> _Node:
             dist = t.distributions[name]
             if node.name is None:
                 node.name, node.dist = name, dist
-                node.size = len(_grid_values(name, dist).choices)
+                node.size = len(grid_values(name, dist).choices)
             position = _position(name, dist, value)
             if node.name != name or node.dist != dist or position is None:
                 break  # another order, space or value than the tree's: the objective does
@@ -112,7 +112,7 @@ class BruteForceSampler(Sampler):
 
     def propose_param(self, history: History, name: str, dist: Distribution,
                       rng: np.random.Generator, partial: Mapping[str, Any]) -> Any:
-        values = _grid_values(name, dist).choices
+        values = grid_values(name, dist).choices
         node: _Node | None = _tree(history.trials)
         for key, value in partial.items():
             node = node.child(key, value) if node is not None else None

@@ -15,7 +15,7 @@ from hyperdial.samplers.base import Sampler
 from hyperdial.space import Categorical, Distribution, Float, SearchSpace
 
 
-def _grid_values(name: str, dist: Distribution) -> Categorical:
+def grid_values(name: str, dist: Distribution) -> Categorical:
     """A finite distribution's values as a Categorical (floats exactly as `decode` makes them)."""
     if isinstance(dist, Categorical):
         return dist
@@ -33,7 +33,7 @@ def grid_space(search_space: Mapping[str, Iterable[Any]] | SearchSpace) -> Searc
     if not search_space:
         raise ValueError("the grid has no parameters")
     if isinstance(search_space, SearchSpace):
-        params = {name: _grid_values(name, d) for name, d in search_space.items()}
+        params = {name: grid_values(name, d) for name, d in search_space.items()}
         return SearchSpace(params, search_space.conditions)
     params = {}
     for name, values in search_space.items():
