@@ -3,7 +3,8 @@
 Each function takes a `Study` (or a `History`) and returns a ``plotly.graph_objects.Figure``:
 show it with ``fig.show()``, save it with ``fig.write_html(path)``. Needs the ``viz`` extra
 (``pip install "hyperdial[viz]"``). With several objectives, pass ``target`` (a function of a
-trial; lower is better for the best-so-far line) where one value is plotted.
+trial; lower is better for the best-so-far line) where one value is plotted. The same plots
+drawn with matplotlib, for static figures: `hyperdial.visualization.matplotlib`.
 """
 
 from __future__ import annotations
@@ -16,9 +17,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hyperdial.history import History
-from hyperdial.importance import Target, as_history, param_names, target_values
-from hyperdial.space import Categorical, Distribution, Float, Int
-from hyperdial.trial import TrialState, violation
+from hyperdial.importance import Target, as_history, target_values
+from hyperdial.space import Categorical
+from hyperdial.trial import TrialState
+from hyperdial.visualization._series import (
+    curves,
+    edf_series,
+    history_series,
+    is_log,
+    is_pruned,
+    lower_is_better,
+    pareto_groups,
+    plotted_params,
+    rank_panels,
+    slice_panels,
+)
 
 if TYPE_CHECKING:
     from hyperdial.importance import ImportanceEvaluator
@@ -34,31 +47,16 @@ def _plotly() -> Any:
     return go
 
 
-def _lower_is_better(history: History, target: Target | None) -> bool:
-    """Whether the plotted value is better low: a ``target`` always, else by the direction."""
-    return target is not None or history.sign() > 0
-
-
-def _is_log(d: Distribution) -> bool:
-    return isinstance(d, (Float, Int)) and d.log
-
-
 def plot_optimization_history(study: Study | History, *, target: Target | None = None,
                               target_name: str = "Objective value") -> Any:
     """Each completed trial's value by trial number, and the best so far (by the study's
     direction; lowest when ``target`` is given). Trials that break a constraint
     (`Trial.set_constraint`) are drawn apart, in grey, and never count as the best."""
     go = _plotly()
-    history = as_history(study)
-    trials = history.completed
-    y = target_values(history, trials, target)
-    sign = 1.0 if _lower_is_better(history, target) else -1.0
-    ok = np.array([violation(t) == 0.0 for t in trials], dtype=bool)
-    best = sign * np.minimum.accumulate(np.where(ok, sign * y, np.inf)) if len(y) else y
-    best = np.where(np.isinf(best), np.nan, best)  # no feasible trial yet: no line
-    x = np.array([t.number for t in trials])
+    h = history_series(as_history(study), target)
+    x, y, ok = h.numbers, h.values, h.feasible
     traces = [go.Scatter(x=x[ok], y=y[ok], mode="markers", name=target_name),
-              go.Scatter(x=x, y=best, mode="lines", name="Best value", line={"shape": "hv"})]
+              go.Scatter(x=x, y=h.best, mode="lines", name="Best value", line={"shape": "hv"})]
     if not ok.all():
         traces.append(go.Scatter(x=x[~ok], y=y[~ok], mode="markers", name="Infeasible trial",
                                  marker={"color": "#cccccc"}))
@@ -71,15 +69,9 @@ def plot_optimization_history(study: Study | History, *, target: Target | None =
 def plot_intermediate_values(study: Study | History) -> Any:
     """Every trial's reported values by step (learning curves); pruned trials dotted."""
     go = _plotly()
-    traces = []
-    for t in as_history(study).trials:
-        if not t.intermediate_values:
-            continue
-        steps = sorted(t.intermediate_values)
-        traces.append(go.Scatter(
-            x=steps, y=[t.intermediate_values[s] for s in steps], mode="lines+markers",
-            name=f"Trial {t.number}",
-            line={"dash": "dot" if t.state is TrialState.PRUNED else "solid"}))
+    traces = [go.Scatter(x=steps, y=values, mode="lines+markers", name=f"Trial {t.number}",
+                         line={"dash": "dot" if is_pruned(t) else "solid"})
+              for t, steps, values in curves(as_history(study))]
     fig = go.Figure(traces)
     fig.update_layout(title="Intermediate values", xaxis_title="Step",
                       yaxis_title="Intermediate value", showlegend=len(traces) <= 20)
@@ -93,19 +85,16 @@ def plot_slice(study: Study | History, params: Sequence[str] | None = None, *,
     go = _plotly()
     from plotly.subplots import make_subplots
 
-    history = as_history(study)
-    names = _params(history, params)
-    fig = make_subplots(rows=1, cols=max(len(names), 1), shared_yaxes=True,
-                        subplot_titles=names)
-    for col, name in enumerate(names, start=1):
-        trials = [t for t in history.completed if name in t.params]
+    panels = slice_panels(as_history(study), params, target)
+    fig = make_subplots(rows=1, cols=max(len(panels), 1), shared_yaxes=True,
+                        subplot_titles=[p.name for p in panels])
+    for col, panel in enumerate(panels, start=1):
         fig.add_trace(go.Scatter(
-            x=[t.params[name] for t in trials], y=target_values(history, trials, target),
-            mode="markers", name=name, showlegend=False,
-            marker={"color": [t.number for t in trials], "colorscale": "Blues",
-                    "showscale": col == len(names), "colorbar": {"title": "Trial"}}),
+            x=panel.x, y=panel.y, mode="markers", name=panel.name, showlegend=False,
+            marker={"color": panel.numbers, "colorscale": "Blues",
+                    "showscale": col == len(panels), "colorbar": {"title": "Trial"}}),
             row=1, col=col)
-        if trials and _is_log(trials[0].distributions[name]):
+        if panel.log:
             fig.update_xaxes(type="log", row=1, col=col)
     fig.update_layout(title="Slice plot", yaxis_title=target_name)
     return fig
@@ -118,7 +107,7 @@ def plot_parallel_coordinate(study: Study | History, params: Sequence[str] | Non
     them all; log scales are drawn as log10, categoricals as their choices."""
     go = _plotly()
     history = as_history(study)
-    names = _params(history, params)
+    names = plotted_params(history, params)
     trials = [t for t in history.completed if all(n in t.params for n in names)]
     values = target_values(history, trials, target)
     dims = [{"label": target_name, "values": values}]
@@ -129,14 +118,14 @@ def plot_parallel_coordinate(study: Study | History, params: Sequence[str] | Non
             dims.append({"label": name, "values": [d.index(v) for v in column],
                          "tickvals": list(range(len(d.choices))),
                          "ticktext": [str(c) for c in d.choices]})
-        elif _is_log(d):
+        elif is_log(d):
             dims.append({"label": f"{name} (log10)",
                          "values": [math.log10(v) for v in column]})
         else:
             dims.append({"label": name, "values": column})
     fig = go.Figure(go.Parcoords(dimensions=dims, line={  # the better, the darker
         "color": values, "colorscale": "Blues",
-        "reversescale": _lower_is_better(history, target),
+        "reversescale": lower_is_better(history, target),
         "showscale": True}))
     fig.update_layout(title="Parallel coordinate plot")
     return fig
@@ -170,7 +159,7 @@ def plot_contour(study: Study | History, params: Sequence[str] | None = None, *,
                              f"hold {len(params)} in common: name them with params=")
     if len(params) != 2:
         raise ValueError(f"a contour plot shows two parameters, got {list(params)}")
-    names = [*params, *(n for n in _params(history, None) if n not in params)]
+    names = [*params, *(n for n in plotted_params(history, None) if n not in params)]
     model = surrogate(history, names, target, seed=seed)  # says if too few trials hold them
     trials = [t for t in history.completed if all(n in t.params for n in params)]
     dists = [trials[0].distributions[n] for n in params]
@@ -187,13 +176,13 @@ def plot_contour(study: Study | History, params: Sequence[str] | None = None, *,
     shown = [decode_column(d, a) for d, a in zip(dists, axes, strict=True)]
     fig = go.Figure([
         go.Contour(x=shown[0], y=shown[1], z=surface, colorscale="Blues",
-                   reversescale=_lower_is_better(history, target),
+                   reversescale=lower_is_better(history, target),
                    colorbar={"title": target_name}, name="model"),
         go.Scatter(x=[t.params[params[0]] for t in trials],
                    y=[t.params[params[1]] for t in trials], mode="markers", name="Trial",
                    marker={"color": "black", "size": 5})])
     for d, update in zip(dists, (fig.update_xaxes, fig.update_yaxes), strict=True):
-        if _is_log(d):
+        if is_log(d):
             update(type="log")
     fig.update_layout(title=f"Contour plot (partial dependence): {params[0]}, {params[1]}",
                       xaxis_title=params[0], yaxis_title=params[1])
@@ -208,38 +197,23 @@ def plot_rank(study: Study | History, params: Sequence[str] | None = None, *,
     so that one terrible trial does not wash out the colours. Log scales are drawn as such."""
     go = _plotly()
     from plotly.subplots import make_subplots
-    from scipy.stats import rankdata
 
-    history = as_history(study)
-    names = _params(history, params)
-    trials = [t for t in history.completed if all(n in t.params for n in names)]
-    if not trials:
-        raise ValueError(f"no completed trial holds all of {names}: name fewer with params=")
-    values = target_values(history, trials, target)
-    sign = 1.0 if _lower_is_better(history, target) else -1.0
-    rank = (rankdata(sign * values) - 1) / max(len(values) - 1, 1)  # 0: the best trial
-    marker = {"color": rank, "colorscale": "Blues", "reversescale": True, "cmin": 0.0,
+    r = rank_panels(as_history(study), params, target)
+    marker = {"color": r.rank, "colorscale": "Blues", "reversescale": True, "cmin": 0.0,
               "cmax": 1.0, "colorbar": {"title": f"Rank of {target_name} (0: best)"}}
-    hover = [f"Trial {t.number}: {v:.6g}" for t, v in zip(trials, values, strict=True)]
-    pairs: list[tuple[str, str | None, int, int]]  # x, y (None: the value), row, column
-    if len(names) == 1:  # nothing to pair it with: the value against the parameter
-        pairs, shape = [(names[0], None, 1, 1)], (1, 1)
-    else:
-        k = len(names) - 1
-        pairs = [(names[j], names[i + 1], i + 1, j + 1) for i in range(k) for j in range(i + 1)]
-        shape = (k, k)
-    fig = make_subplots(rows=shape[0], cols=shape[1])
-    for n, (x_name, y_name, row, col) in enumerate(pairs):
-        y = values if y_name is None else [t.params[y_name] for t in trials]
+    hover = [f"Trial {t.number}: {v:.6g}" for t, v in zip(r.trials, r.values, strict=True)]
+    fig = make_subplots(rows=r.shape[0], cols=r.shape[1])
+    for n, (x_name, y_name, row, col) in enumerate(r.pairs):
+        y = r.values if y_name is None else [t.params[y_name] for t in r.trials]
         fig.add_trace(go.Scatter(
-            x=[t.params[x_name] for t in trials], y=y, mode="markers", text=hover,
+            x=[t.params[x_name] for t in r.trials], y=y, mode="markers", text=hover,
             showlegend=False, marker={**marker, "showscale": n == 0}), row=row, col=col)
         for name, update in ((x_name, fig.update_xaxes), (y_name, fig.update_yaxes)):
-            if name is not None and _is_log(trials[0].distributions[name]):
+            if name in r.log:
                 update(type="log", row=row, col=col)
         if col == 1:
             fig.update_yaxes(title_text=y_name or target_name, row=row, col=col)
-        if row == shape[0]:
+        if row == r.shape[0]:
             fig.update_xaxes(title_text=x_name, row=row, col=col)
     fig.update_layout(title="Rank plot")
     return fig
@@ -267,16 +241,10 @@ def plot_pareto_front(study: Study | History, *,
     """Completed trials of a study of 2 or 3 objectives, the Pareto front highlighted; the
     axes are named ``target_names``, else the study's metric names (`Study.set_metric_names`)."""
     go = _plotly()
-    history = as_history(study)
-    m = history.n_objectives
-    if m not in (2, 3):
-        raise ValueError(f"a Pareto-front plot needs 2 or 3 objectives, the study has {m}")
-    names = list(target_names or getattr(study, "metric_names", None)
-                 or [f"Objective {i}" for i in range(m)])
-    front = {t.number for t in history.pareto_front()}
+    names, off, on = pareto_groups(study, target_names)
+    m = len(names)
     traces = []
-    for label, on_front in (("Trial", False), ("Best trial", True)):
-        group = [t for t in history.completed if (t.number in front) is on_front]
+    for label, on_front, group in (("Trial", False, off), ("Best trial", True, on)):
         cols = list(zip(*[t.values for t in group], strict=True)) if group else [()] * m
         common = {"mode": "markers", "name": label, "text": [f"Trial {t.number}" for t in group],
                   "marker": {"color": "firebrick" if on_front else "lightsteelblue"}}
@@ -290,14 +258,6 @@ def plot_pareto_front(study: Study | History, *,
                                  "zaxis_title": names[2]})
     fig.update_layout(title="Pareto front")
     return fig
-
-
-def _params(history: History, params: Sequence[str] | None) -> list[str]:
-    """The named parameters, or those every completed trial holds."""
-    names = param_names(history, params)
-    if not history.completed:
-        raise ValueError("no trial has completed yet: nothing to plot")
-    return names
 
 
 def plot_timeline(study: Study | History, *, n_recent_trials: int | None = None) -> Any:
@@ -335,16 +295,8 @@ def plot_edf(studies: Study | History | Sequence[Study | History], *,
     study: the share of trials at or below each value (compare samplers, or a search space
     before and after a change)."""
     go = _plotly()
-    group: list[Study | History] = (list(studies) if isinstance(studies, Sequence)
-                                    else [studies])
-    traces = []
-    for k, study in enumerate(group):
-        history = as_history(study)
-        y = np.sort(target_values(history, history.completed, target))
-        name = getattr(study, "study_name", f"study {k}")
-        traces.append(go.Scatter(x=y, y=np.arange(1, len(y) + 1) / max(len(y), 1),
-                                 mode="lines", line={"shape": "hv"}, name=name))
-    fig = go.Figure(traces)
+    fig = go.Figure([go.Scatter(x=y, y=share, mode="lines", line={"shape": "hv"}, name=name)
+                     for name, y, share in edf_series(studies, target)])
     fig.update_layout(title="Empirical distribution function", xaxis_title=target_name,
                       yaxis={"title": "Cumulative probability", "range": [0, 1]})
     return fig

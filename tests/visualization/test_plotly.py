@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -12,29 +13,15 @@ import hyperdial as hd
 from hyperdial import visualization as vis
 from hyperdial.testing.objectives import lr_batch_ridge
 
+StudyMaker = Callable[..., hd.Study]
+
 pytest.importorskip("plotly")
 
 
-def _study(direction: str = "minimize") -> hd.Study:
-    def objective(trial: hd.Trial) -> float:
-        lr = trial.suggest_float("lr", 1e-4, 1.0, log=True)
-        act = trial.suggest_categorical("act", ["relu", "tanh"])
-        depth = trial.suggest_int("depth", 1, 8)
-        value = (np.log10(lr) + 2) ** 2 + 0.3 * (act == "tanh") + 0.1 * depth
-        for step in range(1, 4):
-            trial.report(value * (1 + 1 / step), step)
-            if trial.number % 5 == 4 and step == 2:
-                raise hd.TrialPruned()
-        return float(value if direction == "minimize" else -value)
-
-    study = hd.create_study(direction=direction, sampler=hd.samplers.RandomSampler(seed=0))
-    study.optimize(objective, n_trials=30)
-    return study
-
-
 @pytest.mark.parametrize("direction", ["minimize", "maximize"])
-def test_history_plots_every_completed_value_and_the_best_so_far(direction: str) -> None:
-    study = _study(direction)
+def test_history_plots_every_completed_value_and_the_best_so_far(
+        direction: str, make_study: StudyMaker) -> None:
+    study = make_study(direction)
     fig = vis.plot_optimization_history(study)
     values, best = fig.data
     completed = [t for t in study.trials if t.state is hd.TrialState.COMPLETE]
@@ -57,8 +44,8 @@ def test_history_draws_infeasible_trials_apart_and_never_as_the_best() -> None:
     assert infeasible.name == "Infeasible trial"
 
 
-def test_intermediate_values_draw_each_curve_and_dot_the_pruned() -> None:
-    study = _study()
+def test_intermediate_values_draw_each_curve_and_dot_the_pruned(make_study: StudyMaker) -> None:
+    study = make_study()
     fig = vis.plot_intermediate_values(study)
     assert len(fig.data) == len(study.trials)
     for trace, trial in zip(fig.data, study.trials, strict=True):
@@ -66,8 +53,9 @@ def test_intermediate_values_draw_each_curve_and_dot_the_pruned() -> None:
         assert (trace.line.dash == "dot") == (trial.state is hd.TrialState.PRUNED)
 
 
-def test_slice_has_a_panel_per_parameter_with_log_axes_where_the_scale_is() -> None:
-    study = _study()
+def test_slice_has_a_panel_per_parameter_with_log_axes_where_the_scale_is(
+        make_study: StudyMaker) -> None:
+    study = make_study()
     fig = vis.plot_slice(study)
     assert [a.text for a in fig.layout.annotations] == ["lr", "act", "depth"]
     lr = fig.data[0]
@@ -76,8 +64,8 @@ def test_slice_has_a_panel_per_parameter_with_log_axes_where_the_scale_is() -> N
     assert fig.layout.xaxis.type == "log" and fig.layout.xaxis2.type != "log"
 
 
-def test_parallel_coordinate_axes() -> None:
-    study = _study()
+def test_parallel_coordinate_axes(make_study: StudyMaker) -> None:
+    study = make_study()
     dims = vis.plot_parallel_coordinate(study).data[0].dimensions
     assert [d.label for d in dims] == ["Objective value", "lr (log10)", "act", "depth"]
     assert list(dims[2].ticktext) == ["relu", "tanh"]
@@ -85,8 +73,8 @@ def test_parallel_coordinate_axes() -> None:
     assert np.allclose(dims[1].values, [np.log10(t.params["lr"]) for t in completed])
 
 
-def test_importance_bars_put_the_largest_on_top() -> None:
-    study = _study()
+def test_importance_bars_put_the_largest_on_top(make_study: StudyMaker) -> None:
+    study = make_study()
     bar = vis.plot_param_importances(study).data[0]
     shares = hd.importance.get_param_importances(study)
     assert list(bar.y) == list(shares)[::-1] and list(bar.x) == list(shares.values())[::-1]
@@ -108,7 +96,7 @@ def test_pareto_front_highlights_exactly_the_front(m: int) -> None:
 
 
 def test_several_objectives_need_a_target_and_plots_need_plotly(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, make_study: StudyMaker) -> None:
     study = hd.create_study(directions=["minimize", "minimize", "minimize", "minimize"])
     study.optimize(lambda t: (t.suggest_float("x", 0, 1),) * 4, n_trials=3)
     with pytest.raises(ValueError, match="pass target="):
@@ -120,7 +108,7 @@ def test_several_objectives_need_a_target_and_plots_need_plotly(
         vis.plot_slice(hd.create_study())
     monkeypatch.setitem(sys.modules, "plotly.graph_objects", None)
     with pytest.raises(ImportError, match=r"hyperdial\[viz\]"):
-        vis.plot_optimization_history(_study())
+        vis.plot_optimization_history(make_study())
 
 
 def test_contour_is_the_partial_dependence_and_finds_the_ridge() -> None:
@@ -163,8 +151,8 @@ def test_contour_of_a_branch_uses_the_trials_that_took_it() -> None:
         vis.plot_contour(study, ["lr", "c"])
 
 
-def test_timeline_has_a_bar_per_trial_from_start_to_end() -> None:
-    study = _study()
+def test_timeline_has_a_bar_per_trial_from_start_to_end(make_study: StudyMaker) -> None:
+    study = make_study()
     running = study.ask()
     running.suggest_float("lr", 1e-4, 1.0, log=True)
     fig = vis.plot_timeline(study)
@@ -182,8 +170,8 @@ def test_timeline_has_a_bar_per_trial_from_start_to_end() -> None:
         vis.plot_timeline(study, n_recent_trials=0)
 
 
-def test_edf_is_the_share_of_trials_at_or_below_each_value() -> None:
-    first, second = _study(), _study("maximize")
+def test_edf_is_the_share_of_trials_at_or_below_each_value(make_study: StudyMaker) -> None:
+    first, second = make_study(), make_study("maximize")
     fig = vis.plot_edf([first, second])
     assert len(fig.data) == 2 and fig.data[0].name == first.study_name
     values = sorted(t.value for t in first.trials if t.state is hd.TrialState.COMPLETE)
@@ -214,8 +202,8 @@ def test_hypervolume_history_grows_to_the_hypervolume_of_the_front() -> None:
         vis.plot_hypervolume_history(study, [1.0])
 
 
-def test_rank_plot_colours_each_pair_by_the_rank_of_the_value() -> None:
-    study = _study()
+def test_rank_plot_colours_each_pair_by_the_rank_of_the_value(make_study: StudyMaker) -> None:
+    study = make_study()
     fig = vis.plot_rank(study)
     completed = [t for t in study.trials if t.state is hd.TrialState.COMPLETE]
     # The lower triangle of a 2 x 2 matrix: (lr, act), (lr, depth), (act, depth).
@@ -242,8 +230,8 @@ def test_the_pareto_front_axes_take_the_metric_names() -> None:
     assert vis.plot_pareto_front(study, target_names=["a", "b"]).layout.xaxis.title.text == "a"
 
 
-def test_rank_plot_of_one_parameter_and_of_a_maximised_study() -> None:
-    study = _study("maximize")
+def test_rank_plot_of_one_parameter_and_of_a_maximisedmake_study(make_study: StudyMaker) -> None:
+    study = make_study("maximize")
     fig = vis.plot_rank(study, ["depth"])
     completed = [t for t in study.trials if t.state is hd.TrialState.COMPLETE]
     (dots,) = fig.data

@@ -1,0 +1,185 @@
+"""The plots of `hyperdial.visualization` drawn with matplotlib, for static figures (papers,
+reports, notebooks without JavaScript), under Optuna's names
+(``optuna.visualization.matplotlib``).
+
+Each function returns the ``matplotlib.axes.Axes`` it drew on (a 2-D array of them for plots
+of several panels); save with ``ax.figure.savefig(path)``. The numbers are those of the plotly
+plots, computed by the same code. Needs matplotlib (the ``viz`` extra). Drawn here:
+optimization history, intermediate values, slice, rank, parameter importances, Pareto front
+and EDF; the contour, parallel-coordinate, timeline and hypervolume plots are plotly's only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hyperdial.importance import Target, as_history
+from hyperdial.visualization._series import (
+    curves,
+    edf_series,
+    history_series,
+    is_pruned,
+    pareto_groups,
+    rank_panels,
+    slice_panels,
+)
+
+if TYPE_CHECKING:
+    from hyperdial.history import History
+    from hyperdial.importance import ImportanceEvaluator
+    from hyperdial.study import Study
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError("hyperdial.visualization.matplotlib needs matplotlib: pip install "
+                          "'hyperdial[viz]'") from exc
+    return plt
+
+
+def _axes(ax: Any) -> Any:
+    """``ax``, or the axes of a new figure."""
+    if ax is not None:
+        return ax
+    _, ax = _pyplot().subplots()
+    return ax
+
+
+def plot_optimization_history(study: Study | History, *, target: Target | None = None,
+                              target_name: str = "Objective value", ax: Any = None) -> Any:
+    """Each completed trial's value by number and the best so far; infeasible trials grey."""
+    ax = _axes(ax)
+    h = history_series(as_history(study), target)
+    ok = h.feasible
+    ax.scatter(h.numbers[ok], h.values[ok], s=14, label=target_name)
+    ax.step(h.numbers, h.best, where="post", color="tab:red", label="Best value")
+    if not ok.all():
+        ax.scatter(h.numbers[~ok], h.values[~ok], s=14, color="#cccccc",
+                   label="Infeasible trial")
+    ax.set(title="Optimization history", xlabel="Trial", ylabel=target_name)
+    ax.legend()
+    return ax
+
+
+def plot_intermediate_values(study: Study | History, *, ax: Any = None) -> Any:
+    """Every trial's reported values by step; pruned trials dotted."""
+    ax = _axes(ax)
+    drawn = curves(as_history(study))
+    for t, steps, values in drawn:
+        ax.plot(steps, values, marker=".", linestyle=":" if is_pruned(t) else "-",
+                label=f"Trial {t.number}")
+    ax.set(title="Intermediate values", xlabel="Step", ylabel="Intermediate value")
+    if 0 < len(drawn) <= 20:
+        ax.legend(fontsize="small")
+    return ax
+
+
+def plot_slice(study: Study | History, params: Sequence[str] | None = None, *,
+               target: Target | None = None, target_name: str = "Objective value") -> Any:
+    """One panel per parameter, value against parameter (log axes for log scales), coloured
+    by trial number; returns the panels' axes as a 1 x n array."""
+    panels = slice_panels(as_history(study), params, target)
+    fig, axes = _pyplot().subplots(1, max(len(panels), 1), sharey=True, squeeze=False,
+                                   figsize=(3.2 * max(len(panels), 1), 3.2))
+    dots = None
+    for ax, panel in zip(axes[0], panels, strict=False):
+        dots = ax.scatter(panel.x, panel.y, c=panel.numbers, cmap="Blues", s=14,
+                          edgecolors="grey", linewidths=0.3)
+        ax.set(title=panel.name, xscale="log" if panel.log else "linear")
+    axes[0, 0].set_ylabel(target_name)
+    if dots is not None:
+        fig.colorbar(dots, ax=axes[0, -1], label="Trial")
+    fig.suptitle("Slice plot")
+    return axes
+
+
+def plot_rank(study: Study | History, params: Sequence[str] | None = None, *,
+              target: Target | None = None, target_name: str = "Objective value") -> Any:
+    """Each pair of parameters as a panel (the lower triangle of a matrix), every completed
+    trial coloured by the rank of its value, darkest the best; returns the grid of axes
+    (panels above the diagonal hidden)."""
+    r = rank_panels(as_history(study), params, target)
+    rows, cols = r.shape
+    fig, axes = _pyplot().subplots(rows, cols, squeeze=False,
+                                   figsize=(3.2 * cols + 1, 3.2 * rows))
+    used = set()
+    dots = None
+    for x_name, y_name, row, col in r.pairs:
+        ax = axes[row - 1, col - 1]
+        used.add((row, col))
+        y = r.values if y_name is None else [t.params[y_name] for t in r.trials]
+        dots = ax.scatter([t.params[x_name] for t in r.trials], y, c=1.0 - r.rank,
+                          cmap="Blues", vmin=0.0, vmax=1.0, s=14, edgecolors="grey",
+                          linewidths=0.3)
+        ax.set(xscale="log" if x_name in r.log else "linear",
+               yscale="log" if y_name in r.log else "linear")
+        if col == 1:
+            ax.set_ylabel(y_name or target_name)
+        if row == rows:
+            ax.set_xlabel(x_name)
+    for row, col in np.ndindex(rows, cols):
+        if (row + 1, col + 1) not in used:
+            axes[row, col].set_visible(False)
+    if dots is not None:
+        bar = fig.colorbar(dots, ax=axes, label=f"Rank of {target_name}")
+        bar.set_ticks([0.0, 1.0], labels=["worst", "best"])
+    fig.suptitle("Rank plot")
+    return axes
+
+
+def plot_param_importances(study: Study | History, *,
+                           evaluator: ImportanceEvaluator | None = None,
+                           params: Sequence[str] | None = None,
+                           target: Target | None = None, ax: Any = None) -> Any:
+    """`hyperdial.importance.get_param_importances` as horizontal bars, largest on top."""
+    from hyperdial.importance import get_param_importances
+
+    ax = _axes(ax)
+    shares = get_param_importances(study, evaluator=evaluator, params=params, target=target)
+    names = list(shares)[::-1]
+    bars = ax.barh(names, [shares[n] for n in names])
+    ax.bar_label(bars, labels=[f"{shares[n]:.2f}" for n in names], padding=2)
+    ax.set(title="Hyperparameter importances", xlabel="Importance", ylabel="Hyperparameter")
+    return ax
+
+
+def plot_pareto_front(study: Study | History, *,
+                      target_names: Sequence[str] | None = None) -> Any:
+    """Completed trials of a study of 2 or 3 objectives, the Pareto front in red; axes named
+    ``target_names``, else the study's metric names."""
+    names, off, on = pareto_groups(study, target_names)
+    three = len(names) == 3
+    fig = _pyplot().figure()
+    ax = fig.add_subplot(projection="3d" if three else None)
+    for group, label, color in ((off, "Trial", "lightsteelblue"),
+                                (on, "Best trial", "firebrick")):
+        columns = list(zip(*[t.values for t in group], strict=True)) if group \
+            else [()] * len(names)
+        ax.scatter(*columns, color=color, s=14, label=label)
+    ax.set(xlabel=names[0], ylabel=names[1], title="Pareto front")
+    if three:
+        ax.set_zlabel(names[2])
+    ax.legend()
+    return ax
+
+
+def plot_edf(studies: Study | History | Sequence[Study | History], *,
+             target: Target | None = None, target_name: str = "Objective value",
+             ax: Any = None) -> Any:
+    """The share of completed trials at or below each value, one line per study."""
+    ax = _axes(ax)
+    for name, y, share in edf_series(studies, target):
+        ax.step(y, share, where="post", label=name)
+    ax.set(title="Empirical distribution function", xlabel=target_name,
+           ylabel="Cumulative probability", ylim=(0.0, 1.0))
+    ax.legend()
+    return ax
+
+
+__all__ = ["plot_edf", "plot_intermediate_values", "plot_optimization_history",
+           "plot_param_importances", "plot_pareto_front", "plot_rank", "plot_slice"]

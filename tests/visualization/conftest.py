@@ -1,0 +1,33 @@
+"""A study to draw, shared by the plotly and the matplotlib tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+import hyperdial as hd
+
+
+def _study(direction: str = "minimize") -> hd.Study:
+    def objective(trial: hd.Trial) -> float:
+        lr = trial.suggest_float("lr", 1e-4, 1.0, log=True)
+        act = trial.suggest_categorical("act", ["relu", "tanh"])
+        depth = trial.suggest_int("depth", 1, 8)
+        value = (np.log10(lr) + 2) ** 2 + 0.3 * (act == "tanh") + 0.1 * depth
+        for step in range(1, 4):
+            trial.report(value * (1 + 1 / step), step)
+            if trial.number % 5 == 4 and step == 2:
+                raise hd.TrialPruned()
+        return float(value if direction == "minimize" else -value)
+
+    study = hd.create_study(direction=direction, sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=30)
+    return study
+
+
+@pytest.fixture()
+def make_study() -> Callable[..., hd.Study]:
+    """Builds a 30-trial study of lr (log), act and depth, with reports and pruned trials."""
+    return _study

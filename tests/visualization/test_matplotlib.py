@@ -1,0 +1,120 @@
+"""`hyperdial.visualization.matplotlib`: each drawing holds the numbers of the study."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib")
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display here
+
+import matplotlib.pyplot as plt
+
+import hyperdial as hd
+from hyperdial.visualization import matplotlib as mvis
+
+StudyMaker = Callable[..., hd.Study]
+
+
+@pytest.fixture(autouse=True)
+def _close_figures() -> Iterator[None]:
+    yield
+    plt.close("all")
+
+
+def completed(study: hd.Study) -> list[hd.FrozenTrial]:
+    return [t for t in study.trials if t.state is hd.TrialState.COMPLETE]
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_history_draws_each_value_and_the_best_so_far(direction: str,
+                                                      make_study: StudyMaker) -> None:
+    study = make_study(direction)
+    ax = mvis.plot_optimization_history(study)
+    done = completed(study)
+    dots = ax.collections[0].get_offsets()
+    assert dots[:, 0].tolist() == [t.number for t in done]
+    assert dots[:, 1].tolist() == [t.value for t in done]
+    values = np.array([t.value for t in done])
+    best = np.minimum.accumulate(values) if direction == "minimize" \
+        else np.maximum.accumulate(values)
+    assert ax.lines[0].get_ydata().tolist() == best.tolist()
+    assert ax.get_ylabel() == "Objective value"
+
+
+def test_intermediate_values_one_line_per_trial_pruned_dotted(make_study: StudyMaker) -> None:
+    study = make_study()
+    ax = mvis.plot_intermediate_values(study)
+    assert len(ax.lines) == len(study.trials)
+    for line, trial in zip(ax.lines, study.trials, strict=True):
+        assert list(line.get_ydata()) == [trial.intermediate_values[s]
+                                          for s in sorted(trial.intermediate_values)]
+        assert (line.get_linestyle() == ":") == (trial.state is hd.TrialState.PRUNED)
+
+
+def test_slice_has_a_panel_per_parameter_log_where_the_scale_is(make_study: StudyMaker) -> None:
+    study = make_study()
+    axes = mvis.plot_slice(study, ["lr", "depth"])
+    assert axes.shape == (1, 2)
+    assert [ax.get_title() for ax in axes[0]] == ["lr", "depth"]
+    assert axes[0, 0].get_xscale() == "log" and axes[0, 1].get_xscale() == "linear"
+    lr = axes[0, 0].collections[0].get_offsets()
+    assert lr[:, 0].tolist() == [t.params["lr"] for t in completed(study)]
+
+
+def test_rank_fills_the_lower_triangle_darkest_at_the_best(make_study: StudyMaker) -> None:
+    study = make_study()
+    axes = mvis.plot_rank(study)
+    assert axes.shape == (2, 2) and not axes[0, 1].get_visible()
+    assert (axes[0, 0].get_xlabel(), axes[0, 0].get_ylabel()) == ("", "act")
+    assert (axes[1, 1].get_xlabel(), axes[1, 0].get_ylabel()) == ("act", "depth")
+    shade = np.asarray(axes[0, 0].collections[0].get_array())
+    values = [t.value for t in completed(study)]
+    assert shade[int(np.argmin(values))] == 1.0 and shade[int(np.argmax(values))] == 0.0
+    assert axes[0, 0].get_xscale() == "log"
+
+
+def test_importances_are_bars_that_sum_to_one(make_study: StudyMaker) -> None:
+    ax = mvis.plot_param_importances(make_study())
+    widths = [bar.get_width() for bar in ax.patches]
+    assert len(widths) == 3 and sum(widths) == pytest.approx(1.0)
+    assert widths == sorted(widths)  # largest on top
+
+
+@pytest.mark.parametrize("m", [2, 3])
+def test_pareto_front_in_red_axes_named_by_the_metric_names(m: int) -> None:
+    study = hd.create_study(directions=["minimize"] * m,
+                            sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: tuple(t.suggest_float(f"x{i}", 0, 1) for i in range(m)),
+                   n_trials=20)
+    study.set_metric_names(["error", "size", "cost"][:m])
+    ax = mvis.plot_pareto_front(study)
+    others, front = ax.collections
+    assert len(front.get_offsets()) == len(study.best_trials)
+    assert len(others.get_offsets()) + len(study.best_trials) == 20
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("error", "size")
+    with pytest.raises(ValueError, match="2 or 3 objectives"):
+        mvis.plot_pareto_front(hd.create_study(directions=["minimize"] * 4))
+
+
+def test_edf_climbs_to_one_per_study(make_study: StudyMaker) -> None:
+    ax = mvis.plot_edf([make_study(), make_study("maximize")], target=lambda t: abs(t.value))
+    assert len(ax.lines) == 2
+    for line in ax.lines:
+        share = line.get_ydata()
+        assert share[-1] == 1.0 and np.all(np.diff(share) > 0)
+
+
+def test_no_completed_trial_and_no_matplotlib_are_clear_errors(
+        monkeypatch: pytest.MonkeyPatch, make_study: StudyMaker) -> None:
+    with pytest.raises(ValueError, match="no trial has completed"):
+        mvis.plot_slice(hd.create_study())
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match="hyperdial\\[viz\\]"):
+        mvis.plot_optimization_history(make_study())
