@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hyperdial._optional import require
 from hyperdial.history import History
 from hyperdial.importance import Target, as_history, target_values
 from hyperdial.space import Categorical
@@ -39,12 +40,7 @@ if TYPE_CHECKING:
 
 
 def _plotly() -> Any:
-    try:
-        import plotly.graph_objects as go
-    except ImportError as exc:
-        raise ImportError("hyperdial.visualization needs plotly: pip install "
-                          "'hyperdial[viz]'") from exc
-    return go
+    return require("plotly.graph_objects", "viz")
 
 
 def plot_optimization_history(study: Study | History, *, target: Target | None = None,

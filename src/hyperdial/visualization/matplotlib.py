@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hyperdial._optional import require
 from hyperdial.importance import Target, as_history
 from hyperdial.visualization._series import (
     curves,
@@ -34,12 +35,7 @@ if TYPE_CHECKING:
 
 
 def _pyplot() -> Any:
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise ImportError("hyperdial.visualization.matplotlib needs matplotlib: pip install "
-                          "'hyperdial[viz]'") from exc
-    return plt
+    return require("matplotlib.pyplot", "viz")
 
 
 def _axes(ax: Any) -> Any:
