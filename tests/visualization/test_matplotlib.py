@@ -101,6 +101,8 @@ def test_pareto_front_in_red_axes_named_by_the_metric_names(m: int) -> None:
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("error", "size")
     with pytest.raises(ValueError, match="2 or 3 objectives"):
         mvis.plot_pareto_front(hd.create_study(directions=["minimize"] * 4))
+    with pytest.raises(ValueError, match=f"{m + 1} target names for {m} objectives"):
+        mvis.plot_pareto_front(study, target_names=["a", "b", "c", "d"][:m + 1])
 
 
 def test_edf_climbs_to_one_per_study(make_study: StudyMaker) -> None:

@@ -140,6 +140,8 @@ def pareto_groups(study: Study | History, target_names: Sequence[str] | None,
         raise ValueError(f"a Pareto-front plot needs 2 or 3 objectives, the study has {m}")
     names = list(target_names or getattr(study, "metric_names", None)
                  or [f"Objective {i}" for i in range(m)])
+    if len(names) != m:
+        raise ValueError(f"{len(names)} target names for {m} objectives: {names}")
     front = {t.number for t in history.pareto_front()}
     on = [t for t in history.completed if t.number in front]
     off = [t for t in history.completed if t.number not in front]
