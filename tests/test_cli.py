@@ -182,6 +182,9 @@ def test_multi_objective_shows_the_pareto_front(objectives: Path, url: str) -> N
     hd.load_study(study_name="mo", storage=url).set_metric_names(["error", "size"])
     header = ok("export", "mo", url=url).splitlines()[0].split(",")
     assert header[1:3] == ["values_error", "values_size"]
+    for command in ("best", "trials"):  # the tables title the values by the names too
+        first = next(line for line in ok(command, "mo", url=url).splitlines() if "#" in line)
+        assert first.split()[:4] == ["#", "state", "error", "size"], first
 
 
 def test_run_resumes_a_study_with_its_own_direction(objectives: Path, url: str) -> None:

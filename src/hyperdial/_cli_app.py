@@ -260,7 +260,7 @@ def trials(study: str, limit: int | None, state: str | None, url: str) -> None:
         shown = shown[-limit:]
     which = f" ({state.upper()} only)" if state else ""
     r.show(f"study {study!r}: {len(shown)} of {r.plural(len(every), 'trial')}{which}",
-           r.trials_table(shown, len(s.directions)))
+           r.trials_table(shown, len(s.directions), metric_names=s.metric_names))
 
 
 def print_best(s: Study) -> list[TrialRecord]:
@@ -274,7 +274,8 @@ def print_best(s: Study) -> list[TrialRecord]:
         r.show(f"best trial of {s.study_name!r} ({directions})", r.best_table(best[0]))
     else:
         r.show(f"Pareto front of {s.study_name!r} ({directions}): {r.plural(len(best), 'trial')}",
-               r.trials_table(best, history.n_objectives, user_attrs=True))
+               r.trials_table(best, history.n_objectives, user_attrs=True,
+                              metric_names=s.metric_names))
     return best
 
 
@@ -614,4 +615,4 @@ def run(target: str, study_name: str, n_trials: int, timeout: float | None, samp
                    f"{counts[TrialState.FAIL]} failed), {len(s.trials)} in total")
     ranked = print_best(s)
     if not quiet and len(s.directions) == 1:
-        r.show("top 5 trials", r.trials_table(ranked[:5], 1))
+        r.show("top 5 trials", r.trials_table(ranked[:5], 1, metric_names=s.metric_names))

@@ -78,7 +78,10 @@ def fmt_directions(directions: Sequence[StudyDirection]) -> str:
     return ", ".join(d.value for d in directions)
 
 
-def value_headers(n_objectives: int) -> list[str]:
+def value_headers(n_objectives: int, metric_names: Sequence[str] | None = None) -> list[str]:
+    """The value columns' titles: the study's metric names, else "value" or "value i"."""
+    if metric_names:
+        return list(metric_names)
     return ["value"] if n_objectives == 1 else [f"value {i}" for i in range(n_objectives)]
 
 
@@ -103,9 +106,10 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *,
 
 
 def trials_table(trials: Sequence[TrialRecord], n_objectives: int, *,
-                 user_attrs: bool = False) -> Table:
-    """One row per trial: number, state, value(s), params, duration (and user attrs)."""
-    values = value_headers(n_objectives)
+                 user_attrs: bool = False, metric_names: Sequence[str] | None = None) -> Table:
+    """One row per trial: number, state, value(s) (titled by ``metric_names`` when the study
+    has them), params, duration (and user attrs)."""
+    values = value_headers(n_objectives, metric_names)
     headers = ["#", "state", *values, "params", "duration"]
     rows = []
     for t in trials:
