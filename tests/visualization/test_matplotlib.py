@@ -120,3 +120,55 @@ def test_no_completed_trial_and_no_matplotlib_are_clear_errors(
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match="hyperdial\\[viz\\]"):
         mvis.plot_optimization_history(make_study())
+
+
+def test_contour_draws_the_same_surface_as_the_plotly_one(make_study: StudyMaker) -> None:
+    from hyperdial import visualization as vis
+
+    study = make_study()
+    ax = mvis.plot_contour(study, ["lr", "depth"], n_grid=12, n_samples=16)
+    plotly_surface = np.array(vis.plot_contour(study, ["lr", "depth"], n_grid=12,
+                                               n_samples=16).data[0].z)
+    filled = next(c for c in ax.collections if hasattr(c, "levels"))
+    assert filled.levels.min() <= plotly_surface.min()
+    assert filled.levels.max() >= plotly_surface.max()
+    dots = ax.collections[-1].get_offsets()
+    assert len(dots) == len(completed(study)) and ax.get_xscale() == "log"
+
+
+def test_parallel_coordinate_one_line_per_trial_scaled_to_each_axis(
+        make_study: StudyMaker) -> None:
+    study = make_study()
+    ax = mvis.plot_parallel_coordinate(study)
+    done = completed(study)
+    assert len(ax.lines) - len(ax.get_xticks()) == len(done)  # the rest are the axes' rules
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["Objective value", "lr (log10)", "act", "depth"]
+    trial_lines = [line for line in ax.lines if len(line.get_ydata()) == 4]
+    ys = np.array([line.get_ydata() for line in trial_lines])
+    assert ys.min() == 0.0 and ys.max() == 1.0
+    # the best trial (the lowest value) is drawn last, on top, at the bottom of the value axis
+    assert trial_lines[-1].get_ydata()[0] == 0.0
+    assert trial_lines[0].get_ydata()[0] == 1.0  # the worst first
+
+
+def test_timeline_has_a_bar_per_trial(make_study: StudyMaker) -> None:
+    study = make_study()
+    ax = mvis.plot_timeline(study)
+    assert len(ax.patches) == len(study.trials)
+    assert {t.get_text() for t in ax.get_legend().get_texts()} == {"COMPLETE", "PRUNED"}
+    with pytest.raises(ValueError, match="n_recent_trials"):
+        mvis.plot_timeline(study, n_recent_trials=0)
+
+
+def test_hypervolume_history_matches_the_plotly_one() -> None:
+    from hyperdial import visualization as vis
+
+    study = hd.create_study(directions=["minimize", "minimize"],
+                            sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1 - t.params["x"] ** 0.5),
+                   n_trials=15)
+    (line,) = mvis.plot_hypervolume_history(study, [2.0, 2.0]).lines
+    trace = vis.plot_hypervolume_history(study, [2.0, 2.0]).data[0]
+    assert list(line.get_ydata()) == list(trace.y)
+    assert np.all(np.diff(line.get_ydata()) >= 0)

@@ -9,29 +9,26 @@ drawn with matplotlib, for static figures: `hyperdial.visualization.matplotlib`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from hyperdial._optional import require
 from hyperdial.history import History
-from hyperdial.importance import Target, as_history, target_values
-from hyperdial.space import Categorical
-from hyperdial.trial import TrialState
+from hyperdial.importance import Target, as_history
 from hyperdial.visualization._series import (
+    STATE_COLOURS,
+    contour_grid,
     curves,
     edf_series,
     history_series,
-    is_log,
+    hypervolume_series,
     is_pruned,
     lower_is_better,
+    parallel_axes,
     pareto_groups,
-    plotted_params,
     rank_panels,
     slice_panels,
+    timeline_bars,
 )
 
 if TYPE_CHECKING:
@@ -103,22 +100,10 @@ def plot_parallel_coordinate(study: Study | History, params: Sequence[str] | Non
     them all; log scales are drawn as log10, categoricals as their choices."""
     go = _plotly()
     history = as_history(study)
-    names = plotted_params(history, params)
-    trials = [t for t in history.completed if all(n in t.params for n in names)]
-    values = target_values(history, trials, target)
-    dims = [{"label": target_name, "values": values}]
-    for name in names:
-        d = trials[0].distributions[name]
-        column = [t.params[name] for t in trials]
-        if isinstance(d, Categorical):
-            dims.append({"label": name, "values": [d.index(v) for v in column],
-                         "tickvals": list(range(len(d.choices))),
-                         "ticktext": [str(c) for c in d.choices]})
-        elif is_log(d):
-            dims.append({"label": f"{name} (log10)",
-                         "values": [math.log10(v) for v in column]})
-        else:
-            dims.append({"label": name, "values": column})
+    values, axes = parallel_axes(history, params, target, target_name)
+    dims = [{"label": a.label, "values": a.values} if a.ticks is None else
+            {"label": a.label, "values": a.values, "tickvals": list(range(len(a.ticks))),
+             "ticktext": a.ticks} for a in axes]
     fig = go.Figure(go.Parcoords(dimensions=dims, line={  # the better, the darker
         "color": values, "colorscale": "Blues",
         "reversescale": lower_is_better(history, target),
@@ -140,48 +125,19 @@ def plot_contour(study: Study | History, params: Sequence[str] | None = None, *,
     most important parameters (`hyperdial.importance.get_param_importances`).
     """
     go = _plotly()
-    from scipy.stats import qmc
-
-    from hyperdial._encode import decode_column
-    from hyperdial.importance import surrogate, value_grid
-
     history = as_history(study)
-    if params is None:
-        from hyperdial.importance import get_param_importances
-
-        params = list(get_param_importances(history, target=target))[:2]
-        if len(params) != 2:
-            raise ValueError("a contour plot shows two parameters, but the completed trials "
-                             f"hold {len(params)} in common: name them with params=")
-    if len(params) != 2:
-        raise ValueError(f"a contour plot shows two parameters, got {list(params)}")
-    names = [*params, *(n for n in plotted_params(history, None) if n not in params)]
-    model = surrogate(history, names, target, seed=seed)  # says if too few trials hold them
-    trials = [t for t in history.completed if all(n in t.params for n in params)]
-    dists = [trials[0].distributions[n] for n in params]
-    axes = [value_grid(d, n_grid) for d in dists]
-    rest = qmc.Sobol(max(len(names) - 2, 1), scramble=True, seed=seed).random(n_samples)
-    gx, gy = np.meshgrid(axes[0], axes[1])
-    rows = np.empty((gx.size * n_samples, len(names)))
-    rows[:, 0] = np.repeat(gx.ravel(), n_samples)
-    rows[:, 1] = np.repeat(gy.ravel(), n_samples)
-    rows[:, 2:] = np.tile(rest[:, :len(names) - 2], (gx.size, 1))
-    surface = model(rows).reshape(gx.size, n_samples).mean(axis=1).reshape(gx.shape)
-    if target is None:
-        surface = history.sign() * surface  # the model works on losses
-    shown = [decode_column(d, a) for d, a in zip(dists, axes, strict=True)]
+    c = contour_grid(history, params, target, n_grid, n_samples, seed)
     fig = go.Figure([
-        go.Contour(x=shown[0], y=shown[1], z=surface, colorscale="Blues",
+        go.Contour(x=c.x, y=c.y, z=c.surface, colorscale="Blues",
                    reversescale=lower_is_better(history, target),
                    colorbar={"title": target_name}, name="model"),
-        go.Scatter(x=[t.params[params[0]] for t in trials],
-                   y=[t.params[params[1]] for t in trials], mode="markers", name="Trial",
+        go.Scatter(x=c.points[0], y=c.points[1], mode="markers", name="Trial",
                    marker={"color": "black", "size": 5})])
-    for d, update in zip(dists, (fig.update_xaxes, fig.update_yaxes), strict=True):
-        if is_log(d):
+    for log, update in zip(c.log, (fig.update_xaxes, fig.update_yaxes), strict=True):
+        if log:
             update(type="log")
-    fig.update_layout(title=f"Contour plot (partial dependence): {params[0]}, {params[1]}",
-                      xaxis_title=params[0], yaxis_title=params[1])
+    fig.update_layout(title=f"Contour plot (partial dependence): {c.params[0]}, {c.params[1]}",
+                      xaxis_title=c.params[0], yaxis_title=c.params[1])
     return fig
 
 
@@ -260,25 +216,10 @@ def plot_timeline(study: Study | History, *, n_recent_trials: int | None = None)
     """Each trial as a bar from its start to its end (to now while it runs), coloured by
     state: how workers were kept busy, and where trials failed or stalled."""
     go = _plotly()
-    if n_recent_trials is not None and n_recent_trials < 1:
-        raise ValueError(f"n_recent_trials must be >= 1, got {n_recent_trials!r}")
-    trials = [t for t in as_history(study).trials if t.datetime_start is not None]
-    trials = trials[-n_recent_trials:] if n_recent_trials else trials
-    now = datetime.now(timezone.utc)
-    colors = {TrialState.COMPLETE: "#1f77b4", TrialState.PRUNED: "#ff7f0e",
-              TrialState.FAIL: "#d62728", TrialState.RUNNING: "#2ca02c"}
-    traces = []
-    for state, color in colors.items():
-        group = [t for t in trials if t.state is state]
-        if not group:
-            continue
-        starts = [t.datetime_start or now for t in group]  # all set: filtered above
-        ends = [t.datetime_complete or now for t in group]
-        traces.append(go.Bar(
-            base=starts, x=[(e - s).total_seconds() * 1000 for s, e in zip(starts, ends,
-                                                                            strict=True)],
-            y=[t.number for t in group], orientation="h", name=state.value,
-            marker={"color": color}))
+    traces = [go.Bar(base=starts, x=[d * 1000 for d in seconds], y=numbers, orientation="h",
+                     name=state.value, marker={"color": STATE_COLOURS[state]})
+              for state, numbers, starts, seconds in timeline_bars(as_history(study),
+                                                                   n_recent_trials)]
     fig = go.Figure(traces)
     fig.update_layout(title="Timeline", xaxis={"type": "date", "title": "Datetime"},
                       yaxis_title="Trial", barmode="overlay")
@@ -303,23 +244,8 @@ def plot_hypervolume_history(study: Study | History, reference_point: Sequence[f
     up to ``reference_point`` (one value per objective, in the study's own directions: worse
     than every value that should count)."""
     go = _plotly()
-    from hyperdial._pareto import hypervolume, non_dominated
-
-    history = as_history(study)
-    ref = np.asarray(reference_point, dtype=float)
-    if ref.shape != (history.n_objectives,) or not np.isfinite(ref).all():
-        raise ValueError(f"reference_point needs {history.n_objectives} finite values, got "
-                         f"{list(reference_point)!r}")
-    signs = np.array([history.sign(j) for j in range(history.n_objectives)])
-    trials = history.feasible
-    loss = history.loss(trials) if trials else np.empty((0, history.n_objectives))
-    front = np.empty((0, history.n_objectives))
-    volumes = []
-    for row in loss:  # the front so far, kept small: each new point against it
-        front = np.vstack([front, row])
-        front = front[non_dominated(front)]
-        volumes.append(hypervolume(front, signs * ref))
-    fig = go.Figure(go.Scatter(x=[t.number for t in trials], y=volumes, mode="lines+markers",
+    numbers, volumes = hypervolume_series(as_history(study), reference_point)
+    fig = go.Figure(go.Scatter(x=numbers, y=volumes, mode="lines+markers",
                                name="Hypervolume"))
     fig.update_layout(title="Hypervolume history", xaxis_title="Trial",
                       yaxis_title="Hypervolume")

@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hyperdial.history import History
 from hyperdial.importance import Target, as_history, param_names, target_values
-from hyperdial.space import Distribution, Float, Int
+from hyperdial.space import Categorical, Distribution, Float, Int
 from hyperdial.trial import TrialRecord, TrialState, violation
 
 if TYPE_CHECKING:
@@ -161,3 +163,131 @@ def edf_series(studies: Study | History | Sequence[Study | History], target: Tar
         name = getattr(study, "study_name", f"study {k}")
         out.append((name, y, np.arange(1, len(y) + 1) / max(len(y), 1)))
     return out
+
+
+@dataclass(frozen=True)
+class ParallelAxis:
+    """One axis of a parallel-coordinate plot: its label, each trial's position on it, and
+    for a categorical the choices at positions 0, 1, ... (log scales as log10)."""
+
+    label: str
+    values: list[float]
+    ticks: list[str] | None = None
+
+
+def parallel_axes(history: History, params: Sequence[str] | None, target: Target | None,
+                  target_name: str) -> tuple[np.ndarray, list[ParallelAxis]]:
+    """The values of the completed trials holding every plotted parameter, and the axes:
+    the value first, then each parameter."""
+    names = plotted_params(history, params)
+    trials = [t for t in history.completed if all(n in t.params for n in names)]
+    values = target_values(history, trials, target)
+    axes = [ParallelAxis(target_name, values.tolist())]
+    for name in names:
+        d = trials[0].distributions[name]
+        column = [t.params[name] for t in trials]
+        if isinstance(d, Categorical):
+            axes.append(ParallelAxis(name, [float(d.index(v)) for v in column],
+                                     [str(c) for c in d.choices]))
+        elif is_log(d):
+            axes.append(ParallelAxis(f"{name} (log10)", [math.log10(v) for v in column]))
+        else:
+            axes.append(ParallelAxis(name, [float(v) for v in column]))
+    return values, axes
+
+
+@dataclass(frozen=True)
+class ContourGrid:
+    """The partial dependence of the objective on two parameters: their grid values
+    (``x``, ``y``), the surface on it (rows follow ``y``), the trials' points, log flags."""
+
+    params: tuple[str, str]
+    x: list[Any]
+    y: list[Any]
+    surface: np.ndarray
+    points: tuple[list[Any], list[Any]]
+    log: tuple[bool, bool]
+
+
+def contour_grid(history: History, params: Sequence[str] | None, target: Target | None,
+                 n_grid: int, n_samples: int, seed: int) -> ContourGrid:
+    """A Gaussian-process model's mean (`hyperdial.importance.surrogate`) on an ``n_grid`` x
+    ``n_grid`` grid of two parameters, averaged over ``n_samples`` quasi-random points of the
+    others' ranges; in the objective's own direction unless ``target`` is given."""
+    from scipy.stats import qmc
+
+    from hyperdial._encode import decode_column
+    from hyperdial.importance import get_param_importances, surrogate, value_grid
+
+    if params is None:
+        params = list(get_param_importances(history, target=target))[:2]
+        if len(params) != 2:
+            raise ValueError("a contour plot shows two parameters, but the completed trials "
+                             f"hold {len(params)} in common: name them with params=")
+    if len(params) != 2:
+        raise ValueError(f"a contour plot shows two parameters, got {list(params)}")
+    names = [*params, *(n for n in plotted_params(history, None) if n not in params)]
+    model = surrogate(history, names, target, seed=seed)  # says if too few trials hold them
+    trials = [t for t in history.completed if all(n in t.params for n in params)]
+    dists = [trials[0].distributions[n] for n in params]
+    axes = [value_grid(d, n_grid) for d in dists]
+    rest = qmc.Sobol(max(len(names) - 2, 1), scramble=True, seed=seed).random(n_samples)
+    gx, gy = np.meshgrid(axes[0], axes[1])
+    rows = np.empty((gx.size * n_samples, len(names)))
+    rows[:, 0] = np.repeat(gx.ravel(), n_samples)
+    rows[:, 1] = np.repeat(gy.ravel(), n_samples)
+    rows[:, 2:] = np.tile(rest[:, :len(names) - 2], (gx.size, 1))
+    surface = model(rows).reshape(gx.size, n_samples).mean(axis=1).reshape(gx.shape)
+    if target is None:
+        surface = history.sign() * surface  # the model works on losses
+    x, y = (decode_column(d, a) for d, a in zip(dists, axes, strict=True))
+    points = ([t.params[params[0]] for t in trials], [t.params[params[1]] for t in trials])
+    return ContourGrid((params[0], params[1]), x, y, surface, points,
+                       (is_log(dists[0]), is_log(dists[1])))
+
+
+#: The timeline's colour of each state shown.
+STATE_COLOURS = {TrialState.COMPLETE: "#1f77b4", TrialState.PRUNED: "#ff7f0e",
+                 TrialState.FAIL: "#d62728", TrialState.RUNNING: "#2ca02c"}
+
+
+def timeline_bars(history: History, n_recent_trials: int | None,
+                  ) -> list[tuple[TrialState, list[int], list[datetime], list[float]]]:
+    """Per state: the trials' numbers, starts and durations in seconds (to now while they
+    run), for the last ``n_recent_trials`` trials that started."""
+    if n_recent_trials is not None and n_recent_trials < 1:
+        raise ValueError(f"n_recent_trials must be >= 1, got {n_recent_trials!r}")
+    trials = [t for t in history.trials if t.datetime_start is not None]
+    trials = trials[-n_recent_trials:] if n_recent_trials else trials
+    now = datetime.now(timezone.utc)
+    out = []
+    for state in STATE_COLOURS:
+        group = [t for t in trials if t.state is state]
+        if group:
+            starts = [t.datetime_start or now for t in group]  # all set: filtered above
+            ends = [t.datetime_complete or now for t in group]
+            out.append((state, [t.number for t in group], starts,
+                        [(e - s).total_seconds() for s, e in zip(starts, ends, strict=True)]))
+    return out
+
+
+def hypervolume_series(history: History, reference_point: Sequence[float],
+                       ) -> tuple[list[int], list[float]]:
+    """The feasible completed trials' numbers and the hypervolume the front so far dominates
+    up to ``reference_point`` (in the study's own directions)."""
+    from hyperdial._pareto import hypervolume, non_dominated
+
+    ref = np.asarray(reference_point, dtype=float)
+    if ref.shape != (history.n_objectives,) or not np.isfinite(ref).all():
+        raise ValueError(f"reference_point needs {history.n_objectives} finite values, got "
+                         f"{list(reference_point)!r}")
+    signs = np.array([history.sign(j) for j in range(history.n_objectives)])
+    trials = history.feasible
+    loss = history.loss(trials) if trials else np.empty((0, history.n_objectives))
+    front = np.empty((0, history.n_objectives))
+    volumes = []
+    for row in loss:  # the front so far, kept small: each new point against it
+        front = np.vstack([front, row])
+        front = front[non_dominated(front)]
+        volumes.append(hypervolume(front, signs * ref))
+    return [t.number for t in trials], volumes

@@ -4,9 +4,8 @@ reports, notebooks without JavaScript), under Optuna's names
 
 Each function returns the ``matplotlib.axes.Axes`` it drew on (a 2-D array of them for plots
 of several panels); save with ``ax.figure.savefig(path)``. The numbers are those of the plotly
-plots, computed by the same code. Needs matplotlib (the ``viz`` extra). Drawn here:
-optimization history, intermediate values, slice, rank, parameter importances, Pareto front
-and EDF; the contour, parallel-coordinate, timeline and hypervolume plots are plotly's only.
+plots, computed by the same code. Needs matplotlib (the ``viz`` extra). Single-panel plots
+take ``ax=`` to draw into axes of one's own.
 """
 
 from __future__ import annotations
@@ -19,13 +18,19 @@ import numpy as np
 from hyperdial._optional import require
 from hyperdial.importance import Target, as_history
 from hyperdial.visualization._series import (
+    STATE_COLOURS,
+    contour_grid,
     curves,
     edf_series,
     history_series,
+    hypervolume_series,
     is_pruned,
+    lower_is_better,
+    parallel_axes,
     pareto_groups,
     rank_panels,
     slice_panels,
+    timeline_bars,
 )
 
 if TYPE_CHECKING:
@@ -177,5 +182,82 @@ def plot_edf(studies: Study | History | Sequence[Study | History], *,
     return ax
 
 
-__all__ = ["plot_edf", "plot_intermediate_values", "plot_optimization_history",
-           "plot_param_importances", "plot_pareto_front", "plot_rank", "plot_slice"]
+def plot_parallel_coordinate(study: Study | History, params: Sequence[str] | None = None, *,
+                             target: Target | None = None,
+                             target_name: str = "Objective value", ax: Any = None) -> Any:
+    """The value and every parameter as parallel axes (each scaled to its own range; log
+    scales as log10, categoricals by their choices), one line per completed trial holding them
+    all, the better the darker."""
+    ax = _axes(ax)
+    history = as_history(study)
+    values, axes = parallel_axes(history, params, target, target_name)
+    table = np.array([a.values for a in axes], dtype=float)  # one row per axis
+    # Categoricals span their choices, numbers the values seen.
+    low = np.array([0.0 if a.ticks else row.min() for a, row in zip(axes, table, strict=True)])
+    high = np.array([len(a.ticks) - 1.0 if a.ticks else row.max()
+                     for a, row in zip(axes, table, strict=True)])
+    scaled = (table - low[:, None]) / np.where(high > low, high - low, 1.0)[:, None]
+    rank = np.argsort(np.argsort(values if lower_is_better(history, target) else -values))
+    shade = 1.0 - rank / max(len(values) - 1, 1)  # 1: the best trial
+    cmap = _pyplot().get_cmap("Blues")
+    for k in np.argsort(shade):  # the best drawn last, on top
+        ax.plot(range(len(axes)), scaled[:, k], color=cmap(0.2 + 0.8 * shade[k]), linewidth=1)
+    ax.set_xticks(range(len(axes)), [a.label for a in axes], rotation=30, ha="right")
+    for i, a in enumerate(axes):
+        ax.axvline(i, color="grey", linewidth=0.5)
+        labels = a.ticks or [f"{low[i]:.3g}", f"{high[i]:.3g}"]
+        for k, label in enumerate(labels):
+            ax.annotate(label, (i, k / max(len(labels) - 1, 1)), fontsize="x-small",
+                        xytext=(2, 0), textcoords="offset points")
+    ax.set_yticks([])
+    ax.set_title("Parallel coordinate plot")
+    return ax
+
+
+def plot_contour(study: Study | History, params: Sequence[str] | None = None, *,
+                 target: Target | None = None, target_name: str = "Objective value",
+                 n_grid: int = 40, n_samples: int = 64, seed: int = 0, ax: Any = None) -> Any:
+    """The partial dependence of the objective on two parameters (a Gaussian-process model's
+    mean averaged over the others), with the trials as dots; see the plotly version."""
+    ax = _axes(ax)
+    history = as_history(study)
+    c = contour_grid(history, params, target, n_grid, n_samples, seed)
+    cmap = "Blues_r" if lower_is_better(history, target) else "Blues"
+    filled = ax.contourf(c.x, c.y, c.surface, levels=15, cmap=cmap)
+    ax.figure.colorbar(filled, ax=ax, label=target_name)
+    ax.scatter(*c.points, color="black", s=8, label="Trial")
+    ax.set(xlabel=c.params[0], ylabel=c.params[1],
+           xscale="log" if c.log[0] else "linear", yscale="log" if c.log[1] else "linear",
+           title=f"Contour plot (partial dependence): {c.params[0]}, {c.params[1]}")
+    return ax
+
+
+def plot_timeline(study: Study | History, *, n_recent_trials: int | None = None,
+                  ax: Any = None) -> Any:
+    """Each trial as a bar from its start to its end (to now while it runs), by state."""
+    from matplotlib.dates import date2num
+
+    ax = _axes(ax)
+    for state, numbers, starts, seconds in timeline_bars(as_history(study), n_recent_trials):
+        left = date2num(starts)  # type: ignore[no-untyped-call]
+        ax.barh(numbers, [s / 86400 for s in seconds], left=left, height=0.8,
+                color=STATE_COLOURS[state], label=state.value)
+    ax.xaxis_date()
+    ax.set(title="Timeline", xlabel="Datetime", ylabel="Trial")
+    ax.legend()
+    return ax
+
+
+def plot_hypervolume_history(study: Study | History, reference_point: Sequence[float], *,
+                             ax: Any = None) -> Any:
+    """The hypervolume the feasible completed trials so far dominate, by trial number."""
+    ax = _axes(ax)
+    numbers, volumes = hypervolume_series(as_history(study), reference_point)
+    ax.plot(numbers, volumes, marker=".")
+    ax.set(title="Hypervolume history", xlabel="Trial", ylabel="Hypervolume")
+    return ax
+
+
+__all__ = ["plot_contour", "plot_edf", "plot_hypervolume_history", "plot_intermediate_values",
+           "plot_optimization_history", "plot_parallel_coordinate", "plot_param_importances",
+           "plot_pareto_front", "plot_rank", "plot_slice", "plot_timeline"]
