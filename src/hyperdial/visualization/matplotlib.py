@@ -17,21 +17,7 @@ import numpy as np
 
 from hyperdial._optional import require
 from hyperdial.importance import Target, as_history
-from hyperdial.visualization._series import (
-    STATE_COLOURS,
-    contour_grid,
-    curves,
-    edf_series,
-    history_series,
-    hypervolume_series,
-    is_pruned,
-    lower_is_better,
-    parallel_axes,
-    pareto_groups,
-    rank_panels,
-    slice_panels,
-    timeline_bars,
-)
+from hyperdial.visualization import _series as series
 
 if TYPE_CHECKING:
     from hyperdial.history import History
@@ -55,7 +41,7 @@ def plot_optimization_history(study: Study | History, *, target: Target | None =
                               target_name: str = "Objective value", ax: Any = None) -> Any:
     """Each completed trial's value by number and the best so far; infeasible trials grey."""
     ax = _axes(ax)
-    h = history_series(as_history(study), target)
+    h = series.history_series(as_history(study), target)
     ok = h.feasible
     ax.scatter(h.numbers[ok], h.values[ok], s=14, label=target_name)
     ax.step(h.numbers, h.best, where="post", color="tab:red", label="Best value")
@@ -70,9 +56,9 @@ def plot_optimization_history(study: Study | History, *, target: Target | None =
 def plot_intermediate_values(study: Study | History, *, ax: Any = None) -> Any:
     """Every trial's reported values by step; pruned trials dotted."""
     ax = _axes(ax)
-    drawn = curves(as_history(study))
+    drawn = series.curves(as_history(study))
     for t, steps, values in drawn:
-        ax.plot(steps, values, marker=".", linestyle=":" if is_pruned(t) else "-",
+        ax.plot(steps, values, marker=".", linestyle=":" if series.is_pruned(t) else "-",
                 label=f"Trial {t.number}")
     ax.set(title="Intermediate values", xlabel="Step", ylabel="Intermediate value")
     if 0 < len(drawn) <= 20:
@@ -84,7 +70,7 @@ def plot_slice(study: Study | History, params: Sequence[str] | None = None, *,
                target: Target | None = None, target_name: str = "Objective value") -> Any:
     """One panel per parameter, value against parameter (log axes for log scales), coloured
     by trial number; returns the panels' axes as a 1 x n array."""
-    panels = slice_panels(as_history(study), params, target)
+    panels = series.slice_panels(as_history(study), params, target)
     fig, axes = _pyplot().subplots(1, max(len(panels), 1), sharey=True, squeeze=False,
                                    figsize=(3.2 * max(len(panels), 1), 3.2))
     dots = None
@@ -104,7 +90,7 @@ def plot_rank(study: Study | History, params: Sequence[str] | None = None, *,
     """Each pair of parameters as a panel (the lower triangle of a matrix), every completed
     trial coloured by the rank of its value, darkest the best; returns the grid of axes
     (panels above the diagonal hidden)."""
-    r = rank_panels(as_history(study), params, target)
+    r = series.rank_panels(as_history(study), params, target)
     rows, cols = r.shape
     fig, axes = _pyplot().subplots(rows, cols, squeeze=False,
                                    figsize=(3.2 * cols + 1, 3.2 * rows))
@@ -153,7 +139,7 @@ def plot_pareto_front(study: Study | History, *,
                       target_names: Sequence[str] | None = None) -> Any:
     """Completed trials of a study of 2 or 3 objectives, the Pareto front in red; axes named
     ``target_names``, else the study's metric names."""
-    names, off, on = pareto_groups(study, target_names)
+    names, off, on = series.pareto_groups(study, target_names)
     three = len(names) == 3
     fig = _pyplot().figure()
     ax = fig.add_subplot(projection="3d" if three else None)
@@ -174,7 +160,7 @@ def plot_edf(studies: Study | History | Sequence[Study | History], *,
              ax: Any = None) -> Any:
     """The share of completed trials at or below each value, one line per study."""
     ax = _axes(ax)
-    for name, y, share in edf_series(studies, target):
+    for name, y, share in series.edf_series(studies, target):
         ax.step(y, share, where="post", label=name)
     ax.set(title="Empirical distribution function", xlabel=target_name,
            ylabel="Cumulative probability", ylim=(0.0, 1.0))
@@ -190,14 +176,14 @@ def plot_parallel_coordinate(study: Study | History, params: Sequence[str] | Non
     all, the better the darker."""
     ax = _axes(ax)
     history = as_history(study)
-    values, axes = parallel_axes(history, params, target, target_name)
+    values, axes = series.parallel_axes(history, params, target, target_name)
     table = np.array([a.values for a in axes], dtype=float)  # one row per axis
     # Categoricals span their choices, numbers the values seen.
     low = np.array([0.0 if a.ticks else row.min() for a, row in zip(axes, table, strict=True)])
     high = np.array([len(a.ticks) - 1.0 if a.ticks else row.max()
                      for a, row in zip(axes, table, strict=True)])
     scaled = (table - low[:, None]) / np.where(high > low, high - low, 1.0)[:, None]
-    rank = np.argsort(np.argsort(values if lower_is_better(history, target) else -values))
+    rank = np.argsort(np.argsort(values if series.lower_is_better(history, target) else -values))
     shade = 1.0 - rank / max(len(values) - 1, 1)  # 1: the best trial
     cmap = _pyplot().get_cmap("Blues")
     for k in np.argsort(shade):  # the best drawn last, on top
@@ -221,8 +207,8 @@ def plot_contour(study: Study | History, params: Sequence[str] | None = None, *,
     mean averaged over the others), with the trials as dots; see the plotly version."""
     ax = _axes(ax)
     history = as_history(study)
-    c = contour_grid(history, params, target, n_grid, n_samples, seed)
-    cmap = "Blues_r" if lower_is_better(history, target) else "Blues"
+    c = series.contour_grid(history, params, target, n_grid, n_samples, seed)
+    cmap = "Blues_r" if series.lower_is_better(history, target) else "Blues"
     filled = ax.contourf(c.x, c.y, c.surface, levels=15, cmap=cmap)
     ax.figure.colorbar(filled, ax=ax, label=target_name)
     ax.scatter(*c.points, color="black", s=8, label="Trial")
@@ -238,10 +224,10 @@ def plot_timeline(study: Study | History, *, n_recent_trials: int | None = None,
     from matplotlib.dates import date2num
 
     ax = _axes(ax)
-    for state, numbers, starts, seconds in timeline_bars(as_history(study), n_recent_trials):
+    for state, numbers, starts, seconds in series.timeline_bars(as_history(study), n_recent_trials):
         left = date2num(starts)  # type: ignore[no-untyped-call]
         ax.barh(numbers, [s / 86400 for s in seconds], left=left, height=0.8,
-                color=STATE_COLOURS[state], label=state.value)
+                color=series.STATE_COLOURS[state], label=state.value)
     ax.xaxis_date()
     ax.set(title="Timeline", xlabel="Datetime", ylabel="Trial")
     ax.legend()
@@ -252,7 +238,7 @@ def plot_hypervolume_history(study: Study | History, reference_point: Sequence[f
                              ax: Any = None) -> Any:
     """The hypervolume the feasible completed trials so far dominate, by trial number."""
     ax = _axes(ax)
-    numbers, volumes = hypervolume_series(as_history(study), reference_point)
+    numbers, volumes = series.hypervolume_series(as_history(study), reference_point)
     ax.plot(numbers, volumes, marker=".")
     ax.set(title="Hypervolume history", xlabel="Trial", ylabel="Hypervolume")
     return ax
