@@ -4,7 +4,9 @@ A factory builds a sampler from the search space it will serve and a seed; `fact
 the one for each registered sampler (`hyperdial.samplers.SAMPLERS`), building a grid for
 `GridSampler`. Each ``check_*`` function raises AssertionError on a violation. The trials are
 proposed the way a study does it (`ask`): the joint space of `Sampler.infer_space` first, then
-each parameter the objective asks for that the joint proposal lacks.
+each parameter the objective asks for that the joint proposal lacks (`Sampler.propose_param`,
+with the values the trial holds already). A `Sampler.finite` sampler is asked `exhausted`
+first and checked on finite spaces (`servable`).
 
 Use from pytest::
 
