@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from hyperdial._encode import n_values
 from hyperdial.history import History
 from hyperdial.samplers.base import Sampler
 from hyperdial.samplers.grid import grid_values
-from hyperdial.space import Categorical, Distribution, Float, SearchSpace
+from hyperdial.space import Categorical, Distribution, SearchSpace
 from hyperdial.trial import TrialRecord, TrialState
 
 
@@ -49,13 +50,21 @@ class _Node:
         return None if position is None else self.children.get(position)
 
 
+def _count(name: str, dist: Distribution) -> int:
+    """How many values a finite distribution has; ValueError naming ``name`` for a
+    continuous float."""
+    n = n_values(dist)
+    if n is None:
+        raise ValueError(f"parameter {name!r}: BruteForceSampler needs finite distributions; "
+                         "give the float a step or list its values")
+    return n
+
+
 def _position(name: str, dist: Distribution, value: Any) -> int | None:
     """Where ``value`` sits in the list of ``dist``'s values (None: not one of them)."""
     if isinstance(dist, Categorical):
         return dist.index(value) if dist.contains(value) else None
-    if isinstance(dist, Float) and dist.step is None:
-        raise ValueError(f"parameter {name!r}: BruteForceSampler needs finite distributions; "
-                         "give the float a step or list its values")
+    _count(name, dist)  # refuses a continuous float
     step = dist.step if dist.step is not None else 1
     position = round((value - dist.low) / step)
     return position if 0 <= position * step <= dist.high - dist.low else None
@@ -72,7 +81,7 @@ def _tree(trials: Sequence[TrialRecord]) -> _Node:
             dist = t.distributions[name]
             if node.name is None:
                 node.name, node.dist = name, dist
-                node.size = len(grid_values(name, dist).choices)
+                node.size = _count(name, dist)
             position = _position(name, dist, value)
             if node.name != name or node.dist != dist or position is None:
                 break  # another order, space or value than the tree's: the objective does
@@ -112,6 +121,7 @@ class BruteForceSampler(Sampler):
 
     def propose_param(self, history: History, name: str, dist: Distribution,
                       rng: np.random.Generator, partial: Mapping[str, Any]) -> Any:
+        _count(name, dist)  # refuses a continuous float with brute force's own words
         values = grid_values(name, dist).choices
         node: _Node | None = _tree(history.trials)
         for key, value in partial.items():
