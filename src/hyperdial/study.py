@@ -56,6 +56,7 @@ Callback = Callable[["Study", TrialRecord], None]
 #: as Optuna keeps it among its study system attributes).
 METRIC_NAMES_ATTR = "hyperdial:metric_names"
 
+
 class Study:
     """A named optimisation: its directions, its trials (in a storage), a sampler and a pruner.
 
