@@ -165,7 +165,7 @@ def test_completed_across_chunks_whatever_order_trials_end_in() -> None:
         assert [t.number for t in done] == sorted(k for k in ends[:i + 50] if k % 3)
 
 
-@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "journal"])
 @settings(max_examples=40, deadline=None)
 @given(ops=st.lists(st.sampled_from(["mine", "theirs", "theirs ends", "queued", "other study",
                                      "sync"]), max_size=40))
@@ -175,11 +175,11 @@ def test_a_worker_that_skips_the_others_trials_catches_up_whole(
     while another worker starts and ends trials, queues some that ours then claims, and
     another study writes between (gaps in the ids). Its own trials are always right, the
     others are absent until a sync, and after one its records are exactly a fresh reader's."""
-    from hyperdial.storage import SQLStorage
+    from hyperdial.storage import get_storage
     from hyperdial.testing.storage import finish_event, new_trial, params_event
 
     storage = (InMemoryStorage() if backend == "memory" else
-               SQLStorage(f"sqlite:///{tmp_path_factory.mktemp('view') / 'v.db'}"))
+               get_storage(f"{backend}:///{tmp_path_factory.mktemp('view') / 'v.db'}"))
     info = storage.create_study("s", (StudyDirection.MINIMIZE,))
     other = storage.create_study("other", (StudyDirection.MINIMIZE,))
 
