@@ -31,6 +31,7 @@ import hyperdial as hd
 from hyperdial.integrations._sk_space import GRID, build_space
 from hyperdial.integrations.sklearn import (
     FitTimeout,
+    FitWorkerDied,
     HyperdialHalvingSearchCV,
     HyperdialSearchCV,
 )
@@ -377,3 +378,43 @@ def test_fit_timeout_scores_exactly_as_without_it(data: tuple[np.ndarray, np.nda
     limited = HyperdialSearchCV(RidgeClassifier(), space, fit_timeout=60.0, **kw).fit(*data)
     for key in ("params", "split0_test_score", "split2_test_score", "mean_test_score"):
         assert list(limited.cv_results_[key]) == list(plain.cv_results_[key])
+
+
+class _Crashes(_Flaky):
+    """A classifier whose fit kills its own process when ``crash`` is set (as the kernel's
+    out-of-memory killer or a segfault in native code would)."""
+
+    def __init__(self, crash: bool = False) -> None:
+        self.crash = crash
+
+    @property
+    def fail(self) -> bool:
+        return False
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> _Crashes:
+        if self.crash:
+            import os
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
+        super().fit(X, y)
+        return self
+
+
+def test_a_fit_whose_worker_dies_fails_only_its_configuration(
+        data: tuple[np.ndarray, np.ndarray]) -> None:
+    search = HyperdialSearchCV(_Crashes(), {"crash": [True, False]}, n_trials=4, cv=2,
+                               n_jobs=2, fit_timeout=60.0,
+                               sampler=hd.samplers.RandomSampler(seed=1))
+    with pytest.warns(FitFailedWarning, match="FitWorkerDied"), \
+            pytest.warns(UserWarning, match="non-finite"):
+        search.fit(*data)
+    states = {t.params["crash"]: t.state for t in search.study_.trials}
+    assert states == {True: hd.TrialState.FAIL, False: hd.TrialState.COMPLETE}
+    crashed = [t for t in search.study_.trials if t.params["crash"]]
+    assert all("worker process died" in t.fail_reason for t in crashed)
+    assert search.best_params_ == {"crash": False}
+    raising = HyperdialSearchCV(_Crashes(), {"crash": [True]}, n_trials=1, cv=2,
+                                fit_timeout=60.0, error_score="raise")
+    with pytest.raises(FitWorkerDied, match="worker process died"):
+        raising.fit(*data)

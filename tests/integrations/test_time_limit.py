@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 import pytest
@@ -11,7 +12,7 @@ pytest.importorskip("joblib")
 
 from joblib import Parallel, delayed
 
-from hyperdial.integrations._time_limit import LimitedPool
+from hyperdial.integrations._time_limit import DIED, LATE, LimitedPool
 
 HANG = 600.0  # seconds a runaway call would take: far past any test's limit
 
@@ -29,13 +30,21 @@ def _fail() -> None:
     raise KeyError("from the worker")
 
 
+def _die(value: object) -> object:
+    """Kill this worker process outright, as the kernel's out-of-memory killer would."""
+    if value == "die":
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.2)  # the behaviour under test: calls still running when a worker dies
+    return value
+
+
 def test_a_call_past_the_limit_is_stopped_and_the_others_keep_their_results() -> None:
     start = time.monotonic()
     with LimitedPool(n_workers=2, limit=2.0) as pool:
         out = pool.run([(_after, (0.0, "a"), {}), (_after, (HANG, "hung"), {}),
                         (_after, (0.0, "c"), {}), (_after, (HANG, "hung too"), {}),
                         (_after, (0.0, "e"), {})])
-    assert out == ["a", None, "c", None, "e"]
+    assert out == ["a", LATE, "c", LATE, "e"]
     assert time.monotonic() - start < HANG / 4  # both were killed, not waited for
 
 
@@ -51,7 +60,7 @@ def test_calls_run_in_other_processes_kept_from_one_run_to_the_next() -> None:
 
 def test_killing_its_workers_leaves_joblib_parallel_working() -> None:
     with LimitedPool(n_workers=2, limit=1.0) as pool:
-        assert pool.run([(_after, (HANG, None), {})]) == [None]
+        assert pool.run([(_after, (HANG, None), {})]) == [LATE]
     assert Parallel(n_jobs=2)(delayed(_pid)(i) for i in range(4))[3][1] == 3
 
 
@@ -65,3 +74,13 @@ def test_no_calls_start_no_workers() -> None:
     pool = LimitedPool(n_workers=4, limit=1.0)
     assert pool.run([]) == []
     assert pool._pool is None
+
+
+@pytest.mark.parametrize("n_workers", [1, 2])
+def test_a_worker_that_dies_fails_only_its_call(n_workers: int) -> None:
+    """Its pool breaks for every call it was running; they run again one at a time, and
+    only the call that breaks a pool alone is reported dead."""
+    with LimitedPool(n_workers=n_workers, limit=60.0) as pool:
+        out = pool.run([(_die, (v,), {}) for v in ("a", "die", "c", "d", "die", "f")])
+        assert out == ["a", DIED, "c", "d", DIED, "f"]
+        assert pool.run([(_die, ("again",), {})]) == ["again"]  # a fresh pool after it

@@ -12,11 +12,27 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from typing import Any
 
 #: A call as joblib's ``delayed`` makes it: ``(function, args, kwargs)``.
 Call = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+
+
+class _Outcome:
+    """What stands in a call's place when it returned nothing."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+#: A call still running at the limit, stopped.
+LATE = _Outcome("LATE")
+#: A call whose worker process died under it.
+DIED = _Outcome("DIED")
 
 
 def _warm(*args: Any) -> None:
@@ -58,34 +74,54 @@ class LimitedPool:
         return self._pool
 
     def run(self, calls: Sequence[Call]) -> list[Any]:
-        """The results of ``calls``, in order; None in place of a call still running
-        ``limit`` seconds after it was handed to a worker (its data transfer included). A
-        call that raises raises here.
+        """The results of ``calls``, in order, with `LATE` in place of a call still running
+        ``limit`` seconds after it was handed to a worker (its data transfer included) and
+        `DIED` for one whose worker process died under it (killed, out of memory, a crash in
+        native code). A call that raises raises here.
 
         When calls run late the workers are killed with them: the calls that were running
         beside them start again, from the beginning and with a fresh clock, on new workers.
+        When a worker dies, the pool breaks for every call it was running, so those calls run
+        again one at a time: the one that breaks it alone is the one that died.
         """
         results: list[Any] = [None] * len(calls)
         queue = deque(range(len(calls)))
+        solo: deque[int] = deque()  # calls that shared a pool whose worker died
         running: dict[Future[Any], tuple[int, float]] = {}
-        while queue or running:
-            while queue and len(running) < self.n_workers:
-                i = queue.popleft()
+        while queue or solo or running:
+            width = 1 if solo else self.n_workers
+            source = solo if solo else queue
+            while source and len(running) < width:
+                i = source.popleft()
                 func, args, kwargs = calls[i]
                 future = self._started(calls[i]).submit(func, *args, **kwargs)
                 running[future] = (i, time.monotonic())
             deadline = min(start for _, start in running.values()) + self.limit
             wait(running, timeout=max(0.0, deadline - time.monotonic()),
                  return_when=FIRST_COMPLETED)
+            sharing = len(running)
+            broken = []
             for future in [f for f in running if f.done()]:  # a late one may have just ended
                 i, _ = running.pop(future)
-                results[i] = future.result()
+                try:
+                    results[i] = future.result()
+                except BrokenExecutor:
+                    broken.append(i)
+            if broken:
+                if sharing == 1:
+                    results[broken[0]] = DIED
+                else:
+                    solo.extend(sorted([*broken, *(i for i, _ in running.values())]))
+                running.clear()
+                self.close()
+                continue
             now = time.monotonic()
             late = [f for f, (_, start) in running.items() if now - start >= self.limit]
             if late:
                 for future in late:
-                    running.pop(future)  # its result stays None
-                queue.extendleft(sorted((i for i, _ in running.values()), reverse=True))
+                    results[running.pop(future)[0]] = LATE
+                (solo if solo else queue).extendleft(
+                    sorted((i for i, _ in running.values()), reverse=True))
                 running.clear()
                 self.close()
         return results

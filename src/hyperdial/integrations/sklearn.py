@@ -53,7 +53,7 @@ from sklearn.utils.validation import _check_method_params, indexable  # noqa: E4
 from hyperdial import samplers as _samplers  # noqa: E402
 from hyperdial.integrations._ensemble import fold_predictions  # noqa: E402
 from hyperdial.integrations._sk_space import ParamSpace, build_space  # noqa: E402
-from hyperdial.integrations._time_limit import LimitedPool  # noqa: E402
+from hyperdial.integrations._time_limit import DIED, LATE, LimitedPool  # noqa: E402
 from hyperdial.pruners.base import Pruner  # noqa: E402
 from hyperdial.samplers.base import Sampler  # noqa: E402
 from hyperdial.study import Study, create_study, load_study  # noqa: E402
@@ -139,7 +139,9 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
             included; a fit still running then is stopped and scored ``error_score``, which
             fails its configuration (or raises `FitTimeout` with ``error_score="raise"``).
             Fits then run in worker processes (``n_jobs`` of them), the only place one can
-            be stopped; None (the default) runs them as `RandomizedSearchCV` does.
+            be stopped, and a fit whose worker dies (out of memory, a crash in native code)
+            fails the same way (`FitWorkerDied`) instead of ending the search; None (the
+            default) runs them as `RandomizedSearchCV` does.
         sampler: what to try next; default `create_study`'s default (`AutoSampler`, or
             `TPESampler` where there is none), seeded from ``random_state``.
         pruner: stops a configuration after some folds (it sees the running mean of the
@@ -524,10 +526,15 @@ class _Runner:
         done = self.pool.run([(_configured, (config, fit, clone(self.base), self.X, self.y),
                                dict(parameters=cand.params, **fold))
                               for (cand, _), fold in zip(tasks, folds, strict=True)])
-        # A stopped fit is recorded as sklearn records a failed one, by failing in its place.
-        return [_fit_and_score(_Stopped(self.pool.limit), self.X, self.y, parameters=None,
-                               **fold)
-                if out is None else out for out, fold in zip(done, folds, strict=True)]
+        # A fit stopped or lost is recorded as sklearn records a failed one: by failing in its
+        # place (an estimator whose fit raises why).
+        errors = {LATE: FitTimeout(f"the fit ran past fit_timeout={self.pool.limit:g} s and "
+                                   "was stopped"),
+                  DIED: FitWorkerDied("the fit's worker process died under it (killed, out "
+                                      "of memory, or a crash in native code)")}
+        return [_fit_and_score(_Failing(errors[out]), self.X, self.y, parameters=None, **fold)
+                if out is LATE or out is DIED else out
+                for out, fold in zip(done, folds, strict=True)]
 
 
 def _configured(config: dict[str, Any], func: Any, *args: Any, **kwargs: Any) -> Any:
@@ -541,14 +548,19 @@ class FitTimeout(TimeoutError):
     """A fit ran past the search's ``fit_timeout`` and was stopped."""
 
 
-class _Stopped(BaseEstimator):  # type: ignore[misc]
-    """Stands in for a fit stopped at ``fit_timeout``: fitting it raises `FitTimeout`."""
+class FitWorkerDied(RuntimeError):
+    """A fit's worker process died under it (with ``fit_timeout``, fits run in workers)."""
 
-    def __init__(self, limit: float = 0.0) -> None:
-        self.limit = limit
 
-    def fit(self, X: Any, y: Any = None, **params: Any) -> _Stopped:
-        raise FitTimeout(f"the fit ran past fit_timeout={self.limit:g} s and was stopped")
+class _Failing(BaseEstimator):  # type: ignore[misc]
+    """Stands in for a fit that was stopped or lost: fitting it raises ``error``."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+
+    def fit(self, X: Any, y: Any = None, **params: Any) -> _Failing:
+        assert self.error is not None
+        raise self.error
 
 
 def _fit_score_predict(estimator: Any, X: Any, y: Any, *, test: np.ndarray,
@@ -659,4 +671,4 @@ class HyperdialHalvingSearchCV(HyperdialSearchCV):
                 "n_resources": [c.resource for c in cands]}
 
 
-__all__ = ["FitTimeout", "HyperdialHalvingSearchCV", "HyperdialSearchCV"]
+__all__ = ["FitTimeout", "FitWorkerDied", "HyperdialHalvingSearchCV", "HyperdialSearchCV"]
