@@ -26,47 +26,47 @@ fits and the wall time. Writes ``benchmarks/results/automl-<date>.md``.
 
 from __future__ import annotations
 
+import benchmarks._one_thread  # noqa: F401 - before numpy: one thread per process
+
+# isort: split
+
+import argparse
+import json
 import os
+import platform
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from functools import partial  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-import numpy as np  # noqa: E402
-import sklearn  # noqa: E402
-from sklearn import datasets  # noqa: E402
-from sklearn.base import clone  # noqa: E402
-from sklearn.ensemble import (  # noqa: E402
+import numpy as np
+import sklearn
+from sklearn import datasets
+from sklearn.base import clone
+from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.model_selection import (  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import (
     KFold,
     StratifiedKFold,
     cross_val_score,
     train_test_split,
 )
-from sklearn.pipeline import Pipeline  # noqa: E402
+from sklearn.pipeline import Pipeline
 
-import hyperdial  # noqa: E402
-from benchmarks._common import RESULTS, write_result  # noqa: E402
-from hyperdial import warmstart  # noqa: E402
-from hyperdial.integrations import automl  # noqa: E402
-from hyperdial.space import Categorical, Float, Int  # noqa: E402
-from hyperdial.trial import TrialState  # noqa: E402
+import hyperdial
+from benchmarks._common import RESULTS, write_result
+from hyperdial import warmstart
+from hyperdial.integrations import automl
+from hyperdial.space import Categorical, Float, Int
+from hyperdial.trial import TrialState
 
 PORTFOLIO = Path(automl.__file__).with_name("automl_portfolio.json")
 TABLE = RESULTS / "automl-portfolio-table.json"  # the raw table the portfolios come from

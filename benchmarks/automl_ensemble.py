@@ -13,25 +13,25 @@ held-out difference is the ensemble's alone, and the wall-time difference its wh
 
 from __future__ import annotations
 
+import benchmarks._one_thread  # noqa: F401 - before numpy: one thread per process
+
+# isort: split
+
+import json
 import os
+import platform
+import statistics
+import time
+import warnings
+from typing import Any
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
+import sklearn
+from scipy.stats import wilcoxon
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 
-import json  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from typing import Any  # noqa: E402
-
-import sklearn  # noqa: E402
-from scipy.stats import wilcoxon  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-
-import hyperdial  # noqa: E402
-from benchmarks.automl import (  # noqa: E402
+import hyperdial
+from benchmarks.automl import (
     DATASETS,
     ESTIMATOR,
     _cv,

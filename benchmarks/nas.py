@@ -26,26 +26,26 @@ budget than 100).
 
 from __future__ import annotations
 
+import benchmarks._one_thread  # noqa: F401 - before numpy: one thread per process
+
+# isort: split
+
+import argparse
+import itertools
+import json
 import os
+import platform
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
+import numpy as np
 
-import argparse  # noqa: E402
-import itertools  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from concurrent.futures import ProcessPoolExecutor  # noqa: E402
-from typing import Any  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-import hyperdial as hd  # noqa: E402
-from benchmarks._common import RESULTS, write_result  # noqa: E402
+import hyperdial as hd
+from benchmarks._common import RESULTS, write_result
 
 TABLE = RESULTS / "nas-table-digits.json"
 LAYERS, WIDTHS = (1, 2, 3, 4), (16, 32, 64, 128)

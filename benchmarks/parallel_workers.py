@@ -20,28 +20,28 @@ point). Writes ``benchmarks/results/parallel-workers-<date>.md``.
 
 from __future__ import annotations
 
+import benchmarks._one_thread  # noqa: F401 - before numpy: one thread per process
+
+# isort: split
+
+import argparse
+import json
+import math
 import os
+import platform
+import statistics
+import time
+import zlib
+from collections.abc import Callable, Generator
+from typing import Any
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
+import numpy as np
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-import zlib  # noqa: E402
-from collections.abc import Callable, Generator  # noqa: E402
-from typing import Any  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-import hyperdial as hd  # noqa: E402
-from benchmarks._common import write_result  # noqa: E402
-from benchmarks.learning_curves import suggest  # noqa: E402
-from benchmarks.problems import SUITE, Problem  # noqa: E402
-from hyperdial.executors.simulated import SimulatedExecutor, optimize_simulated  # noqa: E402
+import hyperdial as hd
+from benchmarks._common import write_result
+from benchmarks.learning_curves import suggest
+from benchmarks.problems import SUITE, Problem
+from hyperdial.executors.simulated import SimulatedExecutor, optimize_simulated
 
 PROBLEMS = ("branin", "hartmann6", "rosenbrock5", "mixed6")
 

@@ -25,38 +25,38 @@ the total fit time (sum over fits, and the wall time of ``fit``). Writes
 
 from __future__ import annotations
 
+import benchmarks._one_thread  # noqa: F401 - before numpy: one thread per process
+
+# isort: split
+
+import argparse
+import datetime
+import json
 import os
+import platform
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"  # one thread per fit: fit times compare, not thread pools
+import numpy as np
+import sklearn
+from scipy import stats
+from sklearn.datasets import load_diabetes, load_digits
+from sklearn.ensemble import GradientBoostingRegressor
+from sklearn.linear_model import SGDClassifier
+from sklearn.model_selection import KFold, RandomizedSearchCV, StratifiedKFold
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
 
-import argparse  # noqa: E402
-import datetime  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from typing import Any  # noqa: E402
-
-import numpy as np  # noqa: E402
-import sklearn  # noqa: E402
-from scipy import stats  # noqa: E402
-from sklearn.datasets import load_diabetes, load_digits  # noqa: E402
-from sklearn.ensemble import GradientBoostingRegressor  # noqa: E402
-from sklearn.linear_model import SGDClassifier  # noqa: E402
-from sklearn.model_selection import KFold, RandomizedSearchCV, StratifiedKFold  # noqa: E402
-from sklearn.neural_network import MLPClassifier  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-from sklearn.svm import SVC  # noqa: E402
-
-import hyperdial  # noqa: E402
-from benchmarks._common import RESULTS, write_result  # noqa: E402
-from benchmarks.problems import _breast_cancer, _digits400  # noqa: E402
-from hyperdial.integrations.sklearn import HyperdialSearchCV  # noqa: E402
-from hyperdial.pruners import PercentilePruner  # noqa: E402
+import hyperdial
+from benchmarks._common import RESULTS, write_result
+from benchmarks.problems import _breast_cancer, _digits400
+from hyperdial.integrations.sklearn import HyperdialSearchCV
+from hyperdial.pruners import PercentilePruner
 
 METHODS = ("random", "hyperdial", "hyperdial-pruned")
 
