@@ -73,6 +73,29 @@ def test_suggest_same_name_returns_same_value_and_conflicting_distribution_raise
         trial.suggest_categorical("w", [])
 
 
+def test_numeric_distributions_are_shared_between_trials_and_checked_on_every_call() -> None:
+    """suggest_float/int build a distribution once per distinct call; a bad one still raises
+    each time, and bounds of another type are not mistaken for equal ones."""
+    study = hd.create_study()
+    first, second = study.ask(), study.ask()
+    first.suggest_float("x", 0.0, 1.0)
+    second.suggest_float("x", 0.0, 1.0)
+    assert first.distributions["x"] is second.distributions["x"]
+    for trial in (first, second):  # an error is never cached away
+        with pytest.raises(ValueError, match="'bad'.*low"):
+            trial.suggest_float("bad", 1.0, 0.0)
+        with pytest.raises(ValueError, match="'half'"):
+            trial.suggest_int("half", 0.5, 3)
+        with pytest.raises(ValueError, match="'listed'"):  # unhashable: built, and refused
+            trial.suggest_float("listed", [0.0], 1.0)  # type: ignore[arg-type]
+    first.suggest_int("k", 0, 3)
+    second.suggest_int("k", 0.0, 3.0)  # integral floats are accepted as ints
+    assert first.distributions["k"] == second.distributions["k"] == hd.Int(0, 3)
+    assert isinstance(second.distributions["k"].low, int)
+    assert second.suggest_float("arr", np.float64(0.5), 2.0) >= 0.5  # numpy bounds as floats
+    assert type(second.distributions["arr"].low) is float
+
+
 @pytest.mark.parametrize(
     ("returned", "reason"),
     [(float("nan"), "not finite"), (math.inf, "not finite"), (None, "None"),

@@ -382,7 +382,7 @@ class Study:
             # they need no read-back; the next ask syncs the rest of the log.
             own = appended and live is not None and not live.intermediate_values
             if own:
-                own = self._view.apply_own(number, events)
+                own = self._view.apply_own(number, events, live.distributions)
             if next_number is not None:  # the events since the last sync came with the write
                 if catch_up:
                     self._view.apply(caught_up)

@@ -8,6 +8,7 @@ write, so a ``suggest_*`` costs no storage round trip.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import math
 import warnings
@@ -227,11 +228,11 @@ class Trial:
 
     def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None,
                       log: bool = False) -> float:
-        return float(self.suggest(name, _build(name, Float, low, high, log=log, step=step)))
+        return float(self.suggest(name, _numeric(name, Float, low, high, log, step)))
 
     def suggest_int(self, name: str, low: int, high: int, *, step: int = 1,
                     log: bool = False) -> int:
-        return int(self.suggest(name, _build(name, Int, low, high, log=log, step=step)))
+        return int(self.suggest(name, _numeric(name, Int, low, high, log, step)))
 
     def suggest_categorical(self, name: str, choices: Sequence[CategoricalChoice]) -> Any:
         return self.suggest(name, _build(name, Categorical, tuple(choices)))
@@ -323,4 +324,26 @@ def _build(name: str, cls: Any, *args: Any, **kwargs: Any) -> Distribution:
         dist: Distribution = cls(*args, **kwargs)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"parameter {name!r}: {exc}") from exc
+    return dist
+
+
+def _numeric(name: str, cls: Any, low: Any, high: Any, log: Any, step: Any) -> Distribution:
+    """``cls(low, high, log=log, step=step)``, shared between the calls that ask for the same
+    one: distributions are immutable, an objective asks for the same few on every trial, and
+    building one with its checks was a tenth of a random-search trial in memory."""
+    try:
+        return _numeric_cached(cls, low, high, log, step)
+    except TypeError as exc:  # an unhashable argument (a list, a numpy array): build it plainly
+        if "unhashable" not in str(exc):
+            raise ValueError(f"parameter {name!r}: {exc}") from exc
+    except ValueError as exc:
+        raise ValueError(f"parameter {name!r}: {exc}") from exc
+    return _build(name, cls, low, high, log=log, step=step)
+
+
+# typed: 1, 1.0 and True are separate entries (Int refuses a float bound, which 1.0 == 1 would
+# otherwise hide); errors are not cached, so a bad call raises every time.
+@functools.lru_cache(maxsize=1024, typed=True)
+def _numeric_cached(cls: Any, low: Any, high: Any, log: Any, step: Any) -> Distribution:
+    dist: Distribution = cls(low, high, log=log, step=step)
     return dist

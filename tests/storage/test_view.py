@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hyperdial.history import StudyDirection
+from hyperdial.space import distribution_from_dict
 from hyperdial.storage import InMemoryStorage
 from hyperdial.storage.base import EventRow, TrialView
 from hyperdial.trial import TrialState
@@ -62,9 +63,11 @@ def test_rows_another_thread_applied_meanwhile_are_skipped() -> None:
     assert view.last_event_id == 4
 
 
-def test_own_events_give_the_record_a_reader_builds() -> None:
+@pytest.mark.parametrize("live_distributions", [False, True])
+def test_own_events_give_the_record_a_reader_builds(live_distributions: bool) -> None:
     """`apply_own` skips the read-back; the record must still equal what any other worker
-    materialises from the storage (user attributes normalised as JSON would)."""
+    materialises from the storage (user attributes normalised as JSON would), also when it
+    takes the live trial's distribution objects instead of rebuilding them."""
     storage = InMemoryStorage()
     info = storage.create_study("s", (StudyDirection.MINIMIZE,))
     mine = TrialView(storage, info.id, info.directions)
@@ -75,7 +78,8 @@ def test_own_events_give_the_record_a_reader_builds() -> None:
               ("attrs", {"user": {"fold": (1, 2), 7: "int key"}}),
               ("finish", {"t": 2.0, "state": "COMPLETE", "values": [0.25]})]
     storage.append(info.id, number, events)
-    assert mine.apply_own(number, events)
+    live = {k: distribution_from_dict(v) for k, v in DISTS.items()}
+    assert mine.apply_own(number, events, live if live_distributions else None)
     theirs = TrialView(storage, info.id, info.directions)
     theirs.sync()
     assert mine.get(number) == theirs.get(number)

@@ -323,17 +323,26 @@ class TrialView:
     def _knows(self, number: int) -> bool:
         return number < len(self._records) and self._records[number] is not None
 
-    def apply_own(self, number: int, events: Sequence[Event]) -> bool:
+    def apply_own(self, number: int, events: Sequence[Event],
+                  distributions: Mapping[str, Distribution] | None = None) -> bool:
         """Apply the events this process has just appended for trial ``number`` (every event
         the trial has after its creation, ending with its ``finish``) without reading them
         back; False (nothing applied) if the view does not hold that trial open. The next
         `sync` reads them again and ignores them, as it ignores any event of a finished
-        trial."""
-        if number not in self._open or not events or events[-1][0] != "finish":
+        trial. ``distributions``: the live trial's, which its ``params`` events describe
+        (they are then taken as they are, not rebuilt from their JSON form)."""
+        b = self._open.get(number)
+        if b is None or not events or events[-1][0] != "finish":
             return False
-        self._apply_rows([EventRow(0, number, kind, data if kind in _PLAIN_JSON
-                                   else json.loads(json.dumps(data)))
-                          for kind, data in events])
+        rows = []
+        for kind, data in events:
+            if kind == "params" and distributions is not None:
+                b.params.update(data["params"])
+                b.dists.update({k: distributions[k] for k in data["params"]})
+            else:
+                rows.append(EventRow(0, number, kind, data if kind in _PLAIN_JSON
+                                     else json.loads(json.dumps(data))))
+        self._apply_rows(rows)
         return True
 
     def _apply_rows(self, rows: Sequence[EventRow]) -> None:
