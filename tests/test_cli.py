@@ -169,6 +169,17 @@ def test_run_then_inspect_export_rename_delete(objectives: Path, url: str, tmp_p
     assert invoke("studies", url=url).stderr.startswith("no studies in")
 
 
+def test_a_parameter_set_to_none_reads_none_in_tables(url: str) -> None:
+    study = hd.create_study(study_name="none", storage=url)
+    for act in (None, "relu"):
+        study.enqueue_trial({"act": act})
+        trial = study.ask()
+        trial.suggest_categorical("act", [None, "relu"])
+        study.tell(trial, 1.0)
+    table = ok("trials", "none", url=url)
+    assert "act=None" in table and "act=-" not in table and "act=relu" in table
+
+
 def test_multi_objective_shows_the_pareto_front(objectives: Path, url: str) -> None:
     out = ok("run", f"{objectives}:two", "--study", "mo", "--n-trials", "8", "--seed", "1",
              "--direction", "minimize", "--direction", "minimize", url=url)

@@ -66,7 +66,8 @@ def fmt_time(dt: datetime | None) -> str:
 
 
 def fmt_mapping(mapping: Mapping[str, Any], sep: str = ", ") -> str:
-    return sep.join(f"{k}={fmt(v)}" for k, v in mapping.items()) or "-"
+    """``k=v`` pairs; a value None is a choice made (``act=None``), not a missing one ('-')."""
+    return sep.join(f"{k}={'None' if v is None else fmt(v)}" for k, v in mapping.items()) or "-"
 
 
 def fmt_duration(record: TrialRecord) -> str:
