@@ -220,3 +220,12 @@ def test_categorical_lookup_is_type_aware_and_refuses_what_is_no_choice() -> Non
     assert c != Categorical((1, True, 1.0, 0.0, -0.0, "1", None))
     assert hash(c) == hash(Categorical(list(c.choices)))
     assert repr(Categorical(("a",))) == "Categorical(choices=('a',))"
+
+
+def test_views_are_the_mappings_in_dependency_order_and_read_only() -> None:
+    space = SearchSpace({"w": Int(1, 8), "layers": Int(1, 2)},
+                        conditions={"w": Condition("layers", (2,))})
+    assert list(space.keys()) == list(space) == ["layers", "w"]  # parents first
+    assert list(space.items()) == [(k, space[k]) for k in space]
+    assert list(space.values()) == [space[k] for k in space]
+    assert not hasattr(space.items(), "__setitem__") and not hasattr(space.keys(), "add")

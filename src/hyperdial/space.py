@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -321,6 +321,17 @@ class SearchSpace(Mapping[str, Distribution]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.params)
+
+    # The dict's own views: Mapping's generic ones look every value up through __getitem__,
+    # a tenth of a random-search trial in memory.
+    def keys(self) -> KeysView[str]:
+        return self.params.keys()
+
+    def items(self) -> ItemsView[str, Distribution]:
+        return self.params.items()
+
+    def values(self) -> ValuesView[Distribution]:
+        return self.params.values()
 
     def __len__(self) -> int:
         return len(self.params)

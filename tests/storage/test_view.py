@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hyperdial.history import StudyDirection
 from hyperdial.space import distribution_from_dict
 from hyperdial.storage import InMemoryStorage
-from hyperdial.storage.base import EventRow, TrialView
+from hyperdial.storage.base import EventRow, TrialView, encode_json
 from hyperdial.trial import TrialState
 
 DISTS = {"lr": {"type": "float", "low": 1e-4, "high": 1.0, "log": True},
@@ -257,3 +257,23 @@ def test_a_worker_running_ahead_catches_up_before_it_holds_too_much(
     fresh = TrialView(storage, info.id, info.directions)
     fresh.sync()
     assert tuple(mine.records) == tuple(fresh.records)
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text()
+    | st.floats(allow_nan=True, allow_infinity=True),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+    | st.dictionaries(st.text() | st.integers() | st.floats(allow_nan=False), inner, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_values)
+def test_event_json_is_exactly_what_json_dumps_writes(value: object) -> None:
+    """The storages' encoder (its C encoder made once) writes what the standard one does."""
+    assert encode_json(value) == json.dumps(value, allow_nan=True, separators=(",", ":"))
+
+
+def test_event_json_refuses_what_json_cannot_hold() -> None:
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        encode_json({"x": object()})

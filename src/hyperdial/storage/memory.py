@@ -12,7 +12,7 @@ from typing import Any
 
 from hyperdial.exceptions import DuplicatedStudy, StudyNotFound, TrialFinishedError, TrialNotFound
 from hyperdial.history import StudyDirection
-from hyperdial.storage.base import Event, EventRow, Storage, StudyInfo, now
+from hyperdial.storage.base import Event, EventRow, Storage, StudyInfo, encode_json, now
 from hyperdial.trial import TrialState
 
 
@@ -107,7 +107,7 @@ class InMemoryStorage(Storage):
             raise StudyNotFound(f"no study with id {study_id}") from None
 
     def _log(self, s: _Study, number: int, kind: str, data: dict[str, Any]) -> None:
-        s.events.append((self._next_event_id, number, kind, json.dumps(data, allow_nan=True)))
+        s.events.append((self._next_event_id, number, kind, encode_json(data)))
         self._next_event_id += 1
 
     def create_trial(self, study_id: int, data: dict[str, Any], *, key: str | None = None,
