@@ -463,6 +463,37 @@ def test_parallel_threads_run_every_trial_once(on_disk: bool, tmp_path: Path) ->
     assert study.trials == fresh
 
 
+@pytest.mark.parametrize("n_jobs", [1, 3])
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "journal"])
+def test_trials_that_reported_keep_their_params_and_reports_in_the_running_view(
+        backend: str, n_jobs: int, tmp_path: Path) -> None:
+    """A worker whose sampler ignores the history (random search) reads back only its own
+    step; a trial that reported wrote before its end, and those writes must reach the view
+    too (they were lost on SQLite: such trials showed no params and no reports)."""
+    url = {"memory": None, "sqlite": f"sqlite:///{tmp_path / 'r.db'}",
+           "journal": f"journal:///{tmp_path / 'r.jsonl'}"}[backend]
+    study = hd.create_study(study_name="r", storage=url,
+                            sampler=hd.samplers.RandomSampler(seed=0))
+
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number % 3 == 0:
+            trial.suggest_categorical("c", ["a", "b"])  # suggested after no report...
+        trial.report(x, 0)
+        if trial.number % 2:
+            trial.suggest_int("k", 1, 4)  # ...and after one: written with the end
+        trial.report(x / 2, 3)
+        return x
+
+    study.optimize(objective, n_trials=30, n_jobs=n_jobs)
+    mine = study.trials
+    assert all(set(t.intermediate_values) == {0, 3} and "x" in t.params for t in mine)
+    assert all(("c" in t.params) == (t.number % 3 == 0) for t in mine)
+    assert all(("k" in t.params) == (t.number % 2 == 1) for t in mine)
+    assert mine == hd.load_study(study_name="r", storage=url or study.storage).trials
+    assert study.best_params == study.best_trial.params and "x" in study.best_params
+
+
 def test_timeout_stops_and_callbacks_see_every_trial() -> None:
     study = hd.create_study()
     finished: list[int] = []

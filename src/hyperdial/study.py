@@ -359,8 +359,13 @@ class Study:
         appended = True
         next_number: int | None = None
         caught_up: list[EventRow] = []
-        # A sampler that ignores the history spares this worker reading the others' trials.
-        catch_up = self.sampler.reads_history
+        # A sampler that ignores the history spares this worker reading the others' trials,
+        # when ``events`` are all the trial wrote: one that reported (or published its
+        # proposal) wrote before, and the view must read that back before the trial ends in
+        # it, or it would end there without those parameters and reports.
+        wrote_before = (live is None or bool(live.intermediate_values)
+                        or self.sampler.uses_pending)
+        catch_up = self.sampler.reads_history or wrote_before
         try:
             if start_next:
                 self._check_stale()
