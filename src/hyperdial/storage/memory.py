@@ -113,61 +113,85 @@ class InMemoryStorage(Storage):
     def create_trial(self, study_id: int, data: dict[str, Any], *, key: str | None = None,
                      claim_waiting: bool = False, heartbeat: bool = False) -> int | None:
         with self._lock:
-            s = self._study(study_id)
-            while claim_waiting and s.waiting:
-                number = heapq.heappop(s.waiting)
-                if s.states[number] is TrialState.WAITING:
-                    s.states[number] = TrialState.RUNNING
-                    t = self._now()
-                    self._log(s, number, "start", {"t": t})
-                    if heartbeat:
-                        s.heartbeats[number] = t
-                    return number
-            data = {"t": self._now(), "state": "RUNNING", **data}
-            state = TrialState(data["state"])  # validate before anything is written
-            if key is not None:
-                if key in s.keys:
-                    return None
-                s.keys.add(key)
-            number = len(s.states)
-            s.states.append(state)
+            return self._create(self._study(study_id), data, key, claim_waiting, heartbeat)
+
+    def _create(self, s: _Study, data: dict[str, Any], key: str | None, claim_waiting: bool,
+                heartbeat: bool) -> int | None:
+        while claim_waiting and s.waiting:
+            number = heapq.heappop(s.waiting)
             if s.states[number] is TrialState.WAITING:
-                heapq.heappush(s.waiting, number)
-            elif heartbeat:
-                s.heartbeats[number] = data["t"]
-            self._log(s, number, "create", data)
-            return number
+                s.states[number] = TrialState.RUNNING
+                t = self._now()
+                self._log(s, number, "start", {"t": t})
+                if heartbeat:
+                    s.heartbeats[number] = t
+                return number
+        data = {"t": self._now(), "state": "RUNNING", **data}
+        state = TrialState(data["state"])  # validate before anything is written
+        if key is not None:
+            if key in s.keys:
+                return None
+            s.keys.add(key)
+        number = len(s.states)
+        s.states.append(state)
+        if s.states[number] is TrialState.WAITING:
+            heapq.heappush(s.waiting, number)
+        elif heartbeat:
+            s.heartbeats[number] = data["t"]
+        self._log(s, number, "create", data)
+        return number
 
     def append(self, study_id: int, number: int, events: Sequence[Event]) -> None:
         with self._lock:
+            self._append(self._study(study_id), number, events)
+
+    def _append(self, s: _Study, number: int, events: Sequence[Event]) -> None:
+        if not 0 <= number < len(s.states):
+            raise TrialNotFound(f"no trial number {number}")
+        if s.states[number].is_finished():
+            raise TrialFinishedError(f"trial {number} is already {s.states[number].value}")
+        for kind, data in events:  # validate the whole batch before writing any of it
+            if kind == "finish":
+                TrialState(data["state"])
+        for kind, data in events:
+            if kind == "finish":
+                s.states[number] = TrialState(data["state"])
+                s.heartbeats.pop(number, None)
+            elif kind == "start":
+                s.states[number] = TrialState.RUNNING
+            self._log(s, number, kind, data)
+
+    def append_and_create(self, study_id: int, number: int, events: Sequence[Event], *,
+                          after: int, heartbeat: bool = False, catch_up: bool = True,
+                          ) -> tuple[int, list[EventRow]]:
+        """One step under the lock, as a transaction would take it; the events come back from
+        the writes themselves, unless others were written since ``after`` and are wanted."""
+        with self._lock:
             s = self._study(study_id)
-            if not 0 <= number < len(s.states):
-                raise TrialNotFound(f"no trial number {number}")
-            if s.states[number].is_finished():
-                raise TrialFinishedError(f"trial {number} is already {s.states[number].value}")
-            for kind, data in events:  # validate the whole batch before writing any of it
-                if kind == "finish":
-                    TrialState(data["state"])
-            for kind, data in events:
-                if kind == "finish":
-                    s.states[number] = TrialState(data["state"])
-                    s.heartbeats.pop(number, None)
-                elif kind == "start":
-                    s.states[number] = TrialState.RUNNING
-                self._log(s, number, kind, data)
+            before = len(s.events)
+            self._append(s, number, events)
+            created = self._create(s, {}, None, True, heartbeat)
+            assert created is not None  # no key, so nothing can refuse it
+            if catch_up and before and s.events[before - 1][0] > after:
+                return created, self._read(s, after)
+            return created, [EventRow(i, n, kind, text=text)
+                             for i, n, kind, text in s.events[before:]]
 
     def read(self, study_id: int, after: int = 0) -> list[EventRow]:
         with self._lock:
-            events = self._study(study_id).events
-            lo, hi = 0, len(events)  # ids increase along the list: binary search the start
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if events[mid][0] <= after:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            tail = events[lo:]
-        return [EventRow(i, n, kind, text=text) for i, n, kind, text in tail]
+            return self._read(self._study(study_id), after)
+
+    @staticmethod
+    def _read(s: _Study, after: int) -> list[EventRow]:
+        events = s.events
+        lo, hi = 0, len(events)  # ids increase along the list: binary search the start
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if events[mid][0] <= after:
+                lo = mid + 1
+            else:
+                hi = mid
+        return [EventRow(i, n, kind, text=text) for i, n, kind, text in events[lo:]]
 
     def heartbeat(self, study_id: int, numbers: Sequence[int]) -> None:
         with self._lock:
