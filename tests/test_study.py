@@ -465,31 +465,38 @@ def test_parallel_threads_run_every_trial_once(on_disk: bool, tmp_path: Path) ->
 
 @pytest.mark.parametrize("n_jobs", [1, 3])
 @pytest.mark.parametrize("backend", ["memory", "sqlite", "journal"])
-def test_trials_that_reported_keep_their_params_and_reports_in_the_running_view(
-        backend: str, n_jobs: int, tmp_path: Path) -> None:
-    """A worker whose sampler ignores the history (random search) reads back only its own
-    step; a trial that reported wrote before its end, and those writes must reach the view
-    too (they were lost on SQLite: such trials showed no params and no reports)."""
+@pytest.mark.parametrize("sampler", ["random", "tpe"])
+def test_the_running_view_equals_a_reload(sampler: str, backend: str, n_jobs: int,
+                                          tmp_path: Path) -> None:
+    """A worker reads back only part of the log after each step (its own writes, or what is
+    new since its last read); whatever the trials did, what the study shows in the running
+    process must equal what a fresh reload reads. A trial that reported wrote before its
+    end: those writes were lost on SQLite with random search (no params, no reports)."""
     url = {"memory": None, "sqlite": f"sqlite:///{tmp_path / 'r.db'}",
            "journal": f"journal:///{tmp_path / 'r.jsonl'}"}[backend]
     study = hd.create_study(study_name="r", storage=url,
-                            sampler=hd.samplers.RandomSampler(seed=0))
+                            sampler=hd.samplers.SAMPLERS[sampler](seed=0))
 
     def objective(trial: hd.Trial) -> float:
         x = trial.suggest_float("x", 0, 1)
         if trial.number % 3 == 0:
-            trial.suggest_categorical("c", ["a", "b"])  # suggested after no report...
+            trial.suggest_categorical("c", ["a", None])  # suggested before any report...
         trial.report(x, 0)
         if trial.number % 2:
             trial.suggest_int("k", 1, 4)  # ...and after one: written with the end
+        trial.set_user_attr("n", [trial.number])
         trial.report(x / 2, 3)
+        if trial.number % 7 == 5:
+            raise ValueError("caught")
         return x
 
-    study.optimize(objective, n_trials=30, n_jobs=n_jobs)
+    study.optimize(objective, n_trials=30, n_jobs=n_jobs, catch=(ValueError,))
     mine = study.trials
     assert all(set(t.intermediate_values) == {0, 3} and "x" in t.params for t in mine)
     assert all(("c" in t.params) == (t.number % 3 == 0) for t in mine)
     assert all(("k" in t.params) == (t.number % 2 == 1) for t in mine)
+    assert all(t.user_attrs == {"n": [t.number]} for t in mine)
+    assert sum(t.state is TrialState.FAIL for t in mine) == 4
     assert mine == hd.load_study(study_name="r", storage=url or study.storage).trials
     assert study.best_params == study.best_trial.params and "x" in study.best_params
 
