@@ -385,9 +385,8 @@ class Study:
             self._history_at_ask.pop(number, None)
             # A trial that wrote nothing before its end (no report) has all its events here:
             # they need no read-back; the next ask syncs the rest of the log.
-            own = appended and live is not None and not live.intermediate_values
-            if own:
-                own = self._view.apply_own(number, events, live.distributions)
+            own = (appended and live is not None and not live.intermediate_values
+                   and self._view.apply_own(number, events, live.distributions))
             if next_number is not None:  # the events since the last sync came with the write
                 if catch_up:
                     self._view.apply(caught_up)

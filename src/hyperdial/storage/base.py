@@ -44,19 +44,19 @@ def _compact_json_encoder() -> Callable[[Any], str]:
     missing or takes other arguments, the plain method."""
     plain = json.JSONEncoder(allow_nan=True, separators=(",", ":"))
     make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - another interpreter
+        return plain.encode
     try:
         c_encode = make(None, plain.default, json.encoder.encode_basestring_ascii, None,
                         ":", ",", False, False, True)
-    except TypeError:  # pragma: no cover - another interpreter, or other arguments
+    except TypeError:  # pragma: no cover - a C encoder that takes other arguments
         return plain.encode
 
     def encode(obj: Any) -> str:
-        if obj.__class__ is str:  # as JSONEncoder.encode: the C encoder wants a container
-            return plain.encode(obj)
         return "".join(c_encode(obj, 0))
 
-    sample = {"a": [1, 2.5, None, True, float("nan")], 3: {"c": "\u00e9"}}
-    return encode if encode(sample) == plain.encode(sample) else plain.encode
+    samples = ({"a": [1, 2.5, None, True, float("nan")], 3: {"c": "\u00e9"}}, "\u00e9")
+    return encode if all(encode(x) == plain.encode(x) for x in samples) else plain.encode
 
 
 #: JSON as the persistent backends store it: compact, NaN and infinities kept.
