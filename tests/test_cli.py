@@ -8,6 +8,7 @@ import json
 import math
 import os
 import re
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -29,6 +30,7 @@ from click.testing import CliRunner, Result
 
 import hyperdial as hd
 from hyperdial import _cli_app, cli
+from hyperdial.trial import TrialState
 
 OBJECTIVES = '''
 from neighbour import CENTRE  # the objective's folder is on sys.path
@@ -371,6 +373,49 @@ def test_console_script_end_to_end(objectives: Path, url: str, tmp_path: Path) -
     assert failed.returncode == 1 and failed.stdout == ""
     assert failed.stderr.strip().splitlines() == [
         f"Error: no study named 'missing-study' ({url})"]
+
+
+HANGS_ON_THIRD = '''
+import pathlib, threading
+
+def objective(trial):
+    x = trial.suggest_float("x", 0.0, 1.0)
+    if trial.number == 2:  # tell the test where we are, then wait for its Ctrl-C
+        pathlib.Path("third-started").touch()
+        threading.Event().wait()
+    return x
+'''
+
+
+def test_ctrl_c_keeps_the_finished_trials_says_so_and_the_run_resumes(
+        url: str, tmp_path: Path) -> None:
+    exe = _console_script()
+    (tmp_path / "hang.py").write_text(HANGS_ON_THIRD)
+    env = {**os.environ, "HYPERDIAL_STORAGE": url, "NO_COLOR": "1"}
+    run = [exe, "run", "hang.py:objective", "--study", "c", "--n-trials", "5", "--seed", "0"]
+    proc = subprocess.Popen(run, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=tmp_path,  # Ctrl-C as from a terminal, not ignored
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "third-started").exists():  # polls a file the run writes
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert "interrupted: this run finished 2 trials (2 complete, 0 pruned, 0 failed)" in err
+    assert "3 in total" in err and "Run the same command to go on." in err
+    trials = hd.load_study(study_name="c", storage=url).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 2 + [TrialState.FAIL]
+    assert "interrupted" in trials[2].system_attrs["fail_reason"]
+    (tmp_path / "hang.py").write_text(HANGS_ON_THIRD.replace("== 2", "== -1"))
+    resumed = subprocess.run([*run[:5], "--n-trials", "2", "-q"], capture_output=True,
+                             text=True, env=env, cwd=tmp_path, timeout=60, check=False)
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(hd.load_study(study_name="c", storage=url).trials) == 5
 
 
 def test_importance_ranks_the_parameters_and_pairs(objectives: Path, url: str) -> None:

@@ -604,6 +604,14 @@ def run(target: str, study_name: str, n_trials: int, timeout: float | None, samp
             s.optimize(objective, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs,
                        catch=catch, callbacks=[lambda _, record: done.append(record)],
                        show_progress_bar=not quiet and sys.stderr.isatty())
+        except KeyboardInterrupt:
+            counts = r.state_counts(done)
+            click.echo(f"\ninterrupted: this run finished {r.plural(len(done), 'trial')} ("
+                       f"{counts[TrialState.COMPLETE]} complete, {counts[TrialState.PRUNED]} "
+                       f"pruned, {counts[TrialState.FAIL]} failed), kept with the others in "
+                       f"study {study_name!r} ({len(s.trials)} in total; any trial cut short is "
+                       "marked failed). Run the same command to go on.", err=True)
+            sys.exit(130)  # the shell's code for a run ended by Ctrl-C
         except Exception as exc:
             if isinstance(exc, HyperdialError):
                 raise
