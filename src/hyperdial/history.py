@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from itertools import accumulate, chain
-from typing import overload
+from typing import Any, overload
 
 import numpy as np
 
@@ -214,13 +214,23 @@ def with_proposals(history: History, running: Sequence[TrialRecord]) -> History:
     (`PROPOSAL_ATTR`, written when it started) holding those values as its parameters, under
     the ones it has asked for: where other workers' trials are going, for samplers that model
     running trials (kriging believer, constant liar). Trials not in ``history`` are ignored."""
-    updates: dict[int, TrialRecord] = {}
+    published = []
     for t in running:
         proposal = t.system_attrs.get(PROPOSAL_ATTR)
-        if t.state is TrialState.RUNNING and proposal:
+        if proposal:
             dists = {k: distribution_from_dict(v) for k, v in proposal["dists"].items()}
-            updates[t.number] = replace(t, params={**proposal["params"], **t.params},
-                                        distributions={**dists, **t.distributions})
+            published.append((t, proposal["params"], dists))
+    return with_running_params(history, published)
+
+
+def with_running_params(history: History, extra: Iterable[tuple[
+        TrialRecord, Mapping[str, Any], Mapping[str, Distribution]]]) -> History:
+    """``history`` with each running trial of ``extra`` holding those parameters (and
+    distributions) under the ones its record has, which win. Trials not in ``history``, or
+    no longer running, are ignored."""
+    updates = {t.number: replace(t, params={**params, **t.params},
+                                 distributions={**dists, **t.distributions})
+               for t, params, dists in extra if t.state is TrialState.RUNNING}
     if not updates:
         return history
     trials = history.trials

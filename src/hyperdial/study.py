@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from numbers import Real
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,7 @@ from hyperdial.exceptions import (
     StudyNotFound,
     TrialFinishedError,
 )
-from hyperdial.history import History, StudyDirection, with_proposals
+from hyperdial.history import History, StudyDirection, with_proposals, with_running_params
 from hyperdial.pruners.base import Decision, NopPruner, Pruner
 from hyperdial.pruners.median import MedianPruner
 from hyperdial.samplers.base import Sampler
@@ -476,10 +476,23 @@ class Study:
     # -- the TrialDriver protocol (called by live trials) -------------------------------------
     def _propose_param(self, trial: Trial, name: str, dist: Distribution) -> Any:
         with self._lock:
-            history = self._history_at_ask.get(trial.number) or self._sampler_history(
-                trial.number)
+            if self.sampler.finite:  # brute force decides one parameter at a time: now
+                history = with_running_params(self._sampler_history(trial.number),
+                                              self._live_params(trial.number))
+            else:
+                history = self._history_at_ask.get(trial.number) or self._sampler_history(
+                    trial.number)
         return self.sampler.propose_param(history, name, dist,
                                           self.sampler.rng(trial.number, name), trial.params)
+
+    def _live_params(self, but: int) -> Iterator[tuple[TrialRecord, dict[str, Any],
+                                                       dict[str, Distribution]]]:
+        """The other running trials of this process, each with the parameters it has so far
+        (they reach the storage only with a report or the end): threads running a brute-force
+        search would otherwise take the same combination. Under the study's lock."""
+        for number, live in self._live.items():  # each opened from the view's record
+            if number != but and live.params:
+                yield self._view.get(number), dict(live.params), dict(live.distributions)
 
     def _record_report(self, trial: Trial, step: int, value: float | tuple[float, ...]) -> None:
         events = self._drain(trial)

@@ -86,6 +86,27 @@ def test_workers_in_threads_cover_every_combination() -> None:
     assert len(study.trials) < 30  # the study ended: a repeat is possible, a loop is not
 
 
+def test_running_trials_of_the_process_are_steered_apart() -> None:
+    """Trials running side by side in one process (threads of optimize, or asks before
+    tells, as here step by step) see each other's parameters as they are suggested, before
+    any reaches the storage: while an untried combination is left, none repeats another."""
+    for seed in range(5):
+        study = hd.create_study(sampler=BruteForceSampler(seed=seed))
+        trials = [study.ask() for _ in range(6)]
+        for depth in range(2):  # each trial suggests its first parameter, then its second
+            for trial in trials:
+                if depth == 0:
+                    trial.suggest_int("a", 0, 2)
+                else:
+                    trial.suggest_categorical("b", ["x", "y"])
+        assert len({(t.params["a"], t.params["b"]) for t in trials}) == 6  # all 3 x 2
+        assert sorted(t.params["a"] for t in trials) == [0, 0, 1, 1, 2, 2]
+        for trial in trials:
+            study.tell(trial, 1.0)
+        with pytest.raises(SearchExhausted):
+            study.ask()
+
+
 def test_a_continuous_float_is_refused_with_its_name() -> None:
     study = hd.create_study(sampler=BruteForceSampler(seed=0))
     with pytest.raises(ValueError, match="'lr'.*step"):

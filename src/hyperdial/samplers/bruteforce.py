@@ -28,7 +28,7 @@ class _Node:
     """The combinations under one path: the parameter suggested next there (its name and
     distribution) and the subtree under each of its values, by position in its value list."""
 
-    __slots__ = ("children", "dist", "ended", "name", "size")
+    __slots__ = ("children", "dist", "ended", "name", "running", "size")
 
     def __init__(self) -> None:
         self.name: str | None = None
@@ -36,11 +36,19 @@ class _Node:
         self.size = 0  # how many values the parameter has
         self.children: dict[int, _Node] = {}
         self.ended = False  # a finished trial's path ends here
+        self.running = 0  # running trials whose paths, as far as they have gone, pass here
 
     def done(self) -> bool:
         if self.name is None:
             return self.ended
         return len(self.children) == self.size and all(c.done() for c in self.children.values())
+
+    def free(self) -> bool:
+        """Somewhere below, a combination that no trial has ended and none is running on (as
+        far as its parameters so far tell)."""
+        if self.name is None:
+            return not (self.ended or self.running)
+        return len(self.children) < self.size or any(c.free() for c in self.children.values())
 
     def child(self, name: str, value: Any) -> _Node | None:
         """The subtree under ``name = value`` (None: no trial has taken it)."""
@@ -76,7 +84,9 @@ def _tree(trials: Sequence[TrialRecord]) -> _Node:
     for t in trials:
         if t.state is TrialState.WAITING or not (t.params or t.state.is_finished()):
             continue  # nothing taken yet
+        runs = not t.state.is_finished()
         node = root
+        node.running += runs
         for name, value in t.params.items():
             dist = t.distributions[name]
             if node.name is None:
@@ -87,8 +97,9 @@ def _tree(trials: Sequence[TrialRecord]) -> _Node:
                 break  # another order, space or value than the tree's: the objective does
                 # not suggest deterministically; the rest of this path is not counted
             node = node.children.setdefault(position, _Node())
+            node.running += runs
         else:
-            node.ended = node.ended or t.state.is_finished()
+            node.ended = node.ended or not runs
     return root
 
 
@@ -99,9 +110,11 @@ class BruteForceSampler(Sampler):
     among those with untried combinations left; when none is left the study ends
     (`SearchExhausted`, which `optimize` takes as a clean end).
 
-    Workers in parallel may run a combination twice (a running trial's later parameters are
-    not known until it reports or ends); the objective must suggest its parameters in an
-    order that earlier values determine.
+    Threads of one process (``optimize(n_jobs=...)``) see each other's parameters as they are
+    suggested and steer clear of them while untried combinations are left; a trial that
+    starts when only running ones are left runs one of those again. Worker processes see
+    another's parameters only when it reports or ends, so they may repeat more. The objective
+    must suggest its parameters in an order that earlier values determine.
     """
 
     finite = True
@@ -129,7 +142,12 @@ class BruteForceSampler(Sampler):
         if node is None or node.name not in (None, name) or node.dist not in (None, dist):
             node = _Node()  # a path no trial has taken: everything under it is new
         todo = [i for i in range(len(values)) if i not in node.children]
-        if not todo:  # every value taken: one whose subtree is not done, else any
-            todo = [i for i, child in node.children.items() if not child.done()] \
+        if not todo:  # every value taken: one with a free combination below, else one whose
+            # subtree is not done (running trials may go on past what they have so far) with
+            # the fewest running there, else any
+            todo = [i for i, child in node.children.items() if child.free()]
+        if not todo:
+            busy = {i: child.running for i, child in node.children.items() if not child.done()}
+            todo = [i for i, n in busy.items() if n == min(busy.values())] \
                 or list(range(len(values)))
         return values[todo[int(rng.integers(len(todo)))]]
