@@ -175,11 +175,16 @@ def run_optimize(study: Study, func: ObjectiveFunc, *, n_trials: int | None,
                 if study._stop_requested or not budget.take():
                     return
                 try:
-                    trial = study._ask(None, heartbeat=True)
+                    trial = study._ask(None, heartbeat=True, patient=True)
                 except SearchExhausted:
                     budget.stopped = True
                     return
-            record, trial = _run_trial(study, trial, func, catch, heart, go_on)
+            number = trial.number
+            try:
+                record, trial = _run_trial(study, trial, func, catch, heart, go_on)
+            except BaseException:  # (a failed objective ended its trial; a failed write not)
+                study._release_patient(number)
+                raise
             if gc_after_trial:
                 gc.collect()
             if progress is not None:

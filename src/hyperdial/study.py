@@ -78,7 +78,11 @@ class Study:
         self.pruner = pruner
         self._view = TrialView(storage, info.id, info.directions)
         self._lock = threading.RLock()
+        self._trial_ended = threading.Condition(self._lock)  # notified as live trials end
         self._live: dict[int, Trial] = {}
+        self._patient: set[int] = set()  # live trials of optimize's workers (`_ask`)
+        # The last value a finite sampler proposed to each live trial: (name, value, dist).
+        self._proposed: dict[int, tuple[str, Any, Distribution]] = {}
         self._history_at_ask: dict[int, History] = {}
         if heartbeat_interval is not None and heartbeat_interval <= 0:
             raise ValueError(f"heartbeat_interval must be > 0, got {heartbeat_interval!r}")
@@ -221,12 +225,18 @@ class Study:
         return self._ask(fixed_distributions, heartbeat=False)
 
     def _ask(self, fixed_distributions: Mapping[str, Distribution] | None, *,
-             heartbeat: bool) -> Trial:
+             heartbeat: bool, patient: bool = False) -> Trial:
         """`ask`; with ``heartbeat`` the trial's first beat is written with its start (the
-        caller promises to keep beating for it, as `optimize` does)."""
+        caller promises to keep beating for it, as `optimize` does). A ``patient`` caller (a
+        worker of `optimize`) waits, rather than start a trial that a `finite` sampler could
+        only make repeat another patient one running in this process, until one of those
+        ends; each will, so the wait cannot outlast them."""
         self._check_stale()
         with self._lock:
-            number = self._start_trial(heartbeat and self.heartbeat_interval is not None)
+            number = self._start_trial(heartbeat and self.heartbeat_interval is not None,
+                                       patient)
+            if patient:
+                self._patient.add(number)
         return self._open_trial(number, fixed_distributions)
 
     def _open_trial(self, number: int,
@@ -273,13 +283,18 @@ class Study:
             history = with_proposals(history, self._view.proposals())
         return history
 
-    def _start_trial(self, heartbeat: bool) -> int:
+    def _start_trial(self, heartbeat: bool, patient: bool = False) -> int:
         """Claim an enqueued trial or create one; exclusive samplers reserve their proposal."""
         if not self.sampler.exclusive:
-            if self.sampler.finite:
+            while self.sampler.finite:
                 self._view.sync()
-                if self.sampler.exhausted(self._view.history()):
+                history = self._view.history()
+                if self.sampler.exhausted(history):
                     raise SearchExhausted(f"{self.sampler!r} has tried every combination")
+                if not (patient and self._patient and self.sampler.crowded(
+                        with_running_params(history, self._live_params(-1)))):
+                    break
+                self._trial_ended.wait()  # releases the study's lock meanwhile
             number = self._storage.create_trial(self._info.id, {}, claim_waiting=True,
                                                 heartbeat=heartbeat)
             assert number is not None
@@ -383,6 +398,9 @@ class Study:
         with self._lock:
             self._live.pop(number, None)
             self._history_at_ask.pop(number, None)
+            self._patient.discard(number)
+            self._proposed.pop(number, None)
+            self._trial_ended.notify_all()
             # A trial that wrote nothing before its end (no report) has all its events here:
             # they need no read-back; the next ask syncs the rest of the log.
             own = (appended and live is not None and not live.intermediate_values
@@ -475,15 +493,26 @@ class Study:
 
     # -- the TrialDriver protocol (called by live trials) -------------------------------------
     def _propose_param(self, trial: Trial, name: str, dist: Distribution) -> Any:
+        rng = self.sampler.rng(trial.number, name)
         with self._lock:
-            if self.sampler.finite:  # brute force decides one parameter at a time: now
+            if self.sampler.finite:  # brute force decides one parameter at a time, seeing
+                # where the others have gone so far; under the lock, and the value counts as
+                # taken before its trial records it, so two threads never take one value
                 history = with_running_params(self._sampler_history(trial.number),
                                               self._live_params(trial.number))
-            else:
-                history = self._history_at_ask.get(trial.number) or self._sampler_history(
-                    trial.number)
-        return self.sampler.propose_param(history, name, dist,
-                                          self.sampler.rng(trial.number, name), trial.params)
+                value = self.sampler.propose_param(history, name, dist, rng, trial.params)
+                self._proposed[trial.number] = (name, value, dist)
+                return value
+            history = self._history_at_ask.get(trial.number) or self._sampler_history(
+                trial.number)
+        return self.sampler.propose_param(history, name, dist, rng, trial.params)
+
+    def _release_patient(self, number: int) -> None:
+        """A worker's trial that will not end through `_finish` (its end failed to write):
+        the workers waiting on running trials stop counting it."""
+        with self._lock:
+            self._patient.discard(number)
+            self._trial_ended.notify_all()
 
     def _live_params(self, but: int) -> Iterator[tuple[TrialRecord, dict[str, Any],
                                                        dict[str, Distribution]]]:
@@ -491,8 +520,12 @@ class Study:
         (they reach the storage only with a report or the end): threads running a brute-force
         search would otherwise take the same combination. Under the study's lock."""
         for number, live in self._live.items():  # each opened from the view's record
-            if number != but and live.params:
-                yield self._view.get(number), dict(live.params), dict(live.distributions)
+            params, dists = dict(live.params), dict(live.distributions)
+            proposed = self._proposed.get(number)
+            if proposed is not None and proposed[0] not in params:  # not yet recorded
+                name, params[name], dists[name] = proposed
+            if number != but and params:
+                yield self._view.get(number), params, dists
 
     def _record_report(self, trial: Trial, step: int, value: float | tuple[float, ...]) -> None:
         events = self._drain(trial)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,32 @@ def test_running_trials_of_the_process_are_steered_apart() -> None:
             study.ask()
 
 
+def test_a_worker_waits_rather_than_repeat_a_running_combination() -> None:
+    """An optimize worker (a patient ask) that could only repeat what other workers' trials
+    are running waits for them to end, then finds the search exhausted: no repeat."""
+    study = hd.create_study(sampler=BruteForceSampler(seed=0))
+    study.optimize(lambda t: t.suggest_int("a", 0, 2), n_trials=1)  # one combination ended
+    running = [study._ask(None, heartbeat=False, patient=True) for _ in range(2)]
+    for trial in running:
+        trial.suggest_int("a", 0, 2)  # the two combinations left, one each
+    outcome: list[object] = []
+
+    def third_worker() -> None:
+        try:
+            outcome.append(study._ask(None, heartbeat=False, patient=True))
+        except SearchExhausted as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=third_worker, daemon=True)  # a hang fails, not blocks
+    worker.start()
+    for trial in running:  # whenever the worker asked, it waits until both have ended
+        study.tell(trial, 1.0)
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], SearchExhausted)
+    assert sorted(t.params["a"] for t in study.trials) == [0, 1, 2]
+
+
 def test_a_continuous_float_is_refused_with_its_name() -> None:
     study = hd.create_study(sampler=BruteForceSampler(seed=0))
     with pytest.raises(ValueError, match="'lr'.*step"):
@@ -117,3 +144,22 @@ def test_an_objective_that_suggests_nothing_runs_once() -> None:
     study = hd.create_study(sampler=BruteForceSampler(seed=0))
     study.optimize(lambda t: 1.0, n_trials=5)
     assert len(study.trials) == 1
+
+
+def test_a_worker_whose_trial_cannot_end_does_not_leave_the_others_waiting() -> None:
+    """A write that fails at a trial's end leaves it live, never ended: the loop releases it,
+    so a worker waiting on it goes on (and the run's error surfaces instead of a hang)."""
+    study = hd.create_study(sampler=BruteForceSampler(seed=0))
+    study.enqueue_trial({"a": "p"})
+    done = study.ask()
+    done.suggest_categorical("a", ["p", "q"])
+    study.tell(done, 1.0)
+    stuck = study._ask(None, heartbeat=False, patient=True)
+    assert stuck.suggest_categorical("a", ["p", "q"]) == "q"  # the last one: a worker waits
+    outcome: list[object] = []
+    worker = threading.Thread(target=lambda: outcome.append(
+        study._ask(None, heartbeat=False, patient=True)), daemon=True)
+    worker.start()
+    study._release_patient(stuck.number)
+    worker.join(timeout=30)
+    assert not worker.is_alive() and isinstance(outcome[0], hd.Trial)

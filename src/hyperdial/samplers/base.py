@@ -164,6 +164,11 @@ class Sampler(ABC):
         """Whether a `finite` sampler has nothing left to propose."""
         return False
 
+    def crowded(self, history: History) -> bool:
+        """Whether everything a `finite` sampler has left is held by running trials (with the
+        parameters they have so far), so that a trial started now would repeat one of them."""
+        return False
+
     def propose_batch(self, history: History, space: SearchSpace, n: int,
                       rng: np.random.Generator) -> list[dict[str, Any]]:
         """Propose ``n`` configurations at once; each later one sees the earlier ones as running."""

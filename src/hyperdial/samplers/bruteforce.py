@@ -28,7 +28,7 @@ class _Node:
     """The combinations under one path: the parameter suggested next there (its name and
     distribution) and the subtree under each of its values, by position in its value list."""
 
-    __slots__ = ("children", "dist", "ended", "name", "running", "size")
+    __slots__ = ("children", "dist", "ended", "held", "name", "running", "size")
 
     def __init__(self) -> None:
         self.name: str | None = None
@@ -37,18 +37,21 @@ class _Node:
         self.children: dict[int, _Node] = {}
         self.ended = False  # a finished trial's path ends here
         self.running = 0  # running trials whose paths, as far as they have gone, pass here
+        self.held = False  # a running trial whose path is presumably whole ends here
 
     def done(self) -> bool:
         if self.name is None:
             return self.ended
         return len(self.children) == self.size and all(c.done() for c in self.children.values())
 
-    def free(self) -> bool:
-        """Somewhere below, a combination that no trial has ended and none is running on (as
-        far as its parameters so far tell)."""
+    def free(self, strict: bool = True) -> bool:
+        """Somewhere below, a combination that no trial has ended and none is running on;
+        with ``strict`` False, none holds (running trials whose paths may go on do not
+        count)."""
         if self.name is None:
-            return not (self.ended or self.running)
-        return len(self.children) < self.size or any(c.free() for c in self.children.values())
+            return not (self.ended or (self.running if strict else self.held))
+        return len(self.children) < self.size or any(
+            c.free(strict) for c in self.children.values())
 
     def child(self, name: str, value: Any) -> _Node | None:
         """The subtree under ``name = value`` (None: no trial has taken it)."""
@@ -79,8 +82,11 @@ def _position(name: str, dist: Distribution, value: Any) -> int | None:
 
 
 def _tree(trials: Sequence[TrialRecord]) -> _Node:
-    """The combinations the trials have taken, finished or running."""
+    """The combinations the trials have taken, finished or running. A running trial's path
+    may go on past the parameters it has so far: it holds its node when a finished trial
+    ended after the same parameter names (a combination of that shape is whole)."""
     root = _Node()
+    shapes = {tuple(t.params) for t in trials if t.state.is_finished()}
     for t in trials:
         if t.state is TrialState.WAITING or not (t.params or t.state.is_finished()):
             continue  # nothing taken yet
@@ -99,7 +105,10 @@ def _tree(trials: Sequence[TrialRecord]) -> _Node:
             node = node.children.setdefault(position, _Node())
             node.running += runs
         else:
-            node.ended = node.ended or not runs
+            if runs:
+                node.held = node.held or tuple(t.params) in shapes
+            else:
+                node.ended = True
     return root
 
 
@@ -111,9 +120,9 @@ class BruteForceSampler(Sampler):
     (`SearchExhausted`, which `optimize` takes as a clean end).
 
     Threads of one process (``optimize(n_jobs=...)``) see each other's parameters as they are
-    suggested and steer clear of them while untried combinations are left; a trial that
-    starts when only running ones are left runs one of those again. Worker processes see
-    another's parameters only when it reports or ends, so they may repeat more. The objective
+    suggested and steer clear of them while untried combinations are left, and a worker that
+    could only repeat a running one waits for a trial to end (`crowded`). Worker processes see
+    another's parameters only when it reports or ends, so they may repeat some. The objective
     must suggest its parameters in an order that earlier values determine.
     """
 
@@ -122,6 +131,9 @@ class BruteForceSampler(Sampler):
     def exhausted(self, history: History) -> bool:
         root = _tree(history.trials)
         return (root.name is not None or root.ended) and root.done()
+
+    def crowded(self, history: History) -> bool:
+        return not _tree(history.trials).free(strict=False)
 
     def propose(self, history: History, space: SearchSpace,
                 rng: np.random.Generator) -> dict[str, Any]:
