@@ -89,6 +89,9 @@ def test_numeric_distributions_are_shared_between_trials_and_checked_on_every_ca
         with pytest.raises(ValueError, match="'listed'"):  # unhashable: built, and refused
             trial.suggest_float("listed", [0.0], 1.0)  # type: ignore[arg-type]
     first.suggest_int("k", 0, 3)
+    first.suggest_int("one", 0, 1)
+    with pytest.raises(ValueError, match="'flag'"):  # True == 1, but a bool is no bound
+        first.suggest_int("flag", 0, True)
     second.suggest_int("k", 0.0, 3.0)  # integral floats are accepted as ints
     assert first.distributions["k"] == second.distributions["k"] == hd.Int(0, 3)
     assert isinstance(second.distributions["k"].low, int)

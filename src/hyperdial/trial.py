@@ -341,8 +341,9 @@ def _numeric(name: str, cls: Any, low: Any, high: Any, log: Any, step: Any) -> D
     return _build(name, cls, low, high, log=log, step=step)
 
 
-# typed: 1, 1.0 and True are separate entries (Int refuses a float bound, which 1.0 == 1 would
-# otherwise hide); errors are not cached, so a bad call raises every time.
+# typed: True and 1 are separate entries (a bool bound is refused, which True == 1 would
+# otherwise hide behind an earlier call with 1); errors are not cached, so a bad call raises
+# every time.
 @functools.lru_cache(maxsize=1024, typed=True)
 def _numeric_cached(cls: Any, low: Any, high: Any, log: Any, step: Any) -> Distribution:
     dist: Distribution = cls(low, high, log=log, step=step)
