@@ -294,6 +294,8 @@ class Study:
                 if not (patient and self._patient and self.sampler.crowded(
                         with_running_params(history, self._live_params(-1)))):
                     break
+                if self._stop_requested:  # study.stop(): a worker starts nothing more
+                    raise SearchExhausted("the study was stopped")
                 self._trial_ended.wait()  # releases the study's lock meanwhile
             number = self._storage.create_trial(self._info.id, {}, claim_waiting=True,
                                                 heartbeat=heartbeat)
@@ -599,7 +601,9 @@ class Study:
 
     def stop(self) -> None:
         """Ask a running `optimize` to start no new trial (finishing the running ones)."""
-        self._stop_requested = True
+        with self._lock:
+            self._stop_requested = True
+            self._trial_ended.notify_all()  # a worker waiting to start one gives up
 
     # -- crash recovery ----------------------------------------------------------------------
     def _check_stale(self, force: bool = False) -> list[int]:

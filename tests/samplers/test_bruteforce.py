@@ -163,3 +163,27 @@ def test_a_worker_whose_trial_cannot_end_does_not_leave_the_others_waiting() -> 
     study._release_patient(stuck.number)
     worker.join(timeout=30)
     assert not worker.is_alive() and isinstance(outcome[0], hd.Trial)
+
+
+@pytest.mark.parametrize("stop_first", [True, False])
+def test_a_waiting_worker_gives_up_when_the_study_is_stopped(stop_first: bool) -> None:
+    study = hd.create_study(sampler=BruteForceSampler(seed=0))
+    study.optimize(lambda t: t.suggest_int("a", 0, 1), n_trials=1)
+    running = study._ask(None, heartbeat=False, patient=True)
+    running.suggest_int("a", 0, 1)  # the last combination
+    outcome: list[object] = []
+
+    def worker() -> None:
+        try:
+            outcome.append(study._ask(None, heartbeat=False, patient=True))
+        except SearchExhausted as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=worker, daemon=True)  # a hang fails, not blocks
+    if stop_first:
+        study.stop()
+    thread.start()
+    study.stop()  # whether the worker waits already or not yet: it starts nothing
+    thread.join(timeout=30)
+    assert not thread.is_alive() and isinstance(outcome[0], SearchExhausted)
+    assert len(study.trials) == 2
