@@ -191,6 +191,28 @@ def test_numeric_distributions_from_equal_dicts_are_shared_and_bad_ones_still_ra
     assert distribution_from_dict(choices) == Categorical((True, 1, None))
 
 
+def test_categoricals_from_equal_lists_are_shared_and_told_apart_exactly() -> None:
+    spec = {"type": "categorical", "choices": [1, "relu", None]}
+    first = distribution_from_dict(spec)
+    assert distribution_from_dict({"type": "categorical", "choices": list(spec["choices"])}) \
+        is first
+    lookalikes = [[1.0, "relu", None], [True, "relu", None], [-0.0, 0.0], [0.0, -0.0]]
+    built = [distribution_from_dict({"type": "categorical", "choices": c}) for c in lookalikes]
+    for dist, choices in zip(built, lookalikes, strict=True):  # 1 == 1.0 == True, 0.0 == -0.0
+        assert json.dumps(dist.to_dict()["choices"]) == json.dumps(choices)
+    for _ in range(2):  # a refused list is refused every time, not remembered
+        with pytest.raises(ValueError, match="empty"):
+            distribution_from_dict({"type": "categorical", "choices": []})
+
+
+def test_suggest_keeps_a_negative_zero_bound_after_a_positive_one() -> None:
+    t = trial()
+    t.suggest_float("a", 0.0, 1.0)
+    t.suggest_float("b", -0.0, 1.0)
+    assert math.copysign(1.0, t.distributions["b"].low) == -1.0
+    assert math.copysign(1.0, t.distributions["a"].low) == 1.0
+
+
 def test_numpy_scalars_become_python_values_and_bad_ones_still_raise() -> None:
     np = pytest.importorskip("numpy")
     f = Float(np.int64(-5), np.float32(2.5), step=np.float32(0.5))

@@ -228,22 +228,52 @@ def _canonical(dist: Distribution, value: Any) -> Any:
 def distribution_from_dict(spec: Mapping[str, Any]) -> Distribution:
     """Inverse of ``to_dict``: build a distribution from its JSON form.
 
-    Distributions are immutable, so equal numeric specs share one instance: every trial's
-    events repeat the same few, and building one (with its checks) cost a worker more than
-    the rest of replaying another worker's trial.
+    Distributions are immutable, so equal specs share one instance: every trial's events
+    repeat the same few, and building one (with its checks) cost a worker more than the rest
+    of replaying another worker's trial. Equal means exactly, as JSON tells them apart: 1,
+    1.0 and True differ, and so do 0.0 and -0.0.
     """
-    if spec.get("type") in ("float", "int"):
-        try:  # types and exact floats are part of the key: 0 == False == -0.0 hash alike
-            return _cached_numeric(tuple(
-                (k, type(v), v.hex() if type(v) is float else None, v) for k, v in spec.items()))
-        except TypeError:  # an unhashable value: the plain build says what is wrong
-            pass
+    kind = spec.get("type")
+    try:
+        if kind in ("float", "int") and "low" in spec and "high" in spec:
+            low, high, step = spec["low"], spec["high"], spec.get("step")
+            return _numeric_from_dict(kind, low, high, spec.get("log", False), step,
+                                      negative_zeros(low, high, step))
+        if kind == "categorical" and type(spec.get("choices")) is list:
+            return _categorical_from_list(spec["choices"])
+    except TypeError:  # an unhashable value: the plain build says what is wrong
+        pass
     return _from_dict(spec)
 
 
-@functools.lru_cache(maxsize=1024)
-def _cached_numeric(items: tuple[tuple[str, type, str | None, Any], ...]) -> Distribution:
-    return _from_dict({k: v for k, _, _, v in items})
+def negative_zeros(*values: Any) -> tuple[bool, ...] | None:
+    """Which of ``values`` are -0.0 (None when none is): equal to 0.0 and hashed alike, so a
+    cache of immutable values must key on it to give back exactly what it was asked for."""
+    signs = tuple(v == 0.0 and type(v) is float and math.copysign(1.0, v) < 0 for v in values)
+    return signs if any(signs) else None
+
+
+# typed: True, 1 and 1.0 are separate entries (a spec keeps its JSON types); errors are not
+# cached, so a bad spec raises every time.
+@functools.lru_cache(maxsize=1024, typed=True)
+def _numeric_from_dict(kind: str, low: Any, high: Any, log: Any, step: Any,
+                       _negative_zeros: tuple[bool, ...] | None) -> Distribution:
+    return _from_dict({"type": kind, "low": low, "high": high, "log": log, "step": step})
+
+
+_categoricals: dict[str, Categorical] = {}  # by the repr of their JSON list of choices
+
+
+def _categorical_from_list(choices: list[Any]) -> Distribution:
+    """``Categorical(choices)``, shared by lists with the same ``repr``, which tells every
+    JSON value apart; the first 1,024 distinct lists are kept."""
+    key = repr(choices)
+    found = _categoricals.get(key)
+    if found is None:
+        found = Categorical(tuple(choices))  # a bad list raises here, and is not kept
+        if len(_categoricals) < 1024:
+            _categoricals[key] = found
+    return found
 
 
 def _from_dict(spec: Mapping[str, Any]) -> Distribution:

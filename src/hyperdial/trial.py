@@ -26,6 +26,7 @@ from hyperdial.space import (
     Float,
     Int,
     SearchSpace,
+    negative_zeros,
     plain,
 )
 
@@ -332,7 +333,7 @@ def _numeric(name: str, cls: Any, low: Any, high: Any, log: Any, step: Any) -> D
     one: distributions are immutable, an objective asks for the same few on every trial, and
     building one with its checks was a tenth of a random-search trial in memory."""
     try:
-        return _numeric_cached(cls, low, high, log, step)
+        return _numeric_cached(cls, low, high, log, step, negative_zeros(low, high, step))
     except TypeError as exc:  # an unhashable argument (a list, a numpy array): build it plainly
         if "unhashable" not in str(exc):
             raise ValueError(f"parameter {name!r}: {exc}") from exc
@@ -342,9 +343,10 @@ def _numeric(name: str, cls: Any, low: Any, high: Any, log: Any, step: Any) -> D
 
 
 # typed: True and 1 are separate entries (a bool bound is refused, which True == 1 would
-# otherwise hide behind an earlier call with 1); errors are not cached, so a bad call raises
-# every time.
+# otherwise hide behind an earlier call with 1), and -0.0 is told from 0.0 (`negative_zeros`);
+# errors are not cached, so a bad call raises every time.
 @functools.lru_cache(maxsize=1024, typed=True)
-def _numeric_cached(cls: Any, low: Any, high: Any, log: Any, step: Any) -> Distribution:
+def _numeric_cached(cls: Any, low: Any, high: Any, log: Any, step: Any,
+                    _negative_zeros: tuple[bool, ...] | None) -> Distribution:
     dist: Distribution = cls(low, high, log=log, step=step)
     return dist
