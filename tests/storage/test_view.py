@@ -277,3 +277,27 @@ def test_event_json_is_exactly_what_json_dumps_writes(value: object) -> None:
 def test_event_json_refuses_what_json_cannot_hold() -> None:
     with pytest.raises(TypeError, match="not JSON serializable"):
         encode_json({"x": object()})
+
+
+def test_a_sync_in_parts_builds_what_one_read_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sync` reads a long log a part at a time (a trial's events may straddle two parts)."""
+    from hyperdial.storage import base
+
+    storage = InMemoryStorage()
+    info = storage.create_study("s", (StudyDirection.MINIMIZE,))
+    for n in range(12):
+        storage.create_trial(info.id, {})
+        storage.append(info.id, n, [("report", {"step": 0, "value": float(n)}),
+                                    ("params", {"params": {"lr": 0.01}, "dists": DISTS}),
+                                    ("finish", {"t": 1.0, "state": "COMPLETE",
+                                                "values": [float(n)]})])
+    whole = TrialView(storage, info.id, info.directions)
+    whole.apply(storage.read(info.id))
+    reads: list[int] = []
+    read = storage.read
+    monkeypatch.setattr(storage, "read", lambda *a, **k: reads.append(1) or read(*a, **k))
+    monkeypatch.setattr(base, "_SYNC_PART", 7)
+    parts = TrialView(storage, info.id, info.directions)
+    parts.sync()
+    assert len(reads) == 7  # 48 events: six parts of 7 and one of 6
+    assert parts.records == whole.records and parts.last_event_id == whole.last_event_id

@@ -201,8 +201,10 @@ class Storage(ABC):
         return created, self.read(study_id, after)
 
     @abstractmethod
-    def read(self, study_id: int, after: int = 0) -> list[EventRow]:
-        """Events of the study with id > ``after``, in id order."""
+    def read(self, study_id: int, after: int = 0, *, limit: int | None = None
+             ) -> list[EventRow]:
+        """Events of the study with id > ``after``, in id order; the first ``limit`` of them
+        when given (a reader of a long log takes it in parts, holding less at once)."""
 
     @abstractmethod
     def heartbeat(self, study_id: int, numbers: Sequence[int]) -> None:
@@ -256,6 +258,7 @@ class _Builder:
 
 
 _CHUNK = 256  # records per immutable chunk of a `TrialView` snapshot
+_SYNC_PART = 10_000  # events a `TrialView.sync` reads at a time
 _MAX_AHEAD = 30_000  # event ids a view takes past unread ones before it reads them (~1 MiB)
 
 # Events whose data hyperdial builds from JSON types only (str keys, scalars, lists), so that
@@ -296,9 +299,15 @@ class TrialView:
         self._sign = -1.0 if self.directions == (StudyDirection.MAXIMIZE,) else 1.0
 
     def sync(self) -> None:
-        rows = self.storage.read(self.study_id, self.last_event_id)
-        if rows:
-            self.apply(rows)
+        """Apply what the log holds past `last_event_id`, `_SYNC_PART` events at a time: a
+        study of 50,000 trials read at once left its reader 270 MB resident, the memory of
+        150,000 rows in flight, where the records it keeps take 60 MB."""
+        while True:
+            rows = self.storage.read(self.study_id, self.last_event_id, limit=_SYNC_PART)
+            if rows:
+                self.apply(rows)
+            if len(rows) < _SYNC_PART:
+                return
 
     def apply(self, rows: Sequence[EventRow]) -> None:
         """Apply every event of the study after `last_event_id` (up to the last of ``rows``),

@@ -251,9 +251,10 @@ class JournalFileStorage(Storage):
                                   "claim_waiting": True, "heartbeat": heartbeat}))[1]
             return created, self._replica.read(study_id, after)
 
-    def read(self, study_id: int, after: int = 0) -> list[EventRow]:
+    def read(self, study_id: int, after: int = 0, *, limit: int | None = None
+             ) -> list[EventRow]:
         with self._lock:
-            return self._reading().read(study_id, after)
+            return self._reading().read(study_id, after, limit=limit)
 
     def heartbeat(self, study_id: int, numbers: Sequence[int]) -> None:
         self._write(("heartbeat", {"study_id": study_id, "numbers": list(numbers)}))

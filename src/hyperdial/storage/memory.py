@@ -177,12 +177,13 @@ class InMemoryStorage(Storage):
             return created, [EventRow(i, n, kind, text=text)
                              for i, n, kind, text in s.events[before:]]
 
-    def read(self, study_id: int, after: int = 0) -> list[EventRow]:
+    def read(self, study_id: int, after: int = 0, *, limit: int | None = None
+             ) -> list[EventRow]:
         with self._lock:
-            return self._read(self._study(study_id), after)
+            return self._read(self._study(study_id), after, limit)
 
     @staticmethod
-    def _read(s: _Study, after: int) -> list[EventRow]:
+    def _read(s: _Study, after: int, limit: int | None = None) -> list[EventRow]:
         events = s.events
         lo, hi = 0, len(events)  # ids increase along the list: binary search the start
         while lo < hi:
@@ -191,7 +192,8 @@ class InMemoryStorage(Storage):
                 lo = mid + 1
             else:
                 hi = mid
-        return [EventRow(i, n, kind, text=text) for i, n, kind, text in events[lo:]]
+        part = events[lo:] if limit is None else events[lo:lo + limit]
+        return [EventRow(i, n, kind, text=text) for i, n, kind, text in part]
 
     def heartbeat(self, study_id: int, numbers: Sequence[int]) -> None:
         with self._lock:

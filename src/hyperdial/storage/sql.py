@@ -156,6 +156,7 @@ _READ = (select(events.c.id, events.c.number, events.c.kind, events.c.data)
                                                      events.c.id > param("after"))))
          .where(studies.c.id == param("sid"))
          .order_by(events.c.id))
+_READ_PART = _READ.limit(param("limit")).offset(param("offset"))  # SQLite's needs an offset
 
 _STALE_REASON = "stale: no heartbeat (worker died?)"
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6  # primary result codes of a lock held too long
@@ -737,8 +738,11 @@ class SQLStorage(Storage):
             if TrialState(row[0]).is_finished():
                 raise TrialFinishedError(f"trial {number} is already {row[0]}")
 
-    def read(self, study_id: int, after: int = 0) -> list[EventRow]:
-        rows = self._fetch(_READ, {"sid": study_id, "after": after})
+    def read(self, study_id: int, after: int = 0, *, limit: int | None = None
+             ) -> list[EventRow]:
+        rows = (self._fetch(_READ, {"sid": study_id, "after": after}) if limit is None else
+                self._fetch(_READ_PART, {"sid": study_id, "after": after, "limit": limit,
+                                         "offset": 0}))
         if not rows:
             raise StudyNotFound(f"no study with id {study_id}")
         return _event_rows_read(rows)

@@ -149,6 +149,7 @@ class StorageConformance:
             lambda: storage.create_trial(study_id, {}, claim_waiting=True),
             lambda: storage.append(study_id, 0, [("report", {"step": 0, "value": 1.0})]),
             lambda: storage.read(study_id),
+            lambda: storage.read(study_id, limit=5),
             lambda: storage.heartbeat(study_id, []),
             lambda: storage.fail_stale(study_id, 0.0),
             lambda: storage.set_study_user_attr(study_id, "k", 1)]
@@ -404,6 +405,14 @@ class StorageConformance:
         assert len(rows) == 603
         assert [r.id for r in rows] == sorted({r.id for r in rows})
         assert storage.read(info.id, rows[300].id) == rows[301:]
+        # In parts: the first ``limit`` events each time, the last part shorter, then none.
+        parts, after = [], 0
+        while part := storage.read(info.id, after, limit=250):
+            parts.append(part)
+            after = part[-1].id
+        assert [len(p) for p in parts] == [250, 250, 103]
+        assert [r for p in parts for r in p] == rows
+        assert storage.read(info.id, rows[300].id, limit=1) == rows[301:302]
         view = synced_view(storage, info)
         assert [len(r.intermediate_values) for r in view.records] == [200, 200, 200]
 
