@@ -301,3 +301,24 @@ def test_a_sync_in_parts_builds_what_one_read_builds(monkeypatch: pytest.MonkeyP
     parts.sync()
     assert len(reads) == 7  # 48 events: six parts of 7 and one of 6
     assert parts.records == whole.records and parts.last_event_id == whole.last_event_id
+
+
+def test_copying_a_study_reads_it_in_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hyperdial.storage import base
+
+    monkeypatch.setattr(base, "_SYNC_PART", 5)
+    src = InMemoryStorage()
+    info = src.create_study("s", (StudyDirection.MINIMIZE,))
+    for n in range(9):  # 27 events: parts of 5 cut trials apart
+        src.create_trial(info.id, {})
+        src.append(info.id, n, [("params", {"params": {"lr": 0.01 * (n + 1)}, "dists": DISTS}),
+                                ("finish", {"t": 1.0, "state": "COMPLETE", "values": [n]})])
+    src.create_trial(info.id, {})  # one still running
+    dst = InMemoryStorage()
+    copied = base.copy_study(src, "s", dst, "c")
+    mine, theirs = (TrialView(s, i.id, i.directions) for s, i in ((src, info), (dst, copied)))
+    mine.sync()
+    theirs.sync()
+    assert [(r.number, r.state, dict(r.params), r.values) for r in theirs.records] == \
+        [(r.number, r.state, dict(r.params), r.values) for r in mine.records]
+    assert len(theirs.records) == 10

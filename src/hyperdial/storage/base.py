@@ -21,7 +21,7 @@ import bisect
 import json
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -501,12 +501,23 @@ class TrialView:
         return record
 
 
+def _events(storage: Storage, study_id: int) -> Iterator[EventRow]:
+    """Every event of the study, read `_SYNC_PART` at a time."""
+    after = 0
+    while True:
+        rows = storage.read(study_id, after, limit=_SYNC_PART)
+        yield from rows
+        if len(rows) < _SYNC_PART:
+            return
+        after = rows[-1].id
+
+
 def copy_study(src: Storage, name: str, dst: Storage, new_name: str | None = None) -> StudyInfo:
     """Copy a study, every trial and event, to another (or the same) storage."""
     info = src.get_study(name)
     target = dst.create_study(new_name or name, info.directions, info.user_attrs)
     pending: dict[int, list[Event]] = {}
-    for row in src.read(info.id):
+    for row in _events(src, info.id):
         if row.kind == "create":
             number = dst.create_trial(target.id, row.data, key=row.data.get("key"))
             if number != row.number:
