@@ -127,6 +127,36 @@ def test_a_damaged_line_is_a_clear_error(tmp_path: Path) -> None:
         JournalFileStorage(path).studies()
 
 
+def test_a_line_seen_half_written_before_the_lock_is_read_whole_under_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer replays the others' lines before it takes the file's lock. On a network file
+    system another machine's line may show its end before its middle: that replay stops
+    there quietly, and the one under the lock reads the line once it is whole."""
+    path = tmp_path / "nfs.jsonl"
+    other = JournalFileStorage(path)
+    info = other.create_study("s", MIN)
+    mine = JournalFileStorage(path)
+    mine.studies()  # up to date so far
+    line = json.dumps({"t": 1.0, "op": "create_trial", "args": {
+        "study_id": info.id, "data": {}, "key": None, "claim_waiting": False,
+        "heartbeat": False}}).encode() + b"\n"
+    with path.open("ab") as f:  # its newline is there, a stretch of its middle not yet
+        f.write(line[:20] + bytes(10) + line[30:])
+    locked = JournalFileStorage._locked
+    pending = [line]
+
+    def lock_then_finish(fd: int) -> object:  # the other machine's write lands meanwhile
+        if pending:
+            with path.open("r+b") as f:
+                f.seek(-len(line), 2)
+                f.write(pending.pop())
+        return locked(fd)
+
+    monkeypatch.setattr(JournalFileStorage, "_locked", staticmethod(lock_then_finish))
+    assert mine.create_trial(info.id, {}) == 1  # after the other's trial 0, read whole
+    assert [r.number for r in JournalFileStorage(path).read(info.id)] == [0, 1]
+
+
 def test_a_missing_folder_is_named_and_not_created(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="does not exist"):
         JournalFileStorage(tmp_path / "nowhere" / "j.jsonl")
