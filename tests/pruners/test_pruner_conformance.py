@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -42,3 +44,33 @@ def test_registry_and_exports() -> None:
     assert {"nop", "median", "percentile", "successive_halving", "hyperband", "threshold",
             "patience", "patient", "wilcoxon"} <= set(PRUNERS)
     assert all(issubclass(cls, Pruner) for cls in PRUNERS.values())
+
+
+@pytest.mark.parametrize("pruner", ["median", "successive_halving", "hyperband"])
+@pytest.mark.parametrize("sampler", ["random", "tpe"])
+def test_a_seeded_study_prunes_the_same_trials_on_every_storage(
+        pruner: str, sampler: str, tmp_path: Path) -> None:
+    """The pruner decides from the study's view of the others' reports; each storage reads
+    them back its own way (in memory, SQLite's own rows, a journal's replica), and a view that
+    missed some would decide otherwise."""
+    import hyperdial as hd
+    from hyperdial.samplers import SAMPLERS
+
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        k = trial.suggest_int("k", 1, 4)
+        for step in range(6):
+            trial.report(x * (6 - step) + k / 10, step)
+            if trial.should_prune():
+                raise hd.TrialPruned()
+        trial.report(x + k / 10, 6)  # a last report that no should_prune() reads back
+        return x + k / 10
+
+    runs = []
+    for url in (None, f"sqlite:///{tmp_path / 'p.db'}", f"journal:///{tmp_path / 'p.jsonl'}"):
+        study = hd.create_study(storage=url, sampler=SAMPLERS[sampler](seed=1),
+                                pruner=PRUNERS[pruner]())
+        study.optimize(objective, n_trials=30)
+        runs.append([(t.params, t.state, t.intermediate_values) for t in study.trials])
+    assert runs[0] == runs[1] == runs[2]
+    assert any(state is TrialState.PRUNED for _, state, _ in runs[0])
