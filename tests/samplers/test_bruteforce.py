@@ -108,6 +108,21 @@ def test_running_trials_of_the_process_are_steered_apart() -> None:
             study.ask()
 
 
+def patient_ask(study: hd.Study) -> tuple[threading.Thread, list[object]]:
+    """An optimize worker's ask, in a daemon thread not yet started (so that a hang fails
+    the test instead of blocking it); its trial, or the SearchExhausted it raised, lands in
+    the list."""
+    outcome: list[object] = []
+
+    def worker() -> None:
+        try:
+            outcome.append(study._ask(None, heartbeat=False, patient=True))
+        except SearchExhausted as exc:
+            outcome.append(exc)
+
+    return threading.Thread(target=worker, daemon=True), outcome
+
+
 def test_a_worker_waits_rather_than_repeat_a_running_combination() -> None:
     """An optimize worker (a patient ask) that could only repeat what other workers' trials
     are running waits for them to end, then finds the search exhausted: no repeat."""
@@ -116,15 +131,7 @@ def test_a_worker_waits_rather_than_repeat_a_running_combination() -> None:
     running = [study._ask(None, heartbeat=False, patient=True) for _ in range(2)]
     for trial in running:
         trial.suggest_int("a", 0, 2)  # the two combinations left, one each
-    outcome: list[object] = []
-
-    def third_worker() -> None:
-        try:
-            outcome.append(study._ask(None, heartbeat=False, patient=True))
-        except SearchExhausted as exc:
-            outcome.append(exc)
-
-    worker = threading.Thread(target=third_worker, daemon=True)  # a hang fails, not blocks
+    worker, outcome = patient_ask(study)  # a third worker
     worker.start()
     for trial in running:  # whenever the worker asked, it waits until both have ended
         study.tell(trial, 1.0)
@@ -156,9 +163,7 @@ def test_a_worker_whose_trial_cannot_end_does_not_leave_the_others_waiting() -> 
     study.tell(done, 1.0)
     stuck = study._ask(None, heartbeat=False, patient=True)
     assert stuck.suggest_categorical("a", ["p", "q"]) == "q"  # the last one: a worker waits
-    outcome: list[object] = []
-    worker = threading.Thread(target=lambda: outcome.append(
-        study._ask(None, heartbeat=False, patient=True)), daemon=True)
+    worker, outcome = patient_ask(study)
     worker.start()
     study._release_patient(stuck.number)
     worker.join(timeout=30)
@@ -171,15 +176,7 @@ def test_a_waiting_worker_gives_up_when_the_study_is_stopped(stop_first: bool) -
     study.optimize(lambda t: t.suggest_int("a", 0, 1), n_trials=1)
     running = study._ask(None, heartbeat=False, patient=True)
     running.suggest_int("a", 0, 1)  # the last combination
-    outcome: list[object] = []
-
-    def worker() -> None:
-        try:
-            outcome.append(study._ask(None, heartbeat=False, patient=True))
-        except SearchExhausted as exc:
-            outcome.append(exc)
-
-    thread = threading.Thread(target=worker, daemon=True)  # a hang fails, not blocks
+    thread, outcome = patient_ask(study)
     if stop_first:
         study.stop()
     thread.start()
