@@ -17,5 +17,9 @@ def test_the_benchmark_compares_every_pattern() -> None:
         "| best_value callback", "| median pruner", "| 5,000-choice categorical"]
     for row in rows:
         ours, theirs, ratio = (float(cell) for cell in row.strip(" |").split(" | ")[2:])
-        # one round: the ratio is of the unrounded times the cells show to 0.01 ms
-        assert ours > 0 and theirs > 0 and ratio == pytest.approx(ours / theirs, rel=0.1)
+        # one round: the ratio is of the unrounded times, which the cells show to 0.01 ms
+        # (0.065-0.075 and 0.085-0.095 for cells of 0.07 and 0.09: a ratio of 0.68-0.88)
+        half = 0.005
+        assert ours > 0 and theirs > 0
+        assert (ours - half) / (theirs + half) - 0.01 <= ratio <= (ours + half) / (
+            theirs - half) + 0.01
