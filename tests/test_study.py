@@ -88,6 +88,8 @@ def test_numeric_distributions_are_shared_between_trials_and_checked_on_every_ca
             trial.suggest_int("half", 0.5, 3)
         with pytest.raises(ValueError, match="'listed'"):  # unhashable: built, and refused
             trial.suggest_float("listed", [0.0], 1.0)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="'array': low must be a number"):  # not numpy's
+            trial.suggest_float("array", np.array([0.0, 1.0]), 2.0)  # words on truth values
     first.suggest_int("k", 0, 3)
     first.suggest_int("one", 0, 1)
     with pytest.raises(ValueError, match="'flag'"):  # True == 1, but a bool is no bound

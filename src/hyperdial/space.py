@@ -249,7 +249,7 @@ def distribution_from_dict(spec: Mapping[str, Any]) -> Distribution:
 def negative_zeros(*values: Any) -> tuple[bool, ...] | None:
     """Which of ``values`` are -0.0 (None when none is): equal to 0.0 and hashed alike, so a
     cache of immutable values must key on it to give back exactly what it was asked for."""
-    signs = tuple(v == 0.0 and type(v) is float and math.copysign(1.0, v) < 0 for v in values)
+    signs = tuple(type(v) is float and v == 0.0 and math.copysign(1.0, v) < 0 for v in values)
     return signs if any(signs) else None
 
 
