@@ -236,9 +236,10 @@ def distribution_from_dict(spec: Mapping[str, Any]) -> Distribution:
     kind = spec.get("type")
     try:
         if kind in ("float", "int") and "low" in spec and "high" in spec:
-            low, high, step = spec["low"], spec["high"], spec.get("step")
-            return _numeric_from_dict(kind, low, high, spec.get("log", False), step,
-                                      negative_zeros(low, high, step))
+            step = spec.get("step")
+            return shared_numeric(Float if kind == "float" else Int, spec["low"], spec["high"],
+                                  bool(spec.get("log", False)),
+                                  1 if kind == "int" and step is None else step)
         if kind == "categorical" and type(spec.get("choices")) is list:
             return _categorical_from_list(spec["choices"])
     except TypeError:  # an unhashable value: the plain build says what is wrong
@@ -246,19 +247,26 @@ def distribution_from_dict(spec: Mapping[str, Any]) -> Distribution:
     return _from_dict(spec)
 
 
-def negative_zeros(*values: Any) -> tuple[bool, ...] | None:
-    """Which of ``values`` are -0.0 (None when none is): equal to 0.0 and hashed alike, so a
-    cache of immutable values must key on it to give back exactly what it was asked for."""
+def shared_numeric(cls: Any, low: Any, high: Any, log: Any, step: Any) -> Distribution:
+    """``cls(low, high, log=log, step=step)``, one instance for each exact set of arguments:
+    distributions are immutable, and a study asks for (and replays) the same few on every
+    trial. Exact: True, 1 and 1.0 are told apart (a bool bound is refused, which True == 1
+    would hide behind an earlier call with 1), and so are -0.0 and 0.0. Errors are not
+    cached; an unhashable argument raises TypeError."""
+    return _shared_numeric(cls, low, high, log, step, _negative_zeros(low, high, step))
+
+
+def _negative_zeros(*values: Any) -> tuple[bool, ...] | None:
+    """Which of ``values`` are -0.0 (None when none is): equal to 0.0 and hashed alike."""
     signs = tuple(type(v) is float and v == 0.0 and math.copysign(1.0, v) < 0 for v in values)
     return signs if any(signs) else None
 
 
-# typed: True, 1 and 1.0 are separate entries (a spec keeps its JSON types); errors are not
-# cached, so a bad spec raises every time.
-@functools.lru_cache(maxsize=1024, typed=True)
-def _numeric_from_dict(kind: str, low: Any, high: Any, log: Any, step: Any,
-                       _negative_zeros: tuple[bool, ...] | None) -> Distribution:
-    return _from_dict({"type": kind, "low": low, "high": high, "log": log, "step": step})
+@functools.lru_cache(maxsize=2048, typed=True)
+def _shared_numeric(cls: Any, low: Any, high: Any, log: Any, step: Any,
+                    _negative_zeros: tuple[bool, ...] | None) -> Distribution:
+    dist: Distribution = cls(low, high, log=log, step=step)
+    return dist
 
 
 _categoricals: dict[str, Categorical] = {}  # by the repr of their JSON list of choices

@@ -8,7 +8,6 @@ write, so a ``suggest_*`` costs no storage round trip.
 from __future__ import annotations
 
 import enum
-import functools
 import json
 import math
 import warnings
@@ -26,8 +25,8 @@ from hyperdial.space import (
     Float,
     Int,
     SearchSpace,
-    negative_zeros,
     plain,
+    shared_numeric,
 )
 
 
@@ -329,24 +328,13 @@ def _build(name: str, cls: Any, *args: Any, **kwargs: Any) -> Distribution:
 
 
 def _numeric(name: str, cls: Any, low: Any, high: Any, log: Any, step: Any) -> Distribution:
-    """``cls(low, high, log=log, step=step)``, shared between the calls that ask for the same
-    one: distributions are immutable, an objective asks for the same few on every trial, and
+    """`shared_numeric`: an objective asks for the same few distributions on every trial, and
     building one with its checks was a tenth of a random-search trial in memory."""
     try:
-        return _numeric_cached(cls, low, high, log, step, negative_zeros(low, high, step))
+        return shared_numeric(cls, low, high, log, step)
     except TypeError as exc:  # an unhashable argument (a list, a numpy array): build it plainly
         if "unhashable" not in str(exc):
             raise ValueError(f"parameter {name!r}: {exc}") from exc
     except ValueError as exc:
         raise ValueError(f"parameter {name!r}: {exc}") from exc
     return _build(name, cls, low, high, log=log, step=step)
-
-
-# typed: True and 1 are separate entries (a bool bound is refused, which True == 1 would
-# otherwise hide behind an earlier call with 1), and -0.0 is told from 0.0 (`negative_zeros`);
-# errors are not cached, so a bad call raises every time.
-@functools.lru_cache(maxsize=1024, typed=True)
-def _numeric_cached(cls: Any, low: Any, high: Any, log: Any, step: Any,
-                    _negative_zeros: tuple[bool, ...] | None) -> Distribution:
-    dist: Distribution = cls(low, high, log=log, step=step)
-    return dist
