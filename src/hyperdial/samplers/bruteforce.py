@@ -53,6 +53,13 @@ class _Node:
         return len(self.children) < self.size or any(
             c.free(strict) for c in self.children.values())
 
+    def n_free(self) -> int:
+        """How many combinations below are free (`free`), a value no trial has taken
+        counting as one."""
+        if self.name is None:
+            return int(self.free())
+        return self.size - len(self.children) + sum(c.n_free() for c in self.children.values())
+
     def child(self, name: str, value: Any) -> _Node | None:
         """The subtree under ``name = value`` (None: no trial has taken it)."""
         if name != self.name or self.dist is None:
@@ -153,13 +160,13 @@ class BruteForceSampler(Sampler):
             node = node.child(key, value) if node is not None else None
         if node is None or node.name not in (None, name) or node.dist not in (None, dist):
             node = _Node()  # a path no trial has taken: everything under it is new
-        todo = [i for i in range(len(values)) if i not in node.children]
-        if not todo:  # every value taken: one with a free combination below, else one whose
-            # subtree is not done (running trials may go on past what they have so far) with
-            # the fewest running there, else any
-            todo = [i for i, child in node.children.items() if child.free()]
-        if not todo:
-            busy = {i: child.running for i, child in node.children.items() if not child.done()}
-            todo = [i for i, n in busy.items() if n == min(busy.values())] \
-                or list(range(len(values)))
+        # A free combination drawn uniformly (a value no trial has taken counts as one), as
+        # Optuna's sampler does; when none is free, a value whose subtree is not done (running
+        # trials may go on past what they have so far) with the fewest running there; else any.
+        weights = np.array([node.children[i].n_free() if i in node.children else 1
+                            for i in range(len(values))], dtype=float)
+        if weights.any():
+            return values[int(rng.choice(len(values), p=weights / weights.sum()))]
+        busy = {i: child.running for i, child in node.children.items() if not child.done()}
+        todo = [i for i, n in busy.items() if n == min(busy.values())] or list(range(len(values)))
         return values[todo[int(rng.integers(len(todo)))]]
