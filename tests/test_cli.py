@@ -298,6 +298,7 @@ def _garbage(tmp_path: Path) -> str:
     (["studies"], "bad-url", "cannot open storage"),
     (["studies"], "foreign", "not a hyperdial"),
     (["studies"], "garbage", "not a hyperdial"),
+    (["studies"], "folder", "is a folder; name a database file inside it"),
     (["studies"], "newer", "upgrade hyperdial"),
     (["rename", "nope", "x"], None, "no study named 'nope'"),
     (["run", "{dir}/missing.py:f", "--study", "s", "--n-trials", "3"], None, "no such file"),
@@ -324,12 +325,13 @@ def test_errors_are_one_line(args: list[str], storage: str | None, expected: str
     run_quadratic(objectives, url, n=1)
     urls = {None: url, "missing": f"sqlite:///{tmp_path / 'none.db'}",
             "bad-url": "nosuchdb://x", "foreign": _foreign_db, "garbage": _garbage,
-            "newer": _newer_schema}
+            "newer": _newer_schema, "folder": lambda tmp: f"sqlite:///{tmp}"}
     target = urls[storage]
     target = target(tmp_path) if callable(target) else target
     args = [a.format(dir=tmp_path, file=objectives) for a in args]
     error = one_line_error(invoke(*args, url=target))
     assert expected in error
+    assert error.count("cannot open") <= 1, error
 
 
 def test_password_is_masked_in_messages() -> None:

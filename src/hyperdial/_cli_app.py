@@ -102,8 +102,9 @@ def open_storage(url: str, *, create: bool = False) -> Storage:
     try:
         storage = get_storage(url)
     except (ValueError, ImportError, OSError, SQLAlchemyError) as exc:
-        raise click.ClickException(f"cannot open storage {safe_url(url)}: {first_line(exc)}"
-                                   ) from None
+        why = first_line(exc)  # the storage's own "cannot open URL: ..." needs no prefix
+        raise click.ClickException(why if why.startswith("cannot open") else
+                                   f"cannot open storage {safe_url(url)}: {why}") from None
     ctx.call_on_close(storage.close)
     return storage
 

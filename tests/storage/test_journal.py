@@ -163,6 +163,12 @@ def test_a_missing_folder_is_named_and_not_created(tmp_path: Path) -> None:
     assert not (tmp_path / "nowhere").exists()
 
 
+def test_a_folder_given_as_the_journal_is_named(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match=f"the journal {tmp_path} is a folder"):
+        JournalFileStorage(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_study_runs_on_a_journal_url_and_resumes(tmp_path: Path) -> None:
     url = f"journal:///{tmp_path / 'study.jsonl'}"
     assert isinstance(get_storage(url), JournalFileStorage)

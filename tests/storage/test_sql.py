@@ -73,6 +73,12 @@ def test_a_missing_folder_is_named_and_not_created(tmp_path: Path) -> None:
     assert not (tmp_path / "no").exists()
 
 
+def test_a_folder_given_as_the_database_is_named(tmp_path: Path) -> None:
+    with pytest.raises(IsADirectoryError, match=f"{tmp_path} is a folder"):
+        get_storage(f"sqlite:///{tmp_path}")
+    assert list(tmp_path.iterdir()) == []  # no lock file or journal left beside it
+
+
 def test_importing_hyperdial_does_not_import_sqlalchemy() -> None:
     code = ("import sys, hyperdial, hyperdial.storage as s\n"
             "assert 'sqlalchemy' not in sys.modules, 'imported too early'\n"

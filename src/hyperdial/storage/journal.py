@@ -51,6 +51,8 @@ class JournalFileStorage(Storage):
         folder = os.path.dirname(self.path)
         if not os.path.isdir(folder):
             raise StorageError(f"the folder of the journal {self.path} does not exist")
+        if os.path.isdir(self.path):
+            raise StorageError(f"the journal {self.path} is a folder; name a file inside it")
         with _FILE_LOCKS_GUARD:
             self._lock = _FILE_LOCKS.setdefault(self.path, threading.RLock())
         self._fd: int | None = None

@@ -343,6 +343,9 @@ class SQLStorage(Storage):
             if not os.path.isdir(folder):  # sqlite3 would only say "unable to open"
                 raise FileNotFoundError(f"cannot open {self._where}: the folder {folder} does "
                                         "not exist (SQLite creates the file, not its folder)")
+            if os.path.isdir(database):
+                raise IsADirectoryError(f"cannot open {self._where}: {os.path.abspath(database)} "
+                                        "is a folder; name a database file inside it")
             self._lock_path = f"{database}-lock"
         kwargs: dict[str, Any] = {"poolclass": StaticPool if self._memory else NullPool}
         connect_args: dict[str, Any] = {}
