@@ -77,5 +77,6 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+    """The public surface (lazy subpackages included), not this module's helpers."""
+    return sorted(__all__)
 
