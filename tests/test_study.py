@@ -435,6 +435,42 @@ def test_create_load_and_name_clashes() -> None:
     assert hd.get_all_study_names(storage) == []
 
 
+def test_study_summaries_count_states_and_name_the_best(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    assert hd.get_all_study_summaries(url) == []
+    one = hd.create_study(study_name="one", storage=url, direction="maximize",
+                          sampler=hd.samplers.RandomSampler(seed=0))
+    one.set_user_attr("owner", "me")
+    for value in (1.0, 3.0, 2.0):
+        one.tell(one.ask(), value)
+    one.tell(one.ask(), state=hd.TrialState.PRUNED)
+    one.ask()  # left running
+    two = hd.create_study(study_name="two", storage=url, directions=["minimize", "minimize"])
+    for values in ([1.0, 2.0], [2.0, 1.0], [3.0, 3.0]):
+        two.tell(two.ask(), values)
+    hd.create_study(study_name="empty", storage=url)
+
+    by_name = {s.study_name: s for s in hd.get_all_study_summaries(url)}
+    assert sorted(by_name) == ["empty", "one", "two"]
+    first = by_name["one"]
+    assert first.n_trials == 5 and first.direction is hd.StudyDirection.MAXIMIZE
+    assert (first.state_counts[hd.TrialState.COMPLETE], first.state_counts[hd.TrialState.PRUNED],
+            first.state_counts[hd.TrialState.RUNNING]) == (3, 1, 1)
+    assert first.best_trial is not None and first.best_trial.number == 1
+    assert first.user_attrs == {"owner": "me"}
+    assert first.datetime_start == one.trials[0].datetime_start
+    second = by_name["two"]
+    assert second.best_trial is None  # as in Optuna: no single best with several objectives
+    assert sorted(t.number for t in second.best_trials) == [0, 1]
+    with pytest.raises(RuntimeError, match="several objectives"):
+        _ = second.direction
+    empty = by_name["empty"]
+    assert (empty.n_trials, empty.best_trials, empty.datetime_start) == (0, (), None)
+    running = [t for t in hd.load_study(study_name="one", storage=url).trials
+               if t.state is hd.TrialState.RUNNING]
+    assert len(running) == 1  # listing wrote nothing (no stale check, no heartbeat)
+
+
 def test_copy_study_keeps_every_trial() -> None:
     src, dst = hd.storage.InMemoryStorage(), hd.storage.InMemoryStorage()
     study = hd.create_study(study_name="s", storage=src)

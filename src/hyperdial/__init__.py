@@ -22,6 +22,7 @@ from hyperdial.study import (
                              create_study,
                              delete_study,
                              get_all_study_names,
+                             get_all_study_summaries,
                              load_study,
 )
 from hyperdial.trial import FrozenTrial, Trial, TrialRecord, TrialState, create_trial
@@ -52,6 +53,7 @@ __all__ = [
     "exceptions",
     "executors",
     "get_all_study_names",
+    "get_all_study_summaries",
     "importance",
     "load_study",
     "logging",

@@ -25,7 +25,13 @@ from hyperdial import pruners, samplers
 from hyperdial._optional import require
 from hyperdial.exceptions import DuplicatedStudy, HyperdialError, StudyNotFound
 from hyperdial.storage import Storage, get_storage, journal_path
-from hyperdial.study import Study, copy_study, create_study, load_study
+from hyperdial.study import (
+    Study,
+    copy_study,
+    create_study,
+    get_all_study_summaries,
+    load_study,
+)
 from hyperdial.trial import TrialRecord, TrialState
 
 DEFAULT_STORAGE = "sqlite:///hyperdial.db"
@@ -224,20 +230,16 @@ def quiet_logs(quiet: bool) -> Iterator[None]:
 @storage_option
 def studies(url: str) -> None:
     """List the studies: directions, trials by state, best value."""
-    storage = open_storage(url)
     rows = []
-    for info in storage.studies():
-        history = open_study(storage, info.name).history()
-        counts = r.state_counts(history.trials)
-        best = r.ranked(history)
-        best_cell = ("-" if not best else r.fmt(best[0].value) if history.n_objectives == 1
+    for summary in get_all_study_summaries(open_storage(url)):
+        counts, best = summary.state_counts, summary.best_trials
+        best_cell = ("-" if not best else r.fmt(best[0].value) if len(summary.directions) == 1
                      else f"front of {len(best)}")
-        created = getattr(info, "datetime_created", None) or min(
-            (t.datetime_start for t in history.trials if t.datetime_start), default=None)
-        rows.append([info.name, r.fmt_directions(info.directions), str(len(history.trials)),
+        rows.append([summary.study_name, r.fmt_directions(summary.directions),
+                     str(summary.n_trials),
                      *(str(counts[s]) for s in (TrialState.COMPLETE, TrialState.PRUNED,
                                                 TrialState.FAIL, TrialState.RUNNING)),
-                     best_cell, r.fmt_time(created)])
+                     best_cell, r.fmt_time(summary.datetime_start)])
     if not rows:
         click.echo(f"no studies in {safe_url(url)}", err=True)
         return

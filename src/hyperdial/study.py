@@ -15,6 +15,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from numbers import Real
 from typing import TYPE_CHECKING, Any
@@ -793,6 +794,60 @@ def get_all_study_names(storage: str | Storage) -> list[str]:
     return [s.name for s in get_storage(storage).studies()]
 
 
+@dataclass(frozen=True)
+class StudySummary:
+    """A study at a glance: Optuna's `StudySummary` fields plus the trials by state and, for
+    several objectives, the Pareto front."""
+
+    study_name: str
+    study_id: int
+    directions: tuple[StudyDirection, ...]
+    n_trials: int
+    state_counts: Mapping[TrialState, int]
+    #: The best feasible completed trial (one objective) or the Pareto front (several); empty
+    #: before any trial completes.
+    best_trials: tuple[TrialRecord, ...]
+    user_attrs: Mapping[str, Any]
+    #: When its first trial started; None without trials.
+    datetime_start: datetime | None
+
+    @property
+    def direction(self) -> StudyDirection:
+        if len(self.directions) != 1:
+            raise RuntimeError(f"study {self.study_name!r} has several objectives: use "
+                               "directions")
+        return self.directions[0]
+
+    @property
+    def best_trial(self) -> TrialRecord | None:
+        """The best trial of a single-objective study, None before one completes and for
+        several objectives (as in Optuna)."""
+        return self.best_trials[0] if len(self.directions) == 1 and self.best_trials else None
+
+
+def get_all_study_summaries(storage: str | Storage) -> list[StudySummary]:
+    """Every study of ``storage`` with its trial counts and best trial(s), reading each study's
+    trials once."""
+    store = get_storage(storage)
+    out = []
+    for info in store.studies():
+        study = load_study(study_name=info.name, storage=store, heartbeat_interval=None)
+        history = study.history()
+        counts = dict.fromkeys(TrialState, 0)
+        for t in history.trials:
+            counts[t.state] += 1
+        if history.n_objectives == 1:
+            best = history.best()
+            front: tuple[TrialRecord, ...] = () if best is None else (best,)
+        else:
+            front = tuple(history.pareto_front())
+        start = min((t.datetime_start for t in history.trials if t.datetime_start),
+                    default=None)
+        out.append(StudySummary(info.name, info.id, info.directions, len(history.trials),
+                                counts, front, study.user_attrs, start))
+    return out
+
+
 def copy_study(*, from_study_name: str, from_storage: str | Storage, to_storage: str | Storage,
                to_study_name: str | None = None) -> None:
     from hyperdial.storage.base import copy_study as _copy
@@ -800,8 +855,8 @@ def copy_study(*, from_study_name: str, from_storage: str | Storage, to_storage:
     _copy(get_storage(from_storage), from_study_name, get_storage(to_storage), to_study_name)
 
 
-__all__ = ["Study", "copy_study", "create_study", "delete_study", "get_all_study_names",
-           "load_study"]
+__all__ = ["Study", "StudySummary", "copy_study", "create_study", "delete_study",
+           "get_all_study_names", "get_all_study_summaries", "load_study"]
 
 
 def __getattr__(name: str) -> Any:
