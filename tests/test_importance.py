@@ -72,6 +72,24 @@ def test_numeric_parameters_match_optunas_ped_anova() -> None:
         assert ours[name] == pytest.approx(theirs[name], abs=0.02)
 
 
+def test_ties_at_the_cut_join_the_top_trials() -> None:
+    """A constant objective makes nothing important; a step objective whose best step holds
+    far more than the top 10 % of trials gives its step parameter all the importance (the
+    earliest of the tied trials, taken alone, would credit the noise parameter too)."""
+    def flat(trial: hd.Trial) -> float:
+        return 0.0 * trial.suggest_float("x", 0, 1) + 0.0 * trial.suggest_int("n", 1, 5)
+
+    assert get_param_importances(_random_study(flat, n=200), normalize=False) == \
+        {"x": 0.0, "n": 0.0}
+
+    def step(trial: hd.Trial) -> float:
+        trial.suggest_float("noise", 0, 1)
+        return float(trial.suggest_float("x", 0, 1) > 0.5)
+
+    shares = get_param_importances(_random_study(step, n=200))
+    assert shares["noise"] < 0.02 and shares["x"] > 0.98  # (0.12 and 0.88 cut by trial order)
+
+
 def test_a_decisive_categorical_and_an_integer_are_found() -> None:
     def objective(trial: hd.Trial) -> float:
         kind = trial.suggest_categorical("kind", ["good", "bad", "worse"])
