@@ -158,12 +158,22 @@ def test_several_objectives_need_a_target() -> None:
     assert next(iter(get_param_importances(study, target=lambda t: t.values[0]))) == "x"
 
 
+def test_no_completed_trial_is_an_error_and_no_parameter_no_importance() -> None:
+    empty = hd.create_study()
+    with pytest.raises(ValueError, match="no completed trial"):
+        get_param_importances(empty)
+    failed = hd.create_study()
+    failed.optimize(lambda t: t.suggest_float("x", 0, 1) * float("nan"), n_trials=3)
+    with pytest.raises(ValueError, match="no completed trial"):
+        get_param_importances(failed)
+    assert get_param_importances(_random_study(lambda t: 1.0, n=5)) == {}
+
+
 def test_too_few_trials_and_bad_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="at least 2 trials in the top"):
         get_param_importances(_random_study(_bowl, n=10))
     with pytest.raises(ValueError, match="target_quantile"):
         PedAnovaImportanceEvaluator(target_quantile=0.5, region_quantile=0.4)
-    assert get_param_importances(hd.create_study()) == {}
 
 
 def test_global_evaluation_compares_with_the_whole_space() -> None:

@@ -360,9 +360,12 @@ def get_param_importances(study: Study | History, *,
     named; then only the trials holding it count). ``target`` turns a trial into the value to
     judge, lower is better; it is needed with several objectives. With ``normalize`` the
     importances are shares (`ImportanceEvaluator.shares`): PED-ANOVA's sum to 1 (all 0 when
-    no parameter mattered); Sobol's are of the total variance.
+    no parameter mattered); Sobol's are of the total variance. Without a completed trial:
+    ValueError; with trials but no parameter: ``{}``.
     """
     history = as_history(study)
+    if not history.completed:  # as Optuna: nothing to judge is an error, not "no importance"
+        raise ValueError("no completed trial to judge parameter importance by")
     evaluator = evaluator or PedAnovaImportanceEvaluator()
     names = param_names(history, params, evaluator)
     if not names:
