@@ -87,6 +87,26 @@ def test_refuses_a_private_storage_and_a_missing_study(tmp_path: Path) -> None:
                                  n_tasks=0)
 
 
+class _PureExecutor(ThreadPoolExecutor):
+    """Runs calls with equal arguments once, as Dask's executor does with pure tasks."""
+
+    def __init__(self) -> None:
+        super().__init__(4)
+        self.runs: dict[Any, Future[Any]] = {}
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        key = (fn, *args)
+        if key not in self.runs:
+            self.runs[key] = super().submit(fn, *args, **kwargs)
+        return self.runs[key]
+
+
+def test_an_executor_that_merges_equal_calls_still_runs_n_tasks(tmp_path: Path) -> None:
+    with _PureExecutor() as pool:
+        _optimize_new(pool, f"sqlite:///{tmp_path / 'p.db'}", n_trials=6, n_tasks=3)
+    assert len(pool.runs) == 3
+
+
 def test_on_a_dask_cluster_of_processes(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     import cloudpickle

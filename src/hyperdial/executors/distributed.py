@@ -50,9 +50,11 @@ def optimize_distributed(executor: Executor, objective: Callable[..., Any], *,
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an int >= 1, got {value!r}")
     study = load_study(study_name=study_name, storage=storage)  # it must exist: fail here
+    # Each task gets its own index: Dask takes submits as pure by default and would merge
+    # ``n_tasks`` calls with equal arguments into one task.
     futures: list[Future[None]] = [
         executor.submit(_task, objective, study_name, storage, n_trials, sampler, pruner,
-                        tuple(catch)) for _ in range(n_tasks)]
+                        tuple(catch), i) for i in range(n_tasks)]
     errors = []
     for future in futures:
         try:
@@ -67,8 +69,9 @@ def optimize_distributed(executor: Executor, objective: Callable[..., Any], *,
 def _task(objective: Callable[..., Any], study_name: str, storage: str, n_trials: int,
           sampler: Sampler | Callable[[], Sampler] | None,
           pruner: Pruner | Callable[[], Pruner] | None,
-          catch: tuple[type[Exception], ...]) -> None:
-    """One worker: open the study, run trials until it holds ``n_trials`` finished ones."""
+          catch: tuple[type[Exception], ...], index: int) -> None:
+    """Worker ``index``: open the study, run trials until it holds ``n_trials`` finished
+    ones."""
     from hyperdial.pruners.base import Pruner
     from hyperdial.samplers.base import Sampler
     from hyperdial.stoppers import MaxTrialsStopper
