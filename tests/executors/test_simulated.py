@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -54,6 +55,24 @@ def test_plain_functions_take_no_time_and_errors_go_to_the_future() -> None:
         ex.submit(lambda: 1)
     with pytest.raises(ValueError, match="n_workers"):
         SimulatedExecutor(0)
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), None, "abc", True])
+def test_a_bad_step_cost_fails_its_trial_and_the_run_goes_on(bad: Any) -> None:
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+
+    def objective(trial: hd.Trial) -> Generator[Any, None, float]:
+        x = trial.suggest_float("x", 0, 1)
+        yield bad if trial.number == 1 else 1.0
+        return x
+
+    executor = SimulatedExecutor(2)
+    optimize_simulated(study, objective, n_trials=4, executor=executor)
+    states = [t.state for t in study.trials]
+    assert states == [hd.TrialState.COMPLETE, hd.TrialState.FAIL, hd.TrialState.COMPLETE,
+                      hd.TrialState.COMPLETE]
+    assert "costs are virtual seconds >= 0" in study.trials[1].fail_reason
+    assert executor.now == 2.0 and not executor._busy  # trial 1 took no time; none left
 
 
 def test_run_until_stops_the_clock_there() -> None:

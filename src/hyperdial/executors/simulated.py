@@ -111,23 +111,25 @@ class SimulatedExecutor:
                 self._finish(task_id, future, result=task)
 
     def _advance(self, task_id: int, task: Task, future: Future[Any]) -> None:
-        """Run ``task`` up to its next ``yield`` (then schedule it) or its end."""
-        try:
-            cost = task.send(None)
-        except StopIteration as stop:
-            self._finish(task_id, future, result=stop.value)
-            return
-        except BaseException as exc:
-            self._finish(task_id, future, exc=exc)
-            return
-        cost = float(cost)
-        if not cost >= 0.0:
-            task.close()
-            self._finish(task_id, future, exc=ValueError(f"a step cost {cost!r}; costs are "
-                                                         "virtual seconds >= 0"))
-            return
-        self.trace.append(Event(self.now, task_id, "step", cost))
-        heapq.heappush(self._heap, (self.now + cost, float(self._rng.random()), task_id, task,
+        """Run ``task`` up to its next ``yield`` (then schedule it) or its end. A step cost that
+        is not a number >= 0 is raised as a ValueError inside the task, at that ``yield``, so
+        the task ends as on any error of its own (`optimize_simulated` fails the trial)."""
+        error: ValueError | None = None
+        while True:
+            try:
+                cost = task.send(None) if error is None else task.throw(error)
+            except StopIteration as stop:
+                self._finish(task_id, future, result=stop.value)
+                return
+            except BaseException as exc:
+                self._finish(task_id, future, exc=exc)
+                return
+            step = _virtual_seconds(cost)
+            if step is not None:
+                break
+            error = ValueError(f"a step cost {cost!r}; costs are virtual seconds >= 0")
+        self.trace.append(Event(self.now, task_id, "step", step))
+        heapq.heappush(self._heap, (self.now + step, float(self._rng.random()), task_id, task,
                                     future))
 
     def _finish(self, task_id: int, future: Future[Any], *, result: Any = None,
@@ -138,6 +140,17 @@ class SimulatedExecutor:
             future.set_result(result)
         else:
             future.set_exception(exc)
+
+
+def _virtual_seconds(cost: Any) -> float | None:
+    """``cost`` as a number of virtual seconds, None unless it is a real number >= 0."""
+    if isinstance(cost, bool):
+        return None
+    try:
+        step = float(cost)
+    except (TypeError, ValueError):
+        return None
+    return step if step >= 0.0 else None  # NaN compares False
 
 
 class AskTell(Protocol):
