@@ -1,8 +1,9 @@
-"""A study to draw, shared by the plotly and the matplotlib tests."""
+"""Studies to draw, shared by the plotly and the matplotlib tests."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pytest
@@ -31,3 +32,31 @@ def _study(direction: str = "minimize") -> hd.Study:
 def make_study() -> Callable[..., hd.Study]:
     """Builds a 30-trial study of lr (log), act and depth, with reports and pruned trials."""
     return _study
+
+
+def _choice_study(choices: Sequence[Any]) -> hd.Study:
+    def objective(trial: hd.Trial) -> float:
+        return trial.suggest_float("x", 0, 1) + (trial.suggest_categorical("k", choices) is None)
+
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=16)
+    return study
+
+
+@pytest.fixture()
+def make_choice_study() -> Callable[[Sequence[Any]], hd.Study]:
+    """Builds a 16-trial study of x (0 to 1) and k, a categorical of the given choices."""
+    return _choice_study
+
+
+@pytest.fixture()
+def branch_study() -> hd.Study:
+    """A 20-trial study of two branches: model "a" holds lr, model "b" holds c."""
+    def objective(trial: hd.Trial) -> float:
+        if trial.suggest_categorical("model", ["a", "b"]) == "a":
+            return trial.suggest_float("lr", 1e-4, 1.0, log=True)
+        return 0.5 + trial.suggest_float("c", 0, 1)
+
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=20)
+    return study

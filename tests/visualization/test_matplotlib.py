@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ import hyperdial as hd
 from hyperdial.visualization import matplotlib as mvis
 
 StudyMaker = Callable[..., hd.Study]
+ChoiceStudyMaker = Callable[[Sequence[Any]], hd.Study]
 
 
 @pytest.fixture(autouse=True)
@@ -172,3 +174,59 @@ def test_hypervolume_history_matches_the_plotly_one() -> None:
     trace = vis.plot_hypervolume_history(study, [2.0, 2.0]).data[0]
     assert list(line.get_ydata()) == list(trace.y)
     assert np.all(np.diff(line.get_ydata()) >= 0)
+
+
+def test_parallel_coordinate_of_parameters_no_trial_holds_together_is_a_value_error(
+        branch_study: hd.Study) -> None:
+    with pytest.raises(ValueError, match=r"no completed trial holds all of \['lr', 'c'\]"):
+        mvis.plot_parallel_coordinate(branch_study, params=["lr", "c"])
+
+
+@pytest.mark.parametrize(("choices", "labels"), [
+    ([None, "a"], ["None", "a"]),
+    (["a", 1], ["a", "1"]),
+    ([None, "a", 1, 1.0, True], ["None", "a", "1", "1.0", "True"]),
+])
+def test_categorical_choices_of_any_type_each_get_their_own_labelled_position(
+        choices: list[Any], labels: list[str], make_choice_study: ChoiceStudyMaker) -> None:
+    study = make_choice_study(choices)
+    done = completed(study)
+    assert len({repr(t.params["k"]) for t in done}) == len(choices)  # each was drawn
+    positions = [t.distributions["k"].index(t.params["k"]) for t in done]
+    panel = mvis.plot_slice(study, ["k"])[0, 0]
+    rank = mvis.plot_rank(study, ["x", "k"])[0, 0]  # one pair: k against x
+    contour = mvis.plot_contour(study, ["x", "k"], n_grid=6, n_samples=4)
+    for ax, k, axis in ((panel, 0, panel.xaxis), (rank, 1, rank.yaxis),
+                        (contour, 1, contour.yaxis)):
+        assert ax.collections[-1].get_offsets()[:, k].tolist() == positions
+        assert [tick.get_text() for tick in axis.get_ticklabels()] == labels
+        assert axis.get_ticklocs().tolist() == list(range(len(choices)))
+
+
+@pytest.mark.parametrize("plot", [
+    mvis.plot_optimization_history, mvis.plot_edf, mvis.plot_param_importances,
+    pytest.param(lambda s: mvis.plot_hypervolume_history(s, [1.0]), id="hypervolume")])
+def test_plots_of_a_study_without_a_completed_trial_are_value_errors(
+        plot: Callable[[hd.Study], Any]) -> None:
+    failed = hd.create_study()
+    failed.optimize(lambda t: t.suggest_float("x", 0, 1) / 0, n_trials=2,
+                    catch=(ZeroDivisionError,))
+    for study in (hd.create_study(), failed):
+        with pytest.raises(ValueError, match="no trial has completed yet"):
+            plot(study)
+
+
+def test_a_parameter_no_completed_trial_holds_is_a_value_error_naming_it(
+        make_study: StudyMaker) -> None:
+    study = make_study()
+    for plot in (mvis.plot_slice, mvis.plot_parallel_coordinate, mvis.plot_rank,
+                 mvis.plot_contour):
+        with pytest.raises(ValueError, match=r"no completed trial holds \['zz'\]"):
+            plot(study, ["lr", "zz"])
+
+
+def test_a_rank_plot_of_no_parameter_is_a_value_error() -> None:
+    constant = hd.create_study()
+    constant.optimize(lambda t: 1.0, n_trials=3)
+    with pytest.raises(ValueError, match="a rank plot needs at least one parameter"):
+        mvis.plot_rank(constant)

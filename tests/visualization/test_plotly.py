@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from hyperdial import visualization as vis
 from hyperdial.testing.objectives import lr_batch_ridge
 
 StudyMaker = Callable[..., hd.Study]
+ChoiceStudyMaker = Callable[[Sequence[Any]], hd.Study]
 
 pytest.importorskip("plotly")
 
@@ -122,7 +124,9 @@ def test_contour_is_the_partial_dependence_and_finds_the_ridge() -> None:
         best = 10 ** (-2 + 0.5 * np.log2(batch[row] / 64))
         assert abs(np.log10(lr[int(np.argmin(z[row]))] / best)) < 0.15
     assert len(dots.x) == 150
-    assert list(vis.plot_contour(study, ["act", "lr"]).data[0].x) == ["relu", "tanh"]
+    by_act = vis.plot_contour(study, ["act", "lr"])
+    assert list(by_act.data[0].x) == [0.0, 1.0]  # the choices' positions, labelled
+    assert list(by_act.layout.xaxis.ticktext) == ["relu", "tanh"]
     with pytest.raises(ValueError, match="two parameters"):
         vis.plot_contour(study, ["lr"])
     # by default, the two most important parameters
@@ -178,6 +182,9 @@ def test_edf_is_the_share_of_trials_at_or_below_each_value(make_study: StudyMake
     assert list(fig.data[0].x) == values
     assert list(fig.data[0].y) == pytest.approx(np.arange(1, len(values) + 1) / len(values))
     assert len(vis.plot_edf(first).data) == 1
+    empty = hd.create_study()
+    with pytest.raises(ValueError, match=f"completed yet in study '{empty.study_name}'"):
+        vis.plot_edf([first, empty])
 
 
 def test_hypervolume_history_grows_to_the_hypervolume_of_the_front() -> None:
@@ -206,12 +213,18 @@ def test_rank_plot_colours_each_pair_by_the_rank_of_the_value(make_study: StudyM
     study = make_study()
     fig = vis.plot_rank(study)
     completed = [t for t in study.trials if t.state is hd.TrialState.COMPLETE]
+
+    def drawn(name: str) -> list[Any]:  # a categorical at its choice's position
+        values = [t.params[name] for t in completed]
+        return [["relu", "tanh"].index(v) for v in values] if name == "act" else values
+
     # The lower triangle of a 2 x 2 matrix: (lr, act), (lr, depth), (act, depth).
     assert len(fig.data) == 3
     for panel, (x, y) in zip(fig.data, [("lr", "act"), ("lr", "depth"), ("act", "depth")],
                              strict=True):
-        assert list(panel.x) == [t.params[x] for t in completed]
-        assert list(panel.y) == [t.params[y] for t in completed]
+        assert list(panel.x) == drawn(x)
+        assert list(panel.y) == drawn(y)
+    assert list(fig.layout.yaxis.ticktext) == ["relu", "tanh"]
     rank = np.asarray(fig.data[0].marker.color)
     assert rank[int(np.argmin([t.value for t in completed]))] == 0.0
     assert rank[int(np.argmax([t.value for t in completed]))] == 1.0
@@ -240,3 +253,62 @@ def test_rank_plot_of_one_parameter_and_of_a_maximisedmake_study(make_study: Stu
     assert rank[int(np.argmax(dots.y))] == 0.0  # maximised: the highest value is the best
     with pytest.raises(ValueError, match="no trial has completed"):
         vis.plot_rank(hd.create_study())
+
+
+def test_parallel_coordinate_of_parameters_no_trial_holds_together_is_a_value_error(
+        branch_study: hd.Study) -> None:
+    with pytest.raises(ValueError, match=r"no completed trial holds all of \['lr', 'c'\]"):
+        vis.plot_parallel_coordinate(branch_study, params=["lr", "c"])
+    dims = vis.plot_parallel_coordinate(branch_study, params=["lr"]).data[0].dimensions
+    assert len(dims[0].values) == sum("lr" in t.params for t in branch_study.trials)
+
+
+@pytest.mark.parametrize(("choices", "labels"), [
+    ([None, "a", 1, 1.0, True], ["None", "a", "1", "1.0", "True"]),
+    (["1", 1, None], ["'1'", "1", "None"]),  # the text of "1" and 1 meet: reprs tell apart
+])
+def test_slice_and_rank_draw_each_categorical_choice_at_its_own_labelled_position(
+        choices: list[Any], labels: list[str], make_choice_study: ChoiceStudyMaker) -> None:
+    study = make_choice_study(choices)
+    completed = [t for t in study.trials if t.state is hd.TrialState.COMPLETE]
+    assert len({repr(t.params["k"]) for t in completed}) == len(choices)  # each was drawn
+    positions = [t.distributions["k"].index(t.params["k"]) for t in completed]
+    fig = vis.plot_slice(study, ["k"])
+    assert list(fig.data[0].x) == positions  # None is no null that plotly.js would drop
+    assert list(fig.layout.xaxis.ticktext) == labels
+    assert list(fig.layout.xaxis.tickvals) == list(range(len(choices)))
+    fig = vis.plot_rank(study, ["x", "k"])
+    assert list(fig.data[0].y) == positions and list(fig.layout.yaxis.ticktext) == labels
+
+
+@pytest.mark.parametrize("plot", [
+    vis.plot_optimization_history, vis.plot_edf, vis.plot_param_importances,
+    pytest.param(lambda s: vis.plot_hypervolume_history(s, [1.0]), id="hypervolume")])
+def test_plots_of_a_study_without_a_completed_trial_are_value_errors(
+        plot: Callable[[hd.Study], Any]) -> None:
+    failed = hd.create_study()
+    failed.optimize(lambda t: t.suggest_float("x", 0, 1) / 0, n_trials=2,
+                    catch=(ZeroDivisionError,))
+    for study in (hd.create_study(), failed):
+        with pytest.raises(ValueError, match="no trial has completed yet"):
+            plot(study)
+
+
+def test_a_parameter_no_completed_trial_holds_is_a_value_error_naming_it(
+        make_study: StudyMaker) -> None:
+    study = make_study()
+    for plot in (vis.plot_slice, vis.plot_parallel_coordinate, vis.plot_rank,
+                 vis.plot_contour):
+        with pytest.raises(ValueError, match=r"no completed trial holds \['zz'\]"):
+            plot(study, ["lr", "zz"])
+    with pytest.raises(ValueError, match=r"no completed trial holds \['zz'\]"):
+        vis.plot_param_importances(study, params=["zz"])
+
+
+def test_a_rank_plot_of_no_parameter_is_a_value_error() -> None:
+    constant = hd.create_study()
+    constant.optimize(lambda t: 1.0, n_trials=3)
+    with pytest.raises(ValueError, match="a rank plot needs at least one parameter"):
+        vis.plot_rank(constant)
+    with pytest.raises(ValueError, match="a rank plot needs at least one parameter"):
+        vis.plot_rank(constant, [])

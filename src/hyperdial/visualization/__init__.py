@@ -17,11 +17,13 @@ from hyperdial.history import History
 from hyperdial.importance import Target, as_history
 from hyperdial.visualization._series import (
     STATE_COLOURS,
+    Column,
     contour_grid,
     curves,
     edf_series,
     history_series,
     hypervolume_series,
+    importance_bars,
     is_pruned,
     lower_is_better,
     parallel_axes,
@@ -38,6 +40,15 @@ if TYPE_CHECKING:
 
 def _plotly() -> Any:
     return require("plotly.graph_objects", "viz")
+
+
+def _axis(c: Column) -> dict[str, Any]:
+    """The settings of an axis drawing ``c``: a log scale, or a categorical's labels at their
+    positions with every choice in view."""
+    if c.ticks is not None:
+        return {"tickvals": list(range(len(c.ticks))), "ticktext": c.ticks,
+                "range": [-0.5, len(c.ticks) - 0.5]}
+    return {"type": "log"} if c.log else {}
 
 
 def plot_optimization_history(study: Study | History, *, target: Target | None = None,
@@ -83,12 +94,11 @@ def plot_slice(study: Study | History, params: Sequence[str] | None = None, *,
                         subplot_titles=[p.name for p in panels])
     for col, panel in enumerate(panels, start=1):
         fig.add_trace(go.Scatter(
-            x=panel.x, y=panel.y, mode="markers", name=panel.name, showlegend=False,
+            x=panel.x.values, y=panel.y, mode="markers", name=panel.name, showlegend=False,
             marker={"color": panel.numbers, "colorscale": "Blues",
                     "showscale": col == len(panels), "colorbar": {"title": "Trial"}}),
             row=1, col=col)
-        if panel.log:
-            fig.update_xaxes(type="log", row=1, col=col)
+        fig.update_xaxes(_axis(panel.x), row=1, col=col)
     fig.update_layout(title="Slice plot", yaxis_title=target_name)
     return fig
 
@@ -131,11 +141,10 @@ def plot_contour(study: Study | History, params: Sequence[str] | None = None, *,
         go.Contour(x=c.x, y=c.y, z=c.surface, colorscale="Blues",
                    reversescale=lower_is_better(history, target),
                    colorbar={"title": target_name}, name="model"),
-        go.Scatter(x=c.points[0], y=c.points[1], mode="markers", name="Trial",
+        go.Scatter(x=c.points[0].values, y=c.points[1].values, mode="markers", name="Trial",
                    marker={"color": "black", "size": 5})])
-    for log, update in zip(c.log, (fig.update_xaxes, fig.update_yaxes), strict=True):
-        if log:
-            update(type="log")
+    fig.update_xaxes(_axis(c.points[0]))
+    fig.update_yaxes(_axis(c.points[1]))
     fig.update_layout(title=f"Contour plot (partial dependence): {c.params[0]}, {c.params[1]}",
                       xaxis_title=c.params[0], yaxis_title=c.params[1])
     return fig
@@ -156,13 +165,12 @@ def plot_rank(study: Study | History, params: Sequence[str] | None = None, *,
     hover = [f"Trial {t.number}: {v:.6g}" for t, v in zip(r.trials, r.values, strict=True)]
     fig = make_subplots(rows=r.shape[0], cols=r.shape[1])
     for n, (x_name, y_name, row, col) in enumerate(r.pairs):
-        y = r.values if y_name is None else [t.params[y_name] for t in r.trials]
+        x, y = r.columns[x_name], r.columns[y_name]
         fig.add_trace(go.Scatter(
-            x=[t.params[x_name] for t in r.trials], y=y, mode="markers", text=hover,
+            x=x.values, y=y.values, mode="markers", text=hover,
             showlegend=False, marker={**marker, "showscale": n == 0}), row=row, col=col)
-        for name, update in ((x_name, fig.update_xaxes), (y_name, fig.update_yaxes)):
-            if name in r.log:
-                update(type="log", row=row, col=col)
+        fig.update_xaxes(_axis(x), row=row, col=col)
+        fig.update_yaxes(_axis(y), row=row, col=col)
         if col == 1:
             fig.update_yaxes(title_text=y_name or target_name, row=row, col=col)
         if row == r.shape[0]:
@@ -177,10 +185,8 @@ def plot_param_importances(study: Study | History, *,
                            target: Target | None = None) -> Any:
     """`hyperdial.importance.get_param_importances` as horizontal bars, largest on top."""
     go = _plotly()
-    from hyperdial.importance import get_param_importances
-
-    shares = get_param_importances(study, evaluator=evaluator, params=params, target=target)
-    names = list(shares)[::-1]
+    shares = importance_bars(study, evaluator, params, target)
+    names = list(shares)
     fig = go.Figure(go.Bar(x=[shares[n] for n in names], y=names, orientation="h",
                            text=[f"{shares[n]:.2f}" for n in names], textposition="outside"))
     fig.update_layout(title="Hyperparameter importances", xaxis_title="Importance",

@@ -17,6 +17,7 @@ from hyperdial.space import Categorical, Distribution, Float, Int
 from hyperdial.trial import TrialRecord, TrialState, violation
 
 if TYPE_CHECKING:
+    from hyperdial.importance import ImportanceEvaluator
     from hyperdial.study import Study
 
 
@@ -29,12 +30,61 @@ def is_log(d: Distribution) -> bool:
     return isinstance(d, (Float, Int)) and d.log
 
 
-def plotted_params(history: History, params: Sequence[str] | None) -> list[str]:
-    """The named parameters, or those every completed trial holds."""
-    names = param_names(history, params)
+def completed(history: History, study_name: str | None = None) -> Sequence[TrialRecord]:
+    """The completed trials; none is an error, as an empty figure would look like a bug."""
     if not history.completed:
-        raise ValueError("no trial has completed yet: nothing to plot")
+        where = f" in study {study_name!r}" if study_name else ""
+        raise ValueError(f"no trial has completed yet{where}: nothing to plot")
+    return history.completed
+
+
+def plotted_params(history: History, params: Sequence[str] | None) -> list[str]:
+    """The named parameters, or those every completed trial holds; a name that no completed
+    trial holds is an error (a typo, not an empty panel)."""
+    known = {n for t in completed(history) for n in t.params}
+    names = param_names(history, params)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"no completed trial holds {unknown}; they hold {sorted(known)}")
     return names
+
+
+def holding(history: History, names: Sequence[str]) -> list[TrialRecord]:
+    """The completed trials holding every one of ``names``; none is an error."""
+    trials = [t for t in history.completed if all(n in t.params for n in names)]
+    if not trials:
+        raise ValueError(f"no completed trial holds all of {list(names)}: name fewer with "
+                         "params=")
+    return trials
+
+
+def choice_labels(d: Categorical) -> list[str]:
+    """Each choice's label: its text, or its repr for all where two texts meet ("1" and 1),
+    so that choices hyperdial tells apart (None, 1, 1.0, True, "1") stay apart."""
+    labels = [str(c) for c in d.choices]
+    return labels if len(set(labels)) == len(labels) else [repr(c) for c in d.choices]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A parameter's values as drawn: as they are, or for a categorical the positions 0, 1,
+    ... of its choices with their labels in ``ticks`` (plotting libraries drop None, merge 1,
+    1.0 and True, and cannot place mixed types); ``log`` for a log scale."""
+
+    values: list[Any]
+    ticks: list[str] | None = None
+    log: bool = False
+
+
+def column(d: Distribution, values: Sequence[Any]) -> Column:
+    if isinstance(d, Categorical):
+        return Column([float(d.index(v)) for v in values], choice_labels(d))
+    return Column(list(values), log=is_log(d))
+
+
+def param_column(trials: Sequence[TrialRecord], name: str) -> Column:
+    """The trials' values of parameter ``name``, by the first one's distribution."""
+    return column(trials[0].distributions[name], [t.params[name] for t in trials])
 
 
 @dataclass(frozen=True)
@@ -49,11 +99,11 @@ class HistorySeries:
 
 
 def history_series(history: History, target: Target | None) -> HistorySeries:
-    trials = history.completed
+    trials = completed(history)
     y = target_values(history, trials, target)
     sign = 1.0 if lower_is_better(history, target) else -1.0
     ok = np.array([violation(t) == 0.0 for t in trials], dtype=bool)
-    best = sign * np.minimum.accumulate(np.where(ok, sign * y, np.inf)) if len(y) else y
+    best = sign * np.minimum.accumulate(np.where(ok, sign * y, np.inf))
     best = np.where(np.isinf(best), np.nan, best)  # no feasible trial yet: no line
     return HistorySeries(np.array([t.number for t in trials]), y, best, ok)
 
@@ -77,20 +127,19 @@ class SlicePanel:
     """One parameter's completed trials: its values (x), the trials' values (y), numbers."""
 
     name: str
-    x: list[Any]
+    x: Column
     y: np.ndarray
     numbers: list[int]
-    log: bool
 
 
 def slice_panels(history: History, params: Sequence[str] | None,
                  target: Target | None) -> list[SlicePanel]:
     panels = []
     for name in plotted_params(history, params):
-        trials = [t for t in history.completed if name in t.params]
-        panels.append(SlicePanel(
-            name, [t.params[name] for t in trials], target_values(history, trials, target),
-            [t.number for t in trials], bool(trials) and is_log(trials[0].distributions[name])))
+        trials = [t for t in history.completed if name in t.params]  # some: name is known
+        panels.append(SlicePanel(name, param_column(trials, name),
+                                 target_values(history, trials, target),
+                                 [t.number for t in trials]))
     return panels
 
 
@@ -98,14 +147,14 @@ def slice_panels(history: History, params: Sequence[str] | None,
 class RankPanels:
     """The rank plot's completed trials (holding every plotted parameter), their values,
     ranks (0: best, 1: worst), and the panels: ``(x name, y name or None for the value, row,
-    column)`` on a ``shape`` grid, with which names are log-scaled."""
+    column)`` on a ``shape`` grid, with each name's column (the value's under None)."""
 
     trials: list[TrialRecord]
     values: np.ndarray
     rank: np.ndarray
     pairs: list[tuple[str, str | None, int, int]]
     shape: tuple[int, int]
-    log: set[str]
+    columns: dict[str | None, Column]
 
 
 def rank_panels(history: History, params: Sequence[str] | None,
@@ -115,9 +164,11 @@ def rank_panels(history: History, params: Sequence[str] | None,
     from scipy.stats import rankdata
 
     names = plotted_params(history, params)
-    trials = [t for t in history.completed if all(n in t.params for n in names)]
-    if not trials:
-        raise ValueError(f"no completed trial holds all of {names}: name fewer with params=")
+    if not names:
+        raise ValueError("a rank plot needs at least one parameter, " + (
+            "got params=[]" if params is not None
+            else "but the completed trials hold none in common: name them with params="))
+    trials = holding(history, names)
     values = target_values(history, trials, target)
     sign = 1.0 if lower_is_better(history, target) else -1.0
     rank = (rankdata(sign * values) - 1) / max(len(values) - 1, 1)
@@ -128,8 +179,9 @@ def rank_panels(history: History, params: Sequence[str] | None,
         k = len(names) - 1
         pairs = [(names[j], names[i + 1], i + 1, j + 1) for i in range(k) for j in range(i + 1)]
         shape = (k, k)
-    log = {n for n in names if is_log(trials[0].distributions[n])}
-    return RankPanels(trials, values, rank, pairs, shape, log)
+    columns: dict[str | None, Column] = {n: param_column(trials, n) for n in names}
+    columns[None] = Column(values.tolist())
+    return RankPanels(trials, values, rank, pairs, shape, columns)
 
 
 def pareto_groups(study: Study | History, target_names: Sequence[str] | None,
@@ -150,6 +202,18 @@ def pareto_groups(study: Study | History, target_names: Sequence[str] | None,
     return names, off, on
 
 
+def importance_bars(study: Study | History, evaluator: ImportanceEvaluator | None,
+                    params: Sequence[str] | None, target: Target | None) -> dict[str, float]:
+    """`hyperdial.importance.get_param_importances`, least important first (drawn bottom up,
+    so the largest is on top)."""
+    from hyperdial.importance import get_param_importances
+
+    history = as_history(study)
+    completed(history)  # the error of every plot of completed trials, before importance's
+    shares = get_param_importances(history, evaluator=evaluator, params=params, target=target)
+    return dict(reversed(shares.items()))
+
+
 def edf_series(studies: Study | History | Sequence[Study | History], target: Target | None,
                ) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """Per study: its name, its completed trials' values sorted, and the share of trials at
@@ -159,9 +223,10 @@ def edf_series(studies: Study | History | Sequence[Study | History], target: Tar
     out = []
     for k, study in enumerate(group):
         history = as_history(study)
-        y = np.sort(target_values(history, history.completed, target))
         name = getattr(study, "study_name", f"study {k}")
-        out.append((name, y, np.arange(1, len(y) + 1) / max(len(y), 1)))
+        trials = completed(history, name if len(group) > 1 else None)
+        y = np.sort(target_values(history, trials, target))
+        out.append((name, y, np.arange(1, len(y) + 1) / len(y)))
     return out
 
 
@@ -180,33 +245,29 @@ def parallel_axes(history: History, params: Sequence[str] | None, target: Target
     """The values of the completed trials holding every plotted parameter, and the axes:
     the value first, then each parameter."""
     names = plotted_params(history, params)
-    trials = [t for t in history.completed if all(n in t.params for n in names)]
+    trials = holding(history, names)
     values = target_values(history, trials, target)
     axes = [ParallelAxis(target_name, values.tolist())]
     for name in names:
-        d = trials[0].distributions[name]
-        column = [t.params[name] for t in trials]
-        if isinstance(d, Categorical):
-            axes.append(ParallelAxis(name, [float(d.index(v)) for v in column],
-                                     [str(c) for c in d.choices]))
-        elif is_log(d):
-            axes.append(ParallelAxis(f"{name} (log10)", [math.log10(v) for v in column]))
+        c = param_column(trials, name)
+        if c.log:
+            axes.append(ParallelAxis(f"{name} (log10)", [math.log10(v) for v in c.values]))
         else:
-            axes.append(ParallelAxis(name, [float(v) for v in column]))
+            axes.append(ParallelAxis(name, [float(v) for v in c.values], c.ticks))
     return values, axes
 
 
 @dataclass(frozen=True)
 class ContourGrid:
     """The partial dependence of the objective on two parameters: their grid values
-    (``x``, ``y``), the surface on it (rows follow ``y``), the trials' points, log flags."""
+    (``x``, ``y``, drawn as the points are), the surface on it (rows follow ``y``), and the
+    trials' points as a column per axis."""
 
     params: tuple[str, str]
     x: list[Any]
     y: list[Any]
     surface: np.ndarray
-    points: tuple[list[Any], list[Any]]
-    log: tuple[bool, bool]
+    points: tuple[Column, Column]
 
 
 def contour_grid(history: History, params: Sequence[str] | None, target: Target | None,
@@ -219,6 +280,7 @@ def contour_grid(history: History, params: Sequence[str] | None, target: Target 
     from hyperdial._encode import decode_column
     from hyperdial.importance import get_param_importances, surrogate, value_grid
 
+    others = plotted_params(history, None)  # says if no trial has completed
     if params is None:
         params = list(get_param_importances(history, target=target))[:2]
         if len(params) != 2:
@@ -226,7 +288,7 @@ def contour_grid(history: History, params: Sequence[str] | None, target: Target 
                              f"hold {len(params)} in common: name them with params=")
     if len(params) != 2:
         raise ValueError(f"a contour plot shows two parameters, got {list(params)}")
-    names = [*params, *(n for n in plotted_params(history, None) if n not in params)]
+    names = [*plotted_params(history, params), *(n for n in others if n not in params)]
     model = surrogate(history, names, target, seed=seed)  # says if too few trials hold them
     trials = [t for t in history.completed if all(n in t.params for n in params)]
     dists = [trials[0].distributions[n] for n in params]
@@ -240,10 +302,9 @@ def contour_grid(history: History, params: Sequence[str] | None, target: Target 
     surface = model(rows).reshape(gx.size, n_samples).mean(axis=1).reshape(gx.shape)
     if target is None:
         surface = history.sign() * surface  # the model works on losses
-    x, y = (decode_column(d, a) for d, a in zip(dists, axes, strict=True))
-    points = ([t.params[params[0]] for t in trials], [t.params[params[1]] for t in trials])
-    return ContourGrid((params[0], params[1]), x, y, surface, points,
-                       (is_log(dists[0]), is_log(dists[1])))
+    x, y = (column(d, decode_column(d, a)).values for d, a in zip(dists, axes, strict=True))
+    return ContourGrid((params[0], params[1]), x, y, surface,
+                       (param_column(trials, params[0]), param_column(trials, params[1])))
 
 
 #: The timeline's colour of each state shown.
@@ -281,6 +342,7 @@ def hypervolume_series(history: History, reference_point: Sequence[float],
     if ref.shape != (history.n_objectives,) or not np.isfinite(ref).all():
         raise ValueError(f"reference_point needs {history.n_objectives} finite values, got "
                          f"{list(reference_point)!r}")
+    completed(history)  # none is an error here too (none feasible: an empty line)
     signs = np.array([history.sign(j) for j in range(history.n_objectives)])
     trials = history.feasible
     loss = history.loss(trials) if trials else np.empty((0, history.n_objectives))

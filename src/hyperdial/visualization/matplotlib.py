@@ -29,6 +29,15 @@ def _pyplot() -> Any:
     return require("matplotlib.pyplot", "viz")
 
 
+def _scale(xy: str, c: series.Column) -> dict[str, Any]:
+    """``ax.set`` arguments for the x or y axis (``xy``) drawing ``c``: its scale, and a
+    categorical's labels at their positions (every choice in view)."""
+    out: dict[str, Any] = {f"{xy}scale": "log" if c.log else "linear"}
+    if c.ticks is not None:
+        out |= {f"{xy}ticks": range(len(c.ticks)), f"{xy}ticklabels": c.ticks}
+    return out
+
+
 def _axes(ax: Any) -> Any:
     """``ax``, or the axes of a new figure."""
     if ax is not None:
@@ -75,9 +84,9 @@ def plot_slice(study: Study | History, params: Sequence[str] | None = None, *,
                                    figsize=(3.2 * max(len(panels), 1), 3.2))
     dots = None
     for ax, panel in zip(axes[0], panels, strict=False):
-        dots = ax.scatter(panel.x, panel.y, c=panel.numbers, cmap="Blues", s=14,
+        dots = ax.scatter(panel.x.values, panel.y, c=panel.numbers, cmap="Blues", s=14,
                           edgecolors="grey", linewidths=0.3)
-        ax.set(title=panel.name, xscale="log" if panel.log else "linear")
+        ax.set(title=panel.name, **_scale("x", panel.x))
     axes[0, 0].set_ylabel(target_name)
     if dots is not None:
         fig.colorbar(dots, ax=axes[0, -1], label="Trial")
@@ -99,12 +108,10 @@ def plot_rank(study: Study | History, params: Sequence[str] | None = None, *,
     for x_name, y_name, row, col in r.pairs:
         ax = axes[row - 1, col - 1]
         used.add((row, col))
-        y = r.values if y_name is None else [t.params[y_name] for t in r.trials]
-        dots = ax.scatter([t.params[x_name] for t in r.trials], y, c=1.0 - r.rank,
-                          cmap="Blues", vmin=0.0, vmax=1.0, s=14, edgecolors="grey",
-                          linewidths=0.3)
-        ax.set(xscale="log" if x_name in r.log else "linear",
-               yscale="log" if y_name in r.log else "linear")
+        x, y = r.columns[x_name], r.columns[y_name]
+        dots = ax.scatter(x.values, y.values, c=1.0 - r.rank, cmap="Blues", vmin=0.0,
+                          vmax=1.0, s=14, edgecolors="grey", linewidths=0.3)
+        ax.set(**_scale("x", x), **_scale("y", y))
         if col == 1:
             ax.set_ylabel(y_name or target_name)
         if row == rows:
@@ -124,11 +131,9 @@ def plot_param_importances(study: Study | History, *,
                            params: Sequence[str] | None = None,
                            target: Target | None = None, ax: Any = None) -> Any:
     """`hyperdial.importance.get_param_importances` as horizontal bars, largest on top."""
-    from hyperdial.importance import get_param_importances
-
     ax = _axes(ax)
-    shares = get_param_importances(study, evaluator=evaluator, params=params, target=target)
-    names = list(shares)[::-1]
+    shares = series.importance_bars(study, evaluator, params, target)
+    names = list(shares)
     bars = ax.barh(names, [shares[n] for n in names])
     ax.bar_label(bars, labels=[f"{shares[n]:.2f}" for n in names], padding=2)
     ax.set(title="Hyperparameter importances", xlabel="Importance", ylabel="Hyperparameter")
@@ -211,9 +216,9 @@ def plot_contour(study: Study | History, params: Sequence[str] | None = None, *,
     cmap = "Blues_r" if series.lower_is_better(history, target) else "Blues"
     filled = ax.contourf(c.x, c.y, c.surface, levels=15, cmap=cmap)
     ax.figure.colorbar(filled, ax=ax, label=target_name)
-    ax.scatter(*c.points, color="black", s=8, label="Trial")
-    ax.set(xlabel=c.params[0], ylabel=c.params[1],
-           xscale="log" if c.log[0] else "linear", yscale="log" if c.log[1] else "linear",
+    ax.scatter(c.points[0].values, c.points[1].values, color="black", s=8, label="Trial")
+    ax.set(xlabel=c.params[0], ylabel=c.params[1], **_scale("x", c.points[0]),
+           **_scale("y", c.points[1]),
            title=f"Contour plot (partial dependence): {c.params[0]}, {c.params[1]}")
     return ax
 
