@@ -436,6 +436,8 @@ def test_importance_ranks_the_parameters_and_pairs(objectives: Path, url: str) -
     assert "0..1" in one_line_error(invoke("importance", "mo", "--objective", "2", url=url))
     ok("run", f"{objectives}:quadratic", "--study", "few", "--n-trials", "3", url=url)
     assert "at least 2 trials" in one_line_error(invoke("importance", "few", url=url))
+    hd.create_study(study_name="empty", storage=url)
+    assert "no completed trial" in one_line_error(invoke("importance", "empty", url=url))
 
 
 def test_plot_writes_a_standalone_page(objectives: Path, url: str, tmp_path: Path) -> None:
@@ -453,6 +455,21 @@ def test_plot_writes_a_standalone_page(objectives: Path, url: str, tmp_path: Pat
         invoke("plot", "quad", "--kind", "contour", "-o", str(tmp_path / "c.html"), url=url))
     assert "2 or 3 objectives" in one_line_error(
         invoke("plot", "quad", "--kind", "pareto", "-o", str(tmp_path / "p.html"), url=url))
+
+
+def test_plot_takes_params_where_they_apply(objectives: Path, url: str, tmp_path: Path) -> None:
+    pytest.importorskip("plotly")
+    run_quadratic(objectives, url, "--sampler", "random", n=20)
+    page = tmp_path / "rank.html"
+    assert "wrote the" in ok("plot", "quad", "--kind", "rank", "--params", "x", "--params", "n",
+                             "-o", str(page), url=url)
+    for kind in ("rank", "slice", "parallel", "importance"):  # each checks the names it gets
+        assert "zz" in one_line_error(invoke("plot", "quad", "--kind", kind, "--params", "zz",
+                                             "-o", str(page), url=url))
+    assert "--params does not apply to --kind history" in one_line_error(
+        invoke("plot", "quad", "--kind", "history", "--params", "x", "-o", str(page), url=url))
+    assert f"cannot write {tmp_path / 'no' / 'p.html'}: No such file or directory" in \
+        one_line_error(invoke("plot", "quad", "-o", str(tmp_path / "no" / "p.html"), url=url))
 
 
 @pytest.mark.parametrize(("pruner", "pruned"), [(None, True), ("nop", False),

@@ -451,6 +451,8 @@ PLOTS = {"history": "plot_optimization_history", "intermediate": "plot_intermedi
          "contour": "plot_contour", "importance": "plot_param_importances",
          "pareto": "plot_pareto_front", "timeline": "plot_timeline", "edf": "plot_edf",
          "rank": "plot_rank"}
+#: The plots that draw chosen parameters (``params=``); the others draw none.
+PLOTS_OF_PARAMS = ("slice", "parallel", "contour", "importance", "rank")
 
 
 @app.command()
@@ -471,22 +473,22 @@ def plot(study: str, kind: str, params: tuple[str, ...], output: str, url: str) 
                                    "'hyperdial[viz]'") from None
     from hyperdial import visualization
 
+    if kind == "contour" and len(params) != 2:
+        raise click.ClickException("--kind contour needs two --params")
+    if params and kind not in PLOTS_OF_PARAMS:
+        raise click.ClickException(f"--params does not apply to --kind {kind} (only to "
+                                   f"{', '.join(PLOTS_OF_PARAMS)})")
     history = open_study(open_storage(url), study).history()
     draw = getattr(visualization, PLOTS[kind])
     try:
-        if kind == "contour":
-            if len(params) != 2:
-                raise click.ClickException("--kind contour needs two --params")
-            fig = draw(history, list(params))
-        elif kind in ("slice", "parallel"):
-            fig = draw(history, list(params) or None)
-        elif kind == "importance":
-            fig = draw(history, params=list(params) or None)
-        else:
-            fig = draw(history)
+        fig = (draw(history, params=list(params) or None) if kind in PLOTS_OF_PARAMS
+               else draw(history))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    fig.write_html(output, include_plotlyjs=True)  # standalone: works offline
+    try:
+        fig.write_html(output, include_plotlyjs=True)  # standalone: works offline
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"wrote the {kind} plot of {study!r} to {output}")
 
 
