@@ -352,6 +352,12 @@ def test_enqueued_trials_run_first_with_their_values() -> None:
     study.enqueue_trial({"x": 0.5, "c": None}, user_attrs={"why": "baseline"})
     study.enqueue_trial({"x": 0.25, "c": "a"})
     assert study.enqueue_trial({"x": 0.5, "c": None}, skip_if_exists=True) is None
+    assert study.enqueue_trial({"x": 0.5, "c": 1}, skip_if_exists=True) is not None
+    for same_as_dict in ({"x": 0.5, "c": True}, {"x": 0.5, "c": 1.0}):  # distinct choices
+        assert study.enqueue_trial(same_as_dict, skip_if_exists=True) is not None
+    assert study.enqueue_trial({"c": True, "x": 0.5}, skip_if_exists=True) is None
+    for t in study.trials[2:]:  # not this test's subject: drop them from the queue
+        study.tell(t.number, state=hd.TrialState.FAIL)
     seen = []
 
     def objective(trial: hd.Trial) -> float:

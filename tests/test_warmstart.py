@@ -112,6 +112,28 @@ def test_warm_start_skips_what_does_not_fit_and_what_is_queued_already() -> None
         warmstart.warm_start(target, sources, k=-1)
 
 
+def test_warm_start_tells_true_one_and_one_point_oh_apart() -> None:
+    sources = []
+    for choice in (1, True, 1.0, 1):
+        source = hd.create_study()
+        source.enqueue_trial({"c": choice})
+        source.optimize(lambda t: 0.0 * len(str(t.suggest_categorical("c", [1, True, 1.0]))),
+                        n_trials=1)
+        sources.append(source)
+    queued = warmstart.warm_start(hd.create_study(), sources, k=5)
+    assert [(type(q["c"]), q["c"]) for q in queued] == [(int, 1), (bool, True), (float, 1.0)]
+
+
+def test_warm_start_skips_a_source_without_a_feasible_trial() -> None:
+    def infeasible(trial: hd.Trial) -> float:
+        trial.set_constraint("c", 1.0)
+        return trial.suggest_float("x", 0, 1)
+
+    source = hd.create_study()
+    source.optimize(infeasible, n_trials=2)
+    assert warmstart.warm_start(hd.create_study(), [source]) == []
+
+
 def test_warm_start_ignores_multi_objective_sources() -> None:
     two = hd.create_study(directions=["minimize", "minimize"])
     two.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=2)

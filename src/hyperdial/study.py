@@ -40,6 +40,7 @@ from hyperdial.trial import (
     TrialRecord,
     TrialState,
     check_params,
+    config_key,
     json_ready,
     violation,
 )
@@ -556,9 +557,9 @@ class Study:
         params = json_ready("enqueued params", dict(params))
         user_attrs = json_ready("user_attrs", dict(user_attrs or {}))
         if skip_if_exists:
-            for t in self.history().trials:
-                if dict(t.params) == dict(params):
-                    return None
+            wanted = config_key(params)
+            if any(config_key(t.params) == wanted for t in self.history().trials):
+                return None
         data: dict[str, Any] = {"state": "WAITING", "params": params}
         if user_attrs:
             data["user_attrs"] = user_attrs

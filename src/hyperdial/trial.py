@@ -159,6 +159,12 @@ def json_ready(label: str, value: Any) -> Any:
         raise TypeError(f"{label} must be JSON-serialisable: {exc}") from None
 
 
+def config_key(params: Mapping[str, Any]) -> str:
+    """A configuration's identity as hyperdial tells choices apart: ``1``, ``1.0``, ``True``
+    and ``None`` differ (as dicts, ``{"c": 1} == {"c": True}``)."""
+    return json.dumps(params, sort_keys=True, allow_nan=True, default=_array_to_json)
+
+
 class TrialDriver(Protocol):
     """What a live trial needs from its study (implemented by `hyperdial.Study`)."""
 

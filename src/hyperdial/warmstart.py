@@ -22,7 +22,7 @@ import numpy as np
 
 from hyperdial.space import SearchSpace
 from hyperdial.study import Study
-from hyperdial.trial import TrialState
+from hyperdial.trial import config_key
 
 MetaFeatures = Mapping[str, float]
 
@@ -101,7 +101,7 @@ def warm_start(study: Study, sources: Sequence[Study], k: int = 5, *,
 
     With ``meta_features`` (the new task's), sources whose user attribute ``meta_key`` holds
     theirs are taken nearest first and the others after them; without, in the given order.
-    Sources without a completed trial, or with several objectives, give nothing; with a
+    Sources without a feasible completed trial, or with several objectives, give nothing; with a
     ``space``, configurations that do not fit it are skipped. Configurations the study already
     holds are not queued twice. Returns the queued configurations.
     """
@@ -109,19 +109,22 @@ def warm_start(study: Study, sources: Sequence[Study], k: int = 5, *,
         raise ValueError(f"k must be >= 0, got {k}")
     known, unknown = [], []
     for source in sources:
-        if len(source.directions) != 1 or not source.get_trials(states=(TrialState.COMPLETE,)):
+        best = source.history().best() if len(source.directions) == 1 else None
+        if best is None:  # several objectives, or no feasible completed trial
             continue
         meta = source.user_attrs.get(meta_key)
         if meta_features is not None and isinstance(meta, Mapping):
-            known.append((meta, source.best_params))
+            known.append((meta, best.params))
         else:
-            unknown.append(dict(source.best_params))
+            unknown.append(dict(best.params))
     queued: list[dict[str, Any]] = []
+    seen: set[str] = set()  # by config_key: {"c": 1} and {"c": True} are two configurations
     for config in [*nearest_best(known, meta_features or {}), *unknown, *map(dict, then)]:
         if len(queued) == k:
             break
-        if config in queued or (space is not None and not fits(config, space)):
+        if config_key(config) in seen or (space is not None and not fits(config, space)):
             continue
+        seen.add(config_key(config))
         if study.enqueue_trial(config, user_attrs={"warm_start": True},
                                skip_if_exists=True) is not None:
             queued.append(config)

@@ -18,7 +18,6 @@ Use from pytest::
 from __future__ import annotations
 
 import copy
-import json
 import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -31,7 +30,7 @@ from hyperdial.exceptions import SearchExhausted
 from hyperdial.history import History
 from hyperdial.samplers import GridSampler, Sampler
 from hyperdial.space import Categorical, Condition, Float, Int, SearchSpace
-from hyperdial.trial import TrialRecord, TrialState
+from hyperdial.trial import TrialRecord, TrialState, config_key
 
 SamplerFactory = Callable[[SearchSpace, int | None], Sampler]
 
@@ -72,7 +71,7 @@ def factory_for(cls: type[Sampler]) -> SamplerFactory:
 
 def key(params: Any) -> str:
     """Type-aware identity of a proposal (the study's exclusivity key): 1, 1.0 and True differ."""
-    return json.dumps(params, sort_keys=True)
+    return config_key(params)
 
 
 def ask(sampler: Sampler, history: History, space: SearchSpace,
