@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Generator
+from datetime import datetime, timezone
 
 import numpy as np
 import pytest
@@ -120,6 +121,17 @@ def test_auto_min_resource_waits_for_a_completed_trial() -> None:
     done = TrialRecord(0, TrialState.COMPLETE, values=(1.0,),
                        intermediate_values=curve([1.0] * 300))
     assert pruner.rungs(History((done,)), 300).tolist() == [3, 12, 48, 192]
+
+
+def test_auto_min_resource_is_settled_by_the_first_trial_to_finish() -> None:
+    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    first = TrialRecord(1, TrialState.COMPLETE, values=(1.0,), datetime_complete=t,
+                        intermediate_values=curve([1.0] * 300))
+    later = TrialRecord(0, TrialState.COMPLETE, values=(1.0,), datetime_complete=t.replace(hour=1),
+                        intermediate_values=curve([1.0] * 1000))
+    pruner = SuccessiveHalvingPruner()
+    assert pruner.rungs(History((first,)), 300).tolist() == [3, 12, 48, 192]
+    assert pruner.rungs(History((later, first)), 300).tolist() == [3, 12, 48, 192]
 
 
 def test_bad_arguments() -> None:

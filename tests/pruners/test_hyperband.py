@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Generator
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -121,6 +122,21 @@ def test_auto_max_resource_waits_for_a_completed_trial() -> None:
     assert pruner.resolved_max_resource(History((done,))) == 9
     brackets = pruner.brackets(History((done,)))
     assert brackets is not None and len(brackets) == 3
+
+
+def test_auto_max_resource_is_settled_by_the_first_trial_to_finish() -> None:
+    """Trial 1 ends first after 3 steps; trial 0, still running then, ends later after 27:
+    the brackets stay those of max_resource 3, where no trial has been judged on other rungs."""
+    pruner = HyperbandPruner(1, "auto", 3)
+    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    early = TrialRecord(1, TrialState.COMPLETE, values=(1.0,), datetime_complete=t,
+                        intermediate_values={s: 1.0 for s in range(1, 4)})
+    running = TrialRecord(0, TrialState.RUNNING, intermediate_values={1: 1.0})
+    before = [pruner.bracket_of(n, History((running, early))) for n in range(10)]
+    late = TrialRecord(0, TrialState.COMPLETE, values=(1.0,), datetime_complete=t.replace(hour=1),
+                       intermediate_values={s: 1.0 for s in range(1, 28)})
+    assert pruner.resolved_max_resource(History((late, early))) == 3
+    assert [pruner.bracket_of(n, History((late, early))) for n in range(10)] == before
 
 
 class Recorder(RandomSampler):

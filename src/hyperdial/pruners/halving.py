@@ -41,6 +41,7 @@ sets instead of 30, at the same compute (``docs/pruners.md``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 
 import numpy as np
 
@@ -201,13 +202,26 @@ def _loss_rows(history: History, values: Sequence[float | tuple[float, ...]]) ->
     return out
 
 
+_NEVER = datetime.max.replace(tzinfo=timezone.utc)  # sorts a missing end time last
+
+
+def first_finished_steps(history: History) -> int | None:
+    """The last step of the first trial to *finish* complete with reports (ties: the lowest
+    number); None before one has. What "auto" resources are read from: the first to finish
+    stays first as more trials end, so the value, once settled, never moves (by trial number,
+    a lower-numbered trial ending later would change it and move trials between brackets)."""
+    done = [t for t in history.completed if t.last_step is not None]
+    if not done:
+        return None
+    first = min(done, key=lambda t: (t.datetime_complete or _NEVER, t.number))
+    return first.last_step
+
+
 def auto_min_resource(history: History) -> int | None:
-    """Optuna's "auto" rule: 1 % of the last step of the first completed trial (at least 1);
-    None until a trial has completed with reports."""
-    for t in history.completed:
-        if t.last_step is not None:
-            return max(t.last_step // 100, 1)
-    return None
+    """Optuna's "auto" rule: 1 % of the last step of the first trial to complete (at least
+    1); None until a trial has completed with reports."""
+    steps = first_finished_steps(history)
+    return None if steps is None else max(steps // 100, 1)
 
 
 class SuccessiveHalvingPruner(Pruner):

@@ -32,7 +32,7 @@ import numpy as np
 from hyperdial._checks import check_int
 from hyperdial.history import History
 from hyperdial.pruners.base import Decision, Pruner
-from hyperdial.pruners.halving import SuccessiveHalvingPruner
+from hyperdial.pruners.halving import SuccessiveHalvingPruner, first_finished_steps
 from hyperdial.trial import TrialRecord
 
 
@@ -154,10 +154,8 @@ class HyperbandPruner(Pruner):
         """``max_resource``, resolving "auto" from ``history`` (None while it cannot be)."""
         if isinstance(self.max_resource, int):
             return self.max_resource
-        for t in () if history is None else history.completed:
-            if t.last_step is not None:
-                return max(t.last_step, self.min_resource)
-        return None
+        steps = None if history is None else first_finished_steps(history)
+        return None if steps is None else max(steps, self.min_resource)
 
     def brackets(self, history: History | None = None) -> list[SuccessiveHalvingPruner] | None:
         """One successive-halving pruner per bracket (None while "auto" is unresolved)."""
