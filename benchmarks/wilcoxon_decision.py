@@ -1,7 +1,8 @@
 """What one WilcoxonPruner decision costs, hyperdial's against Optuna's, on instance losses
 that tie (error counts) and on ones that do not, as the number of shared instances grows.
-With ties, scipy's default (which Optuna's pruner calls) runs an exact permutation test;
-hyperdial's pruner takes the tie-corrected normal approximation there. Writes
+With ties, scipy's default (which Optuna's pruner calls) runs an exact permutation test up to
+13 instances; hyperdial's pruner enumerates the sign patterns itself, exact up to 16 nonzero
+differences, and both take the tie-corrected normal approximation past that. Writes
 ``results/wilcoxon-decision-<date>.md``.
 
     python -m benchmarks.wilcoxon_decision [--repeats 5]
@@ -38,7 +39,7 @@ def ours(best: np.ndarray, worse: np.ndarray) -> Any:
                        values=(float(best.mean()),))
     running = TrialRecord(1, TrialState.RUNNING, intermediate_values=dict(enumerate(worse)))
     history, pruner = History((done, running)), WilcoxonPruner()
-    return lambda: pruner.decide(history, running)
+    return lambda: pruner.decide(history, running).name == "PRUNE"
 
 
 def theirs(best: np.ndarray, worse: np.ndarray) -> Any:
@@ -77,17 +78,22 @@ def main() -> None:
     for tied in (False, True):
         for n in (8, 13, 20, 50):
             best, worse = fields(n, tied)
-            a, b = seconds(ours(best, worse), args.repeats), seconds(theirs(best, worse),
-                                                                     args.repeats)
-            rows.append((tied, n, a, b))
-            print(tied, n, a, b, flush=True)
+            mine, peer = ours(best, worse), theirs(best, worse)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                same = mine() == peer()
+            a, b = seconds(mine, args.repeats), seconds(peer, args.repeats)
+            rows.append((tied, n, a, b, same))
+            print(tied, n, a, b, same, flush=True)
     lines = [f"# WilcoxonPruner: the cost of one decision ({time.strftime('%Y-%m-%d')})", "",
              f"optuna {optuna.__version__}, Python {platform.python_version()}; medians over "
              f"{args.repeats} decisions. Command: `python -m benchmarks.wilcoxon_decision`.", "",
-             "| instance losses | shared instances | hyperdial (ms) | Optuna (ms) | ratio |",
-             "|---|---:|---:|---:|---:|"]
+             "| instance losses | shared instances | hyperdial (ms) | Optuna (ms) | ratio | "
+             "same decision |",
+             "|---|---:|---:|---:|---:|---|"]
     lines += [f"| {'tied (rounded)' if tied else 'distinct'} | {n} | {a * 1e3:.2f} | "
-              f"{b * 1e3:.2f} | {a / b:.2f} |" for tied, n, a, b in rows]
+              f"{b * 1e3:.2f} | {a / b:.2f} | {'yes' if same else 'no'} |"
+              for tied, n, a, b, same in rows]
     print(f"wrote {write_result('wilcoxon-decision', lines)}")
 
 

@@ -11,6 +11,7 @@ import pytest
 import hyperdial as hd
 from hyperdial.history import History, StudyDirection
 from hyperdial.pruners import Decision, WilcoxonPruner
+from hyperdial.pruners.wilcoxon import tied_signed_rank_p
 from hyperdial.trial import TrialRecord, TrialState
 
 
@@ -62,21 +63,35 @@ def test_decides_as_optunas_wilcoxon_pruner(direction: str) -> None:
     assert agree == 40 * n_instances and pruned > 50  # both outcomes were exercised
 
 
-def test_tied_differences_use_the_normal_approximation() -> None:
-    """Errors counted per instance tie; the p-value is then the tie-corrected normal one."""
+def test_tied_differences_get_the_exact_p_value_scipys_permutation_test_gives() -> None:
+    """Errors counted per instance tie (and some are zero): the p-value is the exact one of
+    scipy's default (a permutation test there), at a fraction of its cost."""
     from scipy.stats import wilcoxon
 
+    rng = np.random.default_rng(0)
+    for n in (2, 5, 9, 13):  # past 13 scipy falls back on the normal approximation
+        for _ in range(5):
+            diff = rng.integers(-2, 4, size=n).astype(float)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                expected = wilcoxon(diff, alternative="greater", zero_method="zsplit").pvalue
+            assert tied_signed_rank_p(diff) == pytest.approx(expected, rel=1e-9)
     best = np.array([1.0, 2, 2, 1, 3, 2, 1, 2, 2, 1])
-    values = best + np.array([1.0, 1, 0, 1, -1, 1, 1, 2, 1, 1])
-    p = wilcoxon(values - best, alternative="greater", zero_method="zsplit",
-                 method="approx").pvalue
-    exact = wilcoxon(values - best, alternative="greater", zero_method="zsplit").pvalue
-    assert 0.01 < p < 0.015 < exact  # here the permutation test would not prune at 0.015
+    values = best + np.array([1.0, 1, 0, 1, -1, 1, 1, 2, 1, 1])  # p = 0.0176 exactly
     records = (_record(0, TrialState.COMPLETE, dict(enumerate(best.tolist())), 1.7),
                _record(1, TrialState.RUNNING, dict(enumerate(values.tolist()))))
     history = History(records)
-    assert WilcoxonPruner(p_threshold=0.015).decide(history, records[1]) is Decision.PRUNE
-    assert WilcoxonPruner(p_threshold=0.01).decide(history, records[1]) is Decision.CONTINUE
+    assert WilcoxonPruner(p_threshold=0.02).decide(history, records[1]) is Decision.PRUNE
+    assert WilcoxonPruner(p_threshold=0.015).decide(history, records[1]) is Decision.CONTINUE
+
+
+def test_two_instances_worse_by_the_same_amount_are_not_enough() -> None:
+    """No sign pattern of 2 differences gives p below 0.25 (the normal approximation said
+    0.079 and pruned at 0.1)."""
+    records = (_record(0, TrialState.COMPLETE, {0: 1.0, 1: 2.0}, 1.5),
+               _record(1, TrialState.RUNNING, {0: 1.5, 1: 2.5}))
+    assert WilcoxonPruner(p_threshold=0.1).decide(History(records),
+                                                  records[1]) is Decision.CONTINUE
 
 
 def test_a_study_evaluated_instance_by_instance() -> None:
