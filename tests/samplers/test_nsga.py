@@ -162,6 +162,20 @@ def test_single_objective_is_an_elitist_genetic_algorithm() -> None:
     assert pop is not None and min(t.values[0] for t in pop.trials) == study.best_value  # type: ignore[index]
 
 
+def test_mutation_moves_a_discrete_value_to_a_neighbour_it_would_round_back_from() -> None:
+    """Generation 0 holds only k = 0 of an int with two values: polynomial mutation (eta 20)
+    almost never moves the encoded value past the middle of the cube, so without the step to
+    a neighbour k = 10 never came back (two seeds in ten, found by dogfooding)."""
+    for seed in range(3):
+        study = hd.create_study(directions=["minimize", "minimize"],
+                                sampler=NSGAIISampler(seed=seed, population_size=6))
+        for x in np.linspace(0.0, 1.0, 6):
+            study.enqueue_trial({"x": float(x), "k": 0})
+        study.optimize(lambda t: (t.suggest_float("x", 0, 1), t.suggest_int("k", 0, 10, step=10)
+                                  - t.suggest_float("x", 0, 1)), n_trials=36)
+        assert any(t.params["k"] == 10 for t in study.trials[6:])
+
+
 def test_improves_hypervolume_over_random_on_zdt1() -> None:
     ref = np.array([11.0, 11.0])
 

@@ -22,7 +22,7 @@ from hyperdial.history import History
 from hyperdial.samplers import _evolution as evo
 from hyperdial.samplers.base import ConstraintsFunc, Sampler, constraint_values
 from hyperdial.samplers.random import RandomSampler
-from hyperdial.space import Categorical, Distribution, SearchSpace
+from hyperdial.space import Categorical, Distribution, Float, Int, SearchSpace
 from hyperdial.trial import TrialRecord
 
 #: Children tried before one that repeats an earlier trial is accepted (every fifth try
@@ -42,13 +42,20 @@ def mutate(dist: Distribution, value: Any, rng: np.random.Generator, scale: floa
     moved = -moved if moved < 0.0 else moved
     moved = min(max(2.0 - moved if moved > 1.0 else moved, 0.0), 1.0)
     new = decode_value(dist, moved)
-    grid = dist.step  # None for a continuous float, which never rounds back
-    if new == value and grid is not None:  # rounded back: move one grid step instead
-        up = value + grid <= dist.high
-        down = value - grid >= dist.low
-        if up or down:
-            new = value + grid if (step >= 0 and up) or not down else value - grid
+    if new == value and dist.step is not None:  # rounded back: move one grid step instead
+        new = next_grid_value(dist, value, upward=step >= 0)
     return new.item() if isinstance(new, np.generic) else new
+
+
+def next_grid_value(dist: Float | Int, value: Any, *, upward: bool) -> Any:
+    """``value`` moved one step of ``dist``'s grid, upward if it can (or downward if it
+    cannot), else downward if it can; ``value`` itself when the grid has one point."""
+    grid = dist.step
+    assert grid is not None, "a continuous float has no grid"
+    up, down = value + grid <= dist.high, value - grid >= dist.low
+    if not (up or down):
+        return value
+    return value + grid if (upward and up) or not down else value - grid
 
 
 def _item(value: Any) -> tuple[str, Any]:

@@ -22,6 +22,7 @@ from hyperdial._encode import decode, encode
 from hyperdial.history import History, StudyDirection
 from hyperdial.samplers import _evolution as evo
 from hyperdial.samplers.base import ConstraintsFunc, Sampler, constraint_values
+from hyperdial.samplers.evolution import next_grid_value
 from hyperdial.samplers.random import RandomSampler
 from hyperdial.space import Categorical, SearchSpace
 from hyperdial.trial import TrialRecord
@@ -180,10 +181,19 @@ class NSGAIISampler(Sampler):
             child[~cat] = self._cross(p1[~cat], p2[~cat], rng)
             child[cat] = evo.uniform(p1[cat], p2[cat], rng, self.swapping_prob)
         prob = self.mutation_prob if self.mutation_prob is not None else 1.0 / len(space)
+        crossed = child.copy()
         child[~cat] = evo.polynomial_mutation(child[~cat], rng, prob, self.eta)
         redraw = cat & (rng.random(cat.size) < prob)
         child[redraw] = rng.random(int(redraw.sum()))
-        return decode(space, child[None, :])[0]
+        out = decode(space, child[None, :])[0]
+        # A mutation smaller than a grid step rounds back to the value it moved from: then
+        # it moves one step, or an int of a few values would hardly ever mutate.
+        before = decode(space, crossed[None, :])[0]
+        for j, (name, d) in enumerate(space.items()):
+            if (not isinstance(d, Categorical) and d.step is not None
+                    and child[j] != crossed[j] and out[name] == before[name]):
+                out[name] = next_grid_value(d, out[name], upward=child[j] > crossed[j])
+        return out
 
     @property
     def _cross(self) -> evo.Crossover:
