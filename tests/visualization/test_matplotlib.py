@@ -201,32 +201,3 @@ def test_categorical_choices_of_any_type_each_get_their_own_labelled_position(
         assert ax.collections[-1].get_offsets()[:, k].tolist() == positions
         assert [tick.get_text() for tick in axis.get_ticklabels()] == labels
         assert axis.get_ticklocs().tolist() == list(range(len(choices)))
-
-
-@pytest.mark.parametrize("plot", [
-    mvis.plot_optimization_history, mvis.plot_edf, mvis.plot_param_importances,
-    pytest.param(lambda s: mvis.plot_hypervolume_history(s, [1.0]), id="hypervolume")])
-def test_plots_of_a_study_without_a_completed_trial_are_value_errors(
-        plot: Callable[[hd.Study], Any]) -> None:
-    failed = hd.create_study()
-    failed.optimize(lambda t: t.suggest_float("x", 0, 1) / 0, n_trials=2,
-                    catch=(ZeroDivisionError,))
-    for study in (hd.create_study(), failed):
-        with pytest.raises(ValueError, match="no trial has completed yet"):
-            plot(study)
-
-
-def test_a_parameter_no_completed_trial_holds_is_a_value_error_naming_it(
-        make_study: StudyMaker) -> None:
-    study = make_study()
-    for plot in (mvis.plot_slice, mvis.plot_parallel_coordinate, mvis.plot_rank,
-                 mvis.plot_contour):
-        with pytest.raises(ValueError, match=r"no completed trial holds \['zz'\]"):
-            plot(study, ["lr", "zz"])
-
-
-def test_a_rank_plot_of_no_parameter_is_a_value_error() -> None:
-    constant = hd.create_study()
-    constant.optimize(lambda t: 1.0, n_trials=3)
-    with pytest.raises(ValueError, match="a rank plot needs at least one parameter"):
-        mvis.plot_rank(constant)

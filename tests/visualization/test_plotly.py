@@ -279,36 +279,3 @@ def test_slice_and_rank_draw_each_categorical_choice_at_its_own_labelled_positio
     assert list(fig.layout.xaxis.tickvals) == list(range(len(choices)))
     fig = vis.plot_rank(study, ["x", "k"])
     assert list(fig.data[0].y) == positions and list(fig.layout.yaxis.ticktext) == labels
-
-
-@pytest.mark.parametrize("plot", [
-    vis.plot_optimization_history, vis.plot_edf, vis.plot_param_importances,
-    pytest.param(lambda s: vis.plot_hypervolume_history(s, [1.0]), id="hypervolume")])
-def test_plots_of_a_study_without_a_completed_trial_are_value_errors(
-        plot: Callable[[hd.Study], Any]) -> None:
-    failed = hd.create_study()
-    failed.optimize(lambda t: t.suggest_float("x", 0, 1) / 0, n_trials=2,
-                    catch=(ZeroDivisionError,))
-    for study in (hd.create_study(), failed):
-        with pytest.raises(ValueError, match="no trial has completed yet"):
-            plot(study)
-
-
-def test_a_parameter_no_completed_trial_holds_is_a_value_error_naming_it(
-        make_study: StudyMaker) -> None:
-    study = make_study()
-    for plot in (vis.plot_slice, vis.plot_parallel_coordinate, vis.plot_rank,
-                 vis.plot_contour):
-        with pytest.raises(ValueError, match=r"no completed trial holds \['zz'\]"):
-            plot(study, ["lr", "zz"])
-    with pytest.raises(ValueError, match=r"no completed trial holds \['zz'\]"):
-        vis.plot_param_importances(study, params=["zz"])
-
-
-def test_a_rank_plot_of_no_parameter_is_a_value_error() -> None:
-    constant = hd.create_study()
-    constant.optimize(lambda t: 1.0, n_trials=3)
-    with pytest.raises(ValueError, match="a rank plot needs at least one parameter"):
-        vis.plot_rank(constant)
-    with pytest.raises(ValueError, match="a rank plot needs at least one parameter"):
-        vis.plot_rank(constant, [])
