@@ -16,10 +16,11 @@ from scipy import stats
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.datasets import make_classification
 from sklearn.exceptions import FitFailedWarning
-from sklearn.linear_model import Ridge, RidgeClassifier, SGDClassifier
+from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier, SGDClassifier
 from sklearn.model_selection import (
     GridSearchCV,
     RandomizedSearchCV,
+    StratifiedKFold,
     cross_val_score,
     train_test_split,
 )
@@ -141,6 +142,38 @@ def test_error_score_nan_fails_trials_and_raise_propagates(
     assert [t.state for t in raising.study_.trials] == [hd.TrialState.FAIL]
 
 
+def test_error_score_raise_fails_only_the_trial_whose_fit_raised(
+        data: tuple[np.ndarray, np.ndarray]) -> None:
+    search = HyperdialSearchCV(LogisticRegression(max_iter=500), {"C": [1.0, -1.0]}, n_trials=6,
+                               cv=2, n_jobs=2, error_score="raise", random_state=3)
+    with pytest.raises(ValueError, match="'C' parameter"):
+        search.fit(*data)
+    by_c = {t.params["C"]: t for t in search.study_.trials}  # one batch of two, then it raised
+    assert set(by_c) == {1.0, -1.0} and len(search.study_.trials) == 2
+    bad, good = by_c[-1.0], by_c[1.0]
+    assert bad.state is good.state is hd.TrialState.FAIL
+    assert "InvalidParameterError" in bad.fail_reason and "-1.0" in bad.fail_reason
+    # C=1.0 fitted fine, but its fits were lost with the exception: unfinished, not C=-1.0's error
+    assert good.fail_reason.startswith(f"unfinished: trial {bad.number}'s fit raised")
+    assert "-1.0" not in good.fail_reason
+
+
+def test_a_numeric_error_score_completes_the_trial_and_keeps_the_failure(
+        data: tuple[np.ndarray, np.ndarray]) -> None:
+    search = HyperdialSearchCV(_Flaky(), {"fail": [True, False]}, n_trials=6, cv=2,
+                               error_score=0.0, sampler=hd.samplers.RandomSampler(seed=3))
+    with pytest.warns(FitFailedWarning):
+        search.fit(*data)
+    trials = search.study_.trials
+    failed = [t for t in trials if t.params["fail"]]
+    assert 0 < len(failed) < 6
+    for trial in failed:  # scored error_score, as in scikit-learn, and the study goes on
+        assert trial.state is hd.TrialState.COMPLETE and trial.value == 0.0
+        assert trial.fail_reason is None
+        assert "cannot be fitted" in trial.user_attrs["sklearn_fit_error"]
+    assert all("sklearn_fit_error" not in t.user_attrs for t in trials if not t.params["fail"])
+
+
 def test_multi_metric_refit_by_name_and_by_callable(data: tuple[np.ndarray, np.ndarray]) -> None:
     scoring = {"acc": "accuracy", "bal": "balanced_accuracy"}
     space = {"alpha": hd.Float(1e-3, 1e3, log=True)}
@@ -182,6 +215,37 @@ def test_resumes_from_a_sqlite_file(tmp_path: Path, data: tuple[np.ndarray, np.n
         RidgeClassifier(), space, n_trials=2, cv=2).fit(*data)))
     with pytest.raises(AttributeError, match="study_"):
         _ = in_memory.study_
+
+
+def test_resume_refuses_a_study_whose_trials_mean_something_else(
+        tmp_path: Path, data: tuple[np.ndarray, np.ndarray]) -> None:
+    url = f"sqlite:///{tmp_path / 'search.db'}"
+    space = {"alpha": hd.Float(1e-3, 10.0, log=True)}
+    scoring = {"acc": "accuracy", "bal": "balanced_accuracy"}
+
+    def search(name: str, **change: Any) -> HyperdialSearchCV:
+        return HyperdialSearchCV(RidgeClassifier(), space, n_trials=2, cv=3, random_state=0,
+                                 storage=url, study_name=name).set_params(**change)
+
+    search("one").fit(*data)
+    search("many", scoring=scoring, refit="acc").fit(*data)
+    refused = [
+        ("one", {"scoring": "f1"}, "scoring=None, not 'f1'"),
+        ("one", {"scoring": {"acc": "accuracy"}, "refit": "acc"}, "objective='score', not 'acc'"),
+        ("many", {"scoring": {"bal": "balanced_accuracy"}, "refit": "bal"}, "scoring="),
+        ("many", {"scoring": scoring, "refit": "bal"}, "objective='acc', not 'bal'"),
+        ("one", {"param_distributions": {**space, "fit_intercept": [True, False]}},
+         r"params=\['alpha'\], not \['alpha', 'fit_intercept'\]"),
+        ("one", {"cv": 2}, "splits='3 splits"),
+        ("one", {"cv": StratifiedKFold(3, shuffle=True, random_state=0)}, "splits='3 splits"),
+    ]
+    for name, change, why in refused:
+        with pytest.raises(ValueError, match=f"study '{name}' holds trials of a search .*{why}"):
+            search(name, **change).fit(*data)
+    # the same folds, spelled another way, resume it; nothing refused above added a trial
+    search("one", cv=StratifiedKFold(3)).fit(*data)
+    assert len(hd.load_study(study_name="one", storage=url).trials) == 4
+    assert len(hd.load_study(study_name="many", storage=url).trials) == 2
 
 
 class _Counting(SGDClassifier):

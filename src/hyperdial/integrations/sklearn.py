@@ -19,7 +19,9 @@ candidate at once, which leaves no room for stopping one after a fold.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import hashlib
 import math
 import numbers
 import time
@@ -60,6 +62,10 @@ from hyperdial.study import Study, create_study, load_study  # noqa: E402
 from hyperdial.trial import Trial, TrialState  # noqa: E402
 
 CV_ATTR = "sklearn_cv"  # user attribute holding a trial's per-split results (for resuming)
+FIT_ERROR_ATTR = "sklearn_fit_error"  # user attribute: a trial's first failed fit, if any
+#: The study user attribute that says what its trials' scores mean (`HyperdialSearchCV._meaning`).
+SEARCH_ATTR = "sklearn_search"
+_RAISED_BY = "_hyperdial_trial"  # on an exception from a fit: the number of its trial
 _PREDICTIONS = "hyperdial_predictions"  # a worker's result key for its fold predictions
 _OUT_KEYS = ("test_scores", "train_scores", "n_test_samples", "fit_time", "score_time",
              "fit_error")
@@ -109,6 +115,27 @@ def _objective(scores: float | Mapping[str, float], metric: str | None) -> float
     return float(scores)
 
 
+def _scoring_name(scoring: Any) -> Any:
+    """``scoring`` as JSON two fits can compare: a metric's name (a callable's qualified name,
+    or its repr for a scorer object), a sorted list of names or a dict of them."""
+    if scoring is None or isinstance(scoring, str):
+        return scoring
+    if callable(scoring):
+        return getattr(scoring, "__qualname__", None) or repr(scoring)
+    if isinstance(scoring, Mapping):
+        return {str(k): _scoring_name(v) for k, v in scoring.items()}
+    return sorted(str(s) for s in scoring)
+
+
+def _splits_name(splits: Sequence[tuple[np.ndarray, np.ndarray]]) -> str:
+    """The splits' count and a digest of their indices: equal for the same folds only."""
+    digest = hashlib.sha256()
+    for part in (part for split in splits for part in split):
+        digest.update(np.int64(len(part)).tobytes())
+        digest.update(np.asarray(part, dtype=np.int64).tobytes())
+    return f"{len(splits)} splits #{digest.hexdigest()[:12]}"
+
+
 def _mean(values: Sequence[float]) -> float:
     """The mean, NaN for no values (where numpy would warn)."""
     return float(np.mean(values)) if values else math.nan
@@ -148,7 +175,8 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
             fold scores at step = fold index); None never prunes.
         storage, study_name: keep the study in a storage (``"sqlite:///search.db"``); a
             second ``fit`` with the same name resumes it, its trials included in
-            ``cv_results_``.
+            ``cv_results_``, provided its scoring, refit metric, parameter names and splits
+            are the study's (else `ValueError`: the scores would not compare).
 
     The remaining arguments mean what they mean for `RandomizedSearchCV`. The study maximises
     the refit metric (the first metric when ``refit`` is False or a callable).
@@ -285,6 +313,7 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
         study = self._open_study()
         self._study = study
         metric = self.refit if isinstance(self.refit, str) else None
+        self._check_study(study, self._meaning(space, scorers, metric, splits))
         runner = _Runner(self, base, X, y, splits, scorers, routed, metric)
         cands = self._resume(study, space)
         with runner:
@@ -292,14 +321,37 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
                 try:
                     self._run_batch(batch, runner)
                 except BaseException as exc:  # error_score="raise", Ctrl-C: no trial RUNNING
-                    for cand in batch:
-                        if cand.trial is not None:
-                            study.tell(cand.trial, state=TrialState.FAIL,
-                                       fail_reason=repr(exc))
+                    self._abort(batch, exc, metric)
                     raise
                 cands.extend(batch)
         self._finish(cands, refit_metric, scorers, base, X, y, routed)
         return self
+
+    def _meaning(self, space: ParamSpace, scorers: Any, metric: str | None,
+                 splits: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
+        """What this search's trials hold (JSON): scores of ``scoring``, the study's value being
+        the mean of ``objective``, for these parameters, on these splits."""
+        first = next(iter(getattr(scorers, "_scorers", {"score": None})))  # by name, in order
+        resource = self._resource_param()
+        return {"scoring": _scoring_name(self.scoring),
+                "objective": first if isinstance(self.scoring, str | None) else metric or first,
+                "params": sorted([*space.space, *([resource] if resource else [])]),
+                "splits": _splits_name(splits)}
+
+    def _check_study(self, study: Study, meaning: dict[str, Any]) -> None:
+        """Keep ``meaning`` with a new study; refuse to resume one whose trials mean something
+        else, which would mix two kinds of score in one column and one objective."""
+        stored = study.user_attrs.get(SEARCH_ATTR)
+        if stored is None:
+            study.set_user_attr(SEARCH_ATTR, meaning)
+            return
+        diffs = [f"{key}={stored.get(key)!r}, not {value!r}" for key, value in meaning.items()
+                 if stored.get(key) != value]
+        if diffs:
+            raise ValueError(
+                f"study {study.study_name!r} holds trials of a search with {'; '.join(diffs)}: "
+                "their scores would not compare with this search's. Give a new study_name, or "
+                "resume with the settings (and data) the study was searched with")
 
     def _batches(self, study: Study, space: ParamSpace, budget: int | None
                  ) -> Iterator[list[_Candidate]]:
@@ -353,6 +405,10 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
             "outs": [None if o is None else _jsonable({k: o[k] for k in _OUT_KEYS if k in o})
                      for o in cand.outs],
             "resource": cand.resource, "rung": cand.rung})
+        errors = [o["fit_error"] for o in cand.outs if o is not None and o["fit_error"]]
+        failure = f"a fit failed: {errors[0].strip().splitlines()[-1]}" if errors else None
+        if failure is not None:  # kept even when a numeric error_score completes the trial
+            cand.trial.set_user_attr(FIT_ERROR_ATTR, failure)
         if cand.state is TrialState.PRUNED:
             study.tell(cand.trial, state=TrialState.PRUNED)
         else:
@@ -362,15 +418,35 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
                 study.tell(cand.trial, value)
             else:
                 cand.state = TrialState.FAIL
-                errors = [o["fit_error"] for o in cand.outs if o is not None and o["fit_error"]]
-                why = (f"a fit failed: {errors[0].strip().splitlines()[-1]}" if errors
-                       else "a score failed")
+                why = failure or "a score failed"
                 study.tell(cand.trial, state=TrialState.FAIL,
                            fail_reason=f"mean test score is {value} ({why})")
         if self.verbose > 0:
             print(f"[{type(self).__name__}] trial {cand.trial.number} {cand.state.value}: "
                   f"{cand.params}")
         cand.trial = None  # told
+
+    def _abort(self, batch: list[_Candidate], exc: BaseException, metric: str | None) -> None:
+        """Tell the trials of a batch that ``exc`` stopped: the one whose fit raised it FAIL
+        with it as the reason, a pruned one PRUNED, and the others FAIL as unfinished (their
+        fits in flight are lost with the exception, as in `GridSearchCV`)."""
+        culprit = getattr(exc, _RAISED_BY, None)
+        for cand in batch:
+            if cand.trial is None:  # told
+                continue
+            if cand.state is TrialState.PRUNED:
+                self._tell(cand, metric)
+                continue
+            if cand.number == culprit:
+                why = f"a fit raised {exc!r} (error_score='raise')"
+            elif culprit is not None:
+                why = (f"unfinished: trial {culprit}'s fit raised {type(exc).__name__} "
+                       "(error_score='raise'), which stopped the search")
+            else:
+                why = f"unfinished: the search stopped on {exc!r}"
+            cand.state = TrialState.FAIL
+            self._study.tell(cand.trial, state=TrialState.FAIL, fail_reason=why)
+            cand.trial = None
 
     def _resume(self, study: Study, space: ParamSpace) -> list[_Candidate]:
         """Candidates of earlier fits of a stored study, rebuilt from their trials."""
@@ -519,11 +595,13 @@ class _Runner:
         if self.pool is None:
             out: list[dict[str, Any]] = Parallel(
                 n_jobs=search.n_jobs, pre_dispatch=search.pre_dispatch)(
-                delayed(fit)(clone(self.base), self.X, self.y, parameters=cand.params, **fold)
+                delayed(_blamed)(cand.number, fit, clone(self.base), self.X, self.y,
+                                 parameters=cand.params, **fold)
                 for (cand, _), fold in zip(tasks, folds, strict=True))
             return out
         config = get_config()
-        done = self.pool.run([(_configured, (config, fit, clone(self.base), self.X, self.y),
+        done = self.pool.run([(_configured, (config, _blamed, cand.number, fit, clone(self.base),
+                                             self.X, self.y),
                                dict(parameters=cand.params, **fold))
                               for (cand, _), fold in zip(tasks, folds, strict=True)])
         # A fit stopped or lost is recorded as sklearn records a failed one: by failing in its
@@ -532,9 +610,21 @@ class _Runner:
                                    "was stopped"),
                   DIED: FitWorkerDied("the fit's worker process died under it (killed, out "
                                       "of memory, or a crash in native code)")}
-        return [_fit_and_score(_Failing(errors[out]), self.X, self.y, parameters=None, **fold)
+        return [_blamed(cand.number, _fit_and_score, _Failing(errors[out]), self.X, self.y,
+                        parameters=None, **fold)
                 if out is LATE or out is DIED else out
-                for out, fold in zip(done, folds, strict=True)]
+                for (cand, _), out, fold in zip(tasks, done, folds, strict=True)]
+
+
+def _blamed(number: int, func: Any, *args: Any, **kwargs: Any) -> Any:
+    """``func(*args, **kwargs)`` for trial ``number``, which an exception it raises names
+    (under `_RAISED_BY`): with ``error_score="raise"`` the search learns whose fit raised."""
+    try:
+        return func(*args, **kwargs)
+    except Exception as exc:
+        with contextlib.suppress(AttributeError):  # a frozen exception stays unblamed
+            setattr(exc, _RAISED_BY, number)
+        raise
 
 
 def _configured(config: dict[str, Any], func: Any, *args: Any, **kwargs: Any) -> Any:
