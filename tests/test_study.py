@@ -7,6 +7,8 @@ import pickle
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -347,6 +349,30 @@ def test_ask_tell_user_attrs_and_fixed_distributions() -> None:
         study.tell(7, 0.5)
 
 
+def test_a_trial_of_another_study_object_is_refused() -> None:
+    mine, other = hd.create_study(), hd.create_study()
+    trial = mine.ask()
+    trial.suggest_float("x", 0, 1)
+    other.ask()
+    with pytest.raises(ValueError, match="asked by another Study object"):
+        other.tell(trial, 1.0)
+    assert [t.state for t in other.trials] == [TrialState.RUNNING]  # untouched
+    assert mine.tell(trial, 1.0).params == trial.params
+
+
+def test_an_ask_that_fails_leaves_no_trial_running() -> None:
+    study = hd.create_study()
+    with pytest.raises(TypeError, match=r"fixed_distributions\['x'\] must be a distribution"):
+        study.ask({"x": "not a distribution"})  # refused before a trial starts
+    assert study.trials == []
+    study.enqueue_trial({"x": 5.0})  # outside Float(0, 1)
+    with pytest.raises(ValueError, match="enqueued value 5.0 is outside"):
+        study.ask({"x": hd.Float(0, 1)})
+    (trial,) = study.trials
+    assert trial.state is TrialState.FAIL and "starting it failed" in trial.fail_reason
+    assert study.ask().number == 1  # the study goes on
+
+
 def test_enqueued_trials_run_first_with_their_values() -> None:
     study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
     study.enqueue_trial({"x": 0.5, "c": None}, user_attrs={"why": "baseline"})
@@ -642,6 +668,17 @@ def test_trials_dataframe_spreads_the_values_of_several_objectives() -> None:
         False, True, True]
 
 
+@pytest.mark.parametrize("multi_index", [False, True])
+def test_value_columns_follow_the_objectives_not_the_alphabet(multi_index: bool) -> None:
+    study = hd.create_study(directions=["minimize", "maximize"])
+    study.set_metric_names(["loss", "acc"])
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), 2.0), n_trials=2)
+    columns = list(study.trials_dataframe(attrs=("number", "values"),
+                                          multi_index=multi_index).columns)
+    assert columns == ([("number", ""), ("values", "loss"), ("values", "acc")] if multi_index
+                       else ["number", "values_loss", "values_acc"])  # as Optuna 5 has them
+
+
 def test_metric_names_name_the_values_and_stay_with_the_study(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'names.db'}"
     study = hd.create_study(study_name="mo", storage=url, directions=["maximize", "minimize"])
@@ -888,6 +925,31 @@ def test_create_trial_refuses_what_could_not_have_happened(kwargs: dict[str, Any
                                                            match: str) -> None:
     with pytest.raises(ValueError, match=match):
         hd.create_trial(distributions={"x": hd.Float(0, 1)}, **kwargs)
+
+
+@pytest.mark.parametrize(("reports", "error"), [({0: "x"}, TypeError), ({-1: 0.5}, ValueError),
+                                                ({1.5: 0.5}, ValueError)])
+def test_create_trial_refuses_reports_that_report_would(reports: dict[Any, Any],
+                                                        error: type[Exception]) -> None:
+    with pytest.raises(error, match="intermediate value|step"):
+        hd.create_trial(value=1.0, intermediate_values=reports)
+    record = TrialRecord(number=0, state=TrialState.COMPLETE, values=(1.0,),
+                         intermediate_values=reports)
+    study = hd.create_study()
+    with pytest.raises(error):
+        study.add_trial(record)
+    assert study.trials == []
+
+
+def test_an_added_trial_keeps_its_times_or_gets_an_ordered_pair() -> None:
+    study = hd.create_study()
+    study.add_trial(hd.create_trial(value=1.0))
+    assert study.trials[0].duration is not None and study.trials[0].duration.total_seconds() >= 0
+    start = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    study.add_trial(replace(study.trials[0], datetime_start=start,
+                            datetime_complete=start + timedelta(minutes=5)))
+    copied = study.trials[1]
+    assert (copied.datetime_start, copied.duration) == (start, timedelta(minutes=5))
 
 
 def test_add_trial_checks_values_against_the_study_and_writes_nothing_bad() -> None:

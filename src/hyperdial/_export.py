@@ -48,7 +48,8 @@ def dataframe_records(trials: Sequence[TrialRecord], attrs: Sequence[str], n_obj
                       metric_names: Sequence[str] | None = None,
                       ) -> tuple[list[dict[tuple[str, Any], Any]], list[tuple[str, Any]]]:
     """The rows of `Study.trials_dataframe` keyed by two-level column names, and the columns
-    in order: ``attrs``' order, the keys of each spread attribute sorted. With
+    in order: ``attrs``' order, the keys of each spread attribute sorted (the values in
+    objective order, as Optuna has them). With
     ``metric_names``, the values are keyed by them (``value_loss``, ``values_accuracy``)."""
     if isinstance(attrs, str):
         raise TypeError(f"attrs must be a sequence of attribute names, not the string {attrs!r}")
@@ -75,7 +76,10 @@ def dataframe_records(trials: Sequence[TrialRecord], attrs: Sequence[str], n_obj
                 row[(a, key)] = v
                 keys[a].add(key)
         records.append(row)
-    columns = [(a, key) for a in attrs for key in sorted(keys[a], key=_sort_key)]
+    objectives = list(metric_names or range(n_objectives))  # values: in objective order
+    columns = [(a, key) for a in attrs
+               for key in (objectives if a == "values" and keys[a]
+                           else sorted(keys[a], key=_sort_key))]
     return records, columns
 
 

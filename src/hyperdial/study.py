@@ -31,7 +31,7 @@ from hyperdial.history import History, StudyDirection, with_proposals, with_runn
 from hyperdial.pruners.base import Decision, NopPruner, Pruner
 from hyperdial.pruners.median import MedianPruner
 from hyperdial.samplers.base import Sampler
-from hyperdial.space import Distribution, SearchSpace, plain
+from hyperdial.space import Categorical, Distribution, Float, Int, SearchSpace, plain
 from hyperdial.storage import InMemoryStorage, Storage, get_storage
 from hyperdial.storage.base import Event, EventRow, StudyInfo, TrialView
 from hyperdial.trial import (
@@ -40,6 +40,7 @@ from hyperdial.trial import (
     TrialRecord,
     TrialState,
     check_params,
+    checked_report,
     config_key,
     json_ready,
     violation,
@@ -224,6 +225,10 @@ class Study:
 
         ``fixed_distributions`` suggests those parameters at once, as Optuna's ``ask`` does.
         """
+        for name, dist in (fixed_distributions or {}).items():  # before a trial starts
+            if not isinstance(dist, Float | Int | Categorical):
+                raise TypeError(f"fixed_distributions[{name!r}] must be a distribution "
+                                f"(hyperdial.Float, Int or Categorical), got {dist!r}")
         return self._ask(fixed_distributions, heartbeat=False)
 
     def _ask(self, fixed_distributions: Mapping[str, Distribution] | None, *,
@@ -243,7 +248,20 @@ class Study:
 
     def _open_trial(self, number: int,
                     fixed_distributions: Mapping[str, Distribution] | None) -> Trial:
-        """The live handle of trial ``number``, just started, with its joint proposal."""
+        """The live handle of trial ``number``, just started, with its joint proposal. If
+        that fails (the sampler raises, a fixed distribution is bad or refuses an enqueued
+        value), the trial is told FAIL with the reason before the error goes on: nobody holds
+        its handle, so nothing else would end it."""
+        try:
+            return self._open_started(number, fixed_distributions)
+        except BaseException as exc:
+            with contextlib.suppress(TrialFinishedError):
+                self._finish(number, state=TrialState.FAIL, warn=False,
+                             fail_reason=f"starting it failed: {type(exc).__name__}: {exc}")
+            raise
+
+    def _open_started(self, number: int,
+                      fixed_distributions: Mapping[str, Distribution] | None) -> Trial:
         with self._lock:
             record = self._view.get(number)
             history = self._sampler_history(number)
@@ -472,6 +490,10 @@ class Study:
 
     def _live_trial(self, trial: Trial | int) -> Trial | None:
         if isinstance(trial, Trial):
+            if trial._driver is not self:  # its buffered writes and its number are another's
+                raise ValueError(f"trial {trial.number} was asked by another Study object: "
+                                 "tell it there, or tell its number to a Study of the same "
+                                 "stored study")
             return trial
         with self._lock:
             return self._live.get(int(trial))
@@ -567,12 +589,18 @@ class Study:
 
     def add_trial(self, trial: TrialRecord) -> None:
         """Store a finished trial made elsewhere (`hyperdial.create_trial`, or a record of
-        another study) under the next trial number, stamped with the time it is added; the
-        sampler learns from it like from the study's own trials (a warm start)."""
+        another study) under the next trial number, with its start and end times if it has
+        them (as Optuna keeps them), else the time it is added; the sampler learns from it
+        like from the study's own trials (a warm start)."""
         if not trial.state.is_finished():
             raise ValueError(f"only a finished trial can be added, got {trial.state}")
         check_params(trial.params, trial.distributions)
-        finish: dict[str, Any] = {"t": time.time(), "state": trial.state.value}
+        for step, value in trial.intermediate_values.items():
+            checked_report(step, value)
+        start = trial.datetime_start.timestamp() if trial.datetime_start else time.time()
+        end = trial.datetime_complete.timestamp() if trial.datetime_complete else max(
+            time.time(), start)
+        finish: dict[str, Any] = {"t": end, "state": trial.state.value}
         if trial.state is TrialState.COMPLETE:
             checked, problem = self._check_values(trial.values)
             if problem is not None:
@@ -581,7 +609,7 @@ class Study:
         if trial.fail_reason is not None:
             finish["reason"] = trial.fail_reason
         data: dict[str, Any] = {
-            "params": json_ready("params", dict(trial.params)),
+            "t": start, "params": json_ready("params", dict(trial.params)),
             "dists": {k: d.to_dict() for k, d in trial.distributions.items()},
             "user_attrs": json_ready("user_attrs", dict(trial.user_attrs))}
         reports: list[Event] = [

@@ -126,9 +126,29 @@ def create_trial(*, state: TrialState = TrialState.COMPLETE, value: float | None
     params = json_ready("params", dict(params or {}))
     distributions = dict(distributions or {})
     check_params(params, distributions)
+    reports = dict(checked_report(k, v) for k, v in (intermediate_values or {}).items())
     return TrialRecord(number=-1, state=state, params=params, distributions=distributions,
-                       values=got, intermediate_values=dict(intermediate_values or {}),
+                       values=got, intermediate_values=reports,
                        user_attrs=json_ready("user_attrs", dict(user_attrs or {})))
+
+
+def checked_report(step: Any, value: Any) -> tuple[int, float | tuple[float, ...]]:
+    """``(step, value)`` of an intermediate value as stored: a non-negative int step (else
+    ValueError) and a float or a tuple of floats (else TypeError); numpy values and torch
+    tensors count as the numbers they hold."""
+    step = plain(step)
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise ValueError(f"step must be a non-negative int, got {step!r}")
+    value = plain(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return step, float(value)
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        try:
+            return step, tuple(float(x) for x in value)
+        except (TypeError, ValueError):
+            pass
+    raise TypeError(f"an intermediate value must be a number or a sequence of numbers, got "
+                    f"{value!r}")
 
 
 def check_params(params: Mapping[str, Any], distributions: Mapping[str, Distribution]) -> None:
@@ -272,16 +292,7 @@ class Trial:
         numpy values and torch tensors count as the numbers they hold. The first report at a
         step counts; a second one warns and is ignored (as in Optuna)."""
         self._check_open()
-        step = plain(step)
-        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-            raise ValueError(f"step must be a non-negative int, got {step!r}")
-        value = plain(value)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            v: float | tuple[float, ...] = float(value)
-        elif isinstance(value, Sequence) and not isinstance(value, str):
-            v = tuple(float(x) for x in value)
-        else:
-            raise TypeError(f"report() needs a number or a sequence of numbers, got {value!r}")
+        step, v = checked_report(step, value)
         if step in self.intermediate_values:  # Optuna's rule: the first report at a step wins
             warnings.warn(f"trial {self.number} reported step {step} already; this value is "
                           "ignored (the first report at a step counts)", UserWarning,
