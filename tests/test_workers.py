@@ -21,21 +21,24 @@ WORKER = textwrap.dedent("""
 
     url, name, n_trials, block_at = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     sampler_name = sys.argv[5] if len(sys.argv) > 5 else "default"
+    retries = int(sys.argv[6]) if len(sys.argv) > 6 else 0  # then it blocks before reporting
     grid = sampler_name == "grid"
     sampler = {"grid": hd.samplers.GridSampler({"x": [i / 10 - 1 for i in range(21)],
                                                 "c": ["a", None]}),
                # reads no history: each worker skips the others' trials between its own
                "random": hd.samplers.RandomSampler(),
                "default": None}[sampler_name]
-    study = hd.load_study(study_name=name, storage=url, sampler=sampler)
+    study = hd.load_study(study_name=name, storage=url, sampler=sampler,
+                          failed_trial_retries=retries)
     ran = []
 
     def objective(trial):
         x = trial.suggest_float("x", -1, 1)
         if grid:
             trial.suggest_categorical("c", ["a", None])
-        trial.report(x, 0)
         if trial.number == block_at:
+            if not retries:
+                trial.report(x, 0)
             print("BLOCKED", trial.number, flush=True)
             sys.stdin.readline()  # the parent kills us here
         ran.append(trial.number)
@@ -54,9 +57,9 @@ def worker_script(tmp_path: Path) -> Path:
 
 
 def _spawn(script: Path, url: str, name: str, n_trials: int, block_at: int = -1,
-           sampler: str = "default") -> subprocess.Popen[str]:
+           sampler: str = "default", retries: int = 0) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    args = [url, name, str(n_trials), str(block_at), sampler]
+    args = [url, name, str(n_trials), str(block_at), sampler, str(retries)]
     return subprocess.Popen([sys.executable, str(script), *args],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
@@ -139,3 +142,23 @@ def test_sigkill_mid_trial_keeps_finished_trials_and_resumes(tmp_path: Path, wor
     assert after[8].params == killed.params
     assert after[8].system_attrs["retry_of"] == 7
     assert len(after) == 13
+
+
+@pytest.mark.slow
+def test_a_retry_runs_the_parameters_of_a_trial_killed_before_its_first_report(
+        tmp_path: Path, worker_script: Path) -> None:
+    """With retries on, each parameter is stored as it is suggested: the trial killed before
+    it reported anything still leaves its parameters for its retry."""
+    url = f"sqlite:///{tmp_path / 'early.db'}"
+    hd.create_study(study_name="early", storage=url)
+    proc = _spawn(worker_script, url, "early", 5, block_at=2, retries=1)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.split() == ["BLOCKED", "2"], proc.stderr.read() if proc.stderr else line
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    resumed = hd.load_study(study_name="early", storage=url, grace_period=0.0,
+                            failed_trial_retries=1)
+    killed, retry = resumed.trials[2], resumed.trials[3]
+    assert killed.state is TrialState.FAIL and set(killed.params) == {"x"}
+    assert retry.state is TrialState.WAITING and retry.params == killed.params

@@ -553,6 +553,13 @@ class Study:
             if number != but and params:
                 yield self._view.get(number), params, dists
 
+    def _record_param(self, trial: Trial) -> None:
+        """A parameter waits for the trial's next write, unless failed trials are retried: a
+        retry runs the parameters of the trial it replaces, which must be stored by then even
+        if its worker dies before reporting."""
+        if self.failed_trial_retries:
+            self._storage.append(self._info.id, trial.number, self._drain(trial))
+
     def _record_report(self, trial: Trial, step: int, value: float | tuple[float, ...]) -> None:
         events = self._drain(trial)
         events.append(("report", {"step": step,

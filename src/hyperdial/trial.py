@@ -189,6 +189,7 @@ class TrialDriver(Protocol):
     """What a live trial needs from its study (implemented by `hyperdial.Study`)."""
 
     def _propose_param(self, trial: Trial, name: str, dist: Distribution) -> Any: ...
+    def _record_param(self, trial: Trial) -> None: ...
     def _record_report(self, trial: Trial, step: int, value: float | tuple[float, ...]) -> None: ...
     def _should_prune(self, trial: Trial) -> bool: ...
 
@@ -250,6 +251,7 @@ class Trial:
         self.params[name] = value
         self.distributions[name] = dist
         self.unflushed_params[name] = value
+        self._driver._record_param(self)
         return value
 
     def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None,
