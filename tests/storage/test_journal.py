@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import json
 import pickle
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -183,12 +185,20 @@ def test_a_study_runs_on_a_journal_url_and_resumes(tmp_path: Path) -> None:
 
 
 def test_a_stale_check_that_finds_nothing_writes_nothing(tmp_path: Path) -> None:
+    """Nor does it queue for the file's lock: loading a study (which checks) waits for no
+    writer."""
     path = tmp_path / "stale.jsonl"
     storage = JournalFileStorage(path)
     info = storage.create_study("s", MIN)
     n = new_trial(storage, info.id, heartbeat=True)
     before = path.read_bytes()
-    assert storage.fail_stale(info.id, 3600.0) == []
+    with open(path, "rb") as holder, ThreadPoolExecutor(1) as pool:
+        fcntl.flock(holder, fcntl.LOCK_EX)  # another process, mid-write
+        check = pool.submit(storage.fail_stale, info.id, 3600.0)
+        try:
+            assert check.result(timeout=30) == []
+        finally:
+            fcntl.flock(holder, fcntl.LOCK_UN)
     assert path.read_bytes() == before
     assert storage.fail_stale(info.id, 0.0) == [n]
     assert synced_view(JournalFileStorage(path), info).get(n).state is TrialState.FAIL

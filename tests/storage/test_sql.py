@@ -6,6 +6,8 @@ import hashlib
 import multiprocessing
 import os
 import pickle
+import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -21,9 +23,15 @@ import pytest
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 
-from hyperdial.exceptions import NotAHyperdialStorage, SchemaVersionError, StorageBusy
+import hyperdial as hd
+from hyperdial.exceptions import (
+    NotAHyperdialStorage,
+    SchemaVersionError,
+    StorageBusy,
+    StorageError,
+)
 from hyperdial.storage import InMemoryStorage, SQLStorage, get_storage
-from hyperdial.testing.storage import MIN, finish_event, new_trial, synced_view
+from hyperdial.testing.storage import MIN, finish_event, new_trial, params_event, synced_view
 from hyperdial.trial import TrialState
 
 
@@ -273,6 +281,125 @@ def test_sqlite_writers_queue_on_the_lock_file(tmp_path: Path) -> None:
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("SELECT count(*) FROM trials").fetchone() == (1,)
     storage.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX only")
+def test_a_stale_check_that_finds_nothing_takes_no_lock(tmp_path: Path) -> None:
+    """`fail_stale` looks for stale trials with a plain read and takes the writers' locks only
+    for one it found: so loading a study (which checks) waits for no writer."""
+    import fcntl
+
+    path = tmp_path / "held.db"
+    storage = SQLStorage(f"sqlite:///{path}", engine_kwargs={"connect_args": {"timeout": 0.2}})
+    info = storage.create_study("s", MIN)
+    beating = new_trial(storage, info.id, heartbeat=True)
+
+    def load() -> tuple[list[int], TrialState]:
+        study = hd.load_study(study_name="s", storage=storage)  # heartbeats on: it checks
+        return storage.fail_stale(info.id, 3600.0), study.trials[beating].state
+
+    with (open(f"{path}-lock", "rb") as holder,
+          closing(sqlite3.connect(path, isolation_level=None)) as other,
+          ThreadPoolExecutor(1) as pool):
+        fcntl.flock(holder, fcntl.LOCK_EX)  # another writer, mid-transaction: both its locks
+        other.execute("BEGIN IMMEDIATE")
+        checks = pool.submit(load)
+        try:
+            assert checks.result(timeout=30) == ([], TrialState.RUNNING)
+        finally:
+            fcntl.flock(holder, fcntl.LOCK_UN)  # a check that queued for it goes on (busy)
+        with pytest.raises(StorageBusy):  # a stale trial is failed under the locks, as ever
+            storage.fail_stale(info.id, -1.0)
+        other.execute("ROLLBACK")
+    assert storage.fail_stale(info.id, -1.0) == [beating]
+    storage.close()
+
+
+def test_a_stale_trial_is_checked_again_under_the_lock(db_storage: SQLStorage,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its worker may end a trial between the read that found it stale and the write: the
+    write fails only the trials still stale under the lock."""
+    storage = db_storage
+    info = storage.create_study("s", MIN)
+    ended, silent = (new_trial(storage, info.id, heartbeat=True) for _ in range(2))
+    read = storage._fetch
+
+    def read_then_end(stmt: Any, params: Any) -> list[Any]:
+        rows = read(stmt, params)
+        storage.append(info.id, ended, [finish_event("COMPLETE", 1.0)])
+        return rows
+
+    monkeypatch.setattr(storage, "_fetch", read_then_end)
+    assert storage.fail_stale(info.id, -1.0) == [silent]
+    monkeypatch.undo()
+    view = synced_view(storage, info)
+    assert [view.get(n).state for n in (ended, silent)] == [TrialState.COMPLETE, TrialState.FAIL]
+    assert storage.fail_stale(info.id, -1.0) == []
+
+
+# -- files this process cannot write ----------------------------------------------------------
+@contextmanager
+def read_only(path: Path, how: str) -> Iterator[str]:
+    """A URL of the SQLite file ``path`` through which this process cannot write it: opened
+    with ``mode=ro``, or a plain URL of a file made unwritable (immutable, for root)."""
+    if how == "mode=ro":
+        yield f"sqlite:///file:{path.as_posix()}?mode=ro&uri=true"
+        return
+    undo: list[str] | None = None
+    path.chmod(0o444)
+    try:
+        chattr = shutil.which("chattr")
+        if (os.access(path, os.W_OK) and chattr is not None  # root: permissions do not stop it
+                and subprocess.run([chattr, "+i", str(path)], capture_output=True).returncode == 0):
+            undo = [chattr, "-i", str(path)]
+        if os.access(path, os.W_OK):
+            pytest.skip("cannot make the file unwritable here: root ignores its permissions, "
+                        "and chattr +i is missing or not permitted on this file system")
+        yield f"sqlite:///{path}"
+    finally:
+        if undo is not None:
+            subprocess.run(undo, check=True)
+        path.chmod(0o644)
+
+
+@pytest.mark.parametrize("how", ["mode=ro", "unwritable file"])
+def test_a_read_only_database_reads_and_refuses_writes_clearly(tmp_path: Path, how: str) -> None:
+    """A default `load_study` writes nothing unless a trial is stale (it raised a raw
+    "attempt to write a readonly database"); a write raises a `StorageError` naming the file."""
+    path = tmp_path / "ro.db"
+    storage = SQLStorage(f"sqlite:///{path}")
+    info = storage.create_study("s", MIN)
+    done = new_trial(storage, info.id)
+    storage.append(info.id, done, [params_event(x=0.5), finish_event("COMPLETE", 0.5)])
+    running = new_trial(storage, info.id, heartbeat=True)  # beating: not stale
+    storage.close()
+    before = path.read_bytes()
+    refused = rf"{re.escape(str(path))}.* cannot be written by this process .*nothing was written"
+    with read_only(path, how) as url:
+        study = hd.load_study(study_name="s", storage=url)
+        assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.RUNNING]
+        assert (study.best_value, study.best_params) == (0.5, {"x": 0.5})
+        assert [s.study_name for s in hd.get_all_study_summaries(url)] == ["s"]
+        reader = SQLStorage(url)
+        for write in (lambda: reader.create_trial(info.id, {}),
+                      lambda: reader.append(info.id, running, [finish_event()]),
+                      lambda: reader.fail_stale(info.id, -1.0),  # stale now: needs a write
+                      lambda: reader.create_study("t", MIN)):
+            with pytest.raises(StorageError, match=refused):
+                write()
+        assert len(reader.read(info.id)) == 4  # still readable
+        reader.close()
+        assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("how", ["mode=ro", "unwritable file"])
+def test_an_empty_read_only_file_is_a_clear_error(tmp_path: Path, how: str) -> None:
+    path = tmp_path / "empty.db"
+    path.touch()
+    with read_only(path, how) as url, pytest.raises(
+            StorageError, match=rf"{re.escape(str(path))}.* cannot be written by this process"):
+        SQLStorage(url)
+    assert path.read_bytes() == b""
 
 
 def test_sqlite_checkpoints_in_a_thread_of_its_own(tmp_path: Path) -> None:

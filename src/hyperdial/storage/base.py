@@ -216,7 +216,10 @@ class Storage(ABC):
     def fail_stale(self, study_id: int, grace_seconds: float) -> list[int]:
         """Mark FAIL every RUNNING trial whose last heartbeat is older than ``grace_seconds``.
 
-        Trials that never sent a heartbeat are left alone. Returns the numbers marked.
+        Trials that never sent a heartbeat are left alone. Returns the numbers marked. A check
+        that finds none (every `load_study` makes one) must write nothing and take no lock
+        that a read does not take: a database this process cannot write stays readable, and
+        loading a study does not queue behind the writers.
         """
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing

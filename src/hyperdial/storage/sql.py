@@ -61,6 +61,7 @@ from hyperdial.exceptions import (
     NotAHyperdialStorage,
     SchemaVersionError,
     StorageBusy,
+    StorageError,
     StudyNotFound,
     TrialFinishedError,
     TrialNotFound,
@@ -133,6 +134,13 @@ _SET_STATE = (update(trials).where(_this_trial, _is(TrialState.RUNNING, TrialSta
 _FINISH = _SET_STATE.values(heartbeat_at=null())
 _HEARTBEAT = (update(trials).where(_this_trial, _is(TrialState.RUNNING))
               .values(heartbeat_at=param("t")))
+# Stale candidates, read without a lock: a study with none is one row of NULL (no row at all:
+# no such study), so the usual check, which finds none, writes nothing and waits for no writer.
+_STALE = (select(trials.c.number)
+          .select_from(studies.outerjoin(trials, and_(
+              trials.c.study_id == studies.c.id, _is(TrialState.RUNNING),
+              trials.c.heartbeat_at < param("cutoff"))))
+          .where(studies.c.id == param("sid")))
 _FAIL_STALE = (update(trials)
                .where(trials.c.study_id == param("sid"), _is(TrialState.RUNNING),
                       trials.c.heartbeat_at < param("cutoff"))
@@ -160,6 +168,7 @@ _READ_PART = _READ.limit(param("limit")).offset(param("offset"))  # SQLite's nee
 
 _STALE_REASON = "stale: no heartbeat (worker died?)"
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6  # primary result codes of a lock held too long
+_SQLITE_READONLY = 8  # primary result code of a write to a file this process cannot write
 _PG_SCHEMA_LOCK = 0x6879_7065_7264_6961  # pg_advisory_xact_lock key while creating tables
 # No automatic checkpoints: `_Checkpointer` runs them in a thread of its own. The page size
 # applies to a new file only: a commit writes each page it dirtied to the WAL whole, and a
@@ -473,7 +482,7 @@ class SQLStorage(Storage):
                 rows: list[Any] = self._run(session.cursor, stmt, params).fetchall()
             except BaseException as exc:
                 self._recover(session)
-                self._raise_if_busy(exc)
+                self._raise_clearly(exc)
                 raise
         return rows
 
@@ -489,7 +498,7 @@ class SQLStorage(Storage):
                 session.driver.commit()
             except BaseException as exc:
                 self._recover(session)
-                self._raise_if_busy(exc)
+                self._raise_clearly(exc)
                 raise
             finally:
                 if locked:
@@ -497,19 +506,26 @@ class SQLStorage(Storage):
         if self._checkpointer is not None:
             self._checkpointer.committed()
 
-    def _raise_if_busy(self, exc: BaseException) -> None:
-        """SQLite's "database is locked" after its busy timeout, as a `StorageBusy` that says
-        what to look for."""
+    def _raise_clearly(self, exc: BaseException | None) -> None:
+        """SQLite's errors that say little to a user, as hyperdial's that say what to look
+        for: "database is locked" after its busy timeout (`StorageBusy`), and "attempt to
+        write a readonly database" (`StorageError`)."""
         if not (self._sqlite
                 and isinstance(exc, self._engine.dialect.loaded_dbapi.OperationalError)):
             return
         code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+; the message before
+        text = str(exc)
         if (code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED) if code is not None
-                else "locked" in str(exc) or "busy" in str(exc)):
+                else "locked" in text or "busy" in text):
             raise StorageBusy(
                 f"{self._where} stayed locked by another connection for longer than its busy "
                 f"timeout ({exc}); nothing was written. Is another program holding a "
                 "transaction open on it?") from exc
+        if code & 0xFF == _SQLITE_READONLY if code is not None else "readonly" in text:
+            raise StorageError(
+                f"{self._where} cannot be written by this process ({exc}); nothing was "
+                "written. Writing needs write access to the file and to its folder (SQLite "
+                "keeps a -wal and a -shm file beside it), and a URL without mode=ro") from exc
 
     def _recover(self, session: _Session) -> None:
         """After a failure: roll back, or drop a connection the server has closed (the next
@@ -542,6 +558,7 @@ class SQLStorage(Storage):
                 conn.commit()
         except DatabaseError as exc:
             if isinstance(exc, OperationalError):  # locked, unreachable...: not our verdict
+                self._raise_clearly(exc.orig)
                 raise
             raise NotAHyperdialStorage(
                 f"{self._where} is not a hyperdial database (or it is corrupt): {exc.orig}"
@@ -761,10 +778,15 @@ class SQLStorage(Storage):
 
     def fail_stale(self, study_id: int, grace_seconds: float) -> list[int]:
         t = now()
-        with self._write() as cursor:
+        this = {"sid": study_id, "cutoff": t - grace_seconds}
+        candidates = self._fetch(_STALE, this)
+        if not candidates:
+            raise StudyNotFound(f"no study with id {study_id}")
+        if candidates[0][0] is None:
+            return []
+        with self._write() as cursor:  # again under the lock: one may have beaten or ended
             self._lock_study(cursor, study_id)
-            stale = sorted(n for (n,) in self._run(
-                cursor, _FAIL_STALE, {"sid": study_id, "cutoff": t - grace_seconds}).fetchall())
+            stale = sorted(n for (n,) in self._run(cursor, _FAIL_STALE, this).fetchall())
             if stale:
                 text = encode_json({"t": t, "state": "FAIL", "reason": _STALE_REASON})
                 self._run_many(cursor, _INSERT_EVENT, [
