@@ -26,6 +26,8 @@ from hyperdial.dashboard import create_app  # noqa: E402
 
 CHROMIUM = os.environ.get("HYPERDIAL_CHROMIUM", "/usr/bin/chromium")
 ODD_NAME = '<img src=x onerror="document.title=1">'
+#: Choices that JSON or JavaScript would merge: None, True, 1, 1.0 and "true" are all apart.
+CHOICES = [None, True, 1, 1.0, "true"]
 
 
 def objective(trial: hd.Trial) -> float:
@@ -74,6 +76,26 @@ def get(base: str, path: str) -> Any:
         return json.loads(response.read())
 
 
+def study_path(name: str) -> str:
+    """A study's API path, its name percent-encoded as the page encodes it (a "/" too)."""
+    return "/api/studies/" + urllib.request.quote(name, safe="")
+
+
+def add_choices_study(url: str, name: str) -> None:
+    """A study whose trials take each of CHOICES for "c" (and 1 or "1" for "d"), then one that
+    suggests neither but "x" alone."""
+    study = hd.create_study(storage=url, study_name=name,
+                            sampler=hd.samplers.RandomSampler(seed=0))
+    for choice in CHOICES:
+        study.enqueue_trial({"c": choice})
+    study.optimize(lambda t: float(CHOICES.index(t.suggest_categorical("c", CHOICES))
+                                   + len(str(t.suggest_categorical("d", [1, "1"])))),
+                   n_trials=len(CHOICES))
+    trial = study.ask()
+    trial.suggest_float("x", 0, 1)
+    study.tell(trial, 9.0)
+
+
 def test_the_api_summarises_every_study(server: str, url: str) -> None:
     studies = {s["name"]: s for s in get(server, "/api/studies")}
     assert set(studies) == {"demo", ODD_NAME}
@@ -111,6 +133,36 @@ def test_a_study_page_payload_and_its_version(server: str, url: str) -> None:
         get(server, "/api/studies/nope")
     assert missing.value.code == 404
     assert json.loads(missing.value.read()) == {"detail": "no study named 'nope'"}
+
+
+def test_a_name_with_a_slash_is_served(server: str, url: str) -> None:
+    """A "/" arrives decoded from %2F: the route still takes the whole name, never the study
+    whose name it ends or starts with (nor redirects "a/" to "a")."""
+    names = ["a", "a/b", "a/", "/a", "a/../b", "a//b", "/"]
+    for name in names:
+        hd.create_study(storage=url, study_name=name)
+    assert set(names) <= {s["name"] for s in get(server, "/api/studies")}
+    for name in names:
+        assert get(server, study_path(name))["name"] == name
+    version = get(server, study_path("a/b"))["version"]
+    assert get(server, study_path("a/b") + f"?since={version}") == {
+        "name": "a/b", "version": version, "unchanged": True}
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        get(server, study_path("a/nope"))
+    assert json.loads(missing.value.read()) == {"detail": "no study named 'a/nope'"}
+
+
+def test_a_missing_parameter_is_not_the_none_choice(url: str) -> None:
+    """Categoricals go by their choice's position, as JSON merges 1 and 1.0 and has one null
+    for the None choice and for a trial without the parameter; labels as the Python plots."""
+    add_choices_study(url, "choices")
+    page = create_app(url).state.dashboard.study("choices")
+    assert page["space"]["c"] == {"type": "categorical", "choices": CHOICES}
+    assert page["params"]["c"] == [0, 1, 2, 3, 4, None]
+    assert page["params"]["d"][-1] is None and set(page["params"]["d"][:-1]) <= {0, 1}
+    assert page["params"]["x"][:-1] == [None] * 5 and page["params"]["x"][-1] is not None
+    assert page["choice_labels"] == {"c": ["None", "True", "1", "1.0", "true"],
+                                     "d": ["1", "'1'"]}  # str(), or repr() where two meet
 
 
 def test_the_app_never_writes(url: str) -> None:
@@ -168,6 +220,24 @@ def test_the_page_lists_studies_and_follows_a_study_live(page: Any, server: str,
 
     page.goto(server + "/?interval=200#/study/nope")
     page.wait_for_selector("#error:has-text(\"no study named 'nope'\")")
+
+
+def test_the_page_opens_a_slashed_name_and_keeps_choices_apart(page: Any, server: str,
+                                                               url: str) -> None:
+    add_choices_study(url, "a/b")
+    page.goto(server + "/?interval=200")
+    page.wait_for_selector("text=3 studies")
+    page.locator("tr.study", has_text="a/b").click()
+    page.wait_for_selector("#summary:has-text('6 trials')")
+    page.wait_for_selector("#parallel .main-svg")
+    c, d, x, _ = page.evaluate("document.getElementById('parallel').data[0].dimensions")
+    # each choice at its own labelled place; the trial without "c" below them, marked
+    assert c["values"] == [0, 1, 2, 3, 4, -1] and c["tickvals"] == [-1, 0, 1, 2, 3, 4]
+    assert c["ticktext"] == ["(not set)", "None", "True", "1", "1.0", "true"]
+    assert d["ticktext"] == ["(not set)", "1", "'1'"]
+    unset = x["tickvals"][0]  # a number axis too: not drawn at 0, a value it never took
+    assert x["ticktext"][0] == "(not set)" and unset < 0 and x["range"] == [unset, 1]
+    assert x["values"][:5] == [unset] * 5 and 0 <= x["values"][5] <= 1
 
 
 def test_infeasible_trials_are_marked_and_never_the_best(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ they wait on (SQLite in WAL mode lets readers run beside the writer).
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,10 +19,12 @@ from hyperdial._export import strict, trial_json
 from hyperdial._optional import require
 from hyperdial.exceptions import StudyNotFound
 from hyperdial.history import History
+from hyperdial.space import Categorical, Distribution
 from hyperdial.storage import Storage, get_storage
 from hyperdial.storage.base import StudyInfo, TrialView
 from hyperdial.study import METRIC_NAMES_ATTR
 from hyperdial.trial import TrialRecord, TrialState, violation
+from hyperdial.visualization._series import choice_labels
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -74,7 +77,9 @@ class Dashboard:
         }
         space = history.completed_union_space  # the parameters completed trials hold
         out["space"] = {name: d.to_dict() for name, d in space.items()}
-        out["params"] = {name: [t.params.get(name) for t in trials] for name in space}
+        out["params"] = {name: _column(trials, name, d) for name, d in space.items()}
+        out["choice_labels"] = {name: choice_labels(d) for name, d in space.items()
+                                if isinstance(d, Categorical)}  # as the Python plots label them
         out["recent"] = [trial_json(t) | {"constraints": t.constraints}
                          for t in reversed(trials[-RECENT:])]
         reported = [t for t in trials if t.intermediate_values][-CURVES:]
@@ -101,6 +106,21 @@ class Dashboard:
             "best": None if best is None else trial_json(best),
             "n_pareto": len(front) if history.n_objectives > 1 and front is not None else None,
             "last_activity": max([*starts, *ends]).isoformat() if starts or ends else None})
+
+
+def _column(trials: Sequence[TrialRecord], name: str, d: Distribution) -> list[Any]:
+    """Each trial's value of parameter ``name``, None where it has none; for a categorical the
+    position of its choice, as JSON tells neither 1 from 1.0 nor the None choice from no value.
+    A trial not complete may hold a choice the completed ones never offered: None too."""
+    if not isinstance(d, Categorical):
+        return [t.params.get(name) for t in trials]
+    positions: list[int | None] = []
+    for t in trials:
+        try:
+            positions.append(d.index(t.params[name]))
+        except (KeyError, ValueError):
+            positions.append(None)
+    return positions
 
 
 def _curve(trial: TrialRecord) -> dict[str, Any]:
@@ -132,7 +152,8 @@ def create_app(storage: str | Storage) -> FastAPI:
     """The FastAPI application serving ``storage``'s studies (read-only).
 
     Routes: ``/`` the page; ``/api/studies`` the summaries; ``/api/studies/{name}?since=V``
-    one study (``{"unchanged": true}`` while at version V); ``/static/...`` the page's files;
+    one study (``{"unchanged": true}`` while at version V; the name percent-encoded, a "/" in
+    it too); ``/static/...`` the page's files;
     ``/plotly.min.js`` Plotly's JavaScript from the installed ``plotly`` package.
     """
     require("fastapi", "dashboard")  # one clear line when the extra is missing
@@ -158,7 +179,8 @@ def create_app(storage: str | Storage) -> FastAPI:
     def studies() -> list[dict[str, Any]]:
         return dashboard.studies()
 
-    @app.get("/api/studies/{name}")
+    # "path": a name may hold "/", which the server has decoded from %2F before routing.
+    @app.get("/api/studies/{name:path}")
     def study(name: str, since: int | None = None) -> dict[str, Any]:
         try:
             return dashboard.study(name, since)

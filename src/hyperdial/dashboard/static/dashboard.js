@@ -128,26 +128,49 @@ function plotCurves(study) {
     showlegend: false, margin: { t: 40, r: 10 }, xaxis: { title: { text: "step" } } });
 }
 
-// One axis per parameter (categories by their index, log scales as log10) and the value.
+// About five round values from low to high: the ticks of an axis given one of its own (Plotly
+// then draws only those it is given).
+function roundTicks(low, high) {
+  const span = high - low;
+  if (!(span > 0)) return [low];
+  const unit = 10 ** Math.floor(Math.log10(span / 5));
+  const step = [1, 2, 5, 10].map((m) => m * unit).find((s) => span / s <= 5);
+  const first = Math.ceil(low / step - 1e-9);
+  const count = Math.floor(high / step + 1e-9) - first + 1;
+  return Array.from({ length: count }, (_, k) => Number(((first + k) * step).toPrecision(12)));
+}
+
+// A parameter's axis: a choice at its position (study.params holds positions) with the label
+// the Python plots give it, a log scale as log10. A trial without the parameter (null) sits at
+// "(not set)" below the axis' values: Plotly would draw null as 0, a value or the first choice.
+function parallelDimension(study, name, column) {
+  const dist = study.space[name];
+  const scale = dist.log ? Math.log10 : (v) => v;
+  const values = column.map((v) => (v === null ? null : scale(v)));
+  const dim = { label: dist.log ? `log10(${name})` : name, values };
+  let low, high;
+  if (dist.type === "categorical") {
+    const labels = study.choice_labels[name];
+    [low, high] = [0, Math.max(labels.length - 1, 1)];
+    Object.assign(dim, { tickvals: labels.map((_, k) => k), ticktext: labels });
+  } else {
+    [low, high] = [scale(dist.low), scale(dist.high)];
+  }
+  dim.range = [low, high];
+  if (!values.includes(null)) return dim;
+  const unset = low - (dist.type === "categorical" ? 1 : (high - low) / 8 || 1);
+  const tickvals = dim.tickvals || roundTicks(low, high);
+  return { ...dim, values: values.map((v) => (v === null ? unset : v)), range: [unset, high],
+           tickvals: [unset, ...tickvals],
+           ticktext: ["(not set)", ...(dim.ticktext || tickvals.map(String))] };
+}
+
+// One axis per parameter (the first 12) and the value, a line per completed trial.
 function plotParallel(study) {
   const t = study.trials;
   const done = t.number.map((_, i) => i).filter((i) => t.state[i] === "COMPLETE" && t.values[i]);
-  const names = Object.keys(study.space).slice(0, 12);
-  const dimensions = names.map((name) => {
-    const dist = study.space[name];
-    const raw = done.map((i) => study.params[name][i]);
-    if (dist.type === "categorical") {
-      const labels = dist.choices.map((c) => fmt(c));
-      return { label: name, values: raw.map((v) => labels.indexOf(fmt(v))),
-               tickvals: labels.map((_, k) => k), ticktext: labels,
-               range: [0, Math.max(labels.length - 1, 1)] };
-    }
-    if (dist.log) {
-      return { label: `log10(${name})`, values: raw.map((v) => (v === null ? null : Math.log10(v))),
-               range: [Math.log10(dist.low), Math.log10(dist.high)] };
-    }
-    return { label: name, values: raw, range: [dist.low, dist.high] };
-  });
+  const dimensions = Object.keys(study.space).slice(0, 12).map((name) =>
+    parallelDimension(study, name, done.map((i) => study.params[name][i])));
   const objective = done.map((i) => t.values[i][0]);
   dimensions.push({ label: objectiveTitle(study, 0), values: objective });
   Plotly.react("parallel", [{ type: "parcoords", dimensions,
