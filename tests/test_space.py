@@ -69,6 +69,9 @@ class Driver:
     def _propose_param(self, trial: Trial, name: str, dist: Distribution) -> Any:
         return dist.choices[0] if isinstance(dist, Categorical) else dist.low
 
+    def _record_param(self, trial: Trial) -> None:
+        pass  # nothing to store
+
 
 def trial() -> Trial:
     return Trial(Driver(), 0, datetime_start=datetime.now(timezone.utc))  # type: ignore[arg-type]

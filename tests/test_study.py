@@ -373,6 +373,24 @@ def test_an_ask_that_fails_leaves_no_trial_running() -> None:
     assert study.ask().number == 1  # the study goes on
 
 
+def test_an_enqueued_value_never_suggested_stays_out_of_the_finished_trial() -> None:
+    study = hd.create_study()
+    study.enqueue_trial({"x": 0.5, "extra": 3})
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    (trial,) = study.trials
+    assert trial.params == {"x": 0.5} and set(trial.distributions) == {"x"}
+    assert "params_extra" not in study.trials_dataframe().columns
+    hd.create_study().add_trial(trial)  # a consistent record
+
+
+def test_a_negative_trial_number_is_no_trial() -> None:
+    study = hd.create_study()
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    for number in (-1, -2):
+        with pytest.raises(TrialNotFound):
+            study.tell(number, 5.0, skip_if_finished=True)
+
+
 def test_enqueued_trials_run_first_with_their_values() -> None:
     study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
     study.enqueue_trial({"x": 0.5, "c": None}, user_attrs={"why": "baseline"})

@@ -253,8 +253,14 @@ class _Builder:
 
     def record(self, end: float | None = None, values: Sequence[float] | None = None
                ) -> TrialRecord:
+        """The trial as it stands. A finished one holds only parameters it was asked for
+        (with their distributions): an enqueued value its objective never suggested stays
+        out, as in Optuna, so the record can be added to another study."""
+        params = self.params
+        if self.state.is_finished() and len(params) != len(self.dists):
+            params = {k: v for k, v in params.items() if k in self.dists}
         return TrialRecord(
-            number=self.number, state=self.state, params=self.params, distributions=self.dists,
+            number=self.number, state=self.state, params=params, distributions=self.dists,
             values=None if values is None else tuple(values),
             intermediate_values=self.intermediate, user_attrs=self.user_attrs,
             system_attrs=self.system_attrs, datetime_start=_dt(self.start),
@@ -495,7 +501,7 @@ class TrialView:
         return out
 
     def get(self, number: int) -> TrialRecord:
-        record = self._records[number] if number < len(self._records) else None
+        record = self._records[number] if 0 <= number < len(self._records) else None
         if record is None:
             raise TrialNotFound(f"no trial number {number}")
         return record
