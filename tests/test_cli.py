@@ -334,6 +334,12 @@ def test_errors_are_one_line(args: list[str], storage: str | None, expected: str
     assert error.count("cannot open") <= 1, error
 
 
+def test_a_read_only_sqlite_uri_is_read(objectives: Path, url: str) -> None:
+    run_quadratic(objectives, url, n=3)
+    path = url[len("sqlite:///"):]
+    assert "quad" in ok("studies", url=f"sqlite:///file:{path}?mode=ro&uri=true")
+
+
 def test_password_is_masked_in_messages() -> None:
     assert _cli_app.safe_url("postgresql+psycopg://me:s3cret@db/hd") == \
         "postgresql+psycopg://me:***@db/hd"

@@ -94,6 +94,7 @@ def _storage_file(url: str) -> Path | None:
     if not url.startswith("sqlite:///"):
         return None
     path = url[len("sqlite:///"):].split("?", 1)[0]
+    path = path.removeprefix("file:")  # an SQLite URI (``file:x.db?mode=ro&uri=true``)
     return None if path in ("", ":memory:") else Path(path)
 
 
