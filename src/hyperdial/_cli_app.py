@@ -32,7 +32,7 @@ from hyperdial.study import (
     get_all_study_summaries,
     load_study,
 )
-from hyperdial.trial import TrialRecord, TrialState
+from hyperdial.trial import TrialRecord, TrialState, state_counts
 
 DEFAULT_STORAGE = "sqlite:///hyperdial.db"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -611,7 +611,7 @@ def run(target: str, study_name: str, n_trials: int, timeout: float | None, samp
                        catch=catch, callbacks=[lambda _, record: done.append(record)],
                        show_progress_bar=not quiet and sys.stderr.isatty())
         except KeyboardInterrupt:
-            counts = r.state_counts(done)
+            counts = state_counts(done)
             click.echo(f"\ninterrupted: this run finished {r.plural(len(done), 'trial')} ("
                        f"{counts[TrialState.COMPLETE]} complete, {counts[TrialState.PRUNED]} "
                        f"pruned, {counts[TrialState.FAIL]} failed), kept with the others in "
@@ -623,7 +623,7 @@ def run(target: str, study_name: str, n_trials: int, timeout: float | None, samp
                 raise
             raise report_objective_error(exc, s) from None
     if not quiet:
-        counts = r.state_counts(done)
+        counts = state_counts(done)
         click.echo(f"study {study_name!r}: ran {r.plural(len(done), 'trial')} ("
                    f"{counts[TrialState.COMPLETE]} complete, {counts[TrialState.PRUNED]} pruned, "
                    f"{counts[TrialState.FAIL]} failed), {len(s.trials)} in total")

@@ -26,7 +26,7 @@ from hyperdial._export import (
     trial_json,
 )
 from hyperdial.history import History, StudyDirection
-from hyperdial.trial import TrialRecord, TrialState
+from hyperdial.trial import TrialRecord
 
 
 def console(*, stderr: bool = False) -> Console:
@@ -142,13 +142,6 @@ def best_table(record: TrialRecord) -> Table:
                        ("duration", fmt_duration(record))]:
         t.add_row(name, Text(cell))
     return t
-
-
-def state_counts(trials: Iterable[TrialRecord]) -> dict[TrialState, int]:
-    counts = dict.fromkeys(TrialState, 0)
-    for t in trials:
-        counts[t.state] += 1
-    return counts
 
 
 # -- export --------------------------------------------------------------------------------

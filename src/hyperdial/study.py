@@ -7,7 +7,6 @@ through `Study.ask` and `Study.tell`.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import threading
@@ -43,6 +42,7 @@ from hyperdial.trial import (
     checked_report,
     config_key,
     json_ready,
+    state_counts,
     violation,
 )
 
@@ -327,7 +327,7 @@ class Study:
             history = self._view.history()
             space = self.sampler.infer_space(history)
             params = self.sampler.propose(history, space, self.sampler.rng(len(history.trials)))
-            key = json.dumps(params, sort_keys=True)
+            key = config_key(params)
             data = {"params": params, "dists": {k: space[k].to_dict() for k in params},
                     "key": key}  # kept in the event too, so that copies keep it
             number = self._storage.create_trial(self._info.id, data, key=key, claim_waiting=True,
@@ -602,8 +602,7 @@ class Study:
         if not trial.state.is_finished():
             raise ValueError(f"only a finished trial can be added, got {trial.state}")
         check_params(trial.params, trial.distributions)
-        for step, value in trial.intermediate_values.items():
-            checked_report(step, value)
+        reported = sorted(checked_report(s, v) for s, v in trial.intermediate_values.items())
         start = trial.datetime_start.timestamp() if trial.datetime_start else time.time()
         end = trial.datetime_complete.timestamp() if trial.datetime_complete else max(
             time.time(), start)
@@ -620,8 +619,8 @@ class Study:
             "dists": {k: d.to_dict() for k, d in trial.distributions.items()},
             "user_attrs": json_ready("user_attrs", dict(trial.user_attrs))}
         reports: list[Event] = [
-            ("report", {"step": int(step), "value": list(v) if isinstance(v, tuple) else v})
-            for step, v in sorted(trial.intermediate_values.items())]
+            ("report", {"step": step, "value": list(v) if isinstance(v, tuple) else v})
+            for step, v in reported]
         # Started with a heartbeat (persistent storages), so a crash between the two writes
         # leaves a trial that is failed as stale, never one RUNNING forever.
         number = self._storage.create_trial(self._info.id, data,
@@ -869,9 +868,6 @@ def get_all_study_summaries(storage: str | Storage) -> list[StudySummary]:
     for info in store.studies():
         study = load_study(study_name=info.name, storage=store, heartbeat_interval=None)
         history = study.history()
-        counts = dict.fromkeys(TrialState, 0)
-        for t in history.trials:
-            counts[t.state] += 1
         if history.n_objectives == 1:
             best = history.best()
             front: tuple[TrialRecord, ...] = () if best is None else (best,)
@@ -880,7 +876,7 @@ def get_all_study_summaries(storage: str | Storage) -> list[StudySummary]:
         start = min((t.datetime_start for t in history.trials if t.datetime_start),
                     default=None)
         out.append(StudySummary(info.name, info.id, info.directions, len(history.trials),
-                                counts, front, study.user_attrs, start))
+                                state_counts(history.trials), front, study.user_attrs, start))
     return out
 
 

@@ -11,7 +11,7 @@ import enum
 import json
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from numbers import Real
@@ -149,6 +149,14 @@ def checked_report(step: Any, value: Any) -> tuple[int, float | tuple[float, ...
             pass
     raise TypeError(f"an intermediate value must be a number or a sequence of numbers, got "
                     f"{value!r}")
+
+
+def state_counts(trials: Iterable[TrialRecord]) -> dict[TrialState, int]:
+    """How many of ``trials`` are in each state (every state present, 0 for none)."""
+    counts = dict.fromkeys(TrialState, 0)
+    for t in trials:
+        counts[t.state] += 1
+    return counts
 
 
 def check_params(params: Mapping[str, Any], distributions: Mapping[str, Distribution]) -> None:

@@ -122,9 +122,10 @@ def warm_start(study: Study, sources: Sequence[Study], k: int = 5, *,
     for config in [*nearest_best(known, meta_features or {}), *unknown, *map(dict, then)]:
         if len(queued) == k:
             break
-        if config_key(config) in seen or (space is not None and not fits(config, space)):
+        key = config_key(config)
+        if key in seen or (space is not None and not fits(config, space)):
             continue
-        seen.add(config_key(config))
+        seen.add(key)
         if study.enqueue_trial(config, user_attrs={"warm_start": True},
                                skip_if_exists=True) is not None:
             queued.append(config)

@@ -48,8 +48,8 @@ def mutate(dist: Distribution, value: Any, rng: np.random.Generator, scale: floa
 
 
 def next_grid_value(dist: Float | Int, value: Any, *, upward: bool) -> Any:
-    """``value`` moved one step of ``dist``'s grid, upward if it can (or downward if it
-    cannot), else downward if it can; ``value`` itself when the grid has one point."""
+    """``value`` moved one step of ``dist``'s grid, ``upward`` or down (the other way at an
+    end of the range); ``value`` itself when the grid has one point."""
     grid = dist.step
     assert grid is not None, "a continuous float has no grid"
     up, down = value + grid <= dist.high, value - grid >= dist.low
