@@ -27,6 +27,7 @@ from typing import Any
 
 from hyperdial.exceptions import NotAHyperdialStorage, SchemaVersionError, StorageError
 from hyperdial.history import StudyDirection
+from hyperdial.storage._filelock import lock_exclusive
 from hyperdial.storage.base import Event, EventRow, Storage, StudyInfo, encode_json, now
 from hyperdial.storage.memory import InMemoryStorage
 
@@ -110,7 +111,7 @@ class JournalFileStorage(Storage):
     @staticmethod
     @contextlib.contextmanager
     def _locked(fd: int) -> Iterator[None]:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        lock_exclusive(fd)
         try:
             yield
         finally:

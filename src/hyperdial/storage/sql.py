@@ -53,6 +53,8 @@ from sqlalchemy.pool import NullPool, StaticPool
 
 try:
     import fcntl
+
+    from hyperdial.storage._filelock import lock_exclusive
 except ImportError:  # Windows: writers rely on SQLite's busy wait alone
     fcntl = None  # type: ignore[assignment]
 
@@ -217,13 +219,14 @@ class _Session:
         for some 50 microseconds, so that with several workers most of the time went to
         sleeping. An ``flock`` on a file beside the database wakes the next writer as soon as
         the lock is free; the kernel drops it if its holder dies. Each session has its own
-        descriptor, so threads of one process queue too.
+        descriptor, so threads of one process queue too. It tries for a moment before it
+        sleeps (`lock_exclusive`).
         """
         fd = self.lock_fd
         if fd is None:
             return False
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            lock_exclusive(fd)
         except OSError:  # a file system without flock: fall back to SQLite's busy wait
             self.lock_fd = None
             os.close(fd)
