@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import functools
 import os
+import re
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -77,7 +81,7 @@ def test_refuses_a_private_storage_and_a_missing_study(tmp_path: Path) -> None:
             with pytest.raises(ValueError, match="storage they can all open"):
                 optimize_distributed(pool, quadratic, study_name="s", storage=url,
                                      n_trials=5, n_tasks=1)
-        with pytest.raises(StudyNotFound):
+        with pytest.raises(StudyNotFound, match=f"'nope' in the storage sqlite:///{tmp_path}"):
             optimize_distributed(pool, quadratic, study_name="nope",
                                  storage=f"sqlite:///{tmp_path / 'x.db'}", n_trials=5,
                                  n_tasks=1)
@@ -85,6 +89,43 @@ def test_refuses_a_private_storage_and_a_missing_study(tmp_path: Path) -> None:
             optimize_distributed(pool, quadratic, study_name="s",
                                  storage=f"sqlite:///{tmp_path / 'x.db'}", n_trials=5,
                                  n_tasks=0)
+
+
+def test_a_missing_study_names_its_storage_without_the_password(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    named = r"'a' in the storage sqlite:///typo\.db \(a relative path: " + re.escape(
+        str(tmp_path / "typo.db"))
+    with ThreadPoolExecutor(1) as pool, pytest.raises(StudyNotFound, match=named):
+        optimize_distributed(pool, quadratic, study_name="a", storage="sqlite:///typo.db",
+                             n_trials=1, n_tasks=1)
+    from hyperdial.executors.distributed import _where
+
+    assert _where("postgresql+psycopg://bob:s3cret@db:5432/hpo") == (
+        "postgresql+psycopg://bob:***@db:5432/hpo")
+
+
+def test_tasks_open_the_study_with_the_given_heartbeat_settings(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'settings.db'}"
+    seen: set[tuple[Any, ...]] = set()
+
+    def objective(trial: hd.Trial) -> float:
+        study = trial._driver  # the task's study
+        assert isinstance(study, hd.Study)
+        seen.add((study.heartbeat_interval, study.grace_period, study.failed_trial_retries))
+        return quadratic(trial)
+
+    hd.create_study(study_name="s", storage=url)
+    with ThreadPoolExecutor(2) as pool:
+        study = optimize_distributed(pool, objective, study_name="s", storage=url, n_trials=4,
+                                     n_tasks=2, heartbeat_interval=2.0, grace_period=7.0,
+                                     failed_trial_retries=2)
+        assert seen == {(2.0, 7.0, 2)}
+        assert (study.heartbeat_interval, study.grace_period,
+                study.failed_trial_retries) == (2.0, 7.0, 2)
+        with pytest.raises(ValueError, match="failed_trial_retries"):
+            optimize_distributed(pool, objective, study_name="s", storage=url, n_trials=4,
+                                 n_tasks=2, failed_trial_retries=-1)
 
 
 class _PureExecutor(ThreadPoolExecutor):
@@ -118,6 +159,81 @@ def test_on_a_dask_cluster_of_processes(tmp_path: Path) -> None:
         study = _optimize_new(client.get_executor(), f"sqlite:///{tmp_path / 'dask.db'}",
                               n_trials=24, n_tasks=2, sampler=hd.samplers.RandomSampler)
     _check_study(study, 24, 2)
+
+
+def killed_once_at_trial_three(trial: hd.Trial, marker: str) -> float:
+    """SIGKILLs its worker process in the middle of trial 3, the first time it runs it."""
+    x = trial.suggest_float("x", -2.0, 2.0)
+    if trial.number == 3 and not os.path.exists(marker):
+        Path(marker).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return (x - 0.5) ** 2
+
+
+def test_a_trial_killed_on_a_dask_worker_is_failed_and_retried(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
+    url = f"sqlite:///{tmp_path / 'killed.db'}"
+    hd.create_study(study_name="s", storage=url)
+    objective = functools.partial(killed_once_at_trial_three, marker=str(tmp_path / "killed"))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, host="127.0.0.1") as cluster, \
+            distributed.Client(cluster) as client:
+        study = optimize_distributed(client.get_executor(), objective, study_name="s",
+                                     storage=url, n_trials=12, n_tasks=2,
+                                     sampler=hd.samplers.RandomSampler, heartbeat_interval=1.0,
+                                     grace_period=5.0, failed_trial_retries=1)
+    assert (tmp_path / "killed").exists()
+    trials = study.trials
+    killed = trials[3]
+    assert killed.state is hd.TrialState.FAIL and killed.fail_reason
+    (retry,) = [t for t in trials if t.system_attrs.get("retry_of") == 3]
+    assert retry.state is hd.TrialState.COMPLETE and retry.params == killed.params
+    others = [t for t in trials if t.number not in (3, retry.number)]
+    assert all(t.state is hd.TrialState.COMPLETE for t in others)  # no other trial lost
+    assert 12 <= len(others) + 1 <= 12 + 1
+    assert sorted(t.number for t in trials) == list(range(len(trials)))
+
+
+def hangs_at_zero_dies_at_three(trial: hd.Trial, marker: str) -> float:
+    """Trial 0 waits (until its process is ended); the process running trial 3 is killed."""
+    x = trial.suggest_float("x", -2.0, 2.0)
+    if trial.number == 0:
+        threading.Event().wait(60)  # ended long before, by the broken pool
+    if trial.number == 3 and not os.path.exists(marker):
+        Path(marker).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return (x - 0.5) ** 2
+
+
+def test_a_broken_process_pool_fails_every_trial_it_ended(tmp_path: Path) -> None:
+    from hyperdial.executors.distributed import LOST_REASON
+
+    url = f"sqlite:///{tmp_path / 'broken.db'}"
+    hd.create_study(study_name="s", storage=url)
+    objective = functools.partial(hangs_at_zero_dies_at_three, marker=str(tmp_path / "died"))
+    broke = r"process pool broke.*running, \[0, 3\], are failed as lost"
+    with ProcessPoolExecutor(2) as pool, pytest.raises(BrokenProcessPool, match=broke):
+        optimize_distributed(pool, objective, study_name="s", storage=url, n_trials=8,
+                             n_tasks=2, failed_trial_retries=1)
+    study = hd.load_study(study_name="s", storage=url)
+    states = {t.number: t.state for t in study.trials}
+    # the killed trial and the one its pool mate was running when the pool ended it
+    assert {n for n, s in states.items() if s is hd.TrialState.FAIL} == {0, 3}
+    assert all(study.trials[n].fail_reason == LOST_REASON for n in (0, 3))
+    assert states[1] is states[2] is hd.TrialState.COMPLETE
+    waiting = [t for t in study.trials if t.state is hd.TrialState.WAITING]
+    assert sorted(t.system_attrs["retry_of"] for t in waiting) == [0, 3]
+    with ProcessPoolExecutor(2) as pool:  # the next run on a new pool runs their retries
+        study = optimize_distributed(pool, objective, study_name="s", storage=url, n_trials=8,
+                                     n_tasks=2, failed_trial_retries=1)
+    retries = {t.system_attrs["retry_of"]: t for t in study.trials if "retry_of" in t.system_attrs}
+    assert sorted(retries) == [0, 3]
+    assert all(r.state is hd.TrialState.COMPLETE for r in retries.values())
+    assert all(r.params == study.trials[n].params for n, r in retries.items())
+    assert not [t for t in study.trials if not t.state.is_finished()]
 
 
 def test_worker_processes_share_a_journal_file(tmp_path: Path) -> None:
@@ -201,6 +317,6 @@ def test_a_ray_task_whose_worker_died_joins_the_study_again(ray_cluster: ModuleT
                                      n_trials=12, n_tasks=1)
     assert (tmp_path / "died").exists()
     states = {t.number: t.state for t in study.trials}
-    assert states[3] is hd.TrialState.RUNNING  # its worker died; failed once found stale
+    assert states[3] is hd.TrialState.FAIL  # its worker died with it
     assert sum(s is hd.TrialState.COMPLETE for s in states.values()) == 12
     assert sorted(states) == list(range(len(states)))

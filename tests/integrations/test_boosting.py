@@ -81,6 +81,39 @@ def test_xgboost_cv_and_a_wrong_key(data: Any) -> None:
         hd.create_study().optimize(wrong, n_trials=1)
 
 
+def test_xgboost_a_metric_whose_name_holds_a_hyphen(data: Any) -> None:
+    X = data[0]
+    rng = np.random.default_rng(0)
+    times = np.exp(X[:, 0] + rng.normal(size=len(X)) * 0.3)
+    dtrain = xgb.DMatrix(X)
+    dtrain.set_float_info("label_lower_bound", times)
+    dtrain.set_float_info("label_upper_bound", times)
+
+    def objective(trial: hd.Trial) -> float:
+        log: dict[str, Any] = {}
+        xgb.train({"objective": "survival:aft", "eval_metric": "aft-nloglik", "nthread": 1},
+                  dtrain, num_boost_round=4, evals=[(dtrain, "validation")], evals_result=log,
+                  verbose_eval=False,
+                  callbacks=[XGBoostPruningCallback(trial, "validation-aft-nloglik")])
+        return float(log["validation"]["aft-nloglik"][-1])
+
+    (trial,) = _run(objective, prune_at=100)
+    assert trial.state is hd.TrialState.COMPLETE
+    assert sorted(trial.intermediate_values) == [0, 1, 2, 3]
+    assert trial.intermediate_values[3] == pytest.approx(trial.value)
+
+    def wrong(t: hd.Trial) -> float:
+        xgb.train({"objective": "survival:aft", "eval_metric": "aft-nloglik", "nthread": 1},
+                  dtrain, num_boost_round=1, evals=[(dtrain, "validation")], verbose_eval=False,
+                  callbacks=[XGBoostPruningCallback(t, "validation-nloglik")])
+        return 0.0
+
+    with pytest.raises(KeyError, match="validation-aft-nloglik"):
+        hd.create_study().optimize(wrong, n_trials=1)
+    with pytest.raises(ValueError, match="<eval name>-<metric>"):
+        XGBoostPruningCallback(hd.create_study().ask(), "logloss")
+
+
 def test_lightgbm_reports_each_round_and_prunes(data: Any) -> None:
     X, y, Xv, yv = data
 

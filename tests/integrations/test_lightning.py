@@ -112,6 +112,19 @@ def test_several_validations_an_epoch_report_the_first() -> None:
         {0: module.val_losses[0], 1: module.val_losses[2]})
 
 
+def test_validate_runs_outside_fit_report_nothing() -> None:
+    torch.manual_seed(0)
+    trial = hd.create_study(pruner=NopPruner()).ask()
+    module = _Regression(0.1)
+    trainer = _trainer(trial, epochs=2)
+    trainer.validate(module, _loader(), verbose=False)  # the untrained model: not epoch 0
+    trainer.fit(module, _loader(), _loader())
+    trainer.validate(module, _loader(), verbose=False)  # after fit: not an epoch 2
+    before, epoch_0, epoch_1, _after = module.val_losses
+    assert before != epoch_0
+    assert trial.intermediate_values == pytest.approx({0: epoch_0, 1: epoch_1})
+
+
 def test_a_metric_that_was_never_logged_is_a_clear_error() -> None:
     study = hd.create_study()
     trial = study.ask()

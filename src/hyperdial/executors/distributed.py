@@ -1,34 +1,58 @@
-"""Run one study on an existing pool of processes or machines: Dask, a process pool.
+"""Run one study on an existing pool of processes or machines: Dask, Ray, a process pool.
 
 `optimize_distributed` submits ``n_tasks`` worker tasks to any executor of the
-`concurrent.futures` shape (Dask's ``client.get_executor()``, a ``ProcessPoolExecutor``, or
-anything else with ``submit`` returning futures). Each task opens the study from its
-storage URL and optimises it until the study holds ``n_trials`` finished trials in all
-(`hyperdial.stoppers.MaxTrialsStopper`); the workers share nothing but the storage, which
-hands out trial numbers and keeps every result, so a task that dies loses only its running
-trial (failed as stale once its heartbeat stops). The storage must be one every task can
-reach: PostgreSQL, or a journal file (or SQLite, on a local disk) that they share.
+`concurrent.futures` shape (Dask's ``client.get_executor()``, `RayExecutor`, a
+``ProcessPoolExecutor``, or anything else with ``submit`` returning futures). Each task opens
+the study from its storage URL and optimises it until the study holds ``n_trials`` finished
+trials in all; the workers share nothing but the storage, which hands out trial numbers and
+keeps every result. The storage must be one every task can reach: PostgreSQL, or a journal
+file (or SQLite, on a local disk) that they share.
+
+Each task marks the trials it runs with the system attribute ``distributed_task`` (the run
+and the task), so that once every task is done the caller knows which trials were lost with
+a task whose process died: those still RUNNING. It fails them at once and, with
+``failed_trial_retries``, has their retries run before it returns.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import socket
+import time
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
 from hyperdial.executors.base import Executor
+from hyperdial.stoppers import Stopper
+from hyperdial.trial import TrialState
 
 if TYPE_CHECKING:
+    from hyperdial.history import History
     from hyperdial.pruners.base import Pruner
     from hyperdial.samplers.base import Sampler
     from hyperdial.study import Study
+    from hyperdial.trial import Trial
+
+#: System attribute naming the run and task (``"<run id>:<round>:<task index>"``) of a trial.
+TASK_ATTR = "distributed_task"
+#: Why a trial lost with its task is failed.
+LOST_REASON = ("lost: its task ended without finishing it (the worker process died: killed, "
+               "out of memory, os._exit, or its process pool broke)")
 
 
 def optimize_distributed(executor: Executor, objective: Callable[..., Any], *,
                          study_name: str, storage: str, n_trials: int, n_tasks: int,
                          sampler: Sampler | Callable[[], Sampler] | None = None,
                          pruner: Pruner | Callable[[], Pruner] | None = None,
-                         catch: Iterable[type[Exception]] = ()) -> Study:
+                         catch: Iterable[type[Exception]] = (),
+                         heartbeat_interval: float | str | None = "auto",
+                         grace_period: float | None = None,
+                         failed_trial_retries: int = 0) -> Study:
     """Optimise the study ``study_name`` in ``storage`` (a URL; the study must exist) with
     ``n_tasks`` tasks on ``executor`` until it holds ``n_trials`` finished trials; returns it.
 
@@ -39,9 +63,22 @@ def optimize_distributed(executor: Executor, objective: Callable[..., Any], *,
     finishes the trial it is running when the count is reached, so up to ``n_tasks - 1``
     trials more may end. An error that stops a task (an exception from the objective not in
     ``catch``) is raised once every task is done.
+
+    ``heartbeat_interval``, ``grace_period`` and ``failed_trial_retries`` mean what they mean
+    for `hyperdial.load_study`, and every task (and the returned study) opens the study with
+    them: a study does not store them, so pass here those it was created with. A trial whose
+    task died is failed as stale by the other tasks once its heartbeat is ``grace_period``
+    old, and at the latest when every task is done (its reason says it was lost); with
+    ``failed_trial_retries`` it is retried with the same parameters, and the retries run
+    before this returns (in a further round of tasks if need be). A failed trial that was
+    retried does not count towards ``n_trials``; its retry does.
+
+    A ``concurrent.futures.ProcessPoolExecutor`` cannot outlive the death of one of its
+    processes: the pool breaks and ends every task. The trials they were running are failed,
+    and `BrokenProcessPool` is raised saying so; their retries, if any, wait for the next run.
+    Dask and Ray replace a dead worker and re-run its task, so the run goes on.
     """
     from hyperdial.storage.sql import is_private_url
-    from hyperdial.study import load_study
 
     if not isinstance(storage, str) or is_private_url(storage):
         raise ValueError(f"tasks need a storage they can all open by URL (PostgreSQL, or a "
@@ -49,39 +86,149 @@ def optimize_distributed(executor: Executor, objective: Callable[..., Any], *,
     for name, value in (("n_trials", n_trials), ("n_tasks", n_tasks)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    study = load_study(study_name=study_name, storage=storage)  # it must exist: fail here
-    # Each task gets its own index: Dask takes submits as pure by default and would merge
-    # ``n_tasks`` calls with equal arguments into one task.
-    futures: list[Future[None]] = [
-        executor.submit(_task, objective, study_name, storage, n_trials, sampler, pruner,
-                        tuple(catch), i) for i in range(n_tasks)]
-    errors = []
-    for future in futures:
+    settings = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period,
+                "failed_trial_retries": failed_trial_retries}
+    study = _load(study_name, storage, None, None, settings)  # it must exist: fail here
+    run = uuid.uuid4().hex[:12]
+    tasks, round_, before = n_tasks, 0, list[int]()
+    while True:
+        # Each task gets its own tag: Dask takes submits as pure by default and would merge
+        # ``n_tasks`` calls with equal arguments into one task.
+        futures: list[Future[None]] = [
+            executor.submit(_task, objective, study_name, storage, n_trials, sampler, pruner,
+                            tuple(catch), tuple(settings.items()), f"{run}:{round_}:{i}")
+            for i in range(tasks)]
+        errors = []
+        for future in futures:
+            try:
+                future.result()
+            except Exception as exc:  # every task's outcome is collected before raising
+                errors.append(exc)
+        broken = next((e for e in errors if isinstance(e, BrokenProcessPool)), None)
+        if broken is not None:
+            executor.shutdown(wait=True)  # its other processes are ended before we look
+        lost = _fail_lost(study, f"{run}:")
+        if broken is not None:
+            raise BrokenProcessPool(
+                f"a worker process of the pool died (killed, out of memory, os._exit, ...) "
+                f"and the process pool broke, ending every task of this run; the trials they "
+                f"were running, {lost}, are failed as lost; the study now holds "
+                f"{_counted(study.history())} of the {n_trials} finished trials asked for. "
+                f"Run optimize_distributed again on a new pool to go on (Dask and Ray "
+                f"replace a dead worker instead)") from broken
+        if errors:
+            raise errors[0]
+        study = _load(study_name, storage, None, None, settings)  # fails stale trials too
+        waiting = _waiting_retries(study.history())
+        if not waiting or waiting == before:  # (no task took them: nothing more to do)
+            return study
+        tasks, round_, before = min(n_tasks, len(waiting)), round_ + 1, waiting
+
+
+def _load(study_name: str, storage: str, sampler: Sampler | None, pruner: Pruner | None,
+          settings: dict[str, Any]) -> Study:
+    """`load_study` with the run's settings; a missing study's error names the storage."""
+    from hyperdial.exceptions import StudyNotFound
+    from hyperdial.study import load_study
+
+    try:
+        return load_study(study_name=study_name, storage=storage, sampler=sampler,
+                          pruner=pruner, **settings)
+    except StudyNotFound as exc:
+        raise StudyNotFound(f"{exc} in the storage {_where(storage)}") from None
+
+
+def _where(url: str) -> str:
+    """The URL without its password, and where a relative SQLite path points."""
+    from hyperdial.storage import journal_path
+
+    shown = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    match = re.match(r"sqlite(?:\+\w+)?:///([^?]+)", url)
+    path = journal_path(url) or (match.group(1) if match else None)
+    if path is not None and not os.path.isabs(path):
+        scheme = url.split(":///", 1)[0]
+        shown += (f" (a relative path: {os.path.abspath(path)} for process {os.getpid()} on "
+                  f"{socket.gethostname()}, each task resolving it in its own working "
+                  f"directory; an absolute one takes four slashes: {scheme}:////abs/path)")
+    return shown
+
+
+def _counted(history: History) -> int:
+    """Finished trials, less failed ones that were retried (their retry counts instead)."""
+    latest: dict[int, int] = {}  # a trial's first attempt -> its latest attempt
+    for t in history.trials:
+        origin = t.system_attrs.get("retry_of", t.number)
+        latest[origin] = max(latest.get(origin, t.number), t.number)
+    return sum(1 for t in history.trials if t.state.is_finished()
+               and latest[t.system_attrs.get("retry_of", t.number)] == t.number)
+
+
+def _waiting_retries(history: History) -> list[int]:
+    return [t.number for t in history.trials
+            if t.state is TrialState.WAITING and "retry_of" in t.system_attrs]
+
+
+class _RunStopper(Stopper):
+    """`MaxTrialsStopper` for a run that retries lost trials: a failed trial that was retried
+    does not count, and the run goes on while a retry waits."""
+
+    def __init__(self, n_trials: int) -> None:
+        self.n_trials = n_trials
+
+    def should_stop(self, history: History) -> bool:
+        return _counted(history) >= self.n_trials and not _waiting_retries(history)
+
+
+def _fail_lost(study: Study, run: str) -> list[int]:
+    """Fail the trials of this run still RUNNING once its tasks are all done (their task
+    died with them) and queue their retries; returns their numbers."""
+    from hyperdial.exceptions import TrialFinishedError
+
+    history = study.history()
+    lost = [t.number for t in history.trials if t.state is TrialState.RUNNING
+            and str(t.system_attrs.get(TASK_ATTR, "")).startswith(run)]
+    if not lost:
+        return []
+    study_id = study.storage.get_study(study.study_name).id
+    failed = []
+    for number in lost:
         try:
-            future.result()
-        except Exception as exc:  # every task's outcome is collected before raising
-            errors.append(exc)
-    if errors:
-        raise errors[0]
-    return study
+            study.storage.append(study_id, number, [
+                ("finish", {"t": time.time(), "state": TrialState.FAIL.value,
+                            "reason": LOST_REASON})])
+        except TrialFinishedError:  # failed as stale meanwhile, and retried then
+            continue
+        failed.append(number)
+    if failed and study.failed_trial_retries:
+        history = study.history()
+        for number in failed:
+            study._requeue(history, number)  # as a stale trial is retried
+    return failed
 
 
 def _task(objective: Callable[..., Any], study_name: str, storage: str, n_trials: int,
           sampler: Sampler | Callable[[], Sampler] | None,
           pruner: Pruner | Callable[[], Pruner] | None,
-          catch: tuple[type[Exception], ...], index: int) -> None:
-    """Worker ``index``: open the study, run trials until it holds ``n_trials`` finished
-    ones."""
+          catch: tuple[type[Exception], ...], settings: tuple[tuple[str, Any], ...],
+          tag: str) -> None:
+    """One worker: open the study, run trials until it holds ``n_trials`` finished ones."""
+    from hyperdial.exceptions import TrialFinishedError
     from hyperdial.pruners.base import Pruner
     from hyperdial.samplers.base import Sampler
-    from hyperdial.stoppers import MaxTrialsStopper
-    from hyperdial.study import load_study
 
-    study = load_study(study_name=study_name, storage=storage,
-                       sampler=sampler if isinstance(sampler, Sampler | None) else sampler(),
-                       pruner=pruner if isinstance(pruner, Pruner | None) else pruner())
-    stopper = MaxTrialsStopper(n_trials)
+    study = _load(study_name, storage,
+                  sampler if isinstance(sampler, Sampler | None) else sampler(),
+                  pruner if isinstance(pruner, Pruner | None) else pruner(), dict(settings))
+    stopper = _RunStopper(n_trials)
     if stopper.should_stop(study.history()):
         return
-    study.optimize(objective, n_trials=n_trials, catch=catch, callbacks=[stopper])
+    study_id = study.storage.get_study(study_name).id
 
+    def tagged(trial: Trial) -> Any:
+        # Written before the objective runs, so a trial lost with this process is known.
+        with contextlib.suppress(TrialFinishedError):  # (failed as stale before it began)
+            study.storage.append(study_id, trial.number,
+                                 [("attrs", {"system": {TASK_ATTR: tag}})])
+        return objective(trial)
+
+    study.optimize(tagged, n_trials=n_trials, catch=catch, callbacks=[stopper])

@@ -1,4 +1,4 @@
-"""PyTorch Lightning: report a validation metric after every validation run, prune on request.
+"""PyTorch Lightning: report a validation metric after each validation of fit, prune on request.
 
 >>> # trainer = lightning.pytorch.Trainer(
 >>> #     max_epochs=20, callbacks=[LightningPruningCallback(trial, monitor="val_loss")])
@@ -30,10 +30,11 @@ def _callback_base() -> type:
 
 
 class LightningPruningCallback(_callback_base()):  # type: ignore[misc]
-    """After each validation run (not the sanity check), reports the logged metric
-    ``monitor`` at step = the epoch and raises `TrialPruned` when the trial's pruner says so;
-    Lightning then tears training down and the exception reaches the objective, which the
-    study records as PRUNED.
+    """After each validation run of ``trainer.fit`` (not the sanity check), reports the
+    logged metric ``monitor`` at step = the epoch and raises `TrialPruned` when the trial's
+    pruner says so; Lightning then tears training down and the exception reaches the
+    objective, which the study records as PRUNED. Runs of ``trainer.validate()`` (or
+    ``test``) before or after fit report nothing.
 
     With ``val_check_interval`` below one epoch, the first validation of each epoch counts
     (a trial reports once per step). Steps are epochs rather than optimiser steps so that
@@ -54,7 +55,10 @@ class LightningPruningCallback(_callback_base()):  # type: ignore[misc]
                              f"{type(trainer.strategy).__name__})")
 
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
-        if trainer.sanity_checking:
+        # Only the validations of `fit` are epochs: `trainer.validate()` before fit would
+        # report the untrained model at step 0 (and hide the real epoch 0), and after fit an
+        # extra step; its results are the caller's to use.
+        if trainer.sanity_checking or getattr(trainer.state, "fn", None) != "fit":
             return
         metrics = trainer.callback_metrics
         if self.monitor not in metrics:
