@@ -10,8 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from hyperdial._encode import decode, decode_column, decode_value, encode, n_values
-from hyperdial.space import Categorical, Condition, Float, Int, SearchSpace
+from hyperdial._encode import (
+    decode,
+    decode_column,
+    decode_value,
+    encode,
+    encode_column,
+    n_values,
+    snap,
+)
+from hyperdial.space import Categorical, Condition, Float, Int, SearchSpace, grid_value
 from hyperdial.testing.strategies import params_for, search_spaces
 
 spaces_with_rows = search_spaces().flatmap(
@@ -107,3 +115,92 @@ def test_mixed_type_choices_keep_their_type() -> None:
     rows = [{"c": v} for v in (None, True, 1, 1.0, "a")]
     back = decode(space, encode(space, rows))
     assert [(type(r["c"]), r["c"]) for r in back] == [(type(r["c"]), r["c"]) for r in rows]
+
+
+# -- stepped floats own equal bins; integers of any width ----------------------------------------
+def _safe(make: Any) -> Any:
+    try:
+        return make()
+    except ValueError:  # low + n * step rounded so that the step no longer divides the range
+        return None
+
+
+@settings(max_examples=100, deadline=None)
+@given(low=st.floats(-1e3, 1e3), step=st.sampled_from([0.001, 0.1, 0.25, 0.3, 1.0, 2.5]),
+       n=st.integers(1, 30), m=st.integers(1, 7))
+def test_every_stepped_float_value_owns_an_equal_share_of_the_cube(
+        low: float, step: float, n: int, m: int) -> None:
+    """A uniform grid of the cube decodes to every grid value equally often, ``low`` and
+    ``high`` included (linear decoding then rounding gave the ends half bins)."""
+    d = _safe(lambda: Float(low, low + n * step, step=step))
+    if d is None:
+        return
+    k = n_values(d)
+    assert k is not None
+    u = (np.arange(m * k) + 0.5) / (m * k)
+    values = decode_column(d, u)
+    assert values == [grid_value(d, i) for i in range(k) for _ in range(m)]
+    assert [decode_value(d, x) for x in u] == values
+
+
+@settings(max_examples=100, deadline=None)
+@given(low=st.floats(-1e3, 1e3), step=st.sampled_from([0.001, 0.1, 0.25, 0.3, 1.0, 2.5]),
+       n=st.integers(1, 30))
+def test_stepped_floats_encode_at_bin_centres_and_round_trip(low: float, step: float,
+                                                             n: int) -> None:
+    d = _safe(lambda: Float(low, low + n * step, step=step))
+    if d is None:
+        return
+    k = n_values(d)
+    assert k is not None
+    grid = [grid_value(d, i) for i in range(k)]
+    u = encode_column(d, grid)
+    assert np.allclose(u, (np.arange(k) + 0.5) / k, rtol=0, atol=1e-9)
+    assert decode_column(d, u) == grid
+    assert snap([d], u[:, None])[:, 0].tolist() == u.tolist()
+    # an off-grid value (an enqueued 0.3 where the grid writes 0.30000000000000004) rounds
+    # to the nearest grid value
+    assert decode_column(d, encode_column(d, [x + 0.2 * d.step for x in grid[:-1]])) == grid[:-1]
+
+
+def test_uniform_draws_give_the_ends_of_a_stepped_float_their_share() -> None:
+    """The dogfooding case: Float(0, 1, step=0.25) drew 0 and 1 half as often as 0.5."""
+    d = Float(0.0, 1.0, step=0.25)
+    values = decode_column(d, np.random.default_rng(0).random(20_000))
+    counts = np.unique(values, return_counts=True)[1]
+    assert len(counts) == 5 and counts.min() > 0.9 * 4_000
+
+
+WIDE = [Int(-2**62, 2**62), Int(0, 2**70), Int(0, 2**70, step=2**10),
+        Int(2**70, 2**70 + 40, step=4), Int(-10**400, 10**400, step=10**390),
+        Int(0, 2**64 + 1), Int(-(2**53) - 3, 2**53 + 5)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), d=st.sampled_from(WIDE))
+def test_ints_of_any_width_round_trip_exactly(data: st.DataObject, d: Int) -> None:
+    """Ranges past int64 (or past a float's exact integers) decode to exact ints in range,
+    and the encoding of a value decodes back to that value."""
+    k = data.draw(st.integers(0, (d.high - d.low) // d.step), label="k")
+    value = d.low + k * d.step
+    u = encode_column(d, [value])
+    assert 0.0 <= u[0] <= 1.0
+    back = decode_column(d, u)[0]
+    assert type(back) is int and d.contains(back)
+    if n_values(d) <= 2**52:  # type: ignore[operator]
+        assert back == value  # bins wider than a float's resolution of [0, 1]
+    x = data.draw(st.floats(0.0, 1.0), label="u")
+    one, column = decode_value(d, x), decode_column(d, np.array([x]))[0]
+    assert one == column and type(one) is int and d.contains(one)
+
+
+def test_the_ends_of_a_wide_int_are_reached_exactly() -> None:
+    for d in WIDE:
+        assert decode_column(d, np.array([0.0, 1.0])) == [d.low, d.high]
+        assert decode_value(d, 1.0) == d.high and decode_value(d, 0.0) == d.low
+        assert encode_column(d, [d.low, d.high]).tolist() == [
+            0.5 / n_values(d), 1.0 - 0.5 / n_values(d)]  # type: ignore[operator]
+    log = Int(1, 2**70, log=True)
+    assert decode_column(log, np.array([0.0, 1.0])) == [1, 2**70]
+    assert all(1 <= v <= 2**70 and type(v) is int
+               for v in decode_column(log, np.linspace(0, 1, 101)))

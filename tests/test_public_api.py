@@ -9,8 +9,9 @@ import sys
 import hyperdial as hd
 
 EXPECTED = {
-    "Categorical", "Condition", "Float", "FrozenTrial", "History", "Int", "SearchExhausted",
-    "SearchSpace", "Study", "StudyDirection", "Trial", "TrialPruned", "TrialRecord", "TrialState",
+    "Categorical", "Condition", "FixedTrial", "Float", "FrozenTrial", "History", "Int",
+    "SearchExhausted", "SearchSpace", "Study", "StudyDirection", "Trial", "TrialPruned",
+    "TrialRecord", "TrialState",
     "__version__", "copy_study", "create_study", "create_trial", "delete_study",
     "distributions", "exceptions", "executors", "get_all_study_names", "get_all_study_summaries",
     "importance",

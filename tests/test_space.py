@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hyperdial.space import (
     Categorical,
@@ -18,7 +20,9 @@ from hyperdial.space import (
     Float,
     Int,
     SearchSpace,
+    canonical,
     distribution_from_dict,
+    grid_value,
 )
 from hyperdial.testing.strategies import params_for, search_spaces
 from hyperdial.trial import Trial
@@ -38,6 +42,10 @@ INVALID: list[tuple[dict[str, Any], str]] = [
     ({"type": "float", "low": -math.inf, "high": 0.0}, "low must be finite"),
     ({"type": "float", "low": 0.0, "high": 1.0, "step": math.nan}, "step must be finite"),
     ({"type": "float", "low": "0", "high": 1.0}, "low must be a number"),
+    ({"type": "float", "low": -1e308, "high": 1e308}, "high - low must be finite"),
+    ({"type": "float", "low": 0.0, "high": 1e300, "step": 1e-300}, "step 1e-300 is too small"),
+    ({"type": "float", "low": 1e-4, "high": 1.0, "log": "false"}, "log must be a bool"),
+    ({"type": "float", "low": 1e-4, "high": 1.0, "log": 1}, "log must be a bool"),
     ({"type": "int", "low": 3, "high": 3}, r"low \(3\) must be < high \(3\)"),
     ({"type": "int", "low": 0, "high": 10, "log": True}, "log scale needs low >= 1"),
     ({"type": "int", "low": 0, "high": 10, "step": 3}, "step 3 does not divide"),
@@ -45,6 +53,9 @@ INVALID: list[tuple[dict[str, Any], str]] = [
     ({"type": "int", "low": 1, "high": 9, "step": 2, "log": True},
      "step and log cannot be combined"),
     ({"type": "int", "low": 0.5, "high": 3}, "low must be an integer"),
+    ({"type": "int", "low": 1, "high": 3, "log": "true"}, "log must be a bool"),
+    ({"type": "int", "low": 1, "high": 3, "log": None}, "log must be a bool"),
+    ({"type": "int", "low": 1, "high": 2**1100, "log": True}, "log-scaled int's high"),
     ({"type": "int", "low": 0, "high": math.inf}, "high must be an integer"),
     ({"type": "int", "low": math.nan, "high": 3}, "low must be an integer"),
     ({"type": "categorical", "choices": []}, "choices must not be empty"),
@@ -254,3 +265,117 @@ def test_views_are_the_mappings_in_dependency_order_and_read_only() -> None:
     assert list(space.items()) == [(k, space[k]) for k in space]
     assert list(space.values()) == [space[k] for k in space]
     assert not hasattr(space.items(), "__setitem__") and not hasattr(space.keys(), "add")
+
+
+# -- log flags, widths, canonical values, hashing ------------------------------------------------
+def test_a_numpy_bool_log_is_a_bool_and_anything_else_is_refused() -> None:
+    np = pytest.importorskip("numpy")
+    for make in (lambda log: Float(1e-4, 1.0, log=log), lambda log: Int(1, 100, log=log)):
+        dist = make(np.True_)
+        assert dist.log is True and type(dist.log) is bool
+        assert json.loads(json.dumps(dist.to_dict()))["log"] is True  # storable as JSON
+        assert make(np.False_).log is False
+        for bad in ("false", "true", 1, 0, None):
+            with pytest.raises(TypeError, match="log must be a bool"):
+                make(bad)
+
+
+def test_a_string_log_in_a_declarative_space_is_refused_not_taken_as_true() -> None:
+    with pytest.raises(ValueError, match="parameter 'lr': log must be a bool, got 'false'"):
+        SearchSpace.from_dict({"lr": {"type": "float", "low": 1e-4, "high": 1.0, "log": "false"}})
+    space = SearchSpace.from_dict({"lr": {"type": "float", "low": 1e-4, "high": 1.0}})
+    assert space["lr"] == Float(1e-4, 1.0, log=False)  # an absent flag is still off
+
+
+def test_suggest_takes_a_numpy_bool_log_and_refuses_a_string() -> None:
+    np = pytest.importorskip("numpy")
+    t = trial()
+    t.suggest_float("lr", 1e-4, 1.0, log=np.True_)
+    assert t.distributions["lr"] == Float(1e-4, 1.0, log=True)
+    with pytest.raises(ValueError, match="parameter 'x': log must be a bool"):
+        t.suggest_float("x", 1e-4, 1.0, log="false")  # type: ignore[arg-type]
+
+
+def test_a_float_range_must_have_a_finite_width() -> None:
+    with pytest.raises(ValueError, match="high - low must be finite"):
+        Float(-1e308, 1e308)
+    assert Float(0.0, 1.7e308).high == 1.7e308  # wide but finite is fine
+
+
+def test_ints_wider_than_int64_are_accepted() -> None:
+    assert Int(-2**62, 2**62).contains(2**61 + 1)
+    assert Int(0, 2**70, step=2**10).contains(2**69)
+    assert not Int(2**70, 2**70 + 8, step=4).contains(2**70 + 2)
+
+
+def test_a_fixed_value_becomes_the_value_samplers_write() -> None:
+    assert canonical(Int(1, 4), 3.0) == 3 and type(canonical(Int(1, 4), 3.0)) is int
+    assert type(canonical(Float(0.0, 2.0), 1)) is float
+    grid = Float(0.0, 1.0, step=0.1)
+    assert canonical(grid, 0.3) == grid_value(grid, 3) == 0.1 * 3  # 0.30000000000000004
+    assert canonical(Categorical(("a", 1)), 1) == 1
+    np = pytest.importorskip("numpy")
+    assert type(canonical(Int(1, 4), np.int64(2))) is int
+
+
+@settings(max_examples=60, deadline=None)
+@given(low=st.floats(-1e3, 1e3), step=st.sampled_from([0.001, 0.1, 0.25, 0.3, 1.0, 2.5]),
+       n=st.integers(1, 40))
+def test_the_grid_ends_exactly_at_high(low: float, step: float, n: int) -> None:
+    """``low + k * step`` may round past or short of ``high``; the grid's last value is high,
+    every value is in range and increasing, and canonical is idempotent on the grid."""
+    try:
+        d = Float(low, low + n * step, step=step)
+    except ValueError:  # the rounding of low + n * step made the step not divide the range
+        return
+    values = [grid_value(d, k) for k in range(n + 1)]
+    assert values[0] == d.low and values[-1] == d.high
+    assert all(a < b for a, b in itertools.pairwise(values))
+    assert [canonical(d, v) for v in values] == values
+
+
+def test_an_int_parent_given_as_a_float_activates_its_children() -> None:
+    space = SearchSpace.from_dict({
+        "layers": {"type": "int", "low": 1, "high": 3},
+        "w2": {"type": "int", "low": 8, "high": 64,
+               "condition": {"parent": "layers", "in": [2, 3]}}})
+    assert space.active({"layers": 2.0}) == ["layers", "w2"]
+    assert space.active({"layers": 1.0}) == ["layers"]
+    assert space.restrict({"layers": 3.0, "w2": 16}) == {"layers": 3.0, "w2": 16}
+    # without the parent's distribution, the condition stays type-aware
+    assert not space.conditions["w2"].holds({"layers": 2.0})
+    assert space.conditions["w2"].holds({"layers": 2.0}, space["layers"])
+    # a categorical parent keeps telling 2 and 2.0 apart
+    cat = SearchSpace({"c": Categorical((2, 2.0)), "x": Int(0, 1)},
+                      conditions={"x": Condition("c", (2,))})
+    assert cat.active({"c": 2.0}) == ["c"] and cat.active({"c": 2}) == ["c", "x"]
+
+
+def test_suggest_space_activates_a_child_of_an_enqueued_float_for_an_int() -> None:
+    space = SearchSpace.from_dict({
+        "layers": {"type": "int", "low": 1, "high": 3},
+        "w2": {"type": "int", "low": 8, "high": 64,
+               "condition": {"parent": "layers", "in": [2, 3]}}})
+    t = Trial(Driver(), 0, fixed={"layers": 2.0, "w2": 16},  # type: ignore[arg-type]
+              datetime_start=datetime.now(timezone.utc))
+    assert t.suggest_space(space) == {"layers": 2, "w2": 16}
+    assert type(t.params["layers"]) is int
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), space=search_spaces())
+def test_equal_spaces_hash_alike_whatever_the_order(data: st.DataObject,
+                                                    space: SearchSpace) -> None:
+    names = data.draw(st.permutations(list(space)))
+    conditions = dict(reversed(list(space.conditions.items())))
+    again = SearchSpace({n: space[n] for n in names}, conditions)
+    assert again == space
+    assert hash(again) == hash(space)
+    assert len({space, again}) == 1
+
+
+def test_spaces_in_another_order_are_one_set_member() -> None:
+    s1 = SearchSpace({"a": Float(0, 1), "b": Int(0, 3)})
+    s2 = SearchSpace({"b": Int(0, 3), "a": Float(0, 1)})
+    assert s1 == s2 and hash(s1) == hash(s2) and len({s1, s2}) == 1
+    assert s1 != SearchSpace({"a": Float(0, 1), "b": Int(0, 4)})

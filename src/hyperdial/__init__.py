@@ -25,13 +25,21 @@ from hyperdial.study import (
                              get_all_study_summaries,
                              load_study,
 )
-from hyperdial.trial import FrozenTrial, Trial, TrialRecord, TrialState, create_trial
+from hyperdial.trial import (
+    FixedTrial,
+    FrozenTrial,
+    Trial,
+    TrialRecord,
+    TrialState,
+    create_trial,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Categorical",
     "Condition",
+    "FixedTrial",
     "Float",
     "FrozenTrial",
     "History",

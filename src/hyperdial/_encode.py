@@ -1,24 +1,56 @@
 """The one mapping between a search space and the unit cube, as a pure function pair.
 
-Each parameter is one column in [0, 1]: floats linearly or in log space, integers and
-categoricals by the centre of their bin, so that every value owns an equal share of the cube.
+Each parameter is one column in [0, 1]: floats linearly or in log space; the values of
+integers, stepped floats and categoricals by the centre of their bin (value ``k`` of ``n``
+at ``(k + 0.5) / n``, decoded by ``floor(u * n)``), so that every value owns an equal share
+of the cube and a uniform draw gives each the same chance, ``low`` and ``high`` included.
 Inactive (conditional) parameters encode as NaN. ``decode(space, encode(space, rows)) == rows``.
+
+Integers are exact Python ints for any range: where the bounds pass 2**52, float arithmetic
+cannot tell neighbouring values apart (nor int64 count them), and the index is computed
+with integers instead. (Past 2**52 values, the bins are narrower than a float in [0, 1]
+resolves: a value then decodes to one within a few bins of it, never out of range.)
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from hyperdial.space import Categorical, Distribution, Float, Int, SearchSpace
+from hyperdial.space import Categorical, Distribution, Float, Int, SearchSpace, grid_value, plain
+
+#: Integers up to this magnitude are exact floats (and their differences too).
+_EXACT = 2**52
+
+
+def _exact(d: Int) -> bool:
+    """Whether ``d`` needs integer arithmetic: a bound beyond 2**52 in magnitude."""
+    return d.low < -_EXACT or d.high > _EXACT
 
 
 def _int_log_bounds(d: Int) -> tuple[float, float]:
-    """Log-space bin edges so that each integer owns the interval [k - 0.5, k + 0.5]."""
-    return float(np.log(d.low - 0.5)), float(np.log(d.high + 0.5))
+    """Log-space bin edges so that each integer owns the interval [k - 0.5, k + 0.5] (beyond
+    2**52 the half is below a float's precision)."""
+    lo = d.low - 0.5 if d.low <= _EXACT else float(d.low)
+    hi = d.high + 0.5 if d.high <= _EXACT else float(d.high)
+    return float(np.log(lo)), float(np.log(hi))
+
+
+def _exact_index(u: float, n: int) -> int:
+    """``min(floor(u * n), n - 1)`` computed exactly, for any ``n``."""
+    a, b = float(u).as_integer_ratio()
+    return min(a * n // b, n - 1)
+
+
+def _exact_position(d: Int, value: Any) -> float:
+    """The bin-centre encoding of ``value`` (any number) for an Int, computed exactly."""
+    n = (d.high - d.low) // d.step + 1
+    x = Fraction(plain(value))
+    return float((2 * (x - d.low) + d.step) / (2 * d.step * n))
 
 
 def n_values(d: Distribution) -> int | None:
@@ -44,7 +76,12 @@ def encode_column(d: Distribution, values: Sequence[Any]) -> np.ndarray:
     mask = np.array([v is not None for v in values], dtype=bool)
     if not mask.any():
         return out
-    x = np.array([v for v in values if v is not None], dtype=float)
+    given = [v for v in values if v is not None]
+    if isinstance(d, Int) and not d.log and _exact(d):
+        out[mask] = [_exact_position(d, v) for v in given]
+        exact: np.ndarray = out.clip(0.0, 1.0)
+        return exact
+    x = np.array(given, dtype=float)
     if isinstance(d, Int):
         if d.log:
             lo, hi = _int_log_bounds(d)
@@ -55,6 +92,9 @@ def encode_column(d: Distribution, values: Sequence[Any]) -> np.ndarray:
     elif d.log:
         lo, hi = np.log(d.low), np.log(d.high)
         out[mask] = (np.log(x) - lo) / (hi - lo)
+    elif d.step is not None:
+        n = round((d.high - d.low) / d.step) + 1
+        out[mask] = ((x - d.low) / d.step + 0.5) / n
     else:
         out[mask] = (x - d.low) / (d.high - d.low)
     clipped: np.ndarray = out.clip(0.0, 1.0)
@@ -71,19 +111,25 @@ def decode_column(d: Distribution, u: np.ndarray) -> list[Any]:
     if isinstance(d, Int):
         if d.log:
             lo, hi = _int_log_bounds(d)
-            v = np.round(np.exp(lo + u * (hi - lo))).clip(d.low, d.high)
-        else:
-            n = (d.high - d.low) // d.step + 1
-            k = np.minimum((u * n).astype(int), n - 1)
-            v = d.low + k * d.step
-        return [int(x) for x in v]
+            v = np.round(np.exp(lo + u * (hi - lo)))
+            return [min(max(int(x), d.low), d.high) for x in v.tolist()]  # exact bounds
+        n = (d.high - d.low) // d.step + 1
+        if _exact(d):
+            return [d.low + _exact_index(x, n) * d.step for x in u.tolist()]
+        k = np.minimum((u * n).astype(np.int64), n - 1)
+        ints: list[int] = (d.low + k * d.step).tolist()  # Python ints
+        return ints
     assert isinstance(d, Float)
+    if d.step is not None:
+        n = round((d.high - d.low) / d.step) + 1
+        k = np.minimum(np.floor(u * float(n)), n - 1)
+        grid = np.where(k >= n - 1, d.high, np.minimum(d.low + k * d.step, d.high))
+        stepped: list[float] = grid.tolist()  # Python floats, as `grid_value` writes them
+        return stepped
     if d.log:
         x: np.ndarray = np.exp(np.log(d.low) + u * (np.log(d.high) - np.log(d.low)))
     else:
         x = d.low + u * (d.high - d.low)
-    if d.step is not None:
-        x = d.low + np.round((x - d.low) / d.step) * d.step
     values: list[float] = x.clip(d.low, d.high).tolist()  # Python floats
     return values
 
@@ -101,15 +147,17 @@ def decode_value(d: Distribution, u: float) -> Any:
             lo, hi = _int_log_bounds(d)
             return min(max(round(math.exp(lo + u * (hi - lo))), d.low), d.high)
         n = (d.high - d.low) // d.step + 1
-        return d.low + min(int(u * n), n - 1) * d.step
+        k = _exact_index(u, n) if _exact(d) else min(int(u * n), n - 1)
+        return d.low + k * d.step
     assert isinstance(d, Float)
+    if d.step is not None:
+        n = round((d.high - d.low) / d.step) + 1
+        return grid_value(d, min(int(u * float(n)), n - 1))
     if d.log:
         lo, hi = math.log(d.low), math.log(d.high)
         x = math.exp(lo + u * (hi - lo))
     else:
         x = d.low + u * (d.high - d.low)
-    if d.step is not None:
-        x = d.low + round((x - d.low) / d.step) * d.step
     return min(max(x, d.low), d.high)
 
 

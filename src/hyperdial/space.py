@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,10 +33,22 @@ def _check_finite(**bounds: float) -> None:
             raise ValueError(f"{label} must be finite, got {value!r}")
 
 
+def _check_log(log: Any) -> bool:
+    """``log`` as a bool (a numpy bool counts as the bool it holds); TypeError otherwise: a
+    truthy string such as ``"false"`` must not turn log scale on."""
+    log = plain(log)
+    if not isinstance(log, bool):
+        raise TypeError(f"log must be a bool, got {log!r}")
+    return log
+
+
 def _check_step(low: float, high: float, step: float) -> None:
     if step <= 0:
         raise ValueError(f"step must be > 0, got {step!r}")
     n = (high - low) / step
+    if not math.isfinite(n):
+        raise ValueError(f"step {step!r} is too small for the range [{low!r}, {high!r}]: "
+                         "the grid has more points than a float can count")
     if abs(n - round(n)) > 1e-8 * max(1.0, abs(n)):
         raise ValueError(f"step {step!r} does not divide the range [{low!r}, {high!r}]")
 
@@ -52,11 +65,15 @@ class Float:
     def __post_init__(self) -> None:
         for label in ("low", "high", "step"):
             object.__setattr__(self, label, plain(getattr(self, label)))
+        object.__setattr__(self, "log", _check_log(self.log))
         _check_finite(low=self.low, high=self.high)
         object.__setattr__(self, "low", float(self.low))
         object.__setattr__(self, "high", float(self.high))
         if self.low >= self.high:
             raise ValueError(f"low ({self.low!r}) must be < high ({self.high!r})")
+        if not math.isfinite(self.high - self.low):
+            raise ValueError(f"the width of [{self.low!r}, {self.high!r}] overflows a float: "
+                             "high - low must be finite")
         if self.log and self.low <= 0:
             raise ValueError(f"log scale needs low > 0, got low={self.low!r}")
         if self.step is not None:
@@ -99,12 +116,16 @@ class Int:
             if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
                 raise ValueError(f"{label} must be an integer, got {value!r}")
             object.__setattr__(self, label, int(value))
+        object.__setattr__(self, "log", _check_log(self.log))
         if self.low >= self.high:
             raise ValueError(f"low ({self.low!r}) must be < high ({self.high!r})")
         if self.log and self.low < 1:
             raise ValueError(f"log scale needs low >= 1, got low={self.low!r}")
         if self.log and self.step != 1:
             raise ValueError("step and log cannot be combined for an int")
+        if self.log and self.high > sys.float_info.max:
+            raise ValueError(f"a log-scaled int's high must be at most {sys.float_info.max!r}, "
+                             f"got {self.high!r}")
         if self.step < 1:
             raise ValueError(f"step must be >= 1, got {self.step!r}")
         if (self.high - self.low) % self.step:
@@ -203,26 +224,57 @@ class Condition:
             values = (values,)
         object.__setattr__(self, "values", tuple(values))
 
-    def holds(self, params: Mapping[str, Any]) -> bool:
+    def holds(self, params: Mapping[str, Any], parent: Distribution | None = None) -> bool:
+        """Whether ``params`` gives the parent one of ``values``, told apart by type (True,
+        1 and 1.0 differ). With the ``parent`` distribution, the parent's value counts as
+        the value samplers write for it (2.0 of an Int is 2; see `canonical`)."""
         if self.parent not in params:
             return False
-        key = _choice_key(params[self.parent])
+        value = params[self.parent]
+        if parent is not None and not isinstance(parent, Categorical) and parent.contains(value):
+            value = canonical(parent, value)
+        key = _choice_key(value)
         return any(_choice_key(v) == key for v in self.values)
 
     def to_dict(self) -> dict[str, Any]:
         return {"parent": self.parent, "in": list(self.values)}
 
 
-def _canonical(dist: Distribution, value: Any) -> Any:
-    """``value`` as samplers write it: an int for an Int, a float on the step grid for a Float
-    (the rounding of `_encode.decode_column`), so that conditions on numbers can hold."""
+def grid_value(dist: Float | Int, k: int) -> Any:
+    """The ``k``-th value (from 0) of a stepped distribution's grid, as every sampler writes
+    it: ``low + k * step`` (an exact int for an Int); for a Float the last one is ``high``
+    itself, and none passes it, whatever the rounding of ``k * step``."""
+    if isinstance(dist, Int):
+        return dist.low + k * dist.step
+    assert dist.step is not None, "a continuous float has no grid"
+    if k >= round((dist.high - dist.low) / dist.step):
+        return dist.high
+    return min(dist.low + max(k, 0) * dist.step, dist.high)
+
+
+def grid_index(dist: Float | Int, value: Any) -> int:
+    """The index in `grid_value`'s numbering of the grid value nearest ``value`` (clipped to
+    the grid): exact integer arithmetic for an Int, rounding for a stepped Float."""
+    assert dist.step is not None, "a continuous float has no grid"
+    if isinstance(dist, Int):
+        k, last = (int(value) - dist.low) // dist.step, (dist.high - dist.low) // dist.step
+    else:
+        k, last = round((value - dist.low) / dist.step), round((dist.high - dist.low) / dist.step)
+    return min(max(k, 0), last)
+
+
+def canonical(dist: Distribution, value: Any) -> Any:
+    """``value`` (which ``dist`` contains) as samplers write it: an int for an Int, a float
+    on the step grid for a Float (`grid_value`), the choice itself for a Categorical; so an
+    enqueued 3.0 of an Int is 3, and conditions on numbers hold whoever wrote the value."""
+    value = plain(value)
     if isinstance(dist, Int):
         return int(value)
     if isinstance(dist, Float):
         if dist.step is None:
             return float(value)
-        return min(dist.low + round((value - dist.low) / dist.step) * dist.step, dist.high)
-    return value
+        return grid_value(dist, grid_index(dist, value))
+    return dist.choices[dist.index(value)]
 
 
 def distribution_from_dict(spec: Mapping[str, Any]) -> Distribution:
@@ -238,7 +290,7 @@ def distribution_from_dict(spec: Mapping[str, Any]) -> Distribution:
         if kind in ("float", "int") and "low" in spec and "high" in spec:
             step = spec.get("step")
             return shared_numeric(Float if kind == "float" else Int, spec["low"], spec["high"],
-                                  bool(spec.get("log", False)),
+                                  spec.get("log", False),
                                   1 if kind == "int" and step is None else step)
         if kind == "categorical" and type(spec.get("choices")) is list:
             return _categorical_from_list(spec["choices"])
@@ -287,11 +339,11 @@ def _categorical_from_list(choices: list[Any]) -> Distribution:
 def _from_dict(spec: Mapping[str, Any]) -> Distribution:
     kind = spec.get("type")
     if kind == "float":
-        return Float(spec["low"], spec["high"], log=bool(spec.get("log", False)),
+        return Float(spec["low"], spec["high"], log=spec.get("log", False),
                      step=spec.get("step"))
     if kind == "int":
         step = spec.get("step")
-        return Int(spec["low"], spec["high"], log=bool(spec.get("log", False)),
+        return Int(spec["low"], spec["high"], log=spec.get("log", False),
                    step=1 if step is None else step)
     if kind == "categorical":
         return Categorical(spec["choices"])  # it checks for a sequence (not a string) itself
@@ -334,7 +386,7 @@ class SearchSpace(Mapping[str, Distribution]):
                     raise _named(name, ValueError(
                         f"condition value {v!r} is not a possible value of {cond.parent!r}"))
             conditions[name] = Condition(cond.parent,
-                                         tuple(_canonical(parent, v) for v in cond.values))
+                                         tuple(canonical(parent, v) for v in cond.values))
         # Parents must come before children so that `active` can resolve in one pass.
         order: list[str] = []
         visiting: set[str] = set()
@@ -375,7 +427,9 @@ class SearchSpace(Mapping[str, Distribution]):
         return len(self.params)
 
     def __hash__(self) -> int:
-        return hash((tuple(self.params.items()), tuple(self.conditions.items())))
+        # Unordered, as equality is: two spaces with the same parameters in another order
+        # are equal and must hash alike.
+        return hash((frozenset(self.params.items()), frozenset(self.conditions.items())))
 
     @property
     def is_conditional(self) -> bool:
@@ -386,7 +440,8 @@ class SearchSpace(Mapping[str, Distribution]):
         out: list[str] = []
         for name in self.params:
             cond = self.conditions.get(name)
-            if cond is None or (cond.parent in out and cond.holds(params)):
+            if cond is None or (cond.parent in out
+                                and cond.holds(params, self.params[cond.parent])):
                 out.append(name)
         return out
 

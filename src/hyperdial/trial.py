@@ -13,7 +13,7 @@ import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from numbers import Real
 from typing import Any, Protocol
 
@@ -25,6 +25,7 @@ from hyperdial.space import (
     Float,
     Int,
     SearchSpace,
+    canonical,
     plain,
     shared_numeric,
 )
@@ -94,6 +95,9 @@ CONSTRAINT_PREFIX = "constraints:"
 #: System attribute of a running trial: the joint proposal it started with (``{"params": ...,
 #: "dists": ...}``), published for other workers' samplers; dropped when the trial ends.
 PROPOSAL_ATTR = "proposal"
+#: System attribute naming the run and task of `optimize_distributed` that runs a trial
+#: (``"<run id>:<round>:<task index>"``), so that a trial lost with its task is known.
+TASK_ATTR = "distributed_task"
 
 
 def violation(trial: TrialRecord) -> float:
@@ -109,12 +113,14 @@ def create_trial(*, state: TrialState = TrialState.COMPLETE, value: float | None
                  values: Sequence[float] | None = None, params: Mapping[str, Any] | None = None,
                  distributions: Mapping[str, Distribution] | None = None,
                  user_attrs: Mapping[str, Any] | None = None,
-                 intermediate_values: Mapping[int, float] | None = None) -> TrialRecord:
+                 intermediate_values: Mapping[int, float] | None = None,
+                 system_attrs: Mapping[str, Any] | None = None) -> TrialRecord:
     """A finished trial made by hand, for `Study.add_trial` (Optuna's ``create_trial``).
 
     Use it to give a study results it did not compute (an earlier study, a known default, a
     colleague's runs): its sampler learns from them like from its own trials. Every parameter
-    needs its distribution, and each value must be one of it.
+    needs its distribution, and each value must be one of it. ``system_attrs`` may carry
+    constraints as `Trial.set_constraint` writes them (``{"constraints:memory": 0.5}``).
     """
     if value is not None and values is not None:
         raise ValueError("give value or values, not both")
@@ -129,13 +135,16 @@ def create_trial(*, state: TrialState = TrialState.COMPLETE, value: float | None
     reports = dict(checked_report(k, v) for k, v in (intermediate_values or {}).items())
     return TrialRecord(number=-1, state=state, params=params, distributions=distributions,
                        values=got, intermediate_values=reports,
-                       user_attrs=json_ready("user_attrs", dict(user_attrs or {})))
+                       user_attrs=json_ready("user_attrs", dict(user_attrs or {})),
+                       system_attrs=json_ready("system_attrs", dict(system_attrs or {})))
 
 
 def checked_report(step: Any, value: Any) -> tuple[int, float | tuple[float, ...]]:
     """``(step, value)`` of an intermediate value as stored: a non-negative int step (else
     ValueError) and a float or a tuple of floats (else TypeError); numpy values and torch
-    tensors count as the numbers they hold."""
+    tensors count as the numbers they hold, and one number in a sequence
+    (``loss.view(1)``, ``np.array([v])``) as that number, as Optuna's ``float(value)`` reads
+    it: several objectives report two or more."""
     step = plain(step)
     if isinstance(step, bool) or not isinstance(step, int) or step < 0:
         raise ValueError(f"step must be a non-negative int, got {step!r}")
@@ -144,9 +153,11 @@ def checked_report(step: Any, value: Any) -> tuple[int, float | tuple[float, ...
         return step, float(value)
     if isinstance(value, Sequence) and not isinstance(value, str):
         try:
-            return step, tuple(float(x) for x in value)
+            numbers = tuple(float(x) for x in value)
         except (TypeError, ValueError):
             pass
+        else:
+            return step, numbers[0] if len(numbers) == 1 else numbers
     raise TypeError(f"an intermediate value must be a number or a sequence of numbers, got "
                     f"{value!r}")
 
@@ -209,6 +220,8 @@ class Trial:
     distribution raises ValueError.
     """
 
+    _fixed_label = "enqueued"  # what a fixed value is called in errors
+
     def __init__(self, driver: TrialDriver, number: int, *, fixed: Mapping[str, Any] | None = None,
                  proposed: Mapping[str, Any] | None = None, datetime_start: datetime) -> None:
         self._driver = driver
@@ -246,16 +259,20 @@ class Trial:
                     f"cannot re-suggest it as {dist}")
             return self.params[name]
         self._check_open()
+        # Every value as samplers write it (`canonical`): an enqueued 3.0 of an int is 3,
+        # an int given to a float is a float, a stepped float sits on its grid.
         if name in self._fixed:
             value = self._fixed[name]
             if not dist.contains(value):
-                raise ValueError(f"parameter {name!r}: enqueued value {value!r} is outside {dist}")
-            if isinstance(dist, Categorical):
-                value = dist.choices[dist.index(value)]
+                raise ValueError(f"parameter {name!r}: {self._fixed_label} value {value!r} is "
+                                 f"outside {dist}{_why_outside(dist, value)}")
+            value = canonical(dist, value)
         elif name in self._proposed and dist.contains(self._proposed[name]):
-            value = self._proposed[name]
+            value = canonical(dist, self._proposed[name])
         else:
             value = self._driver._propose_param(self, name, dist)
+            if not isinstance(dist, Categorical) and dist.contains(value):
+                value = canonical(dist, value)
         self.params[name] = value
         self.distributions[name] = dist
         self.unflushed_params[name] = value
@@ -291,7 +308,7 @@ class Trial:
         out: dict[str, Any] = {}
         for name in space:
             cond = space.conditions.get(name)
-            if cond is None or (cond.parent in out and cond.holds(out)):
+            if cond is None or (cond.parent in out and cond.holds(out, space[cond.parent])):
                 out[name] = self.suggest(name, space[name])
         return out
 
@@ -310,6 +327,15 @@ class Trial:
             return
         self.intermediate_values[step] = v
         self._driver._record_report(self, step, v)
+
+    def __copy__(self) -> Trial:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Trial:
+        """The trial itself: a live trial is the handle of one running trial of its study, so
+        a copy (sklearn's ``clone`` deep-copies the callbacks that hold it) reports to the
+        same trial instead of to a copy of the study."""
+        return self
 
     def should_prune(self) -> bool:
         """Ask the study's pruner whether this trial should stop now."""
@@ -340,6 +366,66 @@ class Trial:
             return
         self.constraints[key] = float(value)
         self.unflushed_system[CONSTRAINT_PREFIX + key] = float(value)
+
+
+class FixedTrial(Trial):
+    """A trial whose parameters are given (Optuna's ``FixedTrial``): run an objective on known
+    values, say to retrain with ``study.best_params`` or to test the objective, with no study.
+
+    Each ``suggest_*`` returns the value in ``params``, checked against its distribution and
+    written as a sampler would write it (3.0 asked as an int is 3); a parameter missing from
+    ``params``, or a value the distribution does not hold, raises ValueError. `report` keeps
+    the values and `should_prune` is always False; user attributes can be set. `params` and
+    `distributions` hold the parameters suggested so far.
+
+    >>> trial = FixedTrial({"x": 0.5, "n": 3.0})
+    >>> trial.suggest_float("x", -1, 1), trial.suggest_int("n", 1, 4)
+    (0.5, 3)
+    >>> trial.should_prune()
+    False
+    """
+
+    _fixed_label = "fixed"
+
+    def __init__(self, params: Mapping[str, Any], number: int = 0) -> None:
+        super().__init__(_FixedDriver(), number, fixed=params,
+                         datetime_start=datetime.now(timezone.utc))
+        self.system_attrs: dict[str, Any] = {}
+
+    def set_system_attr(self, key: str, value: Any) -> None:
+        """Kept on the trial, as in Optuna (deprecated there)."""
+        self.system_attrs[key] = json_ready(f"system attribute {key!r}", value)
+
+    def __repr__(self) -> str:
+        return f"FixedTrial(number={self.number}, params={self.params})"
+
+
+class _FixedDriver:
+    """A `FixedTrial`'s driver: nothing to propose, record or prune."""
+
+    def _propose_param(self, trial: Trial, name: str, dist: Distribution) -> Any:
+        raise ValueError(f"parameter {name!r} has no value: give it in the FixedTrial's params "
+                         f"(it has {sorted(trial._fixed)})")
+
+    def _record_param(self, trial: Trial) -> None:
+        trial.unflushed_params.clear()
+
+    def _record_report(self, trial: Trial, step: int, value: float | tuple[float, ...]) -> None:
+        pass
+
+    def _should_prune(self, trial: Trial) -> bool:
+        return False
+
+
+def _why_outside(dist: Distribution, value: Any) -> str:
+    """Why a number in the range of ``dist`` is not one of its values (empty otherwise)."""
+    value = plain(value)
+    if isinstance(dist, Categorical) or isinstance(value, bool) or not isinstance(
+            value, (int, float)) or not dist.low <= value <= dist.high:
+        return ""
+    if isinstance(dist, Int) and not float(value).is_integer():
+        return ": not an integer"
+    return f": not on its step of {dist.step!r}"
 
 
 def _deprecated(old: str, new: str) -> None:

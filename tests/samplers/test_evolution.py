@@ -11,11 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hyperdial as hd
+from hyperdial._encode import decode_value, n_values
 from hyperdial.history import History
 from hyperdial.samplers import RandomSampler, RegularizedEvolutionSampler
-from hyperdial.samplers.evolution import mutate
-from hyperdial.space import Categorical, Float, Int, SearchSpace
-from hyperdial.testing.samplers import CONDITIONAL, check_all
+from hyperdial.samplers.evolution import mutate, next_grid_value
+from hyperdial.space import Categorical, Float, Int, SearchSpace, grid_value
+from hyperdial.testing.samplers import CONDITIONAL, check_all, run
 from hyperdial.testing.strategies import search_spaces
 from hyperdial.trial import TrialRecord, TrialState
 
@@ -142,3 +143,59 @@ def test_bad_arguments() -> None:
         RegularizedEvolutionSampler(population_size=5, sample_size=6)
     with pytest.raises(ValueError, match="mutation_scale"):
         RegularizedEvolutionSampler(mutation_scale=0.0)
+
+
+# -- grid steps land on the grid -----------------------------------------------------------------
+def test_a_grid_step_lands_on_the_value_decoding_writes() -> None:
+    """0.2 + 0.1 > 0.3 in floating point: the step up from 0.2 was refused (0.1 came back), a
+    step down from 0.5 gave 0.3 beside the grid's 0.30000000000000004, and ten steps up from
+    0 ended at 0.9999999999999999."""
+    d = Float(0.0, 0.3, step=0.1)
+    assert next_grid_value(d, 0.2, upward=True) == 0.3 == d.high
+    e = Float(0.1, 0.7, step=0.2)
+    assert next_grid_value(e, 0.5, upward=False) == grid_value(e, 1) == 0.1 + 0.2
+    f, x = Float(0.0, 1.0, step=0.1), 0.0
+    for k in range(1, 11):
+        x = next_grid_value(f, x, upward=True)
+        assert x == grid_value(f, k) == decode_value(f, (k + 0.5) / 11)
+    assert x == 1.0
+    assert next_grid_value(f, 1.0, upward=True) == grid_value(f, 9)  # the other way at an end
+    assert next_grid_value(f, 0.0, upward=False) == grid_value(f, 1)
+    assert next_grid_value(f, 0.3, upward=True) == grid_value(f, 4)  # from an off-grid 0.3
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), d=st.one_of(
+    st.builds(lambda low, step, n: Float(low, low + n * step, step=step),
+              st.integers(-100, 100).map(lambda i: i / 10),
+              st.sampled_from([0.001, 0.1, 0.2, 0.25, 0.3, 2.5]), st.integers(1, 30)),
+    st.builds(lambda low, step, n: Int(low, low + n * step, step=step),
+              st.sampled_from([-(2**70), -5, 0, 2**62]), st.integers(1, 7),
+              st.integers(1, 30))))
+def test_grid_steps_move_one_index_and_never_drift(data: st.DataObject,
+                                                   d: Float | Int) -> None:
+    n = n_values(d)
+    assert n is not None
+    k = data.draw(st.integers(0, n - 1))
+    upward = data.draw(st.booleans())
+    moved = next_grid_value(d, grid_value(d, k), upward=upward)
+    want = k + 1 if (upward and k < n - 1) or k == 0 else k - 1
+    assert moved == grid_value(d, want) and type(moved) is type(grid_value(d, want))
+    walked = grid_value(d, 0)
+    for _ in range(n - 1):
+        walked = next_grid_value(d, walked, upward=True)
+    assert walked == d.high
+
+
+def test_evolved_stepped_values_stay_on_the_grid_so_conditions_hold() -> None:
+    """Dogfooding: children held 0.3 beside the grid's 0.30000000000000004 (and
+    0.49999999999999994 beside 0.5), so `a`, conditioned on p == 0.3, went missing."""
+    space = SearchSpace.from_dict({
+        "p": {"type": "float", "low": 0.1, "high": 0.7, "step": 0.2},
+        "a": {"type": "float", "low": 0.0, "high": 1.0, "condition": {"parent": "p", "in": [0.3]}},
+        "k": {"type": "int", "low": 0, "high": 3}})
+    grid = {grid_value(space["p"], k) for k in range(4)}  # type: ignore[arg-type]
+    sampler = RegularizedEvolutionSampler(seed=0, population_size=4, sample_size=2)
+    for params in run(sampler, space, 40):
+        assert params["p"] in grid, params
+        assert ("a" in params) == (params["p"] == grid_value(space["p"], 1))  # type: ignore[arg-type]

@@ -91,3 +91,25 @@ def test_a_joint_model_sees_the_fixed_values_but_never_proposes_them() -> None:
     assert set(sampler.base_sampler.infer_space(history)) == set(space)
     assert list(sampler.infer_space(history)) == ["b"]
     assert {(t.params["a"], t.params["c"]) for t in study.trials} == {(2, "v")}
+
+
+def test_fixed_values_take_the_objectives_types() -> None:
+    """Optuna 5 returns the distribution's type: 2 for a fixed 2.0 of an int, 0.0 for a
+    fixed 0 of a float; hyperdial returned 2.0 and 0."""
+    sampler = PartialFixedSampler({"n": 2.0, "x": 0}, RandomSampler(seed=0))
+    study = hd.create_study(sampler=sampler)
+    study.optimize(lambda t: t.suggest_int("n", 1, 4) + t.suggest_float("x", 0, 2), n_trials=3)
+    for trial in study.trials:
+        assert trial.params == {"n": 2, "x": 0.0}
+        assert (type(trial.params["n"]), type(trial.params["x"])) == (int, float)
+    space = SearchSpace({"n": Int(1, 4), "s": Float(0.0, 1.0, step=0.1)})
+    proposed = PartialFixedSampler({"n": 2.0, "s": 0.3}, RandomSampler(seed=0)).propose(
+        hd.History(()), space, np.random.default_rng(0))
+    assert proposed == {"n": 2, "s": 0.1 * 3} and type(proposed["n"]) is int
+
+
+def test_a_child_of_a_fixed_int_parent_given_as_a_float_stays() -> None:
+    space = SearchSpace({"layers": Int(1, 3), "w2": Int(8, 64)},
+                        conditions={"w2": Condition("layers", (2, 3))})
+    assert list(without(space, {"layers": 2.0})) == ["w2"]
+    assert list(without(space, {"layers": 1.0})) == []

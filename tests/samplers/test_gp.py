@@ -12,11 +12,13 @@ import numpy as np
 import pytest
 
 import hyperdial as hd
+from hyperdial._encode import decode_value, encode_column
 from hyperdial.history import History, StudyDirection
 from hyperdial.samplers import SAMPLERS, GPSampler, RandomSampler, Sampler
 from hyperdial.samplers import _gp_math as gpm
 from hyperdial.samplers.gp import (
     Acquisition,
+    _neighbours,
     category_choices,
     find_branches,
     local_rows,
@@ -464,3 +466,15 @@ def test_never_proposes_an_architecture_it_has_tried() -> None:
     configs = [json.dumps(t.params, sort_keys=True) for t in study.trials]
     assert len(set(configs)) == 30  # of 84 configurations, the quasi-random start's included
     assert study.best_value == 0.0
+
+
+@pytest.mark.parametrize(("dist", "value", "expected"), [
+    (Float(0.0, 0.3, step=0.1), 0.2, [0.1, 0.2, 0.3]),  # 0.2 + 0.1 > 0.3 in floating point
+    (Float(0.0, 1.0, step=0.25), 1.0, [0.75, 1.0]),
+    (Int(1, 100, log=True), 50, [49, 50, 51]),
+    (Int(0, 10, step=2), 0, [0, 2]),
+])
+def test_the_neighbours_of_a_grid_value_are_the_grid_values_beside_it(
+        dist: Float | Int, value: Any, expected: list[Any]) -> None:
+    u = encode_column(dist, [value])[0]
+    assert [decode_value(dist, e) for e in _neighbours(dist, u)] == expected

@@ -224,3 +224,40 @@ def test_large_grid_stays_fast() -> None:
         params = sampler.propose(history, space, sampler.rng(5000 + number))
         history = record(history, space, params)
     assert time.perf_counter() - start < 3.0  # 0.5 s here; the first version took 10 s
+
+
+def test_grid_values_take_the_objectives_types_and_each_point_runs_once() -> None:
+    """Optuna 5 returns the distribution's type: a grid of 1.0 and 4.0 for an int gives 1
+    and 4, a grid of 0 and 1 for a float gives 0.0 and 1.0. The grid must still know the
+    points those trials hold (by json, 1.0 is not 1), or it proposes them again forever."""
+    seen: list[tuple[Any, Any]] = []
+
+    def objective(trial: hd.Trial) -> float:
+        n, x = trial.suggest_int("n", 1, 4), trial.suggest_float("x", 0, 2)
+        seen.append((n, x))
+        return n + x
+
+    study = hd.create_study(sampler=GridSampler({"n": [1.0, 4.0], "x": [0, 1]}, seed=0))
+    study.optimize(objective, n_trials=10)
+    assert sorted(seen) == [(1, 0.0), (1, 1.0), (4, 0.0), (4, 1.0)]
+    assert {(type(n), type(x)) for n, x in seen} == {(int, float)}
+    assert type(study.best_params["n"]) is int
+
+
+def test_grid_values_one_distribution_writes_alike_are_one_point() -> None:
+    """1 and 1.0 are two grid values, but an int parameter holds 1 for both: one trial runs
+    them both (it never ends otherwise), and a stepped float's 0.3 is its grid's value."""
+    study = hd.create_study(sampler=GridSampler({"n": [1, 1.0, 2]}, seed=0))
+    study.optimize(lambda t: t.suggest_int("n", 0, 3), n_trials=10)
+    assert sorted(t.params["n"] for t in study.trials) == [1, 2]
+    study = hd.create_study(sampler=GridSampler({"s": [0.3, 0.6]}, seed=0))
+    study.optimize(lambda t: t.suggest_float("s", 0.0, 1.0, step=0.1), n_trials=10)
+    assert sorted(t.params["s"] for t in study.trials) == [0.1 * 3, 0.1 * 6]
+
+
+def test_a_stepped_float_grid_is_its_decoded_values() -> None:
+    sampler = GridSampler(SearchSpace({"s": Float(0.0, 1.0, step=0.25), "k": Int(0, 4, step=2)}))
+    assert sampler.space["s"] == Categorical((0.0, 0.25, 0.5, 0.75, 1.0))
+    assert sampler.space["k"] == Categorical((0, 2, 4))
+    g = GridSampler(SearchSpace({"s": Float(0.0, 0.3, step=0.1)}))
+    assert g.space["s"] == Categorical((0.0, 0.1, 0.2, 0.3))  # the last one is high exactly

@@ -14,13 +14,14 @@ from hyperdial._pareto import hypervolume, non_dominated
 from hyperdial.history import History
 from hyperdial.samplers import SAMPLERS, NSGAIIISampler, NSGAIISampler, RandomSampler, Sampler
 from hyperdial.samplers import _evolution as evo
-from hyperdial.space import Categorical, Float, Int, SearchSpace
+from hyperdial.space import Categorical, Float, Int, SearchSpace, grid_value
 from hyperdial.testing.samplers import (
     check_conditional,
     check_mixed_categorical,
     check_pending,
     check_reproducible,
     check_valid,
+    run,
 )
 from hyperdial.trial import TrialRecord, TrialState
 
@@ -284,3 +285,20 @@ def test_nsga3_improves_over_random_and_replays() -> None:
     check_conditional(lambda sp, seed: NSGAIIISampler(seed=seed, population_size=3), 0, 20)
     with pytest.raises(ValueError):
         NSGAIIISampler(dividing_parameter=0)
+
+
+@pytest.mark.parametrize("cls", [NSGAIISampler, NSGAIIISampler])
+def test_bred_stepped_values_stay_on_the_grid_so_conditions_hold(cls: type[NSGAIISampler]) -> None:
+    """Dogfooding: a mutation that rounded back moved by ``value ± step`` unsnapped, giving 0.3
+    and 0.49999999999999994 beside the grid's 0.30000000000000004 and 0.5, and `a`,
+    conditioned on p == 0.3, went missing."""
+    space = SearchSpace.from_dict({
+        "p": {"type": "float", "low": 0.1, "high": 0.7, "step": 0.2},
+        "a": {"type": "float", "low": 0.0, "high": 1.0, "condition": {"parent": "p", "in": [0.3]}},
+        "k": {"type": "int", "low": 0, "high": 3}})
+    p = space["p"]
+    assert isinstance(p, Float)
+    grid = {grid_value(p, k) for k in range(4)}
+    for params in run(cls(seed=0, population_size=4), space, 40):
+        assert params["p"] in grid, params
+        assert ("a" in params) == (params["p"] == grid_value(p, 1))

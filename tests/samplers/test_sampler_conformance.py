@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -10,8 +11,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hyperdial.history import History
-from hyperdial.samplers import SAMPLERS, RandomSampler
-from hyperdial.space import Float, SearchSpace
+from hyperdial.samplers import (
+    SAMPLERS,
+    BOHBSampler,
+    CmaEsSampler,
+    GPSampler,
+    NSGAIIISampler,
+    NSGAIISampler,
+    RandomSampler,
+    RegularizedEvolutionSampler,
+    Sampler,
+    TPESampler,
+)
+from hyperdial.space import Float, Int, SearchSpace
 from hyperdial.testing.samplers import (
     check_batch,
     check_conditional,
@@ -68,6 +80,37 @@ def test_pending_trials_and_batches(name: str, space: SearchSpace, seed: int) ->
 def test_conditional_and_mixed_categorical(name: str, seed: int) -> None:
     check_conditional(factory_for(SAMPLERS[name]), seed)
     check_mixed_categorical(factory_for(SAMPLERS[name]), seed)
+
+
+#: Integer ranges past int64 and past a float's exact integers, a stepped float of 1e305
+#: values: every sampler proposed none of these (OverflowError in the encoding).
+WIDE = SearchSpace({"a": Int(-2**62, 2**62), "b": Int(0, 2**70, step=2**10),
+                    "c": Int(2**70, 2**70 + 40, step=4), "d": Int(1, 2**70, log=True),
+                    "e": Int(-10**400, 10**400), "f": Float(0.0, 1e300, step=1e-5)})
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_proposals_are_valid_for_ranges_of_any_width(name: str) -> None:
+    factory = factory_for(SAMPLERS[name])
+    check_valid(factory, servable(factory, WIDE), seed=0, n_trials=14)
+
+
+MODELLING: dict[str, Callable[[int | None], Sampler]] = {  # settings that reach each model soon
+    "tpe": lambda seed: TPESampler(seed=seed, n_startup_trials=3),
+    "gp": lambda seed: GPSampler(seed=seed, n_startup_trials=3, n_candidates=64, n_restarts=1),
+    "cmaes": lambda seed: CmaEsSampler(seed=seed, popsize=4),
+    "nsga2": lambda seed: NSGAIISampler(seed=seed, population_size=4),
+    "nsga3": lambda seed: NSGAIIISampler(seed=seed, population_size=4),
+    "evolution": lambda seed: RegularizedEvolutionSampler(seed=seed, population_size=3,
+                                                          sample_size=2),
+    "bohb": lambda seed: BOHBSampler(seed=seed, min_points=3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MODELLING))
+def test_models_propose_valid_values_for_ranges_of_any_width(name: str) -> None:
+    make = MODELLING[name]
+    check_valid(lambda space, seed: make(seed), WIDE, seed=0, n_trials=16)
 
 
 # -- the suite must catch broken samplers --------------------------------------------------------

@@ -34,6 +34,9 @@ MAGIC_CLIP_MAX = 100.0
 #: 2023's "minimum bandwidth factor" with the magic clip's exponent taken to infinity).
 MIN_BANDWIDTH = 0.05
 _TINY = 1e-300
+#: More bins than this (an int range past 2**53 values) are modelled as a continuous range:
+#: their edges ``k / n`` no longer differ as floats, and past ~1e308 ``n`` is no float at all.
+_FINEST_BINS = 2**53
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
@@ -57,7 +60,9 @@ def dim_of(d: Float | Int) -> Dim:
         lo, hi = _int_log_bounds(d)
         return Dim("logint", lo=lo, hi=hi, low=d.low, high=d.high)
     n = n_values(d)
-    return Dim("cont") if n is None else Dim("bins", n=n)
+    if n is None or n > _FINEST_BINS:  # finer than floats resolve [0, 1]: continuous
+        return Dim("cont")  # (decoding still puts every value on the grid)
+    return Dim("bins", n=n)
 
 
 def bin_edges(dim: Dim, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -72,23 +77,15 @@ def bin_edges(dim: Dim, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def to_coords(d: Float | Int, values: Sequence[Any]) -> np.ndarray:
-    """Coordinates of parameter values (None gives NaN): centres of bins for discrete ones."""
-    u = encode_column(d, values)
-    if isinstance(d, Float) and d.step is not None:  # encode puts k at k/(n-1): use bin centres
-        n = n_values(d) or 1
-        k = np.round(u * (n - 1)) if n > 1 else np.zeros_like(u)
-        u = (k + 0.5) / n
-    return u
+    """Coordinates of parameter values (None gives NaN): the encoding, which puts a discrete
+    value at the centre of its bin."""
+    return encode_column(d, values)
 
 
 def from_coords(d: Float | Int, z: np.ndarray) -> list[Any]:
-    """Parameter values of coordinates (always in bounds and on the step)."""
-    z = np.clip(np.asarray(z, dtype=float), 0.0, 1.0)
-    if isinstance(d, Float) and d.step is not None:
-        n = n_values(d) or 1
-        k = np.minimum(np.floor(z * n), n - 1)
-        z = k / (n - 1) if n > 1 else np.zeros_like(z)
-    return decode_column(d, z)
+    """Parameter values of coordinates (always in bounds and on the step): the decoding, by
+    the bin that holds each point."""
+    return decode_column(d, np.asarray(z, dtype=float))
 
 
 def category_index(d: Categorical, values: Sequence[Any]) -> np.ndarray:

@@ -49,10 +49,8 @@ def bin_edges(d: Distribution) -> np.ndarray | None:
     if isinstance(d, Int) and d.log:
         lo, hi = math.log(d.low - 0.5), math.log(d.high + 0.5)
         edges: np.ndarray = (np.log(np.arange(d.low, d.high) + 0.5) - lo) / (hi - lo)
-    elif isinstance(d, Int):
+    else:  # an int or a stepped float: n equal bins
         edges = np.arange(1, n) / n
-    else:
-        edges = (np.arange(n - 1) + 0.5) / (n - 1)  # a stepped float rounds to the nearest
     return edges
 
 

@@ -22,7 +22,15 @@ from hyperdial.history import History
 from hyperdial.samplers import _evolution as evo
 from hyperdial.samplers.base import ConstraintsFunc, Sampler, constraint_values
 from hyperdial.samplers.random import RandomSampler
-from hyperdial.space import Categorical, Distribution, Float, Int, SearchSpace
+from hyperdial.space import (
+    Categorical,
+    Distribution,
+    Float,
+    Int,
+    SearchSpace,
+    grid_index,
+    grid_value,
+)
 from hyperdial.trial import TrialRecord
 
 #: Children tried before one that repeats an earlier trial is accepted (every fifth try
@@ -48,14 +56,12 @@ def mutate(dist: Distribution, value: Any, rng: np.random.Generator, scale: floa
 
 
 def next_grid_value(dist: Float | Int, value: Any, *, upward: bool) -> Any:
-    """``value`` moved one step of ``dist``'s grid, ``upward`` or down (the other way at an
-    end of the range); ``value`` itself when the grid has one point."""
-    grid = dist.step
-    assert grid is not None, "a continuous float has no grid"
-    up, down = value + grid <= dist.high, value - grid >= dist.low
-    if not (up or down):
-        return value
-    return value + grid if (upward and up) or not down else value - grid
+    """The grid value of ``dist`` one step from ``value``, ``upward`` or down (the other way
+    at an end of the range), as decoding writes it (`grid_value`): computed from the grid
+    index, so 0.2 + 0.1 is the grid's 0.3 however the sum rounds, and steps never drift."""
+    k, last = grid_index(dist, value), grid_index(dist, dist.high)
+    up, down = k < last, k > 0
+    return grid_value(dist, k + 1 if (upward and up) or not down else k - 1)
 
 
 def _item(value: Any) -> tuple[str, Any]:

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from hyperdial.history import History
-from hyperdial.samplers.base import Sampler
-from hyperdial.space import SearchSpace
+from hyperdial.samplers.base import ConstraintsFunc, Sampler
+from hyperdial.space import SearchSpace, canonical
 from hyperdial.trial import json_ready
 
 
@@ -23,7 +23,7 @@ def without(space: SearchSpace, fixed: Mapping[str, Any]) -> SearchSpace:
             continue
         cond = space.conditions.get(name)
         if cond is not None and cond.parent in fixed:
-            if not cond.holds(fixed):
+            if not cond.holds(fixed, space[cond.parent]):  # a fixed 2.0 of an int is 2
                 continue
         elif cond is not None:
             conditions[name] = cond
@@ -72,6 +72,10 @@ class PartialFixedSampler(Sampler):
         """The base sampler's: whether it models fidelities itself (BOHB)."""
         return bool(getattr(self.base_sampler, "multi_fidelity", False))
 
+    def stored_constraints_func(self) -> ConstraintsFunc | None:
+        """The base sampler's: the study stores what its ``constraints_func`` returns."""
+        return self.base_sampler.stored_constraints_func()
+
     def infer_space(self, history: History) -> SearchSpace:
         return without(self.base_sampler.infer_space(history), self.fixed_params)
 
@@ -82,6 +86,7 @@ class PartialFixedSampler(Sampler):
             if not space[name].contains(value):
                 raise ValueError(f"fixed parameter {name!r}: {value!r} is not a value of "
                                  f"{space[name]}")
+            fixed[name] = canonical(space[name], value)  # 2.0 of an int is 2
         rest = without(space, fixed)
         return {**(self.base_sampler.propose(history, rest, rng) if rest else {}), **fixed}
 

@@ -21,7 +21,7 @@ from hyperdial._encode import decode, decode_value, encode, encode_column, n_val
 from hyperdial.history import History
 from hyperdial.samplers import _gp_math as gpm
 from hyperdial.samplers.base import ConstraintsFunc, Sampler, constraint_values
-from hyperdial.space import Categorical, SearchSpace
+from hyperdial.space import Categorical, SearchSpace, grid_index, grid_value
 from hyperdial.trial import TrialRecord, TrialState
 
 #: Standardised losses above this many robust standard deviations are log-compressed.
@@ -398,9 +398,11 @@ class GPSampler(Sampler):
         if not c.shape[1]:
             return (), np.ones(len(trials), dtype=bool)
         models = []
-        for col in c.T:  # a missing or non-finite value counts as the worst one seen
-            finite = col[np.isfinite(col)]
-            col = np.where(np.isfinite(col), col, finite.max() if finite.size else 1.0)
+        for col in c.T:  # a missing value or +inf counts as the worst one seen (violated),
+            finite = col[np.isfinite(col)]  # -inf as the best one (satisfied)
+            worst = float(finite.max()) if finite.size and finite.max() > 0.0 else 1.0
+            best = float(finite.min()) if finite.size and finite.min() <= 0.0 else -1.0
+            col = np.where(col == -np.inf, best, np.where(np.isfinite(col), col, worst))
             mean, sd = float(col.mean()), float(col.std()) or 1.0
             yc = (col - mean) / sd
             hyper = gpm.Hyper.from_theta(self._fit(x, yc, is_cat, fixed_noise), x.shape[1],
@@ -459,9 +461,8 @@ def category_choices(acq: Acquisition, j: int, k: int) -> np.ndarray:
 def _neighbours(d: Any, u: float) -> list[float]:
     """Encodings of the grid values next to the continuous point ``u``: the value it rounds
     to and the values one step below and above (those in range)."""
-    v = decode_value(d, u)
-    step = d.step if d.step is not None else 1
-    values = [x for x in (v - step, v, v + step) if d.low <= x <= d.high]
+    k, last = grid_index(d, decode_value(d, u)), grid_index(d, d.high)
+    values = [grid_value(d, j) for j in (k - 1, k, k + 1) if 0 <= j <= last]
     return sorted({float(e) for e in encode_column(d, values)})
 
 

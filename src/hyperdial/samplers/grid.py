@@ -12,7 +12,8 @@ from hyperdial._encode import decode_column, n_values
 from hyperdial.exceptions import SearchExhausted
 from hyperdial.history import History
 from hyperdial.samplers.base import Sampler
-from hyperdial.space import Categorical, Distribution, Float, SearchSpace
+from hyperdial.space import Categorical, Distribution, Float, Int, SearchSpace, canonical
+from hyperdial.trial import TrialRecord
 
 
 def grid_values(name: str, dist: Distribution) -> Categorical:
@@ -24,7 +25,7 @@ def grid_values(name: str, dist: Distribution) -> Categorical:
         raise ValueError(f"parameter {name!r}: a continuous float has no grid; "
                          "give it a step or list its values")
     if isinstance(dist, Float):
-        return Categorical(tuple(decode_column(dist, np.linspace(0.0, 1.0, n))))
+        return Categorical(tuple(decode_column(dist, (np.arange(n) + 0.5) / n)))  # bin centres
     return Categorical(tuple(range(dist.low, dist.high + 1, dist.step)))
 
 
@@ -106,6 +107,8 @@ class GridSampler(Sampler):
                         for name, choices in zip(self.space, self._choices, strict=True)}
         self._allowed = activation(self.space)
         self._points = canonical_points(self.space, self._sizes, self._allowed)
+        # (name, a trial's distribution) -> its canonical form of each grid value -> positions
+        self._numeric: dict[tuple[str, Distribution], dict[str, list[int]]] = {}
         super().__init__(seed=seed)
 
     def reseed(self, seed: int | None) -> None:
@@ -126,21 +129,45 @@ class GridSampler(Sampler):
         return self.space.restrict({name: c[k] for name, c, k in
                                     zip(self.space, self._choices, digits, strict=True)})
 
-    def _index(self, params: Mapping[str, Any]) -> int | None:
-        """Row-major index of the grid point that ``params`` holds; None if it holds none."""
-        index = 0
+    def _indices(self, trial: TrialRecord) -> list[int]:
+        """Row-major indices of the grid points that ``trial`` holds (none if it holds none;
+        several if grid values the trial's distribution makes one, as 1 and 1.0 of an int)."""
+        combos = [0]
         digits: dict[str, int] = {}
         for (name, lookup), stride in zip(self._lookup.items(), self._strides, strict=True):
             cond = self.space.conditions.get(name)
             if cond is not None and not (cond.parent in digits
                                          and self._allowed[name][digits[cond.parent]]):
                 continue
-            try:
-                digits[name] = lookup[json.dumps(params[name])]
-            except (KeyError, TypeError):  # absent, off the grid, or not JSON
-                return None
-            index += int(stride) * digits[name]
-        return index
+            if name not in trial.params:
+                return []
+            ks = self._digits(name, lookup, trial.params[name], trial.distributions.get(name))
+            if not ks:  # off the grid, or not JSON
+                return []
+            digits[name] = ks[0]
+            combos = [c + int(stride) * k for c in combos for k in ks]
+        return combos
+
+    def _digits(self, name: str, lookup: Mapping[str, int], value: Any,
+                dist: Distribution | None) -> list[int]:
+        """Positions among ``name``'s grid values of ``value``: for a number, those the
+        trial's distribution writes as ``value`` (a trial stores 1.0 for the grid's 1 of a
+        float, and a stepped float's grid value as its grid writes it); else the value itself."""
+        if isinstance(dist, (Float, Int)):
+            table = self._numeric.get((name, dist))
+            if table is None:
+                table = {}
+                for k, c in enumerate(self._choices[list(self._lookup).index(name)]):
+                    if dist.contains(c):
+                        table.setdefault(json.dumps(canonical(dist, c)), []).append(k)
+                self._numeric[(name, dist)] = table
+            if dist.contains(value):
+                return table.get(json.dumps(canonical(dist, value)), [])
+        try:
+            found = lookup.get(json.dumps(value))
+        except TypeError:  # not JSON
+            return []
+        return [] if found is None else [found]
 
     def _check(self, space: SearchSpace) -> None:
         """ValueError unless every parameter of ``space`` is in the grid and holds its values."""
@@ -164,7 +191,7 @@ class GridSampler(Sampler):
         """
         self._check(space)
         used = np.zeros(int(np.prod(self._sizes)), dtype=bool)
-        taken = (i for i in map(self._index, (t.params for t in history.trials)) if i is not None)
+        taken = (i for t in history.trials for i in self._indices(t))
         used[np.fromiter(taken, dtype=np.int64)] = True
         free = np.flatnonzero(~used[self._order])
         if free.size == 0 and len(space) == len(self.space):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 import pickle
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -29,7 +29,7 @@ from hyperdial._encode import decode_column, encode
 from hyperdial.exceptions import SearchExhausted
 from hyperdial.history import History
 from hyperdial.samplers import GridSampler, Sampler
-from hyperdial.space import Categorical, Condition, Float, Int, SearchSpace
+from hyperdial.space import Categorical, Condition, Float, Int, SearchSpace, canonical
 from hyperdial.trial import TrialRecord, TrialState, config_key
 
 SamplerFactory = Callable[[SearchSpace, int | None], Sampler]
@@ -127,10 +127,25 @@ def _checked_proposal(sampler: Sampler, history: History, space: SearchSpace,
     params = ask(sampler, history, space, number)
     if params is None:
         return None
-    space.validate(params)
-    space.validate(sampler.propose(history, space, sampler.rng(number)))
+    whole = sampler.propose(history, space, sampler.rng(number))
+    for proposal in (params, whole):
+        space.validate(proposal)
+        _check_canonical(space, proposal)
     _check_exclusive(sampler, [params], history)
     return params
+
+
+def _check_canonical(space: SearchSpace, params: Mapping[str, Any]) -> None:
+    """Every number is written as decoding writes it (`canonical`): an int for an Int, a
+    float for a Float, a stepped float's grid value exactly (0.2 + 0.1 is not the grid's
+    0.30000000000000004), or conditions on it fail to hold."""
+    for name, value in params.items():
+        dist = space[name]
+        if isinstance(dist, Categorical):
+            continue
+        want = canonical(dist, value)
+        assert type(value) is type(want) and value == want, (
+            f"{name}: {value!r} is not written as {dist} writes it ({want!r})")
 
 
 def _check_exclusive(sampler: Sampler, proposals: Sequence[dict[str, Any]],

@@ -12,7 +12,15 @@ from typing import Any
 from hypothesis import strategies as st
 
 from hyperdial.history import History, StudyDirection
-from hyperdial.space import Categorical, Condition, Distribution, Float, Int, SearchSpace
+from hyperdial.space import (
+    Categorical,
+    Condition,
+    Distribution,
+    Float,
+    Int,
+    SearchSpace,
+    grid_value,
+)
 from hyperdial.trial import TrialRecord, TrialState
 
 #: Category values of every allowed type; True, 1 and 1.0 are distinct choices.
@@ -95,9 +103,8 @@ def values_of(d: Distribution) -> st.SearchStrategy[Any]:
             return st.integers(d.low, d.high)
         return st.integers(0, (d.high - d.low) // d.step).map(lambda k: d.low + k * d.step)
     if d.step is not None:
-        step = d.step
-        n = round((d.high - d.low) / step)
-        return st.integers(0, n).map(lambda k: min(d.low + k * step, d.high))
+        n = round((d.high - d.low) / d.step)
+        return st.integers(0, n).map(lambda k: grid_value(d, k))
     return st.floats(d.low, d.high)
 
 

@@ -1,0 +1,182 @@
+"""Live trials: fixed and proposed values written as samplers write them, and FixedTrial."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import hyperdial as hd
+from hyperdial.space import Categorical, Float, Int, SearchSpace
+from hyperdial.trial import FixedTrial, Trial
+
+
+def objective(t: hd.Trial) -> float:
+    return t.suggest_int("n", 1, 4) + t.suggest_float("x", 0, 2)
+
+
+# -- fixed values take the distribution's type ---------------------------------------------------
+def test_an_enqueued_value_takes_the_type_of_its_distribution(tmp_path: Path) -> None:
+    """Optuna 5 returns 3 for an enqueued 3.0 of an int, and 1.0 for an enqueued 1 of a
+    float; hyperdial returned (and stored) 3.0 and 1."""
+    url = f"sqlite:///{tmp_path / 'enq.db'}"
+    study = hd.create_study(storage=url, study_name="s",
+                            sampler=hd.samplers.RandomSampler(seed=0))
+    study.enqueue_trial({"n": 3.0, "x": 1})
+    study.enqueue_trial({"n": np.int64(2), "x": np.float32(0.5)})
+    seen: list[tuple[Any, Any]] = []
+
+    def remember(t: hd.Trial) -> float:
+        seen.append((t.suggest_int("n", 1, 4), t.suggest_float("x", 0, 2)))
+        return 0.0
+
+    study.optimize(remember, n_trials=2)
+    assert [(type(n), type(x)) for n, x in seen] == [(int, float)] * 2
+    assert seen == [(3, 1.0), (2, 0.5)]
+    stored = hd.load_study(study_name="s", storage=url).trials
+    assert [(type(t.params["n"]), type(t.params["x"])) for t in stored] == [(int, float)] * 2
+
+
+def test_a_non_integral_value_for_an_int_is_refused_clearly() -> None:
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.enqueue_trial({"n": 2.5, "x": 1.0})
+    study.optimize(objective, n_trials=1, catch=(ValueError,))
+    reason = study.trials[0].fail_reason or ""
+    assert "parameter 'n': enqueued value 2.5 is outside" in reason
+    assert "not an integer" in reason
+
+
+def test_an_enqueued_stepped_float_lands_on_the_grid_value() -> None:
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.enqueue_trial({"s": 0.3})
+    study.optimize(lambda t: t.suggest_float("s", 0.0, 1.0, step=0.1), n_trials=1)
+    assert study.trials[0].params["s"] == 0.1 * 3  # the grid's 0.30000000000000004
+
+
+def test_an_enqueued_float_for_an_int_parent_activates_its_children() -> None:
+    space = SearchSpace.from_dict({
+        "layers": {"type": "int", "low": 1, "high": 3},
+        "w2": {"type": "int", "low": 8, "high": 64,
+               "condition": {"parent": "layers", "in": [2, 3]}}})
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.enqueue_trial({"layers": 2.0, "w2": 16})
+    study.optimize(lambda t: float(sum(t.suggest_space(space).values())), n_trials=1)
+    assert study.trials[0].params == {"layers": 2, "w2": 16}
+
+
+def test_a_numpy_bool_log_flag_completes_and_stores(tmp_path: Path) -> None:
+    """np.True_ as ``log`` failed JSON serialisation when the trial was written, which left
+    the trial RUNNING."""
+    url = f"sqlite:///{tmp_path / 'np.db'}"
+    study = hd.create_study(storage=url, study_name="a",
+                            sampler=hd.samplers.RandomSampler(seed=0))
+    use_log = np.array([True, False])[0]
+    study.optimize(lambda t: t.suggest_float("lr", 1e-4, 1.0, log=use_log), n_trials=3)
+    trials = hd.load_study(study_name="a", storage=url).trials
+    assert [t.state for t in trials] == [hd.TrialState.COMPLETE] * 3
+    assert trials[0].distributions["lr"] == Float(1e-4, 1.0, log=True)
+
+
+# -- FixedTrial ------------------------------------------------------------------------------------
+def test_fixed_trial_runs_an_objective_on_given_values() -> None:
+    def obj(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", -1, 1)
+        n = trial.suggest_int("n", 1, 4)
+        act = trial.suggest_categorical("act", ["relu", "tanh"])
+        for step in range(3):
+            trial.report(x * step, step)
+            if trial.should_prune():
+                raise hd.TrialPruned()
+        trial.set_user_attr("act", act)
+        return x**2 + n
+
+    t = FixedTrial({"x": 0.5, "n": 3.0, "act": "tanh", "unused": 1}, number=7)
+    assert isinstance(t, Trial)
+    assert obj(t) == 3.25
+    assert t.params == {"x": 0.5, "n": 3, "act": "tanh"} and type(t.params["n"]) is int
+    assert t.distributions == {"x": Float(-1, 1), "n": Int(1, 4),
+                               "act": Categorical(("relu", "tanh"))}
+    assert t.number == 7 and t.user_attrs == {"act": "tanh"}
+    assert t.suggest_float("x", -1, 1) == 0.5  # asked again: the same value
+    assert hd.trial.FixedTrial is FixedTrial is hd.FixedTrial
+
+
+def test_fixed_trial_refuses_missing_and_invalid_values() -> None:
+    t = FixedTrial({"x": 2.0, "n": 1.5, "c": "b"})
+    with pytest.raises(ValueError, match=r"parameter 'y' has no value: give it in the "
+                                         r"FixedTrial's params"):
+        t.suggest_float("y", 0, 1)
+    with pytest.raises(ValueError, match="parameter 'x': fixed value 2.0 is outside"):
+        t.suggest_float("x", 0, 1)
+    with pytest.raises(ValueError, match="fixed value 1.5 is outside .*not an integer"):
+        t.suggest_int("n", 1, 4)
+    with pytest.raises(ValueError, match="'b' is outside"):
+        t.suggest_categorical("c", ["a"])
+    assert t.params == {} and t.distributions == {}
+
+
+def test_fixed_trial_reports_and_attributes_go_nowhere_but_the_trial() -> None:
+    t = FixedTrial({"x": 0.1})
+    t.report(1.0, 0)
+    assert t.should_prune() is False
+    t.set_user_attr("k", np.float64(2.0))
+    t.set_system_attr("s", [1, 2])
+    assert t.user_attrs == {"k": 2.0} and t.system_attrs == {"s": [1, 2]}
+    assert t.datetime_start is not None
+    assert repr(t) == "FixedTrial(number=0, params={})"
+
+
+# -- reports ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("pruner", [
+    hd.pruners.ThresholdPruner(upper=1.0),
+    hd.pruners.PatiencePruner(None, patience=0),
+    hd.pruners.MedianPruner(n_startup_trials=1),
+])
+def test_one_number_in_a_sequence_is_reported_as_that_number(pruner: Any) -> None:
+    """``loss.view(1)`` or ``np.array([v])``: Optuna reads ``float(value)``; here it was a
+    one-value tuple that the threshold and patience pruners refused, failing the trial."""
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        for step in range(3):
+            trial.report(np.array([x + 2.0 + step]), step)
+            if trial.should_prune():
+                raise hd.TrialPruned()
+        return x
+
+    study = hd.create_study(pruner=pruner, sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=3)
+    assert {t.state for t in study.trials} <= {hd.TrialState.COMPLETE, hd.TrialState.PRUNED}
+    assert hd.TrialState.PRUNED in {t.state for t in study.trials}
+    for t in study.trials:
+        assert all(isinstance(v, float) for v in t.intermediate_values.values())
+    two = hd.create_study(directions=["minimize", "minimize"])
+    trial = two.ask()
+    trial.report(np.array([1.0, 2.0]), 0)
+    assert trial.intermediate_values == {0: (1.0, 2.0)}
+
+
+def test_a_copied_trial_is_the_same_trial(tmp_path: Path) -> None:
+    """sklearn's ``clone`` deep-copies an estimator's callbacks and the trial they hold: the
+    copy's reports went to a copy of the study, and the study's own view lost them (a pruned
+    trial had no value)."""
+    import copy
+
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        for clone in (copy.deepcopy(trial), copy.copy(trial)):
+            assert clone is trial
+        copy.deepcopy([trial])[0].report(0.9, 0)
+        copy.deepcopy({"cb": trial})["cb"].report(0.8, 1)
+        if trial.number == 1:
+            raise hd.TrialPruned()
+        return x
+
+    study = hd.create_study(storage=f"sqlite:///{tmp_path / 'c.db'}", study_name="c",
+                            pruner=hd.pruners.NopPruner())
+    study.optimize(objective, n_trials=2)
+    assert [dict(t.intermediate_values) for t in study.trials] == [{0: 0.9, 1: 0.8}] * 2
+    assert study.trials[1].state is hd.TrialState.PRUNED and study.trials[1].value == 0.8
+    reloaded = hd.load_study(study_name="c", storage=f"sqlite:///{tmp_path / 'c.db'}")
+    assert [dict(t.intermediate_values) for t in reloaded.trials] == [{0: 0.9, 1: 0.8}] * 2
