@@ -167,6 +167,9 @@ def test_no_completed_trial_is_an_error_and_no_parameter_no_importance() -> None
     with pytest.raises(ValueError, match="no completed trial"):
         get_param_importances(failed)
     assert get_param_importances(_random_study(lambda t: 1.0, n=5)) == {}
+    for study in (empty, failed):  # interactions agree (they returned {})
+        with pytest.raises(ValueError, match="no completed trial to judge"):
+            get_param_interactions(study)
 
 
 def test_too_few_trials_and_bad_settings_are_refused() -> None:

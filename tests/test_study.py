@@ -1033,7 +1033,8 @@ def test_numpy_reports_and_attributes_are_stored_as_python_values() -> None:
     assert trial.state is TrialState.COMPLETE
     assert trial.user_attrs == {"n_iter": 7, "pair": [1, 2]}
     assert type(trial.user_attrs["n_iter"]) is int
-    assert trial.intermediate_values == {0: 0.5, 1: 0.5, 5: (0.25,)}
+    # (np.array([0.25]) is one number: reported as that number)
+    assert trial.intermediate_values == {0: 0.5, 1: 0.5, 5: 0.25}
     assert study.user_attrs == {"n_rows": 569, "classes": [0, 1]}
     with pytest.raises(TypeError, match="user attribute 'bad' must be JSON-serialisable"):
         study.set_user_attr("bad", object())
@@ -1134,3 +1135,107 @@ def test_the_default_pruner_is_optunas_median_rule_for_one_objective() -> None:
     assert len(pruned) >= 5 and all(t.number >= 5 for t in pruned)  # after 5 startup trials
     both = hd.create_study(directions=["minimize", "minimize"])
     assert isinstance(both.pruner, hd.pruners.NopPruner)
+
+
+# -- a sampler's constraints_func: its values are stored with the trial ------------------------
+def _x_at_least_half(trial: TrialRecord) -> list[float]:
+    return [0.5 - trial.params["x"]]
+
+
+@pytest.mark.parametrize("make", [
+    lambda cf: hd.samplers.TPESampler(seed=0, constraints_func=cf),
+    lambda cf: hd.samplers.NSGAIISampler(seed=0, population_size=4, constraints_func=cf),
+    lambda cf: hd.samplers.PartialFixedSampler(
+        {}, hd.samplers.TPESampler(seed=0, constraints_func=cf)),
+], ids=["tpe", "nsga2", "wrapped"])
+def test_constraints_func_values_are_stored_so_the_best_trial_is_feasible(
+        make: Callable[[Any], hd.samplers.Sampler]) -> None:
+    """Optuna stores the function's values with the trial: best_trial, best_trials and
+    History.feasible then keep to the trials it finds feasible (minimising x, x >= 0.5)."""
+    study = hd.create_study(sampler=make(_x_at_least_half))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=12)
+    for t in study.trials:
+        assert t.constraints == {"0": pytest.approx(0.5 - t.params["x"])}
+    assert any(t.params["x"] < 0.5 for t in study.trials)  # some broke it
+    assert study.best_trial.params["x"] >= 0.5
+    assert all(t.params["x"] >= 0.5 for t in study.history().feasible)
+    assert min(t.params["x"] for t in study.trials if t.params["x"] >= 0.5) == study.best_value
+
+
+def test_constraints_func_sees_the_finished_trial_and_is_written_with_its_end() -> None:
+    seen: list[TrialRecord] = []
+
+    def constraints(trial: TrialRecord) -> tuple[float, ...]:
+        seen.append(trial)
+        return (trial.user_attrs["memory"] - 2.0, -math.inf)  # -inf: always satisfied
+
+    study = hd.create_study(sampler=hd.samplers.TPESampler(seed=0, constraints_func=constraints))
+    appended: list[list[Any]] = []
+    append = study.storage.append
+    study.storage.append = lambda sid, n, events: (  # type: ignore[method-assign]
+        appended.append(list(events)), append(sid, n, events))[1]
+    trial = study.ask()
+    trial.suggest_float("x", 0, 1)
+    trial.set_user_attr("memory", 3.0)
+    trial.set_constraint("latency", -1.0)
+    record = study.tell(trial, 0.25)
+    (got,) = seen
+    assert (got.state, got.values, got.user_attrs) == (TrialState.COMPLETE, (0.25,),
+                                                        {"memory": 3.0})
+    assert got.params == trial.params and got.constraints == {"latency": -1.0}
+    assert got.datetime_complete is not None
+    assert record.constraints == {"latency": -1.0, "0": 1.0, "1": -math.inf}
+    assert [kind for kind, _ in appended[-1]][-2:] == ["attrs", "finish"]  # one write
+    with pytest.raises(ValueError, match="no feasible trial"):
+        _ = study.best_trial  # memory 3 > 2
+    study.tell(study.ask(), state=TrialState.FAIL)
+    study.tell(study.ask(), state=TrialState.PRUNED)
+    assert len(seen) == 1  # a completed trial's only
+
+
+@pytest.mark.parametrize(("func", "reason"), [
+    (lambda t: 1 / 0, "constraints_func failed: ZeroDivisionError"),
+    (lambda t: 0.5, "must return a sequence of numbers, got 0.5"),
+    (lambda t: "0", "must return a sequence"),
+    (lambda t: [math.nan], "returned NaN"),
+    (lambda t: [None], "returned None of type NoneType"),
+], ids=["raises", "scalar", "string", "nan", "none"])
+def test_a_broken_constraints_func_fails_the_trial_with_the_reason(
+        func: Callable[[TrialRecord], Any], reason: str) -> None:
+    """Optuna raises and leaves the trial COMPLETE without constraints (feasible to
+    best_trial); here the trial fails with the reason, as for an unusable objective value."""
+    study = hd.create_study(sampler=hd.samplers.TPESampler(seed=0, constraints_func=func))
+    trial = study.ask()
+    with pytest.warns(RuntimeWarning, match="failed: constraints_func"):
+        record = study.tell(trial, 1.0)
+    assert record.state is TrialState.FAIL and reason in (record.fail_reason or "")
+    assert record.constraints == {}
+    study.optimize(lambda t: 1.0, n_trials=1)  # the loop logs it and goes on
+    assert study.trials[-1].state is TrialState.FAIL
+
+
+def test_add_trial_keeps_the_constraints_and_system_attrs_of_a_record() -> None:
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        trial.set_constraint("x >= 0.5", 0.5 - x)
+        return x
+
+    source = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    source.optimize(objective, n_trials=20)
+    failed = source.ask()
+    source.tell(failed, state=TrialState.FAIL, fail_reason="boom", traceback="Traceback ...")
+    copy = hd.create_study()
+    copy.add_trials(source.trials)
+    assert [t.constraints for t in copy.trials] == [t.constraints for t in source.trials]
+    assert copy.best_trial.params == source.best_trial.params
+    assert copy.trials[-1].system_attrs == {"fail_reason": "boom", "traceback": "Traceback ..."}
+    # other system attributes travel too; those of the source's own bookkeeping do not
+    record = hd.create_trial(value=1.0, system_attrs={
+        "constraints:c": -math.inf, "origin": "lab", "retry_of": 3, "proposal": {},
+        "distributed_task": "run:0:1"})
+    copy.add_trial(record)
+    assert copy.trials[-1].system_attrs == {"constraints:c": -math.inf, "origin": "lab"}
+    for bad in (math.nan, "high"):
+        with pytest.raises(ValueError, match="constraint 'constraints:c'"):
+            copy.add_trial(replace(record, system_attrs={"constraints:c": bad}))
+    assert len(copy.trials) == 22

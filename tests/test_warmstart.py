@@ -71,6 +71,26 @@ def test_nearest_best_orders_by_standardised_meta_features() -> None:
     assert warmstart.nearest_best([], {"n": 1.0}) == []
 
 
+def test_a_feature_a_source_lacks_changes_only_that_sources_distance() -> None:
+    """A NaN (or missing, or non-numeric) meta-feature once dropped the feature for every
+    source and put its source last; now that source is measured on what it has."""
+    sources = [({"rows": 1.0, "cols": math.nan}, {"c": "near"}),
+               ({"rows": 5.0, "cols": 2.0}, {"c": "mid"}),
+               ({"rows": 9.0, "cols": 2.0}, {"c": "far"})]
+    target = {"rows": 1.1, "cols": 2.0}
+    assert [c["c"] for c in warmstart.nearest_best(sources, target)] == ["near", "mid", "far"]
+    for lacking in ({"rows": 1.0}, {"rows": 1.0, "cols": None}, {"rows": 1.0, "cols": "?"}):
+        order = warmstart.nearest_best([(lacking, {"c": "near"}), *sources[1:]], target)
+        assert [c["c"] for c in order] == ["near", "mid", "far"]
+    # the others are ordered as without that source; one sharing nothing comes last
+    others = [({"rows": 9.0, "cols": 9.0}, {"c": "B"}), ({"rows": 5.0, "cols": 2.5}, {"c": "A"})]
+    alone = [c["c"] for c in warmstart.nearest_best(others, {"rows": 5.0, "cols": 2.0})]
+    mixed = warmstart.nearest_best([({"size": 3.0}, {"c": "none"}), *others,
+                                    ({"rows": math.nan, "cols": 2.0}, {"c": "cols"})],
+                                   {"rows": 5.0, "cols": 2.0})
+    assert alone == ["A", "B"] and [c["c"] for c in mixed] == ["cols", "A", "B", "none"]
+
+
 def _done(name: str, xs: list[float], meta: dict[str, float] | None = None) -> hd.Study:
     """A study whose completed trials have ``x`` in ``xs`` and value ``x``: the first x is
     the best."""

@@ -350,6 +350,15 @@ def param_names(history: History, params: Sequence[str] | None,
     return list(history.completed_space)
 
 
+def _judged(study: Study | History) -> History:
+    """The history of ``study``; ValueError without a completed trial (as Optuna: nothing to
+    judge is an error, not "no importance")."""
+    history = as_history(study)
+    if not history.completed:
+        raise ValueError("no completed trial to judge parameter importance by")
+    return history
+
+
 def get_param_importances(study: Study | History, *,
                           evaluator: ImportanceEvaluator | None = None,
                           params: Sequence[str] | None = None, target: Target | None = None,
@@ -363,9 +372,7 @@ def get_param_importances(study: Study | History, *,
     no parameter mattered); Sobol's are of the total variance. Without a completed trial:
     ValueError; with trials but no parameter: ``{}``.
     """
-    history = as_history(study)
-    if not history.completed:  # as Optuna: nothing to judge is an error, not "no importance"
-        raise ValueError("no completed trial to judge parameter importance by")
+    history = _judged(study)
     evaluator = evaluator or PedAnovaImportanceEvaluator()
     names = param_names(history, params, evaluator)
     if not names:
@@ -384,9 +391,10 @@ def get_param_interactions(study: Study | History, *,
 
     Arguments as for `get_param_importances`; the evaluator is a `SobolImportanceEvaluator`.
     With ``normalize`` each value is a share of the model's total variance (second-order
-    Sobol indices), else the variance itself.
+    Sobol indices), else the variance itself. Without a completed trial: ValueError (as
+    `get_param_importances`); with fewer than two parameters: ``{}``.
     """
-    history = as_history(study)
+    history = _judged(study)
     names = param_names(history, params)
     if len(names) < 2:
         return {}

@@ -14,7 +14,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from numbers import Real
 from typing import TYPE_CHECKING, Any
@@ -29,12 +29,14 @@ from hyperdial.exceptions import (
 from hyperdial.history import History, StudyDirection, with_proposals, with_running_params
 from hyperdial.pruners.base import Decision, NopPruner, Pruner
 from hyperdial.pruners.median import MedianPruner
-from hyperdial.samplers.base import Sampler
+from hyperdial.samplers.base import Sampler, checked_constraints
 from hyperdial.space import Categorical, Distribution, Float, Int, SearchSpace, plain
 from hyperdial.storage import InMemoryStorage, Storage, get_storage
 from hyperdial.storage.base import Event, EventRow, StudyInfo, TrialView
 from hyperdial.trial import (
+    CONSTRAINT_PREFIX,
     PROPOSAL_ATTR,
+    TASK_ATTR,
     Trial,
     TrialRecord,
     TrialState,
@@ -376,8 +378,12 @@ class Study:
             raise ValueError(f"values are for COMPLETE trials, not {state.value} ones (a pruned "
                              "trial keeps its last report as its value)")
         checked: tuple[float, ...] | None = None
+        ended_at = time.time()
+        constraints: dict[str, float] = {}
         if state is TrialState.COMPLETE:
             checked, problem = self._check_values(values)
+            if problem is None and checked is not None:
+                constraints, problem = self._func_constraints(live, number, checked, ended_at)
             if problem is not None:
                 state, fail_reason = TrialState.FAIL, problem
                 if warn:
@@ -385,14 +391,17 @@ class Study:
                                   stacklevel=3)
         elif state is TrialState.PRUNED:
             checked = self._last_report(live, number)
-        finish: dict[str, Any] = {"t": time.time(), "state": state.value}
+        finish: dict[str, Any] = {"t": ended_at, "state": state.value}
         if checked is not None:
             finish["values"] = list(checked)
         if fail_reason is not None:
             finish["reason"] = fail_reason
         if traceback is not None:
             finish["traceback"] = traceback
-        events = [*self._drain(live), ("finish", finish)]
+        events = self._drain(live)
+        if constraints and state is TrialState.COMPLETE:  # written with the end, atomically
+            events.append(("attrs", {"system": constraints}))
+        events.append(("finish", finish))
         appended = True
         next_number: int | None = None
         caught_up: list[EventRow] = []
@@ -462,6 +471,35 @@ class Study:
             if not math.isfinite(v):
                 return None, f"the objective returned {v!r}, which is not finite"
         return tuple(float(v) for v in seq), None
+
+    def _func_constraints(self, live: Trial | None, number: int, values: tuple[float, ...],
+                          ended_at: float) -> tuple[dict[str, float], str | None]:
+        """The system attributes ``constraints:<i>`` that the sampler's constraints function
+        (`Sampler.stored_constraints_func`) gives trial ``number``, completing with
+        ``values``, or the reason it fails the trial instead (the function raised, or
+        returned something other than a sequence of non-NaN numbers). Optuna stores the
+        function's values when a trial ends too; where it lets the error end the study and
+        keeps the trial COMPLETE without constraints (feasible to `best_trial`), the trial
+        fails here with the reason, as for an unusable objective value."""
+        func = self.sampler.stored_constraints_func()
+        if func is None:
+            return {}, None
+        with self._lock:
+            record = self._view.get(number)
+        system = {k: v for k, v in record.system_attrs.items() if k != PROPOSAL_ATTR}
+        if live is not None:  # what the trial holds and has not written yet
+            record = replace(record, params=dict(live.params),
+                             distributions=dict(live.distributions),
+                             intermediate_values=dict(live.intermediate_values),
+                             user_attrs=dict(live.user_attrs))
+            system.update(live.unflushed_system)
+        record = replace(record, state=TrialState.COMPLETE, values=values, system_attrs=system,
+                         datetime_complete=datetime.fromtimestamp(ended_at, timezone.utc))
+        try:
+            got = checked_constraints(func(record))
+        except Exception as exc:  # the user's function: any error fails the trial
+            return {}, f"constraints_func failed: {type(exc).__name__}: {exc}"
+        return {f"{CONSTRAINT_PREFIX}{i}": v for i, v in enumerate(got)}, None
 
     def _last_report(self, live: Trial | None, number: int) -> tuple[float, ...] | None:
         """A pruned trial's value, as in Optuna: its report at its last step, when that is
@@ -598,7 +636,10 @@ class Study:
         """Store a finished trial made elsewhere (`hyperdial.create_trial`, or a record of
         another study) under the next trial number, with its start and end times if it has
         them (as Optuna keeps them), else the time it is added; the sampler learns from it
-        like from the study's own trials (a warm start)."""
+        like from the study's own trials (a warm start). Its system attributes come along,
+        constraints (``constraints:*``) included, so an infeasible trial stays infeasible;
+        those that name the source study's state (a running trial's proposal, ``retry_of``)
+        do not."""
         if not trial.state.is_finished():
             raise ValueError(f"only a finished trial can be added, got {trial.state}")
         check_params(trial.params, trial.distributions)
@@ -614,10 +655,15 @@ class Study:
             finish["values"] = list(checked or ())
         if trial.fail_reason is not None:
             finish["reason"] = trial.fail_reason
+        if trial.system_attrs.get("traceback") is not None:
+            finish["traceback"] = str(trial.system_attrs["traceback"])
         data: dict[str, Any] = {
             "t": start, "params": json_ready("params", dict(trial.params)),
             "dists": {k: d.to_dict() for k, d in trial.distributions.items()},
             "user_attrs": json_ready("user_attrs", dict(trial.user_attrs))}
+        system = _kept_system_attrs(trial.system_attrs)
+        if system:
+            data["system_attrs"] = system
         reports: list[Event] = [
             ("report", {"step": step, "value": list(v) if isinstance(v, tuple) else v})
             for step, v in reported]
@@ -719,6 +765,27 @@ class Study:
         if not multi_index:
             df.columns = flat_column_names(columns)
         return df
+
+
+#: System attributes that describe a trial's place in its own study, left out of a copy.
+_LOCAL_SYSTEM_ATTRS = frozenset({PROPOSAL_ATTR, TASK_ATTR, "retry_of", "fail_reason",
+                                 "traceback"})
+
+
+def _kept_system_attrs(system_attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """What `Study.add_trial` stores of a record's system attributes (the fail reason and
+    traceback go with its end): every one but `_LOCAL_SYSTEM_ATTRS`, each constraint a
+    number that is not NaN (ValueError otherwise), as `Trial.set_constraint` requires."""
+    kept = {k: v for k, v in system_attrs.items() if k not in _LOCAL_SYSTEM_ATTRS}
+    for key, value in kept.items():
+        if key.startswith(CONSTRAINT_PREFIX):
+            v = plain(value)
+            if isinstance(v, bool) or not isinstance(v, Real) or math.isnan(v):
+                raise ValueError(f"cannot add the trial: its constraint {key!r} is {value!r}, "
+                                 "not a number")
+            kept[key] = float(v)
+    out: dict[str, Any] = json_ready("system_attrs", kept)
+    return out
 
 
 def _directions(direction: str | StudyDirection | None,

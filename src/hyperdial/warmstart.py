@@ -15,6 +15,7 @@ the sampler learns from them like from any other trial.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -66,21 +67,38 @@ def nearest_best(sources: Sequence[tuple[MetaFeatures, Mapping[str, Any]]],
                  target: MetaFeatures) -> list[dict[str, Any]]:
     """The configurations of ``sources`` (meta-features, configuration), nearest first.
 
-    Distance is Euclidean over the meta-features that the target and every source share, each
-    divided by its standard deviation over all of them (a feature that does not vary counts
-    for nothing); ties keep the given order.
+    A source's distance is the root mean square, over the meta-features that it and the
+    target both have, of their differences, each divided by the feature's standard
+    deviation over the target and the sources that have it (a feature that does not vary
+    counts for nothing). A feature missing, NaN or not a number in one source leaves the
+    others' distances as they were; a source that shares no feature with the target comes
+    after those that do. Ties keep the given order.
     """
     if not sources:
         return []
-    keys = sorted(set(target).intersection(*(set(m) for m, _ in sources)))
-    if not keys:
-        return [dict(c) for _, c in sources]
-    table = np.array([[float(m[k]) for k in keys] for m, _ in sources], dtype=float)
-    here = np.array([float(target[k]) for k in keys], dtype=float)
-    spread = np.vstack([table, here]).std(axis=0)
-    scaled = (table - here) / np.where(spread > 0, spread, np.inf)
-    order = np.argsort(np.sqrt((scaled**2).sum(axis=1)), kind="stable")
+    keys = sorted(k for k in target if math.isfinite(_number(target[k])))
+    table = np.array([[_number(m.get(k)) for k in keys] for m, _ in sources],
+                     dtype=float).reshape(len(sources), len(keys))
+    table[~np.isfinite(table)] = np.nan  # what a source lacks
+    here = np.array([_number(target[k]) for k in keys], dtype=float)
+    spread = np.nanstd(np.vstack([table, here]), axis=0)  # the target's is always there
+    varies = spread > 0
+    scaled = ((table - here) / np.where(varies, spread, 1.0))[:, varies]
+    shared = np.isfinite(scaled)
+    n_shared = shared.sum(axis=1)
+    squares = np.where(shared, scaled, 0.0) ** 2
+    distance = np.where(n_shared > 0, np.sqrt(squares.sum(axis=1) / np.maximum(n_shared, 1)),
+                        np.inf)
+    order = np.argsort(distance, kind="stable")
     return [dict(sources[i][1]) for i in order]
+
+
+def _number(value: Any) -> float:
+    """A meta-feature as a float; NaN for a missing (None) or non-numeric one."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def fits(params: Mapping[str, Any], space: SearchSpace) -> bool:
@@ -104,6 +122,11 @@ def warm_start(study: Study, sources: Sequence[Study], k: int = 5, *,
     Sources without a feasible completed trial, or with several objectives, give nothing; with a
     ``space``, configurations that do not fit it are skipped. Configurations the study already
     holds are not queued twice. Returns the queued configurations.
+
+    Pass ``space`` (the new study's) whenever its ranges or parameters may differ from the
+    sources': an enqueued value is checked only when the objective suggests it, so without
+    one a source's value outside the new range fails that trial, and `Study.optimize` stops
+    on the error.
     """
     if k < 0:
         raise ValueError(f"k must be >= 0, got {k}")

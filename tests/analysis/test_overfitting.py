@@ -86,3 +86,41 @@ def test_study_check_with_a_user_refit_function() -> None:
     assert report.best.validation == pytest.approx(study.best_value)
     assert report.gap > 0.3  # a loss: the test loss is higher than the validation one
     assert not report.best.maximize
+
+
+def test_study_check_ranks_only_feasible_trials_as_best_trial_does() -> None:
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        trial.set_constraint("x >= 0.5", 0.5 - x)
+        return x
+
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=20)
+    report = study_holdout_check(study, lambda p: p["x"] + 0.01, top_k=3, warn=False)
+    assert report.best.params == study.best_trial.params
+    assert all(r.params["x"] >= 0.5 for r in report.rows) and len(report.rows) == 3
+    infeasible = hd.create_study()
+    trial = infeasible.ask()
+    trial.suggest_float("x", 0, 1)
+    trial.set_constraint("c", 1.0)
+    infeasible.tell(trial, 0.0)
+    with pytest.raises(ValueError, match="no feasible trial"):
+        study_holdout_check(infeasible, lambda p: 0.0)
+
+
+def test_a_test_score_that_is_not_a_number_is_an_error_not_a_pass() -> None:
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    with pytest.raises(ValueError, match="test score of the configuration ranked 1 .* is nan"):
+        study_holdout_check(study, lambda p: math.nan)
+
+
+@pytest.mark.parametrize("top_k", [0, -1, 2.5, True])
+def test_top_k_must_be_a_positive_count(top_k: Any) -> None:
+    study = hd.create_study()
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    with pytest.raises(ValueError, match="top_k .* an int >= 1"):
+        study_holdout_check(study, lambda p: 0.0, top_k=top_k)
+    with pytest.raises(ValueError, match="top_k .* an int >= 1"):
+        holdout_check(object(), None, None, top_k=top_k)
+    assert len(study_holdout_check(study, lambda p: 0.0, top_k=np.int64(1), warn=False).rows) == 1

@@ -128,6 +128,28 @@ def test_models_of_ones_own_and_bad_models() -> None:
         AutoMLClassifier(pruner="median").fit(X, y)
 
 
+def test_a_model_that_fits_but_cannot_predict_a_fold_fails_its_trial_only() -> None:
+    """kNN with more neighbours than a fold's training rows fits, then cannot score or
+    predict: sklearn set the score to NaN quietly, and the fold's predictions for the
+    ensemble raised out of fit. Its trial fails with the reason; the search goes on."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y = make_classification(48, n_features=4, random_state=0)  # cv=3: 32 training rows
+    big = ("big_knn", KNeighborsClassifier(), {"n_neighbors": hd.Int(40, 45)})
+    with pytest.warns(UserWarning, match="Scoring failed|non-finite"), \
+            pytest.warns(FitFailedWarning, match="n_neighbors"):
+        model = AutoMLClassifier(n_trials=6, models=[big, "logistic"], cv=3,
+                                 random_state=0).fit(X, y)
+    by_model = {t.params["model"]: [] for t in model.study_.trials}
+    for t in model.study_.trials:
+        by_model[t.params["model"]].append(t)
+    assert set(by_model) == {"big_knn", "logistic"}
+    assert all(t.state is TrialState.FAIL and "n_neighbors" in (t.fail_reason or "")
+               for t in by_model["big_knn"])
+    assert all(t.state is TrialState.COMPLETE for t in by_model["logistic"])
+    assert model.score(X, y) > 0.7
+
+
 def test_it_is_a_scikit_learn_estimator() -> None:
     model = AutoMLClassifier(n_trials=3, models=["knn"], random_state=0)
     copy = clone(model)

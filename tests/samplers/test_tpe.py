@@ -415,3 +415,20 @@ def test_constraints_with_several_objectives_rank_feasible_trials_first() -> Non
 
     assert min(share_feasible(True, seed) for seed in range(3)) > 0.75 > max(
         share_feasible(False, seed) for seed in range(3))
+
+
+def test_constraints_func_ranks_as_constraints_set_on_trials_do() -> None:
+    """Optuna 5's TPE takes ``constraints_func``; given, it ranks like the same values set
+    with `Trial.set_constraint` (the same proposals, trial for trial)."""
+    def run(sampler: TPESampler, on_trial: bool) -> list[dict[str, Any]]:
+        study = hd.create_study(sampler=sampler)
+        study.optimize(lambda t: _ring(t, on_trial), n_trials=20)
+        return [t.params for t in study.trials]
+
+    told = run(TPESampler(seed=0, n_startup_trials=5), True)
+    func = run(TPESampler(seed=0, n_startup_trials=5,
+                          constraints_func=lambda t: [t.user_attrs["c"]]), False)
+    blind = run(TPESampler(seed=0, n_startup_trials=5), False)
+    assert func == told != blind
+    with pytest.raises(TypeError, match="constraints_func must be a function"):
+        TPESampler(constraints_func=[0.0])  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,6 @@ import numpy as np
 from hyperdial._optional import require
 from hyperdial.history import StudyDirection
 from hyperdial.study import Study
-from hyperdial.trial import TrialState
 
 DEFAULT_MAX_GAP = 0.05
 
@@ -127,15 +127,25 @@ def _warn_if(overfit: bool, gap: float, max_gap: float, what: str) -> None:
 def _holdout(candidates: Sequence[tuple[int, Mapping[str, Any], float]],
              test_score: Callable[[int, Mapping[str, Any]], float], maximize: bool,
              max_gap: float, warn: bool) -> HoldoutReport:
-    rows = tuple(HoldoutRow(rank, dict(params), float(val), float(test_score(i, params)),
-                            maximize)
-                 for i, (rank, params, val) in enumerate(candidates))
+    rows = []
+    for i, (rank, params, val) in enumerate(candidates):
+        test = float(test_score(i, params))
+        if not math.isfinite(test):  # a NaN gap compares False: it would read "not overfit"
+            raise ValueError(f"the test score of the configuration ranked {rank} ({dict(params)})"
+                             f" is {test}: the gap cannot be measured (did its refit fail?)")
+        rows.append(HoldoutRow(rank, dict(params), float(val), test, maximize))
     if not rows:
         raise ValueError("no finished configuration to check")
-    report = HoldoutReport(rows, max_gap)
+    report = HoldoutReport(tuple(rows), max_gap)
     if warn:
         _warn_if(report.overfit, report.gap, max_gap, "the best validation score")
     return report
+
+
+def _check_top_k(top_k: Any) -> None:
+    if isinstance(top_k, bool) or not isinstance(top_k, Integral) or top_k < 1:
+        raise ValueError(f"top_k is how many of the best configurations to score on the "
+                         f"held-out data: an int >= 1, got {top_k!r}")
 
 
 def _refit_metric(search: Any) -> str:
@@ -157,6 +167,7 @@ def holdout_check(search: Any, X_test: Any, y_test: Any, *, X_train: Any = None,
     ``y_train`` (the data the search was fitted on), so those are needed when ``top_k > 1``.
     Scores use the search's own scorer (its refit metric).
     """
+    _check_top_k(top_k)
     sk_base = require("sklearn.base", "sklearn")
     metric = _refit_metric(search)
     scorer = search.scorer_[metric] if isinstance(search.scorer_, Mapping) else search.scorer_
@@ -184,10 +195,15 @@ def study_holdout_check(study: Study, test_score: Callable[[Mapping[str, Any]], 
                         warn: bool = True) -> HoldoutReport:
     """The same check for any single-objective study: ``test_score(params)`` refits a
     configuration (as the objective did) and returns its value on held-out data, in the
-    study's direction."""
+    study's direction. As `Study.best_trial`, it ranks only feasible trials: those that break
+    a constraint (`Trial.set_constraint`, a sampler's ``constraints_func``) are left out."""
+    _check_top_k(top_k)
     maximize = study.direction is StudyDirection.MAXIMIZE
-    done = sorted(((t.value, t.params) for t in study.get_trials(states=(TrialState.COMPLETE,))
-                   if t.value is not None),
+    history = study.history()
+    if history.completed and not history.feasible:
+        raise ValueError("no feasible trial has completed yet (every completed trial breaks a "
+                         "constraint): there is no configuration to check")
+    done = sorted(((t.value, t.params) for t in history.feasible if t.value is not None),
                   key=lambda vp: -vp[0] if maximize else vp[0])
     candidates = [(rank, params, value)
                   for rank, (value, params) in enumerate(done[:top_k], start=1)]

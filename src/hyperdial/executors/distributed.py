@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from hyperdial.executors.base import Executor
 from hyperdial.stoppers import Stopper
-from hyperdial.trial import TrialState
+from hyperdial.trial import TASK_ATTR, TrialState
 
 if TYPE_CHECKING:
     from hyperdial.history import History
@@ -38,8 +38,6 @@ if TYPE_CHECKING:
     from hyperdial.study import Study
     from hyperdial.trial import Trial
 
-#: System attribute naming the run and task (``"<run id>:<round>:<task index>"``) of a trial.
-TASK_ATTR = "distributed_task"
 #: Why a trial lost with its task is failed.
 LOST_REASON = ("lost: its task ended without finishing it (the worker process died: killed, "
                "out of memory, os._exit, or its process pool broke)")

@@ -25,6 +25,7 @@ import hashlib
 import math
 import numbers
 import time
+import traceback
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -656,12 +657,25 @@ class _Failing(BaseEstimator):  # type: ignore[misc]
 def _fit_score_predict(estimator: Any, X: Any, y: Any, *, test: np.ndarray,
                        **kwargs: Any) -> dict[str, Any]:
     """`_fit_and_score`, plus the fitted model's predictions for the test rows (under
-    `_PREDICTIONS`, when the fit succeeded); the model itself stays in the worker."""
+    `_PREDICTIONS`, when the fit succeeded); the model itself stays in the worker. A model
+    that fitted but cannot predict those rows (a kNN with more neighbours than training
+    rows, whose scoring sklearn has set to ``error_score`` already) fails the fold as a
+    failed fit does: its error under ``fit_error``, its test scores ``error_score`` (raised
+    with ``error_score="raise"``)."""
     out: dict[str, Any] = _fit_and_score(estimator, X, y, test=test, return_estimator=True,
                                          **kwargs)
     model = out.pop("estimator")
     if not out["fit_error"]:
-        out[_PREDICTIONS] = fold_predictions(model, _safe_indexing(X, test), test)
+        try:
+            out[_PREDICTIONS] = fold_predictions(model, _safe_indexing(X, test), test)
+        except Exception:
+            error_score = kwargs.get("error_score", np.nan)
+            if isinstance(error_score, str):  # "raise"
+                raise
+            out["fit_error"] = "predicting the test fold failed:\n" + traceback.format_exc()
+            scores = out["test_scores"]
+            out["test_scores"] = (dict.fromkeys(scores, error_score)
+                                  if isinstance(scores, Mapping) else error_score)
     return out
 
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from numbers import Real
 from typing import Any, ClassVar
 
 import numpy as np
 
 from hyperdial._checks import resolve_seed
 from hyperdial.history import History
-from hyperdial.space import EMPTY_SPACE, Distribution, SearchSpace, single_space
+from hyperdial.space import EMPTY_SPACE, Distribution, SearchSpace, plain, single_space
 from hyperdial.trial import TrialRecord, TrialState
 
 #: Constraint values of a completed trial, ``<= 0`` feasible (typically read from user attrs).
@@ -23,8 +25,9 @@ def constraint_values(constraints_func: ConstraintsFunc | None,
                       trials: Sequence[TrialRecord]) -> np.ndarray:
     """The ``(n, k)`` constraint values of ``trials``: what ``constraints_func`` returns, or,
     without one, the values set by `Trial.set_constraint`, one column per key any trial has
-    (``k = 0``: unconstrained). NaN where a trial lacks a value the others have, or has a
-    non-finite one (samplers treat NaN as violated)."""
+    (``k = 0``: unconstrained). NaN where a trial lacks a value the others have, or gave NaN
+    (samplers treat NaN as violated); ``-inf`` stays (always satisfied) and ``+inf`` too
+    (violated), as `hyperdial.trial.violation` and Optuna read them."""
     if constraints_func is None:
         keys = sorted({k for t in trials if t.system_attrs for k in t.constraints})
         if not keys:  # the common case, on every proposal: no pass over the trials
@@ -36,8 +39,28 @@ def constraint_values(constraints_func: ConstraintsFunc | None,
     width = max((r.size for r in rows), default=0)
     out = np.full((len(rows), width), np.nan)
     for i, r in enumerate(rows):
-        out[i, :r.size] = np.where(np.isfinite(r), r, np.nan)
+        out[i, :r.size] = r
     return out
+
+
+def checked_constraints(values: Any) -> tuple[float, ...]:
+    """What a ``constraints_func`` returned, as the tuple of floats a study stores; ValueError
+    saying why for anything else: a bare number or a string (not a sequence), a non-number,
+    NaN (as Optuna refuses it). ``±inf`` are kept: always satisfied, always violated."""
+    if isinstance(values, np.ndarray) and values.ndim == 1:
+        values = values.tolist()
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise ValueError(f"constraints_func must return a sequence of numbers, got {values!r}")
+    out = []
+    for v in values:
+        v = plain(v)
+        if isinstance(v, bool) or not isinstance(v, Real):
+            raise ValueError(f"constraints_func returned {v!r} of type {type(v).__name__}, "
+                             "not a number")
+        if math.isnan(v):
+            raise ValueError(f"constraints_func returned NaN among {list(values)!r}")
+        out.append(float(v))
+    return tuple(out)
 
 
 class _KeySeed:
@@ -111,6 +134,10 @@ class Sampler(ABC):
     #: locks, which cannot be pickled, and caches of what histories or the seed determine.
     _caches: ClassVar[tuple[str, ...]] = ()
 
+    #: The constraints of a completed trial (``<= 0`` feasible), for samplers that take them
+    #: as a function (Optuna 4's way); None for the others. See `stored_constraints_func`.
+    constraints_func: ConstraintsFunc | None = None
+
     def __init__(self, *, seed: int | None = None) -> None:
         self.reseed(seed)
 
@@ -143,6 +170,17 @@ class Sampler(ABC):
         if isinstance(entropy, list) and len(entropy) == 2 and entropy[0] == self.seed:
             return int(entropy[1])
         return None
+
+    def stored_constraints_func(self) -> ConstraintsFunc | None:
+        """The function whose values the study stores with each trial that completes, as its
+        constraints (system attributes ``constraints:0``, ``constraints:1``, ... in the write
+        that ends it), so that `Study.best_trial`, ``best_trials``, `History.feasible`, the
+        plots and the CLI keep to the trials it finds feasible. The study calls it with the
+        finished record (state COMPLETE, its values and user attributes); a trial whose
+        function raises or returns anything but a sequence of non-NaN numbers is told FAIL
+        with the reason. By default `constraints_func` (None: nothing stored); a sampler
+        that wraps another returns the wrapped one's."""
+        return self.constraints_func
 
     def infer_space(self, history: History) -> SearchSpace:
         """The space to propose jointly at the start of a trial (none by default)."""

@@ -15,7 +15,7 @@ from hyperdial._encode import decode
 from hyperdial.history import History
 from hyperdial.samplers import _parzen as pz
 from hyperdial.samplers._evolution import violations
-from hyperdial.samplers.base import Sampler, constraint_values
+from hyperdial.samplers.base import ConstraintsFunc, Sampler, constraint_values
 from hyperdial.space import Categorical, Distribution, SearchSpace
 from hyperdial.trial import TrialRecord, TrialState
 
@@ -146,6 +146,9 @@ class TPESampler(Sampler):
             (default): 0.05 while every trial it learns from completed, the magic clip once
             pruned trials are among them, whose early values rank configurations only roughly
             (multi-fidelity). See ``docs/tpe.md``.
+        constraints_func: constraint values of a completed trial, ``<= 0`` feasible (Optuna
+            4's way; the study stores them with the trial): given, it takes the place of the
+            values set by `Trial.set_constraint` in the ranking, feasible trials first.
     """
 
     def __init__(self, *, seed: int | None = None, n_startup_trials: int = 10,
@@ -154,7 +157,8 @@ class TPESampler(Sampler):
                  constant_liar: bool = False, consider_endpoints: bool = False,
                  weights: Callable[[int], np.ndarray] = pz.default_weights,
                  rank_weighted: bool = True,
-                 min_bandwidth: float | str | None = "auto") -> None:
+                 min_bandwidth: float | str | None = "auto",
+                 constraints_func: ConstraintsFunc | None = None) -> None:
         if n_startup_trials < 0:
             raise ValueError(f"n_startup_trials must be >= 0, got {n_startup_trials}")
         if n_ei_candidates < 1:
@@ -183,6 +187,10 @@ class TPESampler(Sampler):
         self.weights = weights
         self.rank_weighted = bool(rank_weighted)
         self.min_bandwidth = min_bandwidth
+        if constraints_func is not None and not callable(constraints_func):
+            raise TypeError(f"constraints_func must be a function of a trial, got "
+                            f"{constraints_func!r}")
+        self.constraints_func = constraints_func
         super().__init__(seed=seed)
 
     _caches = ("_columns", "_pareto_memo")
@@ -266,9 +274,9 @@ class TPESampler(Sampler):
         n_good = min(max(int(self.gamma(n_finished)), 1), n_finished)
         loss = history.loss()
         good_weights = ranked_loss = None
-        broken = violations(constraint_values(None, done))
-        if broken.any():  # constrained (Trial.set_constraint): feasible trials first, by loss,
-            # then the others by how far they break their constraints (Optuna's ranking)
+        broken = violations(constraint_values(self.constraints_func, done))
+        if broken.any():  # constrained (set_constraint, constraints_func): feasible trials
+            # first, by loss, then the others by how far they break them (Optuna's ranking)
             ok, bad = np.flatnonzero(broken == 0.0), np.flatnonzero(broken > 0.0)
             order = np.concatenate([ok[pz.loss_order(loss[ok], n_good)],
                                     bad[np.argsort(broken[bad], kind="stable")]])

@@ -1,0 +1,100 @@
+"""The sampler contract's helpers: constraint values and the constraints a study stores."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import hyperdial as hd
+from hyperdial.samplers import (
+    CmaEsSampler,
+    GPSampler,
+    PartialFixedSampler,
+    RandomSampler,
+    Sampler,
+    TPESampler,
+)
+from hyperdial.samplers._evolution import violations
+from hyperdial.samplers.base import checked_constraints, constraint_values
+from hyperdial.trial import TrialRecord, TrialState, violation
+
+
+def _record(number: int, **constraints: float) -> TrialRecord:
+    return TrialRecord(number=number, state=TrialState.COMPLETE, values=(0.0,),
+                       system_attrs={f"constraints:{k}": v for k, v in constraints.items()})
+
+
+def test_infinite_constraint_values_mean_what_they_do_to_best_trial() -> None:
+    """-inf is always satisfied and +inf always violated, for samplers as for `violation`
+    (Optuna's reading); a value a trial lacks is NaN, violated for samplers."""
+    trials = [_record(0, a=-math.inf, b=-1.0), _record(1, a=math.inf, b=0.0), _record(2, a=0.0)]
+    c = constraint_values(None, trials)
+    np.testing.assert_array_equal(c, [[-np.inf, -1.0], [np.inf, 0.0], [0.0, np.nan]])
+    np.testing.assert_array_equal(violations(c), [0.0, np.inf, np.inf])
+    assert [violation(t) for t in trials] == [0.0, math.inf, 0.0]
+    by_func = constraint_values(lambda t: [-math.inf if t.number else math.inf], trials[:2])
+    np.testing.assert_array_equal(violations(by_func), [np.inf, 0.0])
+
+
+def _bowl(constraint: float | None) -> Callable[[hd.Trial], float]:
+    def objective(trial: hd.Trial) -> float:
+        x, y = trial.suggest_float("x", -5, 5), trial.suggest_float("y", -5, 5)
+        if constraint is not None:
+            trial.set_constraint("memory", constraint)
+        return (x - 1) ** 2 + (y + 2) ** 2
+    return objective
+
+
+@pytest.mark.parametrize("make", [lambda: TPESampler(seed=0, n_startup_trials=4),
+                                  lambda: CmaEsSampler(seed=0),
+                                  lambda: GPSampler(seed=0, n_startup_trials=4)],
+                         ids=["tpe", "cmaes", "gp"])
+def test_a_constraint_of_minus_infinity_is_satisfied_for_samplers(
+        make: Callable[[], Sampler]) -> None:
+    """Mapped to NaN, -inf made every trial infeasible to the samplers while best_trial
+    read it as satisfied: the search ran blind. Now it changes no proposal."""
+    def run(constraint: float | None) -> hd.Study:
+        study = hd.create_study(sampler=make())
+        study.optimize(_bowl(constraint), n_trials=12)
+        return study
+
+    def points(study: hd.Study) -> np.ndarray:
+        return np.array([[t.params["x"], t.params["y"]] for t in study.trials])
+
+    free, satisfied, violated = run(None), run(-math.inf), run(math.inf)
+    # (the GP adds a constant constraint model: equal up to rounding)
+    np.testing.assert_allclose(points(satisfied), points(free), atol=1e-5)
+    assert satisfied.best_value == pytest.approx(free.best_value)
+    assert not np.allclose(points(violated), points(free))
+    assert violated.history().feasible == ()
+
+
+@pytest.mark.parametrize(("returned", "stored"), [
+    ([0.5, -1], (0.5, -1.0)), ((np.float32(2.0),), (2.0,)), (np.array([-np.inf, np.inf]),
+                                                                (-math.inf, math.inf)),
+    ([], ())])
+def test_checked_constraints_takes_sequences_of_numbers(returned: Any,
+                                                        stored: tuple[float, ...]) -> None:
+    assert checked_constraints(returned) == stored
+
+
+@pytest.mark.parametrize("returned", [0.5, np.float64(0.5), "0", None, [math.nan], [True],
+                                      [[0.1]], np.zeros((1, 1))])
+def test_checked_constraints_refuses_anything_else(returned: Any) -> None:
+    with pytest.raises(ValueError, match="constraints_func"):
+        checked_constraints(returned)
+
+
+def test_the_constraints_a_study_stores_come_from_the_sampler_or_what_it_wraps() -> None:
+    def func(trial: TrialRecord) -> list[float]:
+        return [0.0]
+
+    assert RandomSampler().stored_constraints_func() is None
+    tpe = TPESampler(constraints_func=func)
+    assert tpe.stored_constraints_func() is func
+    assert PartialFixedSampler({"x": 1}, tpe).stored_constraints_func() is func
+    assert PartialFixedSampler({"x": 1}, RandomSampler()).stored_constraints_func() is None
