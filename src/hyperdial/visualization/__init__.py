@@ -256,3 +256,13 @@ def plot_hypervolume_history(study: Study | History, reference_point: Sequence[f
     fig.update_layout(title="Hypervolume history", xaxis_title="Trial",
                       yaxis_title="Hypervolume")
     return fig
+
+
+def __getattr__(name: str) -> Any:
+    """``hyperdial.visualization.matplotlib`` without importing it first, as Optuna's code
+    writes ``optuna.visualization.matplotlib.plot_...`` after a plain ``import optuna``."""
+    if name == "matplotlib":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.matplotlib")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
