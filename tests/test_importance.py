@@ -237,3 +237,50 @@ def test_sobol_needs_a_few_trials_and_sane_settings() -> None:
         get_param_interactions(_random_study(_saddle, n=4))
     with pytest.raises(ValueError, match="power of two"):
         SobolImportanceEvaluator(n_samples=1000)
+
+
+def _forest_study() -> hd.Study:
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", -1, 1)
+        trial.suggest_float("noise", 0, 1)
+        c = trial.suggest_categorical("c", ["a", "b"])
+        return x ** 2 + 0.2 * (c == "b")
+
+    return _random_study(objective, n=150)
+
+
+@pytest.mark.parametrize("name", ["FanovaImportanceEvaluator",
+                                  "MeanDecreaseImpurityImportanceEvaluator"])
+def test_forest_evaluators_rank_the_driver_first_and_noise_near_zero(name: str) -> None:
+    pytest.importorskip("sklearn")
+    evaluator = getattr(hd.importance, name)(seed=0)
+    shares = get_param_importances(_forest_study(), evaluator=evaluator)
+    assert next(iter(shares)) == "x"
+    assert shares["noise"] < 0.1 and shares["c"] > shares["noise"]
+    assert math.isclose(sum(shares.values()), 1.0)
+
+
+def test_fanova_gives_a_pure_interaction_no_main_effect() -> None:
+    """fANOVA's main effects: ``(x - .5)(y - .5)`` varies with both, but averaged over
+    either the other's effect is 0 (mean decrease in impurity would score both)."""
+    pytest.importorskip("sklearn")
+    from hyperdial.importance import FanovaImportanceEvaluator
+
+    study = _random_study(lambda t: (t.suggest_float("x", 0, 1) - 0.5)
+                          * (t.suggest_float("y", 0, 1) - 0.5) + 0.3 * t.suggest_float("z", 0, 1),
+                          n=300)
+    raw = get_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=0),
+                                normalize=False)
+    # Var(z term) = 0.09/12, Var(xy term) = 1/144: z's share of the total is about 0.52
+    assert 0.35 < raw["z"] < 0.7 and raw["x"] < 0.08 and raw["y"] < 0.08
+
+
+def test_forest_evaluators_need_sklearn(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from hyperdial.importance import MeanDecreaseImpurityImportanceEvaluator
+
+    monkeypatch.setitem(sys.modules, "sklearn.ensemble", None)
+    with pytest.raises(ImportError, match=r"hyperdial\[sklearn\]"):
+        get_param_importances(_forest_study(),
+                              evaluator=MeanDecreaseImpurityImportanceEvaluator())

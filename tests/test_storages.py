@@ -46,3 +46,26 @@ def test_bad_settings_fail_clearly(tmp_path: Path) -> None:
         RetryFailedTrialCallback(inherit_intermediate_values=True)
     with pytest.raises(TypeError, match="cannot leave its process"):
         pickle.dumps(RDBStorage("sqlite://"))
+
+
+def test_journal_names_at_optunas_path(tmp_path: Path) -> None:
+    """``from optuna.storages.journal import JournalFileBackend`` (Optuna 5's documented
+    path) ports, lock objects included (accepted, ignored: the file is locked with flock)."""
+    from hyperdial.storages.journal import (
+        JournalFileBackend,
+        JournalFileOpenLock,
+        JournalFileSymlinkLock,
+        JournalStorage,
+    )
+
+    assert hd.storages.JournalStorage is JournalStorage
+    assert hd.storages.JournalFileBackend is JournalFileBackend
+    path = str(tmp_path / "j.log")
+    for lock in (None, JournalFileOpenLock(path), JournalFileSymlinkLock(path, grace_period=5)):
+        storage = JournalStorage(JournalFileBackend(path, lock_obj=lock))
+        study = hd.create_study(storage=storage, study_name="j", load_if_exists=True,
+                                sampler=hd.samplers.RandomSampler(seed=0))
+        study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    assert len(hd.load_study(study_name="j", storage=f"journal:///{path}").trials) == 3
+    with pytest.raises(TypeError, match="lock_obj"):
+        JournalFileBackend(path, lock_obj=object())  # type: ignore[arg-type]

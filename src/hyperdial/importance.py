@@ -18,6 +18,11 @@ al. 2014 do it with random forests): a Gaussian process is fitted to the trials,
 variance of its mean over the space is split into each parameter's main effect and each
 pair's interaction by pick-freeze Monte Carlo on quasi-random points (Saltelli et al. 2010).
 It answers which pairs interact, which PED-ANOVA cannot (see ``docs/importance.md``).
+
+Optuna's random-forest evaluators are here too, behind the ``sklearn`` extra:
+`FanovaImportanceEvaluator` (Hutter et al. 2014's main effects, per tree over the tree's
+partition of the space) and `MeanDecreaseImpurityImportanceEvaluator` (the forest's
+``feature_importances_``).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -255,6 +260,116 @@ class SobolImportanceEvaluator(ImportanceEvaluator):
                                         0.0)
             for i in range(d) for j in range(i + 1, d)} if pairs else {}
         return single, interactions, total
+
+
+# -- random forests (Optuna's fANOVA and mean decrease in impurity) ------------------------------
+
+
+class _ForestEvaluator(ImportanceEvaluator):
+    """A scikit-learn random forest fitted to the completed trials (the parameters on the
+    unit cube of `hyperdial._encode`, categoricals by their positions), on their losses."""
+
+    def __init__(self, *, n_trees: int = 64, max_depth: int = 64, seed: int | None = None
+                 ) -> None:
+        if n_trees < 1 or max_depth < 1:
+            raise ValueError(f"n_trees and max_depth must be >= 1, got {n_trees}, {max_depth}")
+        self.n_trees = int(n_trees)
+        self.max_depth = int(max_depth)
+        self.seed = seed
+
+    def _fit(self, history: History, params: Sequence[str], target: Target | None) -> Any:
+        from hyperdial._optional import require
+
+        ensemble = require("sklearn.ensemble", "sklearn")
+        trials, loss = _usable(history, params, target)
+        space = SearchSpace({n: trials[0].distributions[n] for n in params})
+        forest = ensemble.RandomForestRegressor(
+            n_estimators=self.n_trees, max_depth=self.max_depth, min_samples_split=2,
+            min_samples_leaf=1, random_state=self.seed)
+        forest.fit(encode(space, [t.params for t in trials]), loss)
+        return forest
+
+
+class MeanDecreaseImpurityImportanceEvaluator(_ForestEvaluator):
+    """Optuna's mean decrease in impurity: a random forest's ``feature_importances_`` (how
+    much each parameter's splits lower the squared error, averaged over the trees). Needs
+    scikit-learn (``pip install "hyperdial[sklearn]"``).
+
+    Args:
+        n_trees: trees of the forest.
+        max_depth: deepest a tree grows.
+        seed: the forest's ``random_state``.
+    """
+
+    def evaluate(self, history: History, params: Sequence[str],
+                 target: Target | None = None) -> dict[str, float]:
+        forest = self._fit(history, params, target)
+        return {n: float(v) for n, v in zip(params, forest.feature_importances_, strict=True)}
+
+
+class FanovaImportanceEvaluator(_ForestEvaluator):
+    """Optuna's fANOVA (Hutter et al., ICML 2014, "An efficient approach for assessing
+    hyperparameter importance"): a random forest is fitted to the trials; in each tree, the
+    share of the variance of its prediction over the search space (uniform on the encoded
+    unit cube) that each parameter's main effect explains, the variance of the tree's
+    prediction averaged over all other parameters; the shares averaged over the trees. Needs
+    scikit-learn (``pip install "hyperdial[sklearn]"``). Arguments as
+    `MeanDecreaseImpurityImportanceEvaluator`.
+    """
+
+    def evaluate(self, history: History, params: Sequence[str],
+                 target: Target | None = None) -> dict[str, float]:
+        forest = self._fit(history, params, target)
+        shares = np.zeros(len(params))
+        for tree in forest.estimators_:
+            shares += tree_main_effects(tree.tree_, len(params))
+        return {n: float(v) for n, v in zip(params, shares / len(forest.estimators_),
+                                            strict=True)}
+
+
+def tree_leaves(tree: Any, d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A fitted scikit-learn tree's leaves as boxes of the unit cube: their lower and upper
+    corners, shape (leaves, d), and their predictions."""
+    lows, highs, values = [], [], []
+    stack = [(0, np.zeros(d), np.ones(d))]
+    while stack:
+        node, low, high = stack.pop()
+        left, right = tree.children_left[node], tree.children_right[node]
+        if left == right:  # a leaf
+            lows.append(low)
+            highs.append(high)
+            values.append(float(tree.value[node].ravel()[0]))
+            continue
+        j, cut = tree.feature[node], min(max(float(tree.threshold[node]), 0.0), 1.0)
+        left_high, right_low = high.copy(), low.copy()
+        left_high[j] = min(high[j], cut)  # x <= threshold goes left
+        right_low[j] = max(low[j], cut)
+        stack += [(left, low, left_high), (right, right_low, high)]
+    return np.array(lows), np.array(highs), np.array(values)
+
+
+def tree_main_effects(tree: Any, d: int) -> np.ndarray:
+    """Each parameter's main effect in one tree, as a share of the variance of the tree's
+    prediction over the unit cube (zeros for a constant tree): the variance over ``x_i`` of
+    the prediction averaged over the other parameters, which is constant between the tree's
+    cuts on ``x_i``."""
+    low, high, value = tree_leaves(tree, d)
+    width = high - low
+    volume = width.prod(axis=1)
+    mean = float(volume @ value)
+    total = float(volume @ value ** 2) - mean ** 2
+    out = np.zeros(d)
+    if not total > 1e-12 * max(mean ** 2, 1.0):
+        return out
+    for i in range(d):
+        cuts = np.unique(np.concatenate([[0.0, 1.0], low[:, i], high[:, i]]))
+        mid = 0.5 * (cuts[:-1] + cuts[1:])
+        inside = (low[None, :, i] <= mid[:, None]) & (mid[:, None] < high[None, :, i])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            weight = np.where(width[:, i] > 0, volume / width[:, i], 0.0)
+        marginal = inside @ (weight * value)  # the prediction averaged over the others
+        out[i] = max(float(np.diff(cuts) @ marginal ** 2) - mean ** 2, 0.0) / total
+    return out
 
 
 def surrogate(history: History, params: Sequence[str], target: Target | None = None, *,

@@ -155,6 +155,11 @@ class Sampler(ABC):
         """Set the seed; None draws a fresh one from the OS."""
         self.seed = resolve_seed(seed)
 
+    def reseed_rng(self) -> None:
+        """Optuna's name: reseed with a fresh seed from the OS (``reseed(None)``), so that
+        copies of one sampler stop proposing alike. A seeded study no longer replays."""
+        self.reseed(None)
+
     def rng(self, number: int, name: str | None = None) -> np.random.Generator:
         """The generator for trial ``number`` (and parameter ``name``): the same on every
         worker and after a resume, so a seeded study replays exactly."""

@@ -24,6 +24,7 @@ from hyperdial._encode import decode, encode, encode_column, n_values
 from hyperdial.history import History
 from hyperdial.samplers import _cma_math as cm
 from hyperdial.samplers import _evolution as evo
+from hyperdial.samplers._optuna_args import accepted
 from hyperdial.samplers.base import Sampler, constraint_values
 from hyperdial.samplers.random import RandomSampler
 from hyperdial.space import Categorical, Distribution, Int, SearchSpace
@@ -114,6 +115,9 @@ class CmaEsSampler(Sampler):
             numeric one; False sends them to ``independent_sampler``.
         source_trials: finished trials of a similar study to warm-start from; not with ``x0`` or
             ``sigma0``.
+        warn_independent_sampling, consider_pruned_trials: Optuna's arguments, accepted;
+            ``consider_pruned_trials=False`` is what this sampler does (completed trials
+            only), True and ``warn_independent_sampling`` are ignored with a FutureWarning.
     """
 
     def __init__(self, *, seed: int | None = None, x0: Mapping[str, Any] | None = None,
@@ -122,7 +126,15 @@ class CmaEsSampler(Sampler):
                  restart_strategy: str | None = None, popsize: int | None = None,
                  inc_popsize: float = 2.0, separable: bool = False, with_margin: bool = True,
                  with_categorical: bool = True,
-                 source_trials: Sequence[TrialRecord] | None = None) -> None:
+                 source_trials: Sequence[TrialRecord] | None = None,
+                 warn_independent_sampling: bool | None = None,
+                 consider_pruned_trials: bool = False) -> None:
+        accepted("CmaEsSampler", "warn_independent_sampling", warn_independent_sampling,
+                 "ignored; hyperdial does not warn when a parameter goes to "
+                 "independent_sampler")
+        if consider_pruned_trials:  # False is what hyperdial does: completed trials only
+            accepted("CmaEsSampler", "consider_pruned_trials", consider_pruned_trials,
+                     "ignored; CMA-ES learns from completed trials only")
         if restart_strategy not in (None, "ipop", "bipop"):
             raise ValueError(f"restart_strategy must be None, 'ipop' or 'bipop', "
                              f"got {restart_strategy!r}")

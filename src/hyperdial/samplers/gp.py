@@ -20,6 +20,7 @@ import numpy as np
 from hyperdial._encode import decode, decode_value, encode, encode_column, n_values, snap
 from hyperdial.history import History
 from hyperdial.samplers import _gp_math as gpm
+from hyperdial.samplers._optuna_args import accepted
 from hyperdial.samplers.base import ConstraintsFunc, Sampler, constraint_values
 from hyperdial.space import Categorical, SearchSpace, grid_index, grid_value
 from hyperdial.trial import TrialRecord, TrialState
@@ -190,7 +191,14 @@ class GPSampler(Sampler):
                  deterministic_objective: bool = False, max_observations: int = 300,
                  n_candidates: int = 2048, n_restarts: int = 5, n_fit_restarts: int = 2,
                  local_every: int | None = None,
-                 constraints_func: ConstraintsFunc | None = None) -> None:
+                 constraints_func: ConstraintsFunc | None = None,
+                 independent_sampler: Sampler | None = None,
+                 warn_independent_sampling: bool | None = None) -> None:
+        accepted("GPSampler", "independent_sampler",
+                 None if independent_sampler is None else type(independent_sampler).__name__,
+                 "ignored; parameters the GP does not model are drawn uniformly at random")
+        accepted("GPSampler", "warn_independent_sampling", warn_independent_sampling,
+                 "ignored; hyperdial does not warn when a parameter is sampled on its own")
         if (n_startup_trials < 0 or max_observations < 2 or n_candidates < 1 or n_restarts < 0
                 or (local_every is not None and local_every < 0)):
             raise ValueError("invalid GPSampler settings")

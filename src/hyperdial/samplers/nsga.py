@@ -63,7 +63,8 @@ class NSGAIISampler(Sampler):
             ten generations rather than four (see ``docs/multiobjective.md``).
         mutation_prob: probability that a gene mutates; None means ``1 / n_params``.
         crossover: "sbx" (simulated binary), "uniform" or "blx" (BLX-alpha, alpha 0.5) for the
-            numeric genes.
+            numeric genes; Optuna's classes from `hyperdial.samplers.nsgaii` too
+            (``SBXCrossover(eta=15)`` is ``"sbx"`` with ``eta=15``).
         crossover_prob: probability that a child comes from crossover rather than a copy of
             its first parent.
         swapping_prob: probability that uniform crossover takes a gene from the second parent
@@ -78,10 +79,14 @@ class NSGAIISampler(Sampler):
     """
 
     def __init__(self, *, seed: int | None = None, population_size: int = 20,
-                 mutation_prob: float | None = None, crossover: str = "sbx",
+                 mutation_prob: float | None = None, crossover: Any = "sbx",
                  crossover_prob: float = 0.9, swapping_prob: float = 0.5, eta: float = 20.0,
                  constraints_func: ConstraintsFunc | None = None,
                  independent_sampler: Sampler | None = None) -> None:
+        if hasattr(crossover, "keywords") and hasattr(crossover, "name"):  # nsgaii's classes
+            settings = {"eta": eta, "swapping_prob": swapping_prob, **crossover.keywords()}
+            crossover, eta, swapping_prob = (crossover.name, settings["eta"],
+                                             settings["swapping_prob"])
         if population_size < 2:
             raise ValueError(f"population_size must be >= 2, got {population_size}")
         if mutation_prob is not None and not 0.0 <= mutation_prob <= 1.0:

@@ -9,6 +9,7 @@ import numpy as np
 
 from hyperdial._encode import decode
 from hyperdial.history import History
+from hyperdial.samplers._optuna_args import accepted
 from hyperdial.samplers.base import Sampler
 from hyperdial.space import SearchSpace
 
@@ -38,7 +39,10 @@ class QMCSampler(Sampler):
     TYPES: ClassVar[tuple[str, ...]] = ("sobol", "halton")
 
     def __init__(self, *, qmc_type: str = "sobol", scramble: bool = True,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, warn_independent_sampling: bool | None = None) -> None:
+        accepted("QMCSampler", "warn_independent_sampling", warn_independent_sampling,
+                 "ignored; parameters outside the joint space are drawn at random without a "
+                 "warning")
         if qmc_type not in self.TYPES:
             raise ValueError(f"qmc_type must be one of {self.TYPES}, got {qmc_type!r}")
         self.qmc_type = qmc_type

@@ -15,6 +15,7 @@ from hyperdial._encode import decode
 from hyperdial.history import History
 from hyperdial.samplers import _parzen as pz
 from hyperdial.samplers._evolution import violations
+from hyperdial.samplers._optuna_args import accepted
 from hyperdial.samplers.base import ConstraintsFunc, Sampler, constraint_values
 from hyperdial.space import Categorical, Distribution, SearchSpace
 from hyperdial.trial import TrialRecord, TrialState
@@ -149,6 +150,10 @@ class TPESampler(Sampler):
         constraints_func: constraint values of a completed trial, ``<= 0`` feasible (Optuna
             4's way; the study stores them with the trial): given, it takes the place of the
             values set by `Trial.set_constraint` in the ranking, feasible trials first.
+        consider_prior, consider_magic_clip, warn_independent_sampling: Optuna's deprecated
+            arguments, accepted with a FutureWarning: the prior is always used;
+            ``consider_magic_clip=True`` is ``min_bandwidth=None``; no warning is given for
+            parameters sampled on their own.
     """
 
     def __init__(self, *, seed: int | None = None, n_startup_trials: int = 10,
@@ -158,7 +163,19 @@ class TPESampler(Sampler):
                  weights: Callable[[int], np.ndarray] = pz.default_weights,
                  rank_weighted: bool = True,
                  min_bandwidth: float | str | None = "auto",
-                 constraints_func: ConstraintsFunc | None = None) -> None:
+                 constraints_func: ConstraintsFunc | None = None,
+                 consider_prior: bool | None = None, consider_magic_clip: bool | None = None,
+                 warn_independent_sampling: bool | None = None) -> None:
+        accepted("TPESampler", "consider_prior", consider_prior,
+                 "the prior is always used, weighted by prior_weight (as Optuna 5 does)")
+        accepted("TPESampler", "consider_magic_clip", consider_magic_clip,
+                 "min_bandwidth=None is the magic clip (taken here when min_bandwidth is "
+                 "left at 'auto')" if consider_magic_clip else
+                 "ignored; min_bandwidth sets the smallest bandwidth (default 'auto')")
+        accepted("TPESampler", "warn_independent_sampling", warn_independent_sampling,
+                 "ignored; hyperdial does not warn when a parameter is sampled on its own")
+        if consider_magic_clip and min_bandwidth == "auto":
+            min_bandwidth = None
         if n_startup_trials < 0:
             raise ValueError(f"n_startup_trials must be >= 0, got {n_startup_trials}")
         if n_ei_candidates < 1:

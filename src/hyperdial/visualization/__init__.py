@@ -9,6 +9,7 @@ drawn with matplotlib, for static figures: `hyperdial.visualization.matplotlib`.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,10 +19,13 @@ from hyperdial.importance import Target, as_history
 from hyperdial.visualization._series import (
     STATE_COLOURS,
     Column,
+    ConstraintsFunc,
+    Targets,
     contour_grid,
     curves,
     edf_series,
-    history_series,
+    history_band,
+    history_series_list,
     hypervolume_series,
     importance_bars,
     is_pruned,
@@ -51,19 +55,50 @@ def _axis(c: Column) -> dict[str, Any]:
     return {"type": "log"} if c.log else {}
 
 
-def plot_optimization_history(study: Study | History, *, target: Target | None = None,
-                              target_name: str = "Objective value") -> Any:
+def is_available() -> bool:
+    """Whether the plots can be drawn: plotly imports (Optuna's
+    ``visualization.is_available``)."""
+    return importlib.util.find_spec("plotly") is not None
+
+
+def plot_optimization_history(study: Study | History | Sequence[Study | History], *,
+                              target: Target | None = None,
+                              target_name: str = "Objective value",
+                              error_bar: bool = False) -> Any:
     """Each completed trial's value by trial number, and the best so far (by the study's
     direction; lowest when ``target`` is given). Trials that break a constraint
-    (`Trial.set_constraint`) are drawn apart, in grey, and never count as the best."""
+    (`Trial.set_constraint`) are drawn apart, in grey, and never count as the best.
+
+    ``study`` may be a list of studies: each is drawn with its name, or with ``error_bar``
+    as one history, the mean and standard deviation over the studies of the values and of
+    the best so far at each trial number (Optuna's ``error_bar``; repeated runs of a
+    sampler, say)."""
     go = _plotly()
-    h = history_series(as_history(study), target)
-    x, y, ok = h.numbers, h.values, h.feasible
-    traces = [go.Scatter(x=x[ok], y=y[ok], mode="markers", name=target_name),
-              go.Scatter(x=x, y=h.best, mode="lines", name="Best value", line={"shape": "hv"})]
-    if not ok.all():
-        traces.append(go.Scatter(x=x[~ok], y=y[~ok], mode="markers", name="Infeasible trial",
-                                 marker={"color": "#cccccc"}))
+    group = history_series_list(study, target)
+    traces = []
+    if error_bar:
+        b = history_band([h for _, h in group])
+        upper, lower = b.best_mean + b.best_std, b.best_mean - b.best_std
+        traces = [
+            go.Scatter(x=b.numbers, y=b.mean, mode="markers", name=target_name,
+                       error_y={"type": "data", "array": b.std, "visible": True}),
+            go.Scatter(x=b.best_numbers, y=b.best_mean, mode="lines", name="Best value",
+                       line={"shape": "hv"}),
+            go.Scatter(x=b.best_numbers, y=upper, mode="lines", line={"width": 0,
+                       "shape": "hv"}, showlegend=False, hoverinfo="skip"),
+            go.Scatter(x=b.best_numbers, y=lower, mode="lines", line={"width": 0,
+                       "shape": "hv"}, fill="tonexty", fillcolor="rgba(255,0,0,0.2)",
+                       showlegend=False, hoverinfo="skip")]
+    for name, h in ([] if error_bar else group):
+        x, y, ok = h.numbers, h.values, h.feasible
+        of = f" of {name}" if len(group) > 1 else ""
+        traces += [go.Scatter(x=x[ok], y=y[ok], mode="markers", name=target_name + of),
+                   go.Scatter(x=x, y=h.best, mode="lines", name="Best value" + of,
+                              line={"shape": "hv"})]
+        if not ok.all():
+            traces.append(go.Scatter(x=x[~ok], y=y[~ok], mode="markers",
+                                     name="Infeasible trial" + of,
+                                     marker={"color": "#cccccc"}))
     fig = go.Figure(traces)
     fig.update_layout(title="Optimization history", xaxis_title="Trial",
                       yaxis_title=target_name)
@@ -182,30 +217,42 @@ def plot_rank(study: Study | History, params: Sequence[str] | None = None, *,
 def plot_param_importances(study: Study | History, *,
                            evaluator: ImportanceEvaluator | None = None,
                            params: Sequence[str] | None = None,
-                           target: Target | None = None) -> Any:
-    """`hyperdial.importance.get_param_importances` as horizontal bars, largest on top."""
+                           target: Target | None = None,
+                           target_name: str = "Objective value") -> Any:
+    """`hyperdial.importance.get_param_importances` as horizontal bars, largest on top;
+    ``target_name`` names what ``target`` measures (Optuna's argument)."""
     go = _plotly()
     shares = importance_bars(study, evaluator, params, target)
     names = list(shares)
     fig = go.Figure(go.Bar(x=[shares[n] for n in names], y=names, orientation="h",
+                           name=target_name,
                            text=[f"{shares[n]:.2f}" for n in names], textposition="outside"))
-    fig.update_layout(title="Hyperparameter importances", xaxis_title="Importance",
-                      yaxis_title="Hyperparameter")
+    fig.update_layout(title="Hyperparameter importances",
+                      xaxis_title=f"Importance for {target_name}", yaxis_title="Hyperparameter")
     return fig
 
 
 def plot_pareto_front(study: Study | History, *,
-                      target_names: Sequence[str] | None = None) -> Any:
-    """Completed trials of a study of 2 or 3 objectives, the Pareto front highlighted; the
-    axes are named ``target_names``, else the study's metric names (`Study.set_metric_names`)."""
+                      target_names: Sequence[str] | None = None,
+                      include_dominated_trials: bool = True,
+                      constraints_func: ConstraintsFunc | None = None,
+                      targets: Targets | None = None) -> Any:
+    """Completed trials of a study of 2 or 3 objectives, the Pareto front highlighted and
+    infeasible trials in grey; the axes are named ``target_names``, else the study's metric
+    names (`Study.set_metric_names`). Optuna's arguments: ``include_dominated_trials=False``
+    draws the front only; ``targets`` maps a trial to the 2 or 3 values drawn (the front is
+    still by the objectives); ``constraints_func`` decides feasibility instead of the
+    trials' stored constraints (every value <= 0: feasible)."""
     go = _plotly()
-    names, off, on = pareto_groups(study, target_names)
+    names, groups = pareto_groups(study, target_names,
+                                  include_dominated_trials=include_dominated_trials,
+                                  constraints_func=constraints_func, targets=targets)
     m = len(names)
     traces = []
-    for label, on_front, group in (("Trial", False, off), ("Best trial", True, on)):
-        cols = list(zip(*[t.values for t in group], strict=True)) if group else [()] * m
-        common = {"mode": "markers", "name": label, "text": [f"Trial {t.number}" for t in group],
-                  "marker": {"color": "firebrick" if on_front else "lightsteelblue"}}
+    for g in groups:
+        cols = g.columns
+        common = {"mode": "markers", "name": g.label,
+                  "text": [f"Trial {t.number}" for t in g.trials], "marker": {"color": g.colour}}
         traces.append(go.Scatter(x=cols[0], y=cols[1], **common) if m == 2
                       else go.Scatter3d(x=cols[0], y=cols[1], z=cols[2], **common))
     fig = go.Figure(traces)
@@ -232,14 +279,14 @@ def plot_timeline(study: Study | History, *, n_recent_trials: int | None = None)
     return fig
 
 
-def plot_edf(studies: Study | History | Sequence[Study | History], *,
+def plot_edf(study: Study | History | Sequence[Study | History], *,
              target: Target | None = None, target_name: str = "Objective value") -> Any:
     """The empirical distribution function of the completed trials' values, one line per
-    study: the share of trials at or below each value (compare samplers, or a search space
-    before and after a change)."""
+    study (``study`` is one or a list, as Optuna's): the share of trials at or below each
+    value (compare samplers, or a search space before and after a change)."""
     go = _plotly()
     fig = go.Figure([go.Scatter(x=y, y=share, mode="lines", line={"shape": "hv"}, name=name)
-                     for name, y, share in edf_series(studies, target)])
+                     for name, y, share in edf_series(study, target)])
     fig.update_layout(title="Empirical distribution function", xaxis_title=target_name,
                       yaxis={"title": "Cumulative probability", "range": [0, 1]})
     return fig

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -108,6 +108,66 @@ def history_series(history: History, target: Target | None) -> HistorySeries:
     return HistorySeries(np.array([t.number for t in trials]), y, best, ok)
 
 
+def named_histories(studies: Study | History | Sequence[Study | History],
+                    ) -> list[tuple[str, History]]:
+    """One study or several (Optuna's ``study`` argument takes either), each with its name
+    (a `History` has none: "study k")."""
+    group: list[Study | History] = (list(studies) if isinstance(studies, Sequence)
+                                    else [studies])
+    if not group:
+        raise ValueError("no study to plot: got an empty list")
+    return [(getattr(s, "study_name", None) or f"study {k}", as_history(s))
+            for k, s in enumerate(group)]
+
+
+def history_series_list(studies: Study | History | Sequence[Study | History],
+                        target: Target | None) -> list[tuple[str, HistorySeries]]:
+    """`history_series` of each study, with its name; a study without a completed trial is
+    an error that names it."""
+    group = named_histories(studies)
+    out = []
+    for name, history in group:
+        completed(history, name if len(group) > 1 else None)
+        out.append((name, history_series(history, target)))
+    return out
+
+
+@dataclass(frozen=True)
+class HistoryBand:
+    """Several studies' histories as one (Optuna's ``error_bar=True``): at each trial number
+    the mean and standard deviation over the studies of the feasible values there
+    (``numbers``) and of the best so far (``best_numbers``, from the first number any study
+    has a feasible best, to the last number any study reached)."""
+
+    numbers: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    best_numbers: np.ndarray
+    best_mean: np.ndarray
+    best_std: np.ndarray
+
+
+def history_band(series: Sequence[HistorySeries]) -> HistoryBand:
+    """Mean and standard deviation over the studies' values and best-so-far values, trial
+    number by trial number; a study counts at the numbers up to its last completed one."""
+    top = max(int(h.numbers[-1]) for h in series) + 1
+    values = np.full((len(series), top), np.nan)
+    best = np.full((len(series), top), np.nan)
+    for i, h in enumerate(series):
+        values[i, h.numbers[h.feasible]] = h.values[h.feasible]
+        # the best so far at every number, held between completed trials
+        at = np.searchsorted(h.numbers, np.arange(int(h.numbers[-1]) + 1), side="right") - 1
+        best[i, :len(at)] = np.where(at >= 0, h.best[np.maximum(at, 0)], np.nan)
+
+    def summary(table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        seen = ~np.isnan(table).all(axis=0)
+        cols = table[:, seen]
+        with np.errstate(invalid="ignore"):
+            return (np.flatnonzero(seen), np.nanmean(cols, axis=0), np.nanstd(cols, axis=0))
+
+    return HistoryBand(*summary(values), *summary(best))
+
+
 def curves(history: History) -> list[tuple[TrialRecord, list[int], list[Any]]]:
     """Each trial that reported: its steps in order and the values at them."""
     out = []
@@ -184,22 +244,83 @@ def rank_panels(history: History, params: Sequence[str] | None,
     return RankPanels(trials, values, rank, pairs, shape, columns)
 
 
-def pareto_groups(study: Study | History, target_names: Sequence[str] | None,
-                  ) -> tuple[list[str], list[TrialRecord], list[TrialRecord]]:
-    """The axis names (``target_names``, else the study's metric names, else "Objective i"),
-    then the completed trials off the Pareto front and those on it."""
+@dataclass(frozen=True)
+class ParetoGroup:
+    """Trials drawn alike on a Pareto-front plot: a label, a colour, the trials and their
+    points as one column per axis."""
+
+    label: str
+    colour: str
+    trials: list[TrialRecord]
+    columns: list[list[float]]
+
+
+#: A trial's constraint values (Optuna's ``constraints_func``): feasible when all are <= 0.
+ConstraintsFunc = Callable[[TrialRecord], Sequence[float]]
+#: A trial's point on a Pareto-front plot (Optuna's ``targets``): 2 or 3 values.
+Targets = Callable[[TrialRecord], Sequence[float]]
+
+
+def pareto_groups(study: Study | History, target_names: Sequence[str] | None, *,
+                  include_dominated_trials: bool = True,
+                  constraints_func: ConstraintsFunc | None = None,
+                  targets: Targets | None = None) -> tuple[list[str], list[ParetoGroup]]:
+    """The axis names (``target_names``, else the study's metric names, else "Objective i")
+    and the groups drawn: the feasible completed trials off the Pareto front (none unless
+    ``include_dominated_trials``), those on it, and the infeasible ones if any.
+
+    Feasible is by ``constraints_func`` when given (every value <= 0), else by the trials'
+    stored constraints (`Trial.set_constraint`); the front is by the study's objectives in
+    their directions, as Optuna's. Each trial is drawn at ``targets(trial)`` (2 or 3 values;
+    then a study may have any number of objectives), else at its values.
+    """
     history = as_history(study)
     m = history.n_objectives
-    if m not in (2, 3):
-        raise ValueError(f"a Pareto-front plot needs 2 or 3 objectives, the study has {m}")
-    names = list(target_names or getattr(study, "metric_names", None)
-                 or [f"Objective {i}" for i in range(m)])
-    if len(names) != m:
-        raise ValueError(f"{len(names)} target names for {m} objectives: {names}")
-    front = {t.number for t in history.pareto_front()}
-    on = [t for t in history.completed if t.number in front]
-    off = [t for t in history.completed if t.number not in front]
-    return names, off, on
+    if targets is None and m not in (2, 3):
+        raise ValueError(f"a Pareto-front plot needs 2 or 3 objectives, the study has {m}: "
+                         "pass targets= (a function of a trial giving 2 or 3 values) to plot "
+                         "others")
+
+    def feasible(t: TrialRecord) -> bool:
+        if constraints_func is None:
+            return violation(t) == 0.0
+        return all(float(c) <= 0.0 for c in constraints_func(t))
+
+    ok = [t for t in history.completed if feasible(t)]
+    infeasible = [t for t in history.completed if not feasible(t)]
+    from hyperdial._pareto import non_dominated
+
+    mask = non_dominated(history.loss(ok)) if ok else np.zeros(0, dtype=bool)
+    on = [t for t, keep in zip(ok, mask, strict=True) if keep]
+    off = [t for t, keep in zip(ok, mask, strict=True) if not keep]
+
+    def points(trials: list[TrialRecord]) -> list[list[float]]:
+        rows = [list(targets(t)) if targets else list(t.values or ()) for t in trials]
+        if any(len(r) != len(rows[0]) for r in rows):
+            raise ValueError("targets returned points of different lengths: "
+                             f"{sorted({len(r) for r in rows})}")
+        return rows
+
+    groups = [("Trial", "lightsteelblue", off if include_dominated_trials else []),
+              ("Best trial", "firebrick", on)]
+    if infeasible:
+        groups.append(("Infeasible trial", "#cccccc", infeasible))
+    rows = {label: points(trials) for label, _, trials in groups}
+    lengths = {len(r[0]) for r in rows.values() if r}
+    if len(lengths) > 1:
+        raise ValueError(f"targets returned points of different lengths: {sorted(lengths)}")
+    n = lengths.pop() if lengths else (len(target_names) if target_names else m)
+    if n not in (2, 3):
+        raise ValueError(f"a Pareto-front plot draws 2 or 3 values per trial, targets gave {n}")
+    names = list(target_names or (None if targets else getattr(study, "metric_names", None))
+                 or [f"Objective {i}" for i in range(n)])
+    if len(names) != n:
+        raise ValueError(f"{len(names)} target names for {n} objectives: {names}")
+    out = [ParetoGroup(label, colour, trials,
+                       [list(c) for c in zip(*rows[label], strict=True)] if trials
+                       else [[] for _ in range(n)])
+           for label, colour, trials in groups]
+    return names, out
 
 
 def importance_bars(study: Study | History, evaluator: ImportanceEvaluator | None,
@@ -218,12 +339,9 @@ def edf_series(studies: Study | History | Sequence[Study | History], target: Tar
                ) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """Per study: its name, its completed trials' values sorted, and the share of trials at
     or below each."""
-    group: list[Study | History] = (list(studies) if isinstance(studies, Sequence)
-                                    else [studies])
+    group = named_histories(studies)
     out = []
-    for k, study in enumerate(group):
-        history = as_history(study)
-        name = getattr(study, "study_name", f"study {k}")
+    for name, history in group:
         trials = completed(history, name if len(group) > 1 else None)
         y = np.sort(target_values(history, trials, target))
         out.append((name, y, np.arange(1, len(y) + 1) / len(y)))

@@ -10,6 +10,7 @@ take ``ax=`` to draw into axes of one's own.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -46,17 +47,38 @@ def _axes(ax: Any) -> Any:
     return ax
 
 
-def plot_optimization_history(study: Study | History, *, target: Target | None = None,
-                              target_name: str = "Objective value", ax: Any = None) -> Any:
-    """Each completed trial's value by number and the best so far; infeasible trials grey."""
+def is_available() -> bool:
+    """Whether the plots can be drawn: matplotlib imports (Optuna's
+    ``visualization.matplotlib.is_available``)."""
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+def plot_optimization_history(study: Study | History | Sequence[Study | History], *,
+                              target: Target | None = None,
+                              target_name: str = "Objective value", error_bar: bool = False,
+                              ax: Any = None) -> Any:
+    """Each completed trial's value by number and the best so far; infeasible trials grey.
+    A list of studies: each drawn with its name, or with ``error_bar`` the mean and standard
+    deviation over them (see the plotly version)."""
     ax = _axes(ax)
-    h = series.history_series(as_history(study), target)
-    ok = h.feasible
-    ax.scatter(h.numbers[ok], h.values[ok], s=14, label=target_name)
-    ax.step(h.numbers, h.best, where="post", color="tab:red", label="Best value")
-    if not ok.all():
-        ax.scatter(h.numbers[~ok], h.values[~ok], s=14, color="#cccccc",
-                   label="Infeasible trial")
+    group = series.history_series_list(study, target)
+    if error_bar:
+        b = series.history_band([h for _, h in group])
+        ax.errorbar(b.numbers, b.mean, yerr=b.std, fmt="o", markersize=3, capsize=2,
+                    label=target_name)
+        ax.step(b.best_numbers, b.best_mean, where="post", color="tab:red", label="Best value")
+        ax.fill_between(b.best_numbers, b.best_mean - b.best_std, b.best_mean + b.best_std,
+                        step="post", color="tab:red", alpha=0.2)
+    for name, h in ([] if error_bar else group):
+        ok = h.feasible
+        of = f" of {name}" if len(group) > 1 else ""
+        dots = ax.scatter(h.numbers[ok], h.values[ok], s=14, label=target_name + of)
+        ax.step(h.numbers, h.best, where="post",
+                color="tab:red" if len(group) == 1 else dots.get_facecolor()[0],
+                label="Best value" + of)
+        if not ok.all():
+            ax.scatter(h.numbers[~ok], h.values[~ok], s=14, color="#cccccc",
+                       label="Infeasible trial" + of)
     ax.set(title="Optimization history", xlabel="Trial", ylabel=target_name)
     ax.legend()
     return ax
@@ -129,30 +151,36 @@ def plot_rank(study: Study | History, params: Sequence[str] | None = None, *,
 def plot_param_importances(study: Study | History, *,
                            evaluator: ImportanceEvaluator | None = None,
                            params: Sequence[str] | None = None,
-                           target: Target | None = None, ax: Any = None) -> Any:
+                           target: Target | None = None, target_name: str = "Objective value",
+                           ax: Any = None) -> Any:
     """`hyperdial.importance.get_param_importances` as horizontal bars, largest on top."""
     ax = _axes(ax)
     shares = series.importance_bars(study, evaluator, params, target)
     names = list(shares)
-    bars = ax.barh(names, [shares[n] for n in names])
+    bars = ax.barh(names, [shares[n] for n in names], label=target_name)
     ax.bar_label(bars, labels=[f"{shares[n]:.2f}" for n in names], padding=2)
-    ax.set(title="Hyperparameter importances", xlabel="Importance", ylabel="Hyperparameter")
+    ax.set(title="Hyperparameter importances", xlabel=f"Importance for {target_name}",
+           ylabel="Hyperparameter")
     return ax
 
 
 def plot_pareto_front(study: Study | History, *,
-                      target_names: Sequence[str] | None = None) -> Any:
-    """Completed trials of a study of 2 or 3 objectives, the Pareto front in red; axes named
-    ``target_names``, else the study's metric names."""
-    names, off, on = series.pareto_groups(study, target_names)
+                      target_names: Sequence[str] | None = None,
+                      include_dominated_trials: bool = True,
+                      constraints_func: series.ConstraintsFunc | None = None,
+                      targets: series.Targets | None = None) -> Any:
+    """Completed trials of a study of 2 or 3 objectives, the Pareto front in red and
+    infeasible trials in grey; axes named ``target_names``, else the study's metric names.
+    Optuna's ``include_dominated_trials``, ``targets`` and ``constraints_func`` as in the
+    plotly version."""
+    names, groups = series.pareto_groups(study, target_names,
+                                         include_dominated_trials=include_dominated_trials,
+                                         constraints_func=constraints_func, targets=targets)
     three = len(names) == 3
     fig = _pyplot().figure()
     ax = fig.add_subplot(projection="3d" if three else None)
-    for group, label, color in ((off, "Trial", "lightsteelblue"),
-                                (on, "Best trial", "firebrick")):
-        columns = list(zip(*[t.values for t in group], strict=True)) if group \
-            else [()] * len(names)
-        ax.scatter(*columns, color=color, s=14, label=label)
+    for g in groups:
+        ax.scatter(*g.columns, color=g.colour, s=14, label=g.label)
     ax.set(xlabel=names[0], ylabel=names[1], title="Pareto front")
     if three:
         ax.set_zlabel(names[2])
@@ -160,12 +188,13 @@ def plot_pareto_front(study: Study | History, *,
     return ax
 
 
-def plot_edf(studies: Study | History | Sequence[Study | History], *,
+def plot_edf(study: Study | History | Sequence[Study | History], *,
              target: Target | None = None, target_name: str = "Objective value",
              ax: Any = None) -> Any:
-    """The share of completed trials at or below each value, one line per study."""
+    """The share of completed trials at or below each value, one line per study (``study``
+    is one or a list, as Optuna's)."""
     ax = _axes(ax)
-    for name, y, share in series.edf_series(studies, target):
+    for name, y, share in series.edf_series(study, target):
         ax.step(y, share, where="post", label=name)
     ax.set(title="Empirical distribution function", xlabel=target_name,
            ylabel="Cumulative probability", ylim=(0.0, 1.0))
@@ -249,6 +278,7 @@ def plot_hypervolume_history(study: Study | History, reference_point: Sequence[f
     return ax
 
 
-__all__ = ["plot_contour", "plot_edf", "plot_hypervolume_history", "plot_intermediate_values",
-           "plot_optimization_history", "plot_parallel_coordinate", "plot_param_importances",
-           "plot_pareto_front", "plot_rank", "plot_slice", "plot_timeline"]
+__all__ = ["is_available", "plot_contour", "plot_edf", "plot_hypervolume_history",
+           "plot_intermediate_values", "plot_optimization_history", "plot_parallel_coordinate",
+           "plot_param_importances", "plot_pareto_front", "plot_rank", "plot_slice",
+           "plot_timeline"]

@@ -5,7 +5,8 @@ heartbeat settings, which every study created or loaded on it takes unless given
 `RetryFailedTrialCallback` says how often a trial of a dead worker is re-queued.
 ``JournalStorage(JournalFileBackend(path))`` is hyperdial's journal file
 (`hyperdial.storage.JournalFileStorage`), in hyperdial's own format: it does not read a journal
-Optuna wrote.
+Optuna wrote. ``hyperdial.storages.journal`` holds the journal names at Optuna 5's path
+(``from optuna.storages.journal import JournalFileBackend``).
 """
 
 from __future__ import annotations
@@ -15,29 +16,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from hyperdial.storage import InMemoryStorage
-from hyperdial.storage.journal import JournalFileStorage
 from hyperdial.storage.sql import SQLStorage
+from hyperdial.storages.journal import (
+    JournalFileBackend,
+    JournalFileOpenLock,
+    JournalFileSymlinkLock,
+    JournalStorage,
+)
 
-__all__ = ["InMemoryStorage", "JournalFileBackend", "JournalStorage", "RDBStorage",
-           "RetryFailedTrialCallback"]
-
-
-class JournalFileBackend:
-    """Optuna's journal file backend: names the file (Optuna's lock objects are not needed:
-    the file is locked with ``flock``)."""
-
-    def __init__(self, file_path: str, lock_obj: Any = None) -> None:
-        self.file_path = file_path
-
-
-class JournalStorage(JournalFileStorage):
-    """Optuna's ``JournalStorage(JournalFileBackend(path))``: hyperdial's journal file."""
-
-    def __init__(self, log_storage: JournalFileBackend) -> None:
-        if not isinstance(log_storage, JournalFileBackend):
-            raise TypeError(f"JournalStorage takes a JournalFileBackend, got "
-                            f"{type(log_storage).__name__}")
-        super().__init__(log_storage.file_path)
+__all__ = ["InMemoryStorage", "JournalFileBackend", "JournalFileOpenLock",
+           "JournalFileSymlinkLock", "JournalStorage", "RDBStorage", "RetryFailedTrialCallback"]
 
 
 class RetryFailedTrialCallback:
