@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -599,3 +600,92 @@ def test_automl_guesses_regression_and_refuses_bad_input(wine_csv: Path, url: st
         "automl", str(wine_csv), "--target", "target", "--ensemble-size", "-1", url=url))
     assert "unknown classification model 'svr'" in one_line_error(invoke(
         "automl", str(wine_csv), "--target", "target", "--models", "svr", url=url))
+
+
+# -- management commands: the right storage named, nothing left behind ------------------------
+def test_copy_of_a_missing_study_names_the_source_and_creates_no_target(
+        objectives: Path, url: str, tmp_path: Path) -> None:
+    run_quadratic(objectives, url, n=2)
+    new = tmp_path / "new.db"
+    result = invoke("copy", "typo", "--to-storage", f"sqlite:///{new}", url=url)
+    assert one_line_error(result) == f"Error: no study named 'typo' ({url})"
+    assert result.exit_code == 1 and not new.exists()
+    for bad in ("", "   "):
+        result = invoke("copy", "quad", "--to-storage", f"sqlite:///{new}", "--to-name", bad,
+                        url=url)
+        assert result.exit_code == 2 and "--to-name must be a non-empty string" in (
+            one_line_error(result))
+        assert not new.exists()
+
+
+def test_rename_to_a_blank_name_is_refused(objectives: Path, url: str) -> None:
+    run_quadratic(objectives, url, n=2)
+    result = invoke("rename", "quad", "  ", url=url)
+    assert result.exit_code == 2 and "NEW_NAME must be a non-empty string" in one_line_error(
+        result)
+    assert hd.get_all_study_names(url) == ["quad"]
+
+
+def test_studies_lists_a_study_whose_stored_name_is_not_a_string(tmp_path: Path) -> None:
+    """Journals written before rename checked names may hold a None name."""
+    path = tmp_path / "j.jsonl"
+    hd.create_study(study_name="a", storage=f"journal:///{path}")
+    with path.open("a") as f:
+        f.write(json.dumps({"t": 0.0, "op": "rename_study",
+                            "args": {"name": "a", "new_name": None}}) + "\n")
+    assert re.search(r"^None +minimize", ok("studies", url=f"journal:///{path}"), re.MULTILINE)
+
+
+def test_best_when_no_completed_trial_is_feasible_says_so(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'inf.db'}"
+    study = hd.create_study(storage=url, study_name="c")
+    trial = study.ask()
+    trial.set_constraint("c", 1.0)
+    study.tell(trial, 0.5)
+    assert one_line_error(invoke("best", "c", url=url)) == (
+        "Error: study 'c' has no feasible completed trial (every completed trial breaks a "
+        "constraint set with trial.set_constraint)")
+    hd.create_study(storage=url, study_name="empty")
+    assert one_line_error(invoke("best", "empty", url=url)) == (
+        "Error: study 'empty' has no completed trial")
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """The addresses of the sockets `dashboard` hands to uvicorn, which serves nothing here."""
+    pytest.importorskip("fastapi", reason="the dashboard extra is not installed")
+    import uvicorn
+
+    addresses: list[tuple[str, int]] = []
+
+    def run(self: Any, sockets: list[socket.socket] | None = None) -> None:
+        addresses.extend(sock.getsockname() for sock in sockets or [])
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    return addresses
+
+
+def test_the_dashboard_on_a_taken_port_or_a_bad_host_says_so_in_one_line(
+        objectives: Path, url: str, served: list[tuple[str, int]]) -> None:
+    run_quadratic(objectives, url, n=2)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = invoke("dashboard", "--port", str(port), url=url)
+    assert result.exit_code == 1 and result.stdout == ""  # no banner for a server never up
+    assert one_line_error(result).startswith(
+        f"Error: cannot serve the dashboard on 127.0.0.1:{port}: ")
+    result = invoke("dashboard", "--host", "192.0.2.1", url=url)  # no interface has it
+    assert result.exit_code == 1 and result.stdout == ""
+    assert one_line_error(result).startswith("Error: cannot serve the dashboard on 192.0.2.1:")
+    assert served == []
+
+
+def test_the_dashboard_on_port_0_prints_the_port_it_bound(
+        objectives: Path, url: str, served: list[tuple[str, int]]) -> None:
+    run_quadratic(objectives, url, n=2)
+    banner = ok("dashboard", "--port", "0", url=url)
+    ((host, port),) = served
+    assert host == "127.0.0.1" and port != 0
+    assert banner == f"hyperdial dashboard of {url} on http://127.0.0.1:{port}/ (Ctrl-C stops)\n"

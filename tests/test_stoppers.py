@@ -17,7 +17,7 @@ from hyperdial.stoppers import (
     TargetValueStopper,
     regret_bound,
 )
-from hyperdial.trial import TrialRecord, TrialState
+from hyperdial.trial import CONSTRAINT_PREFIX, TrialRecord, TrialState
 
 
 def history(values: list[float | None], direction: str = "minimize") -> History:
@@ -40,6 +40,44 @@ def test_no_improvement_counts_every_finished_trial() -> None:
     assert not stopper.should_stop(history([1.0, 2.0, 3.0, 4.0], "maximize"))
     with pytest.raises(ValueError, match="patience"):
         NoImprovementStopper(0)
+
+
+def test_no_improvement_judges_feasible_trials_only() -> None:
+    """An infeasible 0.0 is not the best to beat: best_trial would not choose it."""
+    study = hd.create_study()
+    pairs = [(5.0, -1.0), (0.0, 1.0), (4.0, -1.0), (3.0, -1.0), (2.0, -1.0), (1.0, -1.0)]
+    for value, c in pairs:
+        study.enqueue_trial({"v": value, "c": c})
+
+    def objective(trial: hd.Trial) -> float:
+        trial.set_constraint("c", trial.suggest_float("c", -1.0, 1.0))
+        return trial.suggest_float("v", 0.0, 5.0)
+
+    study.optimize(objective, n_trials=len(pairs), callbacks=[NoImprovementStopper(2)])
+    assert len(study.trials) == len(pairs)  # the feasible best improved every time
+    assert study.best_value == 1.0
+    stopper = NoImprovementStopper(2)
+    assert stopper.should_stop(with_constraints([(5, -1), (4, -1), (0, 1), (4.5, -1)]))
+    assert not stopper.should_stop(with_constraints([(0, 1), (5, 1), (7, 1)]))  # none feasible
+
+
+def with_constraints(pairs: list[tuple[float, float]]) -> History:
+    """Completed trials with value v and constraint c (feasible when c <= 0)."""
+    trials = tuple(TrialRecord(i, TrialState.COMPLETE, params={"x": (i % 7) / 7},
+                               distributions={"x": Float(0.0, 1.0)}, values=(float(v),),
+                               system_attrs={f"{CONSTRAINT_PREFIX}c": float(c)})
+                   for i, (v, c) in enumerate(pairs))
+    return History(trials, (StudyDirection.MINIMIZE,))
+
+
+def test_regret_bound_leaves_infeasible_trials_out() -> None:
+    rng = np.random.default_rng(0)
+    xs = rng.random(12)
+    feasible = [((x - 0.3) ** 2, -1.0) for x in xs]
+    mixed = with_constraints([*feasible, (-10.0, 1.0), (-20.0, 1.0)])
+    stopper = RegretBoundStopper(0.05, min_trials=12)
+    assert stopper.bound(mixed) == stopper.bound(with_constraints(feasible))
+    assert RegretBoundStopper(0.05, min_trials=13).bound(mixed) is None  # 12 feasible
 
 
 def test_target_value_in_both_directions() -> None:

@@ -16,3 +16,14 @@ def resolve_seed(seed: int | None) -> int:
     """``seed`` as an int, or a fresh one from the OS for None (62 bits, so that it stays a
     non-negative int64 when handed to numpy)."""
     return int(seed) if seed is not None else int.from_bytes(os.urandom(8), "little") >> 2
+
+
+def check_study_name(name: Any, what: str = "study_name", *, none_ok: bool = False) -> None:
+    """Raise ValueError naming ``what`` unless ``name`` is a study name: a string that is not
+    blank (None too when ``none_ok``: a name is generated). One rule for creating, renaming
+    and copying studies."""
+    if none_ok and name is None:
+        return
+    if not isinstance(name, str) or not name.strip():
+        alternative = " or None (a generated name)" if none_ok else ""
+        raise ValueError(f"{what} must be a non-empty string{alternative}, got {name!r}")

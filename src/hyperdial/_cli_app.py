@@ -11,6 +11,7 @@ import contextlib
 import importlib.util
 import logging
 import re
+import socket
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -22,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hyperdial import _cli_render as r
 from hyperdial import pruners, samplers
+from hyperdial._checks import check_study_name
 from hyperdial._optional import require
 from hyperdial.exceptions import DuplicatedStudy, HyperdialError, StudyNotFound
 from hyperdial.storage import Storage, get_storage, journal_path
@@ -272,7 +274,10 @@ def print_best(s: Study) -> list[TrialRecord]:
     history = s.history()
     best = r.ranked(history)
     if not best:
-        raise click.ClickException(f"study {s.study_name!r} has no completed trial")
+        raise click.ClickException(
+            f"study {s.study_name!r} has no completed trial" if not history.completed else
+            f"study {s.study_name!r} has no feasible completed trial (every completed trial "
+            "breaks a constraint set with trial.set_constraint)")
     directions = r.fmt_directions(s.directions)
     if history.n_objectives == 1:
         r.show(f"best trial of {s.study_name!r} ({directions})", r.best_table(best[0]))
@@ -349,8 +354,26 @@ def dashboard(host: str, port: int, url: str) -> None:
     except ImportError as exc:
         raise click.ClickException(f"hyperdial dashboard needs the dashboard extra: "
                                    f"{first_line(exc)}") from None
-    click.echo(f"hyperdial dashboard of {safe_url(url)} on http://{host}:{port}/ (Ctrl-C stops)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    sock = listen(host, port)  # a taken port or a bad host: one line, before any banner
+    port = sock.getsockname()[1]  # the real one for --port 0
+    where = f"[{host}]" if ":" in host else host
+    click.echo(f"hyperdial dashboard of {safe_url(url)} on http://{where}:{port}/ (Ctrl-C stops)")
+    with sock:
+        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` for the server (as uvicorn binds one); ClickException
+    with the reason if it cannot be."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except (OSError, OverflowError) as exc:
+        sock.close()
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else first_line(exc)
+        raise click.ClickException(f"cannot serve the dashboard on {host}:{port}: {why}") from None
+    return sock
 
 
 @app.command()
@@ -538,7 +561,12 @@ def delete(study: str, yes: bool, url: str) -> None:
 @storage_option
 def rename(study: str, new_name: str, url: str) -> None:
     """Rename STUDY to NEW_NAME."""
-    open_storage(url).rename_study(study, new_name)
+    storage = open_storage(url)
+    try:
+        check_study_name(new_name, "NEW_NAME")
+    except ValueError as exc:
+        raise BadArgument(str(exc)) from None
+    storage.rename_study(study, new_name)
     click.echo(f"renamed study {study!r} to {new_name!r}")
 
 
@@ -549,7 +577,13 @@ def rename(study: str, new_name: str, url: str) -> None:
 @storage_option
 def copy(study: str, to_storage: str, to_name: str | None, url: str) -> None:
     """Copy STUDY and its trials to another storage or name."""
+    if to_name is not None:
+        try:
+            check_study_name(to_name, "--to-name")
+        except ValueError as exc:
+            raise BadArgument(str(exc)) from None
     source = open_storage(url)
+    source.get_study(study)  # a missing study names its storage, and no target file is made
     target = open_storage(to_storage, create=True) if to_storage != url else source
     copy_study(from_study_name=study, from_storage=source, to_storage=target,
                to_study_name=to_name)

@@ -91,7 +91,7 @@ def value_cells(record: TrialRecord, n_objectives: int) -> list[str]:
 
 
 # -- tables --------------------------------------------------------------------------------
-def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *,
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *,
           numeric: Container[int] = ()) -> Table:
     """A table of plain-text cells; the ``numeric`` columns are right-aligned and never wrap,
     the others fold when the terminal is narrow (never cut with an ellipsis)."""
@@ -102,7 +102,8 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *,
         else:
             t.add_column(header, overflow="fold", min_width=len(header))
     for row in rows:
-        t.add_row(*(Text(cell) for cell in row))  # Text: '[' in a param is not markup
+        # Text: '[' in a param is not markup; str: a storage may hold a name that is not one
+        t.add_row(*(Text(str(cell)) for cell in row))
     return t
 
 

@@ -59,8 +59,10 @@ def _single(history: History) -> None:
 
 
 class NoImprovementStopper(Stopper):
-    """Stops after ``patience`` finished trials in a row (by trial number; pruned and failed
-    ones count) that did not beat the best value before them by more than ``min_delta``."""
+    """Stops after ``patience`` finished trials in a row (by trial number; pruned, failed and
+    infeasible ones count) that did not beat the best value before them by more than
+    ``min_delta``. Values are judged as `Study.best_trial` judges them: feasible trials only
+    (`Trial.set_constraint`, a sampler's ``constraints_func``)."""
 
     def __init__(self, patience: int, *, min_delta: float = 0.0) -> None:
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
@@ -72,11 +74,12 @@ class NoImprovementStopper(Stopper):
 
     def should_stop(self, history: History) -> bool:
         _single(history)
-        if not history.completed:
+        if not history.feasible:
             return False  # nothing to improve on yet
+        feasible = {t.number for t in history.feasible}
         finished = [t for t in history.trials if t.state.is_finished()]
         losses = np.array([history.sign() * t.values[0]
-                           if t.state is TrialState.COMPLETE and t.values else np.nan
+                           if t.number in feasible and t.values else np.nan
                            for t in finished], dtype=float)  # a pruned trial's report is no result
         return stalled(losses, self.patience - 1, self.min_delta)
 
@@ -145,6 +148,9 @@ def regret_bound(x: np.ndarray, y: np.ndarray, is_cat: np.ndarray, candidates: n
 class RegretBoundStopper(Stopper):
     """Stops once the GP bound on the remaining improvement falls below ``threshold``.
 
+    The GP is fitted to the feasible completed trials (those `Study.best_trial` chooses from),
+    so an infeasible value better than every feasible one does not make the bound small.
+
     Args:
         threshold: the improvement (in objective units) no longer worth a trial.
         min_trials: completed trials needed before the bound is computed.
@@ -165,13 +171,15 @@ class RegretBoundStopper(Stopper):
         self.seed = int(seed)
 
     def bound(self, history: History) -> float | None:
-        """The current regret bound (None before ``min_trials`` completed trials)."""
+        """The current regret bound (None before ``min_trials`` feasible completed trials)."""
         _single(history)
-        space = history.completed_space
-        if len(history.completed) < self.min_trials or not space:
+        trials = history.feasible
+        space = (history.completed_space if len(trials) == len(history.completed)
+                 else History(trials, history.directions).completed_space)
+        if len(trials) < self.min_trials or not space:
             return None
-        x = encode(space, [t.params for t in history.completed])
-        y = history.loss()[:, 0]
+        x = encode(space, [t.params for t in trials])
+        y = history.loss(trials)[:, 0]
         is_cat = np.array([isinstance(d, Categorical) for d in space.values()])
         u = np.random.default_rng(self.seed).random((self.n_candidates, len(space)))
         candidates = encode(space, decode(space, u))  # snapped to categories and integers

@@ -9,6 +9,8 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from hyperdial.artifacts import DirectoryStore
 from hyperdial.executors import SimulatedExecutor
 from hyperdial.schedulers import PopulationBasedTraining, Segment, lineage, schedule
 from hyperdial.schedulers._explore import pb2_explore, perturb
+from hyperdial.schedulers._run import default_store, study_folder
 from hyperdial.schedulers.pbt import CHECKPOINT_ATTR, PBT_ATTR, checkpoint_key, latest
 
 SPACE = hd.SearchSpace({"lr": hd.Float(1e-3, 1.0, log=True)})
@@ -57,7 +60,7 @@ def simulate(seed: int = 0, *, pbt_seed: int = 0, n_steps: int = 24, explore: st
 
 def _trace(study: hd.Study) -> list[tuple[Any, ...]]:
     return [(t.number, t.state, dict(t.params), {k: v for k, v in t.user_attrs[PBT_ATTR].items()
-                                                 if k != "artifacts"}, t.values)
+                                                 if k not in ("artifacts", "owner")}, t.values)
             for t in study.trials]
 
 
@@ -309,3 +312,101 @@ def test_bad_runs_are_refused() -> None:
     study.enqueue_trial({"lr": 0.1})
     with pytest.raises(ValueError, match="enqueued"):
         pbt.optimize(study, Counter, SPACE, n_steps=3)
+
+
+# -- whose store: a copy never touches the original's checkpoints ----------------------------
+def _train(study: hd.Study, n_steps: int) -> None:
+    PopulationBasedTraining(population_size=4, perturbation_interval=3, seed=0).optimize(
+        study, Counter, SPACE, n_steps=n_steps, executor=SimulatedExecutor(2))
+
+
+def _listing(root: Path) -> dict[str, str]:
+    return {p.name: (p / "w.json").read_text() for p in sorted(root.iterdir())}
+
+
+def test_training_a_copy_leaves_the_originals_checkpoints_alone(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'pbt.db'}"
+    original = hd.create_study(storage=url, study_name="orig", direction="maximize")
+    _train(original, 6)
+    root = tmp_path / "pbt.db.artifacts"
+    kept = _listing(root / "orig")
+    assert len(kept) == 4
+    hd.copy_study(from_study_name="orig", from_storage=url, to_storage=url,
+                  to_study_name="experiment")
+    copy = hd.load_study(study_name="experiment", storage=url)
+    # its checkpoints stayed with the original: say what to do, touch nothing
+    with pytest.raises(ValueError, match=r"trial-\d+.* not in .*experiment.*orig.*copy"):
+        _train(copy, 12)
+    assert _listing(root / "orig") == kept
+    assert len(copy.trials) == len(original.trials)  # nothing was started
+    # with the checkpoints copied into its own folder, the copy trains there
+    shutil.copytree(root / "orig", root / "experiment", dirs_exist_ok=True)
+    _train(copy, 12)
+    assert _listing(root / "orig") == kept
+    check_weights_restored(copy)
+    assert all(s.end == 12 for s, _ in latest(copy.history()).values())
+    assert {t.user_attrs[PBT_ATTR]["artifacts"] for t in copy.trials[len(original.trials):]} == {
+        str(root / "experiment")}
+    # and the original resumes from its own, untouched checkpoints
+    _train(hd.load_study(study_name="orig", storage=url), 12)
+    check_weights_restored(hd.load_study(study_name="orig", storage=url))
+
+
+def test_a_copy_on_another_storage_gets_a_store_of_its_own() -> None:
+    original, _ = simulate(n_steps=6)
+    store = original.trials[-1].user_attrs[PBT_ATTR]["artifacts"]
+    kept = _listing(Path(store))
+    other = hd.storage.InMemoryStorage()
+    hd.copy_study(from_study_name=original.study_name, from_storage=original.storage,
+                  to_storage=other)
+    copy = hd.load_study(study_name=original.study_name, storage=other)
+    with pytest.raises(ValueError, match="does not carry its checkpoints"):
+        simulate(n_steps=12, study=copy)
+    assert _listing(Path(store)) == kept
+    simulate(n_steps=12, study=original)  # the original still resumes from its own
+
+
+def test_a_renamed_study_keeps_its_store(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'pbt.db'}"
+    _train(hd.create_study(storage=url, study_name="old", direction="maximize"), 6)
+    hd.storage.get_storage(url).rename_study("old", "new")
+    renamed = hd.load_study(study_name="new", storage=url)
+    _train(renamed, 9)  # the same study: its checkpoints are where it recorded them
+    check_weights_restored(renamed)
+    assert len(DirectoryStore(tmp_path / "pbt.db.artifacts" / "old").keys()) == 4
+
+
+def test_segments_recorded_without_an_owner_count_only_in_the_studys_own_folder(
+        tmp_path: Path) -> None:
+    """Copies made before owners were recorded name the original's folder: not reused."""
+    url = f"sqlite:///{tmp_path / 'pbt.db'}"
+    root = tmp_path / "pbt.db.artifacts"
+    for name, folder in (("pop", "pop"), ("copy", "pop")):
+        study = hd.create_study(storage=url, study_name=name, direction="maximize")
+        study.enqueue_trial({"lr": 0.5}, user_attrs={
+            PBT_ATTR: Segment(0, 0, 0, 3, None, "init").attr(str(root / folder))})
+        study.tell(study.ask(), 1.5)
+        assert default_store(study).location == str(root / name)
+
+
+def test_study_folders_are_one_to_one_and_keep_plain_names() -> None:
+    for plain in ("pop", "resnet_lr", "a.b-c_1", "x" * 255):
+        assert study_folder(plain) == plain  # existing folders keep working
+    names = ["resnet lr", "resnet_lr", "resnet/lr", "résnet_lr", ".", "..", "a" * 300,
+             "a" * 299 + "b", "resnet_lr+" + "0" * 16]
+    folders = [study_folder(n) for n in names]
+    assert len(set(folders)) == len(names)
+    for folder in folders:
+        assert re.fullmatch(r"[A-Za-z0-9_.+-]{1,255}", folder) and folder not in (".", "..")
+
+
+def test_studies_whose_names_differ_in_punctuation_get_separate_folders(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'pbt.db'}"
+    spaced = hd.create_study(storage=url, study_name="resnet lr", direction="maximize")
+    _train(spaced, 6)
+    _train(hd.create_study(storage=url, study_name="resnet_lr", direction="maximize"), 9)
+    spaced = hd.load_study(study_name="resnet lr", storage=url)
+    _train(spaced, 12)
+    check_weights_restored(spaced)
+    assert sorted(p.name for p in (tmp_path / "pbt.db.artifacts").iterdir()) == [
+        "resnet_lr", study_folder("resnet lr")]

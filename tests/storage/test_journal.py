@@ -232,3 +232,18 @@ def test_storages_dropped_unclosed_leave_no_open_file(tmp_path: Path) -> None:
     storage.close()
     storage.close()  # twice is fine, and it opens again when used
     assert storage.get_study("s").name == "s"
+
+
+def test_a_bad_name_is_never_written_and_an_old_one_still_replays(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    storage = JournalFileStorage(path)
+    storage.create_study("a", [StudyDirection.MINIMIZE])
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="new_name"):
+        storage.rename_study("a", None)  # type: ignore[arg-type]
+    assert path.read_bytes() == before
+    # a journal written before names were checked on rename opens as it was
+    with path.open("a") as f:
+        f.write(json.dumps({"t": 0.0, "op": "rename_study",
+                            "args": {"name": "a", "new_name": None}}) + "\n")
+    assert [s.name for s in JournalFileStorage(path).studies()] == [None]

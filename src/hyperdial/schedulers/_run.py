@@ -8,6 +8,7 @@ it; the result, and the deletion of checkpoints no member can still need, under 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import tempfile
@@ -36,24 +37,94 @@ from hyperdial.trial import Trial, TrialState
 
 if TYPE_CHECKING:
     from hyperdial.executors.base import Executor
+    from hyperdial.storage import Storage
     from hyperdial.study import Study
 
 
-def default_store(study: Study) -> ArtifactStore:
-    """The store a study recorded, else ``<db>.artifacts/<study>`` beside its SQLite file, else
-    a new temporary directory."""
-    recorded = segments(study.history())
-    if recorded:
-        return DirectoryStore(recorded[-1][1].user_attrs[PBT_ATTR]["artifacts"])
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.-]{1,255}")
+
+
+def study_folder(name: str) -> str:
+    """The folder name of study ``name`` under ``<db>.artifacts/``, one to one: a name of
+    letters, digits, ``_``, ``.`` and ``-`` is its own folder (as before); any other name is
+    a readable slug, ``+`` (which no plain name holds) and a hash of the exact name."""
+    if _PLAIN_NAME.fullmatch(name) and name not in (".", ".."):
+        return name
+    slug = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:64]
+    return f"{slug}+{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+
+
+def storage_key(storage: Storage) -> str:
+    """Which storage this is, as recorded with a study's checkpoint store: a SQLite file's
+    absolute path, a server database's address (no password), a journal's path; an in-memory
+    storage is itself (within this process)."""
+    url = getattr(storage, "url", None)
+    if isinstance(url, str):
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+        database = parsed.database or ""
+        if parsed.get_backend_name() == "sqlite":
+            if database in ("", ":memory:"):
+                return f"sqlite-memory:{id(storage):x}"
+            return "sqlite:" + (database if database.startswith("file:")
+                                else str(Path(database).resolve()))
+        return f"{parsed.get_backend_name()}://{parsed.host or ''}:{parsed.port or ''}/{database}"
+    path = getattr(storage, "path", None)
+    if isinstance(path, str):
+        return f"journal:{Path(path).resolve()}"
+    return f"{type(storage).__qualname__}:{id(storage):x}"
+
+
+def study_owner(study: Study) -> dict[str, Any]:
+    """What a segment records next to its store's location: the study it belongs to."""
+    return {"storage": storage_key(study.storage), "study_id": study._info.id}
+
+
+def _sqlite_folder(study: Study) -> Path | None:
+    """``<db>.artifacts/<study folder>`` beside a SQLite file, else None."""
     url = getattr(study.storage, "url", None)
     if isinstance(url, str) and url.startswith("sqlite"):
         from sqlalchemy.engine import make_url
 
         database = make_url(url).database
-        if database and database != ":memory:":
+        if database and database != ":memory:" and not database.startswith("file:"):
             db = Path(database).resolve()
-            name = re.sub(r"[^A-Za-z0-9_.-]", "_", study.study_name)
-            return DirectoryStore(db.parent / f"{db.name}.artifacts" / name)
+            return db.parent / f"{db.name}.artifacts" / study_folder(study.study_name)
+    return None
+
+
+def recorded_store(study: Study) -> str | None:
+    """The latest store location the study's segments recorded for the study itself; None if
+    there is none (a new study, or a copy: its segments name the original's store).
+
+    A segment written before owners were recorded counts as the study's own only where it is
+    the folder beside the SQLite file that this study's name gives (old copies named the
+    original's, and training them deleted the original's checkpoints)."""
+    owner = study_owner(study)
+    folder = _sqlite_folder(study)
+    for _, record in reversed(segments(study.history())):
+        meta = record.user_attrs[PBT_ATTR]
+        location = meta.get("artifacts")
+        if not isinstance(location, str):
+            continue
+        recorded_owner = meta.get("owner")
+        if recorded_owner == owner or (recorded_owner is None and folder is not None
+                                       and Path(location) == folder):
+            return location
+    return None
+
+
+def default_store(study: Study) -> ArtifactStore:
+    """The store the study recorded for itself, else ``<db>.artifacts/<study folder>`` beside
+    its SQLite file, else a new temporary directory. A copied study gets a store of its own:
+    the original's checkpoints are never reused, overwritten or deleted by it."""
+    location = recorded_store(study)
+    if location is not None:
+        return DirectoryStore(location)
+    folder = _sqlite_folder(study)
+    if folder is not None:
+        return DirectoryStore(folder)
     return DirectoryStore(tempfile.mkdtemp(prefix="hyperdial-pbt-"))
 
 
@@ -79,6 +150,7 @@ class Runner:
         self.pbt, self.study, self.factory, self.space = pbt, study, factory, space
         self.n_steps, self.step_cost = n_steps, step_cost
         self.store = store if store is not None else default_store(study)
+        self.owner = study_owner(study)
         self.own_pool = executor is None
         self.pool: Executor = ThreadPoolExecutor(n_jobs) if executor is None else executor
         self.lock = threading.RLock()
@@ -114,9 +186,30 @@ class Runner:
             if record.state is TrialState.RUNNING:
                 self.study.tell(record.number, state=TrialState.FAIL,
                                 fail_reason="interrupted: still running when PBT resumed")
-        for key in set(self.store.keys()) - live_checkpoints(self.study.history()):
+        history = self.study.history()
+        self._check_checkpoints(history)
+        for key in set(self.store.keys()) - live_checkpoints(history):
             if _CHECKPOINT.fullmatch(key):  # the store may hold files of the user's too
                 self.store.delete(key)
+
+    def _check_checkpoints(self, history: History) -> None:
+        """Refuse to resume when a checkpoint some member must start from is not in the store
+        (a copied study: its checkpoints stayed in the original's store)."""
+        needed = {checkpoint_key(record.number)
+                  for member, (seg, record) in latest(history).items()
+                  if member < self.pbt.population_size and seg.end < self.n_steps}
+        missing = sorted(needed - set(self.store.keys()), key=lambda k: int(k.split("-")[1]))
+        if not missing:
+            return
+        elsewhere = {record.user_attrs[PBT_ATTR].get("artifacts") for _, record in
+                     segments(history)} - {self.store.location, None}
+        where = (f" (its segments name {', '.join(sorted(map(str, elsewhere)))})"
+                 if elsewhere else "")
+        raise ValueError(
+            f"cannot resume PBT study {self.study.study_name!r}: the checkpoints "
+            f"{', '.join(missing)} are not in {self.store.location}{where}. A copied study "
+            "does not carry its checkpoints: copy those entries into that folder (or pass "
+            "artifact_store= holding them) to train on, or train a new study from scratch")
 
     def _submit(self, member: int) -> None:
         """Queue ``member``'s next segment; the simulated executor runs the generator itself."""
@@ -175,7 +268,7 @@ class Runner:
         return plan.segment.end < self.n_steps
 
     def _start(self, plan: Plan) -> Trial:
-        attr = plan.segment.attr(self.store.location)
+        attr = plan.segment.attr(self.store.location, self.owner)
         number = self.study.enqueue_trial(plan.params, user_attrs={PBT_ATTR: attr})
         trial = self.study.ask()
         if trial.number != number:

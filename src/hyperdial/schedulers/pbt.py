@@ -10,10 +10,11 @@ the checkpoint of a member drawn from the top fraction, with that member's hyper
 continues from its own checkpoint with the same hyperparameters.
 
 Trials are never edited: a segment's bookkeeping is written with its creation (user attribute
-``"pbt"``: member, segment index, step range, parent trial, origin, artifact location) and its
-checkpoint key with its end (``"pbt_checkpoint"``), so the lineage of any member is a chain of
-parent links in the event log, queryable with `lineage` and `schedule`. The decisions (`plan`)
-are a pure function of the history and the seed, like a sampler's proposals.
+``"pbt"``: member, segment index, step range, parent trial, origin, artifact location and the
+study that location belongs to) and its checkpoint key with its end (``"pbt_checkpoint"``), so
+the lineage of any member is a chain of parent links in the event log, queryable with
+`lineage` and `schedule`. The decisions (`plan`) are a pure function of the history and the
+seed, like a sampler's proposals.
 """
 
 from __future__ import annotations
@@ -84,10 +85,15 @@ class Segment:
         return cls(int(meta["member"]), int(meta["segment"]), int(meta["start"]),
                    int(meta["end"]), meta["parent"], str(meta["origin"]), meta.get("donor"))
 
-    def attr(self, artifacts: str) -> dict[str, Any]:
-        return {"member": self.member, "segment": self.index, "start": self.start,
-                "end": self.end, "parent": self.parent, "origin": self.origin,
-                "donor": self.donor, "artifacts": artifacts}
+    def attr(self, artifacts: str, owner: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The ``"pbt"`` user attribute: the segment, its store's location and the study that
+        store belongs to (``owner``: storage and study id; a copy of the study is another)."""
+        out: dict[str, Any] = {"member": self.member, "segment": self.index, "start": self.start,
+                               "end": self.end, "parent": self.parent, "origin": self.origin,
+                               "donor": self.donor, "artifacts": artifacts}
+        if owner is not None:
+            out["owner"] = dict(owner)
+        return out
 
 
 @dataclass(frozen=True)
@@ -282,9 +288,11 @@ class PopulationBasedTraining:
         ``trainable(config)`` builds a `Trainable`. Segments run on ``n_jobs`` threads, or on
         ``executor``: a `SimulatedExecutor` runs them on its virtual clock, each step costing
         ``step_cost(config)`` virtual seconds (1 by default). Checkpoints go to
-        ``artifact_store``; by default the one recorded in the study, else a directory next to
-        its SQLite file, else a temporary directory. A study interrupted earlier resumes: its
-        running segments are marked failed and redone from the last checkpoints.
+        ``artifact_store``; by default the one the study recorded for itself, else a directory
+        next to its SQLite file, else a temporary directory (a copied study starts a store of
+        its own: see docs/pbt.md). A study interrupted earlier resumes: its running segments
+        are marked failed and redone from the last checkpoints; ValueError if a checkpoint a
+        member needs is not in the store.
         """
         from hyperdial.schedulers._run import Runner
 

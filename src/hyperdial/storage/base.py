@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from hyperdial._checks import check_study_name
 from hyperdial.exceptions import StorageError, TrialNotFound
 from hyperdial.history import History, RecordSequence, StudyDirection, held_alike
 from hyperdial.space import EMPTY_SPACE, Distribution, SearchSpace, distribution_from_dict
@@ -149,8 +150,15 @@ class Storage(ABC):
                 return info
         raise StudyNotFound(f"no study named {name!r}")
 
+    def rename_study(self, name: str, new_name: str) -> None:
+        """Rename a study: `StudyNotFound`, `DuplicatedStudy` if ``new_name`` is taken, and
+        ValueError, before anything is written, for a name `create_study` refuses."""
+        check_study_name(new_name, "new_name")
+        self._rename_study(name, new_name)
+
     @abstractmethod
-    def rename_study(self, name: str, new_name: str) -> None: ...
+    def _rename_study(self, name: str, new_name: str) -> None:
+        """`rename_study` once ``new_name`` is checked."""
 
     @abstractmethod
     def delete_study(self, name: str) -> None: ...
@@ -519,9 +527,13 @@ def read_in_parts(storage: Storage, study_id: int, after: int = 0) -> Iterator[l
 
 
 def copy_study(src: Storage, name: str, dst: Storage, new_name: str | None = None) -> StudyInfo:
-    """Copy a study, every trial and event, to another (or the same) storage."""
+    """Copy a study, every trial and event, to another (or the same) storage, as ``new_name``
+    (None: its own name). The source is looked up, and ``new_name`` checked as `create_study`
+    checks names, before anything is written."""
+    check_study_name(new_name, "to_study_name", none_ok=True)
     info = src.get_study(name)
-    target = dst.create_study(new_name or name, info.directions, info.user_attrs)
+    target = dst.create_study(name if new_name is None else new_name, info.directions,
+                              info.user_attrs)
     pending: dict[int, list[Event]] = {}
     for row in itertools.chain.from_iterable(read_in_parts(src, info.id)):
         if row.kind == "create":

@@ -166,6 +166,8 @@ class JournalFileStorage(Storage):
             if op == "append":
                 return replica.append(args["study_id"], args["number"],
                                       [(kind, data) for kind, data in args["events"]])
+            if op == "rename_study":  # checked when written; an old journal may hold a
+                return replica._rename_study(args["name"], args["new_name"])  # bad name
             if op in _OPERATIONS:
                 return getattr(replica, op)(**args)
             raise ValueError(f"unknown operation {op!r}")
@@ -232,7 +234,7 @@ class JournalFileStorage(Storage):
         with self._lock:
             return self._reading().get_study(name)
 
-    def rename_study(self, name: str, new_name: str) -> None:
+    def _rename_study(self, name: str, new_name: str) -> None:
         self._write(("rename_study", {"name": name, "new_name": new_name}))
 
     def delete_study(self, name: str) -> None:

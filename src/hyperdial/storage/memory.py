@@ -79,7 +79,7 @@ class InMemoryStorage(Storage):
                 raise StudyNotFound(f"no study named {name!r}")
             return self._info(self._studies[name])
 
-    def rename_study(self, name: str, new_name: str) -> None:
+    def _rename_study(self, name: str, new_name: str) -> None:
         with self._lock:
             if name not in self._studies:
                 raise StudyNotFound(f"no study named {name!r}")

@@ -626,7 +626,7 @@ class SQLStorage(Storage):
             raise StudyNotFound(f"no study named {name!r}")
         return _study_info(rows[0])
 
-    def rename_study(self, name: str, new_name: str) -> None:
+    def _rename_study(self, name: str, new_name: str) -> None:
         taken = DuplicatedStudy(f"a study named {new_name!r} already exists")
         try:
             with self._write() as cursor:
