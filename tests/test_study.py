@@ -1239,3 +1239,53 @@ def test_add_trial_keeps_the_constraints_and_system_attrs_of_a_record() -> None:
         with pytest.raises(ValueError, match="constraint 'constraints:c'"):
             copy.add_trial(replace(record, system_attrs={"constraints:c": bad}))
     assert len(copy.trials) == 22
+
+
+def test_a_pruned_trial_keeps_its_value_when_created_or_added() -> None:
+    record = hd.create_trial(state=TrialState.PRUNED, value=1.5, intermediate_values={0: 1.5})
+    assert record.value == 1.5
+    source = hd.create_study(pruner=hd.pruners.ThresholdPruner(upper=1.0))
+
+    def pruned(t: hd.Trial) -> float:
+        t.report(2.5, 0)
+        raise hd.TrialPruned
+
+    source.optimize(pruned, n_trials=1)
+    target = hd.create_study()
+    target.add_trials([*source.trials, record])
+    assert [(t.state, t.value) for t in target.trials] == [(TrialState.PRUNED, 2.5),
+                                                           (TrialState.PRUNED, 1.5)]
+    bare = hd.create_trial(state=TrialState.PRUNED)
+    target.add_trial(bare)
+    assert target.trials[-1].values is None
+
+
+def test_get_trials_takes_optunas_signature() -> None:
+    study = hd.create_study()
+    study.tell(study.ask(), 1.0)
+    study.ask()
+    assert len(study.get_trials(False)) == 2
+    assert [t.number for t in study.get_trials(False, (TrialState.RUNNING,))] == [1]
+    assert [t.number for t in study.get_trials(deepcopy=True, states=[TrialState.COMPLETE])] \
+        == [0]
+    assert [t.number for t in study.get_trials([TrialState.COMPLETE])] == [0]  # older spelling
+
+
+def test_study_summaries_can_leave_out_the_best_trial(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = hd.create_study(study_name="one", storage=url)
+    study.tell(study.ask(), 1.0)
+    (with_best,) = hd.get_all_study_summaries(url)
+    (without,) = hd.get_all_study_summaries(url, include_best_trial=False)
+    assert with_best.best_trial is not None and with_best.best_trial.number == 0
+    assert without.best_trial is None and without.best_trials == ()
+    assert without.n_trials == 1
+
+
+def test_tell_complete_without_values_raises_and_the_trial_runs_on() -> None:
+    study = hd.create_study()
+    trial = study.ask()
+    with pytest.raises(ValueError, match="COMPLETE needs values"):
+        study.tell(trial, state=TrialState.COMPLETE)
+    assert study.trials[0].state is TrialState.RUNNING
+    assert study.tell(trial, 2.0).state is TrialState.COMPLETE

@@ -180,3 +180,44 @@ def test_a_copied_trial_is_the_same_trial(tmp_path: Path) -> None:
     assert study.trials[1].state is hd.TrialState.PRUNED and study.trials[1].value == 0.8
     reloaded = hd.load_study(study_name="c", storage=f"sqlite:///{tmp_path / 'c.db'}")
     assert [dict(t.intermediate_values) for t in reloaded.trials] == [{0: 0.9, 1: 0.8}] * 2
+
+
+# -- a stored record as an objective's trial (Optuna's ``objective(study.best_trial)``) ----------
+def test_a_record_runs_an_objective_on_its_stored_params() -> None:
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=5)
+    best = study.best_trial
+    assert objective(best) == best.value
+    best.report(1.0, 0)  # no-op, as Optuna's FrozenTrial.report
+    assert best.intermediate_values == {} and best.should_prune() is False
+    with pytest.raises(ValueError, match="'y'.*FixedTrial's params"):
+        best.suggest_float("y", 0, 1)
+    with pytest.raises(ValueError, match="stored as"):
+        best.suggest_categorical("x", [0.5, 1.0])
+    with pytest.raises(ValueError, match="'n'.*outside"):
+        best.suggest_int("n", 10, 20)
+    with pytest.raises(hd.exceptions.TrialFinishedError, match="FixedTrial"):
+        best.set_user_attr("k", 1)
+    with pytest.raises(hd.exceptions.TrialFinishedError, match="FixedTrial"):
+        best.set_constraint("c", 0.0)
+
+
+def test_records_sort_by_number() -> None:
+    a, b = (hd.TrialRecord(number=n, state=hd.TrialState.FAIL) for n in (2, 1))
+    assert sorted([a, b]) == [b, a] and b < a and b <= a and a > b and not a <= b
+
+
+def test_a_trial_knows_its_study_and_can_stop_it() -> None:
+    study = hd.create_study()
+
+    def stop_at_two(t: hd.Trial) -> float:
+        assert t.study is study
+        if t.number == 2:
+            t.study.stop()
+        return t.suggest_float("x", 0, 1)
+
+    study.optimize(stop_at_two, n_trials=10)
+    assert len(study.trials) == 3
+    with pytest.raises(AttributeError, match="no study"):
+        FixedTrial({}).study  # noqa: B018
+    assert not hasattr(FixedTrial({}), "study")  # as Optuna's FixedTrial

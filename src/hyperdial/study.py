@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from numbers import Real
 from typing import TYPE_CHECKING, Any
 
+from hyperdial._checks import check_study_name
 from hyperdial._export import DATAFRAME_ATTRS, dataframe_records, flat_column_names
 from hyperdial.exceptions import (
     DuplicatedStudy,
@@ -183,10 +184,13 @@ class Study:
     def trials(self) -> list[TrialRecord]:
         return list(self.history().trials)
 
-    def get_trials(self, states: Container[TrialState] | None = None, *,
-                   deepcopy: bool = True) -> list[TrialRecord]:
-        """The trials, optionally only those in ``states``. Records are immutable, so
-        ``deepcopy`` (Optuna's keyword) changes nothing."""
+    def get_trials(self, deepcopy: bool | Container[TrialState] = True,
+                   states: Container[TrialState] | None = None) -> list[TrialRecord]:
+        """The trials, optionally only those in ``states`` (Optuna's signature). Records are
+        immutable, so ``deepcopy`` changes nothing; a container of states given first (the
+        older ``get_trials([TrialState.COMPLETE])``) is taken as ``states``."""
+        if not isinstance(deepcopy, bool) and states is None:
+            states = deepcopy
         return [t for t in self.history().trials if states is None or t.state in states]
 
     @property
@@ -341,7 +345,9 @@ class Study:
     def tell(self, trial: Trial | int, values: float | Sequence[float] | None = None,
              state: TrialState | None = None, *, skip_if_finished: bool = False,
              fail_reason: str | None = None, traceback: str | None = None) -> TrialRecord:
-        """Finish a trial. Invalid ``values`` fail the trial with the reason recorded.
+        """Finish a trial. Invalid ``values`` fail the trial with the reason recorded;
+        ``state=COMPLETE`` without ``values`` raises ValueError (as in Optuna), the trial
+        still running.
 
         A trial that has ended already raises `TrialFinishedError` (a ValueError), or with
         ``skip_if_finished`` is returned as stored, unchanged.
@@ -354,8 +360,30 @@ class Study:
                                          "ends a trial once")
             with self._lock:
                 return self._view.get(number)
-        return self._finish(trial, values, state, fail_reason=fail_reason,
-                            traceback=traceback)[0]
+        record = self._finish(trial, values, state, fail_reason=fail_reason,
+                              traceback=traceback)[0]
+        self._log_finished(record)
+        return record
+
+    def _log_finished(self, record: TrialRecord) -> None:
+        """Optuna's INFO line for a trial that completed or was pruned; formatted only when
+        the ``hyperdial`` logger takes INFO (off by default: it costs a best-trial look)."""
+        if not _logger.isEnabledFor(logging.INFO):
+            return
+        if record.state is TrialState.PRUNED:
+            _logger.info("Trial %d pruned.", record.number)
+        elif record.state is TrialState.COMPLETE and record.values is not None:
+            params = dict(record.params)
+            if len(record.values) > 1:
+                _logger.info("Trial %d finished with values: %s and parameters: %s.",
+                             record.number, list(record.values), params)
+                return
+            message = (f"Trial {record.number} finished with value: {record.values[0]} and "
+                       f"parameters: {params}.")
+            with contextlib.suppress(ValueError):  # no feasible trial yet
+                best = self.best_trial
+                message += f" Best is trial {best.number} with value: {best.value}."
+            _logger.info(message)
 
     def _finish(self, trial: Trial | int, values: Any = None, state: TrialState | None = None,
                 *, fail_reason: str | None = None, traceback: str | None = None,
@@ -374,6 +402,8 @@ class Study:
                 fail_reason = "the objective returned None"
         if state not in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL):
             raise ValueError(f"tell() needs COMPLETE, PRUNED or FAIL, got {state}")
+        if values is None and state is TrialState.COMPLETE:  # Optuna's error; trial still runs
+            raise ValueError("tell() with state COMPLETE needs values")
         if values is not None and state is not TrialState.COMPLETE:
             raise ValueError(f"values are for COMPLETE trials, not {state.value} ones (a pruned "
                              "trial keeps its last report as its value)")
@@ -653,6 +683,8 @@ class Study:
             if problem is not None:
                 raise ValueError(f"cannot add the trial: {problem}")
             finish["values"] = list(checked or ())
+        elif trial.state is TrialState.PRUNED and trial.values is not None:  # its last report
+            finish["values"] = [float(v) for v in trial.values]
         if trial.fail_reason is not None:
             finish["reason"] = trial.fail_reason
         if trial.system_attrs.get("traceback") is not None:
@@ -819,9 +851,7 @@ def create_study(*, storage: str | Storage | None = None, sampler: Sampler | Non
     passes; ``failed_trial_retries`` re-queues such trials that many times.
     """
     _check_parts(sampler, pruner)  # before anything is written
-    if study_name is not None and (not isinstance(study_name, str) or not study_name.strip()):
-        raise ValueError(f"study_name must be a non-empty string or None (a generated name), "
-                         f"got {study_name!r}")
+    check_study_name(study_name, none_ok=True)
     store = get_storage(storage)
     dirs = _directions(direction, directions)
     name = study_name or f"study-{uuid.uuid4().hex[:12]}"
@@ -927,17 +957,21 @@ class StudySummary:
         return self.best_trials[0] if len(self.directions) == 1 and self.best_trials else None
 
 
-def get_all_study_summaries(storage: str | Storage) -> list[StudySummary]:
+def get_all_study_summaries(storage: str | Storage,
+                            include_best_trial: bool = True) -> list[StudySummary]:
     """Every study of ``storage`` with its trial counts and best trial(s), reading each study's
-    trials once."""
+    trials once; with ``include_best_trial=False`` (Optuna's keyword) ``best_trials`` is
+    empty."""
     store = get_storage(storage)
     out = []
     for info in store.studies():
         study = load_study(study_name=info.name, storage=store, heartbeat_interval=None)
         history = study.history()
-        if history.n_objectives == 1:
+        if not include_best_trial:
+            front: tuple[TrialRecord, ...] = ()
+        elif history.n_objectives == 1:
             best = history.best()
-            front: tuple[TrialRecord, ...] = () if best is None else (best,)
+            front = () if best is None else (best,)
         else:
             front = tuple(history.pareto_front())
         start = min((t.datetime_start for t in history.trials if t.datetime_start),

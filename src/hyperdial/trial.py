@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from numbers import Real
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hyperdial.exceptions import TrialFinishedError
 from hyperdial.space import (
@@ -29,6 +29,9 @@ from hyperdial.space import (
     plain,
     shared_numeric,
 )
+
+if TYPE_CHECKING:
+    from hyperdial.study import Study
 
 
 class TrialState(enum.Enum):
@@ -89,6 +92,55 @@ class TrialRecord:
         return {k[len(CONSTRAINT_PREFIX):]: float(v) for k, v in self.system_attrs.items()
                 if k.startswith(CONSTRAINT_PREFIX)}
 
+    # Ordered by number, as Optuna's FrozenTrial: ``sorted(study.trials)``.
+    def __lt__(self, other: Any) -> bool:
+        return self.number < other.number if isinstance(other, TrialRecord) else NotImplemented
+
+    def __le__(self, other: Any) -> bool:
+        return self.number <= other.number if isinstance(other, TrialRecord) else NotImplemented
+
+    # -- a record as an objective's trial (Optuna's ``objective(study.best_trial)``) ----------
+    def suggest(self, name: str, dist: Distribution) -> Any:
+        """The stored value of ``name``, as `FixedTrial` gives it: ValueError if the record
+        has no such parameter, if ``dist`` does not hold its value, or if ``dist`` is of
+        another kind than the stored distribution (Optuna's compatibility check)."""
+        known = self.distributions.get(name)
+        if known is not None and (type(known) is not type(dist) or (
+                isinstance(dist, Categorical) and known != dist)):
+            raise ValueError(f"parameter {name!r} was stored as {known}; cannot suggest it "
+                             f"as {dist}")
+        return FixedTrial(self.params, self.number).suggest(name, dist)
+
+    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None,
+                      log: bool = False) -> float:
+        return float(self.suggest(name, _numeric(name, Float, low, high, log, step)))
+
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1,
+                    log: bool = False) -> int:
+        return int(self.suggest(name, _numeric(name, Int, low, high, log, step)))
+
+    def suggest_categorical(self, name: str, choices: Sequence[CategoricalChoice]) -> Any:
+        return self.suggest(name, _build(name, Categorical, tuple(choices)))
+
+    def report(self, value: float | Sequence[float], step: int) -> None:
+        """Does nothing, as Optuna's ``FrozenTrial.report``: a finished trial is not pruned."""
+
+    def should_prune(self) -> bool:
+        """False: a finished trial is not pruned."""
+        return False
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Refused: a record is immutable (Optuna's FrozenTrial keeps the value in memory)."""
+        raise TrialFinishedError(f"trial {self.number} is a stored record and cannot change: "
+                                 f"run the objective on FixedTrial(record.params) to collect "
+                                 f"user attributes")
+
+    def set_constraint(self, key: str, value: float) -> None:
+        """Refused, as `set_user_attr`."""
+        raise TrialFinishedError(f"trial {self.number} is a stored record and cannot change: "
+                                 f"run the objective on FixedTrial(record.params) to collect "
+                                 f"constraints")
+
 
 #: System attributes holding a trial's constraint values: ``constraints:<key>`` (Optuna's).
 CONSTRAINT_PREFIX = "constraints:"
@@ -119,7 +171,9 @@ def create_trial(*, state: TrialState = TrialState.COMPLETE, value: float | None
 
     Use it to give a study results it did not compute (an earlier study, a known default, a
     colleague's runs): its sampler learns from them like from its own trials. Every parameter
-    needs its distribution, and each value must be one of it. ``system_attrs`` may carry
+    needs its distribution, and each value must be one of it. A COMPLETE trial needs a value,
+    a FAIL one has none, and a PRUNED one may have one (its last report, as Optuna keeps it).
+    ``system_attrs`` may carry
     constraints as `Trial.set_constraint` writes them (``{"constraints:memory": 0.5}``).
     """
     if value is not None and values is not None:
@@ -127,8 +181,10 @@ def create_trial(*, state: TrialState = TrialState.COMPLETE, value: float | None
     if not state.is_finished():
         raise ValueError(f"a created trial must be COMPLETE, PRUNED or FAIL, got {state}")
     got = (value,) if value is not None else None if values is None else tuple(values)
-    if (got is None) == (state is TrialState.COMPLETE):
-        raise ValueError("a COMPLETE trial needs value or values; a PRUNED or FAIL one has none")
+    if got is None and state is TrialState.COMPLETE:
+        raise ValueError("a COMPLETE trial needs value or values")
+    if got is not None and state is TrialState.FAIL:
+        raise ValueError("a FAIL trial has none (no value or values)")
     params = json_ready("params", dict(params or {}))
     distributions = dict(distributions or {})
     check_params(params, distributions)
@@ -247,6 +303,11 @@ class Trial:
 
     def __repr__(self) -> str:
         return f"Trial(number={self.number}, params={self.params})"
+
+    @property
+    def study(self) -> Study:
+        """The study this trial belongs to (Optuna's ``trial.study``: ``trial.study.stop()``)."""
+        return self._driver  # type: ignore[return-value]
 
     # -- parameters ---------------------------------------------------------------------
     def suggest(self, name: str, dist: Distribution) -> Any:
@@ -398,6 +459,11 @@ class FixedTrial(Trial):
 
     def __repr__(self) -> str:
         return f"FixedTrial(number={self.number}, params={self.params})"
+
+    @property
+    def study(self) -> Study:
+        """None to belong to: AttributeError, as Optuna's FixedTrial has no ``study``."""
+        raise AttributeError("a FixedTrial belongs to no study (it has no 'study')")
 
 
 class _FixedDriver:
