@@ -47,8 +47,49 @@ class TrialState(enum.Enum):
         return self in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
+class _Suggests:
+    """Optuna's ``suggest_*`` methods on top of ``suggest(name, distribution)``, for the live
+    trial and for a stored record run as a trial."""
+
+    def suggest(self, name: str, dist: Distribution) -> Any:
+        raise NotImplementedError
+
+    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None,
+                      log: bool = False) -> float:
+        return float(self.suggest(name, _numeric(name, Float, low, high, log, step)))
+
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1,
+                    log: bool = False) -> int:
+        return int(self.suggest(name, _numeric(name, Int, low, high, log, step)))
+
+    def suggest_categorical(self, name: str, choices: Sequence[CategoricalChoice]) -> Any:
+        return self.suggest(name, _build(name, Categorical, tuple(choices)))
+
+    # Optuna's older spellings, deprecated there since v3 and still accepted, with its warning.
+    def suggest_uniform(self, name: str, low: float, high: float) -> float:
+        _deprecated("suggest_uniform", "suggest_float(name, low, high)")
+        return self.suggest_float(name, low, high)
+
+    def suggest_loguniform(self, name: str, low: float, high: float) -> float:
+        _deprecated("suggest_loguniform", "suggest_float(name, low, high, log=True)")
+        return self.suggest_float(name, low, high, log=True)
+
+    def suggest_discrete_uniform(self, name: str, low: float, high: float, q: float) -> float:
+        _deprecated("suggest_discrete_uniform", "suggest_float(name, low, high, step=q)")
+        return self.suggest_float(name, low, high, step=q)
+
+    def suggest_space(self, space: SearchSpace) -> dict[str, Any]:
+        """Suggest every parameter of a declarative space that is active; returns them."""
+        out: dict[str, Any] = {}
+        for name in space:
+            cond = space.conditions.get(name)
+            if cond is None or (cond.parent in out and cond.holds(out, space[cond.parent])):
+                out[name] = self.suggest(name, space[name])
+        return out
+
+
 @dataclass(frozen=True)
-class TrialRecord:
+class TrialRecord(_Suggests):
     """An immutable snapshot of one trial, as stored."""
 
     number: int
@@ -110,17 +151,6 @@ class TrialRecord:
             raise ValueError(f"parameter {name!r} was stored as {known}; cannot suggest it "
                              f"as {dist}")
         return FixedTrial(self.params, self.number).suggest(name, dist)
-
-    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None,
-                      log: bool = False) -> float:
-        return float(self.suggest(name, _numeric(name, Float, low, high, log, step)))
-
-    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1,
-                    log: bool = False) -> int:
-        return int(self.suggest(name, _numeric(name, Int, low, high, log, step)))
-
-    def suggest_categorical(self, name: str, choices: Sequence[CategoricalChoice]) -> Any:
-        return self.suggest(name, _build(name, Categorical, tuple(choices)))
 
     def report(self, value: float | Sequence[float], step: int) -> None:
         """Does nothing, as Optuna's ``FrozenTrial.report``: a finished trial is not pruned."""
@@ -269,7 +299,7 @@ class TrialDriver(Protocol):
     def _should_prune(self, trial: Trial) -> bool: ...
 
 
-class Trial:
+class Trial(_Suggests):
     """The handle an objective receives; define-by-run API compatible with Optuna's.
 
     Suggesting a name twice returns the same value; suggesting it again with another
@@ -339,39 +369,6 @@ class Trial:
         self.unflushed_params[name] = value
         self._driver._record_param(self)
         return value
-
-    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None,
-                      log: bool = False) -> float:
-        return float(self.suggest(name, _numeric(name, Float, low, high, log, step)))
-
-    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1,
-                    log: bool = False) -> int:
-        return int(self.suggest(name, _numeric(name, Int, low, high, log, step)))
-
-    def suggest_categorical(self, name: str, choices: Sequence[CategoricalChoice]) -> Any:
-        return self.suggest(name, _build(name, Categorical, tuple(choices)))
-
-    # Optuna's older spellings, deprecated there since v3 and still accepted, with its warning.
-    def suggest_uniform(self, name: str, low: float, high: float) -> float:
-        _deprecated("suggest_uniform", "suggest_float(name, low, high)")
-        return self.suggest_float(name, low, high)
-
-    def suggest_loguniform(self, name: str, low: float, high: float) -> float:
-        _deprecated("suggest_loguniform", "suggest_float(name, low, high, log=True)")
-        return self.suggest_float(name, low, high, log=True)
-
-    def suggest_discrete_uniform(self, name: str, low: float, high: float, q: float) -> float:
-        _deprecated("suggest_discrete_uniform", "suggest_float(name, low, high, step=q)")
-        return self.suggest_float(name, low, high, step=q)
-
-    def suggest_space(self, space: SearchSpace) -> dict[str, Any]:
-        """Suggest every parameter of a declarative space that is active; returns them."""
-        out: dict[str, Any] = {}
-        for name in space:
-            cond = space.conditions.get(name)
-            if cond is None or (cond.parent in out and cond.holds(out, space[cond.parent])):
-                out[name] = self.suggest(name, space[name])
-        return out
 
     # -- progress -----------------------------------------------------------------------
     def report(self, value: float | Sequence[float], step: int) -> None:
