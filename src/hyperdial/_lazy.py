@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any, Generic, TypeVar, cast
 
 T = TypeVar("T")
@@ -13,13 +13,17 @@ def _load(package: str, module: str, name: str) -> Any:
     return getattr(importlib.import_module(f"{package}.{module}"), name)
 
 
-def module_getattr(package: str, classes: Mapping[str, str]) -> Callable[[str], Any]:
+def module_getattr(package: str, classes: Mapping[str, str],
+                   submodules: Collection[str] = ()) -> Callable[[str], Any]:
     """A module-level ``__getattr__`` (PEP 562) that imports ``classes[name]`` (a submodule
-    of ``package``) the first time ``name`` is asked for."""
+    of ``package``) the first time ``name`` is asked for, and the ``submodules`` themselves
+    (``package.name`` without importing it first, as Optuna's names are reached)."""
 
     def __getattr__(name: str) -> Any:
         if name in classes:
             return _load(package, classes[name], name)
+        if name in submodules:
+            return importlib.import_module(f"{package}.{name}")
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     return __getattr__

@@ -38,7 +38,7 @@ __all__ = ["SAMPLERS", "AutoSampler", "BOHBSampler", "BruteForceSampler", "CmaEs
            "NSGAIIISampler", "NSGAIISampler", "PartialFixedSampler", "QMCSampler", "RandomSampler",
            "RegularizedEvolutionSampler", "Sampler", "TPESampler"]
 
-__getattr__ = module_getattr(__name__, _MODULES)
+__getattr__ = module_getattr(__name__, _MODULES, submodules=("nsgaii",))  # Optuna's crossovers
 
 #: Every sampler by the name the CLI and configuration files use.
 SAMPLERS: LazyRegistry[Sampler] = LazyRegistry(__name__, _MODULES, {

@@ -13,6 +13,7 @@ import importlib.util
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from hyperdial._lazy import module_getattr
 from hyperdial._optional import require
 from hyperdial.history import History
 from hyperdial.importance import Target, as_history
@@ -305,11 +306,6 @@ def plot_hypervolume_history(study: Study | History, reference_point: Sequence[f
     return fig
 
 
-def __getattr__(name: str) -> Any:
-    """``hyperdial.visualization.matplotlib`` without importing it first, as Optuna's code
-    writes ``optuna.visualization.matplotlib.plot_...`` after a plain ``import optuna``."""
-    if name == "matplotlib":
-        import importlib
-
-        return importlib.import_module(f"{__name__}.matplotlib")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# ``hyperdial.visualization.matplotlib`` without importing it first, as Optuna's code writes
+# ``optuna.visualization.matplotlib.plot_...`` after a plain ``import optuna``.
+__getattr__ = module_getattr(__name__, {}, submodules=("matplotlib",))
