@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 import hyperdial as hd
 
 EXPECTED = {
@@ -58,3 +60,21 @@ def test_samplers_load_on_first_use() -> None:
         assert "NoSuchSampler" in str(exc)
     else:
         raise AssertionError("an unknown sampler name must raise AttributeError")
+
+
+@pytest.mark.parametrize(("package", "module", "name", "shown"), [
+    ("samplers", "nsgaii", "SBXCrossover()", "SBXCrossover"),
+    ("visualization", "matplotlib", "plot_optimization_history", "function"),
+])
+def test_optunas_submodules_are_attributes_after_a_plain_import(
+        package: str, module: str, name: str, shown: str) -> None:
+    """Optuna code writes ``optuna.samplers.nsgaii.SBXCrossover()`` and
+    ``optuna.visualization.matplotlib.plot_...`` after ``import optuna``; a fresh interpreter,
+    so no earlier test has imported the submodule."""
+    code = (f"import hyperdial as hd, sys\n"
+            f"assert 'hyperdial.{package}.{module}' not in sys.modules\n"
+            f"print(type(hd.{package}.{module}.{name}).__name__)\n"
+            f"try:\n    hd.{package}.nope\nexcept AttributeError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out == [shown, f"module 'hyperdial.{package}' has no attribute 'nope'"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 
@@ -27,3 +28,8 @@ def check_study_name(name: Any, what: str = "study_name", *, none_ok: bool = Fal
     if not isinstance(name, str) or not name.strip():
         alternative = " or None (a generated name)" if none_ok else ""
         raise ValueError(f"{what} must be a non-empty string{alternative}, got {name!r}")
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password masked, for messages."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)

@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hyperdial import _cli_render as r
 from hyperdial import pruners, samplers
-from hyperdial._checks import check_study_name
+from hyperdial._checks import check_study_name, safe_url
 from hyperdial._optional import require
 from hyperdial.exceptions import DuplicatedStudy, HyperdialError, StudyNotFound
 from hyperdial.storage import Storage, get_storage, journal_path
@@ -50,11 +50,6 @@ class BadArgument(click.ClickException):
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (database errors run over several)."""
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-def safe_url(url: str) -> str:
-    """The URL with any password masked."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 class App(click.Group):

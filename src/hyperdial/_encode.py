@@ -21,7 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from hyperdial.space import Categorical, Distribution, Float, Int, SearchSpace, grid_value, plain
+from hyperdial.space import (
+    Categorical,
+    Distribution,
+    Float,
+    Int,
+    SearchSpace,
+    grid_index,
+    grid_value,
+    plain,
+)
 
 #: Integers up to this magnitude are exact floats (and their differences too).
 _EXACT = 2**52
@@ -48,19 +57,22 @@ def _exact_index(u: float, n: int) -> int:
 
 def _exact_position(d: Int, value: Any) -> float:
     """The bin-centre encoding of ``value`` (any number) for an Int, computed exactly."""
-    n = (d.high - d.low) // d.step + 1
+    n = _grid_size(d)
     x = Fraction(plain(value))
     return float((2 * (x - d.low) + d.step) / (2 * d.step * n))
+
+
+def _grid_size(d: Float | Int) -> int:
+    """Number of values of an Int or a stepped Float (`grid_value` numbers them from 0)."""
+    return grid_index(d, d.high) + 1
 
 
 def n_values(d: Distribution) -> int | None:
     """Number of distinct values, or None for a continuous float."""
     if isinstance(d, Categorical):
         return len(d.choices)
-    if isinstance(d, Int):
-        return (d.high - d.low) // d.step + 1
-    if d.step is not None:
-        return round((d.high - d.low) / d.step) + 1
+    if isinstance(d, Int) or d.step is not None:
+        return _grid_size(d)
     return None
 
 
@@ -87,13 +99,13 @@ def encode_column(d: Distribution, values: Sequence[Any]) -> np.ndarray:
             lo, hi = _int_log_bounds(d)
             out[mask] = (np.log(x) - lo) / (hi - lo)
         else:
-            n = (d.high - d.low) // d.step + 1
+            n = _grid_size(d)
             out[mask] = ((x - d.low) / d.step + 0.5) / n
     elif d.log:
         lo, hi = np.log(d.low), np.log(d.high)
         out[mask] = (np.log(x) - lo) / (hi - lo)
     elif d.step is not None:
-        n = round((d.high - d.low) / d.step) + 1
+        n = _grid_size(d)
         out[mask] = ((x - d.low) / d.step + 0.5) / n
     else:
         out[mask] = (x - d.low) / (d.high - d.low)
@@ -113,7 +125,7 @@ def decode_column(d: Distribution, u: np.ndarray) -> list[Any]:
             lo, hi = _int_log_bounds(d)
             v = np.round(np.exp(lo + u * (hi - lo)))
             return [min(max(int(x), d.low), d.high) for x in v.tolist()]  # exact bounds
-        n = (d.high - d.low) // d.step + 1
+        n = _grid_size(d)
         if _exact(d):
             return [d.low + _exact_index(x, n) * d.step for x in u.tolist()]
         k = np.minimum((u * n).astype(np.int64), n - 1)
@@ -121,7 +133,7 @@ def decode_column(d: Distribution, u: np.ndarray) -> list[Any]:
         return ints
     assert isinstance(d, Float)
     if d.step is not None:
-        n = round((d.high - d.low) / d.step) + 1
+        n = _grid_size(d)
         k = np.minimum(np.floor(u * float(n)), n - 1)
         grid = np.where(k >= n - 1, d.high, np.minimum(d.low + k * d.step, d.high))
         stepped: list[float] = grid.tolist()  # Python floats, as `grid_value` writes them
@@ -146,12 +158,12 @@ def decode_value(d: Distribution, u: float) -> Any:
         if d.log:
             lo, hi = _int_log_bounds(d)
             return min(max(round(math.exp(lo + u * (hi - lo))), d.low), d.high)
-        n = (d.high - d.low) // d.step + 1
+        n = _grid_size(d)
         k = _exact_index(u, n) if _exact(d) else min(int(u * n), n - 1)
         return d.low + k * d.step
     assert isinstance(d, Float)
     if d.step is not None:
-        n = round((d.high - d.low) / d.step) + 1
+        n = _grid_size(d)
         return grid_value(d, min(int(u * float(n)), n - 1))
     if d.log:
         lo, hi = math.log(d.low), math.log(d.high)

@@ -185,7 +185,6 @@ def run_optimize(study: Study, func: ObjectiveFunc, *, n_trials: int | None,
             except BaseException:  # (a failed objective ended its trial; a failed write not)
                 study._release_patient(number)
                 raise
-            study._log_finished(record)  # Optuna's INFO line (one level check when off)
             if gc_after_trial:
                 gc.collect()
             if progress is not None:

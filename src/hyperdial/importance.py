@@ -154,7 +154,7 @@ class PedAnovaImportanceEvaluator(ImportanceEvaluator):
         ``alpha**2 / beta`` times its own divergence, as in Optuna 5 (after Watanabe et al.);
         an unconditional parameter has one regime of weight 1. Regimes of fewer than 2
         trials, or whose distribution has one value, add nothing."""
-        trials, loss = _usable(history, (), target)
+        trials, loss, _ = _usable(history, (), target)
         order = np.argsort(loss, kind="stable")
         n_top = math.ceil(self.target_quantile * len(trials))
         if n_top < 2:
@@ -281,8 +281,7 @@ class _ForestEvaluator(ImportanceEvaluator):
         from hyperdial._optional import require
 
         ensemble = require("sklearn.ensemble", "sklearn")
-        trials, loss = _usable(history, params, target)
-        space = SearchSpace({n: trials[0].distributions[n] for n in params})
+        trials, loss, space = _usable(history, params, target)
         forest = ensemble.RandomForestRegressor(
             n_estimators=self.n_trees, max_depth=self.max_depth, min_samples_split=2,
             min_samples_leaf=1, random_state=self.seed)
@@ -381,7 +380,7 @@ def surrogate(history: History, params: Sequence[str], target: Target | None = N
     ``seed``, beyond)."""
     from hyperdial.samplers import _gp_math as gpm
 
-    trials, loss = _usable(history, params, target)
+    trials, loss, space = _usable(history, params, target)
     if len(trials) < 5:
         raise ValueError(f"a Gaussian-process model needs at least 5 completed trials, "
                          f"got {len(trials)}")
@@ -389,7 +388,6 @@ def surrogate(history: History, params: Sequence[str], target: Target | None = N
     if len(trials) > max_trials:
         keep = np.sort(rng.choice(len(trials), max_trials, replace=False))
         trials, loss = [trials[i] for i in keep], loss[keep]
-    space = SearchSpace({n: trials[0].distributions[n] for n in params})
     dists = list(space.values())
     is_cat = np.array([isinstance(d, Categorical) for d in dists])
     x = encode(space, [t.params for t in trials])
@@ -430,9 +428,10 @@ def regimes(trials: Sequence[TrialRecord], name: str) -> dict[Distribution, list
 
 
 def _usable(history: History, params: Sequence[str],
-            target: Target | None) -> tuple[list[TrialRecord], np.ndarray]:
-    """Completed trials holding every one of ``params`` with one distribution each, and their
-    losses (``target``, or the single objective turned into minimisation)."""
+            target: Target | None) -> tuple[list[TrialRecord], np.ndarray, SearchSpace]:
+    """Completed trials holding every one of ``params`` with one distribution each, their
+    losses (``target``, or the single objective turned into minimisation), and the space of
+    ``params`` they share."""
     first: dict[str, Distribution] = {}
     trials = []
     for t in history.completed:
@@ -446,7 +445,7 @@ def _usable(history: History, params: Sequence[str],
     if target is None:
         loss = history.sign() * loss
     keep = np.isfinite(loss)
-    return [t for t, k in zip(trials, keep, strict=True) if k], loss[keep]
+    return [t for t, k in zip(trials, keep, strict=True) if k], loss[keep], SearchSpace(first)
 
 
 def as_history(study: Study | History) -> History:

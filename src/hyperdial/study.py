@@ -360,10 +360,8 @@ class Study:
                                          "ends a trial once")
             with self._lock:
                 return self._view.get(number)
-        record = self._finish(trial, values, state, fail_reason=fail_reason,
-                              traceback=traceback)[0]
-        self._log_finished(record)
-        return record
+        return self._finish(trial, values, state, fail_reason=fail_reason,
+                            traceback=traceback)[0]
 
     def _log_finished(self, record: TrialRecord) -> None:
         """Optuna's INFO line for a trial that completed or was pruned; formatted only when
@@ -476,6 +474,7 @@ class Study:
             record = self._view.get(number)
         if live is not None:
             live.finished_as = record.state  # FAIL if another worker ended it meanwhile
+        self._log_finished(record)  # every end passes here: `tell` and `optimize` alike
         if not start_next:
             return record, None
         if next_number is None:  # the end was refused, and the start with it
@@ -729,11 +728,15 @@ class Study:
             return []
         self._last_stale_check = now
         stale = self._storage.fail_stale(self._info.id, self.grace_period)
-        if stale and self.failed_trial_retries:
-            history = self.history()
-            for number in stale:
-                self._requeue(history, number)
+        self._requeue_all(stale)
         return stale
+
+    def _requeue_all(self, numbers: Sequence[int]) -> None:
+        """Re-queue the failed trials ``numbers`` if retries are on (see `_requeue`)."""
+        if numbers and self.failed_trial_retries:
+            history = self.history()
+            for number in numbers:
+                self._requeue(history, number)
 
     def _requeue(self, history: History, number: int) -> None:
         record = history.trials[number]
@@ -811,11 +814,11 @@ def _kept_system_attrs(system_attrs: Mapping[str, Any]) -> dict[str, Any]:
     kept = {k: v for k, v in system_attrs.items() if k not in _LOCAL_SYSTEM_ATTRS}
     for key, value in kept.items():
         if key.startswith(CONSTRAINT_PREFIX):
-            v = plain(value)
-            if isinstance(v, bool) or not isinstance(v, Real) or math.isnan(v):
+            try:
+                (kept[key],) = checked_constraints([value])
+            except ValueError:
                 raise ValueError(f"cannot add the trial: its constraint {key!r} is {value!r}, "
-                                 "not a number")
-            kept[key] = float(v)
+                                 "not a number") from None
     out: dict[str, Any] = json_ready("system_attrs", kept)
     return out
 

@@ -201,18 +201,3 @@ def test_categorical_choices_of_any_type_each_get_their_own_labelled_position(
         assert ax.collections[-1].get_offsets()[:, k].tolist() == positions
         assert [tick.get_text() for tick in axis.get_ticklabels()] == labels
         assert axis.get_ticklocs().tolist() == list(range(len(choices)))
-
-
-def test_the_matplotlib_plots_are_an_attribute_after_a_plain_import() -> None:
-    """Optuna code reads ``optuna.visualization.matplotlib.plot_...`` after ``import optuna``;
-    a fresh interpreter, so no earlier test has imported the submodule."""
-    import subprocess
-    import sys
-
-    code = ("import hyperdial as hd, sys\n"
-            "assert 'hyperdial.visualization.matplotlib' not in sys.modules\n"
-            "print(callable(hd.visualization.matplotlib.plot_optimization_history))\n"
-            "try:\n    hd.visualization.nope\nexcept AttributeError as e:\n    print(e)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.splitlines()
-    assert out == ["True", "module 'hyperdial.visualization' has no attribute 'nope'"]

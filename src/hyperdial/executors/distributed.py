@@ -27,6 +27,7 @@ from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
+from hyperdial._checks import safe_url
 from hyperdial.executors.base import Executor
 from hyperdial.stoppers import Stopper
 from hyperdial.trial import TASK_ATTR, TrialState
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from hyperdial.pruners.base import Pruner
     from hyperdial.samplers.base import Sampler
     from hyperdial.study import Study
-    from hyperdial.trial import Trial
+    from hyperdial.trial import Trial, TrialRecord
 
 #: Why a trial lost with its task is failed.
 LOST_REASON = ("lost: its task ended without finishing it (the worker process died: killed, "
@@ -140,7 +141,7 @@ def _where(url: str) -> str:
     """The URL without its password, and where a relative SQLite path points."""
     from hyperdial.storage import journal_path
 
-    shown = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    shown = safe_url(url)
     match = re.match(r"sqlite(?:\+\w+)?:///([^?]+)", url)
     path = journal_path(url) or (match.group(1) if match else None)
     if path is not None and not os.path.isabs(path):
@@ -153,12 +154,10 @@ def _where(url: str) -> str:
 
 def _counted(history: History) -> int:
     """Finished trials, less failed ones that were retried (their retry counts instead)."""
-    latest: dict[int, int] = {}  # a trial's first attempt -> its latest attempt
-    for t in history.trials:
-        origin = t.system_attrs.get("retry_of", t.number)
-        latest[origin] = max(latest.get(origin, t.number), t.number)
-    return sum(1 for t in history.trials if t.state.is_finished()
-               and latest[t.system_attrs.get("retry_of", t.number)] == t.number)
+    latest: dict[int, TrialRecord] = {}  # a trial's first attempt -> its latest attempt
+    for t in history.trials:  # in number order: a later attempt replaces an earlier one
+        latest[t.system_attrs.get("retry_of", t.number)] = t
+    return sum(t.state.is_finished() for t in latest.values())
 
 
 def _waiting_retries(history: History) -> list[int]:
@@ -187,7 +186,7 @@ def _fail_lost(study: Study, run: str) -> list[int]:
             and str(t.system_attrs.get(TASK_ATTR, "")).startswith(run)]
     if not lost:
         return []
-    study_id = study.storage.get_study(study.study_name).id
+    study_id = study._info.id
     failed = []
     for number in lost:
         try:
@@ -197,10 +196,7 @@ def _fail_lost(study: Study, run: str) -> list[int]:
         except TrialFinishedError:  # failed as stale meanwhile, and retried then
             continue
         failed.append(number)
-    if failed and study.failed_trial_retries:
-        history = study.history()
-        for number in failed:
-            study._requeue(history, number)  # as a stale trial is retried
+    study._requeue_all(failed)  # as stale trials are retried
     return failed
 
 
@@ -220,7 +216,7 @@ def _task(objective: Callable[..., Any], study_name: str, storage: str, n_trials
     stopper = _RunStopper(n_trials)
     if stopper.should_stop(study.history()):
         return
-    study_id = study.storage.get_study(study_name).id
+    study_id = study._info.id
 
     def tagged(trial: Trial) -> Any:
         # Written before the objective runs, so a trial lost with this process is known.

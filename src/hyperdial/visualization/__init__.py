@@ -17,10 +17,10 @@ from hyperdial._lazy import module_getattr
 from hyperdial._optional import require
 from hyperdial.history import History
 from hyperdial.importance import Target, as_history
+from hyperdial.samplers.base import ConstraintsFunc
 from hyperdial.visualization._series import (
     STATE_COLOURS,
     Column,
-    ConstraintsFunc,
     Targets,
     contour_grid,
     curves,

@@ -13,6 +13,7 @@ import numpy as np
 
 from hyperdial.history import History
 from hyperdial.importance import Target, as_history, param_names, target_values
+from hyperdial.samplers.base import ConstraintsFunc
 from hyperdial.space import Categorical, Distribution, Float, Int
 from hyperdial.trial import TrialRecord, TrialState, violation
 
@@ -255,8 +256,6 @@ class ParetoGroup:
     columns: list[list[float]]
 
 
-#: A trial's constraint values (Optuna's ``constraints_func``): feasible when all are <= 0.
-ConstraintsFunc = Callable[[TrialRecord], Sequence[float]]
 #: A trial's point on a Pareto-front plot (Optuna's ``targets``): 2 or 3 values.
 Targets = Callable[[TrialRecord], Sequence[float]]
 
@@ -281,13 +280,12 @@ def pareto_groups(study: Study | History, target_names: Sequence[str] | None, *,
                          "pass targets= (a function of a trial giving 2 or 3 values) to plot "
                          "others")
 
-    def feasible(t: TrialRecord) -> bool:
-        if constraints_func is None:
-            return violation(t) == 0.0
-        return all(float(c) <= 0.0 for c in constraints_func(t))
-
-    ok = [t for t in history.completed if feasible(t)]
-    infeasible = [t for t in history.completed if not feasible(t)]
+    if constraints_func is None:
+        ok = list(history.feasible)
+    else:
+        ok = [t for t in history.completed if all(float(c) <= 0.0 for c in constraints_func(t))]
+    kept = {t.number for t in ok}
+    infeasible = [t for t in history.completed if t.number not in kept]
     from hyperdial._pareto import non_dominated
 
     mask = non_dominated(history.loss(ok)) if ok else np.zeros(0, dtype=bool)

@@ -18,6 +18,7 @@ import numpy as np
 
 from hyperdial._optional import require
 from hyperdial.importance import Target, as_history
+from hyperdial.samplers.base import ConstraintsFunc
 from hyperdial.visualization import _series as series
 
 if TYPE_CHECKING:
@@ -167,7 +168,7 @@ def plot_param_importances(study: Study | History, *,
 def plot_pareto_front(study: Study | History, *,
                       target_names: Sequence[str] | None = None,
                       include_dominated_trials: bool = True,
-                      constraints_func: series.ConstraintsFunc | None = None,
+                      constraints_func: ConstraintsFunc | None = None,
                       targets: series.Targets | None = None) -> Any:
     """Completed trials of a study of 2 or 3 objectives, the Pareto front in red and
     infeasible trials in grey; axes named ``target_names``, else the study's metric names.
