@@ -156,19 +156,25 @@ def lc(x: float, step: int) -> float:
     return (x - 0.3) ** 2 + (1.0 + 3 * x) / (step + 1)
 
 
-@pytest.mark.parametrize("bootstrap_count", [0, 4])
-def test_asha_decides_as_optuna_does(bootstrap_count: int) -> None:
+@pytest.mark.parametrize(("bootstrap_count", "every_step"), [(0, True), (4, True), (0, False)])
+def test_asha_decides_as_optuna_does(bootstrap_count: int, every_step: bool) -> None:
+    """Also when reports skip steps: one report past several rungs is judged at each of them
+    (validating every few epochs left 183 decisions different from Optuna's over 6 seeds)."""
     optuna = pytest.importorskip("optuna")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    xs = np.random.default_rng(0).random(40).tolist()
+    rng = np.random.default_rng(0)
+    xs = rng.random(40).tolist()
+    schedules = {x: list(range(1, 28)) if every_step else
+                 sorted(rng.choice(np.arange(1, 28), size=5, replace=False).tolist())
+                 for x in xs}
 
     def objective(trial: object, pruned: type[Exception]) -> float:
         x = trial.suggest_float("x", 0.0, 1.0)  # type: ignore[attr-defined]
-        for step in range(1, 28):
+        for step in schedules[x]:
             trial.report(lc(x, step), step)  # type: ignore[attr-defined]
             if trial.should_prune():  # type: ignore[attr-defined]
                 raise pruned()
-        return lc(x, 27)
+        return lc(x, schedules[x][-1])
 
     ours = hd.create_study(pruner=SuccessiveHalvingPruner(1, 3, 0,
                                                           bootstrap_count=bootstrap_count))
@@ -184,6 +190,7 @@ def test_asha_decides_as_optuna_does(bootstrap_count: int) -> None:
         theirs.optimize(lambda t: objective(t, optuna.TrialPruned), n_trials=len(xs))
     assert [max(t.intermediate_values) for t in ours.trials] == [
         max(t.intermediate_values) for t in theirs.trials]
+    assert [t.state.name for t in ours.trials] == [t.state.name for t in theirs.trials]
     assert sum(t.state is hd.TrialState.PRUNED for t in ours.trials) > 20
     # the first bootstrap_count trials stop at the first rung, whatever their values
     assert all(max(t.intermediate_values) == 1 for t in ours.trials[:bootstrap_count])

@@ -186,6 +186,21 @@ def rung_value(curve: Mapping[int, float | tuple[float, ...]], resource: int,
     return curve[min(steps)] if steps else None
 
 
+def _entered(trial: TrialRecord, resource: int, rungs: np.ndarray) -> bool:
+    """Whether ``trial`` entered the rung at ``resource``: it reported there or later, and, if
+    pruned at a report that reached several rungs at once, this is the lowest of them (where
+    it is taken to have stopped; Optuna records the rungs a trial passed, not stored here)."""
+    steps = [s for s in trial.intermediate_values if s >= resource]
+    if not steps:
+        return False
+    first = min(steps)
+    if trial.state is not TrialState.PRUNED or first != trial.last_step:
+        return True
+    below = [s for s in trial.intermediate_values if s < first]
+    lowest = next(int(r) for r in rungs if not below or r > max(below))
+    return resource == lowest
+
+
 def _loss_rows(history: History, values: Sequence[float | tuple[float, ...]]) -> np.ndarray:
     """Reported values (numbers or vectors) as minimisation rows, shape (n, m)."""
     m = history.n_objectives
@@ -327,19 +342,25 @@ class SuccessiveHalvingPruner(Pruner):
         others = [t for t in history.trials if t.number != trial.number]
         if self.synchronous:
             return self._decide_synchronous(history, others, trial, rungs)
-        r = int(rungs[-1])
-        if min(s for s in trial.intermediate_values if s >= r) != last:
-            return Decision.CONTINUE  # rung already judged at an earlier report
+        # The rungs this report reaches first: every one since the previous report, lowest
+        # first (a trial reporting at steps 1 and 10 is judged at rungs 3 and 9, as Optuna
+        # walks them); the others were judged at earlier reports.
+        judged = [int(r) for r in rungs
+                  if min(s for s in trial.intermediate_values if s >= r) == last]
+        if not judged:
+            return Decision.CONTINUE
         if np.isnan(np.asarray(trial.intermediate_values[last], dtype=float)).any():
             return Decision.PRUNE  # a diverged trial never goes on (Optuna's rule too)
-        entries = [t for t in others if t.state is not TrialState.WAITING
-                   and rung_value(t.intermediate_values, r) is not None]
-        entries.append(trial)
-        if len(entries) <= self.bootstrap_count:
-            return Decision.PRUNE  # the rung's first entrants only set its bar
-        promoted = is_promoted(self.rung_losses(history, entries, r), len(entries) - 1,
-                               len(entries) // self.reduction_factor)
-        return Decision.CONTINUE if promoted else Decision.PRUNE
+        for r in judged:
+            entries = [t for t in others if t.state is not TrialState.WAITING
+                       and _entered(t, r, rungs)]
+            entries.append(trial)
+            if len(entries) <= self.bootstrap_count:
+                return Decision.PRUNE  # the rung's first entrants only set its bar
+            if not is_promoted(self.rung_losses(history, entries, r), len(entries) - 1,
+                               len(entries) // self.reduction_factor):
+                return Decision.PRUNE
+        return Decision.CONTINUE
 
     def rung_losses(self, history: History, entries: Sequence[TrialRecord],
                     resource: int) -> np.ndarray:
