@@ -28,6 +28,7 @@ partition of the space) and `MeanDecreaseImpurityImportanceEvaluator` (the fores
 from __future__ import annotations
 
 import math
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -242,7 +243,8 @@ class SobolImportanceEvaluator(ImportanceEvaluator):
         all of the model's mean loss, in the loss's units squared."""
         from scipy.stats import qmc
 
-        mean = surrogate(history, params, target, max_trials=self.max_trials, seed=self.seed)
+        mean = surrogate(history, params, target, max_trials=self.max_trials, seed=self.seed,
+                         merge_ranges=True)
         d = len(params)
         ab = qmc.Sobol(2 * d, scramble=True, seed=self.seed).random(self.n_samples)
         a, b = ab[:, :d], ab[:, d:]
@@ -281,7 +283,7 @@ class _ForestEvaluator(ImportanceEvaluator):
         from hyperdial._optional import require
 
         ensemble = require("sklearn.ensemble", "sklearn")
-        trials, loss, space = _usable(history, params, target)
+        trials, loss, space = _usable(history, params, target, merge_ranges=True)
         forest = ensemble.RandomForestRegressor(
             n_estimators=self.n_trees, max_depth=self.max_depth, min_samples_split=2,
             min_samples_leaf=1, random_state=self.seed)
@@ -372,15 +374,18 @@ def tree_main_effects(tree: Any, d: int) -> np.ndarray:
 
 
 def surrogate(history: History, params: Sequence[str], target: Target | None = None, *,
-              max_trials: int = 300, seed: int = 0) -> Callable[[np.ndarray], np.ndarray]:
+              max_trials: int = 300, seed: int = 0, merge_ranges: bool = False
+              ) -> Callable[[np.ndarray], np.ndarray]:
     """A Gaussian-process model of the objective over ``params``: a function from rows of the
     unit cube (one column per parameter, in order) to the model's mean loss (the objective
     turned into minimisation, or ``target``). Fitted on standardised losses, by maximum a
     posteriori, to at most ``max_trials`` completed trials (a random subset, drawn with
-    ``seed``, beyond)."""
+    ``seed``, beyond). The cube is that of each parameter's first distribution, or with
+    ``merge_ranges`` of the union of its ranges where only its range changed (see
+    `_usable`)."""
     from hyperdial.samplers import _gp_math as gpm
 
-    trials, loss, space = _usable(history, params, target)
+    trials, loss, space = _usable(history, params, target, merge_ranges=merge_ranges)
     if len(trials) < 5:
         raise ValueError(f"a Gaussian-process model needs at least 5 completed trials, "
                          f"got {len(trials)}")
@@ -427,25 +432,56 @@ def regimes(trials: Sequence[TrialRecord], name: str) -> dict[Distribution, list
     return out
 
 
-def _usable(history: History, params: Sequence[str],
-            target: Target | None) -> tuple[list[TrialRecord], np.ndarray, SearchSpace]:
-    """Completed trials holding every one of ``params`` with one distribution each, their
-    losses (``target``, or the single objective turned into minimisation), and the space of
-    ``params`` they share."""
-    first: dict[str, Distribution] = {}
-    trials = []
-    for t in history.completed:
-        if all(n in t.params for n in params) and all(
-                first.setdefault(n, t.distributions[n]) == t.distributions[n] for n in params):
-            trials.append(t)
+def _distributions_of(trials: Sequence[TrialRecord], name: str) -> list[Distribution]:
+    """The distinct distributions that parameter ``name`` has in ``trials`` (all hold it), in
+    the order they first appear."""
+    return list(dict.fromkeys(t.distributions[name] for t in trials))
+
+
+def _merged(dists: Sequence[Distribution]) -> Distribution | None:
+    """One distribution for a parameter asked with each of ``dists``: the one, or the union of
+    their ranges when they differ in nothing else (floats without a step of one scale, integers
+    of one scale and grid), on which every value encodes where it lies; None otherwise."""
+    if len(dists) == 1:
+        return dists[0]
+    floats = [d for d in dists if isinstance(d, Float) and d.step is None]
+    if len(floats) == len(dists) and len({d.log for d in floats}) == 1:
+        return Float(min(d.low for d in floats), max(d.high for d in floats), log=floats[0].log)
+    ints = [d for d in dists if isinstance(d, Int)]
+    if len(ints) == len(dists) and len({(d.log, d.step, d.low % d.step) for d in ints}) == 1:
+        return Int(min(d.low for d in ints), max(d.high for d in ints), log=ints[0].log,
+                   step=ints[0].step)
+    return None
+
+
+def _usable(history: History, params: Sequence[str], target: Target | None, *,
+            merge_ranges: bool = False) -> tuple[list[TrialRecord], np.ndarray, SearchSpace]:
+    """Completed trials holding every one of ``params``, their losses (``target``, or the
+    single objective turned into minimisation), and the space of ``params`` they share. A
+    parameter asked with several distributions (its range changed during the study) is
+    judged on the trials holding its first one, with a warning that says how many; with
+    ``merge_ranges``, where they differ only in range, on every trial over the union of the
+    ranges (`_merged`)."""
+    trials = [t for t in history.completed if all(n in t.params for n in params)]
     if not trials:
         raise ValueError("no completed trial" + (f" holds all of {list(params)}" if params
                                                  else " to judge"))
+    space: dict[str, Distribution] = {}
+    for name in params:
+        dists = _distributions_of(trials, name)
+        one = _merged(dists) if merge_ranges or len(dists) == 1 else None
+        if one is None:
+            before, one = len(trials), dists[0]
+            trials = [t for t in trials if t.distributions[name] == one]
+            warnings.warn(f"parameter {name!r} was asked with {len(dists)} distributions "
+                          f"({', '.join(map(str, dists))}): it is judged on the {len(trials)} "
+                          f"of {before} trials that hold the first", UserWarning, stacklevel=3)
+        space[name] = one
     loss = target_values(history, trials, target)
     if target is None:
         loss = history.sign() * loss
     keep = np.isfinite(loss)
-    return [t for t, k in zip(trials, keep, strict=True) if k], loss[keep], SearchSpace(first)
+    return [t for t, k in zip(trials, keep, strict=True) if k], loss[keep], SearchSpace(space)
 
 
 def as_history(study: Study | History) -> History:
@@ -456,12 +492,29 @@ def as_history(study: Study | History) -> History:
 def param_names(history: History, params: Sequence[str] | None,
                 evaluator: ImportanceEvaluator | None = None) -> list[str]:
     """The named parameters; by default those any completed trial holds for an evaluator
-    that judges each parameter on its own trials (PED-ANOVA), else those every one holds."""
+    that judges each parameter on its own trials (PED-ANOVA); for another evaluator, those
+    every one holds with distributions that `_merged` makes one (a range changed during the
+    study), with a warning naming the others; without an evaluator (a plot), those every one
+    holds with one distribution."""
     if params is not None:
         return list(params)
-    if evaluator is not None and evaluator.per_parameter:
-        return sorted({n for t in history.completed for n in t.params})
-    return list(history.completed_space)
+    if evaluator is None:
+        return list(history.completed_space)
+    trials = history.completed
+    if evaluator.per_parameter:
+        return sorted({n for t in trials for n in t.params})
+    held = [n for n in (trials[0].distributions if trials else ())
+            if all(n in t.params for t in trials)]
+    clashes = {n: dists for n in held
+               if _merged(dists := _distributions_of(trials, n)) is None}
+    if clashes:
+        warnings.warn(
+            f"{type(evaluator).__name__} leaves out {list(clashes)}: each was asked with "
+            "distributions that differ in more than their range ("
+            + "; ".join(f"{n}: {', '.join(map(str, d))}" for n, d in clashes.items())
+            + "), and it judges all trials in one space. Name one in params=[...] to judge it "
+            "on the trials that hold its first distribution", UserWarning, stacklevel=3)
+    return [n for n in held if n not in clashes]
 
 
 def _judged(study: Study | History) -> History:
@@ -509,11 +562,11 @@ def get_param_interactions(study: Study | History, *,
     `get_param_importances`); with fewer than two parameters: ``{}``.
     """
     history = _judged(study)
-    names = param_names(history, params)
+    evaluator = evaluator or SobolImportanceEvaluator()
+    names = param_names(history, params, evaluator)
     if len(names) < 2:
         return {}
-    _, pairs, total = (evaluator or SobolImportanceEvaluator()).evaluate_pairs(
-        history, names, target)
+    _, pairs, total = evaluator.evaluate_pairs(history, names, target)
     if normalize:
         pairs = {k: (v / total if total > 0 else 0.0) for k, v in pairs.items()}
     return dict(sorted(pairs.items(), key=lambda kv: -kv[1]))

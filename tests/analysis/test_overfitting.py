@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
 from sklearn.tree import DecisionTreeClassifier
 
 import hyperdial as hd
@@ -124,3 +127,113 @@ def test_top_k_must_be_a_positive_count(top_k: Any) -> None:
     with pytest.raises(ValueError, match="top_k .* an int >= 1"):
         holdout_check(object(), None, None, top_k=top_k)
     assert len(study_holdout_check(study, lambda p: 0.0, top_k=np.int64(1), warn=False).rows) == 1
+
+
+class _Weighted(LogisticRegression):
+    """A logistic regression that must be fitted with ``sample_weight`` (as a search was)."""
+
+    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: Any = None) -> _Weighted:
+        if sample_weight is None:
+            raise ValueError("this model needs sample_weight")
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.fixture(scope="module")
+def rare() -> tuple[np.ndarray, np.ndarray]:
+    """A rare positive class, upweighted in training: weights change every model."""
+    return make_classification(n_samples=600, n_features=10, weights=[0.9, 0.1], random_state=0)
+
+
+def test_holdout_refits_with_the_fit_params_of_the_search(
+        rare: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = rare
+    X_train, y_train, X_test, y_test = X[:300], y[:300], X[300:], y[300:]
+    weight = np.where(y_train == 1, 20.0, 1.0)
+    search = HyperdialSearchCV(_Weighted(), {"C": hd.Float(1e-3, 1e2, log=True)}, n_trials=4,
+                               cv=3, random_state=0, scoring="recall")
+    search.fit(X_train, y_train, sample_weight=weight)
+    report = holdout_check(search, X_test, y_test, X_train=X_train, y_train=y_train,
+                           fit_params={"sample_weight": weight}, top_k=4, warn=False)
+    assert len(report.rows) == 4
+    for row in report.rows:  # each configuration scored as the search fitted it
+        model = LogisticRegression(C=row.params["C"]).fit(X_train, y_train, sample_weight=weight)
+        assert row.test == pytest.approx(search.scorer_(model, X_test, y_test))
+
+
+def _smallest_c(results: Mapping[str, Any]) -> int:
+    """A callable refit: the most regularised configuration, whatever its rank."""
+    return int(np.argmin([p["C"] for p in results["params"]]))
+
+
+def test_holdout_starts_from_what_a_callable_refit_picked(
+        rare: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = rare
+    X_train, y_train, X_test, y_test = X[:300], y[:300], X[300:], y[300:]
+    space = {"C": hd.Float(1e-4, 1e2, log=True)}
+    search = HyperdialSearchCV(LogisticRegression(), space, n_trials=6, cv=3, random_state=0,
+                               refit=_smallest_c).fit(X_train, y_train)
+    res = search.cv_results_
+    assert res["rank_test_score"][search.best_index_] > 1  # not the best by validation
+    report = holdout_check(search, X_test, y_test, X_train=X_train, y_train=y_train, top_k=3,
+                           warn=False)
+    assert report.best.params == search.best_params_
+    assert report.best.rank == res["rank_test_score"][search.best_index_]
+    assert report.best.validation == pytest.approx(res["mean_test_score"][search.best_index_])
+    assert report.best.test == pytest.approx(search.score(X_test, y_test))  # best_estimator_
+    assert [r.rank for r in report.rows[1:]] == [1, 2]  # then the others, by rank
+    scoring = {"acc": "accuracy", "bal": "balanced_accuracy"}
+    several = HyperdialSearchCV(LogisticRegression(), space, n_trials=4, cv=3, random_state=0,
+                                scoring=scoring, refit=_smallest_c).fit(X_train, y_train)
+    first = holdout_check(several, X_test, y_test, top_k=1, warn=False)  # the first metric
+    assert first.best.test == pytest.approx(
+        several.scorer_["acc"](several.best_estimator_, X_test, y_test))
+    assert first.best.params == several.best_params_
+    bal = holdout_check(several, X_test, y_test, metric="bal", top_k=1, warn=False)
+    assert bal.best.validation == pytest.approx(
+        several.cv_results_["mean_test_bal"][several.best_index_])
+    assert bal.best.test == pytest.approx(
+        several.scorer_["bal"](several.best_estimator_, X_test, y_test))
+    with pytest.raises(ValueError, match=r"metric='f1' is not one of .*\['acc', 'bal'\]"):
+        holdout_check(several, X_test, y_test, metric="f1", top_k=1)
+
+
+def test_nested_cv_with_a_callable_refit_and_several_metrics(
+        rare: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = rare
+    space = {"C": hd.Float(1e-4, 1e2, log=True)}
+    search = HyperdialSearchCV(LogisticRegression(), space, n_trials=3, cv=3, random_state=0,
+                               refit=_smallest_c)
+    report = nested_cv(search, X[:300], y[:300], cv=3, warn=False)
+    assert all(p["C"] < 1e-2 for p in report.best_params)  # each fold kept the smallest C
+    scoring = {"acc": "accuracy", "bal": "balanced_accuracy"}
+    several = nested_cv(search.set_params(scoring=scoring), X[:300], y[:300], cv=3,
+                        metric="bal", warn=False)
+    assert several.outer_scores != report.outer_scores  # balanced accuracy, not accuracy
+    assert len(several.inner_scores) == 3 and all(0.0 < s <= 1.0 for s in several.inner_scores)
+
+
+def test_nested_cv_passes_groups_and_fit_params_and_raises_what_failed(
+        rare: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = rare
+    groups = np.arange(len(y)) % 10
+    search = HyperdialSearchCV(_Weighted(), {"C": hd.Float(1e-3, 1e2, log=True)}, n_trials=2,
+                               cv=GroupKFold(3), random_state=0)
+    weight = np.where(y == 1, 20.0, 1.0)
+    report = nested_cv(search, X, y, groups=groups, cv=GroupKFold(3),
+                       fit_params={"sample_weight": weight}, warn=False)
+    assert len(report.outer_scores) == 3
+    with pytest.raises(ValueError, match="needs sample_weight"):  # not an AttributeError after
+        nested_cv(search, X, y, groups=groups, cv=GroupKFold(3), warn=False)
+
+
+def test_nested_cv_gives_each_outer_fold_its_own_stored_study(
+        tmp_path: Path, rare: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = rare
+    url = f"sqlite:///{tmp_path / 'nested.db'}"
+    search = HyperdialSearchCV(LogisticRegression(), {"C": hd.Float(1e-3, 1e2, log=True)},
+                               n_trials=2, cv=3, random_state=0, storage=url, study_name="lr")
+    report = nested_cv(search, X[:300], y[:300], cv=3, n_jobs=2, warn=False)
+    assert len(report.outer_scores) == 3
+    for k in range(3):  # the folds tune on different rows: one study each
+        assert len(hd.load_study(study_name=f"lr-outer{k}", storage=url).trials) == 2
+    assert search.study_name == "lr"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.datasets import make_classification
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier, SGDClassifier
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, make_scorer
 from sklearn.model_selection import (
     GridSearchCV,
     RandomizedSearchCV,
@@ -35,6 +38,7 @@ from hyperdial.integrations.sklearn import (
     FitWorkerDied,
     HyperdialHalvingSearchCV,
     HyperdialSearchCV,
+    _scoring_name,
 )
 
 
@@ -127,16 +131,16 @@ class _Flaky(ClassifierMixin, BaseEstimator):
 
 def test_error_score_nan_fails_trials_and_raise_propagates(
         data: tuple[np.ndarray, np.ndarray]) -> None:
-    kw: dict[str, Any] = {"n_trials": 6, "cv": 2, "sampler": hd.samplers.RandomSampler(seed=3)}
-    search = HyperdialSearchCV(_Flaky(), {"fail": [True, False]}, **kw)
+    search = HyperdialSearchCV(_Flaky(), {"fail": [True, False]}, n_trials=2, cv=2)
     with pytest.warns(FitFailedWarning), pytest.warns(UserWarning, match="non-finite"):
         search.fit(*data)
     failed = np.isnan(search.cv_results_["mean_test_score"])
-    assert 0 < failed.sum() < 6
+    assert failed.sum() == 1  # each configuration once
     assert search.best_params_ == {"fail": False}
     states = [t.state for t in search.study_.trials]
     assert states.count(hd.TrialState.FAIL) == failed.sum()
-    raising = HyperdialSearchCV(_Flaky(), {"fail": [True]}, error_score="raise", **kw)
+    raising = HyperdialSearchCV(_Flaky(), {"fail": [True]}, n_trials=1, cv=2,
+                                error_score="raise")
     with pytest.raises(ValueError, match="cannot be fitted"):
         raising.fit(*data)
     assert [t.state for t in raising.study_.trials] == [hd.TrialState.FAIL]
@@ -144,11 +148,11 @@ def test_error_score_nan_fails_trials_and_raise_propagates(
 
 def test_error_score_raise_fails_only_the_trial_whose_fit_raised(
         data: tuple[np.ndarray, np.ndarray]) -> None:
-    search = HyperdialSearchCV(LogisticRegression(max_iter=500), {"C": [1.0, -1.0]}, n_trials=6,
+    search = HyperdialSearchCV(LogisticRegression(max_iter=500), {"C": [1.0, -1.0]}, n_trials=2,
                                cv=2, n_jobs=2, error_score="raise", random_state=3)
     with pytest.raises(ValueError, match="'C' parameter"):
         search.fit(*data)
-    by_c = {t.params["C"]: t for t in search.study_.trials}  # one batch of two, then it raised
+    by_c = {t.params["C"]: t for t in search.study_.trials}  # one batch of two, and it raised
     assert set(by_c) == {1.0, -1.0} and len(search.study_.trials) == 2
     bad, good = by_c[-1.0], by_c[1.0]
     assert bad.state is good.state is hd.TrialState.FAIL
@@ -160,13 +164,13 @@ def test_error_score_raise_fails_only_the_trial_whose_fit_raised(
 
 def test_a_numeric_error_score_completes_the_trial_and_keeps_the_failure(
         data: tuple[np.ndarray, np.ndarray]) -> None:
-    search = HyperdialSearchCV(_Flaky(), {"fail": [True, False]}, n_trials=6, cv=2,
-                               error_score=0.0, sampler=hd.samplers.RandomSampler(seed=3))
+    search = HyperdialSearchCV(_Flaky(), {"fail": [True, False]}, n_trials=2, cv=2,
+                               error_score=0.0)
     with pytest.warns(FitFailedWarning):
         search.fit(*data)
     trials = search.study_.trials
     failed = [t for t in trials if t.params["fail"]]
-    assert 0 < len(failed) < 6
+    assert len(failed) == 1
     for trial in failed:  # scored error_score, as in scikit-learn, and the study goes on
         assert trial.state is hd.TrialState.COMPLETE and trial.value == 0.0
         assert trial.fail_reason is None
@@ -246,6 +250,78 @@ def test_resume_refuses_a_study_whose_trials_mean_something_else(
     search("one", cv=StratifiedKFold(3)).fit(*data)
     assert len(hd.load_study(study_name="one", storage=url).trials) == 4
     assert len(hd.load_study(study_name="many", storage=url).trials) == 2
+
+
+def _accuracy(estimator: Any, X: np.ndarray, y: np.ndarray) -> float:
+    """A scorer by a module-level name: the same in every process."""
+    return float(np.mean(estimator.predict(X) == y))
+
+
+def test_resume_tells_anonymous_scorers_apart_by_their_code(
+        tmp_path: Path, data: tuple[np.ndarray, np.ndarray]) -> None:
+    url = f"sqlite:///{tmp_path / 'search.db'}"
+    space = {"alpha": hd.Float(1e-3, 10.0, log=True)}
+
+    def search(name: str, scoring: Any) -> HyperdialSearchCV:
+        return HyperdialSearchCV(RidgeClassifier(), space, n_trials=2, cv=3, random_state=0,
+                                 scoring=scoring, storage=url, study_name=name)
+
+    search("acc", lambda est, X, y: accuracy_score(y, est.predict(X))).fit(*data)
+    with pytest.raises(ValueError, match=r"scoring='\S*<lambda> #\w{12}', not '\S*<lambda> #"):
+        search("acc", lambda est, X, y: balanced_accuracy_score(y, est.predict(X))).fit(*data)
+    search("acc", lambda est, X, y: accuracy_score(y, est.predict(X))).fit(*data)  # same code
+    search("named", _accuracy).fit(*data)
+    search("named", _accuracy).fit(*data)
+    assert len(hd.load_study(study_name="acc", storage=url).trials) == 4
+    assert hd.load_study(study_name="named", storage=url).user_attrs["sklearn_search"][
+        "scoring"] == "_accuracy"
+    # the identity of a lambda (one with nested code, whose repr holds an address) is the same
+    # in another process, so that a later run resumes
+    source = "scorer = lambda est, X, y: sum(int(a == b) for a, b in zip(est.predict(X), y))"
+    here: dict[str, Any] = {}
+    exec(source, here)
+    there = subprocess.run(
+        [sys.executable, "-c", "from hyperdial.integrations.sklearn import _scoring_name\n"
+         f"{source}\nprint(_scoring_name(scorer))"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    assert there == _scoring_name(here["scorer"]) and there.startswith("<lambda> #")
+    assert _scoring_name(make_scorer(lambda y, p: 0.0)) != _scoring_name(
+        make_scorer(lambda y, p: 1.0))  # make_scorer(<lambda>) for both
+
+
+def test_a_finite_space_smaller_than_the_budget_runs_each_configuration_once(
+        tmp_path: Path, data: tuple[np.ndarray, np.ndarray]) -> None:
+    grid = {"alpha": [0.1, 1.0, 10.0], "fit_intercept": [True, False]}
+
+    def configs(search: HyperdialSearchCV) -> list[tuple[Any, ...]]:
+        return [tuple(sorted(p.items())) for p in search.cv_results_["params"]]
+
+    with pytest.warns(UserWarning, match=r"^The total space of parameters 6 is smaller than "
+                                         r"n_trials=20\. Running 6 trials\.$"):
+        search = HyperdialSearchCV(RidgeClassifier(), grid, n_trials=20, cv=2, n_jobs=4,
+                                   random_state=0).fit(*data)
+    assert len(configs(search)) == len(set(configs(search))) == 6
+    assert len(configs(HyperdialSearchCV(RidgeClassifier(), grid, cv=2).fit(*data))) == 6  # no
+    # warning under the default budget (10), as GridSearchCV users write it
+    with pytest.warns(UserWarning, match="Running 6 trials"):  # a given sampler gets 6 too
+        HyperdialSearchCV(RidgeClassifier(), grid, n_trials=20, cv=2,
+                          sampler=hd.samplers.RandomSampler(seed=0)).fit(*data)
+    # GridSearchCV's keyword, for a list of dicts (2 + 3 configurations)
+    branches = [{"alpha": [0.1, 1.0]}, {"alpha": [10.0], "solver": ["svd", "cholesky", "lsqr"]}]
+    with pytest.warns(UserWarning, match="parameters 5 is smaller than n_iter=9"):
+        by_grid = HyperdialSearchCV(RidgeClassifier(), param_grid=branches, n_iter=9,
+                                    cv=2).fit(*data)
+    assert len(configs(by_grid)) == len(set(configs(by_grid))) == 5
+    assert clone(by_grid).get_params()["param_grid"] == branches
+    with pytest.raises(ValueError, match="one of param_distributions and param_grid"):
+        HyperdialSearchCV(RidgeClassifier(), grid, param_grid=grid).fit(*data)
+    # resumed with batches larger than what is left: the configurations not tried yet, once
+    kw: dict[str, Any] = {"cv": 2, "n_jobs": 4, "random_state": 0, "study_name": "grid",
+                          "storage": f"sqlite:///{tmp_path / 'grid.db'}"}
+    tried = configs(HyperdialSearchCV(RidgeClassifier(), grid, n_trials=4, **kw).fit(*data))
+    with pytest.warns(UserWarning, match="Running 6 trials"):
+        resumed = HyperdialSearchCV(RidgeClassifier(), grid, n_trials=20, **kw).fit(*data)
+    assert sorted(configs(resumed)[4:]) == sorted(set(configs(search)) - set(tried))
 
 
 class _Counting(SGDClassifier):
@@ -397,14 +473,14 @@ def test_fit_timeout_stops_a_runaway_fit_and_fails_only_its_configuration(
     import time
 
     start = time.monotonic()
-    search = HyperdialSearchCV(_Slow(), {"delay": [0.0, HANG]}, n_trials=4, cv=2,
-                               fit_timeout=2.0, sampler=hd.samplers.RandomSampler(seed=1))
+    search = HyperdialSearchCV(_Slow(), {"delay": [0.0, HANG]}, n_trials=2, cv=2,
+                               fit_timeout=2.0)
     with pytest.warns(FitFailedWarning, match="fit_timeout=2 s"), \
             pytest.warns(UserWarning, match="non-finite"):
         search.fit(*data)
     assert time.monotonic() - start < HANG / 4  # stopped, not waited for
     by_delay = {t.params["delay"]: t for t in search.study_.trials}
-    assert set(by_delay) == {0.0, HANG}  # the seed draws both
+    assert set(by_delay) == {0.0, HANG}  # each configuration once
     for trial in search.study_.trials:
         if trial.params["delay"] == HANG:
             assert trial.state is hd.TrialState.FAIL
@@ -467,9 +543,8 @@ class _Crashes(_Flaky):
 
 def test_a_fit_whose_worker_dies_fails_only_its_configuration(
         data: tuple[np.ndarray, np.ndarray]) -> None:
-    search = HyperdialSearchCV(_Crashes(), {"crash": [True, False]}, n_trials=4, cv=2,
-                               n_jobs=2, fit_timeout=60.0,
-                               sampler=hd.samplers.RandomSampler(seed=1))
+    search = HyperdialSearchCV(_Crashes(), {"crash": [True, False]}, n_trials=2, cv=2,
+                               n_jobs=2, fit_timeout=60.0)
     with pytest.warns(FitFailedWarning, match="FitWorkerDied"), \
             pytest.warns(UserWarning, match="non-finite"):
         search.fit(*data)

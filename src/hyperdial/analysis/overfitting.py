@@ -148,44 +148,60 @@ def _check_top_k(top_k: Any) -> None:
                          f"held-out data: an int >= 1, got {top_k!r}")
 
 
-def _refit_metric(search: Any) -> str:
-    """The cv_results_ metric the search ranked by (its refit metric)."""
-    if getattr(search, "multimetric_", False):
-        if not isinstance(search.refit, str):
-            raise ValueError("a multi-metric search needs refit=<metric name> to be checked")
-        return str(search.refit)
-    return "score"
+def _metric(search: Any, names: Sequence[str], metric: str | None) -> str:
+    """The metric a check scores with, one of ``names`` (``score`` for one metric):
+    ``metric``, else the search's ``refit`` metric, else its first, which `HyperdialSearchCV`
+    maximises when ``refit`` is a callable or False."""
+    if metric is None:
+        refit = search.refit
+        metric = refit if isinstance(refit, str) and refit in names else names[0]
+    if metric not in names:
+        raise ValueError(f"metric={metric!r} is not one of the search's metrics {list(names)}")
+    return metric
 
 
 def holdout_check(search: Any, X_test: Any, y_test: Any, *, X_train: Any = None,
-                  y_train: Any = None, top_k: int = 5, max_gap: float = DEFAULT_MAX_GAP,
+                  y_train: Any = None, fit_params: Mapping[str, Any] | None = None,
+                  metric: str | None = None, top_k: int = 5, max_gap: float = DEFAULT_MAX_GAP,
                   warn: bool = True) -> HoldoutReport:
-    """Score the best ``top_k`` configurations of a fitted scikit-learn search (any
-    ``*SearchCV`` with ``cv_results_``) on a held-out set.
+    """Score the configuration a fitted scikit-learn search (any ``*SearchCV`` with
+    ``cv_results_``) picked, then the next best up to ``top_k``, on a held-out set.
 
-    The best one is ``search.best_estimator_``; the others are refitted on ``X_train``,
-    ``y_train`` (the data the search was fitted on), so those are needed when ``top_k > 1``.
-    Scores use the search's own scorer (its refit metric).
+    The picked one is ``search.best_index_`` (what a callable ``refit`` chose, too), scored
+    with ``search.best_estimator_``; the others, by rank, are refitted on ``X_train``,
+    ``y_train`` (the data the search was fitted on), so those are needed when ``top_k > 1``,
+    with ``fit_params`` (the ``sample_weight`` and other estimator ``fit`` arguments the search
+    was fitted with: without them a refit is another model than the one the search scored).
+    Scores use the search's scorer for ``metric`` (default: the refit metric, else the first).
     """
     _check_top_k(top_k)
     sk_base = require("sklearn.base", "sklearn")
-    metric = _refit_metric(search)
-    scorer = search.scorer_[metric] if isinstance(search.scorer_, Mapping) else search.scorer_
     res = search.cv_results_
-    means = np.asarray(res[f"mean_test_{metric}"], dtype=float)
-    order = [int(i) for i in np.argsort(res[f"rank_test_{metric}"], kind="stable")
-             if math.isfinite(means[i])][:top_k]
-    if len(order) > 1 and X_train is None:
-        raise ValueError("X_train and y_train are needed to refit the top_k > 1 configurations")
+    name = _metric(search, [k[len("rank_test_"):] for k in res if k.startswith("rank_test_")],
+                   metric)
+    scorer = search.scorer_[name] if isinstance(search.scorer_, Mapping) else search.scorer_
+    means = np.asarray(res[f"mean_test_{name}"], dtype=float)
+    order = [int(i) for i in np.argsort(res[f"rank_test_{name}"], kind="stable")
+             if math.isfinite(means[i])]
+    picked = getattr(search, "best_index_", None)
+    if picked is not None:
+        order = [int(picked), *(i for i in order if i != picked)]
+    order = order[:top_k]
+    fitted = hasattr(search, "best_estimator_")  # then order[0] is its configuration
+    if len(order) > fitted and X_train is None:
+        raise ValueError("X_train and y_train are needed to refit the configurations other "
+                         "than best_estimator_ (top_k > 1, or a search with refit=False)")
 
     def test_score(i: int, params: Mapping[str, Any]) -> float:
-        if i == 0 and order[0] == search.best_index_ and hasattr(search, "best_estimator_"):
+        if i == 0 and fitted:
             model = search.best_estimator_
         else:
-            model = sk_base.clone(search.estimator).set_params(**params).fit(X_train, y_train)
-        return float(scorer(model, X_test, y_test))
+            model = sk_base.clone(search.estimator).set_params(**params).fit(
+                X_train, y_train, **(fit_params or {}))
+        score = scorer(model, X_test, y_test)  # a callable scoring may return every metric
+        return float(score[name] if isinstance(score, Mapping) else score)
 
-    candidates = [(int(res[f"rank_test_{metric}"][i]), res["params"][i], means[i])
+    candidates = [(int(res[f"rank_test_{name}"][i]), res["params"][i], means[i])
                   for i in order]
     return _holdout(candidates, test_score, True, max_gap, warn)
 
@@ -210,23 +226,45 @@ def study_holdout_check(study: Study, test_score: Callable[[Mapping[str, Any]], 
     return _holdout(candidates, lambda _, params: test_score(params), maximize, max_gap, warn)
 
 
-def nested_cv(search: Any, X: Any, y: Any = None, *, cv: Any = 5, n_jobs: int | None = None,
-              max_gap: float = DEFAULT_MAX_GAP, warn: bool = True) -> NestedCVReport:
+def nested_cv(search: Any, X: Any, y: Any = None, *, groups: Any = None, cv: Any = 5,
+              fit_params: Mapping[str, Any] | None = None, metric: str | None = None,
+              n_jobs: int | None = None, max_gap: float = DEFAULT_MAX_GAP,
+              warn: bool = True) -> NestedCVReport:
     """Cross-validate the whole (unfitted) search: on each outer fold it is tuned and refitted
-    on the rest, then scored with its refit metric on that fold."""
+    on the rest, then scored on that fold with its scorer for ``metric`` (default: the refit
+    metric, else the first), which its inner best score is read in too.
+
+    ``groups`` go to the outer splitter (a ``GroupKFold``, say) and, for the training rows, to
+    the search's ``fit`` with ``fit_params`` (``sample_weight``, ...), so that its own splitter
+    gets them as well. A search with a ``study_name`` tunes each fold in a study of its own,
+    ``<study_name>-outer<k>``: the folds train on different rows, and a study resumes only a
+    search on the same ones. A failing outer fold raises its error.
+    """
     validation = require("sklearn.model_selection", "sklearn")
     metrics = require("sklearn.metrics", "sklearn")
+    sk_base = require("sklearn.base", "sklearn")
+    parallel = require("sklearn.utils.parallel", "sklearn")
     scoring = search.scoring
-    if isinstance(scoring, Mapping):
-        scoring = scoring[search.refit]
-    elif isinstance(scoring, (list, tuple, set)):
-        scoring = search.refit
+    several = isinstance(scoring, (Mapping, list, tuple, set))
+    name = _metric(search, list(scoring) if several else ["score"], metric)
+    if several:
+        scoring = scoring[name] if isinstance(scoring, Mapping) else name
     scorer = metrics.check_scoring(search.estimator, scoring=scoring)
-    out = validation.cross_validate(search, X, y, cv=cv, scoring=scorer, n_jobs=n_jobs,
-                                    return_estimator=True)
-    report = NestedCVReport(tuple(float(s) for s in out["test_score"]),
-                            tuple(float(e.best_score_) for e in out["estimator"]),
-                            tuple(dict(e.best_params_) for e in out["estimator"]), max_gap)
+    outer = validation.check_cv(cv, y, classifier=sk_base.is_classifier(search))
+    params = {**(fit_params or {}), **({} if groups is None else {"groups": groups})}
+    study_name = getattr(search, "study_name", None)
+    folds = parallel.Parallel(n_jobs=n_jobs)(
+        parallel.delayed(validation.cross_validate)(
+            search if study_name is None
+            else sk_base.clone(search).set_params(study_name=f"{study_name}-outer{k}"),
+            X, y, cv=[split], scoring=scorer, params=params, error_score="raise",
+            return_estimator=True)
+        for k, split in enumerate(outer.split(X, y, groups)))
+    fitted = [fold["estimator"][0] for fold in folds]
+    report = NestedCVReport(
+        tuple(float(fold["test_score"][0]) for fold in folds),
+        tuple(float(e.cv_results_[f"mean_test_{name}"][e.best_index_]) for e in fitted),
+        tuple(dict(e.best_params_) for e in fitted), max_gap)
     if warn:
         _warn_if(report.overfit, report.gap, max_gap, "the searches' best validation score")
     return report

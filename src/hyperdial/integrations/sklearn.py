@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import hashlib
 import math
 import numbers
@@ -29,6 +30,7 @@ import traceback
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import CodeType
 from typing import Any, ClassVar
 
 import numpy as np
@@ -54,11 +56,16 @@ from sklearn.utils.parallel import Parallel, delayed  # noqa: E402
 from sklearn.utils.validation import _check_method_params, indexable  # noqa: E402
 
 from hyperdial import samplers as _samplers  # noqa: E402
+from hyperdial._encode import n_values  # noqa: E402
+from hyperdial.exceptions import SearchExhausted  # noqa: E402
+from hyperdial.history import with_running_params  # noqa: E402
 from hyperdial.integrations._ensemble import fold_predictions  # noqa: E402
 from hyperdial.integrations._sk_space import ParamSpace, build_space  # noqa: E402
 from hyperdial.integrations._time_limit import DIED, LATE, LimitedPool  # noqa: E402
 from hyperdial.pruners.base import Pruner  # noqa: E402
 from hyperdial.samplers.base import Sampler  # noqa: E402
+from hyperdial.samplers.grid import grid_values  # noqa: E402
+from hyperdial.space import SearchSpace  # noqa: E402
 from hyperdial.study import Study, create_study, load_study  # noqa: E402
 from hyperdial.trial import Trial, TrialState  # noqa: E402
 
@@ -118,14 +125,67 @@ def _objective(scores: float | Mapping[str, float], metric: str | None) -> float
 
 def _scoring_name(scoring: Any) -> Any:
     """``scoring`` as JSON two fits can compare: a metric's name (a callable's qualified name,
-    or its repr for a scorer object), a sorted list of names or a dict of them."""
+    or its repr for a scorer object), a sorted list of names or a dict of them. A lambda or a
+    local function (or a ``make_scorer`` of one) is named by its code as well: two lambdas
+    share the name ``<lambda>``."""
     if scoring is None or isinstance(scoring, str):
         return scoring
     if callable(scoring):
-        return getattr(scoring, "__qualname__", None) or repr(scoring)
+        name = getattr(scoring, "__qualname__", None) or repr(scoring)
+        func = getattr(scoring, "_score_func", scoring)  # what a make_scorer object wraps
+        code, qualname = getattr(func, "__code__", None), getattr(func, "__qualname__", "")
+        if isinstance(code, CodeType) and ("<lambda>" in qualname or "<locals>" in qualname):
+            digest = hashlib.sha256()
+            _digest_code(code, digest)
+            return f"{name} #{digest.hexdigest()[:12]}"
+        return name
     if isinstance(scoring, Mapping):
         return {str(k): _scoring_name(v) for k, v in scoring.items()}
     return sorted(str(s) for s in scoring)
+
+
+def _digest_code(code: CodeType, digest: Any) -> None:
+    """Feed ``digest`` what a function computes: its bytecode, the names it calls and its
+    constants, nested functions' code alike (their repr holds an address, new each run)."""
+    digest.update(code.co_code)
+    digest.update(repr(code.co_names).encode())
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            _digest_code(const, digest)
+        else:
+            digest.update(repr(const).encode())
+
+
+def _n_configs(space: SearchSpace, limit: int) -> int | None:
+    """How many distinct configurations ``space`` holds (values of inactive parameters
+    aside), when that is at most ``limit``; None for more (a float without a step: infinitely
+    many)."""
+    if any(n is None or n > limit for n in map(n_values, space.values())):
+        return None
+    children = {name: [c for c, cond in space.conditions.items() if cond.parent == name]
+                for name in space}
+
+    @functools.cache
+    def count(name: str) -> int:  # the configurations of ``name`` and what it conditions
+        d = space[name]
+        return sum(math.prod(count(c) for c in children[name]
+                             if space.conditions[c].holds({name: v}, d))
+                   for v in grid_values(name, d).choices)
+
+    total = math.prod(count(name) for name in space if name not in space.conditions)
+    return total if total <= limit else None
+
+
+def _crowded(study: Study, batch: list[_Candidate]) -> bool:
+    """Whether a `finite` sampler (brute force) has nothing left but configurations that
+    ``batch`` is about to run (this process's running trials, not in the storage yet)."""
+    if not (study.sampler.finite and batch):
+        return False
+    history = study.history()
+    live = {c.number: c.trial for c in batch if c.trial is not None}
+    running = [(t, live[t.number].params, live[t.number].distributions)
+               for t in history.trials if t.number in live]
+    return bool(study.sampler.crowded(with_running_params(history, running)))
 
 
 def _splits_name(splits: Sequence[tuple[np.ndarray, np.ndarray]]) -> str:
@@ -159,9 +219,12 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
     Args:
         estimator: the scikit-learn estimator (or pipeline, with ``step__param`` names).
         param_distributions: a dict (or list of dicts) of hyperdial distributions, lists of
-            choices or frozen scipy distributions.
+            choices or frozen scipy distributions; ``param_grid`` is the same, spelled as
+            `GridSearchCV` does.
         n_trials: configurations to evaluate in this ``fit`` (default 10 unless ``timeout``);
-            ``n_iter`` is the same, spelled as `RandomizedSearchCV` does.
+            ``n_iter`` is the same, spelled as `RandomizedSearchCV` does. A finite space (lists,
+            `Int`, stepped `Float`) with fewer configurations than that runs each once, with a
+            warning, as `RandomizedSearchCV` does.
         timeout: seconds after which no new configuration starts.
         fit_timeout: seconds one fit (a configuration on one split) may take, its scoring
             included; a fit still running then is stopped and scored ``error_score``, which
@@ -171,7 +234,9 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
             fails the same way (`FitWorkerDied`) instead of ending the search; None (the
             default) runs them as `RandomizedSearchCV` does.
         sampler: what to try next; default `create_study`'s default (`AutoSampler`, or
-            `TPESampler` where there is none), seeded from ``random_state``.
+            `TPESampler` where there is none), seeded from ``random_state``, or
+            `BruteForceSampler` (each configuration once, in a random order) when the budget
+            covers a finite space.
         pruner: stops a configuration after some folds (it sees the running mean of the
             fold scores at step = fold index); None never prunes.
         storage, study_name: keep the study in a storage (``"sqlite:///search.db"``); a
@@ -185,7 +250,8 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **BaseSearchCV._parameter_constraints,
-        "param_distributions": [dict, list],
+        "param_distributions": [dict, list, None],
+        "param_grid": [dict, list, None],
         "n_trials": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "n_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "timeout": [Interval(numbers.Real, 0, None, closed="neither"), None],
@@ -200,8 +266,12 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
     #: Whether workers send back each fold's test predictions (`_Candidate.predictions`), for
     #: what is built on top of the search (an ensemble).
     _keep_predictions: ClassVar[bool] = False
+    #: Whether this fit's budget covers a finite space (set by `fit`; the default sampler then
+    #: tries each configuration once).
+    _exhaustive: bool = False
 
-    def __init__(self, estimator: Any, param_distributions: Any, *, n_trials: int | None = None,
+    def __init__(self, estimator: Any, param_distributions: Any = None, *,
+                 param_grid: Any = None, n_trials: int | None = None,
                  n_iter: int | None = None, timeout: float | None = None,
                  fit_timeout: float | None = None, sampler: Sampler | None = None,
                  pruner: Pruner | None = None,
@@ -214,6 +284,7 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
                          cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
                          error_score=error_score, return_train_score=return_train_score)
         self.param_distributions = param_distributions
+        self.param_grid = param_grid
         self.n_trials = n_trials
         self.n_iter = n_iter
         self.timeout = timeout
@@ -244,10 +315,14 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
         return state
 
     def _open_study(self) -> Study:
+        """The study to search in (resumed by name from a storage). Its sampler is a copy of
+        ``sampler``; by default `BruteForceSampler` where `fit` found that the budget covers
+        the space (``_exhaustive``), else `AutoSampler`."""
         seed = (None if self.random_state is None
                 else int(check_random_state(self.random_state).randint(2**31 - 1)))
         if self.sampler is None:
-            default = getattr(_samplers, "AutoSampler", _samplers.TPESampler)
+            default = (_samplers.BruteForceSampler if self._exhaustive
+                       else getattr(_samplers, "AutoSampler", _samplers.TPESampler))
             sampler: Sampler = default(seed=seed)
         else:
             sampler = copy.deepcopy(self.sampler)  # fit never changes a constructor argument
@@ -261,11 +336,31 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
                            else None)
         return study
 
-    def _budget(self) -> int | None:
+    def _space(self) -> ParamSpace:
+        """The space searched: ``param_distributions``, or ``param_grid`` (the same)."""
+        if (self.param_distributions is None) == (self.param_grid is None):
+            raise ValueError("give one of param_distributions and param_grid (the same thing)")
+        return build_space(self.param_grid if self.param_distributions is None
+                           else self.param_distributions)
+
+    def _budget(self, space: ParamSpace) -> tuple[int | None, bool]:
+        """How many configurations this fit evaluates, and whether they are all of the space's
+        (then the default sampler tries each once): at most as many as a finite space has,
+        with a warning when ``n_trials`` asked for more."""
         if self.n_trials is not None and self.n_iter is not None:
             raise ValueError("give n_trials or n_iter (the same thing), not both")
-        budget = self.n_trials if self.n_trials is not None else self.n_iter
-        return 10 if budget is None and self.timeout is None else budget
+        given = self.n_trials if self.n_trials is not None else self.n_iter
+        budget = 10 if given is None and self.timeout is None else given
+        if budget is None:
+            return None, False
+        size = _n_configs(space.space, budget)
+        if size is None or size == budget:
+            return budget, size is not None
+        if given is not None:
+            name = "n_iter" if self.n_iter is not None else "n_trials"
+            warnings.warn(f"The total space of parameters {size} is smaller than "
+                          f"{name}={given}. Running {size} trials.", UserWarning, stacklevel=4)
+        return size, True
 
     # -- what a round evaluates (the halving subclass overrides these) ----------------------------
     def _steps(self, n_splits: int, max_train: int) -> list[_Step]:
@@ -301,8 +396,8 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
         ``params`` go to the estimator's ``fit``, the scorer and the splitter, as for
         `GridSearchCV`.
         """
-        budget = self._budget()
-        space = build_space(self.param_distributions)
+        space = self._space()
+        budget, self._exhaustive = self._budget(space)  # (read by _open_study)
         scorers, refit_metric = self._get_scorers()
         X, y = indexable(X, y)
         params = _check_method_params(X, params=params)
@@ -356,19 +451,28 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
 
     def _batches(self, study: Study, space: ParamSpace, budget: int | None
                  ) -> Iterator[list[_Candidate]]:
-        """Batches of fresh candidates until ``budget`` or ``timeout`` (the first always runs)."""
+        """Batches of fresh candidates until ``budget`` or ``timeout`` (the first always runs),
+        or until a finite sampler has no configuration left."""
         start, done = time.monotonic(), 0
         while budget is None or done < budget:
             if done and self.timeout is not None and time.monotonic() - start >= self.timeout:
                 return
             n = self._batch_size() if budget is None else min(self._batch_size(), budget - done)
-            batch = []
+            batch: list[_Candidate] = []
             for _ in range(n):
-                trial = study.ask()
+                if _crowded(study, batch):  # a finite sampler could only repeat one of them
+                    break
+                try:
+                    trial = study.ask()
+                except SearchExhausted:  # a finite sampler has tried every configuration
+                    break
                 values = space.decode(trial.suggest_space(space.space))
                 batch.append(_Candidate(trial.number, values, [None] * self.n_splits_, trial))
+            if batch:
+                yield batch
+            if len(batch) < n:
+                return
             done += n
-            yield batch
 
     def _run_batch(self, batch: list[_Candidate], runner: _Runner) -> None:
         """Evaluate ``batch`` step by step, dropping the candidates that stop, then tell."""
@@ -711,7 +815,8 @@ class HyperdialHalvingSearchCV(HyperdialSearchCV):
         "n_candidates": [Interval(numbers.Integral, 1, None, closed="left"), None],
     }
 
-    def __init__(self, estimator: Any, param_distributions: Any, *, resource: str = "n_samples",
+    def __init__(self, estimator: Any, param_distributions: Any = None, *,
+                 param_grid: Any = None, resource: str = "n_samples",
                  min_resources: int | None = None, max_resources: int | None = None,
                  factor: int = 3, n_candidates: int | None = None, n_trials: int | None = None,
                  n_iter: int | None = None, timeout: float | None = None,
@@ -721,7 +826,8 @@ class HyperdialHalvingSearchCV(HyperdialSearchCV):
                  pre_dispatch: Any = "2*n_jobs", random_state: Any = None,
                  error_score: Any = np.nan, return_train_score: bool = False,
                  storage: Any = None, study_name: str | None = None) -> None:
-        super().__init__(estimator, param_distributions, n_trials=n_trials, n_iter=n_iter,
+        super().__init__(estimator, param_distributions, param_grid=param_grid,
+                         n_trials=n_trials, n_iter=n_iter,
                          timeout=timeout, fit_timeout=fit_timeout, sampler=sampler,
                          pruner=pruner, scoring=scoring,
                          n_jobs=n_jobs, refit=refit, cv=cv, verbose=verbose,
