@@ -18,6 +18,7 @@ from hyperdial.importance import (
     get_param_interactions,
     grid_pdf,
     pearson_divergence,
+    surrogate,
 )
 from hyperdial.testing.objectives import lr_batch_ridge
 
@@ -358,3 +359,25 @@ def test_integers_differ_from_optunas_ped_anova_by_the_kernel_width() -> None:
     ours = get_param_importances(study)
     assert 0.1 < theirs["depth"] - ours["depth"] < 0.13
     assert list(ours) == ["x", "depth"] and list(theirs) == ["depth", "x"]
+
+
+def test_surrogate_models_values_near_the_float_limit() -> None:
+    """Standardising 1e200-sized losses squared them to inf: the model was all NaN."""
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: 1e200 * (t.suggest_float("x", 0, 1) + t.suggest_float("y", 0, 1)),
+                   n_trials=20)
+    mean = surrogate(study.history(), ["x", "y"])
+    grid = np.array([[0.1, 0.1], [0.9, 0.9]])
+    values = mean(grid)
+    assert np.isfinite(values).all()
+    assert values[0] < values[1]  # the model keeps the slope
+
+
+def test_an_evaluator_of_another_library_is_refused_clearly() -> None:
+    class Foreign:  # what optuna.importance.FanovaImportanceEvaluator() would be here
+        pass
+
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=10)
+    with pytest.raises(TypeError, match="hyperdial.importance's evaluators"):
+        hd.importance.get_param_importances(study, evaluator=Foreign())  # type: ignore[arg-type]

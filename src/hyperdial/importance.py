@@ -396,8 +396,11 @@ def surrogate(history: History, params: Sequence[str], target: Target | None = N
     dists = list(space.values())
     is_cat = np.array([isinstance(d, Categorical) for d in dists])
     x = encode(space, [t.params for t in trials])
-    centre, scale = float(loss.mean()), float(loss.std()) or 1.0
-    y = (loss - centre) / scale
+    big = float(np.max(np.abs(loss))) or 1.0  # standardised in units of it: a square of
+    unit = loss / big  # values near 1e200 overflows, and the model was all NaN
+    unit_centre, unit_scale = float(unit.mean()), float(unit.std()) or 1.0
+    y = (unit - unit_centre) / unit_scale
+    centre, scale = unit_centre * big, unit_scale * big
     d = len(params)
     starts = np.vstack([gpm.default_theta(d, None),
                         rng.uniform(*np.array(gpm.theta_bounds(d, None)).T)])
@@ -496,6 +499,10 @@ def param_names(history: History, params: Sequence[str] | None,
     every one holds with distributions that `_merged` makes one (a range changed during the
     study), with a warning naming the others; without an evaluator (a plot), those every one
     holds with one distribution."""
+    if evaluator is not None and not isinstance(evaluator, ImportanceEvaluator):
+        raise TypeError(f"evaluator must be one of hyperdial.importance's evaluators (such as "
+                        f"FanovaImportanceEvaluator), got {type(evaluator).__module__}."
+                        f"{type(evaluator).__qualname__}")
     if params is not None:
         return list(params)
     if evaluator is None:
