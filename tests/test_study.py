@@ -1289,3 +1289,66 @@ def test_tell_complete_without_values_raises_and_the_trial_runs_on() -> None:
         study.tell(trial, state=TrialState.COMPLETE)
     assert study.trials[0].state is TrialState.RUNNING
     assert study.tell(trial, 2.0).state is TrialState.COMPLETE
+
+
+@pytest.mark.parametrize("storage", ["memory", "sqlite"])
+def test_with_retries_the_worker_sees_the_parameters_it_stored_early(
+        storage: str, tmp_path: Path) -> None:
+    """Retries store each parameter as it is suggested; the worker's own view then ended the
+    trial without them (every trial had params {}, and TPE modelled nothing)."""
+    url = None if storage == "memory" else f"sqlite:///{tmp_path / 'early.db'}"
+    study = hd.create_study(storage=url, failed_trial_retries=1,
+                            sampler=hd.samplers.TPESampler(seed=0, n_startup_trials=5))
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1) - 0.3) ** 2, n_trials=20)
+    assert all(set(t.params) == {"x"} for t in study.trials)
+    assert study.best_params == {"x": study.best_trial.params["x"]}
+    assert abs(study.best_params["x"] - 0.3) < 0.1  # the model saw the values
+    if url is not None:
+        stored = hd.load_study(study_name=study.study_name, storage=url)
+        assert [t.params for t in stored.trials] == [t.params for t in study.trials]
+
+
+@pytest.mark.parametrize("retries", [0, 1])
+def test_a_trial_failed_as_stale_while_it_runs_stops_without_breaking_the_worker(
+        retries: int, tmp_path: Path) -> None:
+    """Another worker fails a paused worker's trial as stale; when it resumes, its next
+    suggestion or report must not raise out of `optimize`: `should_prune` says stop, and the
+    late end is dropped with a warning."""
+    url = f"sqlite:///{tmp_path / 'stale.db'}"
+    study = hd.create_study(study_name="s", storage=url, failed_trial_retries=retries)
+    seen: list[bool] = []
+
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 0:  # as if paused past the grace period: another worker ends it
+            hd.load_study(study_name="s", storage=url).tell(0, state=TrialState.FAIL)
+        y = trial.suggest_float("y", 0, 1)
+        trial.report(x + y, 1)
+        seen.append(trial.should_prune())
+        if seen[-1]:
+            raise hd.TrialPruned()
+        return x + y
+
+    with pytest.warns(RuntimeWarning, match="late result is dropped"):
+        study.optimize(objective, n_trials=3)
+    assert seen == [True, False, False]
+    assert [t.state for t in study.trials] == [TrialState.FAIL, *[TrialState.COMPLETE] * 2]
+
+
+def test_a_trial_asked_in_one_process_and_told_in_another_keeps_its_parameters(
+        tmp_path: Path) -> None:
+    """`ask` hands the trial to the caller, who may tell its number elsewhere: what it
+    suggests and sets is stored at once (buffered, it was lost with the asking process)."""
+    url = f"sqlite:///{tmp_path / 'asktell.db'}"
+    asker = hd.create_study(study_name="s", storage=url)
+    trial = asker.ask({"lr": hd.Float(1e-4, 0.1, log=True)})
+    trial.set_user_attr("host", "A")
+    width = trial.suggest_int("width", 8, 64)
+    del asker, trial  # the asking process is gone; nothing it buffered would survive
+    teller = hd.load_study(study_name="s", storage=url)
+    running = teller.trials[0]
+    assert set(running.params) == {"lr", "width"} and running.user_attrs == {"host": "A"}
+    teller.tell(0, 0.9)
+    done = hd.load_study(study_name="s", storage=url).trials[0]
+    assert done.state is TrialState.COMPLETE and done.params["width"] == width
+    assert done.user_attrs == {"host": "A"}

@@ -235,7 +235,12 @@ class Study:
             if not isinstance(dist, Float | Int | Categorical):
                 raise TypeError(f"fixed_distributions[{name!r}] must be a distribution "
                                 f"(hyperdial.Float, Int or Categorical), got {dist!r}")
-        return self._ask(fixed_distributions, heartbeat=False)
+        trial = self._ask(fixed_distributions, heartbeat=False)
+        # Its handle is the caller's, who may tell its number from another process: what it
+        # suggests and sets is stored at once, as Optuna does (`optimize` buffers it).
+        trial.write_through = True
+        self._write_early(trial, self._drain(trial))  # the fixed distributions' parameters
+        return trial
 
     def _ask(self, fixed_distributions: Mapping[str, Distribution] | None, *,
              heartbeat: bool, patient: bool = False) -> Trial:
@@ -434,10 +439,10 @@ class Study:
         next_number: int | None = None
         caught_up: list[EventRow] = []
         # A sampler that ignores the history spares this worker reading the others' trials,
-        # when ``events`` are all the trial wrote: one that reported (or published its
-        # proposal) wrote before, and the view must read that back before the trial ends in
-        # it, or it would end there without those parameters and reports.
-        wrote_before = (live is None or bool(live.intermediate_values)
+        # when ``events`` are all the trial wrote: one that wrote early (a report, parameters
+        # stored at once for retries, a published proposal) must be read back before the
+        # trial ends in the view, or it would end there without those parameters and reports.
+        wrote_before = (live is None or live.wrote_early
                         or self.sampler.uses_pending)
         catch_up = self.sampler.reads_history or wrote_before
         try:
@@ -460,9 +465,9 @@ class Study:
             self._patient.discard(number)
             self._proposed.pop(number, None)
             self._trial_ended.notify_all()
-            # A trial that wrote nothing before its end (no report) has all its events here:
+            # A trial that wrote nothing before its end has all its events here:
             # they need no read-back; the next ask syncs the rest of the log.
-            own = (appended and live is not None and not live.intermediate_values
+            own = (appended and live is not None and not live.wrote_early
                    and self._view.apply_own(number, events, live.distributions))
             if next_number is not None:  # the events since the last sync came with the write
                 if catch_up:
@@ -516,12 +521,12 @@ class Study:
         with self._lock:
             record = self._view.get(number)
         system = {k: v for k, v in record.system_attrs.items() if k != PROPOSAL_ATTR}
-        if live is not None:  # what the trial holds and has not written yet
+        if live is not None:  # what the trial holds, written or not (the view may lag)
             record = replace(record, params=dict(live.params),
                              distributions=dict(live.distributions),
                              intermediate_values=dict(live.intermediate_values),
                              user_attrs=dict(live.user_attrs))
-            system.update(live.unflushed_system)
+            system.update({CONSTRAINT_PREFIX + k: v for k, v in live.constraints.items()})
         record = replace(record, state=TrialState.COMPLETE, values=values, system_attrs=system,
                          datetime_complete=datetime.fromtimestamp(ended_at, timezone.utc))
         try:
@@ -621,19 +626,41 @@ class Study:
                 yield self._view.get(number), params, dists
 
     def _record_param(self, trial: Trial) -> None:
-        """A parameter waits for the trial's next write, unless failed trials are retried: a
+        """A parameter waits for the trial's next write, unless failed trials are retried (a
         retry runs the parameters of the trial it replaces, which must be stored by then even
-        if its worker dies before reporting."""
-        if self.failed_trial_retries:
-            self._storage.append(self._info.id, trial.number, self._drain(trial))
+        if its worker dies before reporting) or the trial came from `ask`."""
+        if self.failed_trial_retries or trial.write_through:
+            self._write_early(trial, self._drain(trial))
+
+    def _record_attrs(self, trial: Trial) -> None:
+        """Attributes and constraints wait for the trial's next write, unless it came from
+        `ask`."""
+        if trial.write_through:
+            self._write_early(trial, self._drain(trial))
 
     def _record_report(self, trial: Trial, step: int, value: float | tuple[float, ...]) -> None:
         events = self._drain(trial)
         events.append(("report", {"step": step,
                                   "value": list(value) if isinstance(value, tuple) else value}))
-        self._storage.append(self._info.id, trial.number, events)
+        self._write_early(trial, events)
+
+    def _write_early(self, trial: Trial, events: list[Event]) -> None:
+        """Append ``events`` of the running ``trial``. If another worker has failed it as stale
+        meanwhile (its worker was paused past the grace period), the objective is not broken
+        off with an error: `should_prune` tells it to stop, and its end is dropped with a
+        warning, as when it ends without writing before."""
+        if not events:
+            return
+        try:
+            self._storage.append(self._info.id, trial.number, events)
+        except TrialFinishedError:
+            trial.ended_elsewhere = True
+        else:
+            trial.wrote_early = True
 
     def _should_prune(self, trial: Trial) -> bool:
+        if trial.ended_elsewhere:
+            return True
         history = self.history()
         snapshot = TrialRecord(
             number=trial.number, state=TrialState.RUNNING, params=dict(trial.params),

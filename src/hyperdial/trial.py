@@ -295,6 +295,7 @@ class TrialDriver(Protocol):
 
     def _propose_param(self, trial: Trial, name: str, dist: Distribution) -> Any: ...
     def _record_param(self, trial: Trial) -> None: ...
+    def _record_attrs(self, trial: Trial) -> None: ...
     def _record_report(self, trial: Trial, step: int, value: float | tuple[float, ...]) -> None: ...
     def _should_prune(self, trial: Trial) -> bool: ...
 
@@ -324,6 +325,9 @@ class Trial(_Suggests):
         self.constraints: dict[str, float] = {}
         self.unflushed_system: dict[str, Any] = {}
         self.finished_as: TrialState | None = None  # set by the study when it ends the trial
+        self.wrote_early = False  # one of its events reached the storage before its end
+        self.ended_elsewhere = False  # another worker ended it (stale) while it still ran
+        self.write_through = False  # its writes are not buffered (a trial from `Study.ask`)
 
     def _check_open(self) -> None:
         """Refuse a change to a finished trial: it would never reach the storage."""
@@ -404,6 +408,7 @@ class Trial(_Suggests):
         value = json_ready(f"user attribute {key!r}", value)
         self.user_attrs[key] = value
         self.unflushed_attrs[key] = value
+        self._driver._record_attrs(self)
 
     def set_constraint(self, key: str, value: float) -> None:
         """Record the value of constraint ``key``; the trial is feasible when every value is
@@ -424,6 +429,7 @@ class Trial(_Suggests):
             return
         self.constraints[key] = float(value)
         self.unflushed_system[CONSTRAINT_PREFIX + key] = float(value)
+        self._driver._record_attrs(self)
 
 
 class FixedTrial(Trial):
@@ -472,6 +478,10 @@ class _FixedDriver:
 
     def _record_param(self, trial: Trial) -> None:
         trial.unflushed_params.clear()
+
+    def _record_attrs(self, trial: Trial) -> None:
+        trial.unflushed_attrs.clear()
+        trial.unflushed_system.clear()
 
     def _record_report(self, trial: Trial, step: int, value: float | tuple[float, ...]) -> None:
         pass
