@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from hyperdial._encode import encode, encode_column, n_values, snap
-from hyperdial.history import History
-from hyperdial.space import Categorical, Distribution, Float, Int, SearchSpace
+from hyperdial.history import History, distributions_of
+from hyperdial.space import Categorical, Distribution, Float, Int, SearchSpace, covering
 from hyperdial.trial import TrialRecord
 
 if TYPE_CHECKING:
@@ -435,28 +435,6 @@ def regimes(trials: Sequence[TrialRecord], name: str) -> dict[Distribution, list
     return out
 
 
-def _distributions_of(trials: Sequence[TrialRecord], name: str) -> list[Distribution]:
-    """The distinct distributions that parameter ``name`` has in ``trials`` (all hold it), in
-    the order they first appear."""
-    return list(dict.fromkeys(t.distributions[name] for t in trials))
-
-
-def _merged(dists: Sequence[Distribution]) -> Distribution | None:
-    """One distribution for a parameter asked with each of ``dists``: the one, or the union of
-    their ranges when they differ in nothing else (floats without a step of one scale, integers
-    of one scale and grid), on which every value encodes where it lies; None otherwise."""
-    if len(dists) == 1:
-        return dists[0]
-    floats = [d for d in dists if isinstance(d, Float) and d.step is None]
-    if len(floats) == len(dists) and len({d.log for d in floats}) == 1:
-        return Float(min(d.low for d in floats), max(d.high for d in floats), log=floats[0].log)
-    ints = [d for d in dists if isinstance(d, Int)]
-    if len(ints) == len(dists) and len({(d.log, d.step, d.low % d.step) for d in ints}) == 1:
-        return Int(min(d.low for d in ints), max(d.high for d in ints), log=ints[0].log,
-                   step=ints[0].step)
-    return None
-
-
 def _usable(history: History, params: Sequence[str], target: Target | None, *,
             merge_ranges: bool = False) -> tuple[list[TrialRecord], np.ndarray, SearchSpace]:
     """Completed trials holding every one of ``params``, their losses (``target``, or the
@@ -464,15 +442,15 @@ def _usable(history: History, params: Sequence[str], target: Target | None, *,
     parameter asked with several distributions (its range changed during the study) is
     judged on the trials holding its first one, with a warning that says how many; with
     ``merge_ranges``, where they differ only in range, on every trial over the union of the
-    ranges (`_merged`)."""
+    ranges (`covering`)."""
     trials = [t for t in history.completed if all(n in t.params for n in params)]
     if not trials:
         raise ValueError("no completed trial" + (f" holds all of {list(params)}" if params
                                                  else " to judge"))
     space: dict[str, Distribution] = {}
     for name in params:
-        dists = _distributions_of(trials, name)
-        one = _merged(dists) if merge_ranges or len(dists) == 1 else None
+        dists = distributions_of(trials, name)
+        one = covering(dists) if merge_ranges or len(dists) == 1 else None
         if one is None:
             before, one = len(trials), dists[0]
             trials = [t for t in trials if t.distributions[name] == one]
@@ -496,7 +474,7 @@ def param_names(history: History, params: Sequence[str] | None,
                 evaluator: ImportanceEvaluator | None = None) -> list[str]:
     """The named parameters; by default those any completed trial holds for an evaluator
     that judges each parameter on its own trials (PED-ANOVA); for another evaluator, those
-    every one holds with distributions that `_merged` makes one (a range changed during the
+    every one holds with distributions that `covering` makes one (a range changed during the
     study), with a warning naming the others; without an evaluator (a plot), those every one
     holds with one distribution."""
     if evaluator is not None and not isinstance(evaluator, ImportanceEvaluator):
@@ -513,7 +491,7 @@ def param_names(history: History, params: Sequence[str] | None,
     held = [n for n in (trials[0].distributions if trials else ())
             if all(n in t.params for t in trials)]
     clashes = {n: dists for n in held
-               if _merged(dists := _distributions_of(trials, n)) is None}
+               if covering(dists := distributions_of(trials, n)) is None}
     if clashes:
         warnings.warn(
             f"{type(evaluator).__name__} leaves out {list(clashes)}: each was asked with "

@@ -263,6 +263,29 @@ def grid_index(dist: Float | Int, value: Any) -> int:
     return min(max(k, 0), last)
 
 
+def covering(dists: Sequence[Distribution], *, add_choices: bool = False,
+             ) -> Distribution | None:
+    """One distribution holding the values of each of ``dists`` (a parameter whose range was
+    widened during a study): the one; the union of the ranges of numbers that differ in
+    nothing else (floats without a step on one scale, integers on one scale and grid); with
+    ``add_choices``, categoricals' choices in the order first seen (for a plot's axis; a model
+    encodes a choice by its position, which new choices would move). None otherwise."""
+    unique = list(dict.fromkeys(dists))
+    if len(unique) == 1:
+        return unique[0]
+    if add_choices and all(isinstance(d, Categorical) for d in unique):
+        return Categorical(tuple({_choice_key(c): c for d in unique
+                                  for c in d.choices}.values()))  # type: ignore[union-attr]
+    floats = [d for d in unique if isinstance(d, Float) and d.step is None]
+    if len(floats) == len(unique) and len({d.log for d in floats}) == 1:
+        return Float(min(d.low for d in floats), max(d.high for d in floats), log=floats[0].log)
+    ints = [d for d in unique if isinstance(d, Int)]
+    if len(ints) == len(unique) and len({(d.log, d.step, d.low % d.step) for d in ints}) == 1:
+        return Int(min(d.low for d in ints), max(d.high for d in ints), log=ints[0].log,
+                   step=ints[0].step)
+    return None
+
+
 def canonical(dist: Distribution, value: Any) -> Any:
     """``value`` (which ``dist`` contains) as samplers write it: an int for an Int, a float
     on the step grid for a Float (`grid_value`), the choice itself for a Categorical; so an

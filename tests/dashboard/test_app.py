@@ -137,13 +137,14 @@ def test_a_study_page_payload_and_its_version(server: str, url: str) -> None:
 
 def test_a_name_with_a_slash_is_served(server: str, url: str) -> None:
     """A "/" arrives decoded from %2F: the route still takes the whole name, never the study
-    whose name it ends or starts with (nor redirects "a/" to "a")."""
-    names = ["a", "a/b", "a/", "/a", "a/../b", "a//b", "/"]
+    whose name it ends or starts with (nor redirects "a/" to "a"). By query, any name."""
+    names = ["a", "a/b", "a/", "/a", "a/../b", "a//b", "/", ".", ".."]
     for name in names:
         hd.create_study(storage=url, study_name=name)
     assert set(names) <= {s["name"] for s in get(server, "/api/studies")}
     for name in names:
         assert get(server, study_path(name))["name"] == name
+        assert get(server, "/api/study?name=" + urllib.request.quote(name, safe=""))["name"] == name
     version = get(server, study_path("a/b"))["version"]
     assert get(server, study_path("a/b") + f"?since={version}") == {
         "name": "a/b", "version": version, "unchanged": True}
@@ -163,6 +164,22 @@ def test_a_missing_parameter_is_not_the_none_choice(url: str) -> None:
     assert page["params"]["x"][:-1] == [None] * 5 and page["params"]["x"][-1] is not None
     assert page["choice_labels"] == {"c": ["None", "True", "1", "1.0", "true"],
                                      "d": ["1", "'1'"]}  # str(), or repr() where two meet
+
+
+def test_a_small_study_and_a_range_widened_during_it(url: str) -> None:
+    """Five trials have importances (PED-ANOVA's best 2 of them, as the plot's); a parameter
+    whose range or choices grew is shown over all its values."""
+    study = hd.create_study(storage=url, study_name="grew",
+                            sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1 if t.number < 2 else 10) + len(
+        t.suggest_categorical("c", ["a"] if t.number < 2 else ["a", "bb"])), n_trials=5)
+    page = create_app(url).state.dashboard.study("grew")
+    assert page["space"]["x"] == {"type": "float", "low": 0.0, "high": 10.0, "log": False,
+                                  "step": None}
+    assert page["space"]["c"] == {"type": "categorical", "choices": ["a", "bb"]}
+    assert page["params"]["x"] == [t.params["x"] for t in study.trials]
+    assert page["params"]["c"] == [["a", "bb"].index(t.params["c"]) for t in study.trials]
+    assert set(page["importances"]) == {"x", "c"} and page["importances_note"] is None
 
 
 def test_the_app_never_writes(url: str) -> None:
@@ -194,6 +211,8 @@ def page(server: str) -> Iterator[Any]:
 
 def test_the_page_lists_studies_and_follows_a_study_live(page: Any, server: str,
                                                           url: str) -> None:
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
     page.goto(server + "/?interval=200")
     page.wait_for_selector("text=2 studies")
     names = page.locator("#studies tbody td:first-child").all_text_contents()
@@ -212,6 +231,7 @@ def test_the_page_lists_studies_and_follows_a_study_live(page: Any, server: str,
     hd.load_study(study_name="demo", storage=url).optimize(objective, n_trials=5)
     page.wait_for_selector("#summary:has-text('35 trials')")  # no reload: the page polls
     assert page.locator("#trials tbody tr").count() == 35
+    assert not console, console  # no request failed (a missing favicon.ico, say)
 
     page.goto(server + "/?interval=200")
     page.locator("tr.study", has_text="onerror").click()  # the two-objective study
@@ -220,13 +240,17 @@ def test_the_page_lists_studies_and_follows_a_study_live(page: Any, server: str,
 
     page.goto(server + "/?interval=200#/study/nope")
     page.wait_for_selector("#error:has-text(\"no study named 'nope'\")")
+    page.goto(server + "/?interval=200#/study/%E0%A4%A")  # no percent-encoded text
+    page.wait_for_selector("#error:has-text('%E0%A4%A is not percent-encoded text')")
 
 
-def test_the_page_opens_a_slashed_name_and_keeps_choices_apart(page: Any, server: str,
-                                                               url: str) -> None:
+def test_the_page_opens_odd_names_and_keeps_choices_apart(page: Any, server: str,
+                                                         url: str) -> None:
     add_choices_study(url, "a/b")
+    for name, n in ((".", 1), ("..", 2)):  # names a browser resolves in a path
+        hd.create_study(storage=url, study_name=name).optimize(objective, n_trials=n)
     page.goto(server + "/?interval=200")
-    page.wait_for_selector("text=3 studies")
+    page.wait_for_selector("text=5 studies")
     page.locator("tr.study", has_text="a/b").click()
     page.wait_for_selector("#summary:has-text('6 trials')")
     page.wait_for_selector("#parallel .main-svg")
@@ -238,6 +262,16 @@ def test_the_page_opens_a_slashed_name_and_keeps_choices_apart(page: Any, server
     unset = x["tickvals"][0]  # a number axis too: not drawn at 0, a value it never took
     assert x["ticktext"][0] == "(not set)" and unset < 0 and x["range"] == [unset, 1]
     assert x["values"][:5] == [unset] * 5 and 0 <= x["values"][5] <= 1
+    # the table and the best trial label each choice as the parallel plot does
+    shown = page.locator("#trials tbody td:nth-child(4)").all_text_contents()
+    assert [p.split(",")[0] for p in shown[1:]] == ["c=true", "c=1.0", "c=1", "c=True", "c=None"]
+    assert "(c=None, d=" in page.locator("#best").inner_text()  # None scores best
+
+    for name, n in ((".", 1), ("..", 2)):
+        page.locator("#home").click()  # back to the list, without loading the page again
+        page.locator(f'tr.study[data-name="{name}"]').click()
+        page.wait_for_selector(f"#summary:has-text('{n} trials')")
+        assert page.locator("#study-title").inner_text() == name
 
 
 def test_infeasible_trials_are_marked_and_never_the_best(tmp_path: Path) -> None:
@@ -289,3 +323,39 @@ def test_reading_beside_a_writing_worker_process(tmp_path: Path, kind: str) -> N
     final = board.study("busy")
     assert final["n_trials"] == 200 and final["states"]["COMPLETE"] == 200
     assert versions == sorted(versions) and len(versions) >= 2
+
+
+def test_the_page_greys_infeasible_trials_and_writes_huge_numbers(page: Any, server: str,
+                                                                  url: str) -> None:
+    """A Pareto front's infeasible trials apart, in grey; values near 1e299 as numbers, not
+    as digits or markup, and the parallel plot's title clear of its axes' names."""
+    pareto = hd.create_study(storage=url, study_name="constrained",
+                             directions=["minimize", "minimize"])
+    for a in (0.1, 0.4, 0.7, 0.9):
+        trial = pareto.ask()
+        trial.suggest_float("a", 0, 1)
+        trial.set_constraint("a <= 0.5", a - 0.5)
+        pareto.tell(trial, (a, 1 - a))
+    huge = hd.create_study(storage=url, study_name="huge",
+                           sampler=hd.samplers.RandomSampler(seed=0))
+    huge.optimize(lambda t: 3.7e18 if t.number == 0 else 1e299 * t.suggest_float("x", 1, 9),
+                  n_trials=5)
+
+    page.goto(server + "/?interval=200#/study/constrained")
+    page.wait_for_selector("#history .main-svg")
+    traces = page.evaluate("document.getElementById('history').data")
+    assert [(t["name"], t["x"]) for t in traces] == [
+        ("trial", []), ("Pareto front", [0.1, 0.4]), ("infeasible", [0.7, 0.9])]
+    assert traces[2]["marker"]["color"] == "#bbbbbb"
+
+    page.goto(server + "/?interval=200#/study/huge")
+    page.wait_for_selector("#parallel .main-svg")
+    assert page.locator("#trials tbody tr").last.locator("td").nth(2).inner_text() == (
+        "3.70000e+18")
+    texts = page.locator("#parallel text").all_text_contents()
+    assert texts and not any("<sup>" in t for t in texts)
+    title, names = page.evaluate("""() => [
+        document.querySelector('#parallel .gtitle').getBoundingClientRect().bottom,
+        [...document.querySelectorAll('#parallel .axis-title')].map(
+            (e) => e.getBoundingClientRect().top)]""")
+    assert len(names) == 2 and title <= min(names)

@@ -60,3 +60,19 @@ def branch_study() -> hd.Study:
     study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
     study.optimize(objective, n_trials=20)
     return study
+
+
+@pytest.fixture()
+def vector_report_study() -> hd.Study:
+    """A 2-trial study of two objectives, "loss" and "size", each trial reporting both at
+    steps 0, 1 and 2."""
+    def objective(trial: hd.Trial) -> tuple[float, float]:
+        a = trial.suggest_float("a", 0, 1)
+        for step in range(3):
+            trial.report((a + step, 1 - a), step)
+        return a, 1 - a
+
+    study = hd.create_study(directions=["minimize", "minimize"])
+    study.optimize(objective, n_trials=2)
+    study.set_metric_names(["loss", "size"])
+    return study

@@ -51,3 +51,9 @@ def test_a_rank_plot_of_no_parameter_is_a_value_error(backend: ModuleType) -> No
     for params in (None, []):
         with pytest.raises(ValueError, match="a rank plot needs at least one parameter"):
             backend.plot_rank(constant, params)
+
+
+def test_a_contour_of_one_parameter_twice_is_a_value_error_naming_it(
+        backend: ModuleType, make_study: Callable[..., hd.Study]) -> None:
+    with pytest.raises(ValueError, match="two parameters, got 'lr' twice"):
+        backend.plot_contour(make_study(), ["lr", "lr"])

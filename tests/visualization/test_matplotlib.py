@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -60,6 +61,17 @@ def test_intermediate_values_one_line_per_trial_pruned_dotted(make_study: StudyM
         assert (line.get_linestyle() == ":") == (trial.state is hd.TrialState.PRUNED)
 
 
+def test_intermediate_values_of_several_objectives_match_the_plotly_ones(
+        vector_report_study: hd.Study) -> None:
+    from hyperdial import visualization as vis
+
+    ax = mvis.plot_intermediate_values(vector_report_study)
+    traces = vis.plot_intermediate_values(vector_report_study).data
+    assert [line.get_label() for line in ax.lines] == [trace.name for trace in traces]
+    for line, trace in zip(ax.lines, traces, strict=True):
+        assert list(line.get_ydata()) == list(trace.y)
+
+
 def test_slice_has_a_panel_per_parameter_log_where_the_scale_is(make_study: StudyMaker) -> None:
     study = make_study()
     axes = mvis.plot_slice(study, ["lr", "depth"])
@@ -68,6 +80,21 @@ def test_slice_has_a_panel_per_parameter_log_where_the_scale_is(make_study: Stud
     assert axes[0, 0].get_xscale() == "log" and axes[0, 1].get_xscale() == "linear"
     lr = axes[0, 0].collections[0].get_offsets()
     assert lr[:, 0].tolist() == [t.params["lr"] for t in completed(study)]
+
+
+def test_slice_titles_of_long_names_are_wrapped_clear_of_each_other() -> None:
+    names = ["optimizer_learning_rate_initial_value", "model.encoder.layers.attention_dropout",
+             "x"]
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: sum(t.suggest_float(n, 0, 1) for n in names), n_trials=4)
+    axes = mvis.plot_slice(study)
+    fig = axes[0, 0].figure
+    fig.canvas.draw()
+    assert [ax.get_title().replace("\n", "") for ax in axes[0]] == names
+    boxes = [ax.title.get_window_extent() for ax in axes[0]]
+    assert not any(a.overlaps(b) for a, b in itertools.pairwise(boxes))
+    suptitle = fig.texts[0].get_window_extent()
+    assert suptitle.y0 >= max(box.y1 for box in boxes)  # above the wrapped titles
 
 
 def test_rank_fills_the_lower_triangle_darkest_at_the_best(make_study: StudyMaker) -> None:
@@ -136,6 +163,13 @@ def test_contour_draws_the_same_surface_as_the_plotly_one(make_study: StudyMaker
     assert filled.levels.max() >= plotly_surface.max()
     dots = ax.collections[-1].get_offsets()
     assert len(dots) == len(completed(study)) and ax.get_xscale() == "log"
+
+
+def test_contour_of_a_categorical_of_one_choice_fills_its_band(
+        make_choice_study: ChoiceStudyMaker) -> None:
+    ax = mvis.plot_contour(make_choice_study(["adam"]), ["x", "k"], n_grid=6, n_samples=4)
+    assert ax.get_ylim() == (-0.5, 0.5)
+    assert [tick.get_text() for tick in ax.get_yticklabels()] == ["adam"]
 
 
 def test_parallel_coordinate_one_line_per_trial_scaled_to_each_axis(

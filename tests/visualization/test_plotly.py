@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -53,6 +54,20 @@ def test_intermediate_values_draw_each_curve_and_dot_the_pruned(make_study: Stud
     for trace, trial in zip(fig.data, study.trials, strict=True):
         assert list(trace.x) == sorted(trial.intermediate_values)
         assert (trace.line.dash == "dot") == (trial.state is hd.TrialState.PRUNED)
+
+
+def test_intermediate_values_of_several_objectives_are_a_curve_per_objective(
+        vector_report_study: hd.Study) -> None:
+    fig = vis.plot_intermediate_values(vector_report_study)
+    assert [trace.name for trace in fig.data] == ["Trial 0, loss", "Trial 0, size",
+                                                  "Trial 1, loss", "Trial 1, size"]
+    drawn = itertools.product(vector_report_study.trials, range(2))
+    for trace, (trial, k) in zip(fig.data, drawn, strict=True):
+        reports: Any = trial.intermediate_values  # tuples here
+        assert list(trace.x) == [0, 1, 2]
+        assert list(trace.y) == [reports[s][k] for s in range(3)]
+    unnamed = vis.plot_intermediate_values(vector_report_study.history())  # no metric names
+    assert unnamed.data[1].name == "Trial 0, objective 1"
 
 
 def test_slice_has_a_panel_per_parameter_with_log_axes_where_the_scale_is(
@@ -137,6 +152,41 @@ def test_contour_is_the_partial_dependence_and_finds_the_ridge() -> None:
     one.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=30)
     with pytest.raises(ValueError, match="hold 1 in common: name them"):
         vis.plot_contour(one)
+
+
+def test_contour_by_default_takes_the_two_most_important_parameters_held_together() -> None:
+    def objective(trial: hd.Trial) -> float:
+        shared = trial.suggest_categorical("b", [True, False])
+        if trial.suggest_categorical("kind", ["svm", "rf"]) == "svm":
+            return abs(math.log10(trial.suggest_float("svm_C", 1e-3, 1e3, log=True))) + 0 * shared
+        return abs(trial.suggest_int("rf_depth", 1, 64, log=True) - 8) / 8
+
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=60)
+    top = list(hd.importance.get_param_importances(study))
+    assert set(top[:2]) == {"svm_C", "rf_depth"}  # two branches: no trial holds both
+    layout = vis.plot_contour(study, n_grid=8, n_samples=8).layout
+    assert (layout.xaxis.title.text, layout.yaxis.title.text) == (top[0], top[2])
+
+
+def test_a_small_study_has_importances_and_a_contour() -> None:
+    """Ten trials are too few for PED-ANOVA's best 10 % to hold 2: its best 2 are judged."""
+    from hyperdial.importance import PedAnovaImportanceEvaluator
+
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1) + 2 * t.suggest_float("y", 0, 1),
+                   n_trials=10)
+    bar = vis.plot_param_importances(study).data[0]
+    shares = hd.importance.get_param_importances(
+        study, evaluator=PedAnovaImportanceEvaluator(target_quantile=0.2))
+    assert list(bar.y) == list(shares)[::-1] and list(bar.x) == list(shares.values())[::-1]
+    layout = vis.plot_contour(study, n_grid=8, n_samples=8).layout
+    assert (layout.xaxis.title.text, layout.yaxis.title.text) == tuple(shares)
+    two = hd.create_study()
+    two.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    for plot in (vis.plot_param_importances, vis.plot_contour):
+        with pytest.raises(ValueError, match="importance needs 3 completed trials .*, got 2"):
+            plot(two)
 
 
 def test_contour_of_a_branch_uses_the_trials_that_took_it() -> None:
@@ -279,3 +329,28 @@ def test_slice_and_rank_draw_each_categorical_choice_at_its_own_labelled_positio
     assert list(fig.layout.xaxis.tickvals) == list(range(len(choices)))
     fig = vis.plot_rank(study, ["x", "k"])
     assert list(fig.data[0].y) == positions and list(fig.layout.yaxis.ticktext) == labels
+
+
+def test_a_parameter_whose_range_or_choices_grew_is_drawn_over_all_its_values() -> None:
+    """Its distribution covering every trial's value; one whose scale changed, left out."""
+    def objective(trial: hd.Trial) -> float:
+        wide = trial.number >= 4
+        c = trial.suggest_categorical("c", ["a", "b", "z"] if wide else ["a", "b"])
+        trial.suggest_float("lr", 1e-3, 1.0, log=wide)  # a log scale added: no one axis
+        return trial.suggest_float("x", 0, 10 if wide else 1) + (c == "z")
+
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=12)
+    with pytest.warns(UserWarning, match=r"left out \['lr'\]: each was asked with"):
+        fig = vis.plot_slice(study)
+    assert [a.text for a in fig.layout.annotations] == ["c", "x"]
+    assert list(fig.layout.xaxis.ticktext) == ["a", "b", "z"]
+    assert list(fig.data[0].x) == [["a", "b", "z"].index(t.params["c"]) for t in study.trials]
+    assert list(fig.data[1].x) == [t.params["x"] for t in study.trials]
+    assert max(fig.data[1].x) > 1  # the widened range's values too
+    with pytest.warns(UserWarning, match="lr"):
+        dims = vis.plot_parallel_coordinate(study).data[0].dimensions
+    assert [d.label for d in dims] == ["Objective value", "c", "x"]
+    assert len(vis.plot_rank(study, ["c", "x"]).data[0].x) == 12
+    with pytest.raises(ValueError, match="'lr' was asked with distributions that no one axis"):
+        vis.plot_slice(study, ["lr"])

@@ -24,7 +24,7 @@ from hyperdial.storage import Storage, get_storage
 from hyperdial.storage.base import StudyInfo, TrialView
 from hyperdial.study import METRIC_NAMES_ATTR
 from hyperdial.trial import TrialRecord, TrialState, violation
-from hyperdial.visualization._series import choice_labels
+from hyperdial.visualization._series import choice_labels, importances, merged_space
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -75,7 +75,9 @@ class Dashboard:
             "values": [None if t.values is None else list(t.values) for t in trials],
             "feasible": [violation(t) == 0.0 for t in trials],
         }
-        space = history.completed_union_space  # the parameters completed trials hold
+        # the parameters completed trials hold, each over every value they took (a range
+        # widened, a choice added)
+        space = merged_space(history.completed)
         out["space"] = {name: d.to_dict() for name, d in space.items()}
         out["params"] = {name: _column(trials, name, d) for name, d in space.items()}
         out["choice_labels"] = {name: choice_labels(d) for name, d in space.items()
@@ -132,13 +134,12 @@ def _curve(trial: TrialRecord) -> dict[str, Any]:
 
 
 def _importances(history: History) -> tuple[dict[str, float] | None, str | None]:
-    """PED-ANOVA shares of a single-objective study, or why there are none."""
+    """PED-ANOVA shares of a single-objective study, as `plot_param_importances` draws them
+    (a study of 3 to 10 trials too), or why there are none."""
     if history.n_objectives != 1:
         return None, "importances are shown for single-objective studies"
-    from hyperdial.importance import get_param_importances
-
     try:
-        return get_param_importances(history), None
+        return importances(history, None, None, None), None
     except ValueError as exc:  # too few trials so far
         return None, str(exc)
 
@@ -153,7 +154,8 @@ def create_app(storage: str | Storage) -> FastAPI:
 
     Routes: ``/`` the page; ``/api/studies`` the summaries; ``/api/studies/{name}?since=V``
     one study (``{"unchanged": true}`` while at version V; the name percent-encoded, a "/" in
-    it too); ``/static/...`` the page's files;
+    it too), or ``/api/study?name=NAME&since=V`` the same (the page's: a browser resolves a
+    name "." or ".." in a path); ``/static/...`` the page's files;
     ``/plotly.min.js`` Plotly's JavaScript from the installed ``plotly`` package.
     """
     require("fastapi", "dashboard")  # one clear line when the extra is missing
@@ -179,13 +181,15 @@ def create_app(storage: str | Storage) -> FastAPI:
     def studies() -> list[dict[str, Any]]:
         return dashboard.studies()
 
-    # "path": a name may hold "/", which the server has decoded from %2F before routing.
-    @app.get("/api/studies/{name:path}")
     def study(name: str, since: int | None = None) -> dict[str, Any]:
         try:
             return dashboard.study(name, since)
         except StudyNotFound as exc:
             raise HTTPException(status_code=404, detail=str(exc)) from None
+
+    # "path": a name may hold "/", which the server has decoded from %2F before routing.
+    app.get("/api/studies/{name:path}")(study)
+    app.get("/api/study")(study)  # the name as a query parameter
 
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
     app.state.dashboard = dashboard

@@ -107,11 +107,14 @@ def plot_optimization_history(study: Study | History | Sequence[Study | History]
 
 
 def plot_intermediate_values(study: Study | History) -> Any:
-    """Every trial's reported values by step (learning curves); pruned trials dotted."""
+    """Every trial's reported values by step (learning curves); pruned trials dotted. Reports
+    of several values (a study of several objectives) are one curve per objective, named by
+    the study's metric names."""
     go = _plotly()
-    traces = [go.Scatter(x=steps, y=values, mode="lines+markers", name=f"Trial {t.number}",
-                         line={"dash": "dot" if is_pruned(t) else "solid"})
-              for t, steps, values in curves(as_history(study))]
+    traces = [go.Scatter(x=c.steps, y=c.values, mode="lines+markers", name=c.label,
+                         legendgroup=f"Trial {c.trial.number}",
+                         line={"dash": "dot" if is_pruned(c.trial) else "solid"})
+              for c in curves(study)]
     fig = go.Figure(traces)
     fig.update_layout(title="Intermediate values", xaxis_title="Step",
                       yaxis_title="Intermediate value", showlegend=len(traces) <= 20)
@@ -168,7 +171,8 @@ def plot_contour(study: Study | History, params: Sequence[str] | None = None, *,
     The other parameters are those every completed trial holds; they are averaged over
     ``n_samples`` quasi-random points of their range. ``target`` is plotted as it is (lower is
     better); without it, the objective in its own direction. ``params`` defaults to the two
-    most important parameters (`hyperdial.importance.get_param_importances`).
+    most important parameters (`hyperdial.importance.get_param_importances`) that 5 or more
+    completed trials hold together (of a conditional space, never two branches').
     """
     go = _plotly()
     history = as_history(study)
@@ -221,7 +225,9 @@ def plot_param_importances(study: Study | History, *,
                            target: Target | None = None,
                            target_name: str = "Objective value") -> Any:
     """`hyperdial.importance.get_param_importances` as horizontal bars, largest on top;
-    ``target_name`` names what ``target`` measures (Optuna's argument)."""
+    ``target_name`` names what ``target`` measures (Optuna's argument). Without an
+    ``evaluator``, a study of 3 to 10 completed trials, too few for PED-ANOVA's best 10 % to
+    hold 2, is judged by its best 2 trials."""
     go = _plotly()
     shares = importance_bars(study, evaluator, params, target)
     names = list(shares)

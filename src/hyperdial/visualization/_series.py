@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -11,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hyperdial.history import History
-from hyperdial.importance import Target, as_history, param_names, target_values
+from hyperdial.history import History, distributions_of
+from hyperdial.importance import Target, as_history, target_values
 from hyperdial.samplers.base import ConstraintsFunc
-from hyperdial.space import Categorical, Distribution, Float, Int
+from hyperdial.space import Categorical, Distribution, Float, Int, covering
 from hyperdial.trial import TrialRecord, TrialState, violation
 
 if TYPE_CHECKING:
@@ -40,14 +41,25 @@ def completed(history: History, study_name: str | None = None) -> Sequence[Trial
 
 
 def plotted_params(history: History, params: Sequence[str] | None) -> list[str]:
-    """The named parameters, or those every completed trial holds; a name that no completed
-    trial holds is an error (a typo, not an empty panel)."""
-    known = {n for t in completed(history) for n in t.params}
-    names = param_names(history, params)
-    unknown = [n for n in names if n not in known]
+    """The named parameters, or those every completed trial holds (but those whose
+    distributions no one axis shows, left out with a warning naming them); a name that no
+    completed trial holds is an error (a typo, not an empty panel)."""
+    trials = completed(history)
+    if params is None:
+        space = merged_space(trials)
+        held = [n for n in trials[0].params if all(n in t.params for t in trials)]
+        left = [n for n in held if n not in space]
+        if left:
+            asked = "; ".join(f"{n}: {', '.join(map(str, distributions_of(trials, n)))}"
+                              for n in left)
+            warnings.warn(f"left out {left}: each was asked with distributions that no one axis "
+                          f"shows ({asked})", UserWarning, stacklevel=4)
+        return [n for n in held if n in space]
+    known = {n for t in trials for n in t.params}
+    unknown = [n for n in params if n not in known]
     if unknown:
         raise ValueError(f"no completed trial holds {unknown}; they hold {sorted(known)}")
-    return names
+    return list(params)
 
 
 def holding(history: History, names: Sequence[str]) -> list[TrialRecord]:
@@ -83,9 +95,26 @@ def column(d: Distribution, values: Sequence[Any]) -> Column:
     return Column(list(values), log=is_log(d))
 
 
+def merged_space(trials: Sequence[TrialRecord]) -> dict[str, Distribution]:
+    """Each parameter any of ``trials`` holds, with the distribution covering its values
+    (`hyperdial.space.covering`); one whose distributions no one axis shows is left out."""
+    space = {}
+    for name in dict.fromkeys(n for t in trials for n in t.distributions):
+        d = covering(distributions_of(trials, name), add_choices=True)
+        if d is not None:
+            space[name] = d
+    return space
+
+
 def param_column(trials: Sequence[TrialRecord], name: str) -> Column:
-    """The trials' values of parameter ``name``, by the first one's distribution."""
-    return column(trials[0].distributions[name], [t.params[name] for t in trials])
+    """The trials' values of parameter ``name``, by the distribution covering them all
+    (`hyperdial.space.covering`); ValueError where none does."""
+    dists = distributions_of(trials, name)
+    d = covering(dists, add_choices=True)
+    if d is None:
+        raise ValueError(f"parameter {name!r} was asked with distributions that no one axis "
+                         f"shows: {', '.join(map(str, dists))}")
+    return column(d, [t.params[name] for t in trials])
 
 
 @dataclass(frozen=True)
@@ -169,13 +198,31 @@ def history_band(series: Sequence[HistorySeries]) -> HistoryBand:
     return HistoryBand(*summary(values), *summary(best))
 
 
-def curves(history: History) -> list[tuple[TrialRecord, list[int], list[Any]]]:
-    """Each trial that reported: its steps in order and the values at them."""
+@dataclass(frozen=True)
+class Curve:
+    """One learning curve: a trial's reports by step, of one objective where it reported
+    several values a step; ``label`` names the trial, and then the objective."""
+
+    trial: TrialRecord
+    label: str
+    steps: list[int]
+    values: list[float]
+
+
+def curves(study: Study | History) -> list[Curve]:
+    """Each trial that reported: its steps in order and the values at them, one curve per
+    objective for reports of several values (named by the study's metric names, else
+    "objective k"), as a plot of one value per step cannot draw a vector."""
+    names = getattr(study, "metric_names", None) or []
     out = []
-    for t in history.trials:
-        if t.intermediate_values:
-            steps = sorted(t.intermediate_values)
-            out.append((t, steps, [t.intermediate_values[s] for s in steps]))
+    for t in as_history(study).trials:
+        reports = [(s, v if isinstance(v, tuple) else (v,))
+                   for s, v in sorted(t.intermediate_values.items())]
+        width = max((len(v) for _, v in reports), default=0)
+        for k in range(width):
+            at = [(s, v[k]) for s, v in reports if k < len(v)]
+            of = "" if width == 1 else f", {names[k] if k < len(names) else f'objective {k}'}"
+            out.append(Curve(t, f"Trial {t.number}{of}", [s for s, _ in at], [v for _, v in at]))
     return out
 
 
@@ -321,16 +368,31 @@ def pareto_groups(study: Study | History, target_names: Sequence[str] | None, *,
     return names, out
 
 
+def importances(history: History, evaluator: ImportanceEvaluator | None,
+                params: Sequence[str] | None, target: Target | None) -> dict[str, float]:
+    """`hyperdial.importance.get_param_importances`, most important first. Without an
+    ``evaluator``, PED-ANOVA's, which compares the best 10 % of the trials with all: a study
+    too small for that to hold 2 trials (fewer than 11) is judged by its best 2 instead, as
+    Optuna 5 draws one of 3 to 10 trials; fewer than 3 is an error."""
+    from hyperdial.importance import PedAnovaImportanceEvaluator, get_param_importances
+
+    if evaluator is None:
+        evaluator = PedAnovaImportanceEvaluator()
+        n = int(np.isfinite(target_values(history, history.completed, target)).sum())
+        if math.ceil(evaluator.target_quantile * n) < 2:
+            if n < 3:
+                raise ValueError("parameter importance needs 3 completed trials (PED-ANOVA "
+                                 f"compares the best 2 with all), got {n}")
+            evaluator = PedAnovaImportanceEvaluator(target_quantile=2 / n)
+    return get_param_importances(history, evaluator=evaluator, params=params, target=target)
+
+
 def importance_bars(study: Study | History, evaluator: ImportanceEvaluator | None,
                     params: Sequence[str] | None, target: Target | None) -> dict[str, float]:
-    """`hyperdial.importance.get_param_importances`, least important first (drawn bottom up,
-    so the largest is on top)."""
-    from hyperdial.importance import get_param_importances
-
+    """`importances`, least important first (drawn bottom up, so the largest is on top)."""
     history = as_history(study)
     completed(history)  # the error of every plot of completed trials, before importance's
-    shares = get_param_importances(history, evaluator=evaluator, params=params, target=target)
-    return dict(reversed(shares.items()))
+    return dict(reversed(importances(history, evaluator, params, target).items()))
 
 
 def edf_series(studies: Study | History | Sequence[Study | History], target: Target | None,
@@ -386,24 +448,47 @@ class ContourGrid:
     points: tuple[Column, Column]
 
 
+#: The completed trials a contour plot's model needs (`hyperdial.importance.surrogate`).
+MODEL_TRIALS = 5
+
+
+def contour_pair(history: History, target: Target | None) -> list[str]:
+    """The two most important parameters (`importances`) that `MODEL_TRIALS` completed trials
+    hold together (two branches of a conditional space never are): of such pairs, the one
+    whose less important parameter ranks highest, then whose more important one does."""
+    names = list(importances(history, None, None, target))
+    if len(names) < 2:
+        raise ValueError("a contour plot shows two parameters, but the completed trials "
+                         f"hold {len(names)} in common: name them with params=")
+    for j, second in enumerate(names):
+        for first in names[:j]:
+            if sum(first in t.params and second in t.params
+                   for t in history.completed) >= MODEL_TRIALS:
+                return [first, second]
+    raise ValueError(f"a contour plot models two parameters on the {MODEL_TRIALS} or more "
+                     "completed trials holding both, and no two parameters are held together "
+                     "by as many: run more trials")
+
+
 def contour_grid(history: History, params: Sequence[str] | None, target: Target | None,
                  n_grid: int, n_samples: int, seed: int) -> ContourGrid:
     """A Gaussian-process model's mean (`hyperdial.importance.surrogate`) on an ``n_grid`` x
-    ``n_grid`` grid of two parameters, averaged over ``n_samples`` quasi-random points of the
-    others' ranges; in the objective's own direction unless ``target`` is given."""
+    ``n_grid`` grid of two parameters (by default `contour_pair`), averaged over
+    ``n_samples`` quasi-random points of the others' ranges; in the objective's own direction
+    unless ``target`` is given."""
     from scipy.stats import qmc
 
     from hyperdial._encode import decode_column
-    from hyperdial.importance import get_param_importances, surrogate, value_grid
+    from hyperdial.importance import surrogate, value_grid
 
-    others = plotted_params(history, None)  # says if no trial has completed
+    completed(history)
     if params is None:
-        params = list(get_param_importances(history, target=target))[:2]
-        if len(params) != 2:
-            raise ValueError("a contour plot shows two parameters, but the completed trials "
-                             f"hold {len(params)} in common: name them with params=")
+        params = contour_pair(history, target)
     if len(params) != 2:
         raise ValueError(f"a contour plot shows two parameters, got {list(params)}")
+    if params[0] == params[1]:
+        raise ValueError(f"a contour plot shows two parameters, got {params[0]!r} twice")
+    others = list(history.completed_space)  # held by every completed trial, one distribution
     names = [*plotted_params(history, params), *(n for n in others if n not in params)]
     model = surrogate(history, names, target, seed=seed)  # says if too few trials hold them
     trials = [t for t in history.completed if all(n in t.params for n in params)]

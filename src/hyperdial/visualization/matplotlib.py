@@ -11,6 +11,7 @@ take ``ax=`` to draw into axes of one's own.
 from __future__ import annotations
 
 import importlib.util
+import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,11 @@ if TYPE_CHECKING:
     from hyperdial.history import History
     from hyperdial.importance import ImportanceEvaluator
     from hyperdial.study import Study
+
+
+#: Characters a line of a slice panel's title holds: a longer name is wrapped, as it would
+#: run into the next panel's.
+_TITLE_CHARS = 22
 
 
 def _pyplot() -> Any:
@@ -86,12 +92,13 @@ def plot_optimization_history(study: Study | History | Sequence[Study | History]
 
 
 def plot_intermediate_values(study: Study | History, *, ax: Any = None) -> Any:
-    """Every trial's reported values by step; pruned trials dotted."""
+    """Every trial's reported values by step; pruned trials dotted; one curve per objective
+    for reports of several values (see the plotly version)."""
     ax = _axes(ax)
-    drawn = series.curves(as_history(study))
-    for t, steps, values in drawn:
-        ax.plot(steps, values, marker=".", linestyle=":" if series.is_pruned(t) else "-",
-                label=f"Trial {t.number}")
+    drawn = series.curves(study)
+    for c in drawn:
+        ax.plot(c.steps, c.values, marker=".", label=c.label,
+                linestyle=":" if series.is_pruned(c.trial) else "-")
     ax.set(title="Intermediate values", xlabel="Step", ylabel="Intermediate value")
     if 0 < len(drawn) <= 20:
         ax.legend(fontsize="small")
@@ -104,12 +111,13 @@ def plot_slice(study: Study | History, params: Sequence[str] | None = None, *,
     by trial number; returns the panels' axes as a 1 x n array."""
     panels = series.slice_panels(as_history(study), params, target)
     fig, axes = _pyplot().subplots(1, max(len(panels), 1), sharey=True, squeeze=False,
-                                   figsize=(3.2 * max(len(panels), 1), 3.2))
+                                   figsize=(3.2 * max(len(panels), 1), 3.2),
+                                   layout="constrained")  # room for wrapped titles
     dots = None
     for ax, panel in zip(axes[0], panels, strict=False):
         dots = ax.scatter(panel.x.values, panel.y, c=panel.numbers, cmap="Blues", s=14,
                           edgecolors="grey", linewidths=0.3)
-        ax.set(title=panel.name, **_scale("x", panel.x))
+        ax.set(title=textwrap.fill(panel.name, _TITLE_CHARS), **_scale("x", panel.x))
     axes[0, 0].set_ylabel(target_name)
     if dots is not None:
         fig.colorbar(dots, ax=axes[0, -1], label="Trial")
@@ -244,7 +252,15 @@ def plot_contour(study: Study | History, params: Sequence[str] | None = None, *,
     history = as_history(study)
     c = series.contour_grid(history, params, target, n_grid, n_samples, seed)
     cmap = "Blues_r" if series.lower_is_better(history, target) else "Blues"
-    filled = ax.contourf(c.x, c.y, c.surface, levels=15, cmap=cmap)
+    x, y, z = np.asarray(c.x, dtype=float), np.asarray(c.y, dtype=float), c.surface
+    # contourf needs two points a side: a categorical of one choice (at 0) fills its band from
+    # -0.5 to 0.5, as in plotly's drawing
+    band = np.array([-0.5, 0.5])
+    if len(x) == 1:
+        x, z = band, np.repeat(z, 2, axis=1)
+    if len(y) == 1:
+        y, z = band, np.repeat(z, 2, axis=0)
+    filled = ax.contourf(x, y, z, levels=15, cmap=cmap)
     ax.figure.colorbar(filled, ax=ax, label=target_name)
     ax.scatter(c.points[0].values, c.points[1].values, color="black", s=8, label="Trial")
     ax.set(xlabel=c.params[0], ylabel=c.params[1], **_scale("x", c.points[0]),

@@ -15,14 +15,25 @@ function cell(row, text, numeric) {
   return td;
 }
 
+// A number to 6 digits; an integer in full while a float holds it exactly (below 2**53), not
+// a huge float, which is an integer too (1e20 would print 21 digits).
 function fmt(value) {
   if (value === null || value === undefined) return "-";
-  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toPrecision(6);
-  return String(value);
+  if (typeof value !== "number") return String(value);
+  return Number.isSafeInteger(value) ? String(value) : value.toPrecision(6);
 }
 
 function params(obj) {
   return Object.entries(obj || {}).map(([k, v]) => `${k}=${fmt(v)}`).join(", ");
+}
+
+// A trial's parameters, each categorical's choice by its label in the parallel plot (JSON
+// makes 1 and 1.0 one number and None null): `row` is the trial's index in study.trials.
+function trialParams(study, row, obj) {
+  return Object.entries(obj || {}).map(([k, v]) => {
+    const position = study.choice_labels[k] ? study.params[k][row] : null;
+    return `${k}=${position === null ? fmt(v) : study.choice_labels[k][position]}`;
+  }).join(", ");
 }
 
 async function fetchJSON(url) {
@@ -93,15 +104,18 @@ function plotHistory(study) {
     ], { ...layout, title: { text: "Optimisation history" }, xaxis: { title: { text: "trial" } },
          yaxis: { title: { text: objectiveTitle(study, 0) } } });
   } else {
-    const front = new Set(study.pareto);
-    const trace = (onFront) => {
-      const rows = done.filter((i) => front.has(t.number[i]) === onFront);
+    const front = new Set(study.pareto);  // feasible trials only
+    const trace = (name, color, keep) => {
+      const rows = done.filter(keep);
       return { x: rows.map((i) => t.values[i][0]), y: rows.map((i) => t.values[i][1]),
-               text: rows.map((i) => `trial ${t.number[i]}`), mode: "markers",
-               name: onFront ? "Pareto front" : "trial",
-               marker: { color: onFront ? "#d62728" : "#9ecae1" } };
+               text: rows.map((i) => `trial ${t.number[i]}`), mode: "markers", name,
+               marker: { color } };
     };
-    Plotly.react("history", [trace(false), trace(true)], { ...layout, title: { text: "Pareto front" },
+    Plotly.react("history", [
+      trace("trial", "#9ecae1", (i) => t.feasible[i] && !front.has(t.number[i])),
+      trace("Pareto front", "#d62728", (i) => front.has(t.number[i])),
+      trace("infeasible", "#bbbbbb", (i) => !t.feasible[i]),
+    ], { ...layout, title: { text: "Pareto front" },
       xaxis: { title: { text: objectiveTitle(study, 0) } },
       yaxis: { title: { text: objectiveTitle(study, 1) } } });
   }
@@ -127,6 +141,10 @@ function plotCurves(study) {
   Plotly.react("curves", traces, { title: { text: "Intermediate values (latest 50 trials)" },
     showlegend: false, margin: { t: 40, r: 10 }, xaxis: { title: { text: "step" } } });
 }
+
+// A parallel axis' numbers, to 6 digits: Plotly's own format writes 1e299 as
+// "1×10<sup>299</sup>", markup that a parallel axis prints as it is.
+const NUMBER_TICKS = "~g";
 
 // About five round values from low to high: the ticks of an axis given one of its own (Plotly
 // then draws only those it is given).
@@ -155,6 +173,7 @@ function parallelDimension(study, name, column) {
     Object.assign(dim, { tickvals: labels.map((_, k) => k), ticktext: labels });
   } else {
     [low, high] = [scale(dist.low), scale(dist.high)];
+    dim.tickformat = NUMBER_TICKS;
   }
   dim.range = [low, high];
   if (!values.includes(null)) return dim;
@@ -172,14 +191,16 @@ function plotParallel(study) {
   const dimensions = Object.keys(study.space).slice(0, 12).map((name) =>
     parallelDimension(study, name, done.map((i) => study.params[name][i])));
   const objective = done.map((i) => t.values[i][0]);
-  dimensions.push({ label: objectiveTitle(study, 0), values: objective });
+  dimensions.push({ label: objectiveTitle(study, 0), values: objective, tickformat: NUMBER_TICKS });
   Plotly.react("parallel", [{ type: "parcoords", dimensions,
     line: { color: objective, colorscale: "Viridis", showscale: true,
             reversescale: study.directions[0] === "minimize" } }],
-    { title: { text: "Parameters of completed trials" }, margin: { t: 60, l: 60, r: 60 } });
+    { title: { text: "Parameters of completed trials", yref: "container", y: 1, yanchor: "top",
+               pad: { t: 12 } },
+      margin: { t: 90, l: 60, r: 60 } });  // the axes' names sit above them, below the title
 }
 
-function renderTrials(study) {
+function renderTrials(study, rowOf) {
   const body = $("trials").tBodies[0];
   body.replaceChildren();
   for (const t of study.recent) {
@@ -188,7 +209,7 @@ function renderTrials(study) {
     cell(row, t.number, true);
     cell(row, t.state).className = `state-${t.state}`;
     cell(row, t.values ? t.values.map(fmt).join(", ") : "-", true);
-    cell(row, params(t.params));
+    cell(row, trialParams(study, rowOf.get(t.number), t.params));
     cell(row, t.duration === null ? "-" : t.duration.toFixed(3), true);
     cell(row, params(t.user_attrs));
   }
@@ -196,40 +217,50 @@ function renderTrials(study) {
 
 function renderStudy(study) {
   const s = study.states;
+  const rowOf = new Map(study.trials.number.map((number, i) => [number, i]));
   $("study-title").textContent = study.name;
   $("summary").textContent = `${study.n_trials} trials · ${s.COMPLETE} complete · ` +
     `${s.PRUNED} pruned · ${s.FAIL} failed · ${s.RUNNING} running · ${study.directions.join(", ")}`;
   $("best").textContent = study.best
-    ? `Best: trial ${study.best.number}, value ${fmt(study.best.values[0])} (${params(study.best.params)})`
+    ? `Best: trial ${study.best.number}, value ${fmt(study.best.values[0])} ` +
+      `(${trialParams(study, rowOf.get(study.best.number), study.best.params)})`
     : study.n_pareto ? `Pareto front: ${study.n_pareto} trials` : "No completed trial yet";
   plotHistory(study);
   plotImportances(study);
   plotCurves(study);
   plotParallel(study);
-  renderTrials(study);
+  renderTrials(study, rowOf);
 }
 
+// By query, not path: a browser resolves a study named "." or ".." in a path, as %2E too.
 async function refreshStudy(name) {
-  const since = current && current.name === name ? `?since=${current.version}` : "";
-  const study = await fetchJSON(`/api/studies/${encodeURIComponent(name)}${since}`);
+  const since = current && current.name === name ? `&since=${current.version}` : "";
+  const study = await fetchJSON(`/api/study?name=${encodeURIComponent(name)}${since}`);
   if (study.unchanged) return;
   current = { name, version: study.version };
   renderStudy(study);
 }
 
 // -- routing and polling ---------------------------------------------------------------------
+// The study the address names, or null for the list; an error for a malformed name (it
+// throws inside tick's try, so that the page shows it as any other).
 function route() {
   const match = location.hash.match(/^#\/study\/(.+)$/);
-  return match ? decodeURIComponent(match[1]) : null;
+  if (!match) return null;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    throw new Error(`the address names no study: ${match[1]} is not percent-encoded text`);
+  }
 }
 
 async function tick() {
   clearTimeout(timer);
-  const name = route();
-  $("list-view").hidden = name !== null;
-  $("study-view").hidden = name === null;
-  $("crumb").textContent = name === null ? "" : `/ ${name}`;
   try {
+    const name = route();
+    $("list-view").hidden = name !== null;
+    $("study-view").hidden = name === null;
+    $("crumb").textContent = name === null ? "" : `/ ${name}`;
     if (name === null) { current = null; await renderList(); } else await refreshStudy(name);
     showError(null);
     setStatus("live");
