@@ -107,3 +107,14 @@ def test_front_ranks_peel_non_dominated_sets(loss: np.ndarray) -> None:
         assert (ranks[front] == r).all()
         rest = np.setdiff1d(rest, front)
         r += 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(loss=st.integers(1, 5).flatmap(lambda m: arrays(
+    float, st.tuples(st.integers(0, 14), st.just(m)),
+    elements=st.sampled_from([0.0, 1.0, 2.0, 3.0, np.inf, np.nan]))))
+def test_non_dominated_is_no_other_row_dominating(loss: np.ndarray) -> None:
+    """Against the definition, row by row (ties, duplicates, inf and NaN: a row with NaN
+    compares false, so it neither dominates nor is dominated)."""
+    expected = [not any(dominates(other, row) for other in loss) for row in loss]
+    assert non_dominated(loss).tolist() == expected

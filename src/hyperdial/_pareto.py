@@ -19,28 +19,30 @@ def dominates(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def non_dominated(loss: np.ndarray) -> np.ndarray:
-    """Boolean mask of the rows of ``loss`` that no other row dominates (duplicates all kept)."""
+    """Boolean mask of the rows of ``loss`` that no other row dominates (duplicates all kept;
+    a row holding NaN neither dominates nor is dominated)."""
     loss = np.asarray(loss, dtype=float)
     n = loss.shape[0]
-    if loss.ndim == 2 and loss.shape[1] == 2 and n > 1:
-        # distinct rows in lexicographic order: a row is dominated iff an earlier one is as low
-        uniq, inverse = np.unique(loss, axis=0, return_inverse=True)
-        prior = np.minimum.accumulate(np.concatenate([[np.inf], uniq[:-1, 1]]))
-        kept: np.ndarray = (prior > uniq[:, 1])[np.ravel(inverse)]
-        return kept
-    if n * n * loss.shape[-1] <= 4_000_000:  # one dominance matrix
-        le = np.all(loss[:, None, :] <= loss[None, :, :], axis=2)
-        lt = np.any(loss[:, None, :] < loss[None, :, :], axis=2)
-        free: np.ndarray = ~np.any(le & lt, axis=0)
-        return free
     keep = np.ones(n, dtype=bool)
-    for i in range(n):
-        if not keep[i]:
-            continue
-        le = np.all(loss <= loss[i], axis=1)
-        lt = np.any(loss < loss[i], axis=1)
-        if np.any(le & lt):
-            keep[i] = False
+    if n < 2:
+        return keep
+    rows = np.flatnonzero(~np.isnan(loss).any(axis=1))
+    # Distinct rows in lexicographic order: none is dominated by a later one.
+    uniq, inverse = np.unique(loss[rows], axis=0, return_inverse=True)
+    inverse = np.ravel(inverse)
+    if uniq.shape[1] == 2:  # a row is dominated iff an earlier one is as low on the second
+        prior = np.minimum.accumulate(uniq[:-1, 1])  # (the first row: nothing earlier)
+        keep[rows] = np.concatenate([[True], prior > uniq[1:, 1]])[inverse]
+        return keep
+    # Peel (as Optuna does): the first row left is on the front; drop it and every row it
+    # dominates (no better anywhere). Cost O(front x n x m) instead of a pass per row.
+    on_front = np.zeros(len(uniq), dtype=bool)
+    left, index = uniq, np.arange(len(uniq))
+    while len(left):
+        on_front[index[0]] = True
+        better_somewhere = np.any(left < left[0], axis=1)
+        left, index = left[better_somewhere], index[better_somewhere]
+    keep[rows] = on_front[inverse]
     return keep
 
 
