@@ -263,7 +263,8 @@ class Runner:
             keep = live_checkpoints(history)
             for _, record in segments(history):
                 key = record.user_attrs.get(CHECKPOINT_ATTR)
-                if key is not None and key not in keep:
+                # (a running segment's checkpoint is written before its end: not yet judged)
+                if key is not None and key not in keep and record.state.is_finished():
                     self.store.delete(key)
         return plan.segment.end < self.n_steps
 
