@@ -26,7 +26,7 @@ from hyperdial.pruners.halving import (
     min_resource_for_budget,
     pareto_fronts,
     rung_resources,
-    rung_value,
+    rung_step,
 )
 from hyperdial.trial import TrialRecord, TrialState
 
@@ -82,10 +82,10 @@ def test_fronts_and_promotion() -> None:
     assert not is_promoted(np.array([[1.0], [2.0]]), 1, 0)
 
 
-def test_rung_value_is_the_first_report_at_or_past_the_rung() -> None:
-    assert rung_value({0: 9.0, 2: 5.0, 7: 1.0}, 3) == 1.0
-    assert rung_value({0: 9.0, 2: 5.0}, 2) == 5.0
-    assert rung_value({0: 9.0}, 1) is None
+def test_rung_step_is_the_first_report_at_or_past_the_rung() -> None:
+    assert rung_step([0, 2, 7], 3) == 7
+    assert rung_step([0, 2], 2) == 2
+    assert rung_step([0], 1) is None
 
 
 def test_asha_prunes_the_worse_arrival_at_a_rung() -> None:

@@ -32,7 +32,7 @@ import numpy as np
 from hyperdial._checks import check_int
 from hyperdial.history import History
 from hyperdial.pruners.base import Decision, Pruner
-from hyperdial.pruners.halving import SuccessiveHalvingPruner, first_finished_steps
+from hyperdial.pruners.halving import SuccessiveHalvingPruner, _Curves
 from hyperdial.trial import TrialRecord
 
 
@@ -64,19 +64,31 @@ def bracket_rungs(bracket: int, count: int, max_resource: int,
 
 
 class _Bracket(SuccessiveHalvingPruner):
-    """Successive halving on a Hyperband bracket's fixed rungs."""
+    """Successive halving on a Hyperband bracket's fixed rungs, among the trials drawn into
+    it (by ``seed`` and ``weights``, as `draw_bracket`): given a whole study, it picks them out
+    only for a report that reaches a rung."""
 
     def __init__(self, levels: np.ndarray, min_resource: int, reduction_factor: int,
                  bracket: int, *, max_resource: int, synchronous: bool,
                  cohort_size: int | None, rank_by: str,
-                 best_possible: float | Sequence[float] | None, bootstrap_count: int) -> None:
+                 best_possible: float | Sequence[float] | None, bootstrap_count: int,
+                 seed: int, weights: tuple[int, ...], curves: _Curves) -> None:
         super().__init__(min_resource, reduction_factor, bracket, max_resource=max_resource,
                          synchronous=synchronous, cohort_size=cohort_size, rank_by=rank_by,
                          best_possible=best_possible, bootstrap_count=bootstrap_count)
         self.levels = levels
+        self.bracket = bracket
+        self.seed = seed
+        self.weights = weights
+        self._curves = curves  # the Hyperband pruner's, shared by its brackets
 
     def rungs(self, history: History, max_step: int) -> np.ndarray:
         return self.levels[self.levels <= max_step]
+
+    def _others(self, history: History, trial: TrialRecord) -> list[TrialRecord]:
+        """The other trials of this bracket."""
+        return [t for t in history.trials if t.number != trial.number
+                and draw_bracket(self.seed, t.number, self.weights) == self.bracket]
 
     def __repr__(self) -> str:
         return f"_Bracket(rungs={self.levels.tolist()}, max_resource={self.max_resource})"
@@ -139,6 +151,10 @@ class HyperbandPruner(Pruner):
         self.rank_by = rank_by
         self.best_possible = best_possible
         self.bootstrap_count = bootstrap_count
+        self._curves = _Curves()
+        # The brackets and weights of the last max_resource seen (one, once "auto" settles),
+        # built once rather than at every report: (max_resource, brackets, weights).
+        self._layout: tuple[int, list[_Bracket], tuple[int, ...]] | None = None
 
     def __repr__(self) -> str:
         return (f"HyperbandPruner(min_resource={self.min_resource}, "
@@ -154,31 +170,36 @@ class HyperbandPruner(Pruner):
         """``max_resource``, resolving "auto" from ``history`` (None while it cannot be)."""
         if isinstance(self.max_resource, int):
             return self.max_resource
-        steps = None if history is None else first_finished_steps(history)
+        steps = None if history is None else self._curves.first_finished_steps(history)
         return None if steps is None else max(steps, self.min_resource)
+
+    def _brackets_at(self, top: int) -> tuple[list[_Bracket], tuple[int, ...]]:
+        """The brackets for a ``max_resource`` of ``top``, and their weights."""
+        layout = self._layout
+        if layout is not None and layout[0] == top:
+            return layout[1], layout[2]
+        count = n_brackets(self.min_resource, top, self.reduction_factor)
+        weights = tuple(int(w) for w in bracket_weights(count, self.reduction_factor))
+        brackets = [_Bracket(bracket_rungs(b, count, top, self.reduction_factor),
+                             self.min_resource, self.reduction_factor, b, max_resource=top,
+                             synchronous=self.synchronous,
+                             cohort_size=weights[b] if self.synchronous else None,
+                             rank_by=self.rank_by, best_possible=self.best_possible,
+                             bootstrap_count=self.bootstrap_count, seed=self.seed,
+                             weights=weights, curves=self._curves)
+                    for b in range(count)]
+        self._layout = (top, brackets, weights)  # one assignment: threads see all or nothing
+        return brackets, weights
 
     def brackets(self, history: History | None = None) -> list[SuccessiveHalvingPruner] | None:
         """One successive-halving pruner per bracket (None while "auto" is unresolved)."""
         top = self.resolved_max_resource(history)
-        if top is None:
-            return None
-        count = n_brackets(self.min_resource, top, self.reduction_factor)
-        sizes = bracket_weights(count, self.reduction_factor)
-        return [_Bracket(bracket_rungs(b, count, top, self.reduction_factor), self.min_resource,
-                         self.reduction_factor, b, max_resource=top, synchronous=self.synchronous,
-                         cohort_size=int(sizes[b]) if self.synchronous else None,
-                         rank_by=self.rank_by, best_possible=self.best_possible,
-                         bootstrap_count=self.bootstrap_count)
-                for b in range(count)]
+        return None if top is None else list(self._brackets_at(top)[0])
 
     def bracket_of(self, number: int, history: History | None = None) -> int | None:
         """The bracket of trial ``number`` (None while "auto" is unresolved)."""
         top = self.resolved_max_resource(history)
-        if top is None:
-            return None
-        weights = bracket_weights(n_brackets(self.min_resource, top, self.reduction_factor),
-                                  self.reduction_factor)
-        return draw_bracket(self.seed, number, tuple(int(w) for w in weights))
+        return None if top is None else draw_bracket(self.seed, number, self._brackets_at(top)[1])
 
     def sampler_view(self, history: History, number: int) -> History:
         if self.sampler_scope == "study":
@@ -187,17 +208,20 @@ class HyperbandPruner(Pruner):
 
     def bracket_history(self, history: History, number: int) -> History:
         """The trials of ``history`` in trial ``number``'s bracket (all while it has none)."""
-        bracket = self.bracket_of(number, history)
-        if bracket is None:
+        top = self.resolved_max_resource(history)
+        if top is None:
             return history
+        weights = self._brackets_at(top)[1]
+        bracket = draw_bracket(self.seed, number, weights)
         trials = tuple(t for t in history.trials
-                       if self.bracket_of(t.number, history) == bracket)
+                       if draw_bracket(self.seed, t.number, weights) == bracket)
         return replace(history, trials=trials, known_space=None)
 
     def decide(self, history: History, trial: TrialRecord) -> Decision:
-        brackets = self.brackets(history)
-        if brackets is None:
+        top = self.resolved_max_resource(history)
+        if top is None:
             return Decision.CONTINUE
-        bracket = self.bracket_of(trial.number, history)
-        assert bracket is not None
-        return brackets[bracket].decide(self.bracket_history(history, trial.number), trial)
+        brackets, weights = self._brackets_at(top)
+        # the bracket ranks the trial among its own trials only, picked out of the whole
+        # history when (rarely) a report reaches a rung
+        return brackets[draw_bracket(self.seed, trial.number, weights)].decide(history, trial)
