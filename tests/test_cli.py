@@ -381,7 +381,7 @@ def test_console_script_end_to_end(objectives: Path, url: str, tmp_path: Path) -
     failed = sh("best", "missing-study")
     assert failed.returncode == 1 and failed.stdout == ""
     assert failed.stderr.strip().splitlines() == [
-        f"Error: no study named 'missing-study' ({url})"]
+        f"Error: no study named 'missing-study' in {url}, which holds 'sub'"]
 
 
 HANGS_ON_THIRD = '''
@@ -608,7 +608,7 @@ def test_copy_of_a_missing_study_names_the_source_and_creates_no_target(
     run_quadratic(objectives, url, n=2)
     new = tmp_path / "new.db"
     result = invoke("copy", "typo", "--to-storage", f"sqlite:///{new}", url=url)
-    assert one_line_error(result) == f"Error: no study named 'typo' ({url})"
+    assert one_line_error(result) == f"Error: no study named 'typo' in {url}, which holds 'quad'"
     assert result.exit_code == 1 and not new.exists()
     for bad in ("", "   "):
         result = invoke("copy", "quad", "--to-storage", f"sqlite:///{new}", "--to-name", bad,

@@ -60,9 +60,11 @@ class App(click.Group):
             return super().invoke(ctx)
         except (HyperdialError, SQLAlchemyError) as exc:
             url: str = ctx.meta.get("hyperdial.storage", "")
+            line = first_line(exc)
+            shown = safe_url(url)
             named = url and isinstance(exc, (StudyNotFound, DuplicatedStudy))  # else it says where
-            where = f" ({safe_url(url)})" if named else ""
-            raise click.ClickException(first_line(exc) + where) from None
+            where = f" ({shown})" if named and shown not in line else ""
+            raise click.ClickException(line + where) from None
 
 
 @click.group(cls=App, context_settings={"help_option_names": ["-h", "--help"]})

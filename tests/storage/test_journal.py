@@ -147,14 +147,14 @@ def test_a_line_seen_half_written_before_the_lock_is_read_whole_under_it(
     locked = JournalFileStorage._locked
     pending = [line]
 
-    def lock_then_finish(fd: int) -> object:  # the other machine's write lands meanwhile
-        if pending:
+    def lock_then_finish(self: JournalFileStorage, fd: int) -> object:  # the other
+        if pending:  # machine's write lands meanwhile
             with path.open("r+b") as f:
                 f.seek(-len(line), 2)
                 f.write(pending.pop())
-        return locked(fd)
+        return locked(self, fd)
 
-    monkeypatch.setattr(JournalFileStorage, "_locked", staticmethod(lock_then_finish))
+    monkeypatch.setattr(JournalFileStorage, "_locked", lock_then_finish)
     assert mine.create_trial(info.id, {}) == 1  # after the other's trial 0, read whole
     assert [r.number for r in JournalFileStorage(path).read(info.id)] == [0, 1]
 

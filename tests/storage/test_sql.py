@@ -8,6 +8,7 @@ import os
 import pickle
 import re
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -566,7 +567,11 @@ def test_forked_child_runs_its_own_checkpoints(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
-def test_reconnects_after_the_server_drops_the_connection(pg_url: str) -> None:
+@pytest.mark.parametrize("first", ["read", "write"])
+def test_a_connection_the_server_dropped_is_replaced_without_an_error(
+        pg_url: str, first: str) -> None:
+    """As after a server restart: the read, or the write's BEGIN, that finds its connection
+    closed wrote nothing, so it runs again on a new one."""
     import psycopg
 
     url = make_url(pg_url).update_query_dict({"application_name": "hd-dropped"})
@@ -576,11 +581,23 @@ def test_reconnects_after_the_server_drops_the_connection(pg_url: str) -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                      "WHERE application_name = 'hd-dropped'")
-    with pytest.raises(psycopg.OperationalError):
-        storage.studies()
-    assert storage.studies() == [info]
+    if first == "read":
+        assert storage.studies() == [info]
     assert new_trial(storage, info.id) == 0
+    assert [r.number for r in storage.read(info.id)] == [0]
     storage.close()
+
+
+@pytest.mark.postgres
+def test_a_server_that_cannot_be_reached_is_a_storage_error(pg_url: str) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once closed
+    url = make_url(pg_url).set(port=port, password="secret")
+    with pytest.raises(StorageError, match=rf"(?s)connection to .*:{port}.*Is the server running"
+                       ) as raised:
+        SQLStorage(url.render_as_string(hide_password=False))
+    assert "secret" not in str(raised.value)
 
 
 def test_claiming_a_waiting_trial_uses_the_partial_index(tmp_path: Path) -> None:
@@ -593,3 +610,45 @@ def test_claiming_a_waiting_trial_uses_the_partial_index(tmp_path: Path) -> None
         plan = conn.execute("EXPLAIN QUERY PLAN SELECT min(number) FROM trials "
                             "WHERE study_id = 1 AND state = 'WAITING'").fetchall()
     assert "ix_trials_waiting" in str(plan)
+
+
+def test_a_wal_database_in_a_read_only_folder_is_a_clear_error(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = folder / "wal.db"
+    SQLStorage(f"sqlite:///{path}").close()  # WAL mode; its -wal and -shm are gone
+    folder.chmod(0o555)
+    chattr = shutil.which("chattr")
+    locked = (os.access(folder, os.W_OK) and chattr is not None  # root: chattr, if it can
+              and subprocess.run([chattr, "+i", str(folder)], capture_output=True).returncode == 0)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("cannot make the folder read-only here")
+        with pytest.raises(StorageError, match=re.escape(
+                f"cannot open {path} (unable to open database file). SQLite needs")) as raised:
+            SQLStorage(f"sqlite:///{path}")
+        assert f"sqlite:///file:{path}?immutable=1&uri=true" in str(raised.value)
+        # ... and what it suggests does read it.
+        assert SQLStorage(f"sqlite:///file:{path}?immutable=1&uri=true").studies() == []
+    finally:
+        if locked:
+            subprocess.run([chattr, "-i", str(folder)], check=True)
+        folder.chmod(0o755)
+
+
+def test_corrupt_pages_are_a_clear_error_that_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.db"
+    storage = SQLStorage(f"sqlite:///{path}")
+    info = storage.create_study("s", MIN)
+    for _ in range(300):
+        storage.append(info.id, new_trial(storage, info.id), [finish_event()])
+    storage.close()
+    with path.open("r+b") as f:  # the header and the schema (the first pages) stay whole
+        f.seek(path.stat().st_size // 2)
+        f.write(b"\xff" * 8192)
+    storage = SQLStorage(f"sqlite:///{path}")
+    with pytest.raises(StorageError, match=re.escape(
+            f"is damaged (database disk image is malformed): SQLite found corrupt pages in "
+            f"{path}. Copy what can be saved to a new file with `sqlite3 {path} .recover")):
+        storage.read(info.id)
+    storage.close()

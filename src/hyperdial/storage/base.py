@@ -18,9 +18,11 @@ Event kinds and their data (all JSON):
 from __future__ import annotations
 
 import bisect
+import contextlib
 import itertools
 import json
 import time
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +30,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from hyperdial._checks import check_study_name
-from hyperdial.exceptions import StorageError, TrialNotFound
+from hyperdial.exceptions import DuplicatedStudy, StorageError, StudyNotFound, TrialNotFound
 from hyperdial.history import History, RecordSequence, StudyDirection, held_alike
 from hyperdial.space import EMPTY_SPACE, Distribution, SearchSpace, distribution_from_dict
 from hyperdial.trial import PROPOSAL_ATTR, TrialRecord, TrialState
@@ -143,8 +145,6 @@ class Storage(ABC):
 
     def get_study(self, name: str) -> StudyInfo:
         """The study called ``name``; `StudyNotFound` otherwise."""
-        from hyperdial.exceptions import StudyNotFound
-
         for info in self.studies():
             if info.name == name:
                 return info
@@ -230,12 +230,38 @@ class Storage(ABC):
         loading a study does not queue behind the writers.
         """
 
+    def copy_part(self, study_id: int,
+                  trials: Sequence[tuple[int, dict[str, Any] | None, Sequence[Event]]],
+                  ) -> list[int | None]:
+        """Write a part of a study being copied (`copy_study`): for each ``(number, data,
+        events)``, create the trial as ``create_trial(study_id, data, key=data.get("key"))``
+        unless ``data`` is None (it exists), then `append` its ``events`` if any. Returns the
+        numbers created, in order. This default writes each separately; a backend with
+        transactions writes the whole part in one, which a copy of many trials waits on."""
+        created = []
+        for number, data, events in trials:
+            if data is not None:
+                created.append(self.create_trial(study_id, data, key=data.get("key")))
+            if events:
+                self.append(study_id, number, events)
+        return created
+
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release connections; the default has nothing to release."""
 
 
 def now() -> float:
     return time.time()
+
+
+def study_not_found(name: str, where: str, studies: Sequence[StudyInfo]) -> StudyNotFound:
+    """`StudyNotFound` for ``name`` that says where it looked (``where``: the storage, its
+    password masked, and its file) and which studies are there, so that a mistyped name or
+    path shows."""
+    names = [repr(info.name) for info in studies]
+    held = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return StudyNotFound(f"no study named {name!r} in {where}, which holds "
+                         f"{held or 'no study'}")
 
 
 def _dt(t: float | None) -> datetime | None:
@@ -526,25 +552,65 @@ def read_in_parts(storage: Storage, study_id: int, after: int = 0) -> Iterator[l
         after = rows[-1].id
 
 
+_COPY_PART = 1_000  # trials written per `Storage.copy_part` (one transaction where it can)
+
+
 def copy_study(src: Storage, name: str, dst: Storage, new_name: str | None = None) -> StudyInfo:
     """Copy a study, every trial and event, to another (or the same) storage, as ``new_name``
     (None: its own name). The source is looked up, and ``new_name`` checked as `create_study`
-    checks names, before anything is written."""
+    checks names and refused if taken (`DuplicatedStudy`), before anything is written.
+
+    All or nothing: the copy is written under a temporary name and renamed at the end, and a
+    failure or an interrupt (Ctrl-C) deletes it, so a study under the new name is a whole copy.
+    Trials are written `_COPY_PART` at a time (`Storage.copy_part`). A trial still RUNNING in
+    the source has no worker in the copy: it gets a heartbeat, so that it is failed as stale
+    (and retried under ``failed_trial_retries``) once the grace period has passed."""
     check_study_name(new_name, "to_study_name", none_ok=True)
     info = src.get_study(name)
-    target = dst.create_study(name if new_name is None else new_name, info.directions,
+    final = name if new_name is None else new_name
+    if any(study.name == final for study in dst.studies()):
+        raise DuplicatedStudy(f"a study named {final!r} already exists")
+    target = dst.create_study(f"{final} (copying {uuid.uuid4().hex[:8]})", info.directions,
                               info.user_attrs)
-    pending: dict[int, list[Event]] = {}
+    try:
+        _copy_trials(src, info, dst, target.id)
+        dst.rename_study(target.name, final)
+    except BaseException:
+        with contextlib.suppress(Exception):  # the original error says more
+            dst.delete_study(target.name)
+        raise
+    return dst.get_study(final)
+
+
+def _copy_trials(src: Storage, info: StudyInfo, dst: Storage, study_id: int) -> None:
+    """The trials of ``info`` into the study ``study_id`` of ``dst``, with a heartbeat for those
+    still RUNNING."""
+    part: dict[int, tuple[dict[str, Any] | None, list[Event]]] = {}
+    running: set[int] = set()
+
+    def write() -> None:
+        expected = [number for number, (data, _) in part.items() if data is not None]
+        created = dst.copy_part(study_id, [(n, data, events) for n, (data, events) in part.items()])
+        if created != expected:
+            old, new = next((e, c) for e, c in zip(expected, created, strict=True) if e != c)
+            raise StorageError(f"copying {info.name!r}: trial {old} became {new}; the "
+                               "source's trial numbers are not gap-free")
+        part.clear()
+
     for row in itertools.chain.from_iterable(read_in_parts(src, info.id)):
+        if row.number not in part and len(part) >= _COPY_PART:
+            write()
+        events = part.setdefault(row.number, (None, []))[1]
         if row.kind == "create":
-            number = dst.create_trial(target.id, row.data, key=row.data.get("key"))
-            if number != row.number:
-                raise StorageError(f"copying {name!r}: trial {row.number} became {number}; "
-                                   "the source's trial numbers are not gap-free")
+            part[row.number] = (row.data, events)
+            if row.data.get("state", "RUNNING") == TrialState.RUNNING.value:
+                running.add(row.number)
         else:
-            pending.setdefault(row.number, []).append((row.kind, row.data))
-            if row.kind == "finish":
-                dst.append(target.id, row.number, pending.pop(row.number))
-    for number, events in pending.items():
-        dst.append(target.id, number, events)
-    return target
+            events.append((row.kind, row.data))
+            if row.kind == "start":
+                running.add(row.number)
+            elif row.kind == "finish":
+                running.discard(row.number)
+    write()
+    if running:
+        dst.heartbeat(study_id, sorted(running))

@@ -25,10 +25,23 @@ import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from hyperdial.exceptions import NotAHyperdialStorage, SchemaVersionError, StorageError
+from hyperdial.exceptions import (
+    NotAHyperdialStorage,
+    SchemaVersionError,
+    StorageError,
+    StudyNotFound,
+)
 from hyperdial.history import StudyDirection
 from hyperdial.storage._filelock import lock_exclusive
-from hyperdial.storage.base import Event, EventRow, Storage, StudyInfo, encode_json, now
+from hyperdial.storage.base import (
+    Event,
+    EventRow,
+    Storage,
+    StudyInfo,
+    encode_json,
+    now,
+    study_not_found,
+)
 from hyperdial.storage.memory import InMemoryStorage
 
 FORMAT = "hyperdial-journal"
@@ -44,11 +57,14 @@ _FILE_LOCKS_GUARD = threading.Lock()
 class JournalFileStorage(Storage):
     """Studies in the journal file ``path`` (created if missing, its folder must exist).
 
-    Usable as ``storage="journal:///path/to/file.jsonl"`` wherever a URL is taken.
+    Usable as ``storage="journal:///path/to/file.jsonl"`` wherever a URL is taken. A writer
+    waits at most ``timeout`` seconds for the file's lock, then raises `StorageBusy`; readers
+    take no lock.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
         self.path = os.path.abspath(os.fspath(path))
+        self.timeout = timeout
         folder = os.path.dirname(self.path)
         if not os.path.isdir(folder):
             raise StorageError(f"the folder of the journal {self.path} does not exist")
@@ -63,23 +79,28 @@ class JournalFileStorage(Storage):
             self._open()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path}  # another process replays the file itself
+        return {"path": self.path, "timeout": self.timeout}  # another process replays the file
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        JournalFileStorage.__init__(self, state["path"])
+        JournalFileStorage.__init__(self, state["path"], timeout=state.get("timeout", 30.0))
 
     # -- the file ---------------------------------------------------------------------------
     def _open(self) -> int:
         """The file descriptor, the file opened (and its header checked, or written to a new
-        file) on first use and again after `close`."""
+        file) on first use and again after `close`. Only a file without a whole first line
+        (new, or its header being written) needs the writers' lock: a header is never
+        rewritten, so a reader does not queue behind the writers."""
         if self._fd is not None:
             return self._fd
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         try:
-            with self._locked(fd):
-                if os.fstat(fd).st_size == 0:
-                    os.write(fd, _HEADER)
+            if b"\n" in os.pread(fd, 4096, 0):
                 self._start = self._read_header(fd)
+            else:
+                with self._locked(fd):
+                    if os.fstat(fd).st_size == 0:
+                        os.write(fd, _HEADER)
+                    self._start = self._read_header(fd)
         except BaseException:
             os.close(fd)
             raise
@@ -108,10 +129,9 @@ class JournalFileStorage(Storage):
                                      "only: upgrade hyperdial")
         return end + 1
 
-    @staticmethod
     @contextlib.contextmanager
-    def _locked(fd: int) -> Iterator[None]:
-        lock_exclusive(fd)
+    def _locked(self, fd: int) -> Iterator[None]:
+        lock_exclusive(fd, self.timeout, f"the journal {self.path}")
         try:
             yield
         finally:
@@ -232,7 +252,12 @@ class JournalFileStorage(Storage):
 
     def get_study(self, name: str) -> StudyInfo:
         with self._lock:
-            return self._reading().get_study(name)
+            replica = self._reading()
+            try:
+                return replica.get_study(name)
+            except StudyNotFound:
+                raise study_not_found(name, f"the journal {self.path}", replica.studies()
+                                      ) from None
 
     def _rename_study(self, name: str, new_name: str) -> None:
         self._write(("rename_study", {"name": name, "new_name": new_name}))
@@ -251,16 +276,29 @@ class JournalFileStorage(Storage):
         return number
 
     def append(self, study_id: int, number: int, events: Sequence[Event]) -> None:
-        self._write(("append", {"study_id": study_id, "number": number,
-                                "events": [list(e) for e in events]}))
+        self._write(_append_op(study_id, number, events))
+
+    def copy_part(self, study_id: int,
+                  trials: Sequence[tuple[int, dict[str, Any] | None, Sequence[Event]]],
+                  ) -> list[int | None]:
+        """One write for the part: its lines are appended under one lock, all or none."""
+        ops = []
+        for number, data, events in trials:
+            if data is not None:
+                ops.append(("create_trial", {"study_id": study_id, "data": data,
+                                             "key": data.get("key"), "claim_waiting": False,
+                                             "heartbeat": False}))
+            if events:
+                ops.append(_append_op(study_id, number, events))
+        return [result for (op, _), result in zip(ops, self._write(*ops), strict=True)
+                if op == "create_trial"]
 
     def append_and_create(self, study_id: int, number: int, events: Sequence[Event], *,
                           after: int, heartbeat: bool = False, catch_up: bool = True,
                           ) -> tuple[int, list[EventRow]]:
         with self._lock:  # the read below sees the file as the write left it
             created = self._write(
-                ("append", {"study_id": study_id, "number": number,
-                            "events": [list(e) for e in events]}),
+                _append_op(study_id, number, events),
                 ("create_trial", {"study_id": study_id, "data": {}, "key": None,
                                   "claim_waiting": True, "heartbeat": heartbeat}))[1]
             return created, self._replica.read(study_id, after)
@@ -291,6 +329,10 @@ class JournalFileStorage(Storage):
 
     def __repr__(self) -> str:
         return f"JournalFileStorage({self.path!r})"
+
+
+def _append_op(study_id: int, number: int, events: Sequence[Event]) -> tuple[str, dict[str, Any]]:
+    return "append", {"study_id": study_id, "number": number, "events": [list(e) for e in events]}
 
 
 _OPERATIONS = frozenset({"rename_study", "delete_study", "set_study_user_attr", "create_trial",

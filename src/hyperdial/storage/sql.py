@@ -24,9 +24,9 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ClauseElement,
@@ -79,10 +79,19 @@ from hyperdial.storage._schema import (
     studies,
     trials,
 )
-from hyperdial.storage.base import Event, EventRow, Storage, StudyInfo, encode_json, now
+from hyperdial.storage.base import (
+    Event,
+    EventRow,
+    Storage,
+    StudyInfo,
+    encode_json,
+    now,
+    study_not_found,
+)
 from hyperdial.trial import TrialState
 
 _logger = logging.getLogger("hyperdial")
+_T = TypeVar("_T")
 _decode = json.loads
 
 
@@ -171,6 +180,7 @@ _READ_PART = _READ.limit(param("limit")).offset(param("offset"))  # SQLite's nee
 _STALE_REASON = "stale: no heartbeat (worker died?)"
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6  # primary result codes of a lock held too long
 _SQLITE_READONLY = 8  # primary result code of a write to a file this process cannot write
+_SQLITE_CORRUPT, _SQLITE_CANTOPEN = 11, 14  # damaged pages; a file (or its -shm) not opened
 _PG_SCHEMA_LOCK = 0x6879_7065_7264_6961  # pg_advisory_xact_lock key while creating tables
 # No automatic checkpoints: `_Checkpointer` runs them in a thread of its own. The page size
 # applies to a new file only: a commit writes each page it dirtied to the WAL whole, and a
@@ -199,14 +209,16 @@ class _Session:
     """A thread's connection: SQLAlchemy's pooled handle, the driver's own object, a cursor,
     and, for a SQLite file, its own descriptor of the writers' lock file."""
 
-    __slots__ = ("conn", "cursor", "driver", "lock_fd", "owner")
+    __slots__ = ("conn", "cursor", "driver", "lock_fd", "lock_wait", "owner")
 
-    def __init__(self, owner: threading.Thread, conn: Any, lock_path: str | None) -> None:
+    def __init__(self, owner: threading.Thread, conn: Any, lock_path: str | None,
+                 lock_wait: tuple[float, str]) -> None:
         self.owner = owner
         self.conn = conn
         self.driver = conn.driver_connection
         self.cursor = self.driver.cursor()
         self.lock_fd: int | None = None
+        self.lock_wait = lock_wait  # the busy timeout, and what `StorageBusy` names
         if lock_path is not None and fcntl is not None:
             # In a read-only directory, writers fall back to SQLite's busy wait.
             with suppress(OSError):
@@ -220,13 +232,13 @@ class _Session:
         sleeping. An ``flock`` on a file beside the database wakes the next writer as soon as
         the lock is free; the kernel drops it if its holder dies. Each session has its own
         descriptor, so threads of one process queue too. It tries for a moment before it
-        sleeps (`lock_exclusive`).
+        sleeps, and gives up with `StorageBusy` after the busy timeout (`lock_exclusive`).
         """
         fd = self.lock_fd
         if fd is None:
             return False
         try:
-            lock_exclusive(fd)
+            lock_exclusive(fd, *self.lock_wait)
         except OSError:  # a file system without flock: fall back to SQLite's busy wait
             self.lock_fd = None
             os.close(fd)
@@ -350,7 +362,9 @@ class SQLStorage(Storage):
         self._memory = _sqlite_in_memory(parsed)
         database = parsed.database or ""
         self._lock_path: str | None = None
+        self._path = database  # for messages: a SQLite file's absolute path, or its URI
         if self._sqlite and not self._memory and not database.startswith("file:"):  # a path
+            self._path = os.path.abspath(database)
             folder = os.path.dirname(os.path.abspath(database))
             if not os.path.isdir(folder):  # sqlite3 would only say "unable to open"
                 raise FileNotFoundError(f"cannot open {self._where}: the folder {folder} does "
@@ -368,6 +382,9 @@ class SQLStorage(Storage):
             kwargs["paramstyle"] = "qmark"
         kwargs.update(self._engine_kwargs)
         kwargs["connect_args"] = {**connect_args, **self._engine_kwargs.get("connect_args", {})}
+        # The writers' lock file (SQLite only) waits as long as SQLite's busy handler does.
+        self._lock_wait = (float(kwargs["connect_args"].get("timeout", 30.0)),
+                           f"{self._where} (its writers' lock file {self._lock_path})")
         self._engine = create_engine(parsed, **kwargs)
         event.listen(self._engine, "connect",
                      _configure_sqlite if self._sqlite else _configure_postgresql)
@@ -420,7 +437,8 @@ class SQLStorage(Storage):
                     session.owner = me
                     break
             else:
-                session = _Session(me, self._engine.raw_connection(), self._lock_path)
+                session = _Session(me, self._engine.raw_connection(), self._lock_path,
+                                   self._lock_wait)
                 self._sessions.append(session)
         self._local.session = session
         return session
@@ -479,24 +497,17 @@ class SQLStorage(Storage):
 
     def _fetch(self, stmt: ClauseElement, params: Mapping[str, Any]) -> list[Any]:
         """One read statement, outside any transaction (so it takes no lock)."""
-        session = self._session()
         with self._serial:
-            try:
-                rows: list[Any] = self._run(session.cursor, stmt, params).fetchall()
-            except BaseException as exc:
-                self._recover(session)
-                self._raise_clearly(exc)
-                raise
+            rows: list[Any] = self._live(
+                lambda session: self._run(session.cursor, stmt, params).fetchall())[1]
         return rows
 
     @contextmanager
     def _write(self) -> Iterator[Any]:
         """A write transaction on this thread's connection; yields its cursor."""
-        session = self._session()
         with self._serial:
-            locked = session.lock_writers()
+            session, locked = self._live(self._start_write)
             try:
-                session.cursor.execute(self._begin)
                 yield session.cursor
                 session.driver.commit()
             except BaseException as exc:
@@ -509,37 +520,96 @@ class SQLStorage(Storage):
         if self._checkpointer is not None:
             self._checkpointer.committed()
 
+    def _start_write(self, session: _Session) -> bool:
+        """Take the writers' lock (True if taken) and BEGIN; neither is held if it raises."""
+        locked = session.lock_writers()
+        try:
+            session.cursor.execute(self._begin)
+        except BaseException:
+            if locked:
+                session.unlock_writers()
+            raise
+        return locked
+
+    def _live(self, run: Callable[[_Session], _T]) -> tuple[_Session, _T]:
+        """``run`` on this thread's session, once more on a new connection if the server had
+        closed this one (a restart, an idle timeout): ``run`` is a read or a BEGIN, which
+        wrote nothing. Its errors otherwise raise, clearly where we can (`_raise_clearly`)."""
+        retried = False
+        while True:
+            try:
+                session = self._session()
+            except OperationalError as exc:  # SQLAlchemy's: no connection to be had
+                self._raise_clearly(exc.orig)
+                raise
+            try:
+                return session, run(session)
+            except BaseException as exc:
+                if not self._recover(session) or retried:
+                    self._raise_clearly(exc)
+                    raise
+                retried = True
+
     def _raise_clearly(self, exc: BaseException | None) -> None:
-        """SQLite's errors that say little to a user, as hyperdial's that say what to look
-        for: "database is locked" after its busy timeout (`StorageBusy`), and "attempt to
-        write a readonly database" (`StorageError`)."""
-        if not (self._sqlite
-                and isinstance(exc, self._engine.dialect.loaded_dbapi.OperationalError)):
+        """Driver errors that say little to a user, as hyperdial's that say what to look for.
+        SQLite's: "database is locked" after its busy timeout (`StorageBusy`), "attempt to
+        write a readonly database", "unable to open database file" and "database disk image
+        is malformed" (`StorageError`). PostgreSQL's connection errors (SQLSTATE class 08, a
+        server shutting down 57P, or none: the driver's own) as `StorageError`."""
+        dbapi = self._engine.dialect.loaded_dbapi
+        if not isinstance(exc, dbapi.DatabaseError):
+            return
+        if not self._sqlite:
+            state = getattr(exc, "sqlstate", None) or ""
+            if isinstance(exc, dbapi.OperationalError) and (
+                    state[:2] == "08" or state[:3] == "57P" or not state):
+                raise StorageError(
+                    f"lost or could not open the connection to {self._where} "
+                    f"({type(exc).__name__}: {str(exc).strip()}). Is the server running and "
+                    "reachable? A write in flight, if any, may not have been committed.") from exc
             return
         code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+; the message before
-        text = str(exc)
-        if (code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED) if code is not None
-                else "locked" in text or "busy" in text):
+
+        def is_(primary: tuple[int, ...], *words: str) -> bool:
+            return (code & 0xFF in primary if code is not None
+                    else any(word in str(exc) for word in words))
+
+        if is_((_SQLITE_CORRUPT,), "malformed"):
+            raise StorageError(
+                f"{self._where} is damaged ({exc}): SQLite found corrupt pages in "
+                f"{self._path}. Copy what can be saved to a new file with `sqlite3 "
+                f"{self._path} .recover | sqlite3 recovered.db`, and open that one") from exc
+        if not isinstance(exc, dbapi.OperationalError):
+            return
+        if is_((_SQLITE_BUSY, _SQLITE_LOCKED), "locked", "busy"):
             raise StorageBusy(
                 f"{self._where} stayed locked by another connection for longer than its busy "
                 f"timeout ({exc}); nothing was written. Is another program holding a "
                 "transaction open on it?") from exc
-        if code & 0xFF == _SQLITE_READONLY if code is not None else "readonly" in text:
+        if is_((_SQLITE_READONLY,), "readonly"):
             raise StorageError(
                 f"{self._where} cannot be written by this process ({exc}); nothing was "
                 "written. Writing needs write access to the file and to its folder (SQLite "
                 "keeps a -wal and a -shm file beside it), and a URL without mode=ro") from exc
+        if is_((_SQLITE_CANTOPEN,), "unable to open"):
+            raise StorageError(
+                f"cannot open {self._path} ({exc}). SQLite needs to create a -wal and a -shm "
+                "file beside a database in WAL mode (hyperdial's are), so reading one in a "
+                "read-only folder fails too: read it as "
+                f"sqlite:///file:{self._path}?immutable=1&uri=true (only while nothing "
+                "writes to it), or copy it to a writable folder") from exc
 
-    def _recover(self, session: _Session) -> None:
+    def _recover(self, session: _Session) -> bool:
         """After a failure: roll back, or drop a connection the server has closed (the next
-        call opens a new one)."""
+        call opens a new one; True)."""
         if not getattr(session.driver, "closed", False):  # sqlite3 connections never break
             session.driver.rollback()
-            return
+            return False
         with self._lock:
             self._sessions.remove(session)
         self._local.session = None
         session.conn.invalidate()
+        return True
 
     def _lock_study(self, cursor: Any, study_id: int) -> int:
         """Take the study's write lock; returns its next trial number."""
@@ -623,7 +693,8 @@ class SQLStorage(Storage):
     def get_study(self, name: str) -> StudyInfo:
         rows = self._fetch(_STUDY_BY_NAME, {"name": name})
         if not rows:
-            raise StudyNotFound(f"no study named {name!r}")
+            where = self._where if self._path in self._where else f"{self._where} ({self._path})"
+            raise study_not_found(name, where, self.studies())
         return _study_info(rows[0])
 
     def _rename_study(self, name: str, new_name: str) -> None:
@@ -695,6 +766,22 @@ class SQLStorage(Storage):
             return created, [EventRow(first + i, row["num"], row["kind"], text=row["data"])
                              for i, row in enumerate(rows)]
         return created, self.read(study_id, after)
+
+    def copy_part(self, study_id: int,
+                  trials: Sequence[tuple[int, dict[str, Any] | None, Sequence[Event]]],
+                  ) -> list[int | None]:
+        """One transaction for the part (a commit each cost most of a copy's time)."""
+        created = []
+        with self._write() as cursor:
+            for number, data, events in trials:
+                if data is not None:
+                    data = {"t": now(), "state": "RUNNING", **data}
+                    created.append(self._create(cursor, study_id, data, encode_json(data),
+                                                data.get("key"), False, False, []))
+                if events:
+                    self._append(cursor, study_id, number, events)
+                    self._run_many(cursor, _INSERT_EVENT, _event_rows(study_id, number, events))
+        return created
 
     def _create(self, cursor: Any, study_id: int, data: dict[str, Any], text: str,
                 key: str | None, claim_waiting: bool, heartbeat: bool,

@@ -1,0 +1,99 @@
+"""`copy_study`: all or nothing under the new name, written in parts, and a trial still
+RUNNING in the source one that goes stale in the copy."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from hyperdial.exceptions import DuplicatedStudy, TrialFinishedError
+from hyperdial.history import StudyDirection
+from hyperdial.storage import InMemoryStorage, Storage, base, copy_study
+from hyperdial.storage.base import TrialView
+
+MIN = (StudyDirection.MINIMIZE,)
+DISTS = {"lr": {"type": "float", "low": 0.001, "high": 1.0, "log": True}}
+
+
+def _source(n_finished: int = 9) -> InMemoryStorage:
+    """Study "s": ``n_finished`` COMPLETE trials, then one still RUNNING."""
+    src = InMemoryStorage()
+    info = src.create_study("s", MIN, {"owner": "me"})
+    for n in range(n_finished):
+        src.create_trial(info.id, {})
+        src.append(info.id, n, [("params", {"params": {"lr": 0.01 * (n + 1)}, "dists": DISTS}),
+                                ("finish", {"t": 1.0, "state": "COMPLETE", "values": [n]})])
+    src.create_trial(info.id, {})
+    return src
+
+
+def _trials(storage: Storage, name: str) -> list[tuple[Any, ...]]:
+    info = storage.get_study(name)
+    view = TrialView(storage, info.id, info.directions)
+    view.sync()
+    return [(r.number, r.state, dict(r.params), r.values) for r in view.records]
+
+
+def test_a_copy_in_parts_is_whole(storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(base, "_COPY_PART", 4)
+    src = _source()
+    copied = copy_study(src, "s", storage, "c")
+    assert copied.name == "c" and copied.n_trials == 10 and copied.user_attrs == {"owner": "me"}
+    assert [s.name for s in storage.studies()] == ["c"]  # the temporary name is gone
+    assert _trials(storage, "c") == _trials(src, "s")
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, OSError])
+def test_an_interrupted_copy_leaves_nothing_and_can_be_run_again(
+        storage: Storage, monkeypatch: pytest.MonkeyPatch, error: type[BaseException]) -> None:
+    monkeypatch.setattr(base, "_COPY_PART", 4)
+    src = _source()
+    write = storage.copy_part
+    calls: list[int] = []
+
+    def interrupted(*args: Any) -> list[int | None]:
+        calls.append(1)
+        if len(calls) == 2:  # the first part landed
+            raise error("Ctrl-C")
+        return write(*args)
+
+    monkeypatch.setattr(storage, "copy_part", interrupted)
+    with pytest.raises(error):
+        copy_study(src, "s", storage)
+    assert storage.studies() == []
+    monkeypatch.setattr(storage, "copy_part", write)
+    copy_study(src, "s", storage)
+    assert _trials(storage, "s") == _trials(src, "s")
+
+
+def test_a_taken_name_is_refused_before_anything_is_written(storage: Storage) -> None:
+    storage.create_study("c", MIN)
+    with pytest.raises(DuplicatedStudy, match="'c'"):
+        copy_study(_source(), "s", storage, "c")
+    assert [s.name for s in storage.studies()] == ["c"]
+
+
+def test_a_running_trial_goes_stale_in_the_copy(storage: Storage) -> None:
+    copied = copy_study(_source(), "s", storage, "c")
+    time.sleep(0.05)
+    # It has no worker there: once the grace period passes, it is failed (nothing else is).
+    assert storage.fail_stale(copied.id, 0.01) == [9]
+
+
+@pytest.mark.parametrize("storage", ["sqlite-file", "journal", pytest.param(
+    "postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_a_part_is_one_transaction(storage: Storage) -> None:
+    """A copy of many trials waits on commits, one per part instead of two per trial; a part
+    that fails halfway leaves none of it."""
+    dst = storage
+    info = dst.create_study("c", MIN)
+    finish = ("finish", {"t": 1.0, "state": "COMPLETE", "values": [0.0]})
+    with pytest.raises(TrialFinishedError):
+        dst.copy_part(info.id, [(0, {"t": 1.0, "state": "RUNNING"}, [finish]),
+                                (1, {"t": 1.0, "state": "RUNNING"}, [finish]),
+                                (1, None, [finish])])  # trial 1 again: refused
+    assert dst.read(info.id) == []
+    assert dst.copy_part(info.id, [(0, {"t": 1.0, "state": "RUNNING"}, [finish]),
+                                   (1, {"t": 1.0, "state": "WAITING"}, [])]) == [0, 1]
