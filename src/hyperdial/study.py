@@ -89,6 +89,10 @@ class Study:
         self._patient: set[int] = set()  # live trials of optimize's workers (`_ask`)
         # The last value a finite sampler proposed to each live trial: (name, value, dist).
         self._proposed: dict[int, tuple[str, Any, Distribution]] = {}
+        # Samplers that model running trials propose one thread at a time, each seeing where
+        # this process's other live trials go (their proposals, published or not yet).
+        self._proposing = threading.Lock()
+        self._in_flight: dict[int, tuple[dict[str, Any], dict[str, Distribution]]] = {}
         self._history_at_ask: dict[int, History] = {}
         if heartbeat_interval is not None and heartbeat_interval <= 0:
             raise ValueError(f"heartbeat_interval must be > 0, got {heartbeat_interval!r}")
@@ -273,16 +277,23 @@ class Study:
 
     def _open_started(self, number: int,
                       fixed_distributions: Mapping[str, Distribution] | None) -> Trial:
-        with self._lock:
-            record = self._view.get(number)
-            history = self._sampler_history(number)
-        proposed: dict[str, Any] = {}
-        if not self.sampler.exclusive:  # an exclusive proposal came with the trial's creation
-            space = self.sampler.infer_space(history)
-            if any(name not in record.params for name in space):
-                proposed = self.sampler.propose(history, space, self.sampler.rng(number))
-                if proposed and self.sampler.uses_pending:
-                    self._publish(number, proposed, space)
+        pending_aware = self.sampler.uses_pending and not self.sampler.exclusive
+        with self._proposing if pending_aware else contextlib.nullcontext():
+            with self._lock:
+                if pending_aware and self._in_flight:  # a trial of another thread may be
+                    self._view.sync()  # newer than the view
+                record = self._view.get(number)
+                history = self._sampler_history(number)
+            proposed: dict[str, Any] = {}
+            if not self.sampler.exclusive:  # an exclusive proposal came with its creation
+                space = self.sampler.infer_space(history)
+                if any(name not in record.params for name in space):
+                    proposed = self.sampler.propose(history, space, self.sampler.rng(number))
+                    if proposed and self.sampler.uses_pending:
+                        with self._lock:
+                            self._in_flight[number] = (proposed,
+                                                       {k: space[k] for k in proposed})
+                        self._publish(number, proposed, space)
         start = record.datetime_start or datetime.now(timezone.utc)
         trial = Trial(self, number, fixed=record.params, proposed=proposed, datetime_start=start)
         trial.user_attrs.update(record.user_attrs)
@@ -312,6 +323,9 @@ class Study:
             history = self.pruner.sampler_view(history, number)
         if self.sampler.uses_pending:
             history = with_proposals(history, self._view.proposals())
+            history = with_running_params(history, [  # this process's, published or not
+                (self._view.get(n), params, dists) for n, (params, dists)
+                in self._in_flight.items() if n != number and self._view.knows(n)])
         return history
 
     def _start_trial(self, heartbeat: bool, patient: bool = False) -> int:
@@ -464,6 +478,7 @@ class Study:
             self._history_at_ask.pop(number, None)
             self._patient.discard(number)
             self._proposed.pop(number, None)
+            self._in_flight.pop(number, None)
             self._trial_ended.notify_all()
             # A trial that wrote nothing before its end has all its events here:
             # they need no read-back; the next ask syncs the rest of the log.

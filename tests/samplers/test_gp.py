@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -468,6 +469,23 @@ def test_never_proposes_an_architecture_it_has_tried() -> None:
     assert study.best_value == 0.0
 
 
+def _bowl_with_category(trial: hd.Trial) -> float:
+    a, b = trial.suggest_int("a", 0, 9), trial.suggest_int("b", 0, 9)
+    k = trial.suggest_categorical("k", ["x", "y", "z"])
+    return (a - 6) ** 2 + (b - 2) ** 2 + 3.0 * (k != "y")
+
+
+def test_trust_region_steps_leave_the_box_rather_than_repeat_a_trial() -> None:
+    """Once the trust region has shrunk around a discrete optimum, every configuration in it
+    has been tried; every third trial (the local steps) repeated the best one (48 distinct of
+    60) until such a step searches the whole space instead."""
+    study = hd.create_study(sampler=GPSampler(seed=0))
+    study.optimize(_bowl_with_category, n_trials=60)
+    configs = [json.dumps(t.params, sort_keys=True) for t in study.trials]
+    assert len(set(configs)) == 60  # of 300 configurations
+    assert study.best_value == 0.0
+
+
 @pytest.mark.parametrize(("dist", "value", "expected"), [
     (Float(0.0, 0.3, step=0.1), 0.2, [0.1, 0.2, 0.3]),  # 0.2 + 0.1 > 0.3 in floating point
     (Float(0.0, 1.0, step=0.25), 1.0, [0.75, 1.0]),
@@ -478,3 +496,20 @@ def test_the_neighbours_of_a_grid_value_are_the_grid_values_beside_it(
         dist: Float | Int, value: Any, expected: list[Any]) -> None:
     u = encode_column(dist, [value])[0]
     assert [decode_value(dist, e) for e in _neighbours(dist, u)] == expected
+
+
+def test_parallel_workers_do_not_repeat_each_others_running_configurations() -> None:
+    """Threads that start together each saw the others' trials running without parameters
+    (a proposal is published only once it is made) and repeated them: 22 distinct of 32 in
+    a 48-point space until each thread's proposal is shown to the ones after it."""
+    def objective(trial: hd.Trial) -> float:
+        a = trial.suggest_int("a", 0, 5)
+        b = trial.suggest_categorical("b", ["p", "q", "r", "s"])
+        c = trial.suggest_float("c", 0.0, 1.0, step=1.0)
+        time.sleep(0.02)
+        return (a - 3) ** 2 + (b != "r") + c
+
+    study = hd.create_study(sampler=GPSampler(seed=2))
+    study.optimize(objective, n_trials=32, n_jobs=4)
+    configs = [json.dumps(t.params, sort_keys=True) for t in study.trials]
+    assert len(set(configs)) == 32

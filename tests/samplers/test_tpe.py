@@ -432,3 +432,34 @@ def test_constraints_func_ranks_as_constraints_set_on_trials_do() -> None:
     assert func == told != blind
     with pytest.raises(TypeError, match="constraints_func must be a function"):
         TPESampler(constraints_func=[0.0])  # type: ignore[arg-type]
+
+
+def _quadratic_study(**kwargs: Any) -> hd.Study:
+    study = hd.create_study(sampler=TPESampler(seed=0, n_startup_trials=3, **kwargs))
+    study.optimize(lambda t: (t.suggest_float("x", -1.0, 1.0) - 0.2) ** 2, n_trials=5)
+    return study
+
+
+@pytest.mark.parametrize(("weights", "message"), [
+    (lambda n: -np.ones(n), "must not return negative values"),
+    (lambda n: np.ones(max(n - 1, 0)), "array of length n"),
+    (lambda n: np.zeros(n), "must not return all-zero values"),
+    (lambda n: np.full(n, np.nan), "must not return infinite or NaN values"),
+])
+def test_weights_that_are_not_n_non_negative_values_are_refused(
+        weights: Callable[[int], np.ndarray], message: str) -> None:
+    """Negative weights made "Probabilities contain NaN", a short array an IndexError, and
+    all-zero ones passed silently; each now raises a ValueError as in Optuna."""
+    with pytest.raises(ValueError, match=message):
+        _quadratic_study(weights=weights)
+
+
+def test_weights_beyond_n_are_dropped_as_in_optuna() -> None:
+    assert len(_quadratic_study(weights=lambda n: np.ones(n + 3)).trials) == 5
+
+
+@pytest.mark.parametrize("gamma", [lambda n: -1, lambda n: 0.1 * n, lambda n: True])
+def test_gamma_must_return_a_non_negative_int(gamma: Callable[[int], Any]) -> None:
+    """A negative or fractional size was silently raised to 1 or truncated."""
+    with pytest.raises(ValueError, match="gamma must return an int >= 0"):
+        _quadratic_study(gamma=gamma)

@@ -356,25 +356,42 @@ class GPSampler(Sampler):
             centre = x[int(np.argmin(np.where(feasible, y, np.inf)))] if best is not None \
                 else x[int(np.argmin(y))]
             box = trust_region(centre, stall, hyper.lengthscales, is_cat)
-        model = (x, y, hyper)
+        model = global_model = (x, y, hyper)
+        global_post, global_best = post, best
         if box is not None and best is not None and local_model:
             local = self._local_model(x, y, feasible, is_cat, box, hyper, fixed_noise)
             if local is not None:
                 model, post, best = local
         pending = [t for t in history.running if any(n in t.params for n in space)]
         tried = tried_rows(space, [*completed, *pending])
-        if pending:
-            xp = impute_inactive(encode(space, [t.params for t in pending]), is_cat)
-            post, best = _believe(post, *model, is_cat, xp, best)
-        acquisition = Acquisition(post, best, constraints)
+        xp = impute_inactive(encode(space, [t.params for t in pending]), is_cat) if pending \
+            else None
         n_cand = max(self.n_candidates // len(branches), min(self.n_candidates, 256))
-        best_row, best_acq = np.empty(0), -np.inf
-        for branch in branches:
-            good = x[branch.members[np.argsort(y[branch.members], kind="stable")[:5]]]
-            row, acq = _maximise(acquisition, dists, good, rng, n_cand, self.n_restarts,
-                                 branch.fixed, box, fresh=partial(untried, tried, branch.inactive))
-            if acq > best_acq:
-                best_row, best_acq = np.where(branch.inactive, np.nan, row), acq
+
+        def search(post: gpm.Posterior, model: tuple[np.ndarray, np.ndarray, gpm.Hyper],
+                   best: float | None, box: tuple[np.ndarray, np.ndarray] | None,
+                   ) -> np.ndarray:
+            """The best point of every branch, with the pending trials believed."""
+            if xp is not None:
+                post, best = _believe(post, *model, is_cat, xp, best)
+            acquisition = Acquisition(post, best, constraints)
+            best_row, best_acq = np.empty(0), -np.inf
+            for branch in branches:
+                good = x[branch.members[np.argsort(y[branch.members], kind="stable")[:5]]]
+                row, acq = _maximise(acquisition, dists, good, rng, n_cand, self.n_restarts,
+                                     branch.fixed, box,
+                                     fresh=partial(untried, tried, branch.inactive))
+                if acq > best_acq:
+                    best_row, best_acq = np.where(branch.inactive, np.nan, row), acq
+            return best_row
+
+        best_row = search(post, model, best, box)
+        if box is not None and best_row.size and not untried(
+                tried, np.isnan(best_row), best_row[None, :])[0]:
+            # The box has shrunk until every configuration in it was tried (a discrete space
+            # around its optimum): search the whole space rather than repeat one. Only there
+            # can a point be a repeat, so continuous spaces never take this path.
+            best_row = search(global_post, global_model, global_best, None)
         return best_row
 
     def _local_model(self, x: np.ndarray, y: np.ndarray, feasible: np.ndarray,

@@ -288,7 +288,7 @@ class TPESampler(Sampler):
 
             pruned.sort(key=key)
         n_finished = len(done) + len(pruned)
-        n_good = min(max(int(self.gamma(n_finished)), 1), n_finished)
+        n_good = min(max(self._gamma(n_finished), 1), n_finished)
         loss = history.loss()
         good_weights = ranked_loss = None
         broken = violations(constraint_values(self.constraints_func, done))
@@ -363,7 +363,7 @@ class TPESampler(Sampler):
         n_good = int(np.count_nonzero(idx < ranked.n_good))
         n_member = int(np.count_nonzero(idx < ranked.n_finished))
         if ranked.good_weights is None and 0 < n_member < ranked.n_finished:
-            n_good = min(max(int(self.gamma(n_member)), 1), n_member)
+            n_good = min(max(self._gamma(n_member), 1), n_member)
         loss = None if ranked.loss is None else ranked.loss[idx[idx < ranked.loss.size]]
         share = pz.good_shares(idx.size, n_good, loss)
         n_choices = [len(dists[j].choices) for j in cat]  # type: ignore[union-attr]
@@ -380,7 +380,7 @@ class TPESampler(Sampler):
                 w = ranked.good_weights[idx[part]]
             else:
                 order = np.argsort(np.argsort(numbers[part], kind="stable"), kind="stable")
-                w = np.asarray(self.weights(int(part.sum())), dtype=float)[order]
+                w = self._weights(int(part.sum()))[order]
                 if good and self.rank_weighted:  # the good rows come best first
                     w = w * pz.rank_weights(w.size, loss)
             mixtures.append(pz.fit(num[part], cats[part], w * part_share[part], n_choices,
@@ -401,6 +401,36 @@ class TPESampler(Sampler):
         if isinstance(self.min_bandwidth, str):  # "auto"
             return None if ranked.n_pruned else pz.MIN_BANDWIDTH
         return self.min_bandwidth
+
+    def _gamma(self, n: int) -> int:
+        """``gamma(n)``, checked to be an int >= 0: a float or a negative size was silently
+        truncated or raised to 1."""
+        size = self.gamma(n)
+        if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)) \
+                or size < 0:
+            raise ValueError(f"gamma must return an int >= 0; gamma({n}) returned {size!r}")
+        return int(size)
+
+    def _weights(self, n: int) -> np.ndarray:
+        """``weights(n)``, checked as Optuna checks it: its first ``n`` values (Optuna also
+        drops the rest) finite, non-negative and not all zero. A negative one made
+        "Probabilities contain NaN", a short array an IndexError, and all zeros passed
+        silently."""
+        w = np.asarray(self.weights(n), dtype=float)
+        if w.ndim != 1 or len(w) < n:
+            raise ValueError(f"weights must return an array of length n; weights({n}) "
+                             f"returned shape {w.shape}")
+        w = w[:n]
+        if np.any(w < 0):
+            raise ValueError(f"weights must not return negative values; weights({n}) "
+                             f"returned {w}")
+        if not np.all(np.isfinite(w)):
+            raise ValueError(f"weights must not return infinite or NaN values; weights({n}) "
+                             f"returned {w}")
+        if n and not w.sum() > 0:
+            raise ValueError(f"weights must not return all-zero values; weights({n}) "
+                             f"returned {w}")
+        return w
 
     def __repr__(self) -> str:
         return (f"TPESampler(seed={self.seed}, multivariate={self.multivariate}, "

@@ -379,7 +379,7 @@ class TrialView:
                 continue
             if row.kind == "create":
                 created.add(row.number)
-            elif row.number not in created and not self._knows(row.number):
+            elif row.number not in created and not self.knows(row.number):
                 unseen = True
                 continue
             taken.append(row.id)
@@ -395,7 +395,8 @@ class TrialView:
         if unseen or len(self._ahead) > _MAX_AHEAD:  # (bounded memory: catch up now and then)
             self.sync()
 
-    def _knows(self, number: int) -> bool:
+    def knows(self, number: int) -> bool:
+        """Whether the view holds trial ``number`` (not a hole left for a later sync)."""
         return number < len(self._records) and self._records[number] is not None
 
     def apply_own(self, number: int, events: Sequence[Event],
