@@ -1352,3 +1352,24 @@ def test_a_trial_asked_in_one_process_and_told_in_another_keeps_its_parameters(
     done = hd.load_study(study_name="s", storage=url).trials[0]
     assert done.state is TrialState.COMPLETE and done.params["width"] == width
     assert done.user_attrs == {"host": "A"}
+
+
+def test_ask_whose_first_write_fails_ends_the_trial_it_started() -> None:
+    """`ask` stores the fixed distributions' parameters after starting the trial: if that
+    write fails, nobody holds the handle, so the trial is failed rather than left RUNNING."""
+    study = hd.create_study()
+    append = study.storage.append
+    calls = {"n": 0}
+
+    def flaky(sid: int, number: int, events: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise hd.exceptions.StorageBusy("busy")
+        return append(sid, number, events)
+
+    study.storage.append = flaky  # type: ignore[method-assign]
+    with pytest.raises(hd.exceptions.StorageBusy):
+        study.ask({"x": hd.Float(0, 1)})
+    (trial,) = study.trials
+    assert trial.state is TrialState.FAIL and "StorageBusy" in trial.system_attrs["fail_reason"]
+    assert study.ask().number == 1  # the study goes on

@@ -243,7 +243,13 @@ class Study:
         # Its handle is the caller's, who may tell its number from another process: what it
         # suggests and sets is stored at once, as Optuna does (`optimize` buffers it).
         trial.write_through = True
-        self._write_early(trial, self._drain(trial))  # the fixed distributions' parameters
+        try:
+            self._write_early(trial, self._drain(trial))  # the fixed distributions' params
+        except BaseException as exc:  # nobody holds its handle: end it, as `_open_trial` does
+            with contextlib.suppress(TrialFinishedError):
+                self._finish(trial.number, state=TrialState.FAIL, warn=False,
+                             fail_reason=f"starting it failed: {type(exc).__name__}: {exc}")
+            raise
         return trial
 
     def _ask(self, fixed_distributions: Mapping[str, Distribution] | None, *,
@@ -305,8 +311,8 @@ class Study:
         return trial
 
     def _publish(self, number: int, proposed: dict[str, Any], space: SearchSpace) -> None:
-        """Tell other workers where trial ``number`` is going (its parameters reach the
-        storage only with its first report or its end)."""
+        """Tell other workers where trial ``number`` is going (in `optimize`, its parameters
+        reach the storage only with its first report or its end)."""
         proposal = {"params": json_ready("the proposal", proposed),
                     "dists": {k: space[k].to_dict() for k in proposed}}
         with contextlib.suppress(TrialFinishedError):  # failed as stale meanwhile: its end
@@ -625,13 +631,14 @@ class Study:
         the workers waiting on running trials stop counting it."""
         with self._lock:
             self._patient.discard(number)
+            self._in_flight.pop(number, None)
             self._trial_ended.notify_all()
 
     def _live_params(self, but: int) -> Iterator[tuple[TrialRecord, dict[str, Any],
                                                        dict[str, Distribution]]]:
         """The other running trials of this process, each with the parameters it has so far
-        (they reach the storage only with a report or the end): threads running a brute-force
-        search would otherwise take the same combination. Under the study's lock."""
+        (in `optimize`, they reach the storage with a report or the end): threads running a
+        brute-force search would otherwise take the same combination. Under the study's lock."""
         for number, live in self._live.items():  # each opened from the view's record
             params, dists = dict(live.params), dict(live.distributions)
             proposed = self._proposed.get(number)
@@ -664,7 +671,7 @@ class Study:
         meanwhile (its worker was paused past the grace period), the objective is not broken
         off with an error: `should_prune` tells it to stop, and its end is dropped with a
         warning, as when it ends without writing before."""
-        if not events:
+        if not events or trial.ended_elsewhere:  # (its end will be dropped all the same)
             return
         try:
             self._storage.append(self._info.id, trial.number, events)

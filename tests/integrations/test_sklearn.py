@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import subprocess
 import sys
@@ -287,6 +288,13 @@ def test_resume_tells_anonymous_scorers_apart_by_their_code(
     assert there == _scoring_name(here["scorer"]) and there.startswith("<lambda> #")
     assert _scoring_name(make_scorer(lambda y, p: 0.0)) != _scoring_name(
         make_scorer(lambda y, p: 1.0))  # make_scorer(<lambda>) for both
+    # a set literal is a frozenset constant, printed in an order set by the hash seed
+    with_set = "scorer = lambda est, X, y: float(est.kind in {'alpha', 'beta', 'gamma', 'delta'})"
+    names = {subprocess.run(
+        [sys.executable, "-c", "from hyperdial.integrations.sklearn import _scoring_name\n"
+         f"{with_set}\nprint(_scoring_name(scorer))"], env={**os.environ, "PYTHONHASHSEED": seed},
+        capture_output=True, text=True, check=True).stdout.strip() for seed in ("1", "2", "3")}
+    assert len(names) == 1
 
 
 def test_a_finite_space_smaller_than_the_budget_runs_each_configuration_once(

@@ -625,7 +625,8 @@ def test_a_wal_database_in_a_read_only_folder_is_a_clear_error(tmp_path: Path) -
         if os.access(folder, os.W_OK):
             pytest.skip("cannot make the folder read-only here")
         with pytest.raises(StorageError, match=re.escape(
-                f"cannot open {path} (unable to open database file). SQLite needs")) as raised:
+                f"cannot open {path} (unable to open database file). Is its folder there and "
+                "writable? SQLite needs")) as raised:
             SQLStorage(f"sqlite:///{path}")
         assert f"sqlite:///file:{path}?immutable=1&uri=true" in str(raised.value)
         # ... and what it suggests does read it.

@@ -184,8 +184,8 @@ def create_app(storage: str | Storage) -> FastAPI:
     def study(name: str, since: int | None = None) -> dict[str, Any]:
         try:
             return dashboard.study(name, since)
-        except StudyNotFound as exc:
-            raise HTTPException(status_code=404, detail=str(exc)) from None
+        except StudyNotFound:  # (the storage's message says where it looked: not for a page)
+            raise HTTPException(status_code=404, detail=f"no study named {name!r}") from None
 
     # "path": a name may hold "/", which the server has decoded from %2F before routing.
     app.get("/api/studies/{name:path}")(study)

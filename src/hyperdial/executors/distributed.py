@@ -27,7 +27,6 @@ from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
-from hyperdial._checks import safe_url
 from hyperdial.executors.base import Executor
 from hyperdial.stoppers import Stopper
 from hyperdial.trial import TASK_ATTR, TrialState
@@ -133,23 +132,23 @@ def _load(study_name: str, storage: str, sampler: Sampler | None, pruner: Pruner
     try:
         return load_study(study_name=study_name, storage=storage, sampler=sampler,
                           pruner=pruner, **settings)
-    except StudyNotFound as exc:
-        raise StudyNotFound(f"{exc} in the storage {_where(storage)}") from None
+    except StudyNotFound as exc:  # (its message names the storage, password masked)
+        raise StudyNotFound(f"{exc}{_relative_note(storage)}") from None
 
 
-def _where(url: str) -> str:
-    """The URL without its password, and where a relative SQLite path points."""
+def _relative_note(url: str) -> str:
+    """For a relative SQLite or journal path, that each task resolves it in its own working
+    directory (where this process did, too); "" otherwise."""
     from hyperdial.storage import journal_path
 
-    shown = safe_url(url)
     match = re.match(r"sqlite(?:\+\w+)?:///([^?]+)", url)
     path = journal_path(url) or (match.group(1) if match else None)
-    if path is not None and not os.path.isabs(path):
-        scheme = url.split(":///", 1)[0]
-        shown += (f" (a relative path: {os.path.abspath(path)} for process {os.getpid()} on "
-                  f"{socket.gethostname()}, each task resolving it in its own working "
-                  f"directory; an absolute one takes four slashes: {scheme}:////abs/path)")
-    return shown
+    if path is None or os.path.isabs(path):
+        return ""
+    scheme = url.split(":///", 1)[0]
+    return (f"; a relative path, {os.path.abspath(path)} for process {os.getpid()} on "
+            f"{socket.gethostname()}, each task resolving it in its own working directory: an "
+            f"absolute one takes four slashes, {scheme}:////abs/path")
 
 
 def _counted(history: History) -> int:

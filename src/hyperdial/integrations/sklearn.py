@@ -153,7 +153,17 @@ def _digest_code(code: CodeType, digest: Any) -> None:
         if isinstance(const, CodeType):
             _digest_code(const, digest)
         else:
-            digest.update(repr(const).encode())
+            digest.update(_stable_repr(const).encode())
+
+
+def _stable_repr(const: Any) -> str:
+    """A code constant's repr, the same in every process: a frozenset (``x in {"a", "b"}``)
+    prints in an order that depends on the string hash seed."""
+    if isinstance(const, frozenset):
+        return f"frozenset({sorted(map(_stable_repr, const))})"
+    if isinstance(const, tuple):
+        return f"({', '.join(map(_stable_repr, const))},)"
+    return repr(const)
 
 
 def _n_configs(space: SearchSpace, limit: int) -> int | None:

@@ -1,7 +1,8 @@
 """Successive halving (SHA) and its asynchronous form (ASHA), for one or several objectives.
 
-Rungs are read from the trials' intermediate values, never kept in the pruner: rung ``k`` sits
-at resource ``r_k = min_resource * reduction_factor ** (min_early_stopping_rate + k)`` and a
+Rungs are read from the trials' intermediate values (the pruner keeps only finished trials'
+sorted steps, to read them fast): rung ``k`` sits at resource
+``r_k = min_resource * reduction_factor ** (min_early_stopping_rate + k)`` and a
 trial's value there is the one it reported at its first step ``>= r_k``. Steps are the resource
 used so far (epochs done, trees grown), as in Optuna.
 

@@ -229,10 +229,10 @@ class _Session:
 
         SQLite's own busy handler polls with sleeps of 1 ms and more while the lock is held
         for some 50 microseconds, so that with several workers most of the time went to
-        sleeping. An ``flock`` on a file beside the database wakes the next writer as soon as
-        the lock is free; the kernel drops it if its holder dies. Each session has its own
-        descriptor, so threads of one process queue too. It tries for a moment before it
-        sleeps, and gives up with `StorageBusy` after the busy timeout (`lock_exclusive`).
+        sleeping. An ``flock`` on a file beside the database is tried for a moment, yielding
+        the core, then polled with sleeps from 50 us up to 5 ms, and given up with
+        `StorageBusy` after the busy timeout (`lock_exclusive`); the kernel drops it if its
+        holder dies. Each session has its own descriptor, so threads of one process queue too.
         """
         fd = self.lock_fd
         if fd is None:
@@ -555,14 +555,16 @@ class SQLStorage(Storage):
         SQLite's: "database is locked" after its busy timeout (`StorageBusy`), "attempt to
         write a readonly database", "unable to open database file" and "database disk image
         is malformed" (`StorageError`). PostgreSQL's connection errors (SQLSTATE class 08, a
-        server shutting down 57P, or none: the driver's own) as `StorageError`."""
+        server shutting down 57P, none: the driver's own; an interface error: a connection
+        closed already) as `StorageError`."""
         dbapi = self._engine.dialect.loaded_dbapi
-        if not isinstance(exc, dbapi.DatabaseError):
+        if not isinstance(exc, dbapi.Error):
             return
         if not self._sqlite:
             state = getattr(exc, "sqlstate", None) or ""
-            if isinstance(exc, dbapi.OperationalError) and (
-                    state[:2] == "08" or state[:3] == "57P" or not state):
+            if isinstance(exc, dbapi.InterfaceError) or (  # (a connection closed already)
+                    isinstance(exc, dbapi.OperationalError)
+                    and (state[:2] == "08" or state[:3] == "57P" or not state)):
                 raise StorageError(
                     f"lost or could not open the connection to {self._where} "
                     f"({type(exc).__name__}: {str(exc).strip()}). Is the server running and "
@@ -593,9 +595,9 @@ class SQLStorage(Storage):
                 "keeps a -wal and a -shm file beside it), and a URL without mode=ro") from exc
         if is_((_SQLITE_CANTOPEN,), "unable to open"):
             raise StorageError(
-                f"cannot open {self._path} ({exc}). SQLite needs to create a -wal and a -shm "
-                "file beside a database in WAL mode (hyperdial's are), so reading one in a "
-                "read-only folder fails too: read it as "
+                f"cannot open {self._path} ({exc}). Is its folder there and writable? SQLite "
+                "needs to create a -wal and a -shm file beside a database in WAL mode "
+                "(hyperdial's are), so reading one in a read-only folder fails too: read it as "
                 f"sqlite:///file:{self._path}?immutable=1&uri=true (only while nothing "
                 "writes to it), or copy it to a writable folder") from exc
 
