@@ -304,6 +304,13 @@ def test_x0_and_sigma0_set_the_start() -> None:
     assert np.all(np.abs(later - [4.0, -4.0]) < 0.5)
 
 
+def test_an_x0_name_it_does_not_search_warns_and_a_value_out_of_range_is_refused() -> None:
+    with pytest.warns(UserWarning, match=r"x0 names \['typo'\]"):
+        optimise(CmaEsSampler(seed=0, x0={"x0": 1.0, "typo": 1.0}), sphere, 3)
+    with pytest.raises(ValueError, match=r"x0\['x0'\] = 20.0 is outside"):
+        optimise(CmaEsSampler(seed=0, x0={"x0": 20.0}), sphere, 3)
+
+
 # -- quality -------------------------------------------------------------------------------------
 def test_not_worse_than_optuna_cmaes() -> None:
     """Best values after 300 trials over ten seeds each, on a 4-D sphere and Rosenbrock: ours

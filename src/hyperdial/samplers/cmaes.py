@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import operator
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -262,8 +263,15 @@ class CmaEsSampler(Sampler):
         dim = len(joint)
         mean, sigma, cov = np.full(dim, 0.5), self.sigma0 or 1 / 6, None
         if self.x0 is not None:
+            unknown = sorted(set(self.x0) - set(joint))
+            if unknown:  # a typo, or a categorical (which starts uniform) or later parameter
+                warnings.warn(f"x0 names {unknown}, which are not among the numerical "
+                              f"parameters CMA-ES searches ({sorted(joint)}): ignored",
+                              UserWarning, stacklevel=2)
             for j, (name, d) in enumerate(joint.items()):
                 if name in self.x0:
+                    if not d.contains(self.x0[name]):
+                        raise ValueError(f"x0[{name!r}] = {self.x0[name]!r} is outside {d}")
                     mean[j] = encode_column(d, [self.x0[name]])[0]
         if self.source_trials is not None:
             usable = [t for t in self.source_trials
