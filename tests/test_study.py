@@ -18,6 +18,7 @@ import pytest
 
 import hyperdial as hd
 from hyperdial.exceptions import TrialFinishedError, TrialNotFound
+from hyperdial.testing.objectives import half_feasible
 from hyperdial.trial import TrialRecord, TrialState
 
 
@@ -1215,13 +1216,8 @@ def test_a_broken_constraints_func_fails_the_trial_with_the_reason(
 
 
 def test_add_trial_keeps_the_constraints_and_system_attrs_of_a_record() -> None:
-    def objective(trial: hd.Trial) -> float:
-        x = trial.suggest_float("x", 0, 1)
-        trial.set_constraint("x >= 0.5", 0.5 - x)
-        return x
-
     source = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
-    source.optimize(objective, n_trials=20)
+    source.optimize(half_feasible, n_trials=20)
     failed = source.ask()
     source.tell(failed, state=TrialState.FAIL, fail_reason="boom", traceback="Traceback ...")
     copy = hd.create_study()

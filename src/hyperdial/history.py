@@ -237,9 +237,3 @@ def with_running_params(history: History, extra: Iterable[tuple[
     if isinstance(trials, RecordSequence):
         return replace(history, trials=trials.replacing(updates))
     return replace(history, trials=tuple(updates.get(t.number, t) for t in trials))
-
-
-def distributions_of(trials: Iterable[TrialRecord], name: str) -> list[Distribution]:
-    """The distinct distributions that parameter ``name`` has in the ``trials`` holding it, in
-    the order first seen (more than one: its range changed during the study)."""
-    return list(dict.fromkeys(t.distributions[name] for t in trials if name in t.distributions))

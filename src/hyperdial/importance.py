@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from hyperdial._encode import encode, encode_column, n_values, snap
-from hyperdial.history import History, distributions_of
+from hyperdial.history import History
 from hyperdial.space import Categorical, Distribution, Float, Int, SearchSpace, covering
 from hyperdial.trial import TrialRecord
 
@@ -449,7 +449,7 @@ def _usable(history: History, params: Sequence[str], target: Target | None, *,
                                                  else " to judge"))
     space: dict[str, Distribution] = {}
     for name in params:
-        dists = distributions_of(trials, name)
+        dists = list(regimes(trials, name))
         one = covering(dists) if merge_ranges or len(dists) == 1 else None
         if one is None:
             before, one = len(trials), dists[0]
@@ -491,7 +491,7 @@ def param_names(history: History, params: Sequence[str] | None,
     held = [n for n in (trials[0].distributions if trials else ())
             if all(n in t.params for t in trials)]
     clashes = {n: dists for n in held
-               if covering(dists := distributions_of(trials, n)) is None}
+               if covering(dists := list(regimes(trials, n))) is None}
     if clashes:
         warnings.warn(
             f"{type(evaluator).__name__} leaves out {list(clashes)}: each was asked with "

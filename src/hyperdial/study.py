@@ -239,23 +239,15 @@ class Study:
             if not isinstance(dist, Float | Int | Categorical):
                 raise TypeError(f"fixed_distributions[{name!r}] must be a distribution "
                                 f"(hyperdial.Float, Int or Categorical), got {dist!r}")
-        trial = self._ask(fixed_distributions, heartbeat=False)
         # Its handle is the caller's, who may tell its number from another process: what it
         # suggests and sets is stored at once, as Optuna does (`optimize` buffers it).
-        trial.write_through = True
-        try:
-            self._write_early(trial, self._drain(trial))  # the fixed distributions' params
-        except BaseException as exc:  # nobody holds its handle: end it, as `_open_trial` does
-            with contextlib.suppress(TrialFinishedError):
-                self._finish(trial.number, state=TrialState.FAIL, warn=False,
-                             fail_reason=f"starting it failed: {type(exc).__name__}: {exc}")
-            raise
-        return trial
+        return self._ask(fixed_distributions, heartbeat=False, write_through=True)
 
     def _ask(self, fixed_distributions: Mapping[str, Distribution] | None, *,
-             heartbeat: bool, patient: bool = False) -> Trial:
+             heartbeat: bool, patient: bool = False, write_through: bool = False) -> Trial:
         """`ask`; with ``heartbeat`` the trial's first beat is written with its start (the
-        caller promises to keep beating for it, as `optimize` does). A ``patient`` caller (a
+        caller promises to keep beating for it, as `optimize` does); with ``write_through``
+        its writes are not buffered (`Trial.write_through`). A ``patient`` caller (a
         worker of `optimize`) waits, rather than start a trial that a `finite` sampler could
         only make repeat another patient one running in this process, until one of those
         ends; each will, so the wait cannot outlast them."""
@@ -265,16 +257,17 @@ class Study:
                                        patient)
             if patient:
                 self._patient.add(number)
-        return self._open_trial(number, fixed_distributions)
+        return self._open_trial(number, fixed_distributions, write_through)
 
     def _open_trial(self, number: int,
-                    fixed_distributions: Mapping[str, Distribution] | None) -> Trial:
+                    fixed_distributions: Mapping[str, Distribution] | None,
+                    write_through: bool = False) -> Trial:
         """The live handle of trial ``number``, just started, with its joint proposal. If
         that fails (the sampler raises, a fixed distribution is bad or refuses an enqueued
         value), the trial is told FAIL with the reason before the error goes on: nobody holds
         its handle, so nothing else would end it."""
         try:
-            return self._open_started(number, fixed_distributions)
+            return self._open_started(number, fixed_distributions, write_through)
         except BaseException as exc:
             with contextlib.suppress(TrialFinishedError):
                 self._finish(number, state=TrialState.FAIL, warn=False,
@@ -282,7 +275,8 @@ class Study:
             raise
 
     def _open_started(self, number: int,
-                      fixed_distributions: Mapping[str, Distribution] | None) -> Trial:
+                      fixed_distributions: Mapping[str, Distribution] | None,
+                      write_through: bool) -> Trial:
         pending_aware = self.sampler.uses_pending and not self.sampler.exclusive
         with self._proposing if pending_aware else contextlib.nullcontext():
             with self._lock:
@@ -308,6 +302,9 @@ class Study:
             self._history_at_ask[number] = history
         for name, dist in (fixed_distributions or {}).items():
             trial.suggest(name, dist)
+        if write_through:  # from here on; what the fixed distributions gave, in one write
+            trial.write_through = True
+            self._write_early(trial, self._drain(trial))
         return trial
 
     def _publish(self, number: int, proposed: dict[str, Any], space: SearchSpace) -> None:

@@ -17,6 +17,7 @@ from sklearn.tree import DecisionTreeClassifier
 import hyperdial as hd
 from hyperdial.analysis import OverfittingWarning, holdout_check, nested_cv, study_holdout_check
 from hyperdial.integrations.sklearn import HyperdialSearchCV
+from hyperdial.testing.objectives import half_feasible
 
 TREE_SPACE = {"max_depth": hd.Int(1, 8), "min_samples_leaf": hd.Int(1, 10),
               "max_features": hd.Float(0.2, 1.0), "random_state": hd.Int(0, 1000)}
@@ -92,13 +93,8 @@ def test_study_check_with_a_user_refit_function() -> None:
 
 
 def test_study_check_ranks_only_feasible_trials_as_best_trial_does() -> None:
-    def objective(trial: hd.Trial) -> float:
-        x = trial.suggest_float("x", 0, 1)
-        trial.set_constraint("x >= 0.5", 0.5 - x)
-        return x
-
     study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
-    study.optimize(objective, n_trials=20)
+    study.optimize(half_feasible, n_trials=20)
     report = study_holdout_check(study, lambda p: p["x"] + 0.01, top_k=3, warn=False)
     assert report.best.params == study.best_trial.params
     assert all(r.params["x"] >= 0.5 for r in report.rows) and len(report.rows) == 3

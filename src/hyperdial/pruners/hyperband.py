@@ -87,11 +87,17 @@ class _Bracket(SuccessiveHalvingPruner):
 
     def _others(self, history: History, trial: TrialRecord) -> list[TrialRecord]:
         """The other trials of this bracket."""
-        return [t for t in history.trials if t.number != trial.number
-                and draw_bracket(self.seed, t.number, self.weights) == self.bracket]
+        return [t for t in _members(history.trials, self.seed, self.weights, self.bracket)
+                if t.number != trial.number]
 
     def __repr__(self) -> str:
         return f"_Bracket(rungs={self.levels.tolist()}, max_resource={self.max_resource})"
+
+
+def _members(trials: Sequence[TrialRecord], seed: int, weights: tuple[int, ...],
+             bracket: int) -> list[TrialRecord]:
+    """The ``trials`` drawn into ``bracket`` (`draw_bracket`)."""
+    return [t for t in trials if draw_bracket(seed, t.number, weights) == bracket]
 
 
 @lru_cache(maxsize=65536)
@@ -212,10 +218,9 @@ class HyperbandPruner(Pruner):
         if top is None:
             return history
         weights = self._brackets_at(top)[1]
-        bracket = draw_bracket(self.seed, number, weights)
-        trials = tuple(t for t in history.trials
-                       if draw_bracket(self.seed, t.number, weights) == bracket)
-        return replace(history, trials=trials, known_space=None)
+        trials = _members(history.trials, self.seed, weights,
+                          draw_bracket(self.seed, number, weights))
+        return replace(history, trials=tuple(trials), known_space=None)
 
     def decide(self, history: History, trial: TrialRecord) -> Decision:
         top = self.resolved_max_resource(history)

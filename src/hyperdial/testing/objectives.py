@@ -19,3 +19,11 @@ def lr_batch_ridge(trial: Trial) -> float:
     trial.suggest_float("dropout", 0.0, 0.5)
     offset = 0.5 if act == "tanh" else 0.0
     return (math.log10(lr) + 2 - 0.5 * math.log2(batch / 64)) ** 2 + offset
+
+
+def half_feasible(trial: Trial) -> float:
+    """``x`` in [0, 1], minimised, with the constraint ``x >= 0.5``: the unconstrained best
+    (near 0) is infeasible, the feasible best is near 0.5."""
+    x = trial.suggest_float("x", 0, 1)
+    trial.set_constraint("x >= 0.5", 0.5 - x)
+    return x

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hyperdial.history import History, distributions_of
-from hyperdial.importance import Target, as_history, target_values
+from hyperdial.history import History
+from hyperdial.importance import Target, as_history, regimes, target_values
 from hyperdial.samplers.base import ConstraintsFunc
 from hyperdial.space import Categorical, Distribution, Float, Int, covering
 from hyperdial.trial import TrialRecord, TrialState, violation
@@ -50,7 +50,7 @@ def plotted_params(history: History, params: Sequence[str] | None) -> list[str]:
         held = [n for n in trials[0].params if all(n in t.params for t in trials)]
         left = [n for n in held if n not in space]
         if left:
-            asked = "; ".join(f"{n}: {', '.join(map(str, distributions_of(trials, n)))}"
+            asked = "; ".join(f"{n}: {', '.join(map(str, regimes(trials, n)))}"
                               for n in left)
             warnings.warn(f"left out {left}: each was asked with distributions that no one axis "
                           f"shows ({asked})", UserWarning, stacklevel=4)
@@ -100,7 +100,7 @@ def merged_space(trials: Sequence[TrialRecord]) -> dict[str, Distribution]:
     (`hyperdial.space.covering`); one whose distributions no one axis shows is left out."""
     space = {}
     for name in dict.fromkeys(n for t in trials for n in t.distributions):
-        d = covering(distributions_of(trials, name), add_choices=True)
+        d = covering(list(regimes(trials, name)), add_choices=True)
         if d is not None:
             space[name] = d
     return space
@@ -109,7 +109,7 @@ def merged_space(trials: Sequence[TrialRecord]) -> dict[str, Distribution]:
 def param_column(trials: Sequence[TrialRecord], name: str) -> Column:
     """The trials' values of parameter ``name``, by the distribution covering them all
     (`hyperdial.space.covering`); ValueError where none does."""
-    dists = distributions_of(trials, name)
+    dists = list(regimes(trials, name))
     d = covering(dists, add_choices=True)
     if d is None:
         raise ValueError(f"parameter {name!r} was asked with distributions that no one axis "
