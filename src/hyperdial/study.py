@@ -37,6 +37,7 @@ from hyperdial.storage.base import Event, EventRow, StudyInfo, TrialView
 from hyperdial.trial import (
     CONSTRAINT_PREFIX,
     PROPOSAL_ATTR,
+    RESERVED_ATTR,
     TASK_ATTR,
     Trial,
     TrialRecord,
@@ -356,7 +357,9 @@ class Study:
             space = self.sampler.infer_space(history)
             params = self.sampler.propose(history, space, self.sampler.rng(len(history.trials)))
             key = config_key(params)
-            data = {"params": params, "dists": {k: space[k].to_dict() for k in params},
+            # The point's values are the trial's until it ends; then only those the objective
+            # asked for stay its params (as enqueued ones), the point stays reserved.
+            data = {"params": params, "system_attrs": {RESERVED_ATTR: params},
                     "key": key}  # kept in the event too, so that copies keep it
             number = self._storage.create_trial(self._info.id, data, key=key, claim_waiting=True,
                                                 heartbeat=heartbeat)

@@ -177,6 +177,9 @@ CONSTRAINT_PREFIX = "constraints:"
 #: System attribute of a running trial: the joint proposal it started with (``{"params": ...,
 #: "dists": ...}``), published for other workers' samplers; dropped when the trial ends.
 PROPOSAL_ATTR = "proposal"
+#: System attribute of a trial of an exclusive sampler (a grid): the point reserved for it at
+#: its creation, kept after its end, when its ``params`` hold only what the objective asked for.
+RESERVED_ATTR = "reserved_params"
 #: System attribute naming the run and task of `optimize_distributed` that runs a trial
 #: (``"<run id>:<round>:<task index>"``), so that a trial lost with its task is known.
 TASK_ATTR = "distributed_task"

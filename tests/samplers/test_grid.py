@@ -261,3 +261,26 @@ def test_a_stepped_float_grid_is_its_decoded_values() -> None:
     assert sampler.space["k"] == Categorical((0, 2, 4))
     g = GridSampler(SearchSpace({"s": Float(0.0, 0.3, step=0.1)}))
     assert g.space["s"] == Categorical((0.0, 0.1, 0.2, 0.3))  # the last one is high exactly
+
+
+def test_a_point_parameter_the_objective_never_asks_for_is_not_stored() -> None:
+    """Optuna's grid: a trial's params are what its objective suggested. A dict grid has no
+    conditions, so a linear model's points still differ by depth; each runs once, and a
+    linear trial's params hold no depth, while the grid still knows its point was taken."""
+    seen: list[tuple[str, int | None]] = []
+
+    def objective(trial: hd.Trial) -> float:
+        model = trial.suggest_categorical("model", ["linear", "tree"])
+        depth = trial.suggest_int("depth", 1, 8) if model == "tree" else None
+        seen.append((model, depth))
+        return float(depth or 0)
+
+    study = hd.create_study(sampler=GridSampler({"model": ["linear", "tree"], "depth": [2, 4]},
+                                                seed=0))
+    study.optimize(objective, n_trials=10)
+    assert sorted(seen, key=str) == sorted([("linear", None)] * 2 + [("tree", 2), ("tree", 4)],
+                                           key=str)
+    linear = [t for t in study.trials if t.params["model"] == "linear"]
+    assert [t.params for t in linear] == [{"model": "linear"}] * 2
+    assert sorted(t.system_attrs["reserved_params"]["depth"] for t in linear) == [2, 4]
+    assert all(set(t.params) == set(t.distributions) for t in study.trials)

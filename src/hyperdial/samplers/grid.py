@@ -13,7 +13,7 @@ from hyperdial.exceptions import SearchExhausted
 from hyperdial.history import History
 from hyperdial.samplers.base import Sampler
 from hyperdial.space import Categorical, Distribution, Float, Int, SearchSpace, canonical
-from hyperdial.trial import TrialRecord
+from hyperdial.trial import RESERVED_ATTR, TrialRecord
 
 
 def grid_values(name: str, dist: Distribution) -> Categorical:
@@ -131,7 +131,15 @@ class GridSampler(Sampler):
 
     def _indices(self, trial: TrialRecord) -> list[int]:
         """Row-major indices of the grid points that ``trial`` holds (none if it holds none;
-        several if grid values the trial's distribution makes one, as 1 and 1.0 of an int)."""
+        several if grid values the trial's distribution makes one, as 1 and 1.0 of an int),
+        and the one reserved for it at its creation: an objective that never asks for some
+        of its point's parameters ends with only those it asked for in its ``params``."""
+        held = self._held(trial.params, trial.distributions)
+        reserved = trial.system_attrs.get(RESERVED_ATTR)
+        return held if reserved is None else held + self._held(reserved, {})
+
+    def _held(self, params: Mapping[str, Any],
+              distributions: Mapping[str, Distribution]) -> list[int]:
         combos = [0]
         digits: dict[str, int] = {}
         for (name, lookup), stride in zip(self._lookup.items(), self._strides, strict=True):
@@ -139,9 +147,9 @@ class GridSampler(Sampler):
             if cond is not None and not (cond.parent in digits
                                          and self._allowed[name][digits[cond.parent]]):
                 continue
-            if name not in trial.params:
+            if name not in params:
                 return []
-            ks = self._digits(name, lookup, trial.params[name], trial.distributions.get(name))
+            ks = self._digits(name, lookup, params[name], distributions.get(name))
             if not ks:  # off the grid, or not JSON
                 return []
             digits[name] = ks[0]
