@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import hyperdial as hd
-from hyperdial.exceptions import TrialFinishedError, TrialNotFound
+from hyperdial.exceptions import StudyNotFound, TrialFinishedError, TrialNotFound
 from hyperdial.testing.objectives import half_feasible
 from hyperdial.trial import TrialRecord, TrialState
 
@@ -1369,3 +1369,14 @@ def test_ask_whose_first_write_fails_ends_the_trial_it_started() -> None:
     (trial,) = study.trials
     assert trial.state is TrialState.FAIL and "StorageBusy" in trial.system_attrs["fail_reason"]
     assert study.ask().number == 1  # the study goes on
+
+
+@pytest.mark.parametrize("scheme", ["sqlite:///", "journal:///"])
+def test_loading_from_a_mistyped_file_path_creates_no_file(tmp_path: Path, scheme: str) -> None:
+    missing = tmp_path / "typo.db"
+    for call in (lambda: hd.load_study(study_name="s", storage=f"{scheme}{missing}"),
+                 lambda: hd.load_study(study_name=None, storage=f"{scheme}{missing}"),
+                 lambda: hd.delete_study(study_name="s", storage=f"{scheme}{missing}")):
+        with pytest.raises(StudyNotFound, match="there is no file .*typo.db"):
+            call()
+    assert not missing.exists()

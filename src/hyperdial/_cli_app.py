@@ -26,7 +26,7 @@ from hyperdial import pruners, samplers
 from hyperdial._checks import check_study_name, safe_url
 from hyperdial._optional import require
 from hyperdial.exceptions import DuplicatedStudy, HyperdialError, StudyNotFound
-from hyperdial.storage import Storage, get_storage, journal_path
+from hyperdial.storage import Storage, get_storage, storage_file
 from hyperdial.study import (
     Study,
     copy_study,
@@ -85,23 +85,11 @@ def storage_option(func: F) -> F:
 
 
 # -- shared helpers -------------------------------------------------------------------------
-def _storage_file(url: str) -> Path | None:
-    """The file of an SQLite or journal URL (None for a server or an in-memory database)."""
-    journal = journal_path(url)
-    if journal is not None:
-        return Path(journal)
-    if not url.startswith("sqlite:///"):
-        return None
-    path = url[len("sqlite:///"):].split("?", 1)[0]
-    path = path.removeprefix("file:")  # an SQLite URI (``file:x.db?mode=ro&uri=true``)
-    return None if path in ("", ":memory:") else Path(path)
-
-
 def open_storage(url: str, *, create: bool = False) -> Storage:
     """Open a storage, closed when the command ends; an SQLite file must exist unless ``create``."""
     ctx = click.get_current_context()
     ctx.meta["hyperdial.storage"] = url
-    path = _storage_file(url)
+    path = storage_file(url)
     if not create and path is not None and not path.exists():
         raise click.ClickException(f"no database file {path} (give --storage URL or set "
                                    "HYPERDIAL_STORAGE)")

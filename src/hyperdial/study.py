@@ -32,7 +32,7 @@ from hyperdial.pruners.base import Decision, NopPruner, Pruner
 from hyperdial.pruners.median import MedianPruner
 from hyperdial.samplers.base import Sampler, checked_constraints
 from hyperdial.space import Categorical, Distribution, Float, Int, SearchSpace, plain
-from hyperdial.storage import InMemoryStorage, Storage, get_storage
+from hyperdial.storage import InMemoryStorage, Storage, get_storage, storage_file
 from hyperdial.storage.base import Event, EventRow, StudyInfo, TrialView
 from hyperdial.trial import (
     CONSTRAINT_PREFIX,
@@ -929,7 +929,7 @@ def load_study(*, study_name: str | None, storage: str | Storage,
                failed_trial_retries: int = 0) -> Study:
     """Open an existing study; with ``study_name=None`` the storage must hold exactly one."""
     _check_parts(sampler, pruner)
-    store = get_storage(storage)
+    store = _existing_storage(storage, study_name)
     if study_name is None:
         infos = store.studies()
         if len(infos) != 1:
@@ -971,7 +971,19 @@ def _open(info: StudyInfo, store: Storage, sampler: Sampler | None, pruner: Prun
 
 
 def delete_study(*, study_name: str, storage: str | Storage) -> None:
-    get_storage(storage).delete_study(study_name)
+    _existing_storage(storage, study_name).delete_study(study_name)
+
+
+def _existing_storage(storage: str | Storage, study_name: str | None) -> Storage:
+    """The storage of a study that must exist: the URL of a file that does not is refused
+    (`StudyNotFound`) before connecting, which would create it (a mistyped path)."""
+    if isinstance(storage, str):
+        path = storage_file(storage)
+        if path is not None and not path.exists():
+            named = "" if study_name is None else f" {study_name!r}"
+            raise StudyNotFound(f"no study{named} in {storage}: there is no file "
+                                f"{path.resolve()}")
+    return get_storage(storage)
 
 
 def get_all_study_names(storage: str | Storage) -> list[str]:

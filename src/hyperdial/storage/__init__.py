@@ -6,6 +6,7 @@ the journal file.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hyperdial.storage.base import Storage, copy_study
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from hyperdial.storage.sql import SQLStorage
 
 __all__ = ["InMemoryStorage", "JournalFileStorage", "SQLStorage", "Storage", "copy_study",
-           "get_storage", "journal_path"]
+           "get_storage", "journal_path", "storage_file"]
 
 JOURNAL_SCHEME = "journal:///"  # then the path, as for SQLite: journal:////abs/path.jsonl
 
@@ -38,6 +39,18 @@ def journal_path(url: str) -> str | None:
     if not url.startswith(JOURNAL_SCHEME) or len(url) == len(JOURNAL_SCHEME):
         return None
     return url[len(JOURNAL_SCHEME):]
+
+
+def storage_file(url: str) -> Path | None:
+    """The file of an SQLite or journal URL (None for a server or an in-memory database)."""
+    journal = journal_path(url)
+    if journal is not None:
+        return Path(journal)
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///"):].split("?", 1)[0]
+    path = path.removeprefix("file:")  # an SQLite URI (``file:x.db?mode=ro&uri=true``)
+    return None if path in ("", ":memory:") else Path(path)
 
 
 def get_storage(storage: str | Storage | None) -> Storage:
