@@ -1380,3 +1380,12 @@ def test_loading_from_a_mistyped_file_path_creates_no_file(tmp_path: Path, schem
         with pytest.raises(StudyNotFound, match="there is no file .*typo.db"):
             call()
     assert not missing.exists()
+
+
+@pytest.mark.parametrize("timeout", [0, -1.0, float("nan"), True])
+def test_a_timeout_that_is_not_a_positive_number_is_refused(timeout: float) -> None:
+    """NaN compared false with every deadline: the study ran until stopped by hand."""
+    study = hd.create_study()
+    with pytest.raises(ValueError, match="timeout must be > 0"):
+        study.optimize(lambda t: t.suggest_float("x", 0, 1), timeout=timeout)
+    assert study.trials == []

@@ -32,7 +32,7 @@ class _Budget:
     def __init__(self, n_trials: int | None, timeout: float | None) -> None:
         if n_trials is not None and (isinstance(n_trials, bool) or n_trials < 0):
             raise ValueError(f"n_trials must be a non-negative int or None, got {n_trials!r}")
-        if timeout is not None and timeout <= 0:
+        if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):  # NaN too
             raise ValueError(f"timeout must be > 0 seconds or None, got {timeout!r}")
         self._left = n_trials
         self._deadline = None if timeout is None else time.monotonic() + timeout
