@@ -233,3 +233,23 @@ def test_nested_cv_gives_each_outer_fold_its_own_stored_study(
     for k in range(3):  # the folds tune on different rows: one study each
         assert len(hd.load_study(study_name=f"lr-outer{k}", storage=url).trials) == 2
     assert search.study_name == "lr"
+
+
+def _two_scores(estimator: Any, X: Any, y: Any) -> dict[str, float]:
+    predicted = estimator.predict(X)
+    return {"acc": float(np.mean(predicted == y)), "recall": float(np.mean(predicted[y == 1] == 1))}
+
+
+def test_nested_cv_with_a_callable_scoring_that_returns_several_metrics(
+        rare: tuple[np.ndarray, np.ndarray]) -> None:
+    """Its metrics are known once it has scored (a KeyError 'test_score' before)."""
+    X, y = rare
+    search = HyperdialSearchCV(LogisticRegression(), {"C": hd.Float(1e-3, 1e2, log=True)},
+                               n_trials=2, cv=3, random_state=0, scoring=_two_scores,
+                               refit="recall")
+    report = nested_cv(search, X[:300], y[:300], cv=3, warn=False)
+    outer = nested_cv(search, X[:300], y[:300], cv=3, metric="acc", warn=False)
+    assert report.outer_scores != outer.outer_scores  # recall, then accuracy
+    assert all(0.0 <= s <= 1.0 for s in report.outer_scores + outer.inner_scores)
+    with pytest.raises(ValueError, match=r"metric='f1' is not one of .*\['acc', 'recall'\]"):
+        nested_cv(search, X[:300], y[:300], cv=3, metric="f1", warn=False)

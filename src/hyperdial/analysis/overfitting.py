@@ -246,7 +246,9 @@ def nested_cv(search: Any, X: Any, y: Any = None, *, groups: Any = None, cv: Any
     parallel = require("sklearn.utils.parallel", "sklearn")
     scoring = search.scoring
     several = isinstance(scoring, (Mapping, list, tuple, set))
-    name = _metric(search, list(scoring) if several else ["score"], metric)
+    name: str | None = None  # a callable's metrics are its dict's keys, known once it scored
+    if several or not callable(scoring):
+        name = _metric(search, list(scoring) if several else ["score"], metric)
     if several:
         scoring = scoring[name] if isinstance(scoring, Mapping) else name
     scorer = metrics.check_scoring(search.estimator, scoring=scoring)
@@ -261,8 +263,13 @@ def nested_cv(search: Any, X: Any, y: Any = None, *, groups: Any = None, cv: Any
             return_estimator=True)
         for k, split in enumerate(outer.split(X, y, groups)))
     fitted = [fold["estimator"][0] for fold in folds]
+    outer_key = "test_score"  # one scorer for the outer folds
+    if name is None:
+        name = _metric(search, [k[len("test_"):] for k in folds[0] if k.startswith("test_")],
+                       metric)
+        outer_key = f"test_{name}"
     report = NestedCVReport(
-        tuple(float(fold["test_score"][0]) for fold in folds),
+        tuple(float(fold[outer_key][0]) for fold in folds),
         tuple(float(e.cv_results_[f"mean_test_{name}"][e.best_index_]) for e in fitted),
         tuple(dict(e.best_params_) for e in fitted), max_gap)
     if warn:
