@@ -683,12 +683,15 @@ class Study:
     def _should_prune(self, trial: Trial) -> bool:
         if trial.ended_elsewhere:
             return True
-        history = self.history()
         snapshot = TrialRecord(
             number=trial.number, state=TrialState.RUNNING, params=dict(trial.params),
             distributions=dict(trial.distributions),
             intermediate_values=dict(trial.intermediate_values),
             user_attrs=dict(trial.user_attrs), datetime_start=trial.datetime_start)
+        # Most reports decide nothing that other trials could change (no rung reached, a
+        # warm-up step): those skip reading the storage.
+        history = (self.history() if self.pruner.needs_history(snapshot)
+                   else History((), self._info.directions))
         return self.pruner.decide(history, snapshot) is Decision.PRUNE
 
     # -- queueing, attributes ------------------------------------------------------------------
@@ -980,9 +983,9 @@ def _existing_storage(storage: str | Storage, study_name: str | None) -> Storage
     if isinstance(storage, str):
         path = storage_file(storage)
         if path is not None and not path.exists():
-            named = "" if study_name is None else f" {study_name!r}"
-            raise StudyNotFound(f"no study{named} in {storage}: there is no file "
-                                f"{path.resolve()}")
+            named = "" if study_name is None else f" named {study_name!r}"
+            raise StudyNotFound(f"no study{named} in {storage} ({path.resolve()}), which does "
+                                "not exist")
     return get_storage(storage)
 
 

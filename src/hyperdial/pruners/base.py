@@ -21,6 +21,14 @@ class Pruner(ABC):
     def decide(self, history: History, trial: TrialRecord) -> Decision:
         """CONTINUE or PRUNE ``trial`` (a snapshot with its intermediate values so far)."""
 
+    def needs_history(self, trial: TrialRecord) -> bool:
+        """Whether `decide` must see the other trials to judge ``trial`` now. False promises
+        the same decision from a history without trials (the study's directions only), and
+        lets a study skip reading its storage at that report: most reports reach no rung
+        of halving, and a warm-up step decides nothing. A pruner that resolves a setting
+        from the trials ("auto" resources) may answer from what its last `decide` saw."""
+        return True
+
     def sampler_view(self, history: History, number: int) -> History:
         """The part of ``history`` the sampler should learn from when proposing for trial
         ``number``: all of it, unless a pruner that splits trials into groups judged apart is
@@ -36,3 +44,6 @@ class NopPruner(Pruner):
 
     def decide(self, history: History, trial: TrialRecord) -> Decision:
         return Decision.CONTINUE
+
+    def needs_history(self, trial: TrialRecord) -> bool:
+        return False

@@ -271,6 +271,8 @@ class _Curves:
         When the history's completed trials start with those of the last call (the same
         records: a comparison that tests identity first, in C), only the ones past them are
         read: the first of all is the earlier of the last call's first and theirs."""
+        if not history.trials:  # (a study's stand-in when its pruner needs no history)
+            return None
         done = history.completed
         seen, first = self._first
         if len(done) >= len(seen) and done[:len(seen)] == seen:
@@ -371,6 +373,7 @@ class SuccessiveHalvingPruner(Pruner):
         self.rank_by = rank_by
         self.best_possible = best_possible
         self._curves = _Curves()
+        self._auto_min_resource: int | None = None  # "auto" as the last history resolved it
 
     def __repr__(self) -> str:
         extra = f", max_resource={self.max_resource}" if self.max_resource is not None else ""
@@ -384,13 +387,18 @@ class SuccessiveHalvingPruner(Pruner):
                 f"reduction_factor={self.reduction_factor}, "
                 f"min_early_stopping_rate={self.min_early_stopping_rate}{extra})")
 
-    def rungs(self, history: History, max_step: int) -> np.ndarray | None:
-        """Promotion rungs up to ``max_step`` (None while "auto" cannot be resolved yet)."""
+    def rungs(self, history: History | None, max_step: int) -> np.ndarray | None:
+        """Promotion rungs up to ``max_step`` (None while "auto" cannot be resolved yet;
+        without a ``history``, "auto" is what the last history resolved it to)."""
         if self.min_resource == "auto":  # Optuna's rule: 1 % of the first finished trial's
-            steps = self._curves.first_finished_steps(history)  # last step, at least 1
-            if steps is None:
+            if history is not None:  # last step, at least 1
+                steps = self._curves.first_finished_steps(history)
+                if steps is None:
+                    return None
+                self._auto_min_resource = max(steps // 100, 1)
+            min_resource = self._auto_min_resource
+            if min_resource is None:
                 return None
-            min_resource = max(steps // 100, 1)
         else:
             min_resource = int(self.min_resource)
         return rung_resources(min_resource, self.reduction_factor, self.min_early_stopping_rate,
@@ -425,6 +433,17 @@ class SuccessiveHalvingPruner(Pruner):
                                len(entries) // self.reduction_factor):
                 return Decision.PRUNE
         return Decision.CONTINUE
+
+    def needs_history(self, trial: TrialRecord) -> bool:
+        """Asynchronous halving reads the other trials only at a report that reaches a rung
+        (the synchronous form at every report: its verdicts wait for the cohort)."""
+        last = trial.last_step
+        if last is None:
+            return False
+        rungs = self.rungs(None, last)
+        if self.synchronous or rungs is None:  # (None: "auto" is not resolved yet)
+            return True
+        return rungs.size > 0 and bool(_judged_rungs(trial.intermediate_values, last, rungs))
 
     def _others(self, history: History, trial: TrialRecord) -> list[TrialRecord]:
         """The trials ``trial`` is ranked against: every other one of ``history``."""

@@ -82,7 +82,7 @@ class _Bracket(SuccessiveHalvingPruner):
         self.weights = weights
         self._curves = curves  # the Hyperband pruner's, shared by its brackets
 
-    def rungs(self, history: History, max_step: int) -> np.ndarray:
+    def rungs(self, history: History | None, max_step: int) -> np.ndarray:
         return self.levels[self.levels <= max_step]
 
     def _others(self, history: History, trial: TrialRecord) -> list[TrialRecord]:
@@ -230,3 +230,12 @@ class HyperbandPruner(Pruner):
         # the bracket ranks the trial among its own trials only, picked out of the whole
         # history when (rarely) a report reaches a rung
         return brackets[draw_bracket(self.seed, trial.number, weights)].decide(history, trial)
+
+    def needs_history(self, trial: TrialRecord) -> bool:
+        """As the trial's bracket says ("auto" ``max_resource`` as the last `decide` saw it)."""
+        top = self.max_resource if isinstance(self.max_resource, int) else (
+            None if self._layout is None else self._layout[0])
+        if top is None:
+            return True
+        brackets, weights = self._brackets_at(top)
+        return brackets[draw_bracket(self.seed, trial.number, weights)].needs_history(trial)

@@ -104,6 +104,11 @@ class PercentilePruner(Pruner):
         prune = percentile_prune(losses, reference, self.percentile, self.n_min_trials)
         return Decision.PRUNE if prune else Decision.CONTINUE
 
+    def needs_history(self, trial: TrialRecord) -> bool:
+        """Only at a check step (past the warm-up, once an interval)."""
+        return is_check_step(trial.intermediate_values.keys(), self.n_warmup_steps,
+                             self.interval_steps)
+
 
 class MedianPruner(PercentilePruner):
     """The median stopping rule: `PercentilePruner` at the 50th percentile.

@@ -61,6 +61,9 @@ class ThresholdPruner(Pruner):
                or (self.upper is not None and value > self.upper))
         return Decision.PRUNE if out else Decision.CONTINUE
 
+    def needs_history(self, trial: TrialRecord) -> bool:
+        return False
+
 
 def stalled(losses: np.ndarray, patience: int, min_delta: float) -> bool:
     """Whether the last ``patience + 1`` losses of a curve fail to beat the best loss before
@@ -106,6 +109,10 @@ class PatiencePruner(Pruner):
         if not self.triggered(losses):
             return Decision.CONTINUE
         return Decision.PRUNE if self.wrapped is None else self.wrapped.decide(history, trial)
+
+    def needs_history(self, trial: TrialRecord) -> bool:
+        """The curve itself says whether it stalled; a wrapped pruner may read the others."""
+        return self.wrapped is not None and self.wrapped.needs_history(trial)
 
     def triggered(self, losses: np.ndarray) -> bool:
         """Whether the curve (as losses, in step order) has run out of patience."""

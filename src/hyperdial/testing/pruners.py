@@ -56,10 +56,17 @@ def check_decision(factory: PrunerFactory, history: History, trial: TrialRecord,
                    n_startup_trials: int, n_warmup_steps: int) -> Decision:
     """A pruner answers CONTINUE or PRUNE, the same every time it is asked, and CONTINUE
     before step ``n_warmup_steps`` or (pruners with a start-up period) before
-    ``n_startup_trials`` trials are complete; its sampler view is a part of the history."""
+    ``n_startup_trials`` trials are complete; its sampler view is a part of the history.
+    When it says it needs no history for ``trial``, it decides alike without the other
+    trials, and deciding so changes nothing it decides later."""
     pruner = factory(n_startup_trials, n_warmup_steps)
     decision = pruner.decide(history, trial)
     assert decision in (Decision.CONTINUE, Decision.PRUNE), decision
+    if not pruner.needs_history(trial):
+        alone = pruner.decide(History((), history.directions), trial)
+        assert alone is decision, (f"needs_history is False at step {trial.last_step}, but "
+                                   f"it decides {alone} alone and {decision} with the history")
+        assert pruner.decide(history, trial) is decision
     again = factory(n_startup_trials, n_warmup_steps)
     assert again.decide(history, trial) is decision
     assert again.decide(history, trial) is decision
