@@ -184,3 +184,14 @@ def test_a_waiting_worker_gives_up_when_the_study_is_stopped(stop_first: bool) -
     thread.join(timeout=30)
     assert not thread.is_alive() and isinstance(outcome[0], SearchExhausted)
     assert len(study.trials) == 2
+
+
+@pytest.mark.parametrize(("low", "high", "step", "n"), [(0.0, 0.3, 0.1, 4), (0.25, 0.35, 0.1, 2),
+                                                        (0.1, 0.7, 0.2, 4), (0.0, 1.0, 0.1, 11)])
+def test_a_stepped_float_whose_top_overshoots_in_floating_point_ends(
+        low: float, high: float, step: float, n: int) -> None:
+    """3 * 0.1 > 0.3: the top value never counted as tried, and was proposed forever."""
+    study = hd.create_study(sampler=hd.samplers.BruteForceSampler(seed=0))
+    study.optimize(lambda t: t.suggest_float("a", low, high, step=step), n_trials=3 * n)
+    values = [t.params["a"] for t in study.trials]
+    assert len(values) == len(set(values)) == n

@@ -82,10 +82,10 @@ def _position(name: str, dist: Distribution, value: Any) -> int | None:
     """Where ``value`` sits in the list of ``dist``'s values (None: not one of them)."""
     if isinstance(dist, Categorical):
         return dist.index(value) if dist.contains(value) else None
-    _count(name, dist)  # refuses a continuous float
+    last = _count(name, dist) - 1  # refuses a continuous float
     step = dist.step if dist.step is not None else 1
-    position = round((value - dist.low) / step)
-    return position if 0 <= position * step <= dist.high - dist.low else None
+    position = round((value - dist.low) / step)  # (3 * 0.1 > 0.3: compare positions)
+    return position if 0 <= position <= last else None
 
 
 def _tree(trials: Sequence[TrialRecord]) -> _Node:
