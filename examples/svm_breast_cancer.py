@@ -1,8 +1,9 @@
-"""Tune an SVM (C, gamma, kernel) on scikit-learn's bundled breast-cancer data.
+r"""Tune an SVM (C, gamma, kernel) on scikit-learn's bundled breast-cancer data.
 
 Run it through the CLI, which stores every trial in SQLite and shows a progress bar::
 
-    hyperdial run examples/svm_breast_cancer.py:objective --study svm --n-trials 60
+    hyperdial run examples/svm_breast_cancer.py:objective --study svm --direction maximize \
+        --n-trials 60
 
 or as a script: ``python examples/svm_breast_cancer.py``.
 """

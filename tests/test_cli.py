@@ -319,6 +319,8 @@ def _garbage(tmp_path: Path) -> str:
      "unknown pruner 'nope'; available: hyperband, median, nop, "),
     (["run", "{file}:two", "--study", "s", "--n-trials", "2", "--pruner", "percentile"], None,
      "pruner 'percentile' cannot be built"),
+    (["run", "{file}:two", "--study", "s", "--n-trials", "2", "--pruner", "threshold"], None,
+     "pruner 'threshold' cannot be built from the command line: give lower, upper or both"),
     (["trials", "quad", "--limit", "-1"], None, "--limit must be positive"),
 ])
 def test_errors_are_one_line(args: list[str], storage: str | None, expected: str,
@@ -441,8 +443,8 @@ def test_importance_ranks_the_parameters_and_pairs(objectives: Path, url: str) -
     assert "--objective" in one_line_error(invoke("importance", "mo", url=url))
     assert "x" in ok("importance", "mo", "--objective", "1", url=url)
     assert "0..1" in one_line_error(invoke("importance", "mo", "--objective", "2", url=url))
-    ok("run", f"{objectives}:quadratic", "--study", "few", "--n-trials", "3", url=url)
-    assert "at least 2 trials" in one_line_error(invoke("importance", "few", url=url))
+    ok("run", f"{objectives}:quadratic", "--study", "few", "--n-trials", "2", url=url)
+    assert "needs 3 completed trials" in one_line_error(invoke("importance", "few", url=url))
     hd.create_study(study_name="empty", storage=url)
     assert "no completed trial" in one_line_error(invoke("importance", "empty", url=url))
 
@@ -689,3 +691,163 @@ def test_the_dashboard_on_port_0_prints_the_port_it_bound(
     ((host, port),) = served
     assert host == "127.0.0.1" and port != 0
     assert banner == f"hyperdial dashboard of {url} on http://127.0.0.1:{port}/ (Ctrl-C stops)\n"
+
+
+# -- whose error ends a run; bad option values; one objective of several ----------------------
+def _stderr_parts(result: Result) -> tuple[str, str]:
+    """The traceback a failed run printed, and its last line."""
+    head, _, last = result.stderr.strip().rpartition("\n")
+    return head, last
+
+
+def test_a_hyperdial_error_in_the_objective_is_the_objectives(url: str, tmp_path: Path) -> None:
+    """It kept no traceback and named the run's storage, as if opening it had failed."""
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    hd.create_study(study_name="elsewhere", storage=other)
+    folder = tmp_path / "more"
+    folder.mkdir()
+    (folder / "objectives.py").write_text(
+        "import hyperdial as hd\n\n"
+        "def loads(trial):\n"
+        "    trial.suggest_float('x', 0, 1)\n"
+        f"    return hd.load_study(study_name='reference', storage={other!r}).best_value\n")
+    result = invoke("run", f"{folder / 'objectives.py'}:loads", "--study", "s", "--n-trials",
+                    "2", url=url)
+    assert result.exit_code == 1
+    head, last = _stderr_parts(result)
+    assert head.startswith("Traceback") and "in loads" in head and "StudyNotFound" in head
+    assert last == ("Error: the objective raised StudyNotFound in trial 0, marked FAIL; every "
+                    "finished trial is kept (--catch StudyNotFound fails such trials and goes "
+                    "on)")
+    assert "1 of 1 trial (FAIL only)" in ok("trials", "s", "--state", "fail", url=url)
+
+
+def test_with_several_jobs_the_traceback_starts_in_the_objective(objectives: Path,
+                                                                 url: str) -> None:
+    result = invoke("run", f"{objectives}:broken", "--study", "b", "--n-trials", "4",
+                    "--n-jobs", "2", url=url)
+    head, last = _stderr_parts(result)
+    first_frame = head.splitlines()[1]
+    assert first_frame.startswith(f'  File "{objectives}", line '), head
+    assert "concurrent" not in head and "threading" not in head and "_loop.py" not in head
+    assert last.startswith("Error: the objective raised RuntimeError in trial ")
+
+
+def test_a_sampler_that_fails_to_start_a_trial_is_not_the_objective(
+        objectives: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trial 1 fails as it starts (the sampler raises proposing it); --catch cannot help."""
+    propose = hd.samplers.RandomSampler.propose
+
+    def fails_after_a_trial(self: Any, history: Any, space: Any, rng: Any) -> dict[str, Any]:
+        if history.completed:
+            raise ValueError("no proposal")
+        return propose(self, history, space, rng)
+
+    monkeypatch.setattr(hd.samplers.RandomSampler, "infer_space",
+                        lambda self, history: history.completed_space)
+    monkeypatch.setattr(hd.samplers.RandomSampler, "propose", fails_after_a_trial)
+    result = invoke("run", f"{objectives}:quadratic", "--study", "s", "--n-trials", "3",
+                    "--sampler", "random", "--catch", "ValueError", url=url)
+    assert result.exit_code == 1
+    head, last = _stderr_parts(result)
+    assert "in fails_after_a_trial" in head.splitlines()[1] and "ValueError: no proposal" in head
+    assert last == ("Error: the sampler raised ValueError while starting trial 1 (the "
+                    "objective did not run), marked FAIL; every finished trial is kept")
+    trials = hd.load_study(study_name="s", storage=url).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.FAIL]
+    assert trials[1].fail_reason == "starting it failed: ValueError: no proposal"
+
+
+def test_a_sampler_that_fails_as_the_objective_suggests_is_named(objectives: Path,
+                                                                url: str) -> None:
+    result = invoke("run", f"{objectives}:quadratic", "--study", "s", "--n-trials", "3",
+                    "--sampler", "bruteforce", url=url)
+    head, last = _stderr_parts(result)
+    assert f'File "{objectives}", line ' in head.splitlines()[1]  # where it suggested
+    assert "BruteForceSampler needs finite distributions" in head
+    assert last == ("Error: the sampler raised ValueError in trial 0 when the objective "
+                    "suggested a parameter, marked FAIL; every finished trial is kept")
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["run", "{file}:quadratic", "--study", "", "--n-trials", "1"],
+     "--study must be a non-empty string, got ''"),
+    (["run", "{file}:quadratic", "--study", "s", "--n-trials", "1", "--seed", "-1"],
+     "--seed must be 0 or more, got -1"),
+    (["automl", "{file}", "--target", "y", "--seed", "-1"],
+     "--seed must be in 0..4294967295, got -1"),  # scikit-learn's random_state
+    (["run", "{file}:quadratic", "--study", "mo", "--n-trials", "1", "--direction", "maximize"],
+     "exists with directions ['minimize', 'minimize']"),
+    (["importance", "mo", "--objective", "5"], "--objective must be a number in 0..1, got '5'"),
+    (["importance", "mo"], "study 'mo' has 2 objectives: choose one with --objective N|NAME"),
+    (["plot", "mo", "--kind", "contour"], "--kind contour needs two --params"),
+    (["plot", "mo", "--params", "x"], "--params does not apply to --kind history"),
+    (["plot", "mo", "--kind", "timeline", "--objective", "0"],
+     "--objective does not apply to --kind timeline"),
+    (["plot", "mo", "--kind", "slice"],
+     "study 'mo' has 2 objectives: choose one with --objective N|NAME"),
+    (["plot", "quad", "--kind", "pareto"],
+     "--kind pareto draws a study of 2 or 3 objectives; 'quad' has 1"),
+])
+def test_bad_option_values_exit_with_2(args: list[str], expected: str, objectives: Path,
+                                       url: str, tmp_path: Path) -> None:
+    run_quadratic(objectives, url, n=2)
+    ok("run", f"{objectives}:two", "--study", "mo", "--n-trials", "2", "--direction",
+       "minimize", "--direction", "minimize", url=url)
+    if args[0] == "plot":
+        pytest.importorskip("plotly")
+        args = [*args, "-o", str(tmp_path / "p.html")]
+    result = invoke(*(a.format(file=objectives) for a in args), url=url)
+    error = one_line_error(result)
+    assert result.exit_code == 2 and expected in error
+    assert "target=" not in error and "targets=" not in error
+
+
+def test_plot_and_importance_take_one_objective_of_several(objectives: Path, url: str,
+                                                           tmp_path: Path) -> None:
+    pytest.importorskip("plotly")
+    ok("run", f"{objectives}:two", "--study", "mo", "--n-trials", "12", "--seed", "0",
+       "--sampler", "random", "--direction", "minimize", "--direction", "maximize", url=url)
+    page = tmp_path / "p.html"
+    for kind in ("history", "slice", "parallel", "rank", "importance", "edf"):
+        assert "wrote the" in ok("plot", "mo", "--kind", kind, "--objective", "1", "-o",
+                                 str(page), url=url)
+    assert "objective 1" in ok("importance", "mo", "--objective", "1", url=url)
+    hd.load_study(study_name="mo", storage=url).set_metric_names(["x", "gap"])
+    ok("plot", "mo", "--objective", "gap", "-o", str(page), url=url)
+    assert "-gap (maximised)" in page.read_text()  # drawn negated: lower is better there
+    ok("plot", "mo", "--objective", "x", "-o", str(page), url=url)
+    assert "(maximised)" not in page.read_text()
+    assert "parameter importance in 'mo' for gap (" in ok("importance", "mo", "--objective",
+                                                           "gap", url=url)
+    error = one_line_error(invoke("plot", "mo", "--objective", "size", "-o", str(page),
+                                  url=url))
+    assert error == "Error: --objective must be a number in 0..1 or one of 'x', 'gap', got 'size'"
+
+
+def test_importance_of_a_small_study_is_judged_by_its_best_two_as_its_plot(
+        objectives: Path, url: str, tmp_path: Path) -> None:
+    """`importance` refused 5 trials ("raise target_quantile") that `plot` drew."""
+    run_quadratic(objectives, url, "--sampler", "random", n=5)
+    out = ok("importance", "quad", url=url)
+    assert out.startswith("parameter importance in 'quad' (PED-ANOVA, best 2 of 5 completed "
+                          "trials)")
+    from hyperdial.visualization._series import importances
+
+    shown = dict(re.findall(r"^(\w+)\s+([\d.]+)$", out, re.MULTILINE))
+    drawn = importances(hd.load_study(study_name="quad", storage=url).history(), None, None,
+                        None)
+    assert {k: float(v) for k, v in shown.items()} == pytest.approx(drawn, abs=1e-3)
+
+
+def test_export_of_a_study_without_trials_has_the_fixed_columns(url: str) -> None:
+    hd.create_study(study_name="empty", storage=url)
+    assert ok("export", "empty", url=url) == (
+        "number,value,datetime_start,datetime_complete,duration,state,fail_reason\n")
+    hd.create_study(study_name="mo", storage=url, directions=["minimize", "maximize"])
+    assert ok("export", "mo", url=url).startswith("number,values_0,values_1,datetime_start,")
+
+
+def test_an_unsupported_storage_scheme_lists_the_supported_ones(tmp_path: Path) -> None:
+    error = one_line_error(invoke("studies", url="foo://bar"))
+    assert "sqlite:///" in error and "postgresql+psycopg://" in error and "journal:///" in error

@@ -2,7 +2,7 @@
 
 Every subcommand is one small function on three helpers: `open_storage`, `open_study` and the
 renderers of `hyperdial._cli_render`. Hyperdial's exceptions become one-line errors in one
-place, `App.invoke`.
+place, `App.invoke`, except those an objective raises, which `run` reports as the objective's.
 """
 
 from __future__ import annotations
@@ -14,18 +14,20 @@ import re
 import socket
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import Any, TypeVar
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from hyperdial import _cli_render as r
-from hyperdial import pruners, samplers
+from hyperdial import _loop, pruners, samplers
 from hyperdial._checks import check_study_name, safe_url
 from hyperdial._optional import require
 from hyperdial.exceptions import DuplicatedStudy, HyperdialError, StudyNotFound
+from hyperdial.history import History
 from hyperdial.storage import Storage, get_storage, storage_file
 from hyperdial.study import (
     Study,
@@ -113,6 +115,13 @@ def positive(name: str, value: float | None) -> None:
         raise BadArgument(f"{name} must be positive, got {value}")
 
 
+def check_seed(value: int | None, high: int | None = None) -> None:
+    """A --seed that the generators take: 0 or more (below ``high`` when given)."""
+    if value is not None and (value < 0 or (high is not None and value >= high)):
+        limit = "0 or more" if high is None else f"in 0..{high - 1}"
+        raise BadArgument(f"--seed must be {limit}, got {value}")
+
+
 def load_objective(target: str) -> Callable[..., Any]:
     """The function FUNCTION of FILE.py (imported with the file's folder on sys.path)."""
     file, sep, name = target.rpartition(":")
@@ -156,22 +165,71 @@ def exception_class(name: str) -> type[Exception]:
     return found
 
 
-def report_objective_error(exc: Exception, study: Study) -> click.ClickException:
-    """Print the traceback of an exception the objective raised from its own frames on (no
-    hyperdial or click ones), and return the one-line error that ends the command."""
-    internal = (str(Path(click.__file__).parent), str(Path(__file__).parent))
+#: Where the code that calls an objective lives: hyperdial, and contextlib, which runs the
+#: frames of the trial loop's context managers (its heartbeat).
+LOOP_FILES = (str(Path(__file__).parent), contextlib.__file__)
+
+
+def objective_frames(exc: BaseException) -> TracebackType | None:
+    """The traceback of ``exc`` from the objective's first frame on: the frame that
+    hyperdial's trial loop called (with --n-jobs, in a worker thread, behind the thread pool's
+    frames); None when the objective did not raise ``exc`` (hyperdial's storage did, or
+    starting a trial failed)."""
     tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(internal):
+    while tb is not None:
+        called = tb.tb_next
+        if (tb.tb_frame.f_code is _loop._run_trial.__code__ and called is not None
+                and not called.tb_frame.f_code.co_filename.startswith(LOOP_FILES)):
+            return called
         tb = tb.tb_next
-    traceback.print_exception(type(exc), exc, tb)
-    # its trial: the latest failed one whose stored traceback ends the same way
-    last_line = traceback.format_exception_only(type(exc), exc)[-1].strip()
-    failed = [t.number for t in study.trials if t.state is TrialState.FAIL
-              and str(t.system_attrs.get("traceback", "")).strip().endswith(last_line)]
-    which = f"trial {failed[-1]}" if failed else "a trial"
-    return click.ClickException(
-        f"the objective raised {type(exc).__name__} in {which}, marked FAIL; every finished "
-        f"trial is kept (--catch {type(exc).__name__} fails such trials and goes on)")
+    return None
+
+
+def sampler_frames(tb: TracebackType | None) -> TracebackType | None:
+    """``tb`` from the first frame of a sampler's method on (None if it has none)."""
+    while tb is not None and not isinstance(tb.tb_frame.f_locals.get("self"), samplers.Sampler):
+        tb = tb.tb_next
+    return tb
+
+
+def last_failed(study: Study, matches: Callable[[TrialRecord], bool]) -> int | None:
+    """The number of the latest failed trial of ``study`` that ``matches`` (None: none does)."""
+    failed = [t.number for t in study.trials if t.state is TrialState.FAIL and matches(t)]
+    return failed[-1] if failed else None
+
+
+def report_run_error(exc: Exception, study: Study) -> Exception:
+    """What ends `run` when ``exc`` comes out of `Study.optimize`. An error of the objective
+    (hyperdial's exceptions too, which it may raise) or of the sampler: its traceback is
+    printed from their own frames on, and the one-line error to raise returned. Anything else
+    is ``exc`` itself: a storage error, which `App.invoke` reports in one line, or a bug of
+    hyperdial's, with its whole traceback."""
+    name = type(exc).__name__
+    kept = "marked FAIL; every finished trial is kept"
+    frames = objective_frames(exc)
+    if frames is not None:
+        traceback.print_exception(type(exc), exc, frames)
+        # its trial: the latest failed one whose stored traceback ends the same way
+        last_line = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        number = last_failed(study, lambda t: str(t.system_attrs.get("traceback", ""))
+                             .strip().endswith(last_line))
+        which = "a trial" if number is None else f"trial {number}"
+        if sampler_frames(frames) is not None:  # raised as the objective asked for a value
+            return click.ClickException(f"the sampler raised {name} in {which} when the "
+                                        f"objective suggested a parameter, {kept}")
+        return click.ClickException(f"the objective raised {name} in {which}, {kept} (--catch "
+                                    f"{name} fails such trials and goes on)")
+    if isinstance(exc, (HyperdialError, SQLAlchemyError)):
+        return exc
+    reason = f"starting it failed: {name}: "
+    number = last_failed(study, lambda t: (t.fail_reason or "").startswith(reason))
+    if number is None:  # no trial failed to start: not an error of the sampler's
+        return exc
+    sampler = sampler_frames(exc.__traceback__)
+    traceback.print_exception(type(exc), exc, sampler)
+    what = (f"the sampler raised {name} while starting trial {number}" if sampler is not None
+            else f"starting trial {number} failed with {name}")
+    return click.ClickException(f"{what} (the objective did not run), {kept}")
 
 
 def from_registry(kind: str, registry: Mapping[str, Callable[..., T]], name: str,
@@ -183,7 +241,7 @@ def from_registry(kind: str, registry: Mapping[str, Callable[..., T]], name: str
         raise BadArgument(f"unknown {kind} {name!r}; available: {', '.join(sorted(registry))}")
     try:
         return cls(**kwargs)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:  # arguments it needs, or a combination it refuses
         raise click.ClickException(f"{kind} {name!r} cannot be built from the command line: "
                                    f"{exc}") from None
 
@@ -281,38 +339,69 @@ def best(study: str, url: str) -> None:
     print_best(open_study(open_storage(url), study))
 
 
+def pick_objective(study: str, history: History, metric_names: Sequence[str] | None,
+                   objective: str | None) -> int | None:
+    """The objective that ``--objective N|NAME`` names (a 0-based number or a metric name),
+    to judge a study of several by; None for a study of one, which is judged by itself."""
+    names = list(metric_names or ())
+    n = history.n_objectives
+    if objective is None:
+        if n == 1:
+            return None
+        raise BadArgument(f"study {study!r} has {n} objectives: choose one with "
+                          "--objective N|NAME")
+    index = names.index(objective) if objective in names else (
+        int(objective) if objective.isdecimal() else -1)
+    if not 0 <= index < n:
+        also = f" or one of {', '.join(map(repr, names))}" if names else ""
+        raise BadArgument(f"--objective must be a number in 0..{n - 1}{also}, got {objective!r}")
+    return None if n == 1 else index
+
+
+def objective_target(history: History, index: int) -> Callable[[TrialRecord], float]:
+    """Objective ``index`` as the ``target`` that hyperdial's importance and plots take:
+    lower is better, so a maximised objective is negated."""
+    sign = history.sign(index)
+
+    def target(t: TrialRecord) -> float:
+        assert t.values is not None  # completed trials only
+        return sign * t.values[index]
+    return target
+
+
+def objective_label(metric_names: Sequence[str] | None, index: int) -> str:
+    return metric_names[index] if metric_names else f"objective {index}"
+
+
 @app.command()
 @click.argument("study")
-@click.option("--objective", type=int, default=None, metavar="I",
-              help="With several objectives: judge by objective I (0-based).")
+@click.option("--objective", metavar="N|NAME",
+              help="With several objectives: judge by this one (0-based number or metric "
+                   "name).")
 @click.option("--interactions", is_flag=True,
               help="Also the pair interactions (Sobol indices of a Gaussian-process model).")
 @storage_option
-def importance(study: str, objective: int | None, interactions: bool, url: str) -> None:
+def importance(study: str, objective: str | None, interactions: bool, url: str) -> None:
     """Which parameters of STUDY mattered (PED-ANOVA shares), and which act together."""
-    from hyperdial.importance import get_param_importances, get_param_interactions
+    from hyperdial.importance import get_param_interactions
+    from hyperdial.visualization._series import importances
 
     s = open_study(open_storage(url), study)
     history = s.history()
-    if objective is None and history.n_objectives > 1:
-        raise click.ClickException(f"study {study!r} has {history.n_objectives} objectives: "
-                                   "choose one with --objective I")
-    target: Callable[[TrialRecord], float] | None = None
-    if objective is not None:
-        if not 0 <= objective < history.n_objectives:
-            raise click.ClickException(f"--objective must be in 0..{history.n_objectives - 1}")
-        index, sign = objective, history.sign(objective)
-
-        def target(t: TrialRecord) -> float:  # lower is better
-            assert t.values is not None
-            return sign * t.values[index]
-    try:
-        shares = get_param_importances(history, target=target)
+    index = pick_objective(study, history, s.metric_names, objective)
+    target = None if index is None else objective_target(history, index)
+    if not history.completed:
+        raise click.ClickException(f"study {study!r} has no completed trial")
+    try:  # a study too small for the top 10% to hold 2 trials: its best 2, as the plot does
+        shares = importances(history, None, None, target)
         pairs = get_param_interactions(history, target=target) if interactions else {}
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    r.show(f"parameter importance in {study!r} (PED-ANOVA, top 10% of "
-           f"{r.plural(len(history.completed), 'completed trial')})",
+    n = len(history.completed)
+    top = "top 10%" if n > 10 else "best 2"  # what `importances` judges by
+    of = "" if index is None else f" for {objective_label(s.metric_names, index)}"
+    r.show(f"parameter importance in {study!r}{of} (PED-ANOVA, {top} of "
+           f"{r.plural(n, 'completed trial')})",
            r.table(["parameter", "share"], [[k, f"{v:.3f}"] for k, v in shares.items()],
                    numeric=[1]))
     if interactions:
@@ -395,6 +484,7 @@ def automl(data: str, target: str, task: str, study_name: str | None, n_trials: 
     positive("--n-trials", n_trials)
     positive("--timeout", timeout)
     positive("--fit-timeout", fit_timeout)
+    check_seed(seed, 2**32)  # scikit-learn's random_state
     if ensemble_size < 0:
         raise BadArgument(f"--ensemble-size must be >= 0, got {ensemble_size}")
     if not 0.0 <= test_size < 1.0:
@@ -462,6 +552,8 @@ PLOTS = {"history": "plot_optimization_history", "intermediate": "plot_intermedi
          "rank": "plot_rank"}
 #: The plots that draw chosen parameters (``params=``); the others draw none.
 PLOTS_OF_PARAMS = ("slice", "parallel", "contour", "importance", "rank")
+#: The plots of one value (``target=``): of a study of several objectives, the --objective one.
+PLOTS_OF_ONE_VALUE = ("history", "slice", "parallel", "contour", "importance", "edf", "rank")
 
 
 @app.command()
@@ -470,10 +562,14 @@ PLOTS_OF_PARAMS = ("slice", "parallel", "contour", "importance", "rank")
               help="Which plot (hyperdial.visualization).")
 @click.option("--params", "params", multiple=True, metavar="NAME",
               help="Parameters to plot (repeat; contour needs exactly two).")
+@click.option("--objective", metavar="N|NAME",
+              help="With several objectives: the one to draw (0-based number or metric name), "
+                   "in the plots of one value.")
 @click.option("--output", "-o", required=True, metavar="FILE.html",
               help="Where to write the figure, as a standalone HTML page.")
 @storage_option
-def plot(study: str, kind: str, params: tuple[str, ...], output: str, url: str) -> None:
+def plot(study: str, kind: str, params: tuple[str, ...], objective: str | None, output: str,
+         url: str) -> None:
     """Draw a plot of STUDY into an HTML file (needs the viz extra)."""
     try:
         import plotly  # noqa: F401 - checked here for one clear line
@@ -483,15 +579,28 @@ def plot(study: str, kind: str, params: tuple[str, ...], output: str, url: str) 
     from hyperdial import visualization
 
     if kind == "contour" and len(params) != 2:
-        raise click.ClickException("--kind contour needs two --params")
-    if params and kind not in PLOTS_OF_PARAMS:
-        raise click.ClickException(f"--params does not apply to --kind {kind} (only to "
-                                   f"{', '.join(PLOTS_OF_PARAMS)})")
-    history = open_study(open_storage(url), study).history()
-    draw = getattr(visualization, PLOTS[kind])
+        raise BadArgument("--kind contour needs two --params")
+    for option, given, kinds in (("--params", params, PLOTS_OF_PARAMS),
+                                 ("--objective", objective, PLOTS_OF_ONE_VALUE)):
+        if given and kind not in kinds:
+            raise BadArgument(f"{option} does not apply to --kind {kind} (only to "
+                              f"{', '.join(kinds)})")
+    s = open_study(open_storage(url), study)
+    history = s.history()
+    if kind == "pareto" and history.n_objectives not in (2, 3):
+        raise BadArgument(f"--kind pareto draws a study of 2 or 3 objectives; {study!r} has "
+                          f"{history.n_objectives}")
+    kwargs: dict[str, Any] = {}
+    if kind in PLOTS_OF_PARAMS:
+        kwargs["params"] = list(params) or None
+    index = (pick_objective(study, history, s.metric_names, objective)
+             if kind in PLOTS_OF_ONE_VALUE else None)
+    if index is not None:  # the plots take lower as better: a maximised one is drawn negated
+        label = objective_label(s.metric_names, index)
+        kwargs.update(target=objective_target(history, index),
+                      target_name=label if history.sign(index) > 0 else f"-{label} (maximised)")
     try:
-        fig = (draw(history, params=list(params) or None) if kind in PLOTS_OF_PARAMS
-               else draw(history))
+        fig = getattr(visualization, PLOTS[kind])(history, **kwargs)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     try:
@@ -604,10 +713,15 @@ def run(target: str, study_name: str, n_trials: int, timeout: float | None, samp
 
     FUNCTION takes a trial and returns the value(s) to optimise, as for Study.optimize.
     """
+    try:
+        check_study_name(study_name, "--study")
+    except ValueError as exc:
+        raise BadArgument(str(exc)) from None
     positive("--n-trials", n_trials)
     positive("--timeout", timeout)
     if n_jobs != -1:
         positive("--n-jobs", n_jobs)
+    check_seed(seed)
     catch = tuple(exception_class(name) for name in catch_names)
     objective = load_objective(target)
     chosen = make_sampler(sampler, seed)
@@ -621,8 +735,8 @@ def run(target: str, study_name: str, n_trials: int, timeout: float | None, samp
     try:
         s = create_study(study_name=study_name, storage=storage, directions=list(directions),
                          sampler=chosen, pruner=chosen_pruner, load_if_exists=True)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+    except ValueError as exc:  # --direction against the study's own directions
+        raise BadArgument(str(exc)) from None
     done: list[TrialRecord] = []  # this run's trials (other workers may share the study)
     with quiet_logs(quiet):
         try:
@@ -638,9 +752,7 @@ def run(target: str, study_name: str, n_trials: int, timeout: float | None, samp
                        "marked failed). Run the same command to go on.", err=True)
             sys.exit(130)  # the shell's code for a run ended by Ctrl-C
         except Exception as exc:
-            if isinstance(exc, HyperdialError):
-                raise
-            raise report_objective_error(exc, s) from None
+            raise report_run_error(exc, s) from None
     if not quiet:
         counts = state_counts(done)
         click.echo(f"study {study_name!r}: ran {r.plural(len(done), 'trial')} ("

@@ -59,22 +59,15 @@ def dataframe_records(trials: Sequence[TrialRecord], attrs: Sequence[str], n_obj
         raise ValueError(f"unknown trial attribute(s) {unknown}; choose from "
                          f"{sorted({*DATAFRAME_ATTRS, *_RECORD_FIELDS})}")
     keys: dict[str, set[Any]] = {a: set() for a in attrs}
+    # The columns of a blank trial: the plain attributes' (number, state) and the values',
+    # which a study without trials has too; a mapping's (params) come from the trials alone.
+    for a, key in _row(_BLANK, attrs, n_objectives, metric_names):
+        keys[a].add(key)
     records = []
     for t in trials:
-        row: dict[tuple[str, Any], Any] = {}
-        for a in attrs:
-            value = getattr(t, a)
-            if a == "values":
-                value = dict(zip(metric_names or range(n_objectives),
-                                 value or [None] * n_objectives, strict=True))
-            elif a == "value" and metric_names:
-                value = {metric_names[0]: value}
-            if isinstance(value, TrialState):
-                value = value.name
-            spread = value.items() if isinstance(value, Mapping) else [("", value)]
-            for key, v in spread:
-                row[(a, key)] = v
-                keys[a].add(key)
+        row = _row(t, attrs, n_objectives, metric_names)
+        for a, key in row:
+            keys[a].add(key)
         records.append(row)
     objectives = list(metric_names or range(n_objectives))  # values: in objective order
     columns = [(a, key) for a in attrs
@@ -83,12 +76,32 @@ def dataframe_records(trials: Sequence[TrialRecord], attrs: Sequence[str], n_obj
     return records, columns
 
 
+def _row(t: TrialRecord, attrs: Sequence[str], n_objectives: int,
+         metric_names: Sequence[str] | None) -> dict[tuple[str, Any], Any]:
+    """One trial's cells keyed by two-level column names (see `dataframe_records`)."""
+    row: dict[tuple[str, Any], Any] = {}
+    for a in attrs:
+        value = getattr(t, a)
+        if a == "values":
+            value = dict(zip(metric_names or range(n_objectives),
+                             value or [None] * n_objectives, strict=True))
+        elif a == "value" and metric_names:
+            value = {metric_names[0]: value}
+        if isinstance(value, TrialState):
+            value = value.name
+        spread = value.items() if isinstance(value, Mapping) else [("", value)]
+        for key, v in spread:
+            row[(a, key)] = v
+    return row
+
+
 def flat_column_names(columns: Sequence[tuple[str, Any]]) -> list[str]:
     """Two-level column names joined by ``_``: ``("params", "x")`` is ``params_x``."""
     return ["_".join(str(part) for part in col if part != "") for col in columns]
 
 
 _RECORD_FIELDS = frozenset(f.name for f in dataclasses.fields(TrialRecord))
+_BLANK = TrialRecord(number=0, state=TrialState.WAITING)
 
 
 def _sort_key(key: Any) -> tuple[str, Any]:

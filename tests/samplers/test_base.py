@@ -98,3 +98,17 @@ def test_the_constraints_a_study_stores_come_from_the_sampler_or_what_it_wraps()
     assert tpe.stored_constraints_func() is func
     assert PartialFixedSampler({"x": 1}, tpe).stored_constraints_func() is func
     assert PartialFixedSampler({"x": 1}, RandomSampler()).stored_constraints_func() is None
+
+
+@pytest.mark.parametrize("name", sorted(hd.samplers.SAMPLERS))
+def test_every_sampler_refuses_a_negative_seed_when_built(name: str) -> None:
+    """``AutoSampler(seed=-1)`` used to be built, and its second trial failed to start when
+    scipy's Sobol engine refused the seed."""
+    cls = hd.samplers.SAMPLERS[name]
+    extra: dict[str, Any] = {"search_space": {"x": [0.0, 1.0]}} if name == "grid" else {}
+    with pytest.raises(ValueError, match=r"seed must be a non-negative int or None, got -1"):
+        cls(seed=-1, **extra)
+    sampler = cls(seed=0, **extra)
+    with pytest.raises(ValueError, match="non-negative"):
+        sampler.reseed(-5)
+    assert sampler.seed == 0  # left as it was

@@ -152,8 +152,13 @@ class Sampler(ABC):
         self._fresh_caches()
 
     def reseed(self, seed: int | None) -> None:
-        """Set the seed; None draws a fresh one from the OS."""
-        self.seed = resolve_seed(seed)
+        """Set the seed; None draws a fresh one from the OS. A negative seed is refused here,
+        at construction, as numpy's and scipy's generators (which some samplers seed with it)
+        would refuse it only when a later trial first reaches them."""
+        resolved = resolve_seed(seed)
+        if resolved < 0:
+            raise ValueError(f"seed must be a non-negative int or None, got {seed!r}")
+        self.seed = resolved
 
     def reseed_rng(self) -> None:
         """Optuna's name: reseed with a fresh seed from the OS (``reseed(None)``), so that

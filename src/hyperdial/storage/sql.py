@@ -352,7 +352,8 @@ class SQLStorage(Storage):
         backend = parsed.get_backend_name()
         if backend not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported storage URL scheme {parsed.drivername!r}: hyperdial "
-                             "stores studies in sqlite:/// or postgresql+psycopg:// databases")
+                             "stores studies in sqlite:/// or postgresql+psycopg:// databases "
+                             "or journal:/// files")
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         self.url = url
