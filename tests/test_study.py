@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import math
 import pickle
 import threading
@@ -976,9 +978,9 @@ def test_add_trial_checks_values_against_the_study_and_writes_nothing_bad() -> N
     dists = {"x": hd.Float(0, 1)}
     with pytest.raises(ValueError, match="1 values for 2 objective"):
         study.add_trial(hd.create_trial(params={"x": 0.5}, distributions=dists, value=1.0))
-    with pytest.raises(ValueError, match="not finite"):
-        study.add_trial(hd.create_trial(params={"x": 0.5}, distributions=dists,
-                                        values=[1.0, math.nan]))
+    with pytest.raises(ValueError, match="its values hold nan, which is not finite"):
+        study.add_trial(TrialRecord(number=0, state=TrialState.COMPLETE, params={"x": 0.5},
+                                    distributions=dists, values=(1.0, math.nan)))
     assert study.trials == []
     study.add_trial(hd.create_trial(params={"x": 0.5}, distributions=dists, values=[1.0, 2.0]))
     assert study.trials[0].values == (1.0, 2.0)
@@ -1449,3 +1451,31 @@ def test_a_report_that_decides_nothing_reads_no_storage() -> None:
     study = hd.create_study(storage=Counting(), pruner=hd.pruners.NopPruner())
     study.optimize(objective, n_trials=2)
     assert [t.value for t in study.trials] == [0.0, 0.0]
+
+
+def test_records_handed_out_are_read_only_and_still_plain_to_use(tmp_path: Path) -> None:
+    """A study shares its records with every reader: changing one rewrote its best trial."""
+    study = hd.create_study(storage=f"sqlite:///{tmp_path / 'ro.db'}")
+    study.optimize(lambda t: (t.set_user_attr("tag", "a"), t.report(1.0, 0),
+                              t.suggest_float("x", 0, 1))[-1], n_trials=3)
+    best = study.best_trial
+    for change in (lambda: best.params.__setitem__("x", 42.0),
+                   lambda: best.user_attrs.update(tag="mine"),
+                   lambda: best.distributions.pop("x"),
+                   lambda: best.intermediate_values.clear(),
+                   lambda: best.system_attrs.setdefault("k", 1)):
+        with pytest.raises(TypeError, match="read-only"):
+            change()
+    assert study.best_params == best.params and study.best_trial.user_attrs == {"tag": "a"}
+    mine = dict(best.params)
+    mine["x"] = 42.0  # a copy changes freely
+    assert study.best_params["x"] != 42.0
+    assert json.loads(json.dumps(best.params)) == best.params
+    for copied in (pickle.loads(pickle.dumps(best)), copy.deepcopy(best)):
+        assert copied == best
+    running = study.ask()
+    running.suggest_float("x", 0, 1)
+    snapshot = study.trials[-1]
+    running.set_user_attr("later", 1)
+    study.tell(running, 0.5)
+    assert "later" not in snapshot.user_attrs  # a running trial's record stays as it was read

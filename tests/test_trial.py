@@ -221,3 +221,43 @@ def test_a_trial_knows_its_study_and_can_stop_it() -> None:
     with pytest.raises(AttributeError, match="no study"):
         FixedTrial({}).study  # noqa: B018
     assert not hasattr(FixedTrial({}), "study")  # as Optuna's FixedTrial
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"value": float("nan")}, ValueError, "finite"),
+    ({"value": float("inf")}, ValueError, "finite"),
+    ({"value": "1.0"}, TypeError, "numbers"),
+    ({"values": [[1.0]]}, TypeError, "numbers"),
+    ({"value": True}, TypeError, "numbers"),
+])
+def test_create_trial_refuses_values_a_study_could_not_hold(
+        kwargs: dict[str, Any], error: type[Exception], match: str) -> None:
+    """They were stored as given, and add_trial refused them later, blaming "the objective"."""
+    with pytest.raises(error, match=match):
+        hd.create_trial(**kwargs)
+
+
+def test_create_trial_stamps_its_times_and_takes_numpy_values() -> None:
+    record = hd.create_trial(value=np.float32(0.5))
+    assert record.values == (0.5,) and type(record.values[0]) is float
+    assert record.datetime_start is not None and record.duration is not None
+    pruned = hd.create_trial(state=hd.TrialState.PRUNED, value=float("nan"))  # diverged report
+    assert np.isnan(pruned.values[0])
+    study = hd.create_study()
+    study.add_trial(record)
+    assert study.trials[0].datetime_complete == record.datetime_complete
+
+
+def test_optunas_numbers_for_states_and_directions() -> None:
+    assert hd.TrialState(1) is hd.TrialState.COMPLETE and hd.TrialState(4) is hd.TrialState.WAITING
+    assert hd.StudyDirection(2) is hd.StudyDirection.MAXIMIZE
+    for bad in (True, 5, -1):
+        with pytest.raises(ValueError):
+            hd.TrialState(bad)
+    with pytest.raises(ValueError):
+        hd.StudyDirection(0)  # Optuna's NOT_SET: a study here always has a direction
+
+
+def test_telling_an_unknown_trial_is_a_value_error_as_in_optuna() -> None:
+    with pytest.raises(ValueError, match="no trial number 7"):
+        hd.create_study().tell(7, 1.0)

@@ -62,8 +62,9 @@ class StorageBusy(StorageError):
     the operation wrote nothing."""
 
 
-class TrialNotFound(StorageError, KeyError):
-    """No trial of that number exists in the study."""
+class TrialNotFound(StorageError, KeyError, ValueError):
+    """No trial of that number exists in the study (a ValueError too, as Optuna's `tell`
+    raises for an unknown number)."""
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "trial not found"

@@ -22,6 +22,13 @@ class StudyDirection(enum.Enum):
     MAXIMIZE = "maximize"
 
     @classmethod
+    def _missing_(cls, value: object) -> StudyDirection | None:
+        """Optuna's numbers: ``StudyDirection(1)`` minimises, ``(2)`` maximises."""
+        if value in (1, 2) and not isinstance(value, bool):
+            return cls.MINIMIZE if value == 1 else cls.MAXIMIZE
+        return None
+
+    @classmethod
     def parse(cls, value: str | StudyDirection) -> StudyDirection:
         if isinstance(value, StudyDirection):
             return value

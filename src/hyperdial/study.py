@@ -297,6 +297,8 @@ class Study:
                         self._publish(number, proposed, space)
         start = record.datetime_start or datetime.now(timezone.utc)
         trial = Trial(self, number, fixed=record.params, proposed=proposed, datetime_start=start)
+        if RESERVED_ATTR in record.system_attrs:  # its fixed values are its grid point
+            trial.fixed_label = "grid"
         trial.user_attrs.update(record.user_attrs)
         with self._lock:
             self._live[number] = trial
@@ -507,24 +509,25 @@ class Study:
             return record, self._ask(None, heartbeat=True)
         return record, self._open_trial(next_number, None)
 
-    def _check_values(self, values: Any) -> tuple[tuple[float, ...] | None, str | None]:
-        """The objective's return value as a tuple of floats, or the reason it is unusable."""
+    def _check_values(self, values: Any, source: str = "the objective returned",
+                      ) -> tuple[tuple[float, ...] | None, str | None]:
+        """The objective's return value as a tuple of floats, or the reason it is unusable
+        (``source`` says where the values came from)."""
         m = len(self._info.directions)
         if type(values) is float and m == 1 and math.isfinite(values):
             return (values,), None  # the common case, on every trial
         values = plain(values)
         if isinstance(values, (str, bytes)) or values is None:
-            return None, f"the objective returned {values!r}, not a number"
+            return None, f"{source} {values!r}, not a number"
         seq = list(values) if isinstance(values, Sequence) else [values]
         if len(seq) != m:
-            return None, f"the objective returned {len(seq)} values for {m} objective(s)"
+            return None, f"{source} {len(seq)} values for {m} objective(s)"
         seq = [plain(v) for v in seq]  # a tuple of numpy or torch scalars
         for v in seq:
             if isinstance(v, bool) or not isinstance(v, Real):
-                return None, f"the objective returned {v!r} of type {type(v).__name__}, " \
-                             "not a number"
+                return None, f"{source} {v!r} of type {type(v).__name__}, not a number"
             if not math.isfinite(v):
-                return None, f"the objective returned {v!r}, which is not finite"
+                return None, f"{source} {v!r}, which is not finite"
         return tuple(float(v) for v in seq), None
 
     def _func_constraints(self, live: Trial | None, number: int, values: tuple[float, ...],
@@ -730,7 +733,7 @@ class Study:
             time.time(), start)
         finish: dict[str, Any] = {"t": end, "state": trial.state.value}
         if trial.state is TrialState.COMPLETE:
-            checked, problem = self._check_values(trial.values)
+            checked, problem = self._check_values(trial.values, "its values hold")
             if problem is not None:
                 raise ValueError(f"cannot add the trial: {problem}")
             finish["values"] = list(checked or ())

@@ -46,6 +46,14 @@ class TrialState(enum.Enum):
     def is_finished(self) -> bool:
         return self in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
+    @classmethod
+    def _missing_(cls, value: object) -> TrialState | None:
+        """Optuna's numbers (``TrialState(1)`` is COMPLETE), as stored by Optuna code."""
+        names = ("RUNNING", "COMPLETE", "PRUNED", "FAIL", "WAITING")
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(names):
+            return cls(names[value])
+        return None
+
 
 class _Suggests:
     """Optuna's ``suggest_*`` methods on top of ``suggest(name, distribution)``, for the live
@@ -86,6 +94,26 @@ class _Suggests:
             if cond is None or (cond.parent in out and cond.holds(out, space[cond.parent])):
                 out[name] = self.suggest(name, space[name])
         return out
+
+
+class ReadOnlyDict(dict):  # type: ignore[type-arg]
+    """A dict that refuses changes: a stored record's mappings, which a study shares with
+    everyone who reads it (a change would rewrite its best trial for all of them). Still a
+    dict for ``json.dumps``, ``**kwargs`` and ``isinstance``; ``dict(d)`` is a changeable copy."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a stored trial's mappings are read-only: change a copy, dict(...)")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[type[ReadOnlyDict], tuple[dict[Any, Any]]]:
+        return type(self), (dict(self),)
+
+    def __copy__(self) -> ReadOnlyDict:
+        return self
 
 
 @dataclass(frozen=True)
@@ -218,14 +246,29 @@ def create_trial(*, state: TrialState = TrialState.COMPLETE, value: float | None
         raise ValueError("a COMPLETE trial needs value or values")
     if got is not None and state is TrialState.FAIL:
         raise ValueError("a FAIL trial has none (no value or values)")
+    if got is not None:
+        got = tuple(_trial_value(v, state) for v in got)
     params = json_ready("params", dict(params or {}))
     distributions = dict(distributions or {})
     check_params(params, distributions)
     reports = dict(checked_report(k, v) for k, v in (intermediate_values or {}).items())
+    now = datetime.now(timezone.utc)  # as Optuna stamps it; add_trial keeps these times
     return TrialRecord(number=-1, state=state, params=params, distributions=distributions,
-                       values=got, intermediate_values=reports,
+                       values=got, intermediate_values=reports, datetime_start=now,
+                       datetime_complete=now,
                        user_attrs=json_ready("user_attrs", dict(user_attrs or {})),
                        system_attrs=json_ready("system_attrs", dict(system_attrs or {})))
+
+
+def _trial_value(value: Any, state: TrialState) -> float:
+    """One of a created trial's values as a float: a number (TypeError otherwise), finite
+    for a COMPLETE trial (a PRUNED one's last report may have diverged)."""
+    value = plain(value)
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"a trial's values are numbers, got {value!r}")
+    if state is TrialState.COMPLETE and not math.isfinite(value):
+        raise ValueError(f"a COMPLETE trial's values are finite, got {value!r}")
+    return float(value)
 
 
 def checked_report(step: Any, value: Any) -> tuple[int, float | tuple[float, ...]]:
@@ -310,7 +353,7 @@ class Trial(_Suggests):
     distribution raises ValueError.
     """
 
-    _fixed_label = "enqueued"  # what a fixed value is called in errors
+    fixed_label = "enqueued"  # what a fixed value is called in errors
 
     def __init__(self, driver: TrialDriver, number: int, *, fixed: Mapping[str, Any] | None = None,
                  proposed: Mapping[str, Any] | None = None, datetime_start: datetime) -> None:
@@ -362,7 +405,7 @@ class Trial(_Suggests):
         if name in self._fixed:
             value = self._fixed[name]
             if not dist.contains(value):
-                raise ValueError(f"parameter {name!r}: {self._fixed_label} value {value!r} is "
+                raise ValueError(f"parameter {name!r}: {self.fixed_label} value {value!r} is "
                                  f"outside {dist}{_why_outside(dist, value)}")
             value = canonical(dist, value)
         elif name in self._proposed and dist.contains(self._proposed[name]):
@@ -452,7 +495,7 @@ class FixedTrial(Trial):
     False
     """
 
-    _fixed_label = "fixed"
+    fixed_label = "fixed"
 
     def __init__(self, params: Mapping[str, Any], number: int = 0) -> None:
         super().__init__(_FixedDriver(), number, fixed=params,

@@ -284,3 +284,9 @@ def test_a_point_parameter_the_objective_never_asks_for_is_not_stored() -> None:
     assert [t.params for t in linear] == [{"model": "linear"}] * 2
     assert sorted(t.system_attrs["reserved_params"]["depth"] for t in linear) == [2, 4]
     assert all(set(t.params) == set(t.distributions) for t in study.trials)
+
+
+def test_a_grid_value_outside_the_objectives_range_is_called_a_grid_value() -> None:
+    study = hd.create_study(sampler=GridSampler({"x": [5]}, seed=0))
+    with pytest.raises(ValueError, match="parameter 'x': grid value 5 is outside"):
+        study.optimize(lambda t: t.suggest_int("x", 0, 3), n_trials=1)

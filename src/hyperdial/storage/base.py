@@ -33,7 +33,7 @@ from hyperdial._checks import check_study_name
 from hyperdial.exceptions import DuplicatedStudy, StorageError, StudyNotFound, TrialNotFound
 from hyperdial.history import History, RecordSequence, StudyDirection, held_alike
 from hyperdial.space import EMPTY_SPACE, Distribution, SearchSpace, distribution_from_dict
-from hyperdial.trial import PROPOSAL_ATTR, TrialRecord, TrialState
+from hyperdial.trial import PROPOSAL_ATTR, ReadOnlyDict, TrialRecord, TrialState
 
 Event = tuple[str, dict[str, Any]]
 _scan_json = json.JSONDecoder().raw_decode
@@ -293,11 +293,14 @@ class _Builder:
         params = self.params
         if self.state.is_finished() and len(params) != len(self.dists):
             params = {k: v for k, v in params.items() if k in self.dists}
+        # Read-only copies: a record handed out is shared by everyone who reads the study.
         return TrialRecord(
-            number=self.number, state=self.state, params=params, distributions=self.dists,
+            number=self.number, state=self.state, params=ReadOnlyDict(params),
+            distributions=ReadOnlyDict(self.dists),
             values=None if values is None else tuple(values),
-            intermediate_values=self.intermediate, user_attrs=self.user_attrs,
-            system_attrs=self.system_attrs, datetime_start=_dt(self.start),
+            intermediate_values=ReadOnlyDict(self.intermediate),
+            user_attrs=ReadOnlyDict(self.user_attrs),
+            system_attrs=ReadOnlyDict(self.system_attrs), datetime_start=_dt(self.start),
             datetime_complete=_dt(end))
 
 
