@@ -664,6 +664,9 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
         addresses.extend(sock.getsockname() for sock in sockets or [])
 
     monkeypatch.setattr(uvicorn.Server, "run", run)
+    # uvicorn's logging set up on the CliRunner's stderr, closed after the command, broke a
+    # later module's first log line (Keras's, when collected after this file)
+    monkeypatch.setattr(uvicorn.Config, "configure_logging", lambda self: None)
     return addresses
 
 
