@@ -1,6 +1,7 @@
 """Costs that grow with a study, hyperdial beside Optuna (in memory, one process).
 
-- ``ASHA`` / ``Hyperband`` per report: every trial reports a curve of ``--steps`` steps (one
+- ``ASHA`` / ``Hyperband`` / ``Median`` (the default pruner of both libraries) per report:
+  every trial reports a curve of ``--steps`` steps (one
   ``report`` and ``should_prune`` each; all trials report the same curve, so none is pruned and
   every run makes the same reports); microseconds per report over the last fifth of the trials.
 - ``best_trials``: the Pareto front of ``--front-trials`` random 3-objective trials, one call.
@@ -41,8 +42,8 @@ def _libraries() -> dict[str, Any]:
 
 def per_report(lib: Any, pruner: str, trials: int, steps: int) -> float:
     """Microseconds per report (with its ``should_prune``) over the last fifth of the trials."""
-    make = (lib.pruners.SuccessiveHalvingPruner if pruner == "ASHA"
-            else lambda: lib.pruners.HyperbandPruner(max_resource=steps))
+    make = {"ASHA": lib.pruners.SuccessiveHalvingPruner, "Median": lib.pruners.MedianPruner,
+            "Hyperband": lambda: lib.pruners.HyperbandPruner(max_resource=steps)}[pruner]
     study = lib.create_study(sampler=lib.samplers.RandomSampler(seed=0), pruner=make())
 
     def objective(trial: Any) -> float:
@@ -113,6 +114,10 @@ def main(argv: list[str] | None = None) -> list[str]:
             lambda lib: per_report(lib, "Hyperband", args.trials, args.steps),
         f"Hyperband, {args.many_trials} trials x {short} reports (us/report)":
             lambda lib: per_report(lib, "Hyperband", args.many_trials, short),
+        f"Median, {args.trials} trials x {args.steps} reports (us/report)":
+            lambda lib: per_report(lib, "Median", args.trials, args.steps),
+        f"Median, {args.many_trials} trials x {short} reports (us/report)":
+            lambda lib: per_report(lib, "Median", args.many_trials, short),
         f"best_trials of {args.front_trials:,} 3-objective trials (ms)":
             lambda lib: front_ms(lib, args.front_trials),
         f"multi-objective TPE after {args.tpe_trials:,} trials (ms/trial)":
