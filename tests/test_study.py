@@ -1479,3 +1479,140 @@ def test_records_handed_out_are_read_only_and_still_plain_to_use(tmp_path: Path)
     running.set_user_attr("later", 1)
     study.tell(running, 0.5)
     assert "later" not in snapshot.user_attrs  # a running trial's record stays as it was read
+
+
+def _suggest_a(trial: hd.Trial) -> int:
+    return trial.suggest_int("a", 0, 9)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("sampler", ["grid", "bruteforce"])
+def test_finite_and_exclusive_samplers_run_trials_enqueued_once_the_search_is_exhausted(
+        sampler: str, n_jobs: int) -> None:
+    """As Optuna does: a waiting trial runs although the sampler has nothing left (it was
+    left WAITING for good); only once none waits does the search end."""
+    study = hd.create_study(sampler=hd.samplers.GridSampler({"a": [0, 1, 2]}, seed=0)
+                            if sampler == "grid" else hd.samplers.BruteForceSampler(seed=0))
+    study.optimize(lambda t: t.suggest_int("a", 0, 2), n_trials=10, n_jobs=n_jobs)
+    assert sorted(t.params["a"] for t in study.trials) == [0, 1, 2]
+    study.enqueue_trial({"a": 5})
+    study.enqueue_trial({"a": 1})  # a point tried already, run again (to see its noise)
+    study.optimize(_suggest_a, n_trials=10, n_jobs=n_jobs)
+    assert [(t.state, t.params) for t in study.trials[3:]] == [
+        (TrialState.COMPLETE, {"a": 5}), (TrialState.COMPLETE, {"a": 1})]
+
+
+def test_a_grid_trial_failed_as_stale_is_retried_on_its_whole_point_once_the_grid_is_done(
+        ) -> None:
+    """The last grid trial dies before asking for its parameters: its retry runs its point
+    (it held no parameters, so the retry ran whatever the grid gave it, or nothing at all
+    once every point was taken)."""
+    storage = hd.storage.InMemoryStorage()
+    grid = hd.samplers.GridSampler({"a": [0, 1, 2]}, seed=0)
+    study = hd.create_study(study_name="g", storage=storage, sampler=grid,
+                            heartbeat_interval=60.0, failed_trial_retries=1)
+
+    def objective(trial: hd.Trial) -> int:
+        if trial.number == 2:  # its worker as if dead: another worker fails it as stale
+            hd.load_study(study_name="g", storage=storage, grace_period=0.0,
+                          failed_trial_retries=1)
+        return trial.suggest_int("a", 0, 2)
+
+    study.optimize(objective, n_trials=10)
+    trials = study.trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 2 + [
+        TrialState.FAIL, TrialState.COMPLETE]
+    lost, retry = trials[2], trials[3]
+    assert "stale" in (lost.fail_reason or "") and retry.system_attrs["retry_of"] == 2
+    assert retry.params == lost.system_attrs["reserved_params"]
+    assert sorted(t.params["a"] for t in trials if t.state is TrialState.COMPLETE) == [0, 1, 2]
+
+
+def test_an_exhausted_grid_starts_nothing_when_another_worker_claims_the_waiting_trial_first(
+        ) -> None:
+    """The storage's key for the grid's points refuses the creation that would follow a
+    claim that found nothing: no trial beyond the grid is started."""
+
+    class Rival(hd.storage.InMemoryStorage):
+        """Another worker claims the waiting trial just before this one does."""
+
+        armed = False
+
+        def create_trial(self, study_id: int, data: dict[str, Any], *, key: str | None = None,
+                         claim_waiting: bool = False, heartbeat: bool = False) -> int | None:
+            if self.armed and claim_waiting:
+                self.armed = False
+                super().create_trial(study_id, {}, claim_waiting=True)
+            return super().create_trial(study_id, data, key=key, claim_waiting=claim_waiting,
+                                        heartbeat=heartbeat)
+
+    storage = Rival()
+    study = hd.create_study(storage=storage,
+                            sampler=hd.samplers.GridSampler({"a": [0, 1]}, seed=0))
+    study.optimize(_suggest_a, n_trials=5)
+    study.enqueue_trial({"a": 1})
+    storage.armed = True
+    with pytest.raises(hd.exceptions.SearchExhausted):
+        study.ask()
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 2 + [TrialState.RUNNING]
+
+
+class _Interrupting(hd.storage.InMemoryStorage):
+    """Ctrl-C arrives as trial ``at``'s end is written (``when`` "before" or "after" the
+    write), or as it is started ("start")."""
+
+    def __init__(self, at: int, when: str) -> None:
+        super().__init__()
+        self.at, self.when = at, when
+
+    def _ctrl_c(self, number: int | None, when: str) -> None:
+        import _thread
+
+        if number == self.at and when == self.when:
+            _thread.interrupt_main()  # raised at the next Python call
+
+    def append(self, study_id: int, number: int, events: Any) -> None:
+        self._ctrl_c(number, "before")
+        super().append(study_id, number, events)
+        self._ctrl_c(number, "after")
+
+    def append_and_create(self, study_id: int, number: int, events: Any,
+                          **kwargs: Any) -> Any:
+        self._ctrl_c(number, "before")
+        done = super().append_and_create(study_id, number, events, **kwargs)
+        self._ctrl_c(number, "after")
+        return done
+
+    def create_trial(self, study_id: int, data: dict[str, Any], **kwargs: Any) -> int | None:
+        number = super().create_trial(study_id, data, **kwargs)
+        self._ctrl_c(number, "start")
+        return number
+
+
+@pytest.mark.parametrize("chained", [True, False])
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_ctrl_c_after_the_objective_returned_ends_its_trial_and_the_next_one(
+        when: str, chained: bool) -> None:
+    """Raised while the trial's end was written, Ctrl-C left it RUNNING (its value lost), or
+    the next trial, started in the same write, RUNNING for good; now the end is written with
+    the value and the next trial, if started, is failed as interrupted."""
+    study = hd.create_study(storage=_Interrupting(at=2, when=when),
+                            sampler=hd.samplers.RandomSampler(seed=0))
+    callbacks = [] if chained else [lambda study, record: None]  # a callback: no chaining
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(quadratic, n_trials=10, callbacks=callbacks)
+    trials = study.trials
+    assert [t.state for t in trials[:3]] == [TrialState.COMPLETE] * 3
+    assert trials[2].value == quadratic(hd.FixedTrial(trials[2].params))
+    assert [(t.state, t.fail_reason) for t in trials[3:]] == (
+        [(TrialState.FAIL, "interrupted (KeyboardInterrupt)")] if chained else [])
+
+
+def test_ctrl_c_as_a_trial_is_started_fails_it_as_interrupted() -> None:
+    """Raised in the storage's start of a trial, Ctrl-C left it RUNNING with no handle."""
+    study = hd.create_study(storage=_Interrupting(at=2, when="start"),
+                            sampler=hd.samplers.RandomSampler(seed=0))
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(quadratic, n_trials=10, callbacks=[lambda study, record: None])
+    assert [(t.state, t.fail_reason) for t in study.trials] == [(TrialState.COMPLETE, None)] * 2 + [
+        (TrialState.FAIL, "interrupted (KeyboardInterrupt)")]

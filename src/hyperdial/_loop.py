@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import signal
 import threading
 import time
 import traceback
@@ -94,19 +95,64 @@ class _Heartbeat:
             self._thread.join()
 
 
+class _CtrlC:
+    """Ctrl-C for `optimize` with ``n_jobs=1`` on the main thread, Python's own handler in
+    place: raised at once in an `at_once` block (the objective, callbacks), held elsewhere,
+    where hyperdial starts a trial or writes its end (and the next trial's start with it)
+    and raising it left a trial RUNNING for good. A held one is raised as the next `at_once`
+    block begins, or as `optimize` ends; the worker then fails the trial it holds. A second
+    Ctrl-C while one is held is raised at once (a hung storage can still be left)."""
+
+    def __init__(self, n_jobs: int) -> None:
+        self._held = False
+        self._at_once = False
+        self._previous: Any = None
+        if (n_jobs == 1 and threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self._at_once or self._held:
+            raise KeyboardInterrupt
+        self._held = True
+
+    def raise_held(self) -> None:
+        """Raise the Ctrl-C held, if any."""
+        if self._held:
+            self._held = False
+            raise KeyboardInterrupt
+
+    def at_once(self) -> _CtrlC:
+        """For a ``with`` block in which Ctrl-C is raised at once (one held, at its start)."""
+        return self
+
+    def __enter__(self) -> None:
+        self._at_once = True
+        if self._held:
+            self._at_once = False
+            self.raise_held()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._at_once = False
+
+    def close(self) -> None:
+        """Put Python's handler back."""
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
 def _run_trial(study: Study, trial: Trial, func: ObjectiveFunc,
                catch: tuple[type[Exception], ...], heart: _Heartbeat,
-               go_on: Callable[[], bool]) -> tuple[TrialRecord, Trial | None]:
+               go_on: Callable[[], bool], ctrl_c: _CtrlC) -> tuple[TrialRecord, Trial | None]:
     """Run ``trial`` and record its end; if ``go_on()`` says another trial follows, start it
-    in the same write and return it too."""
+    in the same write and return it too. A KeyboardInterrupt leaves the trial running, for
+    the worker to fail."""
     with heart.beating(trial.number):
         try:
-            result = func(trial)
+            with ctrl_c.at_once():
+                result = func(trial)
         except TrialPruned:
             return study._finish(trial, state=TrialState.PRUNED, start_next=go_on())
-        except KeyboardInterrupt:
-            study.tell(trial, state=TrialState.FAIL, fail_reason="interrupted (KeyboardInterrupt)")
-            raise
         except Exception as exc:
             text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             reason = f"{type(exc).__name__}: {exc}"
@@ -169,51 +215,67 @@ def run_optimize(study: Study, func: ObjectiveFunc, *, n_trials: int | None,
         return chain and not study._stop_requested and budget.take()
 
     def worker(progress: _Progress | None) -> None:
-        trial: Trial | None = None
-        while True:
-            if trial is None:
-                if study._stop_requested or not budget.take():
-                    return
+        trial: Trial | None = None  # the running trial, or the next one, started already
+        try:
+            while True:
+                if trial is None:
+                    if study._stop_requested or not budget.take():
+                        return
+                    try:
+                        trial = study._ask(None, heartbeat=True, patient=True)
+                    except SearchExhausted:
+                        budget.stopped = True
+                        return
+                number = trial.number
                 try:
-                    trial = study._ask(None, heartbeat=True, patient=True)
-                except SearchExhausted:
-                    budget.stopped = True
-                    return
-            number = trial.number
-            try:
-                record, trial = _run_trial(study, trial, func, catch, heart, go_on)
-            except BaseException:  # (a failed objective ended its trial; a failed write not)
-                study._release_patient(number)
-                raise
-            if gc_after_trial:
-                gc.collect()
-            if progress is not None:
-                with best_lock:
-                    if record.state is TrialState.COMPLETE and len(study.directions) == 1:
-                        value = record.values[0] if record.values else None
-                        sign = 1 if study.directions[0].value == "minimize" else -1
-                        if value is not None and (best[0] is None or sign * value < sign * best[0]):
-                            best[0] = value
-                    progress.advance(record, best[0])
-            for callback in callbacks:
-                callback(study, record)
+                    record, trial = _run_trial(study, trial, func, catch, heart, go_on, ctrl_c)
+                except BaseException:  # (a failed objective ended its trial; a failed write not)
+                    study._release_patient(number)
+                    raise
+                with ctrl_c.at_once():
+                    after_trial(record, progress)
+        except KeyboardInterrupt:
+            if trial is not None:
+                study.tell(trial, state=TrialState.FAIL, skip_if_finished=True,
+                           fail_reason="interrupted (KeyboardInterrupt)")
+            raise
 
+    def many_workers(progress: _Progress | None) -> None:
+        with ThreadPoolExecutor(n_jobs, thread_name_prefix="hyperdial-worker") as pool:
+            futures = [pool.submit(worker, progress) for _ in range(n_jobs)]
+            try:
+                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            except KeyboardInterrupt:
+                budget.stopped = True  # running trials finish; their results are kept
+                raise
+            budget.stopped = True
+            for f in done:
+                f.result()
+            for f in futures:
+                f.result()
+
+    def after_trial(record: TrialRecord, progress: _Progress | None) -> None:
+        if gc_after_trial:
+            gc.collect()
+        if progress is not None:
+            with best_lock:
+                if record.state is TrialState.COMPLETE and len(study.directions) == 1:
+                    value = record.values[0] if record.values else None
+                    sign = 1 if study.directions[0].value == "minimize" else -1
+                    if value is not None and (best[0] is None or sign * value < sign * best[0]):
+                        best[0] = value
+                progress.advance(record, best[0])
+        for callback in callbacks:
+            callback(study, record)
+
+    ctrl_c = _CtrlC(n_jobs)
     try:
         with progress_cm as progress:
             if n_jobs == 1:
                 worker(progress)
-                return
-            with ThreadPoolExecutor(n_jobs, thread_name_prefix="hyperdial-worker") as pool:
-                futures = [pool.submit(worker, progress) for _ in range(n_jobs)]
-                try:
-                    done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-                except KeyboardInterrupt:
-                    budget.stopped = True  # running trials finish; their results are kept
-                    raise
-                budget.stopped = True
-                for f in done:
-                    f.result()
-                for f in futures:
-                    f.result()
+            else:
+                many_workers(progress)
     finally:
         heart.close()
+        ctrl_c.close()
+    ctrl_c.raise_held()  # one held through the last step

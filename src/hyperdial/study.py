@@ -59,9 +59,11 @@ ObjectiveFunc = Callable[[Trial], Any]
 Callback = Callable[["Study", TrialRecord], None]
 
 
-#: The study user attribute that holds `Study.set_metric_names` (hidden from `Study.user_attrs`,
-#: as Optuna keeps it among its study system attributes).
-METRIC_NAMES_ATTR = "hyperdial:metric_names"
+#: Study attributes hyperdial keeps for itself among the stored user attributes, hidden from
+#: `Study.user_attrs` (as Optuna keeps such among its study system attributes): the metric
+#: names of `Study.set_metric_names`, the runs `optimize_distributed` was told to stop.
+HYPERDIAL_ATTR_PREFIX = "hyperdial:"
+METRIC_NAMES_ATTR = HYPERDIAL_ATTR_PREFIX + "metric_names"
 
 
 class Study:
@@ -123,10 +125,10 @@ class Study:
 
     @property
     def user_attrs(self) -> dict[str, Any]:
-        """The study's user attributes as stored now (another process may have set some)."""
-        attrs = self._stored_attrs()
-        attrs.pop(METRIC_NAMES_ATTR, None)
-        return attrs
+        """The study's user attributes as stored now (another process may have set some),
+        but hyperdial's own (``hyperdial:`` keys: metric names, interrupted runs)."""
+        return {k: v for k, v in self._stored_attrs().items()
+                if not k.startswith(HYPERDIAL_ATTR_PREFIX)}
 
     def _stored_attrs(self) -> dict[str, Any]:
         for info in self._storage.studies():
@@ -335,11 +337,15 @@ class Study:
         return history
 
     def _start_trial(self, heartbeat: bool, patient: bool = False) -> int:
-        """Claim an enqueued trial or create one; exclusive samplers reserve their proposal."""
+        """Claim an enqueued trial or create one; exclusive samplers reserve their proposal.
+        A waiting trial (enqueued, or a retry) runs even once a finite or exclusive sampler
+        has nothing left, as Optuna runs it: only with none left is the search exhausted."""
         if not self.sampler.exclusive:
             while self.sampler.finite:
                 self._view.sync()
                 history = self._view.history()
+                if _waiting(history):
+                    break
                 if self.sampler.exhausted(history):
                     raise SearchExhausted(f"{self.sampler!r} has tried every combination")
                 if not (patient and self._patient and self.sampler.crowded(
@@ -348,6 +354,8 @@ class Study:
                 if self._stop_requested:  # study.stop(): a worker starts nothing more
                     raise SearchExhausted("the study was stopped")
                 self._trial_ended.wait()  # releases the study's lock meanwhile
+            # (A waiting trial another process claims first makes this one a new trial:
+            # brute force on several processes may repeat a combination anyway.)
             number = self._storage.create_trial(self._info.id, {}, claim_waiting=True,
                                                 heartbeat=heartbeat)
             assert number is not None
@@ -357,7 +365,13 @@ class Study:
             self._view.sync()
             history = self._view.history()
             space = self.sampler.infer_space(history)
-            params = self.sampler.propose(history, space, self.sampler.rng(len(history.trials)))
+            try:
+                params = self.sampler.propose(history, space,
+                                              self.sampler.rng(len(history.trials)))
+            except SearchExhausted:
+                if not _waiting(history):
+                    raise
+                params = _taken_point(history)
             key = config_key(params)
             # The point's values are the trial's until it ends; then only those the objective
             # asked for stay its params (as enqueued ones), the point stays reserved.
@@ -799,10 +813,15 @@ class Study:
         attempts = sum(1 for t in history.trials if t.system_attrs.get("retry_of") == origin)
         if attempts >= self.failed_trial_retries:
             return
+        params, system = dict(record.params), {"retry_of": origin}
+        reserved = record.system_attrs.get(RESERVED_ATTR)
+        if reserved is not None:  # its grid point, all of it even if the trial died before
+            params = {**reserved, **params}  # asking for any (the point's key stays its own)
+            system[RESERVED_ATTR] = reserved
         self._storage.create_trial(self._info.id, {
-            "state": "WAITING", "params": dict(record.params),
+            "state": "WAITING", "params": params,
             "dists": {k: d.to_dict() for k, d in record.distributions.items()},
-            "system_attrs": {"retry_of": origin}})
+            "system_attrs": system})
 
     def _heartbeat(self, numbers: Iterable[int]) -> None:
         numbers = list(numbers)
@@ -855,6 +874,20 @@ class Study:
         if not multi_index:
             df.columns = flat_column_names(columns)
         return df
+
+
+def _waiting(history: History) -> bool:
+    """Whether a trial of ``history`` waits to run (an enqueued one, a retry)."""
+    return any(t.state is TrialState.WAITING for t in history.trials)
+
+
+def _taken_point(history: History) -> dict[str, Any]:
+    """The proposal with which an exclusive sampler that has tried every point claims a
+    waiting trial: should another worker claim it first, the storage must create nothing,
+    so it is the point of a trial started from a proposal, whose key the storage holds (a
+    retry's holds none); with no such trial, the empty point (a race may then start one)."""
+    return next((dict(t.system_attrs[RESERVED_ATTR]) for t in history.trials
+                 if RESERVED_ATTR in t.system_attrs and "retry_of" not in t.system_attrs), {})
 
 
 #: System attributes that describe a trial's place in its own study, left out of a copy.

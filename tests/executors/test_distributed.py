@@ -3,6 +3,7 @@ file."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -316,3 +317,61 @@ def test_a_ray_task_whose_worker_died_joins_the_study_again(ray_cluster: ModuleT
     assert states[3] is hd.TrialState.FAIL  # its worker died with it
     assert sum(s is hd.TrialState.COMPLETE for s in states.values()) == 12
     assert sorted(states) == list(range(len(states)))
+
+
+def interrupts_its_caller(trial: hd.Trial, lock: Any, started: Any, both_running: Any,
+                          release: Any, interrupt: Any) -> float:
+    """The 6th and 7th trials to start (one on each task) wait until both run, then one
+    presses Ctrl-C in the caller, and both wait until it has been handled."""
+    x = trial.suggest_float("x", -2.0, 2.0)
+    with lock:
+        started.append(trial.number)
+        n = len(started)
+    if n in (6, 7):
+        if both_running.wait(60) == 0:
+            interrupt()
+        release.wait(60)
+    return (x - 0.5) ** 2
+
+
+@pytest.mark.parametrize("pool_kind", ["thread", "process"])
+def test_ctrl_c_in_the_caller_stops_every_task_and_fails_the_running_trials(
+        tmp_path: Path, pool_kind: str) -> None:
+    """The tasks went on to ``n_trials`` (a thread pool's caller waited for them all), and
+    the trials they were running stayed RUNNING once they were gone (Dask)."""
+    import multiprocessing
+
+    from hyperdial.executors.distributed import INTERRUPTED_ATTR, INTERRUPTED_REASON
+
+    url = f"sqlite:///{tmp_path / 'ctrl-c.db'}"
+    hd.create_study(study_name="s", storage=url)
+    with contextlib.ExitStack() as stack:
+        if pool_kind == "thread":
+            sync: Any = threading
+            lock, started = threading.Lock(), []
+            interrupt = functools.partial(signal.pthread_kill, threading.main_thread().ident,
+                                          signal.SIGINT)
+            pool: Any = stack.enter_context(ThreadPoolExecutor(2))
+        else:
+            sync = stack.enter_context(multiprocessing.Manager())
+            lock, started = sync.Lock(), sync.list()
+            interrupt = functools.partial(os.kill, os.getpid(), signal.SIGINT)
+            pool = stack.enter_context(ProcessPoolExecutor(2))
+        release = sync.Event()
+        objective = functools.partial(interrupts_its_caller, lock=lock, started=started,
+                                      both_running=sync.Barrier(2), release=release,
+                                      interrupt=interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            optimize_distributed(pool, objective, study_name="s", storage=url, n_trials=200,
+                                 n_tasks=2)
+        release.set()
+        pool.shutdown(wait=True)
+        started = list(started)
+    study = hd.load_study(study_name="s", storage=url)
+    assert len(study._stored_attrs()[INTERRUPTED_ATTR]) == 1  # the flag every task looks at
+    assert INTERRUPTED_ATTR not in study.user_attrs  # hyperdial's own
+    trials = study.trials
+    assert len(started) == len(trials) == 7  # no task started a trial after the Ctrl-C
+    assert {t.number: (t.state, t.fail_reason) for t in trials if t.number in started[5:]} == {
+        n: (hd.TrialState.FAIL, INTERRUPTED_REASON) for n in started[5:]}
+    assert all(t.state is hd.TrialState.COMPLETE for t in trials if t.number not in started[5:])

@@ -11,7 +11,9 @@ file (or SQLite, on a local disk) that they share.
 Each task marks the trials it runs with the system attribute ``distributed_task`` (the run
 and the task), so that once every task is done the caller knows which trials were lost with
 a task whose process died: those still RUNNING. It fails them at once and, with
-``failed_trial_retries``, has their retries run before it returns.
+``failed_trial_retries``, has their retries run before it returns. Interrupted (Ctrl-C), it
+flags the run as stopped in the study's storage, where every task looks between two trials,
+cancels the tasks not started and fails the trials the run is running.
 """
 
 from __future__ import annotations
@@ -41,6 +43,11 @@ if TYPE_CHECKING:
 #: Why a trial lost with its task is failed.
 LOST_REASON = ("lost: its task ended without finishing it (the worker process died: killed, "
                "out of memory, os._exit, or its process pool broke)")
+#: Why a trial that a run was running when its caller was interrupted (Ctrl-C) is failed.
+INTERRUPTED_REASON = "interrupted (KeyboardInterrupt in optimize_distributed)"
+#: The study user attribute listing the runs whose caller was interrupted: their tasks start
+#: no new trial.
+INTERRUPTED_ATTR = "hyperdial:interrupted_runs"
 
 
 def optimize_distributed(executor: Executor, objective: Callable[..., Any], *,
@@ -75,6 +82,12 @@ def optimize_distributed(executor: Executor, objective: Callable[..., Any], *,
     processes: the pool breaks and ends every task. The trials they were running are failed,
     and `BrokenProcessPool` is raised saying so; their retries, if any, wait for the next run.
     Dask and Ray replace a dead worker and re-run its task, so the run goes on.
+
+    A KeyboardInterrupt (Ctrl-C) here stops the run at once: the run is listed in the study
+    user attribute ``hyperdial:interrupted_runs``, so that each task starts no new trial
+    once its running one ends, the tasks not started are cancelled, the trials the run is
+    running are failed as interrupted (their ends, when their tasks get there, are dropped),
+    and the KeyboardInterrupt goes on.
     """
     from hyperdial.storage.sql import is_private_url
 
@@ -89,38 +102,43 @@ def optimize_distributed(executor: Executor, objective: Callable[..., Any], *,
     study = _load(study_name, storage, None, None, settings)  # it must exist: fail here
     run = uuid.uuid4().hex[:12]
     tasks, round_, before = n_tasks, 0, list[int]()
-    while True:
-        # Each task gets its own tag: Dask takes submits as pure by default and would merge
-        # ``n_tasks`` calls with equal arguments into one task.
-        futures: list[Future[None]] = [
-            executor.submit(_task, objective, study_name, storage, n_trials, sampler, pruner,
-                            tuple(catch), tuple(settings.items()), f"{run}:{round_}:{i}")
-            for i in range(tasks)]
-        errors = []
-        for future in futures:
-            try:
-                future.result()
-            except Exception as exc:  # every task's outcome is collected before raising
-                errors.append(exc)
-        broken = next((e for e in errors if isinstance(e, BrokenProcessPool)), None)
-        if broken is not None:
-            executor.shutdown(wait=True)  # its other processes are ended before we look
-        lost = _fail_lost(study, f"{run}:")
-        if broken is not None:
-            raise BrokenProcessPool(
-                f"a worker process of the pool died (killed, out of memory, os._exit, ...) "
-                f"and the process pool broke, ending every task of this run; the trials they "
-                f"were running, {lost}, are failed as lost; the study now holds "
-                f"{_counted(study.history())} of the {n_trials} finished trials asked for. "
-                f"Run optimize_distributed again on a new pool to go on (Dask and Ray "
-                f"replace a dead worker instead)") from broken
-        if errors:
-            raise errors[0]
-        study = _load(study_name, storage, None, None, settings)  # fails stale trials too
-        waiting = _waiting_retries(study.history())
-        if not waiting or waiting == before:  # (no task took them: nothing more to do)
-            return study
-        tasks, round_, before = min(n_tasks, len(waiting)), round_ + 1, waiting
+    futures: list[Future[None]] = []
+    try:
+        while True:
+            # Each task gets its own tag: Dask takes submits as pure by default and would merge
+            # ``n_tasks`` calls with equal arguments into one task.
+            futures = [
+                executor.submit(_task, objective, study_name, storage, n_trials, sampler, pruner,
+                                tuple(catch), tuple(settings.items()), f"{run}:{round_}:{i}")
+                for i in range(tasks)]
+            errors = []
+            for future in futures:
+                try:
+                    future.result()
+                except Exception as exc:  # every task's outcome is collected before raising
+                    errors.append(exc)
+            broken = next((e for e in errors if isinstance(e, BrokenProcessPool)), None)
+            if broken is not None:
+                executor.shutdown(wait=True)  # its other processes are ended before we look
+            lost = _fail_lost(study, f"{run}:")
+            if broken is not None:
+                raise BrokenProcessPool(
+                    f"a worker process of the pool died (killed, out of memory, os._exit, ...) "
+                    f"and the process pool broke, ending every task of this run; the trials they "
+                    f"were running, {lost}, are failed as lost; the study now holds "
+                    f"{_counted(study.history())} of the {n_trials} finished trials asked for. "
+                    f"Run optimize_distributed again on a new pool to go on (Dask and Ray "
+                    f"replace a dead worker instead)") from broken
+            if errors:
+                raise errors[0]
+            study = _load(study_name, storage, None, None, settings)  # fails stale trials too
+            waiting = _waiting_retries(study.history())
+            if not waiting or waiting == before:  # (no task took them: nothing more to do)
+                return study
+            tasks, round_, before = min(n_tasks, len(waiting)), round_ + 1, waiting
+    except KeyboardInterrupt:
+        _interrupt(study, run, futures)
+        raise
 
 
 def _load(study_name: str, storage: str, sampler: Sampler | None, pruner: Pruner | None,
@@ -166,36 +184,61 @@ def _waiting_retries(history: History) -> list[int]:
 
 class _RunStopper(Stopper):
     """`MaxTrialsStopper` for a run that retries lost trials: a failed trial that was retried
-    does not count, and the run goes on while a retry waits."""
+    does not count, and the run goes on while a retry waits. As a callback it also stops
+    the study once the run's caller was interrupted."""
 
-    def __init__(self, n_trials: int) -> None:
+    def __init__(self, n_trials: int, run: str) -> None:
         self.n_trials = n_trials
+        self.run = run
 
     def should_stop(self, history: History) -> bool:
         return _counted(history) >= self.n_trials and not _waiting_retries(history)
+
+    def __call__(self, study: Study, record: TrialRecord) -> None:
+        if _interrupted(study, self.run) or self.should_stop(study.history()):
+            study.stop()
+
+
+def _interrupted(study: Study, run: str) -> bool:
+    """Whether the caller of ``run`` was interrupted (`INTERRUPTED_ATTR`)."""
+    attrs = study.storage.get_study(study.study_name).user_attrs
+    return run in attrs.get(INTERRUPTED_ATTR, ())
+
+
+def _interrupt(study: Study, run: str, futures: Iterable[Future[None]]) -> None:
+    """Stop ``run``, whose caller was interrupted: its tasks start no new trial, those not
+    started are cancelled, and the trials it is running are failed as interrupted."""
+    runs = study.storage.get_study(study.study_name).user_attrs.get(INTERRUPTED_ATTR, [])
+    study.storage.set_study_user_attr(study._info.id, INTERRUPTED_ATTR, [*runs, run])
+    for future in futures:
+        future.cancel()
+    _fail_running(study, f"{run}:", INTERRUPTED_REASON)
 
 
 def _fail_lost(study: Study, run: str) -> list[int]:
     """Fail the trials of this run still RUNNING once its tasks are all done (their task
     died with them) and queue their retries; returns their numbers."""
+    failed = _fail_running(study, run, LOST_REASON)
+    study._requeue_all(failed)  # as stale trials are retried
+    return failed
+
+
+def _fail_running(study: Study, run: str, reason: str) -> list[int]:
+    """Fail the trials of this run still RUNNING, with ``reason``; returns those failed
+    here (not those another worker failed as stale meanwhile, and retried then)."""
     from hyperdial.exceptions import TrialFinishedError
 
-    history = study.history()
-    lost = [t.number for t in history.trials if t.state is TrialState.RUNNING
-            and str(t.system_attrs.get(TASK_ATTR, "")).startswith(run)]
-    if not lost:
-        return []
-    study_id = study._info.id
+    running = [t.number for t in study.history().trials if t.state is TrialState.RUNNING
+               and str(t.system_attrs.get(TASK_ATTR, "")).startswith(run)]
     failed = []
-    for number in lost:
+    for number in running:
         try:
-            study.storage.append(study_id, number, [
+            study.storage.append(study._info.id, number, [
                 ("finish", {"t": time.time(), "state": TrialState.FAIL.value,
-                            "reason": LOST_REASON})])
-        except TrialFinishedError:  # failed as stale meanwhile, and retried then
+                            "reason": reason})])
+        except TrialFinishedError:
             continue
         failed.append(number)
-    study._requeue_all(failed)  # as stale trials are retried
     return failed
 
 
@@ -212,8 +255,8 @@ def _task(objective: Callable[..., Any], study_name: str, storage: str, n_trials
     study = _load(study_name, storage,
                   sampler if isinstance(sampler, Sampler | None) else sampler(),
                   pruner if isinstance(pruner, Pruner | None) else pruner(), dict(settings))
-    stopper = _RunStopper(n_trials)
-    if stopper.should_stop(study.history()):
+    stopper = _RunStopper(n_trials, tag.split(":")[0])
+    if _interrupted(study, stopper.run) or stopper.should_stop(study.history()):
         return
     study_id = study._info.id
 
