@@ -837,8 +837,10 @@ class Study:
         """Run trials until ``n_trials`` or ``timeout`` (seconds), ``n_jobs`` at a time.
 
         An objective that raises fails its trial (traceback stored) and stops the study unless
-        the exception is in ``catch``. Ctrl-C marks the running trial failed (interrupted) and
-        re-raises; everything finished stays stored and the study resumes by name. Without
+        the exception is in ``catch``. Ctrl-C marks the running trial failed (interrupted; one
+        whose objective had returned ends COMPLETE) and re-raises; with ``n_jobs > 1`` the
+        running trials finish first. Everything finished stays stored and the study resumes
+        by name (docs/guide.md says exactly what Ctrl-C guarantees). Without
         ``callbacks`` (which may stop the study after any trial), a trial's end and the next
         trial's start are written together: one commit per trial on a SQL storage.
         ``gc_after_trial`` runs the garbage collector after each trial, for objectives that
