@@ -132,6 +132,46 @@ def test_warm_start_skips_what_does_not_fit_and_what_is_queued_already() -> None
         warmstart.warm_start(target, sources, k=-1)
 
 
+def test_a_space_that_adds_or_drops_parameters_keeps_the_shared_ones() -> None:
+    """The new study narrows ``lr``, adds ``dropout`` and drops ``depth``: an earlier best whose
+    ``lr`` is inside the new range is queued with its shared values, the sampler choosing
+    ``dropout``; one whose ``lr`` is outside is skipped."""
+    source = hd.create_study()
+    for lr, depth in ((0.003, 2), (0.5, 1)):
+        source.enqueue_trial({"lr": lr, "depth": depth})
+    source.optimize(lambda t: t.suggest_float("lr", 1e-4, 1.0, log=True) * 0
+                    + t.suggest_int("depth", 1, 8), n_trials=2)  # depth 1 is the best
+    assert source.best_params == {"lr": 0.5, "depth": 1}
+    space = hd.SearchSpace({"lr": hd.Float(1e-4, 0.1, log=True), "depth": hd.Int(1, 8),
+                            "dropout": hd.Float(0.0, 0.5)})
+    assert warmstart.warm_start(hd.create_study(), [source], space=space) == []  # lr 0.5
+    target = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    queued = warmstart.warm_start(target, [source], space=space,
+                                  then=[{"lr": 0.01, "depth": 3, "layers": 4}])
+    assert queued == [{"lr": 0.01, "depth": 3}]  # layers: not a parameter of the new study
+
+    def objective(t: hd.Trial) -> float:
+        return (t.suggest_float("lr", 1e-4, 0.1, log=True) + t.suggest_int("depth", 1, 8)
+                + t.suggest_float("dropout", 0.0, 0.5))
+
+    target.optimize(objective, n_trials=1)
+    (trial,) = target.trials
+    assert trial.state is hd.TrialState.COMPLETE and trial.user_attrs["warm_start"]
+    assert trial.params["lr"] == 0.01 and trial.params["depth"] == 3
+    assert 0.0 <= trial.params["dropout"] <= 0.5  # the sampler's
+
+
+def test_adapt_keeps_what_is_active_in_the_new_space() -> None:
+    space = hd.SearchSpace(
+        {"model": hd.Categorical(("knn", "svc")), "k": hd.Int(1, 50), "C": hd.Float(0.1, 10.0)},
+        {"k": hd.Condition("model", ("knn",)), "C": hd.Condition("model", ("svc",))})
+    assert warmstart.adapt({"model": "knn", "k": 5, "C": 1.0}, space) == {"model": "knn", "k": 5}
+    assert warmstart.adapt({"model": "knn"}, space) == {"model": "knn"}  # k: the sampler's
+    assert warmstart.adapt({"model": "tree", "depth": 3}, space) is None  # no longer offered
+    assert warmstart.adapt({"model": "svc", "C": 100.0}, space) is None  # outside the range
+    assert warmstart.adapt({"k": 5}, space) is None  # its parent unknown: nothing left
+
+
 def test_warm_start_tells_true_one_and_one_point_oh_apart() -> None:
     sources = []
     for choice in (1, True, 1.0, 1):

@@ -101,13 +101,16 @@ def _number(value: Any) -> float:
         return math.nan
 
 
-def fits(params: Mapping[str, Any], space: SearchSpace) -> bool:
-    """Whether ``params`` is a complete configuration of ``space`` (active parameters only)."""
-    try:
-        space.validate(params)
-    except ValueError:
-        return False
-    return True
+def adapt(params: Mapping[str, Any], space: SearchSpace) -> dict[str, Any] | None:
+    """``params`` as a configuration of ``space``, to enqueue: the values of its parameters
+    that are active in ``space`` (those ``space`` lacks, or that its conditions turn off, are
+    dropped); the parameters ``space`` adds are left out, for the sampler to choose when the
+    trial suggests them. None when a value kept is outside its distribution in ``space`` (a
+    narrower range, a choice no longer offered), or when no parameter is left."""
+    kept = space.restrict(params)
+    if not kept or not all(space[name].contains(value) for name, value in kept.items()):
+        return None
+    return kept
 
 
 def warm_start(study: Study, sources: Sequence[Study], k: int = 5, *,
@@ -119,14 +122,17 @@ def warm_start(study: Study, sources: Sequence[Study], k: int = 5, *,
 
     With ``meta_features`` (the new task's), sources whose user attribute ``meta_key`` holds
     theirs are taken nearest first and the others after them; without, in the given order.
-    Sources without a feasible completed trial, or with several objectives, give nothing; with a
-    ``space``, configurations that do not fit it are skipped. Configurations the study already
-    holds are not queued twice. Returns the queued configurations.
+    Sources without a feasible completed trial, or with several objectives, give nothing.
+    Configurations the study already holds are not queued twice. Returns the queued
+    configurations.
 
     Pass ``space`` (the new study's) whenever its ranges or parameters may differ from the
-    sources': an enqueued value is checked only when the objective suggests it, so without
-    one a source's value outside the new range fails that trial, and `Study.optimize` stops
-    on the error.
+    sources': each configuration is then `adapt`-ed to it, so a parameter the new study adds
+    is chosen by its sampler and one it dropped is left out, and a configuration with a value
+    outside the new range (or no parameter in common) is skipped. Without ``space`` the
+    configurations are queued as they are, and an enqueued value is checked only when the
+    objective suggests it: one outside the new range fails that trial, and `Study.optimize`
+    stops on the error.
     """
     if k < 0:
         raise ValueError(f"k must be >= 0, got {k}")
@@ -142,11 +148,14 @@ def warm_start(study: Study, sources: Sequence[Study], k: int = 5, *,
             unknown.append(dict(best.params))
     queued: list[dict[str, Any]] = []
     seen: set[str] = set()  # by config_key: {"c": 1} and {"c": True} are two configurations
-    for config in [*nearest_best(known, meta_features or {}), *unknown, *map(dict, then)]:
+    for found in [*nearest_best(known, meta_features or {}), *unknown, *map(dict, then)]:
         if len(queued) == k:
             break
+        config = found if space is None else adapt(found, space)
+        if config is None:
+            continue
         key = config_key(config)
-        if key in seen or (space is not None and not fits(config, space)):
+        if key in seen:
             continue
         seen.add(key)
         if study.enqueue_trial(config, user_attrs={"warm_start": True},
@@ -155,4 +164,4 @@ def warm_start(study: Study, sources: Sequence[Study], k: int = 5, *,
     return queued
 
 
-__all__ = ["fits", "greedy_portfolio", "nearest_best", "normalised_losses", "warm_start"]
+__all__ = ["adapt", "greedy_portfolio", "nearest_best", "normalised_losses", "warm_start"]

@@ -156,6 +156,32 @@ def test_holdout_refits_with_the_fit_params_of_the_search(
         assert row.test == pytest.approx(search.scorer_(model, X_test, y_test))
 
 
+def test_holdout_leaves_the_estimators_among_the_parameters_alone(
+        rare: tuple[np.ndarray, np.ndarray]) -> None:
+    """An estimator held as a parameter value (the user's own object, in every row of
+    ``cv_results_['params']``) is cloned for each refit, as GridSearchCV does: neither
+    reconfigured nor fitted, so the report shows each row's own configuration."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = rare
+    X_train, y_train, X_test, y_test = X[:300], y[:300], X[300:], y[300:]
+    mine = LogisticRegression(max_iter=1000)
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())])
+    search = HyperdialSearchCV(pipe, {"clf": [mine], "clf__C": hd.Float(1e-3, 1e2, log=True)},
+                               n_trials=4, cv=3, random_state=0).fit(X_train, y_train)
+    report = holdout_check(search, X_test, y_test, X_train=X_train, y_train=y_train, top_k=3,
+                           warn=False)
+    assert len(report.rows) == 3
+    assert mine.get_params()["C"] == 1.0 and not hasattr(mine, "coef_")
+    assert all(p["clf"] is mine for p in search.cv_results_["params"])
+    for row in report.rows[1:]:  # refitted here: scored with its own C
+        model = Pipeline([("scale", StandardScaler()),
+                          ("clf", LogisticRegression(max_iter=1000, C=row.params["clf__C"]))])
+        assert row.test == pytest.approx(search.scorer_(model.fit(X_train, y_train),
+                                                        X_test, y_test))
+
+
 def _smallest_c(results: Mapping[str, Any]) -> int:
     """A callable refit: the most regularised configuration, whatever its rank."""
     return int(np.argmin([p["C"] for p in results["params"]]))

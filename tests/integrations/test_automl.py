@@ -168,14 +168,17 @@ def test_warm_start_tries_the_portfolio_first(circles: tuple[np.ndarray, ...]) -
         {"model": "svc", "scaler": "standard", "svc__C": 1.0, "svc__gamma": 0.1},  # not searched
         {"model": "random_forest", "random_forest__max_features": 0.5,
          "random_forest__min_samples_leaf": 2},
-        {"model": "knn", "knn__n_neighbors": 3},  # incomplete
+        {"model": "knn", "knn__n_neighbors": 3, "knn__leaf_size": 9},  # partial, and more
     ]
-    model = AutoMLClassifier(n_trials=3, models=FAST, cv=3, warm_start=5, portfolio=portfolio,
+    model = AutoMLClassifier(n_trials=4, models=FAST, cv=3, warm_start=5, portfolio=portfolio,
                              random_state=0).fit(Xtr, ytr)
-    first = [dict(t.params) for t in model.study_.trials[:2]]
-    assert first == model.warm_start_configs_ == [portfolio[0], portfolio[2]]
-    assert all(t.user_attrs["warm_start"] for t in model.study_.trials[:2])
-    assert "warm_start" not in model.study_.trials[2].user_attrs
+    partial = {"model": "knn", "knn__n_neighbors": 3}  # the sampler chooses the rest
+    assert model.warm_start_configs_ == [portfolio[0], portfolio[2], partial]
+    first = [dict(t.params) for t in model.study_.trials[:3]]
+    assert first[:2] == [portfolio[0], portfolio[2]]
+    assert first[2].items() >= partial.items() and set(first[2]) == set(portfolio[0])
+    assert all(t.user_attrs["warm_start"] for t in model.study_.trials[:3])
+    assert "warm_start" not in model.study_.trials[3].user_attrs
     model = AutoMLClassifier(n_trials=2, models=FAST, cv=3, warm_start=1, portfolio=portfolio,
                              random_state=0).fit(Xtr, ytr)
     assert model.warm_start_configs_ == [portfolio[0]]
@@ -375,3 +378,109 @@ def test_fit_timeout_stops_a_runaway_family_and_the_search_goes_on() -> None:
                         for t in hung)
     assert model.best_model_ == "knn"
     assert model.score(X, y) > 0.5
+
+
+def test_pandas_nullable_dtypes_with_missing_values() -> None:
+    """What ``convert_dtypes()`` or ``read_csv(dtype_backend="numpy_nullable")`` give: Int64,
+    Float64, boolean and string columns whose missing values are ``pd.NA``. Numbers are
+    imputed as floats; a missing text, boolean or category is a category of its own."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    n = 120
+    colour = rng.choice(["red", "blue"], size=n)
+    size = rng.normal(size=n)
+    y = (size + 2 * (colour == "red") > 1).astype(int)
+    gone = rng.random(n) < 0.1
+    X = pd.DataFrame({
+        "count": pd.array(np.where(gone, None, rng.integers(0, 5, n)), dtype="Int64"),
+        "size": pd.array(np.where(gone[::-1], None, size), dtype="Float64"),
+        "colour": pd.array(np.where(gone, None, colour), dtype="string"),
+        "flag": pd.array(np.where(gone[::-1], None, size > 1), dtype="boolean"),
+        "kind": pd.Categorical(np.where(gone, None, rng.choice(["a", "b"], size=n)))})
+    model = AutoMLClassifier(n_trials=3, models=["logistic"], cv=3, random_state=0).fit(X, y)
+    assert model.meta_features_["categorical_share"] == pytest.approx(3 / 5)
+    assert model.meta_features_["missing_share"] == pytest.approx(X.isna().to_numpy().mean())
+    assert model.best_score_ > 0.7
+    new = X.iloc[:4].copy()
+    new.iloc[0] = pd.NA  # every column missing at once
+    assert model.predict(new).shape == (4,)
+    prep = automl.preprocessor(X).fit(X)
+    names = list(prep.get_feature_names_out())
+    assert {"categories__colour_missing", "categories__flag_True",
+            "categories__kind_missing"} <= set(names)
+    assert np.isfinite(prep.transform(new)).all()
+
+
+def test_a_resumed_study_ensembles_with_its_best_configuration(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The study's best configuration is the first fit's; the second fit's trials are all
+    worse. best_estimator_ is that configuration, so it is cross-validated again for its
+    out-of-fold predictions and the ensemble draws on it (or it predicts alone)."""
+    url = f"sqlite:///{tmp_path / 'resume.db'}"
+    X, y = make_classification(150, n_features=6, n_informative=4, random_state=0)
+    kw = {"models": ["logistic", "knn"], "cv": 3, "storage": url, "study_name": "s"}
+    first = AutoMLClassifier(n_trials=4, random_state=0, **kw).fit(X, y)
+    study = hd.load_study(study_name="s", storage=url)
+    for c in (1e-4, 2e-4, 3e-4):  # the second fit's trials: hopelessly regularised
+        study.enqueue_trial({"model": "logistic", "scaler": "standard", "logistic__C": c})
+    seen: dict[str, list[automl._Candidate]] = {}
+    build = automl._AutoML._ensemble
+
+    def spy(self: automl._AutoML, search: automl._CashSearchCV, X: np.ndarray,
+            y: np.ndarray) -> tuple[object, list[dict[str, object]]]:
+        seen["kept"] = list(search.kept_)
+        return build(self, search, X, y)
+
+    monkeypatch.setattr(automl._AutoML, "_ensemble", spy)
+    again = AutoMLClassifier(n_trials=3, random_state=1, **kw).fit(X, y)
+    best = again.study_.best_trial
+    assert best.number < 4 and best.value == first.best_score_ == again.best_score_
+    kept = seen["kept"]
+    assert kept[0].number == best.number and len(kept[0].predictions) == 3
+    assert {c.number for c in kept[1:]} == {4, 5, 6}
+    members = {m["trial"] for m in again.ensemble_members_}
+    assert again.ensemble_ is None or best.number in members
+    if again.ensemble_ is None:
+        np.testing.assert_array_equal(again.predict(X), again.best_estimator_.predict(X))
+    # Should the best configuration have no predictions (its folds failing now), no
+    # ensemble of worse ones predicts: best_estimator_ does, with a warning.
+    monkeypatch.setattr(automl._CashSearchCV, "_after_search", lambda self, cands, runner: None)
+    study.enqueue_trial({"model": "logistic", "scaler": "standard", "logistic__C": 1e-4})
+    study.enqueue_trial({"model": "logistic", "scaler": "robust", "logistic__C": 1e-4})
+    with pytest.warns(UserWarning, match=f"best configuration \\(trial {best.number}\\)"):
+        alone = AutoMLClassifier(n_trials=2, random_state=2, **kw).fit(X, y)
+    assert alone.ensemble_ is None
+    np.testing.assert_array_equal(alone.predict(X), alone.best_estimator_.predict(X))
+
+
+def test_scoring_is_one_metric() -> None:
+    """AutoML has one objective and no ``refit`` to choose among metrics: a list or dict is
+    refused before anything runs, and a callable that returns several metrics after."""
+    X, y = make_classification(90, n_features=4, random_state=0)
+    for several in ({"acc": "accuracy", "f1": "f1_macro"}, ["accuracy", "f1_macro"]):
+        with pytest.raises(ValueError, match="AutoMLClassifier optimises one metric") as info:
+            AutoMLClassifier(n_trials=2, models=["logistic"], scoring=several).fit(X, y)
+        assert "refit" not in str(info.value)
+
+    def both(estimator: object, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        return {"acc": 1.0, "other": 0.0}
+
+    with pytest.raises(ValueError, match=r"returned 2 \(\['acc', 'other'\]\)") as info:
+        AutoMLClassifier(n_trials=1, models=["logistic"], cv=2, scoring=both).fit(X, y)
+    assert "refit" not in str(info.value)
+
+
+@pytest.mark.parametrize("cls", [AutoMLClassifier, AutoMLRegressor])
+def test_bad_parameters_and_data_are_named_as_the_public_class(cls: type) -> None:
+    X, y = make_classification(40, n_features=4, random_state=0)
+    name = cls.__name__
+    for bad in ({"n_trials": 0}, {"cv": 1}, {"timeout": -1}, {"fit_timeout": 0},
+                {"sampler": "tpe"}, {"models": "knn"}, {"scoring": "no_such_metric"}):
+        with pytest.raises(ValueError, match=f"'{next(iter(bad))}' parameter of {name} "):
+            cls(**bad).fit(X, y)
+    with pytest.raises(ValueError, match=f"0 sample\\(s\\) \\(shape=\\(0, 4\\)\\).* {name}"):
+        cls(n_trials=2).fit(X[:0], y[:0])
+    with pytest.raises(ValueError, match=f"0 feature\\(s\\) \\(shape=\\(40, 0\\)\\).* {name}"):
+        cls(n_trials=2).fit(X[:, :0], y)
+    with pytest.raises(ValueError, match="Expected a 2D array, got 1D"):
+        cls(n_trials=2).fit(X[:, 0], y)

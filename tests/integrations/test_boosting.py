@@ -154,3 +154,62 @@ def test_lightgbm_cv_and_a_missing_metric(data: Any) -> None:
 
         with pytest.raises(ValueError, match="no 'auc'"):
             hd.create_study().optimize(wrong, n_trials=1)
+
+
+def test_lightgbm_refuses_a_metric_against_the_study_direction(data: Any) -> None:
+    """As Optuna's callback: LightGBM says whether a metric is better when higher, and a
+    study that maximises accuracy but prunes on log loss would stop its best trials."""
+    X, y, Xv, yv = data
+    params = {"objective": "binary", "verbose": -1, "num_leaves": 4, "metric": ["auc",
+                                                                              "binary_logloss"]}
+
+    def train(trial: hd.Trial, metric: str) -> float:
+        lgb.train(params, lgb.Dataset(X, y), num_boost_round=3, valid_sets=[lgb.Dataset(Xv, yv)],
+                  callbacks=[LightGBMPruningCallback(trial, metric)])
+        return 0.0
+
+    def cv(trial: hd.Trial) -> float:
+        lgb.cv(params, lgb.Dataset(X, y), num_boost_round=2, nfold=2,
+               callbacks=[LightGBMPruningCallback(trial, "binary_logloss")])
+        return 0.0
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for direction, metric in (("maximize", "binary_logloss"), ("minimize", "auc")):
+            study = hd.create_study(direction=direction)
+            with pytest.raises(ValueError, match=f"inconsistent .* {metric!r} is better when"):
+                study.optimize(lambda t, m=metric: train(t, m), n_trials=1)
+            assert study.trials[0].intermediate_values == {}  # refused before any report
+        with pytest.raises(ValueError, match="a metric to be maximized"):
+            hd.create_study(direction="maximize").optimize(cv, n_trials=1)
+        for direction, metric in (("maximize", "auc"), ("minimize", "binary_logloss")):
+            study = hd.create_study(direction=direction)
+            study.optimize(lambda t, m=metric: train(t, m), n_trials=1)
+            assert study.trials[0].state is hd.TrialState.COMPLETE
+
+
+def test_xgboost_refuses_a_built_in_metric_against_the_study_direction(data: Any) -> None:
+    X, y, Xv, yv = data
+
+    def fit(trial: hd.Trial, key: str, metric: Any) -> float:
+        model = xgb.XGBClassifier(n_estimators=3, max_depth=2, eval_metric=metric,
+                                  callbacks=[XGBoostPruningCallback(trial, key)])
+        model.fit(X, y, eval_set=[(Xv, yv)], verbose=False)
+        return 0.0
+
+    def accuracy(y_true: np.ndarray, y_score: np.ndarray) -> float:
+        return float(((y_score > 0.5) == y_true).mean())
+
+    cases = (("maximize", "validation_0-logloss", "logloss", False),
+             ("minimize", "validation_0-auc", "auc", False),
+             ("maximize", "validation_0-error@0.7", "error@0.7", False),
+             ("maximize", "validation_0-auc", "auc", True),
+             ("maximize", "validation_0-accuracy", accuracy, True))  # custom: its own business
+    for direction, key, metric, fine in cases:
+        study = hd.create_study(direction=direction)
+        if fine:
+            study.optimize(lambda t, k=key, m=metric: fit(t, k, m), n_trials=1)
+            assert study.trials[0].state is hd.TrialState.COMPLETE
+        else:
+            with pytest.raises(ValueError, match="inconsistent .* study directions"):
+                study.optimize(lambda t, k=key, m=metric: fit(t, k, m), n_trials=1)

@@ -82,3 +82,26 @@ def test_a_typo_is_an_error_and_no_validation_a_warning() -> None:
     with pytest.warns(RuntimeWarning, match="could not be pruned"):
         _model(0.01).fit(X, Y, epochs=2, verbose=0, callbacks=[KerasPruningCallback(other)])
     assert other.intermediate_values == {}
+
+
+def test_a_metric_against_the_study_direction_is_an_error() -> None:
+    """Keras knows a loss is better when lower and a compiled metric's direction, as its
+    EarlyStopping(mode="auto") reads them: a maximising study pruned on either the wrong way
+    round would stop its best trials."""
+    def fit(trial: hd.Trial, monitor: str) -> None:
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse", metrics=["mae", keras.metrics.R2Score()])
+        model.fit(X, Y, validation_split=0.25, epochs=2, verbose=0,
+                  callbacks=[KerasPruningCallback(trial, monitor)])
+
+    for direction, monitor in (("maximize", "val_loss"), ("maximize", "val_mae"),
+                               ("minimize", "val_r2_score")):
+        trial = hd.create_study(direction=direction).ask()
+        with pytest.raises(ValueError, match=f"inconsistent .* {monitor!r} is better when"):
+            fit(trial, monitor)
+        assert trial.intermediate_values == {}
+    for direction, monitor in (("maximize", "val_r2_score"), ("minimize", "val_mae")):
+        trial = hd.create_study(direction=direction).ask()
+        fit(trial, monitor)
+        assert list(trial.intermediate_values) == [0, 1]

@@ -361,8 +361,9 @@ def test_halving_over_samples_and_over_a_parameter(data: tuple[np.ndarray, np.nd
     by_samples = HyperdialHalvingSearchCV(RidgeClassifier(), space, n_trials=9, factor=3, cv=2,
                                           min_resources=20, random_state=0).fit(*data)
     res = by_samples.cv_results_
-    assert sorted(res["n_resources"]) == [20] * 6 + [60] * 2 + [75]
-    assert (res["state"] == "COMPLETE").sum() == 1
+    # 20, then 60 raised to all 75 training samples (60 is less than a factor short of it)
+    assert sorted(res["n_resources"]) == [20] * 6 + [75] * 3
+    assert (res["state"] == "COMPLETE").sum() == 3
     assert res["n_resources"][by_samples.best_index_] == 75
     sgd = SGDClassifier(random_state=0, tol=None)
     by_iter = HyperdialHalvingSearchCV(sgd, space, resource="max_iter", max_resources=9,
@@ -377,7 +378,21 @@ def test_halving_over_samples_and_over_a_parameter(data: tuple[np.ndarray, np.nd
         pruner=hd.pruners.MedianPruner(n_startup_trials=1), random_state=0).fit(*data)
     assert len(by_median.cv_results_["params"]) == 6
     reported = {s for t in by_median.study_.trials for s in t.intermediate_values}
-    assert reported <= {20, 60, 75}  # pruners see the resource as the step
+    assert reported <= {20, 75}  # pruners see the resource as the step
+
+
+def test_halving_runs_three_rungs_by_default_the_last_on_all_samples() -> None:
+    """``min_resources = max_resources // factor**2`` gives three rungs, the last at
+    ``max_resources`` itself even when it is no multiple of ``factor**2`` (1198 // 9 = 133 and
+    133 * 9 = 1197): no fourth rung at 1198 samples that cross-validates the survivor again."""
+    X, y = make_classification(n_samples=1797, n_features=8, random_state=0)  # digits' size
+    search = HyperdialHalvingSearchCV(RidgeClassifier(), {"alpha": hd.Float(1e-5, 1.0, log=True)},
+                                      n_trials=9, cv=3, random_state=0).fit(X, y)
+    res = search.cv_results_
+    assert sorted(res["n_resources"]) == [133] * 6 + [399] * 2 + [1198]
+    best = search.study_.trials[search.best_index_]
+    assert sorted(best.intermediate_values) == [133, 399]  # the last rung is its value
+    assert res["n_resources"][search.best_index_] == 1198
 
 
 def test_halving_with_an_asynchronous_pruner(data: tuple[np.ndarray, np.ndarray]) -> None:
@@ -499,6 +514,46 @@ def test_fit_timeout_stops_a_runaway_fit_and_fails_only_its_configuration(
     slow = np.array(search.cv_results_["param_delay"], dtype=float) == HANG
     assert np.isnan(search.cv_results_["mean_test_score"][slow]).all()
     assert np.isfinite(search.cv_results_["mean_test_score"][~slow]).all()
+
+
+@pytest.mark.parametrize("pruner", [None, hd.pruners.NopPruner()], ids=["one-step", "by-fold"])
+def test_a_configuration_fails_after_its_first_fit_timeout(
+        data: tuple[np.ndarray, np.ndarray], pruner: Any) -> None:
+    """With the NaN error_score, a stopped fit fails its configuration whatever its other
+    folds give: they do not run (each would run to the limit and restart the workers)."""
+    import time
+
+    search = HyperdialSearchCV(_Slow(), {"delay": [HANG, 0.0]}, n_trials=2, cv=4,
+                               fit_timeout=1.0, pruner=pruner, random_state=0)
+    start = time.monotonic()
+    with pytest.warns(FitFailedWarning, match="fit_timeout=1 s"), \
+            pytest.warns(UserWarning, match="non-finite"):
+        search.fit(*data)
+    assert time.monotonic() - start < 4 * 1.0 + 30.0  # not four limits and four restarts
+    res = search.cv_results_
+    slow = np.array(res["param_delay"], dtype=float) == HANG
+    assert list(res["n_splits_evaluated"][slow]) == [1]
+    assert list(res["n_splits_evaluated"][~slow]) == [4]
+    assert list(res["state"][slow]) == ["FAIL"] and np.isnan(res["mean_test_score"][slow]).all()
+    assert "FitTimeout" in search.study_.trials[int(np.flatnonzero(slow)[0])].fail_reason
+
+
+def test_a_failed_fold_ends_its_configuration_unless_error_score_is_a_number(
+        data: tuple[np.ndarray, np.ndarray]) -> None:
+    """Fold by fold (a pruner), a configuration whose first fit raised is not fitted on the
+    other folds with a NaN error_score; with a number it is, as its mean stays a number."""
+    kw: dict[str, Any] = {"n_trials": 2, "cv": 3, "pruner": hd.pruners.NopPruner()}
+    with pytest.warns(FitFailedWarning), pytest.warns(UserWarning, match="non-finite"):
+        nan = HyperdialSearchCV(_Flaky(), {"fail": [True, False]}, **kw).fit(*data)
+    with pytest.warns(FitFailedWarning):
+        zero = HyperdialSearchCV(_Flaky(), {"fail": [True, False]}, error_score=0.0,
+                                 **kw).fit(*data)
+    for search, folds, state in ((nan, 1, "FAIL"), (zero, 3, "COMPLETE")):
+        res = search.cv_results_
+        failing = np.array(res["param_fail"], dtype=bool)
+        assert list(res["n_splits_evaluated"][failing]) == [folds]
+        assert list(res["state"][failing]) == [state]
+        assert list(res["n_splits_evaluated"][~failing]) == [3]
 
 
 def test_halving_takes_a_fit_timeout_too(data: tuple[np.ndarray, np.ndarray]) -> None:

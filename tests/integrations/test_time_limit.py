@@ -12,7 +12,7 @@ pytest.importorskip("joblib")
 
 from joblib import Parallel, delayed
 
-from hyperdial.integrations._time_limit import DIED, LATE, LimitedPool
+from hyperdial.integrations._time_limit import DIED, LATE, SKIPPED, LimitedPool
 
 HANG = 600.0  # seconds a runaway call would take: far past any test's limit
 
@@ -84,3 +84,22 @@ def test_a_worker_that_dies_fails_only_its_call(n_workers: int) -> None:
         out = pool.run([(_die, (v,), {}) for v in ("a", "die", "c", "d", "die", "f")])
         assert out == ["a", DIED, "c", "d", DIED, "f"]
         assert pool.run([(_die, ("again",), {})]) == ["again"]  # a fresh pool after it
+
+
+def test_a_group_that_gives_up_runs_no_more_calls() -> None:
+    """A configuration's folds as a group: once one is late (or a result says so), its calls
+    not yet started, and those killed beside it, do not run, and cost no restart of the
+    workers; other groups' calls run as before."""
+    calls = [(_after, (HANG, "a0"), {}), (_after, (0.0, "a1"), {}), (_after, (0.0, "b0"), {}),
+             (_after, (0.0, "a2"), {}), (_after, (0.0, "c0"), {}), (_after, (0.0, "bad"), {}),
+             (_after, (0.0, "c1"), {})]
+    groups = ["a", "a", "b", "a", "c", "c", "c"]
+    start = time.monotonic()
+    with LimitedPool(n_workers=1, limit=1.0) as pool:
+        out = pool.run(calls, groups, gives_up=lambda o: o is LATE or o == "bad")
+    assert out == [LATE, SKIPPED, "b0", SKIPPED, "c0", "bad", SKIPPED]
+    assert time.monotonic() - start < HANG / 4
+    with LimitedPool(n_workers=2, limit=2.0) as pool:  # a1 starts after b0, beside a0
+        out = pool.run([(_after, (HANG, "a0"), {}), (_after, (0.5, "b0"), {}),
+                        (_after, (HANG, "a1"), {})], ["a", "b", "a"], lambda o: o is LATE)
+    assert out == [LATE, "b0", SKIPPED]  # a1 killed with a0's workers, and not run again

@@ -195,9 +195,10 @@ def holdout_check(search: Any, X_test: Any, y_test: Any, *, X_train: Any = None,
     def test_score(i: int, params: Mapping[str, Any]) -> float:
         if i == 0 and fitted:
             model = search.best_estimator_
-        else:
-            model = sk_base.clone(search.estimator).set_params(**params).fit(
-                X_train, y_train, **(fit_params or {}))
+        else:  # cloned values too: an estimator among them is the search's (or the user's)
+            model = sk_base.clone(search.estimator).set_params(
+                **sk_base.clone(dict(params), safe=False)).fit(X_train, y_train,
+                                                               **(fit_params or {}))
         score = scorer(model, X_test, y_test)  # a callable scoring may return every metric
         return float(score[name] if isinstance(score, Mapping) else score)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from typing import Any
 
@@ -33,6 +33,8 @@ class _Outcome:
 LATE = _Outcome("LATE")
 #: A call whose worker process died under it.
 DIED = _Outcome("DIED")
+#: A call not run: another call of its group gave up on it (`LimitedPool.run`).
+SKIPPED = _Outcome("SKIPPED")
 
 
 def _warm(*args: Any) -> None:
@@ -73,7 +75,8 @@ class LimitedPool:
                 future.result()
         return self._pool
 
-    def run(self, calls: Sequence[Call]) -> list[Any]:
+    def run(self, calls: Sequence[Call], groups: Sequence[Hashable] | None = None,
+            gives_up: Callable[[Any], bool] | None = None) -> list[Any]:
         """The results of ``calls``, in order, with `LATE` in place of a call still running
         ``limit`` seconds after it was handed to a worker (its data transfer included) and
         `DIED` for one whose worker process died under it (killed, out of memory, a crash in
@@ -83,19 +86,42 @@ class LimitedPool:
         beside them start again, from the beginning and with a fresh clock, on new workers.
         When a worker dies, the pool breaks for every call it was running, so those calls run
         again one at a time: the one that breaks it alone is the one that died.
+
+        With ``groups`` (one per call: the folds of a configuration, say), once ``gives_up``
+        holds for an outcome of a call (a result, `LATE` or `DIED`), the calls of its group
+        that have not started, or that must start again, do not run: `SKIPPED` in their place.
+        A group that gives up thus costs one stopped call, and one restart of the workers, not
+        one of each per call.
         """
         results: list[Any] = [None] * len(calls)
         queue = deque(range(len(calls)))
         solo: deque[int] = deque()  # calls that shared a pool whose worker died
         running: dict[Future[Any], tuple[int, float]] = {}
+        given_up: set[Hashable] = set()
+
+        def settle(i: int, outcome: Any) -> None:
+            results[i] = outcome
+            if groups is not None and gives_up is not None and gives_up(outcome):
+                given_up.add(groups[i])
+
+        def wanted(i: int) -> bool:
+            if groups is not None and groups[i] in given_up:
+                results[i] = SKIPPED
+                return False
+            return True
+
         while queue or solo or running:
             width = 1 if solo else self.n_workers
             source = solo if solo else queue
             while source and len(running) < width:
                 i = source.popleft()
+                if not wanted(i):
+                    continue
                 func, args, kwargs = calls[i]
                 future = self._started(calls[i]).submit(func, *args, **kwargs)
                 running[future] = (i, time.monotonic())
+            if not running:  # what was left to start was skipped
+                continue
             deadline = min(start for _, start in running.values()) + self.limit
             wait(running, timeout=max(0.0, deadline - time.monotonic()),
                  return_when=FIRST_COMPLETED)
@@ -104,12 +130,12 @@ class LimitedPool:
             for future in [f for f in running if f.done()]:  # a late one may have just ended
                 i, _ = running.pop(future)
                 try:
-                    results[i] = future.result()
+                    settle(i, future.result())
                 except BrokenExecutor:
                     broken.append(i)
             if broken:
                 if sharing == 1:
-                    results[broken[0]] = DIED
+                    settle(broken[0], DIED)
                 else:
                     solo.extend(sorted([*broken, *(i for i, _ in running.values())]))
                 running.clear()
@@ -119,9 +145,9 @@ class LimitedPool:
             late = [f for f, (_, start) in running.items() if now - start >= self.limit]
             if late:
                 for future in late:
-                    results[running.pop(future)[0]] = LATE
+                    settle(running.pop(future)[0], LATE)
                 (solo if solo else queue).extendleft(
-                    sorted((i for i, _ in running.values()), reverse=True))
+                    sorted((i for i, _ in running.values() if wanted(i)), reverse=True))
                 running.clear()
                 self.close()
         return results

@@ -5,7 +5,8 @@ combined algorithm selection and hyperparameter optimisation): a categorical ``m
 family (linear, SVM, k-NN, random forest, extra trees, histogram gradient boosting, MLP), and
 only that family's hyperparameters exist in the trial, as ``<family>__<name>``; a ``scaler``
 exists for the families that need scaled inputs. Missing values are imputed, and pandas
-categorical or string columns one-hot encoded, in front of every model.
+categorical, boolean or string columns one-hot encoded, in front of every model (pandas'
+nullable dtypes too, their ``pd.NA`` being a missing value).
 
 The search is a `HyperdialSearchCV` underneath, so it gets the same cross-validation, fold-by-
 fold pruning of hopeless configurations, parallel candidates (``n_jobs``), storage and resume.
@@ -50,12 +51,19 @@ from sklearn.ensemble import (  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.impute import SimpleImputer  # noqa: E402
 from sklearn.linear_model import LogisticRegression, Ridge  # noqa: E402
+from sklearn.metrics import get_scorer_names  # noqa: E402
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor  # noqa: E402
 from sklearn.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
-from sklearn.preprocessing import OneHotEncoder, RobustScaler, StandardScaler  # noqa: E402
+from sklearn.preprocessing import (  # noqa: E402
+    FunctionTransformer,
+    OneHotEncoder,
+    RobustScaler,
+    StandardScaler,
+)
 from sklearn.svm import SVC, SVR  # noqa: E402
 from sklearn.utils import check_random_state  # noqa: E402
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions  # noqa: E402
 from sklearn.utils.metaestimators import available_if  # noqa: E402
 from sklearn.utils.parallel import Parallel, delayed  # noqa: E402
 from sklearn.utils.validation import check_is_fitted  # noqa: E402
@@ -68,7 +76,12 @@ from hyperdial.integrations._ensemble import (  # noqa: E402
     scorer_of,
 )
 from hyperdial.integrations._sk_space import Decoder, ParamSpace, convert  # noqa: E402
-from hyperdial.integrations.sklearn import HyperdialSearchCV, _Candidate  # noqa: E402
+from hyperdial.integrations.sklearn import (  # noqa: E402
+    _PREDICTIONS,
+    HyperdialSearchCV,
+    _Candidate,
+    _Runner,
+)
 from hyperdial.pruners import PercentilePruner  # noqa: E402
 from hyperdial.pruners.base import Pruner  # noqa: E402
 from hyperdial.samplers.base import Sampler  # noqa: E402
@@ -86,6 +99,7 @@ from hyperdial.trial import TrialState  # noqa: E402
 MODEL, SCALER = "model", "scaler"  # the study's family choice and the shared scaler choice
 TASK_ATTR, META_ATTR = "automl_task", "automl_meta_features"  # study user attributes
 NBEST = 25  # completed configurations whose fold predictions an ensemble may draw on
+MISSING = "missing"  # the category a missing value of a non-numeric column is encoded as
 
 
 def _identity(value: Any) -> Any:
@@ -246,14 +260,18 @@ def _is_frame(X: Any) -> bool:
 
 def meta_features(X: Any, y: Any, task: str) -> dict[str, float]:
     """A few cheap dataset descriptions that tell datasets apart for the warm start: log sizes,
-    the share of categorical columns and of missing values, and for classification the number
-    of classes and the entropy of their frequencies (1 = balanced)."""
+    the share of categorical (non-numeric) columns and of missing values (in any column), and
+    for classification the number of classes and the entropy of their frequencies (1 =
+    balanced). A DataFrame's pandas nullable columns (``Int64``, ``string``, ...) count their
+    ``pd.NA`` as missing."""
     n, d = X.shape
-    numeric = np.asarray(X.select_dtypes("number") if _is_frame(X) else X, dtype=float)
-    categorical = d - numeric.shape[1]
+    if _is_frame(X):
+        categorical = d - X.select_dtypes("number").shape[1]
+        missing = float(X.isna().to_numpy().mean())
+    else:
+        categorical, missing = 0, float(np.isnan(np.asarray(X, dtype=float)).mean())
     out = {"log_samples": math.log(n), "log_features": math.log(d),
-           "categorical_share": categorical / d,
-           "missing_share": float(np.isnan(numeric).mean()) if numeric.size else 0.0}
+           "categorical_share": categorical / d, "missing_share": missing}
     if task == "classification":
         _, counts = np.unique(np.asarray(y), return_counts=True)
         freq = counts / counts.sum()
@@ -263,14 +281,27 @@ def meta_features(X: Any, y: Any, task: str) -> dict[str, float]:
     return out
 
 
+def _as_text(X: Any) -> np.ndarray:
+    """A DataFrame's non-numeric columns for the one-hot encoder: each value as its text, and
+    a missing one (None, NaN, NaT, pandas' NA) imputed as `MISSING`. The encoder refuses
+    ``pd.NA``, and a column that mixes text with booleans or numbers."""
+    text: np.ndarray = np.where(X.isna().to_numpy(), MISSING,
+                                X.astype(str).to_numpy(dtype=object))
+    return text
+
+
 def preprocessor(X: Any) -> Any:
-    """Median imputation for numbers and one-hot codes for other columns (pandas input)."""
+    """Median imputation for numbers (pandas nullable ones included, their ``pd.NA`` as NaN)
+    and, for a DataFrame's other columns (text, categorical, boolean), one-hot codes with a
+    missing value as a category of its own."""
     impute = SimpleImputer(strategy="median", keep_empty_features=True)
     if _is_frame(X) and X.select_dtypes("number").shape[1] < X.shape[1]:
+        categories = Pipeline([
+            ("text", FunctionTransformer(_as_text, feature_names_out="one-to-one")),
+            ("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False))])
         return ColumnTransformer([
             ("numbers", impute, make_column_selector(dtype_include="number")),
-            ("categories", OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-             make_column_selector(dtype_exclude="number")),
+            ("categories", categories, make_column_selector(dtype_exclude="number")),
         ])
     return impute
 
@@ -287,12 +318,14 @@ class _CashSearchCV(HyperdialSearchCV):
     """The search behind AutoML: takes a ready `ParamSpace`, lets the AutoML estimator
     prepare the study (attributes, warm start) as soon as it is open, and keeps the fold
     predictions of its best `NBEST` completed candidates (``kept_``, best first) for an
-    ensemble."""
+    ensemble; with ``recover_best``, those of the study's best one too when an earlier fit
+    found it (`_after_search`)."""
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **HyperdialSearchCV._parameter_constraints, "param_distributions": [ParamSpace]}
     _keep_predictions = True
     prepare: Callable[[Study], None] | None = None
+    recover_best: bool = False
 
     def _open_study(self) -> Study:
         study = super()._open_study()
@@ -314,12 +347,54 @@ class _CashSearchCV(HyperdialSearchCV):
             cand.predictions = {}
         self.kept_ = ranked[:NBEST]
 
+    def _after_search(self, cands: list[_Candidate], runner: _Runner) -> None:
+        """With ``recover_best``, when the study's best configuration is an earlier fit's (a
+        resumed study: its fold predictions were not kept), cross-validate it again on the
+        same splits for them and put it first in ``kept_``, so that the ensemble draws on the
+        configuration that `best_estimator_` is (its stored fold scores stay as they were)."""
+        done = [c for c in cands if c.state is TrialState.COMPLETE]
+        if not (self.recover_best and self.kept_ and done):
+            return
+        best = max(done, key=lambda c: c.value(runner.metric))  # the first of any tie
+        if best.predictions:
+            return
+        tasks = [(best, k) for k in range(self.n_splits_)]
+        outs = runner.evaluate(tasks, best.resource)
+        predictions = {k: out[_PREDICTIONS] for (_, k), out in zip(tasks, outs, strict=True)
+                       if out is not None and _PREDICTIONS in out}
+        if len(predictions) == self.n_splits_:
+            best.predictions = predictions
+            self.kept_ = [best, *self.kept_][:NBEST]
+
+    def _check_refit_for_multimetric(self, scores: Any) -> None:
+        """A scoring callable that returns several metrics (`_AutoML.fit` refuses a list or
+        a dict up front): AutoML has one objective, and no ``refit`` to name it."""
+        raise ValueError(f"AutoML optimises one metric, but its scoring callable returned "
+                         f"{len(scores)} ({sorted(scores)}): make it return a single number")
+
 
 class _AutoML(BaseEstimator):  # type: ignore[misc]
     """What the classifier and the regressor share; see `AutoMLClassifier`."""
 
     _task: ClassVar[str]
-    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "n_trials": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "timeout": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "fit_timeout": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "models": [list, tuple, None],  # their entries: `_families`
+        "cv": ["cv_object"],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "sampler": [HasMethods(["propose"]), None],
+        "pruner": [StrOptions({"auto"}), HasMethods(["decide"]), None],
+        "warm_start": "no_validation",  # counts, bools refused: `fit`
+        "portfolio": [list, tuple, None],
+        "ensemble_size": "no_validation",
+        "n_jobs": [numbers.Integral, None],
+        "random_state": ["random_state"],
+        "storage": [str, HasMethods(["append"]), None],
+        "study_name": [str, None],
+        "verbose": ["verbose"],
+    }
     meta_features_: dict[str, float]
     study_: Study
     best_estimator_: Any
@@ -352,12 +427,8 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
 
     def fit(self, X: Any, y: Any) -> _AutoML:
         """Search the families and their hyperparameters, then refit the best on all data."""
-        for name in ("warm_start", "ensemble_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-                raise ValueError(f"{name} must be a non-negative int, got {value!r}")
-        if self.pruner not in ("auto", None) and not hasattr(self.pruner, "decide"):
-            raise ValueError(f"pruner must be 'auto', None or a pruner, got {self.pruner!r}")
+        self._check_params()
+        self._check_data(X)
         families = _families(self._task, self.models)
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         space = cash_space(families, seed)
@@ -367,7 +438,7 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
         # completed ones at that fold (the folds are the same for every configuration); the
         # median rule cost accuracy in benchmarks/sklearn_search.py, one fold being noisy.
         pruner = (PercentilePruner(75.0, n_startup_trials=10) if isinstance(self.pruner, str)
-                  else self.pruner)  # (a string is "auto": checked above)
+                  else self.pruner)  # (a string is "auto": `_check_params`)
         self.meta_features_ = meta_features(X, y, self._task)
         search = _CashSearchCV(
             pipeline, space, n_trials=self.n_trials, timeout=self.timeout,
@@ -377,6 +448,7 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
             study_name=self.study_name, error_score=np.nan)
         self.warm_start_configs_: list[dict[str, Any]] = []
         search.prepare = lambda study: self._prepare(study, space)
+        search.recover_best = self.ensemble_size >= 2
         with warnings.catch_warnings():
             # An MLP stopped at max_iter is a configuration like any other, not news.
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -395,6 +467,32 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
         self.n_features_in_ = search.n_features_in_
         return self
 
+    def _check_params(self) -> None:
+        """The constructor's arguments, checked before anything runs, named as this class's
+        (the search underneath would name its own, private class)."""
+        if isinstance(self.scoring, (Mapping, list, tuple, set)):
+            raise ValueError(
+                f"{type(self).__name__} optimises one metric: scoring must be a scorer name, a "
+                f"callable returning one number, or None, got {self.scoring!r}. Score the "
+                f"fitted model with other metrics afterwards (sklearn.metrics).")
+        self._validate_params()
+        for name in ("warm_start", "ensemble_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+
+    def _check_data(self, X: Any) -> None:
+        """Refuse what is not a table with rows and columns, in scikit-learn's words, before
+        its meta-features are computed (a log of 0 rows or columns)."""
+        shape = np.shape(X)
+        if len(shape) != 2:
+            raise ValueError(f"Expected a 2D array, got {len(shape)}D with shape {shape}: "
+                             f"{type(self).__name__} fits a table of samples x features")
+        for count, what in zip(shape, ("sample", "feature"), strict=True):
+            if count < 1:
+                raise ValueError(f"Found array with 0 {what}(s) (shape={shape}) while a "
+                                 f"minimum of 1 is required by {type(self).__name__}.")
+
     def _prepare(self, study: Study, space: ParamSpace) -> None:
         """Mark the study as this task's, with the data's meta-features, and enqueue the warm
         start: the best of the nearest earlier AutoML studies of the storage, then the
@@ -410,10 +508,20 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
 
     def _ensemble(self, search: _CashSearchCV, X: Any, y: Any
                   ) -> tuple[VotingEnsemble | None, list[dict[str, Any]]]:
-        """Ensemble selection over the search's best configurations, its members refitted on
-        all the data; (None, []) when it picks a single one, which `best_estimator_` is
-        already, or when the splitter's test folds do not cover every sample once."""
+        """Ensemble selection over the search's best configurations (the study's best among
+        them, even when an earlier fit found it), its members refitted on all the data;
+        (None, []) when it picks a single one, which `best_estimator_` is already, when the
+        splitter's test folds do not cover every sample once, or when the study's best
+        configuration has no out-of-fold predictions to draw on."""
         if self.ensemble_size < 2 or len(search.kept_) < 2:
+            return None, []
+        best = search.study_.best_trial  # kept_[0] scores as well, unless an earlier fit's
+        if best is not None and best.value is not None \
+                and search.kept_[0].value(None) < best.value:
+            warnings.warn(f"no ensemble: the study's best configuration (trial {best.number}) "
+                          "was not among this fit's and could not be cross-validated again "
+                          "for its out-of-fold predictions; best_estimator_ predicts alone",
+                          UserWarning, stacklevel=3)
             return None, []
         y = np.asarray(y)
         classes = search.classes_ if self._task == "classification" else None
@@ -424,10 +532,7 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
                           "sample exactly once (use a KFold-like splitter)", UserWarning,
                           stacklevel=3)
             return None, []
-        scorer = search.scorer_
-        if isinstance(scorer, Mapping):
-            scorer = scorer[search.refit]
-        counts = ensemble_selection(oof, scorer_of(scorer, y, classes),  # type: ignore[arg-type]
+        counts = ensemble_selection(oof, scorer_of(search.scorer_, y, classes),  # type: ignore[arg-type]
                                     self.ensemble_size)
         chosen = [(int(n), c) for n, c in zip(counts, search.kept_, strict=True) if n > 0]
         if len(chosen) < 2:
@@ -436,10 +541,9 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
             delayed(_refit)(search.estimator, c.params, X, y) for _, c in chosen)
         rounds = sum(n for n, _ in chosen)
         weights = [n / rounds for n, _ in chosen]
-        metric = search.refit if isinstance(search.refit, str) else None
         trials = {t.number: t for t in search.study_.trials}
         rows = [{"trial": c.number, "model": trials[c.number].params[MODEL],
-                 "weight": w, "score": c.value(metric)}
+                 "weight": w, "score": c.value(None)}
                 for w, (_, c) in zip(weights, chosen, strict=True)]
         return VotingEnsemble(members, weights, classes), rows
 
@@ -504,8 +608,10 @@ class AutoMLClassifier(ClassifierMixin, _AutoML):  # type: ignore[misc]
             ``random_forest``, ``extra_trees``, ``hist_gradient_boosting``, ``mlp``), or
             ``(name, estimator, params)`` tuples of one's own, ``params`` as for
             `HyperdialSearchCV`.
-        cv, scoring, n_jobs, verbose: as for `HyperdialSearchCV` (scoring defaults to the
-            estimator's ``score``: accuracy).
+        cv, n_jobs, verbose: as for `HyperdialSearchCV`.
+        scoring: the one metric to maximise (the search's and the ensemble selection's): a
+            scorer name, a scorer or a callable returning a number; default the estimator's
+            ``score`` (accuracy). A list or dict of metrics is refused.
         sampler: default `create_study`'s default (`AutoSampler`), seeded from
             ``random_state``.
         pruner: ``"auto"`` stops a configuration after a fold when its running mean is worse
@@ -518,7 +624,9 @@ class AutoMLClassifier(ClassifierMixin, _AutoML):  # type: ignore[misc]
             configurations' out-of-fold predictions (see the module docstring); 0 or 1:
             predict with the best configuration alone.
         storage, study_name: keep the study (``"sqlite:///automl.db"``): a second ``fit`` with
-            the same name resumes it, and a search on another dataset warm-starts from it.
+            the same name resumes it (the ``best_*`` attributes then describe the whole
+            study's best configuration, and the ensemble draws on it, cross-validated again
+            when an earlier fit found it), and a search on another dataset warm-starts from it.
 
     Fitted attributes: ``best_estimator_`` (the refitted best pipeline), ``ensemble_`` (a
     `VotingEnsemble` of refitted pipelines, which then predicts, or None when the selection

@@ -11,7 +11,7 @@ import warnings
 from typing import Any
 
 from hyperdial._optional import require
-from hyperdial.integrations import report_or_prune
+from hyperdial.integrations import check_direction, report_or_prune
 from hyperdial.trial import Trial
 
 keras = require("keras", "keras")
@@ -26,6 +26,10 @@ class KerasPruningCallback(keras.callbacks.Callback):  # type: ignore[misc,name-
     missing from an epoch that did validate is an error naming the metrics that were logged;
     a validation metric that no epoch logged (no ``validation_data``) is warned about at the
     end of training, since nothing could be pruned.
+
+    A metric whose direction Keras knows (as ``EarlyStopping(mode="auto")`` reads it: a loss
+    is better when lower, a compiled metric such as accuracy says) and that is not the
+    study's is a ValueError at the first report: the pruner would stop the best trials.
     """
 
     def __init__(self, trial: Trial, monitor: str = "val_loss") -> None:
@@ -45,8 +49,24 @@ class KerasPruningCallback(keras.callbacks.Callback):  # type: ignore[misc,name-
                 return  # this epoch did not validate
             raise ValueError(f"Keras logged no {self.monitor!r} at the end of epoch {epoch}; "
                              f"it logged {sorted(logs)}")
+        if not self._reported:
+            check_direction(self.trial, self._higher_is_better(), self.monitor,
+                            "KerasPruningCallback")
         self._reported = True
         report_or_prune(self.trial, float(logs[self.monitor]), epoch)
+
+    def _higher_is_better(self) -> bool | None:
+        """Whether ``monitor`` is better when higher, as Keras's ``EarlyStopping`` decides it
+        with ``mode="auto"``: a loss is not; a metric of the model says by its direction
+        (those compiled are grouped); None when Keras does not know."""
+        name = self.monitor.removeprefix("val_")
+        if name == "loss":
+            return False
+        for metric in getattr(self.model, "metrics", ()):
+            for m in [metric, *getattr(metric, "metrics", ())]:
+                if m.name == name and getattr(m, "_direction", None) in ("up", "down"):
+                    return bool(m._direction == "up")
+        return None
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if not self._reported:

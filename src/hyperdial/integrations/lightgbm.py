@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from hyperdial._optional import require
-from hyperdial.integrations import report_or_prune
+from hyperdial.integrations import check_direction, report_or_prune
 from hyperdial.trial import Trial
 
 require("lightgbm", "lightgbm")
@@ -18,7 +18,11 @@ require("lightgbm", "lightgbm")
 class LightGBMPruningCallback:
     """Reports ``metric`` on the validation set ``valid_name`` after each round and raises
     `TrialPruned` when the trial's pruner says so. With ``lgb.cv`` the validation set is
-    ``"valid"`` and the mean over folds is reported."""
+    ``"valid"`` and the mean over folds is reported.
+
+    As in Optuna, a metric whose direction (LightGBM's ``is_higher_better``) is not the
+    study's is a ValueError: a study that maximises accuracy, pruned on ``binary_logloss``,
+    would stop its best trials."""
 
     order = 40  # after LightGBM's own evaluation logging and early stopping callbacks
     before_iteration = False
@@ -30,9 +34,11 @@ class LightGBMPruningCallback:
 
     def __call__(self, env: Any) -> None:
         for entry in env.evaluation_result_list or ():
-            data, metric, value = entry[0], entry[1], entry[2]
+            data, metric, value, higher_is_better = entry[:4]  # lgb.cv's adds the stdev
             from_cv = data == "valid" and hasattr(env.model, "boosters")  # lgb.cv's name
             if metric == self.metric and (data == self.valid_name or from_cv):
+                check_direction(self.trial, bool(higher_is_better), metric,
+                                "LightGBMPruningCallback")
                 report_or_prune(self.trial, value, env.iteration - env.begin_iteration)
                 return
         seen = [f"{e[0]} {e[1]}" for e in env.evaluation_result_list or ()]

@@ -61,7 +61,7 @@ from hyperdial.exceptions import SearchExhausted  # noqa: E402
 from hyperdial.history import with_running_params  # noqa: E402
 from hyperdial.integrations._ensemble import fold_predictions  # noqa: E402
 from hyperdial.integrations._sk_space import ParamSpace, build_space  # noqa: E402
-from hyperdial.integrations._time_limit import DIED, LATE, LimitedPool  # noqa: E402
+from hyperdial.integrations._time_limit import DIED, LATE, SKIPPED, LimitedPool  # noqa: E402
 from hyperdial.pruners.base import Pruner  # noqa: E402
 from hyperdial.samplers.base import Sampler  # noqa: E402
 from hyperdial.samplers.grid import grid_values  # noqa: E402
@@ -386,6 +386,10 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
         """The estimator parameter that carries the resource (None: no such parameter)."""
         return None
 
+    def _after_search(self, cands: list[_Candidate], runner: _Runner) -> None:
+        """What a subclass does with every candidate (earlier fits' included) once the
+        search is over, its runner still open: nothing here."""
+
     def _survivors(self, live: list[_Candidate], values: list[float], step: int,
                    last: bool) -> list[bool]:
         """Which live candidates go on after ``step``: the pruner's call for each."""
@@ -430,6 +434,7 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
                     self._abort(batch, exc, metric)
                     raise
                 cands.extend(batch)
+            self._after_search(cands, runner)
         self._finish(cands, refit_metric, scorers, base, X, y, routed)
         return self
 
@@ -485,7 +490,11 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
             done += n
 
     def _run_batch(self, batch: list[_Candidate], runner: _Runner) -> None:
-        """Evaluate ``batch`` step by step, dropping the candidates that stop, then tell."""
+        """Evaluate ``batch`` step by step, dropping the candidates that stop, then tell.
+
+        A candidate whose mean score is already non-finite (a fold failed, with a NaN
+        ``error_score``) is dropped too when no later step changes its resource: its other
+        splits cannot save it, so it fails after one failed fit rather than after all."""
         steps = self._steps(self.n_splits_, runner.max_train)
         live = list(batch)
         for i, step in enumerate(steps):
@@ -497,10 +506,16 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
                         cand.params[name] = step.resource
             tasks = [(cand, k) for cand in live for k in step.splits]
             for (cand, k), out in zip(tasks, runner.evaluate(tasks, step.resource), strict=True):
+                if out is None:  # not run: a fit of its candidate failed before
+                    continue
                 predicted = out.pop(_PREDICTIONS, None)
                 if predicted is not None:
                     cand.predictions[k] = predicted
                 cand.outs[k] = out
+            if all(later.resource == step.resource for later in steps[i + 1:]):
+                live = [c for c in live if math.isfinite(c.value(runner.metric))]
+                if not live:
+                    break
             values = [c.value(runner.metric) for c in live]
             at = i if step.resource is None else step.resource  # what pruners call a step
             keep = self._survivors(live, values, at, last=i == len(steps) - 1)
@@ -701,14 +716,26 @@ class _Runner:
             sub = resample(train, replace=False, n_samples=resource, random_state=self.seed + k)
         return sub
 
+    def _hopeless(self, out: Any) -> bool:
+        """Whether a fold's outcome fails its candidate whatever its other folds give: a
+        non-finite score, or a fit stopped or lost while ``error_score`` is NaN (it scores
+        that) or ``"raise"``."""
+        if out is LATE or out is DIED:
+            error_score = self.search.error_score
+            return isinstance(error_score, str) or not math.isfinite(error_score)
+        return not math.isfinite(_objective(out["test_scores"], self.metric))
+
     def evaluate(self, tasks: list[tuple[_Candidate, int]], resource: int | None
-                 ) -> list[dict[str, Any]]:
+                 ) -> list[dict[str, Any] | None]:
+        """Each (candidate, split) task's `_fit_and_score` result. With a ``fit_timeout``, a
+        candidate's fits not yet started when one of its fits fails for good (see
+        `_hopeless`) are not run: None in their place."""
         search = self.search
         fit = _fit_score_predict if search._keep_predictions else _fit_and_score
         folds = [dict(train=self._train(k, resource), test=self.splits[k][1],
                       split_progress=(k, len(self.splits)), **self.kwargs) for _, k in tasks]
         if self.pool is None:
-            out: list[dict[str, Any]] = Parallel(
+            out: list[dict[str, Any] | None] = Parallel(
                 n_jobs=search.n_jobs, pre_dispatch=search.pre_dispatch)(
                 delayed(_blamed)(cand.number, fit, clone(self.base), self.X, self.y,
                                  parameters=cand.params, **fold)
@@ -718,7 +745,9 @@ class _Runner:
         done = self.pool.run([(_configured, (config, _blamed, cand.number, fit, clone(self.base),
                                              self.X, self.y),
                                dict(parameters=cand.params, **fold))
-                              for (cand, _), fold in zip(tasks, folds, strict=True)])
+                              for (cand, _), fold in zip(tasks, folds, strict=True)],
+                             groups=[cand.number for cand, _ in tasks],
+                             gives_up=self._hopeless)
         # A fit stopped or lost is recorded as sklearn records a failed one: by failing in its
         # place (an estimator whose fit raises why).
         errors = {LATE: FitTimeout(f"the fit ran past fit_timeout={self.pool.limit:g} s and "
@@ -727,7 +756,7 @@ class _Runner:
                                       "of memory, or a crash in native code)")}
         return [_blamed(cand.number, _fit_and_score, _Failing(errors[out]), self.X, self.y,
                         parameters=None, **fold)
-                if out is LATE or out is DIED else out
+                if out is LATE or out is DIED else None if out is SKIPPED else out
                 for (cand, _), out, fold in zip(tasks, done, folds, strict=True)]
 
 
@@ -798,9 +827,12 @@ class HyperdialHalvingSearchCV(HyperdialSearchCV):
 
     Candidates come in brackets of ``n_candidates``. A bracket is cross-validated at
     ``min_resources``, then the best ``1 / factor`` of it at ``factor`` times more, and so on
-    up to ``max_resources`` (like `HalvingRandomSearchCV`, but each bracket's candidates are
-    proposed by the study, which learns from the brackets before). With a ``pruner`` the pruner
-    decides instead, each candidate on its own; the step it sees is the rung's resource, so
+    while that is at most ``max_resources`` (the rungs of `HalvingRandomSearchCV`), the last
+    rung raised to ``max_resources`` so that the survivors are scored on all of it (or, when
+    ``min_resources`` is the only such rung, followed by one at ``max_resources``); unlike
+    sklearn's, each bracket's candidates are proposed by the study, which learns from the
+    brackets before. With a ``pruner`` the pruner decides instead, each candidate on its own;
+    the step it sees is the rung's resource, so
     ``SuccessiveHalvingPruner(min_resource=min_resources, reduction_factor=factor)`` gives
     asynchronous (ASHA) promotions.
 
@@ -865,11 +897,15 @@ class HyperdialHalvingSearchCV(HyperdialSearchCV):
             high = max_train
         low = min(high, self.min_resources if self.min_resources is not None
                   else max(1, high // self.factor ** 2))  # tiny data: a single rung
-        rungs = []
-        while low < high:
-            rungs.append(low)
-            low *= self.factor
-        rungs.append(high)
+        rungs = [low]
+        while rungs[-1] * self.factor <= high:
+            rungs.append(rungs[-1] * self.factor)
+        if len(rungs) == 1 and low < high:
+            rungs.append(high)  # min_resources stays the first rung, however near the last
+        # The last rung takes all of the resource: it is less than a factor short of it, and
+        # a rung of its own there would cross-validate the survivors twice at almost the same
+        # (the largest) size.
+        rungs[-1] = high
         return [_Step(tuple(range(n_splits)), r) for r in rungs]
 
     def _survivors(self, live: list[_Candidate], values: list[float], step: int,
