@@ -22,21 +22,27 @@ OBJECTIVE = f"{Path(__file__).with_name('svm_breast_cancer.py')}:objective"
 
 def main(n_workers: int = 4, n_trials: int = 15,
          storage: str = "sqlite:///hyperdial.db") -> hd.Study:
-    """Run ``n_workers`` processes of ``n_trials`` trials each on one study; return it."""
+    """Run ``n_workers`` processes of ``n_trials`` trials each on one study; return it.
+
+    A second run continues the study: the summary counts the trials this run's workers ran
+    (numbered after the earlier ones) and the best of all."""
     name = "svm-parallel"
-    hd.create_study(study_name=name, storage=storage, direction="maximize", load_if_exists=True)
+    study = hd.create_study(study_name=name, storage=storage, direction="maximize",
+                            load_if_exists=True)
+    before = len(study.trials)
     command = [sys.executable, "-m", "hyperdial.cli", "run", OBJECTIVE, "--study", name,
                "--storage", storage, "--direction", "maximize", "--n-trials", str(n_trials),
                "--quiet"]
-    workers = [subprocess.Popen(command) for _ in range(n_workers)]
+    # each worker would print the study's best trial: the summary below says it once
+    workers = [subprocess.Popen(command, stdout=subprocess.DEVNULL) for _ in range(n_workers)]
     failed = [w.args for w in workers if w.wait() != 0]
     if failed:
         raise RuntimeError(f"{len(failed)} worker(s) failed")
     study = hd.load_study(study_name=name, storage=storage)
-    numbers = sorted(t.number for t in study.trials)
+    numbers = sorted(t.number for t in study.trials if t.number >= before)
     print(f"{n_workers} workers finished {len(numbers)} trials, numbered "
-          f"{numbers[0]}..{numbers[-1]}; best CV accuracy {study.best_value:.4f} "
-          f"with {study.best_params}")
+          f"{numbers[0]}..{numbers[-1]} ({len(study.trials)} in the study); best CV accuracy "
+          f"{study.best_value:.4f} with {study.best_params}")
     return study
 
 

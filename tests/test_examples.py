@@ -104,12 +104,16 @@ def test_multiobjective_example_keeps_a_pareto_front(example: Any) -> None:
                         and b.values != a.values)
 
 
-def test_parallel_workers_share_one_sqlite_study(example: Any, tmp_path: Path) -> None:
+def test_parallel_workers_share_one_sqlite_study(
+        example: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("click")
-    study = example("parallel_workers.py")["main"](
-        n_workers=3, n_trials=3, storage=f"sqlite:///{tmp_path / 'workers.db'}")
+    main, url = example("parallel_workers.py")["main"], f"sqlite:///{tmp_path / 'workers.db'}"
+    study = main(n_workers=3, n_trials=3, storage=url)
     assert sorted(t.number for t in study.trials) == list(range(9))
     assert all(t.state is hd.TrialState.COMPLETE for t in study.trials)
+    main(n_workers=2, n_trials=2, storage=url)  # a second run counts its own trials
+    assert "2 workers finished 4 trials, numbered 9..12 (13 in the study)" in (
+        capsys.readouterr().out)
 
 
 def test_lightning_mlp_is_pruned_by_hyperband_through_the_callback(

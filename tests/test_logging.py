@@ -36,6 +36,25 @@ def test_set_verbosity_decides_whether_a_failed_trial_is_logged(
     assert not [r for r in caplog.records if r.name == "hyperdial"]
 
 
+def test_set_verbosity_decides_whether_a_failed_simulated_trial_is_logged(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The simulated executor's failed trials are logged as `Study.optimize`'s are."""
+    from hyperdial.executors import SimulatedExecutor, optimize_simulated
+
+    def fail_one_trial() -> None:
+        optimize_simulated(hd.create_study(), lambda t: 1 / 0, n_trials=1,
+                           executor=SimulatedExecutor())
+
+    hd.logging.set_verbosity(hd.logging.WARNING)
+    fail_one_trial()
+    assert [r.getMessage() for r in caplog.records if r.name == "hyperdial"] == [
+        "trial 0 failed: ZeroDivisionError('division by zero') (caught, study goes on)"]
+    caplog.clear()
+    hd.logging.set_verbosity(hd.logging.ERROR)
+    fail_one_trial()
+    assert not [r for r in caplog.records if r.name == "hyperdial"]
+
+
 def test_optunas_logging_names() -> None:
     import logging
 

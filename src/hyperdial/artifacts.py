@@ -2,21 +2,34 @@
 
 The trial storage holds JSON only; model weights go to an `ArtifactStore` under a key, and the
 storage records the key (and the store's `location`, so that a resumed run finds the files).
-`DirectoryStore`, one directory per key under a root, is the default. Writes are atomic: an
-artifact is moved into a hidden temporary name under the root, then renamed to its key, so a
-reader sees the whole artifact or none of it.
+`DirectoryStore`, one directory per key under a root, is the default. Writes are atomic per
+key, with threads and processes writing at once: an artifact is moved (or copied) into a
+hidden temporary name under the root, then renamed to its key, so a reader sees the whole
+artifact or none of it, and a write that fails (a full disk) leaves the store as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
 import shutil
+import threading
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # Windows: the threads of one process are kept apart, not processes
+    fcntl = None  # type: ignore[assignment]
+
 _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
+_LOCK = ".lock"  # the store's lock file: hidden, as the scratch entries are
+_THREAD_LOCKS: dict[Path, threading.Lock] = {}  # without fcntl: one lock per root
+_THREAD_LOCKS_LOCK = threading.Lock()
 
 
 def check_key(key: str) -> str:
@@ -39,7 +52,7 @@ class ArtifactStore(ABC):
     def put(self, key: str, path: Path) -> None:
         """Store the file or directory at ``path`` under ``key``, atomically, taking it: the
         store may move ``path`` rather than copy it. An existing artifact of that key is
-        replaced."""
+        replaced. A put that fails stores nothing and leaves ``path`` where it was."""
 
     @abstractmethod
     def get(self, key: str) -> Path:
@@ -55,7 +68,16 @@ class ArtifactStore(ABC):
 
 
 class DirectoryStore(ArtifactStore):
-    """Artifacts as entries of a local directory (created if needed)."""
+    """Artifacts as entries of a local directory (created if needed).
+
+    Safe with several threads and processes on one root: puts of one key end with one of the
+    artifacts whole under it (the last one renamed in), deletes of one key remove it once,
+    and `get` finds a key that exists, even while it is being replaced. A directory cannot be
+    renamed over another, so replacing or deleting an entry swaps it out of sight under an
+    exclusive ``flock`` of the hidden file ``.lock`` (held for two renames), and `get` waits
+    for that lock only when it does not find the key. A reader that opens files of a
+    directory artifact while it is replaced may get some from the old one and some from the
+    new one, or miss those of the old one once it is removed."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).resolve()
@@ -72,36 +94,111 @@ class DirectoryStore(ArtifactStore):
         """A fresh hidden name under the root: the same file system, so renames are atomic."""
         return self.root / f".tmp-{uuid.uuid4().hex}"
 
+    @contextlib.contextmanager
+    def _swapping(self, *, exclusive: bool = True) -> Iterator[None]:
+        """Hold the store's lock: exclusive while an entry is renamed in or out, shared while
+        a missing key is looked up again. A store whose lock file cannot be opened for a
+        lookup is one nobody can write to: it is read without the lock."""
+        if fcntl is None:
+            with _THREAD_LOCKS_LOCK:
+                lock = _THREAD_LOCKS.setdefault(self.root, threading.Lock())
+            with lock:
+                yield
+            return
+        try:
+            fd = os.open(self.root / _LOCK, os.O_RDONLY | os.O_CREAT, 0o666)
+        except OSError:
+            if exclusive:
+                raise
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)  # a child forked meanwhile shares ``fd``
+        finally:
+            os.close(fd)
+
     def put(self, key: str, path: Path) -> None:
         target = self.root / check_key(key)
         staged = self._scratch()
-        shutil.move(os.fspath(path), staged)  # a rename when ``path`` is on this file system
-        if target.exists():
-            self._discard(target)
-        os.replace(staged, target)
+        moved = _take(Path(path), staged)
+        trash: Path | None = None
+        try:
+            with self._swapping():
+                if os.path.lexists(target) and (target.is_dir() or staged.is_dir()):
+                    trash = self._scratch()  # a directory is not renamed over: move it aside
+                    os.rename(target, trash)
+                try:
+                    os.replace(staged, target)  # a file over a file: atomic on its own
+                except OSError:
+                    if trash is not None:
+                        os.rename(trash, target)
+                        trash = None
+                    raise
+        except BaseException:
+            if os.path.lexists(staged):  # not renamed in
+                if moved:
+                    os.rename(staged, path)  # give the caller's file back
+                else:
+                    _remove(staged)
+            raise
+        if trash is not None:
+            _remove(trash)
+        if not moved:  # a copy from another file system: stored, so ``path`` may go
+            with contextlib.suppress(OSError):
+                _remove(Path(path))
 
     def get(self, key: str) -> Path:
         path = self.root / check_key(key)
-        if not path.exists():
-            raise KeyError(f"no artifact {key!r} in {self.root}")
+        if not os.path.lexists(path):
+            with self._swapping(exclusive=False):  # it may be out of sight for a replace
+                if not os.path.lexists(path):
+                    raise KeyError(f"no artifact {key!r} in {self.root}")
         return path
 
     def delete(self, key: str) -> None:
         path = self.root / check_key(key)
-        if path.exists():
-            self._discard(path)
-
-    def _discard(self, path: Path) -> None:
-        """Rename ``path`` out of sight first (atomic), then remove it."""
         trash = self._scratch()
-        os.replace(path, trash)
-        if trash.is_dir():
-            shutil.rmtree(trash)
-        else:
-            trash.unlink()
+        with self._swapping():
+            try:
+                os.rename(path, trash)  # out of sight first (atomic), then removed
+            except FileNotFoundError:
+                return
+        _remove(trash)
 
     def keys(self) -> list[str]:
         return sorted(p.name for p in self.root.iterdir() if not p.name.startswith("."))
+
+
+def _take(path: Path, staged: Path) -> bool:
+    """Move ``path`` to ``staged`` (True), or copy it there when it is on another file system
+    (False); a copy that fails is removed, and ``path`` is left as it was either way."""
+    try:
+        os.rename(path, staged)
+        return True
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+    try:
+        if path.is_dir():
+            shutil.copytree(path, staged, symlinks=True, copy_function=shutil.copy2)
+        else:
+            shutil.copy2(path, staged)
+    except BaseException:
+        _remove(staged)  # a partial copy would fill the disk for good
+        raise
+    return False
+
+
+def _remove(path: Path) -> None:
+    """Remove the file or directory tree ``path``; nothing happens if it is absent."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 __all__ = ["ArtifactStore", "DirectoryStore", "check_key"]

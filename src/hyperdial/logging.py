@@ -1,10 +1,15 @@
 """Verbosity of hyperdial's log (the ``hyperdial`` logger), under Optuna's names.
 
 hyperdial logs as a library should: to the ``hyperdial`` logger, without a handler of its own,
-so your logging configuration decides where records go. Warnings (a failed trial, a failed
-heartbeat) reach stderr through Python's last-resort handler when nothing is configured.
-``hd.logging.set_verbosity(hd.logging.ERROR)`` silences them; code written for
-``optuna.logging`` runs after changing the import.
+so your logging configuration decides where records go. Warnings (a failed trial of
+``Study.optimize`` or ``optimize_simulated``, a failed heartbeat) reach stderr through Python's
+last-resort handler when nothing is configured. ``hd.logging.set_verbosity(hd.logging.ERROR)``
+silences them; code written for ``optuna.logging`` runs after changing the import.
+
+With ask and tell there is no run to log for: a value that fails the trial it is told for
+(``study.tell(trial, float("nan"))``) is reported as a ``RuntimeWarning`` through Python's
+``warnings``, as Optuna does, which the verbosity does not change:
+``warnings.filterwarnings("ignore", "trial .* failed", RuntimeWarning)`` silences it.
 
 Optuna's logger starts at INFO with a stderr handler of its own and does not propagate;
 hyperdial's starts at WARNING, with no handler, and propagates. `enable_default_handler` adds

@@ -57,7 +57,8 @@ def test_plain_functions_take_no_time_and_errors_go_to_the_future() -> None:
         SimulatedExecutor(0)
 
 
-@pytest.mark.parametrize("bad", [-1.0, float("nan"), None, "abc", True])
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf"), -float("inf"), None, "abc",
+                                 True])
 def test_a_bad_step_cost_fails_its_trial_and_the_run_goes_on(bad: Any) -> None:
     study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
 
@@ -71,7 +72,7 @@ def test_a_bad_step_cost_fails_its_trial_and_the_run_goes_on(bad: Any) -> None:
     states = [t.state for t in study.trials]
     assert states == [hd.TrialState.COMPLETE, hd.TrialState.FAIL, hd.TrialState.COMPLETE,
                       hd.TrialState.COMPLETE]
-    assert "costs are virtual seconds >= 0" in study.trials[1].fail_reason
+    assert "costs are finite virtual seconds >= 0" in study.trials[1].fail_reason
     assert executor.now == 2.0 and not executor._busy  # trial 1 took no time; none left
 
 
@@ -156,3 +157,69 @@ def test_errors_outside_the_objective_are_raised() -> None:
         optimize_simulated(study, lambda t: 1.0, n_trials=3, executor=SimulatedExecutor(1),
                            callbacks=[failing_callback])
     assert len(study.trials) == 1
+
+
+def test_an_interrupt_stops_the_executor_at_once_and_closes_the_other_tasks() -> None:
+    ex = SimulatedExecutor(2)
+    closed: list[str] = []
+
+    def long_task(name: str) -> Generator[float, None, str]:
+        try:
+            for _ in range(100):
+                yield 1.0
+        finally:
+            closed.append(name)
+        return name
+
+    def interrupted() -> Generator[float, None, None]:
+        yield 1.5
+        raise KeyboardInterrupt
+
+    running = ex.submit(long_task, "running")
+    interrupt = ex.submit(interrupted)
+    queued = ex.submit(long_task, "queued")
+    with pytest.raises(KeyboardInterrupt):
+        ex.run()
+    assert ex.now == 1.5 and closed == ["running"]  # cleaned up, not run to its end
+    assert isinstance(interrupt.exception(), KeyboardInterrupt)
+    assert running.cancelled() and queued.cancelled()
+    assert ex.trace[-2:] == [Event(1.5, 1, "error"), Event(1.5, 0, "cancel")]
+    assert not ex._busy
+    ex.run()  # nothing left
+
+
+def test_ctrl_c_in_a_trial_fails_it_and_the_running_ones_and_is_raised_at_once() -> None:
+    steps: list[int] = []
+
+    def objective(trial: hd.Trial) -> Generator[float, None, float]:
+        x = trial.suggest_float("x", 0.0, 1.0)
+        for epoch in range(1, 4):
+            yield 1.0
+            steps.append(trial.number)
+            if trial.number == 2 and epoch == 2:
+                raise KeyboardInterrupt  # what Ctrl-C during training looks like
+        return x
+
+    study = hd.create_study()
+    with pytest.raises(KeyboardInterrupt):
+        optimize_simulated(study, objective, n_trials=30, executor=SimulatedExecutor(3))
+    assert len(steps) <= 6  # trials 0 to 2, two epochs each at most
+    assert [(t.state, t.fail_reason) for t in study.trials] == [
+        (hd.TrialState.FAIL, "interrupted (the run stopped while it was running)"),
+        (hd.TrialState.FAIL, "interrupted (the run stopped while it was running)"),
+        (hd.TrialState.FAIL, "interrupted (KeyboardInterrupt)")]
+
+
+def test_failed_trials_are_logged_as_optimize_logs_caught_errors(
+        caplog: pytest.LogCaptureFixture) -> None:
+    def buggy(trial: hd.Trial) -> Generator[float, None, float]:
+        yield 1.0
+        raise NameError("name 'x_typo' is not defined")
+
+    study = hd.create_study()
+    with caplog.at_level(hd.logging.WARNING, logger="hyperdial"):
+        optimize_simulated(study, buggy, n_trials=5, executor=SimulatedExecutor(2))
+    assert all(t.state is hd.TrialState.FAIL for t in study.trials)
+    messages = sorted(r.getMessage() for r in caplog.records if r.levelno == hd.logging.WARNING)
+    assert messages == [f"trial {n} failed: NameError(\"name 'x_typo' is not defined\") "
+                        "(caught, study goes on)" for n in range(5)]

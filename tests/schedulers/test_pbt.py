@@ -6,11 +6,15 @@ segment really started from its parent's weights can be read off its first repor
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import math
 import re
 import shutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -246,7 +250,7 @@ def test_resume_after_an_interruption_from_sqlite(tmp_path: Path) -> None:
     pbt = PopulationBasedTraining(population_size=4, perturbation_interval=3, seed=0)
     with pytest.raises(Crash):
         pbt.optimize(study, Fragile, SPACE, n_steps=18, executor=SimulatedExecutor(2))
-    root = tmp_path / "pbt.db.artifacts" / "pop"
+    root = tmp_path / "pbt.db.artifacts" / "study-1"
     assert DirectoryStore(root).keys()  # the default store sits beside the database
     # what a killed process leaves: a running segment and a half-kept checkpoint
     seg = Segment(0, 99, 0, 3, None, "init")
@@ -321,7 +325,13 @@ def _train(study: hd.Study, n_steps: int) -> None:
 
 
 def _listing(root: Path) -> dict[str, str]:
-    return {p.name: (p / "w.json").read_text() for p in sorted(root.iterdir())}
+    return {p.name: (p / "w.json").read_text() for p in sorted(root.iterdir())
+            if not p.name.startswith(".")}
+
+
+def _folder(root: Path, study: hd.Study) -> Path:
+    """The default store of ``study`` under ``root`` (``<db>.artifacts``): named by its id."""
+    return root / f"study-{study._info.id}"
 
 
 def test_training_a_copy_leaves_the_originals_checkpoints_alone(tmp_path: Path) -> None:
@@ -329,24 +339,28 @@ def test_training_a_copy_leaves_the_originals_checkpoints_alone(tmp_path: Path) 
     original = hd.create_study(storage=url, study_name="orig", direction="maximize")
     _train(original, 6)
     root = tmp_path / "pbt.db.artifacts"
-    kept = _listing(root / "orig")
+    kept = _listing(_folder(root, original))
     assert len(kept) == 4
     hd.copy_study(from_study_name="orig", from_storage=url, to_storage=url,
                   to_study_name="experiment")
     copy = hd.load_study(study_name="experiment", storage=url)
+    own = _folder(root, copy)
     # its checkpoints stayed with the original: say what to do, touch nothing
-    with pytest.raises(ValueError, match=r"trial-\d+.* not in .*experiment.*orig.*copy"):
+    with pytest.raises(ValueError, match=(
+            rf"trial-\d+.* not in {re.escape(str(own))}: its segments were recorded by "
+            rf"another study \(in the store {re.escape(str(_folder(root, original)))}\), of "
+            r"which this one is a copy")):
         _train(copy, 12)
-    assert _listing(root / "orig") == kept
+    assert _listing(_folder(root, original)) == kept
     assert len(copy.trials) == len(original.trials)  # nothing was started
     # with the checkpoints copied into its own folder, the copy trains there
-    shutil.copytree(root / "orig", root / "experiment", dirs_exist_ok=True)
+    shutil.copytree(_folder(root, original), own, dirs_exist_ok=True)
     _train(copy, 12)
-    assert _listing(root / "orig") == kept
+    assert _listing(_folder(root, original)) == kept
     check_weights_restored(copy)
     assert all(s.end == 12 for s, _ in latest(copy.history()).values())
     assert {t.user_attrs[PBT_ATTR]["artifacts"] for t in copy.trials[len(original.trials):]} == {
-        str(root / "experiment")}
+        str(own)}
     # and the original resumes from its own, untouched checkpoints
     _train(hd.load_study(study_name="orig", storage=url), 12)
     check_weights_restored(hd.load_study(study_name="orig", storage=url))
@@ -373,7 +387,55 @@ def test_a_renamed_study_keeps_its_store(tmp_path: Path) -> None:
     renamed = hd.load_study(study_name="new", storage=url)
     _train(renamed, 9)  # the same study: its checkpoints are where it recorded them
     check_weights_restored(renamed)
-    assert len(DirectoryStore(tmp_path / "pbt.db.artifacts" / "old").keys()) == 4
+    assert len(DirectoryStore(_folder(tmp_path / "pbt.db.artifacts", renamed)).keys()) == 4
+
+
+@pytest.mark.parametrize("by_name", [False, True])
+def test_a_new_study_under_a_renamed_ones_name_leaves_its_checkpoints_alone(
+        tmp_path: Path, by_name: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The renamed study resumes from its checkpoints, with folders named by study id, and
+    (``by_name``) for a study trained when folders were named by study name."""
+    url = f"sqlite:///{tmp_path / 'pbt.db'}"
+    root = tmp_path / "pbt.db.artifacts"
+    with monkeypatch.context() as old_layout:
+        if by_name:
+            old_layout.setattr("hyperdial.schedulers._run._sqlite_folder",
+                               lambda study: root / study_folder(study.study_name))
+        _train(hd.create_study(storage=url, study_name="pbt", direction="maximize"), 6)
+    first = root / ("pbt" if by_name else "study-1")
+    kept = _listing(first)
+    assert len(kept) == 4
+    hd.storage.get_storage(url).rename_study("pbt", "pbt-old")
+    new = hd.create_study(storage=url, study_name="pbt", direction="maximize")
+    _train(new, 9)
+    assert _listing(first) == kept
+    assert len(_listing(_folder(root, new))) == 4
+    renamed = hd.load_study(study_name="pbt-old", storage=url)
+    _train(renamed, 9)
+    check_weights_restored(renamed)
+    assert all(s.end == 9 for s, _ in latest(renamed.history()).values())
+    assert sorted(p.name for p in root.iterdir()) == sorted([first.name, "study-2"])
+
+
+def test_a_deleted_studys_folder_is_never_another_studys(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'pbt.db'}"
+    gone = hd.create_study(storage=url, study_name="pbt", direction="maximize")
+    hd.delete_study(study_name="pbt", storage=url)
+    again = hd.create_study(storage=url, study_name="pbt", direction="maximize")
+    assert again._info.id != gone._info.id
+    assert default_store(again).location == str(_folder(tmp_path / "pbt.db.artifacts", again))
+
+
+def test_missing_checkpoints_of_the_studys_own_are_not_called_a_copy(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'pbt.db'}"
+    study = hd.create_study(storage=url, study_name="pop", direction="maximize")
+    _train(study, 6)
+    folder = _folder(tmp_path / "pbt.db.artifacts", study)
+    shutil.rmtree(folder / "trial-4")
+    with pytest.raises(ValueError, match=r"trial-4 are not in .*: they were deleted or moved"
+                                         r"\. Put them back") as caught:
+        _train(study, 9)
+    assert "copy" not in str(caught.value)
 
 
 def test_segments_recorded_without_an_owner_count_only_in_the_studys_own_folder(
@@ -381,12 +443,12 @@ def test_segments_recorded_without_an_owner_count_only_in_the_studys_own_folder(
     """Copies made before owners were recorded name the original's folder: not reused."""
     url = f"sqlite:///{tmp_path / 'pbt.db'}"
     root = tmp_path / "pbt.db.artifacts"
-    for name, folder in (("pop", "pop"), ("copy", "pop")):
+    for name, folder, own in (("pop", "pop", "pop"), ("copy", "pop", "study-2")):
         study = hd.create_study(storage=url, study_name=name, direction="maximize")
         study.enqueue_trial({"lr": 0.5}, user_attrs={
             PBT_ATTR: Segment(0, 0, 0, 3, None, "init").attr(str(root / folder))})
         study.tell(study.ask(), 1.5)
-        assert default_store(study).location == str(root / name)
+        assert default_store(study).location == str(root / own)
 
 
 def test_study_folders_are_one_to_one_and_keep_plain_names() -> None:
@@ -409,4 +471,96 @@ def test_studies_whose_names_differ_in_punctuation_get_separate_folders(tmp_path
     _train(spaced, 12)
     check_weights_restored(spaced)
     assert sorted(p.name for p in (tmp_path / "pbt.db.artifacts").iterdir()) == [
-        "resnet_lr", study_folder("resnet lr")]
+        "study-1", "study-2"]
+
+
+# -- removing checkpoints: deleted studies, in-memory studies ------------------------------------
+def test_delete_study_removes_its_checkpoints_and_no_one_elses(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'pbt.db'}"
+    root = tmp_path / "pbt.db.artifacts"
+    a, b = (hd.create_study(storage=url, study_name=n, direction="maximize") for n in "ab")
+    for study in (a, b):
+        _train(study, 6)
+    kept = _listing(_folder(root, a))
+    hd.copy_study(from_study_name="a", from_storage=url, to_storage=url, to_study_name="a-copy")
+    copy = hd.load_study(study_name="a-copy", storage=url)
+    hd.schedulers.delete_study(study_name="b", storage=url)
+    hd.schedulers.delete_study(study_name="a-copy", storage=url)  # a copy has none of its own
+    assert hd.get_all_study_names(url) == ["a"]
+    assert sorted(p.name for p in root.iterdir()) == [_folder(root, a).name]
+    assert _listing(_folder(root, a)) == kept
+    assert not _folder(root, copy).exists()
+    hd.delete_study(study_name="a", storage=url)  # the trials only, as documented
+    assert _listing(_folder(root, a)) == kept
+
+
+def test_delete_checkpoints_keeps_the_trials_and_the_users_files(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'pbt.db'}"
+    study = hd.create_study(storage=url, study_name="pop", direction="maximize")
+    _train(study, 6)
+    hd.schedulers.delete_checkpoints(study)
+    assert not (tmp_path / "pbt.db.artifacts" / "study-1").exists()
+    assert len(lineage(study)) == 2  # the record stays
+    with pytest.raises(ValueError, match="deleted or moved"):
+        _train(study, 9)
+    store = DirectoryStore(tmp_path / "mine")
+    (tmp_path / "notes.txt").write_text("mine")
+    store.put("notes.txt", tmp_path / "notes.txt")
+    other, _ = simulate(n_steps=6, store=store)
+    hd.schedulers.delete_checkpoints(other, artifact_store=store)
+    assert store.keys() == ["notes.txt"]
+    hd.schedulers.delete_checkpoints(hd.create_study())  # never trained: nothing to do
+
+
+def test_an_in_memory_studys_checkpoints_go_with_its_storage(tmp_path: Path) -> None:
+    study, _ = simulate(n_steps=6)
+    folder = Path(study.trials[-1].user_attrs[PBT_ATTR]["artifacts"])
+    assert folder.name.startswith("hyperdial-pbt-") and len(_listing(folder)) == 6
+    simulate(n_steps=9, study=study)  # it resumes while the study lives
+    assert study.trials[-1].user_attrs[PBT_ATTR]["artifacts"] == str(folder)
+    del study
+    gc.collect()
+    assert not folder.exists()
+    # and a script that ends leaves none in the temporary directory
+    script = tmp_path / "run.py"
+    script.write_text(textwrap.dedent("""
+        import hyperdial as hd
+        from hyperdial.schedulers import PopulationBasedTraining
+        class Toy:
+            def __init__(self, config): self.w = 0.0
+            def step(self): self.w += 1.0; return self.w
+            def save(self, path): (path / "w").write_text(repr(self.w))
+            def load(self, path): self.w = float((path / "w").read_text())
+        study = hd.create_study(direction="maximize")
+        PopulationBasedTraining(population_size=2, perturbation_interval=2, seed=0).optimize(
+            study, Toy, {"lr": hd.Float(0.1, 1.0)}, n_steps=4)
+        print(study.trials[-1].user_attrs["pbt"]["artifacts"])
+        """))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert Path(out).name.startswith("hyperdial-pbt-") and not Path(out).exists()
+
+
+def test_ctrl_c_on_the_simulated_executor_stops_at_once_and_fails_the_running_segments(
+        tmp_path: Path) -> None:
+    steps = [0]
+
+    class Interrupted(Counter):
+        def step(self) -> float:
+            steps[0] += 1
+            if steps[0] == 20:
+                raise KeyboardInterrupt
+            return super().step()
+
+    url = f"sqlite:///{tmp_path / 'pbt.db'}"
+    study = hd.create_study(storage=url, study_name="pop", direction="maximize")
+    pbt = PopulationBasedTraining(population_size=6, perturbation_interval=3, seed=0)
+    with pytest.raises(KeyboardInterrupt):
+        pbt.optimize(study, Interrupted, SPACE, n_steps=24, executor=SimulatedExecutor(3))
+    assert steps[0] == 20  # no step after the interrupt
+    failed = study.get_trials([hd.TrialState.FAIL])
+    assert not study.get_trials([hd.TrialState.RUNNING]) and len(failed) == 3
+    assert sorted(t.fail_reason.split(":")[0] for t in failed) == [  # type: ignore[union-attr]
+        "KeyboardInterrupt", "interrupted", "interrupted"]
+    pbt.optimize(study, Counter, SPACE, n_steps=24, executor=SimulatedExecutor(3))
+    assert all(s.end == 24 for s, _ in latest(study.history()).values())

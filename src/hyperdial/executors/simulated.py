@@ -22,9 +22,12 @@ trial, drives the objective generator and tells the result::
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import inspect
 import itertools
+import logging
+import math
 import traceback
 from collections import deque
 from collections.abc import Callable, Generator, Sequence
@@ -39,15 +42,17 @@ from hyperdial.trial import Trial, TrialRecord, TrialState
 
 Task = Generator[float, None, Any]
 
+_logger = logging.getLogger("hyperdial")
+
 
 @dataclass(frozen=True)
 class Event:
     """One entry of the trace: at virtual ``time``, task ``task`` started, ran a step costing
-    ``cost``, finished, or raised."""
+    ``cost``, finished, raised, or was cancelled by an interrupt (see `SimulatedExecutor.run`)."""
 
     time: float
     task: int
-    kind: str  # "start" | "step" | "done" | "error"
+    kind: str  # "start" | "step" | "done" | "error" | "cancel"
     cost: float = 0.0
 
 
@@ -85,15 +90,37 @@ class SimulatedExecutor:
         self._closed = True
 
     def run(self, until: float | None = None) -> None:
-        """Handle events until no task is left (or the next one is past time ``until``)."""
-        self._start_queued()
-        while self._heap and (until is None or self._heap[0][0] <= until):
-            time, _, task_id, task, future = heapq.heappop(self._heap)
-            self.now = time
-            self._advance(task_id, task, future)
+        """Handle events until no task is left (or the next one is past time ``until``).
+
+        A KeyboardInterrupt (or another exception that is not an `Exception`: SystemExit)
+        stops the run at once, as it would stop real workers: raised by a task, it is set on
+        that task's future too; the other running tasks are closed (``GeneratorExit`` at their
+        ``yield``, so that they can clean up), their futures and the queued tasks' are
+        cancelled, and the exception propagates."""
+        try:
             self._start_queued()
+            while self._heap and (until is None or self._heap[0][0] <= until):
+                time, _, task_id, task, future = heapq.heappop(self._heap)
+                self.now = time
+                self._advance(task_id, task, future)
+                self._start_queued()
+        except BaseException:
+            self._cancel_all()
+            raise
         if until is not None:
             self.now = max(self.now, until)
+
+    def _cancel_all(self) -> None:
+        """Close every running task and cancel it and every queued one (see `run`)."""
+        while self._queue:
+            self._queue.popleft()[2].cancel()
+        while self._heap:
+            _, _, task_id, task, future = heapq.heappop(self._heap)
+            self._busy -= 1
+            self.trace.append(Event(self.now, task_id, "cancel"))
+            with contextlib.suppress(Exception):  # the interrupt being raised says more
+                task.close()
+            future.cancel()
 
     def _start_queued(self) -> None:
         while self._queue and self._busy < self.n_workers:
@@ -104,6 +131,8 @@ class SimulatedExecutor:
                 task = call()
             except BaseException as exc:
                 self._finish(task_id, future, exc=exc)
+                if not isinstance(exc, Exception):
+                    raise
                 continue
             if inspect.isgenerator(task):
                 self._advance(task_id, cast(Task, task), future)
@@ -112,8 +141,9 @@ class SimulatedExecutor:
 
     def _advance(self, task_id: int, task: Task, future: Future[Any]) -> None:
         """Run ``task`` up to its next ``yield`` (then schedule it) or its end. A step cost that
-        is not a number >= 0 is raised as a ValueError inside the task, at that ``yield``, so
-        the task ends as on any error of its own (`optimize_simulated` fails the trial)."""
+        is not a finite number >= 0 is raised as a ValueError inside the task, at that
+        ``yield``, so the task ends as on any error of its own (`optimize_simulated` fails the
+        trial); an infinite one would leave the clock at infinity for the rest of the run."""
         error: ValueError | None = None
         while True:
             try:
@@ -123,11 +153,13 @@ class SimulatedExecutor:
                 return
             except BaseException as exc:
                 self._finish(task_id, future, exc=exc)
+                if not isinstance(exc, Exception):  # Ctrl-C: see `run`
+                    raise
                 return
             step = _virtual_seconds(cost)
             if step is not None:
                 break
-            error = ValueError(f"a step cost {cost!r}; costs are virtual seconds >= 0")
+            error = ValueError(f"a step cost {cost!r}; costs are finite virtual seconds >= 0")
         self.trace.append(Event(self.now, task_id, "step", step))
         heapq.heappush(self._heap, (self.now + step, float(self._rng.random()), task_id, task,
                                     future))
@@ -143,14 +175,14 @@ class SimulatedExecutor:
 
 
 def _virtual_seconds(cost: Any) -> float | None:
-    """``cost`` as a number of virtual seconds, None unless it is a real number >= 0."""
+    """``cost`` as a number of virtual seconds, None unless it is a finite number >= 0."""
     if isinstance(cost, bool):
         return None
     try:
         step = float(cost)
     except (TypeError, ValueError):
         return None
-    return step if step >= 0.0 else None  # NaN compares False
+    return step if math.isfinite(step) and step >= 0.0 else None
 
 
 class AskTell(Protocol):
@@ -169,7 +201,10 @@ def optimize_simulated(study: AskTell, objective: Callable[[Trial], Task | Any],
     """Run ``n_trials`` trials of ``study`` on ``executor``'s virtual workers.
 
     ``objective(trial)`` is a generator yielding step costs (see the module notes) or a plain
-    function. An exception fails its trial and the study goes on; `TrialPruned` prunes it.
+    function. An exception fails its trial and the study goes on, as in `Study.optimize` with
+    ``catch=(Exception,)``, and is logged as a warning there: "trial 3 failed: ... (caught,
+    study goes on)"; `TrialPruned` prunes it. A KeyboardInterrupt (Ctrl-C) fails the trial
+    it interrupts, and those running on the other virtual workers, and is raised at once.
     Callbacks run after each trial, as in `Study.optimize`, and ``study.stop()`` stops new
     trials from starting (running ones finish). An error outside the objective (in ``ask``,
     ``tell`` or a callback) stops that worker and is raised once the others are done;
@@ -191,6 +226,15 @@ def optimize_simulated(study: AskTell, objective: Callable[[Trial], Task | Any],
             text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             record = study.tell(trial, state=TrialState.FAIL, traceback=text,
                                 fail_reason=f"{type(exc).__name__}: {exc}")
+            _logger.warning("trial %d failed: %r (caught, study goes on)", trial.number, exc)
+        except GeneratorExit:  # closed by an interrupt elsewhere (see `SimulatedExecutor.run`)
+            study.tell(trial, state=TrialState.FAIL,
+                       fail_reason="interrupted (the run stopped while it was running)")
+            raise
+        except BaseException as exc:  # Ctrl-C in this trial
+            study.tell(trial, state=TrialState.FAIL,
+                       fail_reason=f"interrupted ({type(exc).__name__})")
+            raise
         else:
             record = study.tell(trial, result)
         for callback in callbacks:
@@ -200,7 +244,7 @@ def optimize_simulated(study: AskTell, objective: Callable[[Trial], Task | Any],
     futures: list[Future[TrialRecord]] = []
 
     def launch(done: Future[TrialRecord] | None = None) -> None:
-        if done is not None and done.exception() is not None:
+        if done is not None and (done.cancelled() or done.exception() is not None):
             return
         if left[0] > 0 and not study._stop_requested:
             left[0] -= 1

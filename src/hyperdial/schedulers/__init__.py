@@ -8,9 +8,11 @@ from hyperdial.schedulers.pbt import (
     ScheduleRow,
     Segment,
     Trainable,
+    delete_checkpoints,
+    delete_study,
     lineage,
     schedule,
 )
 
-__all__ = ["PopulationBasedTraining", "ScheduleRow", "Segment", "Trainable", "lineage",
-           "schedule"]
+__all__ = ["PopulationBasedTraining", "ScheduleRow", "Segment", "Trainable", "delete_checkpoints",
+           "delete_study", "lineage", "schedule"]

@@ -1,4 +1,5 @@
-"""The PBT run loop: one task per segment, on threads or on the simulated executor.
+"""The PBT run loop: one task per segment, on threads or on the simulated executor; and where
+a study's checkpoints are kept, and removed.
 
 A segment is written as a generator that yields the virtual cost of each step, so that the
 `SimulatedExecutor` runs it as it is and a thread drains it. The plan and the trial's creation
@@ -10,10 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import re
+import shutil
 import tempfile
 import threading
 import traceback
+import weakref
 from collections.abc import Callable, Generator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -33,6 +37,7 @@ from hyperdial.schedulers.pbt import (
     segments,
 )
 from hyperdial.space import SearchSpace
+from hyperdial.storage.memory import InMemoryStorage
 from hyperdial.trial import Trial, TrialState
 
 if TYPE_CHECKING:
@@ -45,9 +50,11 @@ _PLAIN_NAME = re.compile(r"[A-Za-z0-9_.-]{1,255}")
 
 
 def study_folder(name: str) -> str:
-    """The folder name of study ``name`` under ``<db>.artifacts/``, one to one: a name of
-    letters, digits, ``_``, ``.`` and ``-`` is its own folder (as before); any other name is
-    a readable slug, ``+`` (which no plain name holds) and a hash of the exact name."""
+    """The folder under ``<db>.artifacts/`` of studies trained before folders were named by
+    study id, one to one: a name of letters, digits, ``_``, ``.`` and ``-`` is its own folder;
+    any other name is a readable slug, ``+`` (which no plain name holds) and a hash of the
+    exact name. A rename changes it and a later study may take it: no longer used for new
+    stores."""
     if _PLAIN_NAME.fullmatch(name) and name not in (".", ".."):
         return name
     slug = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:64]
@@ -81,8 +88,8 @@ def study_owner(study: Study) -> dict[str, Any]:
     return {"storage": storage_key(study.storage), "study_id": study._info.id}
 
 
-def _sqlite_folder(study: Study) -> Path | None:
-    """``<db>.artifacts/<study folder>`` beside a SQLite file, else None."""
+def _artifacts_root(study: Study) -> Path | None:
+    """``<db>.artifacts/`` beside the study's SQLite file, else None."""
     url = getattr(study.storage, "url", None)
     if isinstance(url, str) and url.startswith("sqlite"):
         from sqlalchemy.engine import make_url
@@ -90,8 +97,16 @@ def _sqlite_folder(study: Study) -> Path | None:
         database = make_url(url).database
         if database and database != ":memory:" and not database.startswith("file:"):
             db = Path(database).resolve()
-            return db.parent / f"{db.name}.artifacts" / study_folder(study.study_name)
+            return db.parent / f"{db.name}.artifacts"
     return None
+
+
+def _sqlite_folder(study: Study) -> Path | None:
+    """``<db>.artifacts/study-<id>`` beside a SQLite file, else None: named by the study's id,
+    which stays through a rename and is never given to another study, even once it is
+    deleted (the ``studies`` table never reuses an id)."""
+    root = _artifacts_root(study)
+    return None if root is None else root / f"study-{study._info.id}"
 
 
 def recorded_store(study: Study) -> str | None:
@@ -99,36 +114,76 @@ def recorded_store(study: Study) -> str | None:
     there is none (a new study, or a copy: its segments name the original's store).
 
     A segment written before owners were recorded counts as the study's own only where it is
-    the folder beside the SQLite file that this study's name gives (old copies named the
+    the folder beside the SQLite file that this study's name gave then (old copies named the
     original's, and training them deleted the original's checkpoints)."""
     owner = study_owner(study)
-    folder = _sqlite_folder(study)
+    root = _artifacts_root(study)
+    by_name = None if root is None else root / study_folder(study.study_name)
     for _, record in reversed(segments(study.history())):
         meta = record.user_attrs[PBT_ATTR]
         location = meta.get("artifacts")
         if not isinstance(location, str):
             continue
         recorded_owner = meta.get("owner")
-        if recorded_owner == owner or (recorded_owner is None and folder is not None
-                                       and Path(location) == folder):
+        if recorded_owner == owner or (recorded_owner is None and by_name is not None
+                                       and Path(location) == by_name):
             return location
     return None
 
 
+def _in_memory(storage: Storage) -> bool:
+    """Whether ``storage`` ends with this process (`InMemoryStorage`, an in-memory SQLite)."""
+    return (isinstance(storage, InMemoryStorage)
+            or storage_key(storage).startswith("sqlite-memory:"))
+
+
+def _remove_tree(path: str, pid: int) -> None:
+    """Remove ``path``, unless this is a forked child of the process ``pid`` that made it."""
+    if os.getpid() == pid:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def default_store(study: Study) -> ArtifactStore:
-    """The store the study recorded for itself, else ``<db>.artifacts/<study folder>`` beside
-    its SQLite file, else a new temporary directory. A copied study gets a store of its own:
-    the original's checkpoints are never reused, overwritten or deleted by it."""
+    """The store the study recorded for itself, else ``<db>.artifacts/study-<id>`` beside its
+    SQLite file, else a new temporary directory. A copied study gets a store of its own: the
+    original's checkpoints are never reused, overwritten or deleted by it. The temporary
+    directory of an in-memory study lives as long as its storage, and so the study: it is
+    removed when the storage is garbage-collected, or at exit."""
     location = recorded_store(study)
     if location is not None:
         return DirectoryStore(location)
     folder = _sqlite_folder(study)
     if folder is not None:
         return DirectoryStore(folder)
-    return DirectoryStore(tempfile.mkdtemp(prefix="hyperdial-pbt-"))
+    root = tempfile.mkdtemp(prefix="hyperdial-pbt-")
+    if _in_memory(study.storage):
+        weakref.finalize(study.storage, _remove_tree, root, os.getpid())
+    return DirectoryStore(root)
 
 
 _CHECKPOINT = re.compile(r"trial-\d+")  # the keys `checkpoint_key` makes
+
+
+def own_store(study: Study, store: ArtifactStore | None = None
+              ) -> tuple[ArtifactStore | None, bool]:
+    """The store holding the study's checkpoints (``store`` if given, else the one its
+    segments recorded for it, if that is still there), and whether hyperdial chose it (then
+    its folder goes with the last checkpoint). A study that never trained has none."""
+    if store is not None:
+        return store, False
+    location = recorded_store(study)
+    if location is None or not Path(location).is_dir():
+        return None, False
+    return DirectoryStore(location), True
+
+
+def clear_checkpoints(store: ArtifactStore, chosen: bool) -> None:
+    """Delete the checkpoints in ``store`` (the keys `checkpoint_key` makes; the user's own
+    files stay); a folder hyperdial ``chosen`` that is left empty goes too."""
+    for key in filter(_CHECKPOINT.fullmatch, store.keys()):
+        store.delete(key)
+    if chosen and isinstance(store, DirectoryStore) and not store.keys():
+        shutil.rmtree(store.root, ignore_errors=True)
 
 
 def live_checkpoints(history: History) -> set[str]:
@@ -201,15 +256,22 @@ class Runner:
         missing = sorted(needed - set(self.store.keys()), key=lambda k: int(k.split("-")[1]))
         if not missing:
             return
-        elsewhere = {record.user_attrs[PBT_ATTR].get("artifacts") for _, record in
-                     segments(history)} - {self.store.location, None}
-        where = (f" (its segments name {', '.join(sorted(map(str, elsewhere)))})"
-                 if elsewhere else "")
+        metas = [record.user_attrs[PBT_ATTR] for _, record in segments(history)]
+        elsewhere = {meta.get("artifacts") for meta in metas} - {self.store.location, None}
+        start = (f"cannot resume PBT study {self.study.study_name!r}: the checkpoints "
+                 f"{', '.join(missing)} are not in {self.store.location}")
+        names = ", ".join(sorted(map(str, elsewhere)))
+        if any(meta.get("owner") not in (None, self.owner) for meta in metas):
+            raise ValueError(
+                f"{start}: its segments were recorded by another study"
+                f"{f' (in the store {names})' if names else ''}, of which this one is a copy "
+                "(or its database file has moved). A copy does not carry its checkpoints: "
+                "copy those entries into that folder (or pass artifact_store= holding them) "
+                "to train on, or train a new study from scratch")
         raise ValueError(
-            f"cannot resume PBT study {self.study.study_name!r}: the checkpoints "
-            f"{', '.join(missing)} are not in {self.store.location}{where}. A copied study "
-            "does not carry its checkpoints: copy those entries into that folder (or pass "
-            "artifact_store= holding them) to train on, or train a new study from scratch")
+            f"{start}{f' (its segments also name {names})' if names else ''}: they were "
+            "deleted or moved. Put them back in that folder (or pass artifact_store= holding "
+            "them) to train on, or train a new study from scratch")
 
     def _submit(self, member: int) -> None:
         """Queue ``member``'s next segment; the simulated executor runs the generator itself."""
@@ -223,8 +285,9 @@ class Runner:
         future.add_done_callback(lambda f: self._done(member, f))
 
     def _done(self, member: int, future: Future[Any]) -> None:
-        exc = future.exception()
-        if exc is None and future.result():
+        cancelled = future.cancelled()  # the simulated executor stopped on an interrupt
+        exc = None if cancelled else future.exception()
+        if exc is None and not cancelled and future.result():
             self._submit(member)
         with self.lock:
             if exc is not None:
@@ -252,9 +315,11 @@ class Runner:
         try:
             score = yield from self._train(plan, trial)
         except BaseException as exc:
+            reason = ("interrupted: the run stopped while it trained"  # closed by the simulated
+                      if isinstance(exc, GeneratorExit)  # executor on an interrupt elsewhere
+                      else f"{type(exc).__name__}: {exc}")
             with self.lock:
-                self.study.tell(trial, state=TrialState.FAIL,
-                                fail_reason=f"{type(exc).__name__}: {exc}",
+                self.study.tell(trial, state=TrialState.FAIL, fail_reason=reason,
                                 traceback="".join(traceback.format_exception(exc)))
             raise
         with self.lock:

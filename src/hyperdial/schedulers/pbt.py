@@ -36,6 +36,7 @@ from hyperdial.trial import TrialRecord, TrialState
 if TYPE_CHECKING:
     from hyperdial.artifacts import ArtifactStore
     from hyperdial.executors.base import Executor
+    from hyperdial.storage import Storage
     from hyperdial.study import Study
 
 PBT_ATTR = "pbt"
@@ -288,11 +289,12 @@ class PopulationBasedTraining:
         ``trainable(config)`` builds a `Trainable`. Segments run on ``n_jobs`` threads, or on
         ``executor``: a `SimulatedExecutor` runs them on its virtual clock, each step costing
         ``step_cost(config)`` virtual seconds (1 by default). Checkpoints go to
-        ``artifact_store``; by default the one the study recorded for itself, else a directory
-        next to its SQLite file, else a temporary directory (a copied study starts a store of
-        its own: see docs/pbt.md). A study interrupted earlier resumes: its running segments
-        are marked failed and redone from the last checkpoints; ValueError if a checkpoint a
-        member needs is not in the store.
+        ``artifact_store``; by default the one the study recorded for itself, else the
+        directory ``<db>.artifacts/study-<id>`` next to its SQLite file, else a temporary
+        directory (removed with an in-memory study's storage; a copied study starts a store
+        of its own: see docs/pbt.md). A study interrupted earlier resumes: its running
+        segments are marked failed and redone from the last checkpoints; ValueError if a
+        checkpoint a member needs is not in the store. `delete_checkpoints` removes them.
         """
         from hyperdial.schedulers._run import Runner
 
@@ -309,6 +311,35 @@ class PopulationBasedTraining:
         Runner(self, study, trainable, space, n_steps=n_steps,
                step_cost=step_cost or (lambda _: 1.0), store=artifact_store, executor=executor,
                n_jobs=n_jobs).run()
+
+
+def delete_checkpoints(study: Study, artifact_store: ArtifactStore | None = None) -> None:
+    """Delete the checkpoints PBT kept for ``study``, and the folder hyperdial chose for them
+    (``<db>.artifacts/study-<id>``, a temporary directory) once it is empty; with
+    ``artifact_store``, the checkpoints in that store (keys ``trial-<number>``; other files
+    stay). The trials stay: `lineage` and `schedule` still work, training on does not. A
+    copy's checkpoints are its own: the original's are never touched."""
+    from hyperdial.schedulers._run import clear_checkpoints, own_store
+
+    store, chosen = own_store(study, artifact_store)
+    if store is not None:
+        clear_checkpoints(store, chosen)
+
+
+def delete_study(*, study_name: str, storage: str | Storage,
+                 artifact_store: ArtifactStore | None = None) -> None:
+    """`hyperdial.delete_study` for a PBT study: delete it and its checkpoints (see
+    `delete_checkpoints`), which ``hyperdial.delete_study`` and ``hyperdial delete`` leave
+    on disk, as they know nothing of artifact stores."""
+    from hyperdial.schedulers._run import clear_checkpoints, own_store
+    from hyperdial.study import delete_study as delete_trials
+    from hyperdial.study import load_study
+
+    study = load_study(study_name=study_name, storage=storage, heartbeat_interval=None)
+    store, chosen = own_store(study, artifact_store)
+    delete_trials(study_name=study_name, storage=study.storage)
+    if store is not None:  # after the trials: a failure then leaves files, not a broken study
+        clear_checkpoints(store, chosen)
 
 
 def _improvements(history: History) -> tuple[list[tuple[Mapping[str, Any], float, float]],
@@ -335,5 +366,5 @@ def _value(record: TrialRecord) -> float:
 
 
 __all__ = ["CHECKPOINT_ATTR", "PBT_ATTR", "Plan", "PopulationBasedTraining", "ScheduleRow",
-           "Segment", "Trainable", "TrainableFactory", "checkpoint_key", "latest", "lineage",
-           "schedule", "segments"]
+           "Segment", "Trainable", "TrainableFactory", "checkpoint_key", "delete_checkpoints",
+           "delete_study", "latest", "lineage", "schedule", "segments"]
