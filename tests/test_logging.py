@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import pytest
@@ -48,7 +49,8 @@ def test_set_verbosity_decides_whether_a_failed_simulated_trial_is_logged(
     hd.logging.set_verbosity(hd.logging.WARNING)
     fail_one_trial()
     assert [r.getMessage() for r in caplog.records if r.name == "hyperdial"] == [
-        "trial 0 failed: ZeroDivisionError('division by zero') (caught, study goes on)"]
+        "trial 0 failed with parameters {}: ZeroDivisionError('division by zero') (caught, "
+        "study goes on)"]
     caplog.clear()
     hd.logging.set_verbosity(hd.logging.ERROR)
     fail_one_trial()
@@ -115,3 +117,24 @@ def test_several_objectives_are_logged_without_a_best(caplog: pytest.LogCaptureF
         study.optimize(lambda t: (1.0, 2.0), n_trials=1)
     assert [r.getMessage() for r in caplog.records if r.name == "hyperdial"] == [
         "Trial 0 finished with values: [1.0, 2.0] and parameters: {}."]
+
+
+def test_a_failed_trials_warning_names_its_parameters_and_keeps_the_traceback(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Which configuration failed is the first thing to know (Optuna logs it too)."""
+    def diverges(trial: hd.Trial) -> float:
+        lr = trial.suggest_float("lr", 1.0, 2.0)
+        if trial.number == 0:
+            raise ValueError("loss diverged")
+        return math.nan
+
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    with caplog.at_level(hd.logging.WARNING, logger="hyperdial"):
+        study.optimize(diverges, n_trials=2, catch=(ValueError,))
+    caught, returned = [r for r in caplog.records if r.name == "hyperdial"]
+    params = [t.params for t in study.trials]
+    assert caught.getMessage() == (f"trial 0 failed with parameters {params[0]}: "
+                                   "ValueError('loss diverged') (caught, study goes on)")
+    assert caught.exc_info is not None and "diverges" in caplog.text  # the traceback
+    assert returned.getMessage() == (f"trial 1 failed with parameters {params[1]}: the "
+                                     "objective returned nan, which is not finite")

@@ -1616,3 +1616,12 @@ def test_ctrl_c_as_a_trial_is_started_fails_it_as_interrupted() -> None:
         study.optimize(quadratic, n_trials=10, callbacks=[lambda study, record: None])
     assert [(t.state, t.fail_reason) for t in study.trials] == [(TrialState.COMPLETE, None)] * 2 + [
         (TrialState.FAIL, "interrupted (KeyboardInterrupt)")]
+
+
+def test_telling_none_fails_the_trial_with_a_warning_as_any_unusable_value() -> None:
+    study = hd.create_study()
+    trial = study.ask()
+    with pytest.warns(RuntimeWarning, match=f"trial {trial.number} failed: the objective "
+                                            "returned None"):
+        record = study.tell(trial, None)
+    assert record.state is TrialState.FAIL

@@ -10,7 +10,7 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -161,13 +161,21 @@ def _run_trial(study: Study, trial: Trial, func: ObjectiveFunc,
                 raise
             done = study._finish(trial, state=TrialState.FAIL, traceback=text,
                                  fail_reason=reason, start_next=go_on())
-            _logger.warning("trial %d failed: %r (caught, study goes on)", trial.number, exc)
+            log_caught(trial.number, trial.params, exc)
             return done
     record, next_trial = study._finish(trial, result, start_next=go_on(),
                                        warn=False)  # logged below instead
     if record.state is TrialState.FAIL:
-        _logger.warning("trial %d failed: %s", record.number, record.fail_reason)
+        _logger.warning("trial %d failed with parameters %s: %s", record.number,
+                        dict(record.params), record.fail_reason)
     return record, next_trial
+
+
+def log_caught(number: int, params: Mapping[str, Any], exc: BaseException) -> None:
+    """The warning for a trial whose objective raised an exception in ``catch``: which
+    configuration failed, and the traceback (as Optuna logs it)."""
+    _logger.warning("trial %d failed with parameters %s: %r (caught, study goes on)", number,
+                    dict(params), exc, exc_info=exc)
 
 
 def _rich_progress(total: int | None, timeout: float | None) -> contextlib.AbstractContextManager[

@@ -439,6 +439,9 @@ class Study:
             state = TrialState.COMPLETE if values is not None else TrialState.FAIL
             if values is None and fail_reason is None:
                 fail_reason = "the objective returned None"
+                if warn:  # (as for any other unusable value; Optuna warns too)
+                    warnings.warn(f"trial {number} failed: {fail_reason}", RuntimeWarning,
+                                  stacklevel=3)
         if state not in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL):
             raise ValueError(f"tell() needs COMPLETE, PRUNED or FAIL, got {state}")
         if values is None and state is TrialState.COMPLETE:  # Optuna's error; trial still runs

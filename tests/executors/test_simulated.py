@@ -221,5 +221,5 @@ def test_failed_trials_are_logged_as_optimize_logs_caught_errors(
         optimize_simulated(study, buggy, n_trials=5, executor=SimulatedExecutor(2))
     assert all(t.state is hd.TrialState.FAIL for t in study.trials)
     messages = sorted(r.getMessage() for r in caplog.records if r.levelno == hd.logging.WARNING)
-    assert messages == [f"trial {n} failed: NameError(\"name 'x_typo' is not defined\") "
-                        "(caught, study goes on)" for n in range(5)]
+    assert messages == [f"trial {n} failed with parameters {{}}: NameError(\"name 'x_typo' is "
+                        "not defined\") (caught, study goes on)" for n in range(5)]

@@ -26,7 +26,6 @@ import contextlib
 import heapq
 import inspect
 import itertools
-import logging
 import math
 import traceback
 from collections import deque
@@ -37,12 +36,12 @@ from typing import Any, Protocol, cast
 
 import numpy as np
 
+from hyperdial._loop import log_caught
 from hyperdial.exceptions import SearchExhausted, TrialPruned
 from hyperdial.trial import Trial, TrialRecord, TrialState
 
 Task = Generator[float, None, Any]
 
-_logger = logging.getLogger("hyperdial")
 
 
 @dataclass(frozen=True)
@@ -226,7 +225,7 @@ def optimize_simulated(study: AskTell, objective: Callable[[Trial], Task | Any],
             text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             record = study.tell(trial, state=TrialState.FAIL, traceback=text,
                                 fail_reason=f"{type(exc).__name__}: {exc}")
-            _logger.warning("trial %d failed: %r (caught, study goes on)", trial.number, exc)
+            log_caught(trial.number, trial.params, exc)
         except GeneratorExit:  # closed by an interrupt elsewhere (see `SimulatedExecutor.run`)
             study.tell(trial, state=TrialState.FAIL,
                        fail_reason="interrupted (the run stopped while it was running)")
