@@ -123,7 +123,7 @@ def test_a_failed_trials_warning_names_its_parameters_and_keeps_the_traceback(
         caplog: pytest.LogCaptureFixture) -> None:
     """Which configuration failed is the first thing to know (Optuna logs it too)."""
     def diverges(trial: hd.Trial) -> float:
-        lr = trial.suggest_float("lr", 1.0, 2.0)
+        trial.suggest_float("lr", 1.0, 2.0)
         if trial.number == 0:
             raise ValueError("loss diverged")
         return math.nan
