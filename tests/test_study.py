@@ -1625,3 +1625,34 @@ def test_telling_none_fails_the_trial_with_a_warning_as_any_unusable_value() -> 
                                             "returned None"):
         record = study.tell(trial, None)
     assert record.state is TrialState.FAIL
+
+
+def test_hyperdials_own_study_attribute_keys_are_refused() -> None:
+    """`user_attrs` hides them: one set by hand would vanish without a word."""
+    study = hd.create_study()
+    with pytest.raises(ValueError, match="'hyperdial:' are hyperdial's own"):
+        study.set_user_attr("hyperdial:mine", 1)
+    study.set_metric_names(["loss"])
+    assert study.user_attrs == {} and study.metric_names == ["loss"]
+
+
+def test_a_second_ctrl_c_as_optimize_ends_leaves_pythons_handler(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """It was raised inside the heartbeat's close, and the handler that holds Ctrl-C stayed
+    installed for good: every later optimize then went without it."""
+    import os
+    import signal
+
+    from hyperdial import _loop
+
+    close = _loop._Heartbeat.close
+
+    def interrupted_close(self: Any) -> None:
+        close(self)
+        os.kill(os.getpid(), signal.SIGINT)  # held
+        os.kill(os.getpid(), signal.SIGINT)  # a second one: raised at once
+
+    monkeypatch.setattr(_loop._Heartbeat, "close", interrupted_close)
+    with pytest.raises(KeyboardInterrupt):
+        hd.create_study().optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

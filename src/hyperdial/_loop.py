@@ -284,6 +284,8 @@ def run_optimize(study: Study, func: ObjectiveFunc, *, n_trials: int | None,
             else:
                 many_workers(progress)
     finally:
-        heart.close()
-        ctrl_c.close()
+        try:
+            heart.close()
+        finally:  # (a second Ctrl-C in there must not leave our handler installed)
+            ctrl_c.close()
     ctrl_c.raise_held()  # one held through the last step

@@ -158,6 +158,9 @@ class Study:
         """Store a JSON value under ``key`` with the study (a dataset name, a code version)."""
         if not isinstance(key, str):
             raise TypeError(f"a user attribute key must be a string, got {key!r}")
+        if key.startswith(HYPERDIAL_ATTR_PREFIX):  # `user_attrs` hides them: it would vanish
+            raise ValueError(f"user attribute keys starting with {HYPERDIAL_ATTR_PREFIX!r} are "
+                             f"hyperdial's own, got {key!r}")
         self._storage.set_study_user_attr(
             self._info.id, key, json_ready(f"user attribute {key!r}", value))
 

@@ -430,3 +430,29 @@ def test_study_finds_the_late_bloomer_only_by_extrapolation(rank_by: str) -> Non
     study.optimize(objective, n_trials=12)
     assert sum(t.state is TrialState.PRUNED for t in study.trials) >= 6
     assert (study.best_params["x"] == 1.0) is (rank_by == "extrapolation")
+
+
+def test_a_pruner_used_again_resolves_auto_from_the_new_studys_trials() -> None:
+    """Reports that skip reading the storage relied on "auto" as the first study resolved it
+    (rungs at 8, 16, ...), so the second study's rung at 3 was never judged."""
+    def run(study: hd.Study, steps: int, value: float) -> str:
+        trial = study.ask()
+        for step in range(steps):
+            trial.report(value, step)
+            if trial.should_prune():
+                study.tell(trial, state=hd.TrialState.PRUNED)
+                return f"pruned at step {step}"
+        study.tell(trial, value)
+        return "complete"
+
+    def second_study(pruner: SuccessiveHalvingPruner) -> str:
+        study = hd.create_study(pruner=pruner)
+        run(study, 300, 0.0)  # the first to finish: "auto" is 3
+        return run(study, 4, 10.0)  # worse at its rung
+
+    shared = SuccessiveHalvingPruner(min_resource="auto", reduction_factor=2)
+    first = hd.create_study(pruner=shared)
+    run(first, 800, 1.0)  # "auto" is 8 there
+    run(first, 1, 1.0)
+    fresh = second_study(SuccessiveHalvingPruner(min_resource="auto", reduction_factor=2))
+    assert second_study(shared) == fresh == "pruned at step 2"

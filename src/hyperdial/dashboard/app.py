@@ -22,7 +22,7 @@ from hyperdial.history import History
 from hyperdial.space import Categorical, Distribution
 from hyperdial.storage import Storage, get_storage
 from hyperdial.storage.base import StudyInfo, TrialView
-from hyperdial.study import METRIC_NAMES_ATTR
+from hyperdial.study import HYPERDIAL_ATTR_PREFIX, METRIC_NAMES_ATTR
 from hyperdial.trial import TrialRecord, TrialState, violation
 from hyperdial.visualization._series import choice_labels, importances, merged_space
 
@@ -66,9 +66,9 @@ class Dashboard:
         front = history.pareto_front() if history.n_objectives > 1 else []
         out = self._summary(info, history, version, front)
         trials = history.trials
-        attrs = dict(info.user_attrs)
-        out["metric_names"] = attrs.pop(METRIC_NAMES_ATTR, None)  # `Study.set_metric_names`
-        out["user_attrs"] = attrs
+        out["metric_names"] = info.user_attrs.get(METRIC_NAMES_ATTR)  # `set_metric_names`
+        out["user_attrs"] = {k: v for k, v in info.user_attrs.items()  # as `Study.user_attrs`
+                             if not k.startswith(HYPERDIAL_ATTR_PREFIX)}
         out["trials"] = {  # every trial, by column: what the plots need
             "number": [t.number for t in trials],
             "state": [t.state.value for t in trials],

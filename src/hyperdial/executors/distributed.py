@@ -45,9 +45,10 @@ LOST_REASON = ("lost: its task ended without finishing it (the worker process di
                "out of memory, os._exit, or its process pool broke)")
 #: Why a trial that a run was running when its caller was interrupted (Ctrl-C) is failed.
 INTERRUPTED_REASON = "interrupted (KeyboardInterrupt in optimize_distributed)"
-#: The study user attribute listing the runs whose caller was interrupted: their tasks start
-#: no new trial.
-INTERRUPTED_ATTR = "hyperdial:interrupted_runs"
+#: The study attribute (with the run id after it, one a run, so that runs interrupted at once
+#: cannot lose each other's) that marks a run whose caller was interrupted: its tasks start no
+#: new trial. Hidden from `Study.user_attrs`, as every ``hyperdial:`` attribute.
+INTERRUPTED_ATTR = "hyperdial:interrupted:"
 
 
 def optimize_distributed(executor: Executor, objective: Callable[..., Any], *,
@@ -83,8 +84,8 @@ def optimize_distributed(executor: Executor, objective: Callable[..., Any], *,
     and `BrokenProcessPool` is raised saying so; their retries, if any, wait for the next run.
     Dask and Ray replace a dead worker and re-run its task, so the run goes on.
 
-    A KeyboardInterrupt (Ctrl-C) here stops the run at once: the run is listed in the study
-    user attribute ``hyperdial:interrupted_runs``, so that each task starts no new trial
+    A KeyboardInterrupt (Ctrl-C) here stops the run at once: the run is marked in a study
+    attribute (``hyperdial:interrupted:<run>``), so that each task starts no new trial
     once its running one ends, the tasks not started are cancelled, the trials the run is
     running are failed as interrupted (their ends, when their tasks get there, are dropped),
     and the KeyboardInterrupt goes on.
@@ -201,15 +202,13 @@ class _RunStopper(Stopper):
 
 def _interrupted(study: Study, run: str) -> bool:
     """Whether the caller of ``run`` was interrupted (`INTERRUPTED_ATTR`)."""
-    attrs = study.storage.get_study(study.study_name).user_attrs
-    return run in attrs.get(INTERRUPTED_ATTR, ())
+    return INTERRUPTED_ATTR + run in study.storage.get_study(study.study_name).user_attrs
 
 
 def _interrupt(study: Study, run: str, futures: Iterable[Future[None]]) -> None:
     """Stop ``run``, whose caller was interrupted: its tasks start no new trial, those not
     started are cancelled, and the trials it is running are failed as interrupted."""
-    runs = study.storage.get_study(study.study_name).user_attrs.get(INTERRUPTED_ATTR, [])
-    study.storage.set_study_user_attr(study._info.id, INTERRUPTED_ATTR, [*runs, run])
+    study.storage.set_study_user_attr(study._info.id, INTERRUPTED_ATTR + run, True)
     for future in futures:
         future.cancel()
     _fail_running(study, f"{run}:", INTERRUPTED_REASON)

@@ -391,11 +391,9 @@ class SuccessiveHalvingPruner(Pruner):
         """Promotion rungs up to ``max_step`` (None while "auto" cannot be resolved yet;
         without a ``history``, "auto" is what the last history resolved it to)."""
         if self.min_resource == "auto":  # Optuna's rule: 1 % of the first finished trial's
-            if history is not None:  # last step, at least 1
-                steps = self._curves.first_finished_steps(history)
-                if steps is None:
-                    return None
-                self._auto_min_resource = max(steps // 100, 1)
+            if history is not None and history.trials:  # last step, at least 1 (not a
+                steps = self._curves.first_finished_steps(history)  # study's empty stand-in)
+                self._auto_min_resource = None if steps is None else max(steps // 100, 1)
             min_resource = self._auto_min_resource
             if min_resource is None:
                 return None
@@ -441,7 +439,10 @@ class SuccessiveHalvingPruner(Pruner):
         if last is None:
             return False
         rungs = self.rungs(None, last)
-        if self.synchronous or rungs is None:  # (None: "auto" is not resolved yet)
+        # "auto" unresolved, or maybe resolved from another study's trials (a pruner used
+        # again): read at each trial's first report, which resolves it from this study's
+        if self.synchronous or rungs is None or (self.min_resource == "auto"
+                                                 and len(trial.intermediate_values) == 1):
             return True
         return rungs.size > 0 and bool(_judged_rungs(trial.intermediate_values, last, rungs))
 

@@ -234,7 +234,8 @@ class HyperbandPruner(Pruner):
     def needs_history(self, trial: TrialRecord) -> bool:
         """As the trial's bracket says ("auto" ``max_resource`` as the last `decide` saw it)."""
         top = self.max_resource if isinstance(self.max_resource, int) else (
-            None if self._layout is None else self._layout[0])
+            None if self._layout is None or len(trial.intermediate_values) == 1  # (as
+            else self._layout[0])  # `SuccessiveHalvingPruner.needs_history` for "auto")
         if top is None:
             return True
         brackets, weights = self._brackets_at(top)
