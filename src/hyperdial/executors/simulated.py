@@ -201,8 +201,9 @@ def optimize_simulated(study: AskTell, objective: Callable[[Trial], Task | Any],
     ``objective(trial)`` is a generator yielding step costs (see the module notes) or a plain
     function. An exception fails its trial and the study goes on, as in `Study.optimize` with
     ``catch=(Exception,)``, and is logged as a warning there: "trial 3 failed with parameters
-    {...}: ... (caught, study goes on)"; `TrialPruned` prunes it. A KeyboardInterrupt (Ctrl-C) fails the trial
-    it interrupts, and those running on the other virtual workers, and is raised at once.
+    {...}: ... (caught, study goes on)"; `TrialPruned` prunes it. A KeyboardInterrupt
+    (Ctrl-C) fails the trial it interrupts, and those running on the other virtual workers,
+    and is raised at once.
     Callbacks run after each trial, as in `Study.optimize`, and ``study.stop()`` stops new
     trials from starting (running ones finish). An error outside the objective (in ``ask``,
     ``tell`` or a callback) stops that worker and is raised once the others are done;
