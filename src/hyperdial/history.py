@@ -210,10 +210,10 @@ class History:
     def intermediate_at(self, step: int, states: Sequence[TrialState] = (
             TrialState.COMPLETE, TrialState.PRUNED)) -> np.ndarray:
         """Values reported at exactly ``step`` by trials in ``states`` (1-D, as minimised)."""
-        sign = self.sign()
-        vals = [t.intermediate_values[step] for t in self.trials
-                if t.state in states and step in t.intermediate_values]
-        return np.asarray(vals, dtype=float) * sign
+        trials = (self.completed if tuple(states) == (TrialState.COMPLETE,) else
+                  [t for t in self.trials if t.state in states])
+        vals = [curve[step] for t in trials if step in (curve := t.intermediate_values)]
+        return np.asarray(vals, dtype=float) * self.sign()
 
 
 def with_proposals(history: History, running: Sequence[TrialRecord]) -> History:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from hyperdial.history import History, StudyDirection
 from hyperdial.pruners import Decision, MedianPruner, PercentilePruner
-from hyperdial.pruners.median import is_check_step, percentile_prune
+from hyperdial.pruners.median import is_check_step, linear_percentile, percentile_prune
 from hyperdial.testing.strategies import intermediate_values, pruning_cases
 from hyperdial.trial import TrialRecord, TrialState
 
@@ -213,3 +213,14 @@ def test_settings_are_keyword_only() -> None:
         MedianPruner(5)  # type: ignore[call-arg]
     with pytest.raises(TypeError):
         PercentilePruner(25.0, 5)  # type: ignore[call-arg]
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.one_of(st.floats(allow_nan=False, width=64),
+                                 st.sampled_from([0.0, 1.0, -1.0])), min_size=1, max_size=40),
+       percentile=st.one_of(st.floats(0.0, 100.0), st.sampled_from([0.0, 25.0, 50.0, 100.0])))
+def test_linear_percentile_is_numpys(values: list[float], percentile: float) -> None:
+    array = np.array(values)
+    with np.errstate(invalid="ignore", over="ignore"):
+        ours, numpys = linear_percentile(array.copy(), percentile), np.percentile(array, percentile)
+    np.testing.assert_equal(ours, numpys)

@@ -19,6 +19,7 @@ that interpolating between infinite reports can give ±inf where Optuna's gives 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection
 
 import numpy as np
@@ -42,6 +43,26 @@ def is_check_step(steps: Collection[int], n_warmup_steps: int, interval_steps: i
     return earlier.size == 0 or int(earlier.max()) < check
 
 
+def linear_percentile(values: np.ndarray, percentile: float) -> float:
+    """``np.percentile(values, percentile)`` of a non-empty 1-D array without NaN, by numpy's
+    default ("linear") rule and arithmetic, without its general machinery: 3 us where numpy
+    takes 20, at every report of a study pruned by the median rule.
+
+    >>> linear_percentile(np.array([4.0, 1.0, 3.0, 2.0]), 50.0)
+    2.5
+    """
+    n = values.size
+    q = percentile / 100.0
+    virtual = (n - 1) * q  # numpy's virtual index of the linear rule
+    below = min(int(np.floor(virtual)), n - 1)
+    above = min(below + 1, n - 1)
+    t = virtual - below
+    part = np.partition(values, (below, above))
+    a, b = part[below], part[above]
+    diff = b - a
+    return float(a + diff * t if t < 0.5 else b - diff * (1.0 - t))
+
+
 def percentile_prune(losses: np.ndarray, reference: np.ndarray, percentile: float,
                      n_min_trials: int) -> bool:
     """Prune a curve (losses so far, latest last) against the reference losses at its step.
@@ -55,7 +76,7 @@ def percentile_prune(losses: np.ndarray, reference: np.ndarray, percentile: floa
     if reference.size < n_min_trials:
         return False
     with np.errstate(invalid="ignore"):  # inf - inf inside the interpolation: a NaN bar
-        bar = np.percentile(reference, percentile)
+        bar = linear_percentile(reference, percentile)
     return bool(np.nanmin(losses) > bar)
 
 
@@ -97,10 +118,13 @@ class PercentilePruner(Pruner):
         if n_complete == 0 or n_complete < self.n_startup_trials or not is_check_step(
                 trial.intermediate_values.keys(), self.n_warmup_steps, self.interval_steps):
             return Decision.CONTINUE
-        steps = sorted(trial.intermediate_values)
-        losses = history.sign() * np.array([trial.intermediate_values[s] for s in steps],
-                                           dtype=float)
-        reference = history.intermediate_at(steps[-1], states=(TrialState.COMPLETE,))
+        curve = trial.intermediate_values
+        last = max(curve)
+        # every value, in any order, then the latest once more: what `percentile_prune` reads
+        # (the best so far, and the latest last), without sorting the curve at each report
+        losses = history.sign() * np.fromiter(itertools.chain(curve.values(), (curve[last],)),
+                                              dtype=float, count=len(curve) + 1)
+        reference = history.intermediate_at(last, states=(TrialState.COMPLETE,))
         prune = percentile_prune(losses, reference, self.percentile, self.n_min_trials)
         return Decision.PRUNE if prune else Decision.CONTINUE
 
