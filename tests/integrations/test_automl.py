@@ -308,10 +308,9 @@ def test_the_ensemble_averages_refitted_members_and_predicts() -> None:
     np.testing.assert_array_equal(alone.predict(Xte), alone.best_estimator_.predict(Xte))
 
 
-def test_the_ensemble_draws_on_the_best_completed_configurations(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    X, y = make_friedman1(200, noise=1.0, random_state=0)
-    monkeypatch.setattr(automl, "NBEST", 4)
+def _spy_on_the_ensembles_candidates(
+        monkeypatch: pytest.MonkeyPatch) -> dict[str, list[automl._Candidate]]:
+    """Where the candidates the ensemble is built from (``"kept"``) are put at each fit."""
     seen: dict[str, list[automl._Candidate]] = {}
     build = automl._AutoML._ensemble
 
@@ -321,6 +320,14 @@ def test_the_ensemble_draws_on_the_best_completed_configurations(
         return build(self, search, X, y)
 
     monkeypatch.setattr(automl._AutoML, "_ensemble", spy)
+    return seen
+
+
+def test_the_ensemble_draws_on_the_best_completed_configurations(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    X, y = make_friedman1(200, noise=1.0, random_state=0)
+    monkeypatch.setattr(automl, "NBEST", 4)
+    seen = _spy_on_the_ensembles_candidates(monkeypatch)
     model = AutoMLRegressor(n_trials=10, models=["ridge", "knn", "random_forest"], cv=3,
                             random_state=0).fit(X, y)
     values = sorted((t.value for t in model.study_.get_trials(states=(TrialState.COMPLETE,))),
@@ -423,15 +430,7 @@ def test_a_resumed_study_ensembles_with_its_best_configuration(
     study = hd.load_study(study_name="s", storage=url)
     for c in (1e-4, 2e-4, 3e-4):  # the second fit's trials: hopelessly regularised
         study.enqueue_trial({"model": "logistic", "scaler": "standard", "logistic__C": c})
-    seen: dict[str, list[automl._Candidate]] = {}
-    build = automl._AutoML._ensemble
-
-    def spy(self: automl._AutoML, search: automl._CashSearchCV, X: np.ndarray,
-            y: np.ndarray) -> tuple[object, list[dict[str, object]]]:
-        seen["kept"] = list(search.kept_)
-        return build(self, search, X, y)
-
-    monkeypatch.setattr(automl._AutoML, "_ensemble", spy)
+    seen = _spy_on_the_ensembles_candidates(monkeypatch)
     again = AutoMLClassifier(n_trials=3, random_state=1, **kw).fit(X, y)
     best = again.study_.best_trial
     assert best.number < 4 and best.value == first.best_score_ == again.best_score_
