@@ -199,3 +199,27 @@ def test_warm_start_ignores_multi_objective_sources() -> None:
     two.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=2)
     assert warmstart.warm_start(hd.create_study(), [two]) == []
     assert math.isfinite(two.trials[0].values[0])
+
+
+def test_without_a_space_a_value_out_of_the_new_range_is_left_to_the_sampler() -> None:
+    """It failed the trial, and optimize stopped on the ValueError."""
+    source = hd.create_study()
+    source.enqueue_trial({"lr": 0.5, "depth": 2})
+    source.optimize(lambda t: t.suggest_float("lr", 1e-4, 1.0, log=True)
+                    + t.suggest_int("depth", 1, 8), n_trials=1)
+    target = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    assert warmstart.warm_start(target, [source]) == [{"lr": 0.5, "depth": 2}]
+    with pytest.warns(UserWarning, match=r"'lr': enqueued value 0.5 is outside .*the sampler "
+                                         "chooses it instead"):
+        target.optimize(lambda t: t.suggest_float("lr", 1e-4, 0.1, log=True)
+                        + t.suggest_int("depth", 1, 8), n_trials=1)
+    (trial,) = target.trials
+    assert trial.state is hd.TrialState.COMPLETE and trial.params["depth"] == 2
+    assert 1e-4 <= trial.params["lr"] <= 0.1
+
+
+def test_an_enqueued_value_out_of_range_still_fails_without_hints() -> None:
+    study = hd.create_study()
+    study.enqueue_trial({"lr": 0.5})
+    with pytest.raises(ValueError, match="'lr': enqueued value 0.5 is outside"):
+        study.optimize(lambda t: t.suggest_float("lr", 1e-4, 0.1, log=True), n_trials=1)

@@ -36,6 +36,7 @@ from hyperdial.storage import InMemoryStorage, Storage, get_storage, storage_fil
 from hyperdial.storage.base import Event, EventRow, StudyInfo, TrialView
 from hyperdial.trial import (
     CONSTRAINT_PREFIX,
+    HINTS_ATTR,
     PROPOSAL_ATTR,
     RESERVED_ATTR,
     TASK_ATTR,
@@ -304,6 +305,7 @@ class Study:
         trial = Trial(self, number, fixed=record.params, proposed=proposed, datetime_start=start)
         if RESERVED_ATTR in record.system_attrs:  # its fixed values are its grid point
             trial.fixed_label = "grid"
+        trial.fixed_are_hints = bool(record.system_attrs.get(HINTS_ATTR))
         trial.user_attrs.update(record.user_attrs)
         with self._lock:
             self._live[number] = trial
@@ -719,11 +721,13 @@ class Study:
 
     # -- queueing, attributes ------------------------------------------------------------------
     def enqueue_trial(self, params: Mapping[str, Any], user_attrs: Mapping[str, Any] | None = None,
-                      *, skip_if_exists: bool = False) -> int | None:
+                      *, skip_if_exists: bool = False, hints: bool = False) -> int | None:
         """Queue a configuration; the next `ask` runs it before any sampled one.
 
-        Values are checked against each distribution when the objective suggests them.
-        Returns the trial number, or None when ``skip_if_exists`` found the same params.
+        Values are checked against each distribution when the objective suggests them: one
+        outside fails the trial, or with ``hints`` (values from other studies, whose ranges
+        may differ) is left to the sampler with a warning. Returns the trial number, or None
+        when ``skip_if_exists`` found the same params.
         """
         params = json_ready("enqueued params", dict(params))
         user_attrs = json_ready("user_attrs", dict(user_attrs or {}))
@@ -734,6 +738,8 @@ class Study:
         data: dict[str, Any] = {"state": "WAITING", "params": params}
         if user_attrs:
             data["user_attrs"] = user_attrs
+        if hints:
+            data["system_attrs"] = {HINTS_ATTR: True}
         return self._storage.create_trial(self._info.id, data)
 
     def add_trial(self, trial: TrialRecord) -> None:

@@ -205,6 +205,9 @@ CONSTRAINT_PREFIX = "constraints:"
 #: System attribute of a running trial: the joint proposal it started with (``{"params": ...,
 #: "dists": ...}``), published for other workers' samplers; dropped when the trial ends.
 PROPOSAL_ATTR = "proposal"
+#: System attribute of an enqueued trial whose values are hints (`Study.enqueue_trial` with
+#: ``hints``): one outside the distribution it is suggested from is left to the sampler.
+HINTS_ATTR = "fixed_params_are_hints"
 #: System attribute of a trial of an exclusive sampler (a grid): the point reserved for it at
 #: its creation, kept after its end, when its ``params`` hold only what the objective asked for.
 RESERVED_ATTR = "reserved_params"
@@ -374,6 +377,7 @@ class Trial(_Suggests):
         self.wrote_early = False  # one of its events reached the storage before its end
         self.ended_elsewhere = False  # another worker ended it (stale) while it still ran
         self.write_through = False  # its writes are not buffered (a trial from `Study.ask`)
+        self.fixed_are_hints = False  # a fixed value outside its distribution: the sampler's
 
     def _check_open(self) -> None:
         """Refuse a change to a finished trial: it would never reach the storage."""
@@ -402,12 +406,17 @@ class Trial(_Suggests):
         self._check_open()
         # Every value as samplers write it (`canonical`): an enqueued 3.0 of an int is 3,
         # an int given to a float is a float, a stepped float sits on its grid.
-        if name in self._fixed:
-            value = self._fixed[name]
-            if not dist.contains(value):
-                raise ValueError(f"parameter {name!r}: {self.fixed_label} value {value!r} is "
-                                 f"outside {dist}{_why_outside(dist, value)}")
-            value = canonical(dist, value)
+        fixed = name in self._fixed
+        if fixed and not dist.contains(self._fixed[name]):
+            outside = (f"parameter {name!r}: {self.fixed_label} value {self._fixed[name]!r} "
+                       f"is outside {dist}{_why_outside(dist, self._fixed[name])}")
+            if not self.fixed_are_hints:
+                raise ValueError(outside)
+            warnings.warn(f"{outside}; the sampler chooses it instead", UserWarning,
+                          stacklevel=3)
+            fixed = False
+        if fixed:
+            value = canonical(dist, self._fixed[name])
         elif name in self._proposed and dist.contains(self._proposed[name]):
             value = canonical(dist, self._proposed[name])
         else:

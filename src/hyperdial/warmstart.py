@@ -130,9 +130,9 @@ def warm_start(study: Study, sources: Sequence[Study], k: int = 5, *,
     sources': each configuration is then `adapt`-ed to it, so a parameter the new study adds
     is chosen by its sampler and one it dropped is left out, and a configuration with a value
     outside the new range (or no parameter in common) is skipped. Without ``space`` the
-    configurations are queued as they are, and an enqueued value is checked only when the
-    objective suggests it: one outside the new range fails that trial, and `Study.optimize`
-    stops on the error.
+    configurations are queued as they are, as hints (`Study.enqueue_trial` with ``hints``):
+    a value the objective suggests from a range that no longer holds it is left to the
+    sampler, with a warning, and the rest of the configuration runs.
     """
     if k < 0:
         raise ValueError(f"k must be >= 0, got {k}")
@@ -158,8 +158,8 @@ def warm_start(study: Study, sources: Sequence[Study], k: int = 5, *,
         if key in seen:
             continue
         seen.add(key)
-        if study.enqueue_trial(config, user_attrs={"warm_start": True},
-                               skip_if_exists=True) is not None:
+        if study.enqueue_trial(config, user_attrs={"warm_start": True}, skip_if_exists=True,
+                               hints=True) is not None:
             queued.append(config)
     return queued
 
