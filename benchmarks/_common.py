@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import statistics
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,24 @@ def write_result(stem: str, lines: list[str]) -> Path:
     path = RESULTS / f"{stem}-{time.strftime('%Y-%m-%d')}.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def peer_cells(ours: Sequence[float], theirs: Sequence[float], spec: str) -> str:
+    """Table cells ``ours | theirs | ratio``: the medians over rounds (``spec``: their format)
+    and the median of the within-round ratios ``ours[i] / theirs[i]``; rounds alternate the
+    libraries, so each ratio compares runs made at one speed of this shared machine."""
+    ratio = statistics.median(a / b for a, b in zip(ours, theirs, strict=True))
+    return (f"{statistics.median(ours):{spec}} | {statistics.median(theirs):{spec}} | "
+            f"{ratio:.2f}")
+
+
+def publish(stem: str, lines: list[str], write: bool) -> list[str]:
+    """Print a result's markdown ``lines``, written first to ``results/<stem>-<date>.md`` when
+    ``write``; returns them."""
+    if write:
+        print(f"wrote {write_result(stem, lines)}")
+    print("\n".join(lines))
+    return lines
 
 
 def sphere_points(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

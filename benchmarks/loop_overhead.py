@@ -19,13 +19,12 @@ import argparse
 import logging
 import os
 import platform
-import statistics
 import time
 import warnings
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks._common import write_result
+from benchmarks._common import peer_cells, publish
 
 CHOICES = [f"c{i}" for i in range(5000)]
 
@@ -110,15 +109,9 @@ def main(argv: list[str] | None = None) -> list[str]:
         "| pattern | trials before | hyperdial ms/trial | Optuna ms/trial | hyperdial / Optuna |",
         "|---|---:|---:|---:|---:|",
     ]
-    for name, n in patterns.items():
-        ours, theirs = ms[name, "hyperdial"], ms[name, "optuna"]
-        ratio = statistics.median(a / b for a, b in zip(ours, theirs, strict=True))
-        lines.append(f"| {name} | {n:,} | {statistics.median(ours):.2f} | "
-                     f"{statistics.median(theirs):.2f} | {ratio:.2f} |")
-    if not args.no_write:
-        print(f"wrote {write_result('loop-overhead', lines)}")
-    print("\n".join(lines))
-    return lines
+    lines += [f"| {name} | {n:,} | {peer_cells(ms[name, 'hyperdial'], ms[name, 'optuna'], '.2f')} |"
+              for name, n in patterns.items()]
+    return publish("loop-overhead", lines, not args.no_write)
 
 
 if __name__ == "__main__":

@@ -21,14 +21,13 @@ import argparse
 import logging
 import os
 import platform
-import statistics
 import time
 import warnings
 from typing import Any
 
 import numpy as np
 
-from benchmarks._common import write_result
+from benchmarks._common import peer_cells, publish
 
 
 def _libraries() -> dict[str, Any]:
@@ -139,15 +138,9 @@ def main(argv: list[str] | None = None) -> list[str]:
         "| case | hyperdial | Optuna | hyperdial / Optuna |",
         "|---|---:|---:|---:|",
     ]
-    for name in cases:
-        ours, theirs = got[name, "hyperdial"], got[name, "optuna"]
-        ratio = statistics.median(a / b for a, b in zip(ours, theirs, strict=True))
-        lines.append(f"| {name} | {statistics.median(ours):.3g} | "
-                     f"{statistics.median(theirs):.3g} | {ratio:.2f} |")
-    if not args.no_write:
-        print(f"wrote {write_result('scaling', lines)}")
-    print("\n".join(lines))
-    return lines
+    lines += [f"| {name} | {peer_cells(got[name, 'hyperdial'], got[name, 'optuna'], '.3g')} |"
+              for name in cases]
+    return publish("scaling", lines, not args.no_write)
 
 
 if __name__ == "__main__":

@@ -87,6 +87,7 @@ class Study:
             pruner = MedianPruner() if len(info.directions) == 1 else NopPruner()
         self.pruner = pruner
         self._view = TrialView(storage, info.id, info.directions)
+        self._no_trials = History((), info.directions)  # what a pruner that needs none sees
         self._lock = threading.RLock()
         self._trial_ended = threading.Condition(self._lock)  # notified as live trials end
         self._live: dict[int, Trial] = {}
@@ -715,8 +716,7 @@ class Study:
             user_attrs=dict(trial.user_attrs), datetime_start=trial.datetime_start)
         # Most reports decide nothing that other trials could change (no rung reached, a
         # warm-up step): those skip reading the storage.
-        history = (self.history() if self.pruner.needs_history(snapshot)
-                   else History((), self._info.directions))
+        history = self.history() if self.pruner.needs_history(snapshot) else self._no_trials
         return self.pruner.decide(history, snapshot) is Decision.PRUNE
 
     # -- queueing, attributes ------------------------------------------------------------------

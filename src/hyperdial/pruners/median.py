@@ -20,6 +20,7 @@ that interpolating between infinite reports can give ±inf where Optuna's gives 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Collection
 
 import numpy as np
@@ -55,7 +56,7 @@ def linear_percentile(values: np.ndarray, percentile: float) -> float:
     n = values.size
     q = percentile / 100.0
     virtual = (n - 1) * q  # numpy's virtual index of the linear rule
-    below = min(int(np.floor(virtual)), n - 1)
+    below = min(math.floor(virtual), n - 1)
     above = min(below + 1, n - 1)
     t = virtual - below
     part = np.partition(values, (below, above))
