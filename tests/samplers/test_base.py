@@ -112,3 +112,40 @@ def test_every_sampler_refuses_a_negative_seed_when_built(name: str) -> None:
     with pytest.raises(ValueError, match="non-negative"):
         sampler.reseed(-5)
     assert sampler.seed == 0  # left as it was
+
+
+def test_reads_history_is_not_inherited() -> None:
+    """Random search is handed no history; a subclass that looks at it (or a sampler that
+    wraps random search) must see the trials unless it says otherwise itself."""
+
+    class Subclass(hd.samplers.RandomSampler):
+        pass
+
+    class Promised(hd.samplers.RandomSampler):
+        reads_history = False
+
+    assert hd.samplers.RandomSampler.reads_history is False
+    assert Subclass.reads_history is True and Promised.reads_history is False
+    seen: list[int] = []
+
+    class Counting(hd.samplers.RandomSampler):
+        def propose(self, history, space, rng):  # type: ignore[no-untyped-def]
+            seen.append(len(history.trials))
+            return super().propose(history, space, rng)
+
+    study = hd.create_study(sampler=Counting(seed=0))
+    study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=3)
+    assert seen == [1, 2, 3]  # the trials so far, the asking one included, reached through
+    # `propose_param`, which keeps to a subclass's `propose`
+
+
+def test_random_search_draws_one_parameter_as_it_draws_its_space() -> None:
+    from hyperdial.space import Categorical, Float, Int, single_space
+
+    sampler = hd.samplers.RandomSampler(seed=7)
+    for dist in (Float(0.0, 1.0), Float(1e-3, 1.0, log=True), Float(0.0, 1.0, step=0.1),
+                 Int(1, 9), Int(1, 1000, log=True), Categorical(("a", None, 3))):
+        for number in range(20):
+            alone = sampler.propose_param(None, "p", dist, sampler.rng(number, "p"), {})  # type: ignore[arg-type]
+            spaced = sampler.propose(None, single_space("p", dist), sampler.rng(number, "p"))  # type: ignore[arg-type]
+            assert alone == spaced["p"]

@@ -322,3 +322,24 @@ def test_copying_a_study_reads_it_in_parts(monkeypatch: pytest.MonkeyPatch) -> N
     assert [(r.number, r.state, dict(r.params), r.values) for r in theirs.records] == \
         [(r.number, r.state, dict(r.params), r.values) for r in mine.records]
     assert len(theirs.records) == 10
+
+
+def test_a_running_trials_record_is_built_when_read_and_opening_reads_copies() -> None:
+    """A running trial's record is built when read, not at each event: what `get`,
+    `records` and `opening` give must still follow every event applied so far."""
+    view = TrialView(InMemoryStorage(), 1, (StudyDirection.MINIMIZE,))
+    view.apply([EventRow(1, 0, "create", {"t": 5.0, "state": "RUNNING", "params": {"a": 1}})])
+    opened = view.opening(0)
+    assert (opened.params, opened.user_attrs) == ({"a": 1}, {})
+    assert opened.datetime_start is not None and opened.datetime_start.timestamp() == 5.0
+    opened.params["a"] = 99  # a copy: the view keeps its own
+    view.apply([EventRow(2, 0, "attrs", {"user": {"note": "x"}})])
+    assert view.get(0).user_attrs == {"note": "x"} and view.get(0).params == {"a": 1}
+    view.apply([EventRow(3, 0, "attrs", {"user": {"note": "y"}}),
+                EventRow(4, 1, "create", {"t": 6.0, "state": "RUNNING"})])
+    assert [r.user_attrs.get("note") for r in view.records] == ["y", None]
+    assert view.knows(1) and not view.knows(2)
+    view.apply([EventRow(5, 0, "finish", {"t": 7.0, "state": "COMPLETE", "values": [0.5]})])
+    assert view.opening(0).params == view.get(0).params == {}  # from its record: only
+    # what it was asked for (no distribution came for "a")
+    assert view.get(0).state is TrialState.COMPLETE and view.best is view.get(0)

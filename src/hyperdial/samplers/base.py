@@ -117,7 +117,9 @@ class Sampler(ABC):
 
     #: False for a sampler that proposes without looking at other trials (random search): a
     #: worker of a parallel study then does not read the other workers' trials between its
-    #: own, only when something asks for them (a pruner, a callback, ``study.trials``).
+    #: own, only when something asks for them (a pruner, a callback, ``study.trials``), and
+    #: the study hands its methods an empty history. Not inherited: a subclass of random
+    #: search reads the history unless it says otherwise itself.
     reads_history: ClassVar[bool] = True
 
     #: True for a sampler with finitely many proposals decided one parameter at a time (brute
@@ -137,6 +139,11 @@ class Sampler(ABC):
     #: The constraints of a completed trial (``<= 0`` feasible), for samplers that take them
     #: as a function (Optuna 4's way); None for the others. See `stored_constraints_func`.
     constraints_func: ConstraintsFunc | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "reads_history" not in cls.__dict__:
+            cls.reads_history = True
 
     def __init__(self, *, seed: int | None = None) -> None:
         self.reseed(seed)

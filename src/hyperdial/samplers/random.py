@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -9,7 +10,7 @@ import numpy as np
 from hyperdial._encode import decode_value
 from hyperdial.history import History
 from hyperdial.samplers.base import Sampler
-from hyperdial.space import SearchSpace
+from hyperdial.space import Distribution, SearchSpace
 
 
 class RandomSampler(Sampler):
@@ -24,3 +25,11 @@ class RandomSampler(Sampler):
         draws = rng.random(len(space)).tolist()
         row = {name: decode_value(d, u) for (name, d), u in zip(space.items(), draws, strict=True)}
         return space.restrict(row) if space.is_conditional else row
+
+    def propose_param(self, history: History, name: str, dist: Distribution,
+                      rng: np.random.Generator, partial: Mapping[str, Any]) -> Any:
+        """`propose` on the parameter's own space: the same draw without building that space,
+        unless a subclass proposes its own way."""
+        if type(self).propose is not RandomSampler.propose:
+            return super().propose_param(history, name, dist, rng, partial)
+        return decode_value(dist, rng.random())

@@ -27,7 +27,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from hyperdial._checks import check_study_name
 from hyperdial.exceptions import DuplicatedStudy, StorageError, StudyNotFound, TrialNotFound
@@ -268,6 +268,15 @@ def _dt(t: float | None) -> datetime | None:
     return None if t is None else datetime.fromtimestamp(t, tz=timezone.utc)
 
 
+class Opening(NamedTuple):
+    """A trial as a worker opening it reads it (`TrialView.opening`)."""
+
+    params: dict[str, Any]
+    system_attrs: dict[str, Any]
+    user_attrs: dict[str, Any]
+    datetime_start: datetime | None
+
+
 class _Builder:
     """Mutable accumulator for one unfinished trial."""
 
@@ -336,6 +345,9 @@ class TrialView:
         self._holes: dict[int, set[int]] = {}
         self._ahead: set[int] = set()  # ids past `last_event_id` that `apply_ahead` took
         self._open: dict[int, _Builder] = {}
+        # Open trials whose record is stale: built when read (`get`, `records`), not at each
+        # event (a worker's own trial in `optimize` is read only at its end).
+        self._dirty: set[int] = set()
         self._chunks: list[tuple[TrialRecord, ...]] = []  # of _CHUNK numbers each
         self._completed_chunks: list[tuple[TrialRecord, ...]] = []  # their COMPLETE records
         self._completed: dict[int, list[TrialRecord]] = {}  # the same, by chunk, as they end
@@ -400,7 +412,8 @@ class TrialView:
 
     def knows(self, number: int) -> bool:
         """Whether the view holds trial ``number`` (not a hole left for a later sync)."""
-        return number < len(self._records) and self._records[number] is not None
+        return number < len(self._records) and (self._records[number] is not None
+                                                or number in self._open)
 
     def apply_own(self, number: int, events: Sequence[Event],
                   distributions: Mapping[str, Distribution] | None = None) -> bool:
@@ -430,11 +443,15 @@ class TrialView:
             self._apply_one(row)
             touched.add(row.number)
         for number in touched:
-            b = self._open.get(number)
-            if b is not None:
-                self._records[number] = b.record()
+            if number in self._open:
+                self._dirty.add(number)
             self._stale_chunks.add(number // _CHUNK)
         self._snapshot = None
+
+    def _build_dirty(self) -> None:
+        for number in self._dirty:
+            self._records[number] = self._open[number].record()
+        self._dirty.clear()
 
     def _apply_one(self, row: EventRow) -> None:
         n, kind = row.number, row.kind
@@ -474,6 +491,7 @@ class TrialView:
             b.system_attrs.pop(PROPOSAL_ATTR, None)  # its params tell the rest now
             record = b.record(end=data["t"], values=data.get("values"))
             del self._open[n]
+            self._dirty.discard(n)
             self._records[n] = record
             if record.state is TrialState.COMPLETE:
                 bisect.insort(self._completed.setdefault(n // _CHUNK, []), record,
@@ -511,6 +529,7 @@ class TrialView:
     @property
     def records(self) -> RecordSequence:
         if self._snapshot is None:
+            self._build_dirty()
             for k in self._stale_chunks:
                 while len(self._chunks) <= k:
                     self._chunks.append(())
@@ -528,8 +547,19 @@ class TrialView:
     def history(self) -> History:
         return History(self.records, self.directions, self._space or EMPTY_SPACE)
 
+    def opening(self, number: int) -> Opening:
+        """What a worker opening trial ``number`` reads: its fixed parameters, attributes and
+        start, copied from its builder while it runs (its record is not built for this)."""
+        b = self._open.get(number)
+        if b is None:
+            record = self.get(number)
+            return Opening(dict(record.params), dict(record.system_attrs),
+                           dict(record.user_attrs), record.datetime_start)
+        return Opening(dict(b.params), dict(b.system_attrs), dict(b.user_attrs), _dt(b.start))
+
     def proposals(self) -> list[TrialRecord]:
         """The running trials that published their proposal (`PROPOSAL_ATTR`)."""
+        self._build_dirty()
         out = []
         for number, b in self._open.items():
             record = self._records[number]
@@ -539,6 +569,9 @@ class TrialView:
         return out
 
     def get(self, number: int) -> TrialRecord:
+        if number in self._dirty:
+            self._records[number] = self._open[number].record()
+            self._dirty.discard(number)
         record = self._records[number] if 0 <= number < len(self._records) else None
         if record is None:
             raise TrialNotFound(f"no trial number {number}")

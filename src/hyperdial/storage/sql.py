@@ -766,8 +766,13 @@ class SQLStorage(Storage):
             return created, _event_rows_read(new)
         first = last - len(rows) + 1
         if first == after + 1 or not catch_up:  # nobody wrote since ``after``, or no matter
-            return created, [EventRow(first + i, row["num"], row["kind"], text=row["data"])
-                             for i, row in enumerate(rows)]
+            read = [EventRow(first + i, row["num"], row["kind"], text=row["data"])
+                    for i, row in enumerate(rows[:-1])]
+            created_row = rows[-1]  # the new trial's (a created one's data needs no decoding)
+            read.append(EventRow(last, created, "create", data) if created_row["kind"] == "create"
+                        else EventRow(last, created, created_row["kind"],
+                                      text=created_row["data"]))
+            return created, read
         return created, self.read(study_id, after)
 
     def copy_part(self, study_id: int,
