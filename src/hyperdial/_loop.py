@@ -51,6 +51,9 @@ class _Budget:
             return True
 
 
+_NO_BEATS = contextlib.nullcontext()  # (a generator's context costs a microsecond a trial)
+
+
 class _Heartbeat:
     """One daemon thread per optimize call: beats for this process's running trials."""
 
@@ -75,12 +78,12 @@ class _Heartbeat:
             except Exception as exc:  # a lost beat must never kill the study
                 _logger.warning("heartbeat failed: %s", exc)
 
-    @contextlib.contextmanager
-    def beating(self, number: int) -> Iterator[None]:
+    def beating(self, number: int) -> contextlib.AbstractContextManager[None]:
         """Beat for ``number`` while the block runs (its first beat came with its start)."""
-        if self._thread is None:
-            yield
-            return
+        return _NO_BEATS if self._thread is None else self._beating(number)
+
+    @contextlib.contextmanager
+    def _beating(self, number: int) -> Iterator[None]:
         with self._lock:
             self._numbers.add(number)
         try:

@@ -24,8 +24,8 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext, suppress
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -334,6 +334,47 @@ class _Checkpointer:
         self._lock, self._wake, self.ran = threading.Lock(), threading.Event(), threading.Event()
 
 
+class _Write:
+    """`SQLStorage._write`: the writers' lock and BEGIN on entry; on exit COMMIT, or after an
+    error ROLLBACK and the error as `SQLStorage._raise_clearly` words it. A class, not a
+    generator's context: a microsecond less on every trial's write."""
+
+    __slots__ = ("_locked", "_session", "_storage")
+
+    def __init__(self, storage: SQLStorage) -> None:
+        self._storage = storage
+
+    def __enter__(self) -> Any:
+        storage = self._storage
+        storage._serial.__enter__()
+        try:
+            self._session, self._locked = storage._live(storage._start_write)
+        except BaseException:
+            storage._serial.__exit__(None, None, None)
+            raise
+        return self._session.cursor
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        storage, session = self._storage, self._session
+        try:
+            if exc is not None:
+                storage._recover(session)
+                storage._raise_clearly(exc)
+                return  # the body's error goes on
+            try:
+                session.driver.commit()
+            except BaseException as failed:
+                storage._recover(session)
+                storage._raise_clearly(failed)
+                raise
+        finally:
+            if self._locked:
+                session.unlock_writers()
+            storage._serial.__exit__(None, None, None)
+        if storage._checkpointer is not None:
+            storage._checkpointer.committed()
+
+
 class SQLStorage(Storage):
     """Storage in a SQLite file, an in-memory SQLite database or a PostgreSQL database.
 
@@ -503,23 +544,9 @@ class SQLStorage(Storage):
                 lambda session: self._run(session.cursor, stmt, params).fetchall())[1]
         return rows
 
-    @contextmanager
-    def _write(self) -> Iterator[Any]:
-        """A write transaction on this thread's connection; yields its cursor."""
-        with self._serial:
-            session, locked = self._live(self._start_write)
-            try:
-                yield session.cursor
-                session.driver.commit()
-            except BaseException as exc:
-                self._recover(session)
-                self._raise_clearly(exc)
-                raise
-            finally:
-                if locked:
-                    session.unlock_writers()
-        if self._checkpointer is not None:
-            self._checkpointer.committed()
+    def _write(self) -> _Write:
+        """A write transaction on this thread's connection; ``with`` gives its cursor."""
+        return _Write(self)
 
     def _start_write(self, session: _Session) -> bool:
         """Take the writers' lock (True if taken) and BEGIN; neither is held if it raises."""
