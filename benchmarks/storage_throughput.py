@@ -6,7 +6,10 @@ hyperdial in memory, SQLite and its journal file (1 and 4 processes), PostgreSQL
 processes runs as many trials as a single-process run: with a quarter each, a run lasts a
 tenth of a second, and its span measures when each process gets a core after the start signal
 more than the storage (1.08x-1.18x one process with 1,000 each, 0.94x with 250, same
-machine and minute). Writes a markdown table with ratios to
+machine and minute). ``numpy.random`` is imported before the clock starts, for both
+libraries: ``import optuna`` loads it, while hyperdial defers it to its first seeded draw
+(to keep ``import hyperdial`` light), which put 8-9 ms of module import, 9 us a trial of a
+1,000-trial run, into hyperdial's timed loop only. Writes a markdown table with ratios to
 ``benchmarks/results/storage-throughput-<date>.md``.
 
     python -m benchmarks.storage_throughput [--trials 1000] [--repeats 3] [--pg-url URL]
@@ -31,6 +34,7 @@ from benchmarks._common import write_result
 
 CELL = r"""
 import json, sys, time
+import numpy.random  # loaded before the clock for both: see the module's docstring
 kind, url, n, name = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 if kind == "hyperdial":
     import hyperdial as hd
@@ -190,7 +194,9 @@ def _write(rounds: list[dict[str, float]], per_k: list[float], n: int, reps: int
         "",
         f"Finished trials per second, zero-cost objective (one `suggest_float`), random sampler, "
         f"{n} trials per run and per process (4 processes: {4 * n} in all), each run in fresh "
-        f"processes; {reps} rounds, each running every "
+        f"processes, with `numpy.random` imported before the clock (Optuna's import loads "
+        f"it; hyperdial's first seeded draw would, inside the timed loop); {reps} rounds, "
+        f"each running every "
         f"storage once in turn (Optuna SQLite, 10-20 s a run: in {slow_reps} more rounds, each "
         f"beside one more hyperdial SQLite run). Rates are medians over rounds; ratios are "
         f"taken within each round, then the median and range over rounds are given, because "
