@@ -749,6 +749,7 @@ def test_a_sampler_that_fails_to_start_a_trial_is_not_the_objective(
     monkeypatch.setattr(hd.samplers.RandomSampler, "infer_space",
                         lambda self, history: history.completed_space)
     monkeypatch.setattr(hd.samplers.RandomSampler, "propose", fails_after_a_trial)
+    monkeypatch.setattr(hd.samplers.RandomSampler, "reads_history", True)  # as it now does
     result = invoke("run", f"{objectives}:quadratic", "--study", "s", "--n-trials", "3",
                     "--sampler", "random", "--catch", "ValueError", url=url)
     assert result.exit_code == 1
