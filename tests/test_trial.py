@@ -10,7 +10,7 @@ import pytest
 
 import hyperdial as hd
 from hyperdial.space import Categorical, Float, Int, SearchSpace
-from hyperdial.trial import FixedTrial, Trial
+from hyperdial.trial import FixedTrial, Trial, TrialState
 
 
 def objective(t: hd.Trial) -> float:
@@ -261,3 +261,14 @@ def test_optunas_numbers_for_states_and_directions() -> None:
 def test_telling_an_unknown_trial_is_a_value_error_as_in_optuna() -> None:
     with pytest.raises(ValueError, match="no trial number 7"):
         hd.create_study().tell(7, 1.0)
+
+
+def test_state_of_reads_stored_names_as_the_enum_does() -> None:
+    from hyperdial.trial import state_of
+
+    for state in TrialState:
+        assert state_of(state.value) is state is TrialState(state.value)
+    assert state_of(1) is TrialState.COMPLETE  # Optuna's numbers, through the enum
+    for bad in ("complete", "", None, 7):
+        with pytest.raises(ValueError):
+            state_of(bad)

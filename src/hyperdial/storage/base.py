@@ -33,7 +33,7 @@ from hyperdial._checks import check_study_name
 from hyperdial.exceptions import DuplicatedStudy, StorageError, StudyNotFound, TrialNotFound
 from hyperdial.history import History, RecordSequence, StudyDirection, held_alike
 from hyperdial.space import EMPTY_SPACE, Distribution, SearchSpace, distribution_from_dict
-from hyperdial.trial import PROPOSAL_ATTR, ReadOnlyDict, TrialRecord, TrialState
+from hyperdial.trial import PROPOSAL_ATTR, ReadOnlyDict, TrialRecord, TrialState, state_of
 
 Event = tuple[str, dict[str, Any]]
 _scan_json = json.JSONDecoder().raw_decode
@@ -280,19 +280,25 @@ class Opening(NamedTuple):
 class _Builder:
     """Mutable accumulator for one unfinished trial."""
 
-    __slots__ = ("dists", "intermediate", "number", "params", "start", "state", "system_attrs",
-                 "user_attrs")
+    __slots__ = ("_started", "dists", "intermediate", "number", "params", "start", "state",
+                 "system_attrs", "user_attrs")
 
     def __init__(self, number: int, data: dict[str, Any]) -> None:
         self.number = number
-        self.state = TrialState(data.get("state", "RUNNING"))
+        self.state = state_of(data.get("state", "RUNNING"))
         self.start: float | None = data["t"] if self.state is TrialState.RUNNING else None
+        self._started: datetime | None = None  # `start` as a datetime, once asked for
         self.params: dict[str, Any] = dict(data.get("params", {}))
         self.dists: dict[str, Distribution] = {
             k: distribution_from_dict(v) for k, v in data.get("dists", {}).items()}
         self.intermediate: dict[int, Any] = {}
         self.user_attrs: dict[str, Any] = dict(data.get("user_attrs", {}))
         self.system_attrs: dict[str, Any] = dict(data.get("system_attrs", {}))
+
+    def datetime_start(self) -> datetime | None:
+        if self._started is None and self.start is not None:
+            self._started = _dt(self.start)
+        return self._started
 
     def record(self, end: float | None = None, values: Sequence[float] | None = None
                ) -> TrialRecord:
@@ -309,7 +315,7 @@ class _Builder:
             values=None if values is None else tuple(values),
             intermediate_values=ReadOnlyDict(self.intermediate),
             user_attrs=ReadOnlyDict(self.user_attrs),
-            system_attrs=ReadOnlyDict(self.system_attrs), datetime_start=_dt(self.start),
+            system_attrs=ReadOnlyDict(self.system_attrs), datetime_start=self.datetime_start(),
             datetime_complete=_dt(end))
 
 
@@ -456,12 +462,12 @@ class TrialView:
     def _apply_one(self, row: EventRow) -> None:
         n, kind = row.number, row.kind
         if kind == "create":
-            while len(self._records) <= n:
-                self._holes.setdefault(len(self._records) // _CHUNK, set()).add(
-                    len(self._records))
-                self._records.append(None)
-            holes = self._holes.get(n // _CHUNK)
-            if holes is not None:
+            known = len(self._records)
+            if n >= known:  # the next number, or past numbers still unseen (holes)
+                for hole in range(known, n):
+                    self._holes.setdefault(hole // _CHUNK, set()).add(hole)
+                self._records.extend([None] * (n + 1 - known))
+            elif (holes := self._holes.get(n // _CHUNK)) is not None:
                 holes.discard(n)
                 if not holes:
                     del self._holes[n // _CHUNK]
@@ -481,9 +487,9 @@ class TrialView:
             b.user_attrs.update(data.get("user", {}))
             b.system_attrs.update(data.get("system", {}))
         elif kind == "start":
-            b.state, b.start = TrialState.RUNNING, data["t"]
+            b.state, b.start, b._started = TrialState.RUNNING, data["t"], None
         elif kind == "finish":
-            b.state = TrialState(data["state"])
+            b.state = state_of(data["state"])
             if data.get("reason") is not None:
                 b.system_attrs["fail_reason"] = data["reason"]
             if data.get("traceback") is not None:
@@ -555,7 +561,8 @@ class TrialView:
             record = self.get(number)
             return Opening(dict(record.params), dict(record.system_attrs),
                            dict(record.user_attrs), record.datetime_start)
-        return Opening(dict(b.params), dict(b.system_attrs), dict(b.user_attrs), _dt(b.start))
+        return Opening(dict(b.params), dict(b.system_attrs), dict(b.user_attrs),
+                       b.datetime_start())
 
     def proposals(self) -> list[TrialRecord]:
         """The running trials that published their proposal (`PROPOSAL_ATTR`)."""

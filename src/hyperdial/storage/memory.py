@@ -13,7 +13,7 @@ from typing import Any
 from hyperdial.exceptions import DuplicatedStudy, StudyNotFound, TrialFinishedError, TrialNotFound
 from hyperdial.history import StudyDirection
 from hyperdial.storage.base import Event, EventRow, Storage, StudyInfo, encode_json, now
-from hyperdial.trial import TrialState
+from hyperdial.trial import TrialState, state_of
 
 
 @dataclass
@@ -127,7 +127,7 @@ class InMemoryStorage(Storage):
                     s.heartbeats[number] = t
                 return number
         data = {"t": self._now(), "state": "RUNNING", **data}
-        state = TrialState(data["state"])  # validate before anything is written
+        state = state_of(data["state"])  # validate before anything is written
         if key is not None:
             if key in s.keys:
                 return None
@@ -152,10 +152,10 @@ class InMemoryStorage(Storage):
             raise TrialFinishedError(f"trial {number} is already {s.states[number].value}")
         for kind, data in events:  # validate the whole batch before writing any of it
             if kind == "finish":
-                TrialState(data["state"])
+                state_of(data["state"])
         for kind, data in events:
             if kind == "finish":
-                s.states[number] = TrialState(data["state"])
+                s.states[number] = state_of(data["state"])
                 s.heartbeats.pop(number, None)
             elif kind == "start":
                 s.states[number] = TrialState.RUNNING

@@ -88,7 +88,7 @@ from hyperdial.storage.base import (
     now,
     study_not_found,
 )
-from hyperdial.trial import TrialState
+from hyperdial.trial import TrialState, state_of
 
 _logger = logging.getLogger("hyperdial")
 _T = TypeVar("_T")
@@ -823,7 +823,7 @@ class SQLStorage(Storage):
                 rows: list[dict[str, Any]]) -> int | None:
         """`create_trial` inside a write transaction. Its event is appended to ``rows``
         (events of another trial, or none), which are inserted in one statement."""
-        t, state = data["t"], TrialState(data["state"]).value
+        t, state = data["t"], state_of(data["state"]).value
         if claim_waiting and self._sqlite:  # BEGIN IMMEDIATE has locked: one read for both
             row = self._run(cursor, _NEXT_AND_WAITING, {"sid": study_id}).fetchone()
             if row is None:
@@ -865,7 +865,7 @@ class SQLStorage(Storage):
         finishes = False
         for kind, data in events:
             if kind == "finish":
-                new_state, finishes = TrialState(data["state"]).value, True
+                new_state, finishes = state_of(data["state"]).value, True
             elif kind == "start":
                 new_state = TrialState.RUNNING.value
         this = {"sid": study_id, "num": number}
@@ -880,7 +880,7 @@ class SQLStorage(Storage):
                 if self._run(cursor, _STUDY_EXISTS, {"sid": study_id}).fetchone() is None:
                     raise StudyNotFound(f"no study with id {study_id}")
                 raise TrialNotFound(f"no trial number {number}")
-            if TrialState(row[0]).is_finished():
+            if state_of(row[0]).is_finished():
                 raise TrialFinishedError(f"trial {number} is already {row[0]}")
 
     def read(self, study_id: int, after: int = 0, *, limit: int | None = None
