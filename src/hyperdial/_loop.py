@@ -10,7 +10,7 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -51,7 +51,7 @@ class _Budget:
             return True
 
 
-_NO_BEATS = contextlib.nullcontext()  # (a generator's context costs a microsecond a trial)
+_NO_BEATS = contextlib.nullcontext()
 
 
 class _Heartbeat:
@@ -80,22 +80,30 @@ class _Heartbeat:
 
     def beating(self, number: int) -> contextlib.AbstractContextManager[None]:
         """Beat for ``number`` while the block runs (its first beat came with its start)."""
-        return _NO_BEATS if self._thread is None else self._beating(number)
-
-    @contextlib.contextmanager
-    def _beating(self, number: int) -> Iterator[None]:
-        with self._lock:
-            self._numbers.add(number)
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._numbers.discard(number)
+        return _NO_BEATS if self._thread is None else _Beating(self, number)
 
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+
+
+class _Beating:
+    """`_Heartbeat.beating`'s block (a class: a generator's context costs a microsecond more
+    a trial)."""
+
+    __slots__ = ("_heart", "_number")
+
+    def __init__(self, heart: _Heartbeat, number: int) -> None:
+        self._heart, self._number = heart, number
+
+    def __enter__(self) -> None:
+        with self._heart._lock:
+            self._heart._numbers.add(self._number)
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._heart._lock:
+            self._heart._numbers.discard(self._number)
 
 
 class _CtrlC:
