@@ -651,7 +651,7 @@ class Study:
                 value = self.sampler.propose_param(history, name, dist, rng, trial.params)
                 self._proposed[trial.number] = (name, value, dist)
                 return value
-            asked = self._history_at_ask.get(trial.number)  # (an empty History is falsy)
+            asked = self._history_at_ask.get(trial.number)
             history = self._sampler_history(trial.number) if asked is None else asked
         return self.sampler.propose_param(history, name, dist, rng, trial.params)
 

@@ -149,3 +149,23 @@ def test_random_search_draws_one_parameter_as_it_draws_its_space() -> None:
             alone = sampler.propose_param(None, "p", dist, sampler.rng(number, "p"), {})  # type: ignore[arg-type]
             spaced = sampler.propose(None, single_space("p", dist), sampler.rng(number, "p"))  # type: ignore[arg-type]
             assert alone == spaced["p"]
+
+
+def test_random_search_keeps_to_a_propose_patched_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test double replacing `propose` on the class or on one sampler is what proposes."""
+    calls: list[str] = []
+
+    def spy(self: Any, history: Any, space: Any, rng: Any) -> dict[str, Any]:
+        calls.append("class")
+        return {name: 0.25 for name in space}
+
+    monkeypatch.setattr(hd.samplers.RandomSampler, "propose", spy)
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=2)
+    assert calls == ["class", "class"] and study.best_params == {"x": 0.25}
+    monkeypatch.undo()
+    sampler = hd.samplers.RandomSampler(seed=0)
+    sampler.propose = lambda history, space, rng: {name: 0.5 for name in space}  # type: ignore[method-assign]
+    study = hd.create_study(sampler=sampler)
+    study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=2)
+    assert [t.params["x"] for t in study.trials] == [0.5, 0.5]

@@ -30,6 +30,9 @@ class RandomSampler(Sampler):
                       rng: np.random.Generator, partial: Mapping[str, Any]) -> Any:
         """`propose` on the parameter's own space: the same draw without building that space,
         unless a subclass proposes its own way."""
-        if type(self).propose is not RandomSampler.propose:
-            return super().propose_param(history, name, dist, rng, partial)
+        if getattr(self.propose, "__func__", None) is not _PROPOSE:  # a subclass's, or one
+            return super().propose_param(history, name, dist, rng, partial)  # patched in
         return decode_value(dist, rng.random())
+
+
+_PROPOSE = RandomSampler.propose

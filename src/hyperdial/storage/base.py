@@ -336,7 +336,9 @@ class TrialView:
     """Materialises a study's event log into `TrialRecord`s, fetching only new events.
 
     Finished trials are immutable, so their records are built once and cached; a sync costs
-    one storage query however many trials exist.
+    one storage query however many trials exist. A running trial's record is built when read,
+    so reads (`get`, `records`, `proposals`) change the view too: like its writes, they must
+    not run in two threads at once (a study holds its lock around both).
     """
 
     def __init__(self, storage: Storage, study_id: int,
