@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import hyperdial as hd
 from hyperdial.samplers import (
@@ -169,3 +171,26 @@ def test_random_search_keeps_to_a_propose_patched_in(monkeypatch: pytest.MonkeyP
     study = hd.create_study(sampler=sampler)
     study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=2)
     assert [t.params["x"] for t in study.trials] == [0.5, 0.5]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 2**64), min_size=1, max_size=3),
+       st.sampled_from([(1, np.uint32), (4, np.uint64), (8, np.uint32), (16, np.uint32),
+                        (17, np.uint32), (9, np.uint64), (624, np.uint32)]))
+def test_a_trials_seed_words_are_its_keys_hash_stream(key: list[int],
+                                                      request: tuple[int, Any]) -> None:
+    """Block i of the stream hashes the key salted with i, whatever size a generator asks
+    for: so a seeded study's draws do not depend on which numpy generator reads them."""
+    import hashlib
+
+    from hyperdial.samplers.base import _generator, _KeySeed
+
+    _generator([0])  # (loads hashlib there)
+    n_words, dtype = request
+    size = n_words * np.dtype(dtype).itemsize
+    stream = b"".join(hashlib.blake2b(repr(key).encode(), digest_size=64,
+                                      salt=i.to_bytes(16, "little")).digest()
+                      for i in range(-(-size // 64)))
+    words = _KeySeed(key).generate_state(n_words, dtype)
+    assert words.dtype == np.dtype(dtype) and words.flags.writeable
+    assert words.tobytes() == stream[:size]

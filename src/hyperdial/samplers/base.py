@@ -76,13 +76,20 @@ class _KeySeed:
         self.entropy = entropy  # read back by `Sampler.trial_number`
 
     def generate_state(self, n_words: int, dtype: Any = np.uint32) -> np.ndarray:
+        """``n_words`` words of the hash stream: block ``i`` (64 bytes) hashes the key salted
+        with ``i``. Every generator numpy seeds here wants one block (PCG64: 32 bytes)."""
         dtype = np.dtype(dtype)
         key = repr(self.entropy).encode()
         size = n_words * dtype.itemsize
-        blocks = [_blake2b(key, digest_size=64, salt=i.to_bytes(16, "little")).digest()
-                  for i in range(-(-size // 64))]
-        state: np.ndarray = np.frombuffer(b"".join(blocks)[:size], dtype=dtype).copy()
+        raw = _blake2b(key, digest_size=64, salt=_SALTS[0]).digest()
+        if size > 64:
+            raw += b"".join(_blake2b(key, digest_size=64, salt=i.to_bytes(16, "little")).digest()
+                            for i in range(1, -(-size // 64)))
+        state: np.ndarray = np.frombuffer(raw, dtype=dtype, count=n_words).copy()
         return state
+
+
+_SALTS = (bytes(16),)  # block 0's salt
 
 
 _blake2b: Any = None  # hashlib.blake2b, once `_generator` has run
