@@ -631,7 +631,8 @@ def export(study: str, fmt: str, output: Any, url: str) -> None:
 @click.option("--yes", "-y", is_flag=True, help="Delete without asking.")
 @storage_option
 def delete(study: str, yes: bool, url: str) -> None:
-    """Delete STUDY and all its trials."""
+    """Delete STUDY and all its trials, and the checkpoints population-based training kept
+    for it beside the database."""
     storage = open_storage(url)
     info = storage.get_study(study)
     if not yes:
@@ -645,6 +646,14 @@ def delete(study: str, yes: bool, url: str) -> None:
                                        "without asking") from None
         if not ok:
             raise click.ClickException(f"study {study!r} was not deleted")
+    from hyperdial.schedulers._run import holds_checkpoints
+
+    if holds_checkpoints(url, info.id, study):  # population-based training kept checkpoints
+        from hyperdial.schedulers import delete_study as delete_with_checkpoints
+
+        delete_with_checkpoints(study_name=study, storage=storage)
+        click.echo(f"deleted study {study!r} and its checkpoints")
+        return
     storage.delete_study(study)
     click.echo(f"deleted study {study!r}")
 

@@ -564,3 +564,30 @@ def test_ctrl_c_on_the_simulated_executor_stops_at_once_and_fails_the_running_se
         "KeyboardInterrupt", "interrupted", "interrupted"]
     pbt.optimize(study, Counter, SPACE, n_steps=24, executor=SimulatedExecutor(3))
     assert all(s.end == 24 for s, _ in latest(study.history()).values())
+
+
+def test_the_cli_deletes_a_pbt_studys_checkpoints_and_only_its_own(tmp_path: Path) -> None:
+    """``hyperdial delete`` sees the study's folder beside the SQLite file (reading no trial)
+    and deletes its checkpoints with it; a copy's deletion touches the original's none."""
+    from click.testing import CliRunner
+
+    from hyperdial import _cli_app
+
+    url = f"sqlite:///{tmp_path / 'pbt.db'}"
+    root = tmp_path / "pbt.db.artifacts"
+    a = hd.create_study(storage=url, study_name="a", direction="maximize")
+    hd.create_study(storage=url, study_name="b", direction="maximize")
+    _train(a, 6)
+    kept = _listing(_folder(root, a))
+    hd.copy_study(from_study_name="a", from_storage=url, to_storage=url, to_study_name="a-copy")
+
+    def delete(name: str) -> str:
+        result = CliRunner().invoke(_cli_app.app, ["delete", name, "--yes", "--storage", url])
+        assert result.exit_code == 0, result.output
+        return result.output.strip()
+
+    assert delete("b") == "deleted study 'b'"  # never trained: nothing beside the file
+    assert delete("a-copy") == "deleted study 'a-copy'"
+    assert _listing(_folder(root, a)) == kept
+    assert delete("a") == "deleted study 'a' and its checkpoints"
+    assert hd.get_all_study_names(url) == [] and not _folder(root, a).exists()

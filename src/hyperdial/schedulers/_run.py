@@ -90,7 +90,20 @@ def study_owner(study: Study) -> dict[str, Any]:
 
 def _artifacts_root(study: Study) -> Path | None:
     """``<db>.artifacts/`` beside the study's SQLite file, else None."""
-    url = getattr(study.storage, "url", None)
+    return artifacts_root(getattr(study.storage, "url", None))
+
+
+def holds_checkpoints(url: str, study_id: int, study_name: str) -> bool:
+    """Whether a folder hyperdial chose for the study's checkpoints is there, beside its
+    SQLite file (``study-<id>``, or the by-name folder of older versions): a look that reads
+    no trial, before deleting a study. Whose checkpoints they are is for `own_store`."""
+    root = artifacts_root(url)
+    return root is not None and any(
+        (root / folder).is_dir() for folder in (f"study-{study_id}", study_folder(study_name)))
+
+
+def artifacts_root(url: str | None) -> Path | None:
+    """``<db>.artifacts/`` beside the SQLite file of the storage ``url``, else None."""
     if isinstance(url, str) and url.startswith("sqlite"):
         from sqlalchemy.engine import make_url
 

@@ -329,8 +329,9 @@ def delete_checkpoints(study: Study, artifact_store: ArtifactStore | None = None
 def delete_study(*, study_name: str, storage: str | Storage,
                  artifact_store: ArtifactStore | None = None) -> None:
     """`hyperdial.delete_study` for a PBT study: delete it and its checkpoints (see
-    `delete_checkpoints`), which ``hyperdial.delete_study`` and ``hyperdial delete`` leave
-    on disk, as they know nothing of artifact stores."""
+    `delete_checkpoints`), which ``hyperdial.delete_study`` leaves on disk, as it knows
+    nothing of artifact stores (``hyperdial delete`` calls this for a study whose folder
+    beside its SQLite file it sees)."""
     from hyperdial.schedulers._run import clear_checkpoints, own_store
     from hyperdial.study import delete_study as delete_trials
     from hyperdial.study import load_study
