@@ -1656,3 +1656,25 @@ def test_a_second_ctrl_c_as_optimize_ends_leaves_pythons_handler(
     with pytest.raises(KeyboardInterrupt):
         hd.create_study().optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_pruner_sees_the_trials_curve_read_only_with_its_highest_step() -> None:
+    """The record a pruner decides on holds the live curve (reports out of order included)
+    and its highest step, and refuses changes."""
+    seen: list[tuple[int | None, dict[int, float]]] = []
+
+    class Watching(hd.pruners.NopPruner):
+        def decide(self, history: Any, trial: Any) -> Any:
+            seen.append((trial.last_step, dict(trial.intermediate_values)))
+            with pytest.raises(TypeError):
+                trial.intermediate_values[99] = 0.0
+            return super().decide(history, trial)
+
+    study = hd.create_study(pruner=Watching())
+    trial = study.ask()
+    for step, value in ((5, 0.5), (2, 0.2), (7, 0.7)):
+        trial.report(value, step)
+        trial.should_prune()
+    assert seen == [(5, {5: 0.5}), (5, {5: 0.5, 2: 0.2}), (7, {5: 0.5, 2: 0.2, 7: 0.7})]
+    study.tell(trial, 1.0)
+    assert study.trials[0].last_step == 7

@@ -17,6 +17,7 @@ from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Se
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from numbers import Real
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from hyperdial._checks import check_study_name
@@ -712,11 +713,15 @@ class Study:
     def _should_prune(self, trial: Trial) -> bool:
         if trial.ended_elsewhere:
             return True
+        # The curve as a read-only view, not a copy, and its last step as the trial keeps it:
+        # copying it and finding its highest step cost O(steps) a report, O(steps²) a trial
+        # (a pruner decides at once; one that keeps records gets them from the history).
         snapshot = TrialRecord(
             number=trial.number, state=TrialState.RUNNING, params=dict(trial.params),
             distributions=dict(trial.distributions),
-            intermediate_values=dict(trial.intermediate_values),
+            intermediate_values=MappingProxyType(trial.intermediate_values),
             user_attrs=dict(trial.user_attrs), datetime_start=trial.datetime_start)
+        snapshot.__dict__["last_step"] = trial.last_step  # (the cached property's value)
         # Most reports decide nothing that other trials could change (no rung reached, a
         # warm-up step): those skip reading the storage.
         history = self.history() if self.pruner.needs_history(snapshot) else self._no_trials

@@ -8,6 +8,7 @@ write, so a ``suggest_*`` costs no storage round trip.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import math
 import warnings
@@ -156,8 +157,9 @@ class TrialRecord(_Suggests):
             return None
         return self.datetime_complete - self.datetime_start
 
-    @property
+    @functools.cached_property
     def last_step(self) -> int | None:
+        """The highest step reported (computed once: a record does not change)."""
         return max(self.intermediate_values) if self.intermediate_values else None
 
     @property
@@ -379,6 +381,7 @@ class Trial(_Suggests):
         self.distributions: dict[str, Distribution] = {}
         self.user_attrs: dict[str, Any] = {}
         self.intermediate_values: dict[int, float | tuple[float, ...]] = {}
+        self.last_step: int | None = None  # the highest step reported
         self.unflushed_params: dict[str, Any] = {}  # written with the next report or the end
         self.unflushed_attrs: dict[str, Any] = {}
         self.constraints: dict[str, float] = {}
@@ -453,6 +456,8 @@ class Trial(_Suggests):
                           stacklevel=2)
             return
         self.intermediate_values[step] = v
+        if self.last_step is None or step > self.last_step:
+            self.last_step = step
         self._driver._record_report(self, step, v)
 
     def __copy__(self) -> Trial:
