@@ -456,3 +456,38 @@ def test_a_pruner_used_again_resolves_auto_from_the_new_studys_trials() -> None:
     run(first, 1, 1.0)
     fresh = second_study(SuccessiveHalvingPruner(min_resource="auto", reduction_factor=2))
     assert second_study(shared) == fresh == "pruned at step 2"
+
+
+def test_a_rung_value_is_what_the_rung_ranks_and_is_kept_for_finished_trials() -> None:
+    """`value_at_rung` (one lookup a trial at a decision) agrees with `entered` and with
+    `rung_losses`, for completed, pruned (past several rungs at once) and running trials."""
+    from hyperdial.pruners.halving import _NOT_ENTERED
+
+    rng = np.random.default_rng(1)
+    pruner = SuccessiveHalvingPruner(1, 3, 0)
+    study = hd.create_study(pruner=pruner)
+
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", 0.0, 1.0)
+        steps = sorted(rng.choice(np.arange(1, 28), size=6, replace=False).tolist())
+        for step in steps:
+            trial.report(lc(x, step), step)
+            if trial.should_prune():
+                raise hd.TrialPruned()
+        return lc(x, steps[-1])
+
+    study.optimize(objective, n_trials=40)
+    running = study.ask()
+    running.report(0.5, 4)
+    history = study.history()
+    rungs = np.array([1, 3, 9, 27])
+    curves = pruner._curves
+    for record in history.trials:
+        for r in rungs.tolist():
+            value = curves.value_at_rung(record, r, rungs)
+            assert curves.value_at_rung(record, r, rungs) is value  # kept (or recomputed alike)
+            if curves.entered(record, r, rungs):
+                assert [value] == pruner.rung_losses(history, [record], r)[:, 0].tolist()
+            else:
+                assert value is _NOT_ENTERED
+    assert sum(t.state is hd.TrialState.PRUNED for t in history.trials) > 10

@@ -46,6 +46,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from functools import partial
+from typing import TypeVar
 
 import numpy as np
 
@@ -218,14 +219,17 @@ def _loss_rows(history: History, values: Sequence[float | tuple[float, ...]]) ->
     return out
 
 
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 _NEVER = datetime.max.replace(tzinfo=timezone.utc)  # sorts a missing end time last
+_NOT_ENTERED = object()  # `_Curves.value_at_rung` of a trial that did not reach the rung
 
 
 def _finish_order(trial: TrialRecord) -> tuple[datetime, int]:
     return trial.datetime_complete or _NEVER, trial.number
 
 
-def _forget(table: dict[int, tuple[weakref.ref[TrialRecord], tuple[int, ...]]], key: int,
+def _forget(table: dict[_K, tuple[weakref.ref[TrialRecord], _V]], key: _K,
             ref: weakref.ref[TrialRecord]) -> None:
     """Drop a dead record's entry (unless the key holds another record's by now)."""
     if (held := table.get(key)) is not None and held[0] is ref:
@@ -246,6 +250,8 @@ class _Curves:
     def __init__(self) -> None:
         self._steps: dict[int, tuple[weakref.ref[TrialRecord], tuple[int, ...]]] = {}
         self._first: tuple[tuple[TrialRecord, ...], TrialRecord | None] = ((), None)
+        # A finished record's value at each rung it was judged against, or _NOT_ENTERED.
+        self._at_rung: dict[tuple[int, int], tuple[weakref.ref[TrialRecord], object]] = {}
 
     def __reduce__(self) -> tuple[type[_Curves], tuple[()]]:
         return type(self), ()
@@ -285,6 +291,23 @@ class _Curves:
         first = min(candidates, key=_finish_order, default=None)
         self._first = (done, first)
         return None if first is None else self.steps(first)[-1]
+
+    def value_at_rung(self, trial: TrialRecord, resource: int, rungs: np.ndarray) -> object:
+        """``trial``'s report at the rung at ``resource`` (its first at or past it) if it
+        `entered` that rung, else `_NOT_ENTERED`; kept for finished records, so that a rung
+        decision costs one lookup per other trial."""
+        key = (id(trial), resource)
+        held = self._at_rung.get(key)
+        if held is not None and held[0]() is trial:
+            return held[1]
+        value: object = _NOT_ENTERED
+        if trial.state is not TrialState.WAITING and self.entered(trial, resource, rungs):
+            steps = self.steps(trial)
+            value = trial.intermediate_values[steps[bisect_left(steps, resource)]]
+        if trial.state.is_finished():
+            self._at_rung[key] = (weakref.ref(trial, partial(_forget, self._at_rung, key)),
+                                  value)
+        return value
 
     def entered(self, trial: TrialRecord, resource: int, rungs: np.ndarray) -> bool:
         """Whether ``trial`` entered the rung at ``resource``: it reported there or later, and,
@@ -422,13 +445,19 @@ class SuccessiveHalvingPruner(Pruner):
             return Decision.PRUNE  # a diverged trial never goes on (Optuna's rule too)
         others = self._others(history, trial)
         for r in judged:
-            entries = [t for t in others if t.state is not TrialState.WAITING
-                       and self._curves.entered(t, r, rungs)]
-            entries.append(trial)
-            if len(entries) <= self.bootstrap_count:
+            if self.rank_by == "value":  # one cached lookup per other trial
+                at_rung = [self._curves.value_at_rung(t, r, rungs) for t in others]
+                values = [v for v in at_rung if v is not _NOT_ENTERED]
+                values.append(self._curves.value_at_rung(trial, r, rungs))
+                loss = _loss_rows(history, values)  # type: ignore[arg-type]
+            else:
+                entries = [t for t in others if t.state is not TrialState.WAITING
+                           and self._curves.entered(t, r, rungs)]
+                entries.append(trial)
+                loss = self.rung_losses(history, entries, r)
+            if len(loss) <= self.bootstrap_count:
                 return Decision.PRUNE  # the rung's first entrants only set its bar
-            if not is_promoted(self.rung_losses(history, entries, r), len(entries) - 1,
-                               len(entries) // self.reduction_factor):
+            if not is_promoted(loss, len(loss) - 1, len(loss) // self.reduction_factor):
                 return Decision.PRUNE
         return Decision.CONTINUE
 
