@@ -81,7 +81,7 @@ class _KeySeed:
         dtype = np.dtype(dtype)
         key = repr(self.entropy).encode()
         size = n_words * dtype.itemsize
-        raw = _blake2b(key, digest_size=64, salt=_SALTS[0]).digest()
+        raw = _blake2b(key, digest_size=64, salt=_FIRST_SALT).digest()
         if size > 64:
             raw += b"".join(_blake2b(key, digest_size=64, salt=i.to_bytes(16, "little")).digest()
                             for i in range(1, -(-size // 64)))
@@ -89,7 +89,7 @@ class _KeySeed:
         return state
 
 
-_SALTS = (bytes(16),)  # block 0's salt
+_FIRST_SALT = (0).to_bytes(16, "little")  # block 0's
 
 
 _blake2b: Any = None  # hashlib.blake2b, once `_generator` has run
@@ -125,8 +125,8 @@ class Sampler(ABC):
     #: False for a sampler that proposes without looking at other trials (random search): a
     #: worker of a parallel study then does not read the other workers' trials between its
     #: own, only when something asks for them (a pruner, a callback, ``study.trials``), and
-    #: the study hands its methods an empty history. Not inherited: a subclass of random
-    #: search reads the history unless it says otherwise itself.
+    #: the study hands its methods an empty history. Not inherited: a subclass reads the
+    #: history unless its own class body says otherwise.
     reads_history: ClassVar[bool] = True
 
     #: True for a sampler with finitely many proposals decided one parameter at a time (brute
