@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Sequence
@@ -14,6 +15,11 @@ from hyperdial.space import Float, distribution_from_dict
 from hyperdial.trial import TrialRecord, TrialState
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+#: The environment for a benchmark's fresh interpreters, with bytecode writing on: where the
+#: shell sets ``PYTHONDONTWRITEBYTECODE`` (this machine's does), hyperdial's editable source
+#: was compiled at every import, Optuna's pip-installed bytecode not.
+BYTECODE_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def write_result(stem: str, lines: list[str]) -> Path:

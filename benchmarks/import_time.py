@@ -22,17 +22,14 @@ import subprocess
 import sys
 import time
 
-from benchmarks._common import write_result
+from benchmarks._common import BYTECODE_ENV, write_result
 
 HEAVY = ("pandas", "sklearn", "plotly", "torch", "matplotlib", "scipy", "sqlalchemy")
 
 
-_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-
 def _seconds(code: str) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, env=_ENV)
+    subprocess.run([sys.executable, "-c", code], check=True, env=BYTECODE_ENV)
     return time.perf_counter() - start
 
 
@@ -41,7 +38,7 @@ def _loaded(module: str) -> list[str]:
         f"import sys, json, {module}; print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env=_ENV)
+                         check=True, env=BYTECODE_ENV)
     loaded: list[str] = json.loads(out.stdout)
     return loaded
 

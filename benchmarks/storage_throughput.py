@@ -9,7 +9,9 @@ more than the storage (1.08x-1.18x one process with 1,000 each, 0.94x with 250, 
 machine and minute). ``numpy.random`` is imported before the clock starts, for both
 libraries: ``import optuna`` loads it, while hyperdial defers it to its first seeded draw
 (to keep ``import hyperdial`` light), which put 8-9 ms of module import, 9 us a trial of a
-1,000-trial run, into hyperdial's timed loop only. Writes a markdown table with ratios to
+1,000-trial run, into hyperdial's timed loop only. Cells run with bytecode writing on
+(``benchmarks._common.BYTECODE_ENV``): a module hyperdial imports on first use (its loop)
+was otherwise compiled from source in every timed run. Writes a markdown table with ratios to
 ``benchmarks/results/storage-throughput-<date>.md``.
 
     python -m benchmarks.storage_throughput [--trials 1000] [--repeats 3] [--pg-url URL]
@@ -30,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import write_result
+from benchmarks._common import BYTECODE_ENV, write_result
 
 CELL = r"""
 import json, sys, time
@@ -78,6 +80,7 @@ def _cell(kind: str, url: str, n: int, name: str = "bench") -> dict[str, float]:
         text=True,
         check=True,
         timeout=1800,
+        env=BYTECODE_ENV,
     )
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
@@ -100,6 +103,7 @@ def _parallel(url: str, n_total: int, workers: int) -> float:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            env=BYTECODE_ENV,
         )
         for _ in range(workers)
     ]
