@@ -225,3 +225,15 @@ def test_linear_percentile_is_numpys(values: list[float], percentile: float) -> 
         ours, numpys = linear_percentile(array.copy(), percentile), np.percentile(array, percentile)
     # the same number (NaN for inf - inf); a zero's sign may differ (numpy's own does with n)
     assert ours == numpys or (math.isnan(ours) and math.isnan(numpys)), (ours, numpys)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sets(st.integers(0, 80), max_size=15), st.integers(0, 30), st.integers(1, 20))
+def test_a_check_step_from_a_curves_keys_and_last_step_is_the_plain_rule(
+        steps: set[int], n_warmup_steps: int, interval_steps: int) -> None:
+    """The O(1) form the pruners call (a dict's keys and the trial's last step) agrees with
+    the rule on a plain list of steps."""
+    curve = dict.fromkeys(steps, 0.0)
+    assert is_check_step(curve.keys(), n_warmup_steps, interval_steps,
+                         max(steps) if steps else None) is is_check_step(
+        sorted(steps), n_warmup_steps, interval_steps)

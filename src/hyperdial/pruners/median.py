@@ -31,17 +31,21 @@ from hyperdial.pruners.base import Decision, Pruner
 from hyperdial.trial import TrialRecord, TrialState
 
 
-def is_check_step(steps: Collection[int], n_warmup_steps: int, interval_steps: int) -> bool:
-    """Whether the latest of ``steps`` is the first report at or after a pruning check."""
+def is_check_step(steps: Collection[int], n_warmup_steps: int, interval_steps: int,
+                  last: int | None = None) -> bool:
+    """Whether the latest of ``steps`` (``last``, when the caller knows it) is the first report
+    at or after a pruning check: no report lies between the check and it. The steps between
+    are probed when there are fewer of them than reports (one probe a report at every step
+    of a dict's keys), so a report costs O(1) there, not O(steps)."""
     if not steps:
         return False
-    at = np.fromiter(steps, dtype=np.int64, count=len(steps))
-    step = int(at.max())
+    step = max(steps) if last is None else last
     if step < n_warmup_steps:
         return False
     check = (step - n_warmup_steps) // interval_steps * interval_steps + n_warmup_steps
-    earlier = at[at < step]
-    return earlier.size == 0 or int(earlier.max()) < check
+    if step - check < len(steps):
+        return not any(s in steps for s in range(check, step))
+    return not any(check <= s < step for s in steps)
 
 
 def linear_percentile(values: np.ndarray, percentile: float) -> float:
@@ -118,10 +122,12 @@ class PercentilePruner(Pruner):
             raise RuntimeError(f"{type(self).__name__} prunes single-objective studies only")
         n_complete = len(history.completed)
         if n_complete == 0 or n_complete < self.n_startup_trials or not is_check_step(
-                trial.intermediate_values.keys(), self.n_warmup_steps, self.interval_steps):
+                trial.intermediate_values.keys(), self.n_warmup_steps, self.interval_steps,
+                trial.last_step):
             return Decision.CONTINUE
         curve = trial.intermediate_values
-        last = max(curve)
+        last = trial.last_step
+        assert last is not None  # (a check step was reported)
         # every value, in any order, then the latest once more: what `percentile_prune` reads
         # (the best so far, and the latest last), without sorting the curve at each report
         losses = history.sign() * np.fromiter(itertools.chain(curve.values(), (curve[last],)),
@@ -133,7 +139,7 @@ class PercentilePruner(Pruner):
     def needs_history(self, trial: TrialRecord) -> bool:
         """Only at a check step (past the warm-up, once an interval)."""
         return is_check_step(trial.intermediate_values.keys(), self.n_warmup_steps,
-                             self.interval_steps)
+                             self.interval_steps, trial.last_step)
 
 
 class MedianPruner(PercentilePruner):

@@ -53,7 +53,7 @@ class ThresholdPruner(Pruner):
 
     def decide(self, history: History, trial: TrialRecord) -> Decision:
         if not is_check_step(trial.intermediate_values.keys(), self.n_warmup_steps,
-                             self.interval_steps):
+                             self.interval_steps, trial.last_step):
             return Decision.CONTINUE
         assert trial.last_step is not None
         value = _scalar(trial.intermediate_values[trial.last_step])

@@ -281,7 +281,8 @@ class TPESampler(Sampler):
             sign = history.sign()
 
             def key(t: TrialRecord) -> tuple[float, float]:
-                step = max(t.intermediate_values)
+                step = t.last_step  # (computed once per record)
+                assert step is not None
                 v = t.intermediate_values[step]
                 val = float(v if isinstance(v, (int, float)) else v[0]) * sign
                 return (-float(step), val if val == val else float("inf"))
