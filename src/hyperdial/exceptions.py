@@ -50,7 +50,8 @@ DuplicatedStudyError = DuplicatedStudy  # Optuna's name
 
 
 class SchemaVersionError(StorageError):
-    """The storage schema is newer than this hyperdial understands."""
+    """The storage schema is newer than this hyperdial understands, or an older one could not
+    be upgraded."""
 
 
 class NotAHyperdialStorage(StorageError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
 import pickle
@@ -32,6 +33,7 @@ from hyperdial.exceptions import (
     StorageError,
 )
 from hyperdial.storage import InMemoryStorage, SQLStorage, get_storage
+from hyperdial.storage._schema import SCHEMA_VERSION
 from hyperdial.testing.storage import MIN, finish_event, new_trial, params_event, synced_view
 from hyperdial.trial import TrialState
 
@@ -149,7 +151,7 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert dict(conn.execute("SELECT key, value FROM hyperdial_meta").fetchall()) == {
-            "application": "hyperdial", "schema_version": "1"}
+            "application": "hyperdial", "schema_version": str(SCHEMA_VERSION)}
 
 
 def test_empty_file_becomes_a_hyperdial_database(tmp_path: Path) -> None:
@@ -190,9 +192,121 @@ def test_newer_schema_refused_untouched(db_url: str) -> None:
     SQLStorage(db_url).close()
     execute(db_url, "UPDATE hyperdial_meta SET value = '99' WHERE key = 'schema_version'")
     before = fingerprint(db_url)
-    with pytest.raises(SchemaVersionError, match="version 99.*supports version 1.*upgrade"):
+    with pytest.raises(SchemaVersionError,
+                       match=f"version 99.*supports version {SCHEMA_VERSION}.*upgrade"):
         SQLStorage(db_url)
     assert fingerprint(db_url) == before
+
+
+# Version 1 as hyperdial 0.1 wrote it (SQLite and PostgreSQL differ in their types only).
+_V1_TABLES = (
+    "CREATE TABLE hyperdial_meta (key VARCHAR(64) NOT NULL, value TEXT NOT NULL, "
+    "PRIMARY KEY (key))",
+    "CREATE TABLE studies (id {serial}, name TEXT NOT NULL UNIQUE, directions TEXT NOT NULL, "
+    "user_attrs TEXT NOT NULL, next_number INTEGER DEFAULT '0' NOT NULL, "
+    "created_at FLOAT NOT NULL)",
+    "CREATE TABLE events (id {bigserial}, study_id INTEGER NOT NULL REFERENCES studies (id) "
+    "ON DELETE CASCADE, number INTEGER NOT NULL, kind VARCHAR(16) NOT NULL, "
+    "data TEXT NOT NULL)",
+    "CREATE INDEX ix_events_study_id ON events (study_id, id)",
+    "CREATE TABLE trials (study_id INTEGER NOT NULL REFERENCES studies (id) ON DELETE CASCADE, "
+    "number INTEGER NOT NULL, state VARCHAR(16) NOT NULL, heartbeat_at FLOAT, key TEXT, "
+    "PRIMARY KEY (study_id, number))",
+    "CREATE UNIQUE INDEX ux_trials_key ON trials (study_id, key) WHERE key IS NOT NULL",
+    "CREATE INDEX ix_trials_waiting ON trials (study_id, number) WHERE state = 'WAITING'",
+    "INSERT INTO hyperdial_meta VALUES ('application', 'hyperdial'), ('schema_version', '1')",
+)
+# Two studies whose events interleave: (study, number, kind, data), in id order.
+_V1_EVENTS = [
+    (1, 0, "create", '{"t":1.0,"state":"RUNNING"}'),
+    (2, 0, "create", '{"t":1.5,"state":"RUNNING"}'),
+    (1, 0, "params", '{"params":{"x":0.25},"dists":{"x":{"type":"float","low":0.0,'
+                     '"high":1.0,"log":false,"step":null}}}'),
+    (1, 1, "create", '{"t":2.0,"state":"WAITING","params":{"x":0.5}}'),
+    (2, 0, "finish", '{"t":2.5,"state":"COMPLETE","values":[3.0]}'),
+    (1, 0, "finish", '{"t":3.0,"state":"COMPLETE","values":[0.25]}'),
+    (2, 1, "create", '{"t":3.5,"state":"RUNNING"}'),
+    (1, 2, "create", '{"t":4.0,"state":"RUNNING","key":"grid-2"}'),
+    (2, 1, "finish", '{"t":4.5,"state":"FAIL","reason":"boom"}'),
+]
+
+
+def _write_v1(url: str) -> None:
+    sqlite = url.startswith("sqlite")
+    types = ({"serial": "INTEGER PRIMARY KEY AUTOINCREMENT", "bigserial": "INTEGER PRIMARY KEY"}
+             if sqlite else {"serial": "SERIAL PRIMARY KEY", "bigserial": "BIGSERIAL PRIMARY KEY"})
+    studies = [
+        "INSERT INTO studies (name, directions, user_attrs, next_number, created_at) "
+        f"VALUES ('{name}', '[\"minimize\"]', '{{}}', {n}, 0.0)"
+        for name, n in [("a", 3), ("b", 2)]]
+    trials = [f"INSERT INTO trials VALUES {row}" for row in [
+        "(1, 0, 'COMPLETE', NULL, NULL)", "(1, 1, 'WAITING', NULL, NULL)",
+        "(1, 2, 'RUNNING', 4.0, 'grid-2')", "(2, 0, 'COMPLETE', NULL, NULL)",
+        "(2, 1, 'FAIL', NULL, NULL)"]]
+    events = [f"INSERT INTO events (study_id, number, kind, data) "
+              f"VALUES ({sid}, {n}, '{kind}', '{data}')" for sid, n, kind, data in _V1_EVENTS]
+    execute(url, *(sql.format(**types) for sql in _V1_TABLES), *studies, *trials, *events)
+
+
+def test_version_1_is_upgraded_on_opening(db_url: str) -> None:
+    _write_v1(db_url)
+    storage = SQLStorage(db_url)
+    try:
+        assert [(s.name, s.n_trials) for s in storage.studies()] == [("a", 3), ("b", 2)]
+        a, b = (storage.get_study(name).id for name in "ab")
+        for sid in (a, b):  # every event, in the order written, ids increasing
+            rows = storage.read(sid)
+            assert [(r.number, r.kind, r.data) for r in rows] == [
+                (n, kind, json.loads(data)) for s, n, kind, data in _V1_EVENTS if s == sid]
+            assert [r.id for r in rows] == sorted({r.id for r in rows})
+            assert storage.read(sid, rows[1].id) == rows[2:]
+        view = synced_view(storage, storage.get_study("a"))
+        assert [r.state for r in view.records] == [
+            TrialState.COMPLETE, TrialState.WAITING, TrialState.RUNNING]
+        assert view.records[0].params == {"x": 0.25}
+        assert storage.create_trial(a, {}, key="grid-2") is None  # the key is still taken
+        assert storage.create_trial(a, {}, claim_waiting=True) == 1  # the queued one
+        assert storage.create_trial(a, {}, claim_waiting=True) == 3  # then numbers go on
+        storage.delete_study("b")
+        assert [s.name for s in storage.studies()] == ["a"]
+    finally:
+        storage.close()
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            assert sorted(inspect(conn).get_table_names()) == [
+                "events", "hyperdial_meta", "studies", "trials"]
+            assert "next_number" not in {c["name"] for c in inspect(conn).get_columns("studies")}
+            assert conn.exec_driver_sql(
+                "SELECT value FROM hyperdial_meta WHERE key = 'schema_version'"
+            ).scalar() == str(SCHEMA_VERSION)
+            # a: its 3, 1 started, 1 new; b: gone with its trials and events
+            assert conn.exec_driver_sql("SELECT count(*) FROM trials").scalar() == 4
+            assert conn.exec_driver_sql("SELECT count(*) FROM events").scalar() == 7
+    finally:
+        engine.dispose()
+
+
+def test_version_1_upgraded_once_by_racing_openers(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'v1.db'}"
+    _write_v1(url)
+    with ThreadPoolExecutor(4) as pool:
+        storages = list(pool.map(lambda _: SQLStorage(url), range(4)))
+    try:
+        for storage in storages:
+            assert [len(storage.read(s.id)) for s in storage.studies()] == [5, 4]
+    finally:
+        for storage in storages:
+            storage.close()
+
+
+def test_version_1_in_a_read_only_file_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    _write_v1(f"sqlite:///{path}")
+    before = fingerprint(f"sqlite:///{path}")
+    with pytest.raises(SchemaVersionError, match="version 1, which.*upgrades.*cannot be written"):
+        SQLStorage(f"sqlite:///file:{path}?mode=ro&uri=true")
+    assert fingerprint(f"sqlite:///{path}") == before
 
 
 def test_damaged_database_refused(db_url: str) -> None:

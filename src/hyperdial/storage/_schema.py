@@ -1,9 +1,20 @@
 """Tables of the SQL event log (SQLAlchemy Core), and the version stamp that guards them.
 
-``studies`` holds each study and its trial-number counter, ``trials`` the little mutable
-state a trial has (state, heartbeat, dedup key), ``events`` the append-only log that
-`TrialView` replays. Payloads are JSON text written by hyperdial itself (``NaN`` allowed),
-never pickles. ``hyperdial_meta`` marks the database as ours and says which schema it has.
+``studies`` holds each study, ``trials`` the little mutable state a trial has (state,
+heartbeat, dedup key; the next trial number is one past the largest), ``events`` the
+append-only log that `TrialView` replays. Payloads are JSON text written by hyperdial itself
+(``NaN`` allowed), never pickles. ``hyperdial_meta`` marks the database as ours and says which
+schema it has.
+
+Every trial's write dirties as few pages as it can, since a SQLite commit copies each page it
+dirtied to the WAL whole (in a sqlite3 loop of a trial's statements, each page took some 5 us
+of the write, two system calls included). On SQLite, ``trials`` is one B-tree keyed by
+(study, number) (``WITHOUT ROWID``: a rowid table keeps a second tree for that key), and an
+event's id holds its study in the bits above `EVENT_ID_BITS`: a study's events are then one
+range of the table's own key, readable without an index on (study, id), whose leaf a commit
+would dirty too. Version 1 had both, and a counter on the study row: 6.9 pages a trial
+against 2.8, and 1.1x the time of a trial (`sql._upgrade` rewrites such a file on opening).
+PostgreSQL, whose rows cost no page copy, keeps a serial id and an index.
 """
 
 from __future__ import annotations
@@ -21,7 +32,8 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+EVENT_ID_BITS = 40  # SQLite: an event's id is study id << 40 | its number in the study
 APPLICATION = "hyperdial"  # value of the ``application`` row that marks a hyperdial database
 
 metadata = MetaData()
@@ -38,7 +50,6 @@ studies = Table(
     Column("name", Text, nullable=False, unique=True),
     Column("directions", Text, nullable=False),
     Column("user_attrs", Text, nullable=False),
-    Column("next_number", Integer, nullable=False, server_default="0"),
     Column("created_at", Float, nullable=False),
     sqlite_autoincrement=True,  # never reuse the id of a deleted study: stale handles must fail
 )
@@ -51,12 +62,14 @@ trials = Table(
     Column("state", String(16), nullable=False),
     Column("heartbeat_at", Float, nullable=True),
     Column("key", Text, nullable=True),
+    sqlite_with_rowid=False,
 )
 
 # Partial indexes: only the few trials they concern pay for them on every write.
-# Enqueued trials, so that claiming the oldest one stays cheap:
+# Enqueued trials, so that claiming the oldest one stays cheap (``state`` is in the key so that
+# SQLite's planner, which has no statistics, prefers this index to the table's own key):
 _waiting = trials.c.state == "WAITING"
-Index("ix_trials_waiting", trials.c.study_id, trials.c.number,
+Index("ix_trials_waiting", trials.c.study_id, trials.c.state, trials.c.number,
       sqlite_where=_waiting, postgresql_where=_waiting)
 # Exclusive proposals (grid points): unique per study.
 _keyed = trials.c.key.isnot(None)
@@ -70,7 +83,7 @@ events = Table(
     Column("number", Integer, nullable=False),
     Column("kind", String(16), nullable=False),
     Column("data", Text, nullable=False),
-    Index("ix_events_study_id", "study_id", "id"),
 )
+Index("ix_events_study_id", events.c.study_id, events.c.id).ddl_if(dialect="postgresql")
 
 HYPERDIAL_TABLES = frozenset(metadata.tables)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import operator
 import os
 import threading
 import weakref
@@ -71,6 +72,7 @@ from hyperdial.exceptions import (
 from hyperdial.history import StudyDirection
 from hyperdial.storage._schema import (
     APPLICATION,
+    EVENT_ID_BITS,
     HYPERDIAL_TABLES,
     SCHEMA_VERSION,
     events,
@@ -92,6 +94,7 @@ from hyperdial.trial import TrialState, state_of
 
 _logger = logging.getLogger("hyperdial")
 _T = TypeVar("_T")
+_Bind = Callable[[Mapping[str, Any]], Any]
 _decode = json.loads
 
 
@@ -106,11 +109,15 @@ def _is(*states: TrialState) -> ColumnElement[bool]:
 
 
 # -- statements ---------------------------------------------------------------------------------
+# The largest trial number of the study in the outer query (none: no trial yet).
+_LAST_NUMBER = (select(func.max(trials.c.number)).where(trials.c.study_id == studies.c.id)
+                .scalar_subquery())
 _STUDY_COLUMNS = (studies.c.id, studies.c.name, studies.c.directions, studies.c.user_attrs,
-                  studies.c.next_number)
+                  _LAST_NUMBER)
 _ALL_STUDIES = select(*_STUDY_COLUMNS).order_by(studies.c.id)
 _STUDY_BY_NAME = select(*_STUDY_COLUMNS).where(studies.c.name == param("name"))
 _STUDY_EXISTS = select(studies.c.id).where(studies.c.id == param("sid"))
+_STUDY_ID = select(studies.c.id).where(studies.c.name == param("name"))
 _NAMES_TAKEN = select(studies.c.name).where(
     or_(studies.c.name == param("name"), studies.c.name == param("new_name")))
 _INSERT_STUDY = insert(studies).values(
@@ -118,20 +125,21 @@ _INSERT_STUDY = insert(studies).values(
     created_at=param("t")).returning(studies.c.id)
 _RENAME_STUDY = update(studies).where(studies.c.name == param("name")).values(
     name=param("new_name"))
-_DELETE_STUDY = delete(studies).where(studies.c.name == param("name"))  # cascades
 _STUDY_ATTRS = select(studies.c.user_attrs).where(studies.c.id == param("sid"))
 _SET_STUDY_ATTRS = update(studies).where(studies.c.id == param("sid")).values(
     user_attrs=param("user_attrs"))
+# A study's rows, children first: SQLite enforces no foreign keys (see `_SQLITE_PRAGMAS`).
+_DELETE_TRIALS = delete(trials).where(trials.c.study_id == param("sid"))
+_DELETE_STUDY = delete(studies).where(studies.c.id == param("sid"))
+_DELETE_STUDY_NAMED = delete(studies).where(studies.c.name == param("name"))  # PostgreSQL
 
-# The study's write lock (a plain read on SQLite, which BEGIN IMMEDIATE has locked already).
-_LOCK_STUDY = (select(studies.c.next_number).where(studies.c.id == param("sid"))
+# The study's write lock on PostgreSQL (SQLite's BEGIN IMMEDIATE has locked the database).
+_LOCK_STUDY = (select(studies.c.id).where(studies.c.id == param("sid"))
                .with_for_update(key_share=True))
-_SET_NEXT_NUMBER = update(studies).where(studies.c.id == param("sid")).values(
-    next_number=param("next_number"))
-_OLDEST_WAITING = select(func.min(trials.c.number)).where(
-    trials.c.study_id == param("sid"), _is(TrialState.WAITING))
-_NEXT_AND_WAITING = select(studies.c.next_number, _OLDEST_WAITING.scalar_subquery()).where(
-    studies.c.id == param("sid"))
+_OLDEST_WAITING = (select(func.min(trials.c.number))
+                   .where(trials.c.study_id == studies.c.id, _is(TrialState.WAITING))
+                   .scalar_subquery())
+_NEXT_AND_WAITING = select(_LAST_NUMBER, _OLDEST_WAITING).where(studies.c.id == param("sid"))
 _KEY_TAKEN = select(trials.c.number).where(
     trials.c.study_id == param("sid"), trials.c.key == param("key"))
 _INSERT_TRIAL = insert(trials).inline().values(
@@ -157,25 +165,44 @@ _FAIL_STALE = (update(trials)
                       trials.c.heartbeat_at < param("cutoff"))
                .values(state=_inline(TrialState.FAIL), heartbeat_at=null())
                .returning(trials.c.number))
+
+# Events. PostgreSQL numbers them from its sequence and reads a study's through its index.
+# SQLite's ids are the study's range, (sid << EVENT_ID_BITS, (sid + 1) << EVENT_ID_BITS): the
+# statements take its ends as ``lo`` and ``hi``, and its events are numbered 1, 2, ... in it.
 _INSERT_EVENT = insert(events).inline().values(  # inline: no RETURNING of the new id
     study_id=param("sid"), number=param("num"), kind=param("kind"), data=param("data"))
-_EVENT_KEYS = ("sid", "num", "kind", "data")  # an event row's parameters, in column order
+_EVENT_SPAN = 1 << EVENT_ID_BITS
+_ROWS_PER_INSERT = 100  # SQLite event rows a statement inserts at most (5 parameters each)
 
 
 @functools.cache
 def _insert_events(n: int) -> Insert:
-    """One INSERT of ``n`` event rows, parameters row by row in `_EVENT_KEYS` order (SQLite:
-    ``cursor.lastrowid`` is then the last row's id, with no query for it)."""
+    """One INSERT of ``n`` SQLite event rows: id, study, number, kind, data, row by row."""
     return insert(events).values([
-        {"study_id": param(f"sid{i}"), "number": param(f"num{i}"), "kind": param(f"kind{i}"),
-         "data": param(f"data{i}")} for i in range(n)])
-# Events after an id, joined to the study row: no row at all means no such study.
+        {"id": param(f"id{i}"), "study_id": param(f"sid{i}"), "number": param(f"num{i}"),
+         "kind": param(f"kind{i}"), "data": param(f"data{i}")} for i in range(n)])
+
+
+_in_range = and_(events.c.id > param("lo"), events.c.id < param("hi"))
+_LAST_EVENT = select(func.max(events.c.id)).where(_in_range).scalar_subquery()
+# SQLite, under the lock: the study's largest trial number, oldest waiting trial, last event.
+_SQLITE_NEXT = select(_LAST_NUMBER, _OLDEST_WAITING, _LAST_EVENT).where(
+    studies.c.id == param("sid"))
+_SQLITE_LAST_EVENT = select(_LAST_EVENT)
+_SQLITE_DELETE_EVENTS = delete(events).where(_in_range)
+# Events after one, joined to the study row: no row at all means no such study.
 _READ = (select(events.c.id, events.c.number, events.c.kind, events.c.data)
          .select_from(studies.outerjoin(events, and_(events.c.study_id == studies.c.id,
                                                      events.c.id > param("after"))))
          .where(studies.c.id == param("sid"))
          .order_by(events.c.id))
+_SQLITE_READ = (select(events.c.id - param("base"), events.c.number, events.c.kind,
+                       events.c.data)
+                .select_from(studies.outerjoin(events, _in_range))
+                .where(studies.c.id == param("sid"))
+                .order_by(events.c.id))
 _READ_PART = _READ.limit(param("limit")).offset(param("offset"))  # SQLite's needs an offset
+_SQLITE_READ_PART = _SQLITE_READ.limit(param("limit")).offset(param("offset"))
 
 _STALE_REASON = "stale: no heartbeat (worker died?)"
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6  # primary result codes of a lock held too long
@@ -188,7 +215,10 @@ _PG_SCHEMA_LOCK = 0x6879_7065_7264_6961  # pg_advisory_xact_lock key while creat
 # the bytes of SQLite's default 4 KiB: 42 against 54 us per trial in a bare sqlite3 loop of
 # the same statements, a gain within the noise of a whole `optimize` trial. The busy timeout
 # is sqlite3's ``timeout`` connect argument (30 s unless ``engine_kwargs`` say otherwise).
-_SQLITE_PRAGMAS = ("PRAGMA page_size=1024", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
+# Foreign keys stay off (SQLite's default): each insert would look its study up, and deleting a
+# study would scan the events for its children, which have no index on the study (see
+# `_schema`). Every write checks its study under the lock, and a deletion deletes its rows.
+_SQLITE_PRAGMAS = ("PRAGMA page_size=1024", "PRAGMA synchronous=NORMAL",
                    "PRAGMA wal_autocheckpoint=0")
 
 
@@ -432,7 +462,7 @@ class SQLStorage(Storage):
                      _configure_sqlite if self._sqlite else _configure_postgresql)
         self._begin = "BEGIN IMMEDIATE" if self._sqlite else "BEGIN"
         self._integrity_error: type[Exception] = self._engine.dialect.loaded_dbapi.IntegrityError
-        self._sql: dict[ClauseElement, tuple[str, tuple[str, ...] | None]] = {}
+        self._sql: dict[ClauseElement, tuple[str, _Bind]] = {}
         self._local = threading.local()
         self._lock = threading.Lock()  # guards _sessions and _prepared
         self._sessions: list[_Session] = []
@@ -512,30 +542,28 @@ class SQLStorage(Storage):
                 self._prepared = False
             _close_sessions(self._sessions, self._engine, self._checkpointer)
 
-    def _text(self, stmt: ClauseElement) -> tuple[str, tuple[str, ...] | None]:
-        """The statement's SQL for this dialect, compiled on first use, with the names of its
-        positional parameters in order (None for a dialect that binds by name)."""
+    def _text(self, stmt: ClauseElement) -> tuple[str, _Bind]:
+        """The statement's SQL for this dialect, compiled on first use, and what turns named
+        parameters into the driver's (a tuple in order, for a dialect that binds by place)."""
         found = self._sql.get(stmt)
         if found is None:
             compiled = stmt.compile(dialect=self._engine.dialect)
             order = getattr(compiled, "positiontup", None)  # SQLCompiler: positional names
-            found = self._sql[stmt] = (compiled.string,
-                                       None if order is None else tuple(order))
+            found = self._sql[stmt] = (compiled.string, _binder(order))
         return found
 
     def _run(self, cursor: Any, stmt: ClauseElement, params: Mapping[str, Any]) -> Any:
         """Execute a statement on a driver cursor; returns the cursor."""
-        sql, order = self._text(stmt)
-        return cursor.execute(sql, params if order is None else [params[k] for k in order])
+        sql, bind = self._text(stmt)
+        return cursor.execute(sql, bind(params))
 
     def _run_many(self, cursor: Any, stmt: ClauseElement,
                   rows: Sequence[Mapping[str, Any]]) -> None:
         if len(rows) == 1:  # the common case; a driver's executemany costs more
             self._run(cursor, stmt, rows[0])
             return
-        sql, order = self._text(stmt)
-        cursor.executemany(sql, rows if order is None else
-                           [[row[k] for k in order] for row in rows])
+        sql, bind = self._text(stmt)
+        cursor.executemany(sql, [bind(row) for row in rows])
 
     def _fetch(self, stmt: ClauseElement, params: Mapping[str, Any]) -> list[Any]:
         """One read statement, outside any transaction (so it takes no lock)."""
@@ -641,21 +669,21 @@ class SQLStorage(Storage):
         session.conn.invalidate()
         return True
 
-    def _lock_study(self, cursor: Any, study_id: int) -> int:
-        """Take the study's write lock; returns its next trial number."""
-        row = self._run(cursor, _LOCK_STUDY, {"sid": study_id}).fetchone()
-        if row is None:
+    def _lock_study(self, cursor: Any, study_id: int) -> None:
+        """Take the study's write lock (PostgreSQL)."""
+        if self._run(cursor, _LOCK_STUDY, {"sid": study_id}).fetchone() is None:
             raise StudyNotFound(f"no study with id {study_id}")
-        return int(row[0])
 
     # -- opening a database -------------------------------------------------------------------
     def _prepare(self) -> None:
         """Check that the database is an up-to-date hyperdial one, creating the tables in an
-        empty one; anything else raises and is left exactly as it was."""
+        empty one and upgrading an older schema; anything else raises and is left exactly as
+        it was."""
         try:
             with self._engine.connect() as conn:
-                if not self._check_schema(conn):
-                    self._create_schema(conn)
+                version = self._schema_version(conn)
+                if version != SCHEMA_VERSION:
+                    self._settle_schema(conn, version)
                 if self._sqlite and not self._memory:  # persistent; only now that it is ours
                     conn.exec_driver_sql("PRAGMA journal_mode=WAL").close()
                 conn.commit()
@@ -667,27 +695,81 @@ class SQLStorage(Storage):
                 f"{self._where} is not a hyperdial database (or it is corrupt): {exc.orig}"
             ) from exc
 
-    def _create_schema(self, conn: Connection) -> None:
+    def _settle_schema(self, conn: Connection, seen: int) -> None:
+        """Create the tables, or upgrade them from an older version, under the write lock."""
         conn.rollback()
-        conn.exec_driver_sql(self._begin)
-        if not self._sqlite:  # BEGIN IMMEDIATE serialises SQLite; PostgreSQL needs a lock
-            conn.execute(select(func.pg_advisory_xact_lock(_PG_SCHEMA_LOCK)))
-        if not self._check_schema(conn):  # another process may have created it meanwhile
-            metadata.create_all(conn, checkfirst=False)  # no table exists: checked above
-            conn.execute(insert(meta), [
-                {"key": "application", "value": APPLICATION},
-                {"key": "schema_version", "value": str(SCHEMA_VERSION)}])
-        conn.commit()
+        try:
+            conn.exec_driver_sql(self._begin)
+            if not self._sqlite:  # BEGIN IMMEDIATE serialises SQLite; PostgreSQL needs a lock
+                conn.execute(select(func.pg_advisory_xact_lock(_PG_SCHEMA_LOCK)))
+            version = self._schema_version(conn)  # another process may have done it meanwhile
+            if version == 0:
+                metadata.create_all(conn, checkfirst=False)  # no table exists: checked above
+                conn.execute(insert(meta), [
+                    {"key": "application", "value": APPLICATION},
+                    {"key": "schema_version", "value": str(SCHEMA_VERSION)}])
+            elif version == 1:
+                self._upgrade_from_1(conn)
+            conn.commit()
+        except OperationalError as exc:
+            if seen == 0:
+                raise
+            try:
+                self._raise_clearly(exc.orig)  # locked: StorageBusy, which says it all
+            except StorageBusy:
+                raise
+            except StorageError as clear:  # read-only, say
+                reason = str(clear)
+            else:
+                reason = str(exc.orig)
+            raise SchemaVersionError(
+                f"{self._where} has hyperdial schema version {seen}, which this hyperdial "
+                f"upgrades to version {SCHEMA_VERSION} on opening; the upgrade failed and left "
+                f"the database as it was: {reason}") from exc
+        if version == 1:
+            _logger.info("upgraded %s from hyperdial schema version 1 to %d", self._where,
+                         SCHEMA_VERSION)
 
-    def _check_schema(self, conn: Connection) -> bool:
-        """True if the schema is there and current, False if the database is empty."""
+    def _upgrade_from_1(self, conn: Connection) -> None:
+        """Version 1 to 2, in the caller's transaction: the trial-number counter goes, the
+        trials' waiting index gains ``state``; on SQLite, trials move to a table without
+        rowid and events take ids in their study's range (see `_schema`). Old hyperdial
+        versions refuse the result (a newer schema), so no one writes it the old way."""
+        waiting = next(i for i in trials.indexes if i.name == "ix_trials_waiting")
+        if self._sqlite:
+            for name in ("ix_trials_waiting", "ux_trials_key", "ix_events_study_id"):
+                conn.exec_driver_sql(f"DROP INDEX {name}")
+            conn.exec_driver_sql("ALTER TABLE trials RENAME TO trials_v1")
+            conn.exec_driver_sql("ALTER TABLE events RENAME TO events_v1")
+            metadata.create_all(conn, tables=[trials, events], checkfirst=False)
+            conn.exec_driver_sql(
+                "INSERT INTO trials (study_id, number, state, heartbeat_at, key) "
+                "SELECT study_id, number, state, heartbeat_at, key FROM trials_v1")
+            conn.exec_driver_sql(
+                f"INSERT INTO events (id, study_id, number, kind, data) "
+                f"SELECT (study_id << {EVENT_ID_BITS}) + row_number() OVER "
+                f"(PARTITION BY study_id ORDER BY id), study_id, number, kind, data "
+                f"FROM events_v1")
+            conn.exec_driver_sql("DROP TABLE trials_v1")
+            conn.exec_driver_sql("DROP TABLE events_v1")
+        else:
+            conn.exec_driver_sql("DROP INDEX ix_trials_waiting")
+            waiting.create(conn)
+        dbapi = self._engine.dialect.loaded_dbapi
+        if not self._sqlite or dbapi.sqlite_version_info >= (3, 35):  # else it stays, unread
+            conn.exec_driver_sql("ALTER TABLE studies DROP COLUMN next_number")
+        conn.execute(update(meta).where(meta.c.key == "schema_version").values(
+            value=str(SCHEMA_VERSION)))
+
+    def _schema_version(self, conn: Connection) -> int:
+        """The database's schema version (0: an empty database), if hyperdial can use it."""
         tables = set(inspect(conn).get_table_names())
         if meta.name not in tables:
             if tables:
                 raise NotAHyperdialStorage(
                     f"{self._where} is not a hyperdial database: it has tables "
                     f"({', '.join(sorted(tables)[:5])}) but no {meta.name}; refusing to touch it")
-            return False
+            return 0
         info = {key: value for key, value in conn.execute(select(meta.c.key, meta.c.value))}
         version = info.get("schema_version", "")
         if info.get("application") != APPLICATION or not version.isdigit():
@@ -701,7 +783,7 @@ class SQLStorage(Storage):
         if missing:
             raise NotAHyperdialStorage(
                 f"{self._where} is a damaged hyperdial database: no {', '.join(sorted(missing))}")
-        return True
+        return int(version)
 
     # -- studies ------------------------------------------------------------------------------
     def create_study(self, name: str, directions: Sequence[StudyDirection],
@@ -753,8 +835,16 @@ class SQLStorage(Storage):
 
     def delete_study(self, name: str) -> None:
         with self._write() as cursor:
-            if self._run(cursor, _DELETE_STUDY, {"name": name}).rowcount == 0:
+            if not self._sqlite:  # its foreign keys cascade
+                if self._run(cursor, _DELETE_STUDY_NAMED, {"name": name}).rowcount == 0:
+                    raise StudyNotFound(f"no study named {name!r}")
+                return
+            row = self._run(cursor, _STUDY_ID, {"name": name}).fetchone()
+            if row is None:
                 raise StudyNotFound(f"no study named {name!r}")
+            self._run(cursor, _SQLITE_DELETE_EVENTS, _event_range(row[0]))
+            self._run(cursor, _DELETE_TRIALS, {"sid": row[0]})
+            self._run(cursor, _DELETE_STUDY, {"sid": row[0]})
 
     # -- trials -------------------------------------------------------------------------------
     def create_trial(self, study_id: int, data: dict[str, Any], *, key: str | None = None,
@@ -762,43 +852,42 @@ class SQLStorage(Storage):
         data = {"t": now(), "state": "RUNNING", **data}
         text = encode_json(data)
         with self._write() as cursor:
-            return self._create(cursor, study_id, data, text, key, claim_waiting, heartbeat, [])
+            return self._create(cursor, study_id, data, text, key, claim_waiting, heartbeat,
+                                [])[0]
 
     def append(self, study_id: int, number: int, events: Sequence[Event]) -> None:
-        rows = _event_rows(study_id, number, events)
+        rows = _event_rows(number, events)
         with self._write() as cursor:
             self._append(cursor, study_id, number, events)
             if rows:
-                self._run_many(cursor, _INSERT_EVENT, rows)
+                self._insert(cursor, study_id, rows)
 
     def append_and_create(self, study_id: int, number: int, events: Sequence[Event], *,
                           after: int, heartbeat: bool = False, catch_up: bool = True,
                           ) -> tuple[int, list[EventRow]]:
-        rows = _event_rows(study_id, number, events)
+        rows = _event_rows(number, events)
         data = {"t": now(), "state": "RUNNING"}
         text = encode_json(data)
         with self._write() as cursor:
             self._append(cursor, study_id, number, events)
-            created = self._create(cursor, study_id, data, text, None, True, heartbeat, rows)
+            created, first = self._create(cursor, study_id, data, text, None, True, heartbeat,
+                                          rows)
             # PostgreSQL catches up in the same round trip, under the study's lock (so no
             # event can come between). SQLite reads after the commit if it must: in process,
             # a read costs little, and the writers' lock, held for the read too, is what
             # several processes queue for (four of them: 0.93x one process against 1.04x).
             if not self._sqlite:
                 new = self._run(cursor, _READ, {"sid": study_id, "after": after}).fetchall()
-            else:  # ids are max + 1 under the lock: ours end at the largest
-                last = int(cursor.lastrowid)  # the events were the last insert
         assert created is not None  # no key, so nothing can refuse it
         if not self._sqlite:
             return created, _event_rows_read(new)
-        first = last - len(rows) + 1
         if first == after + 1 or not catch_up:  # nobody wrote since ``after``, or no matter
-            read = [EventRow(first + i, row["num"], row["kind"], text=row["data"])
-                    for i, row in enumerate(rows[:-1])]
-            created_row = rows[-1]  # the new trial's (a created one's data needs no decoding)
-            read.append(EventRow(last, created, "create", data) if created_row["kind"] == "create"
-                        else EventRow(last, created, created_row["kind"],
-                                      text=created_row["data"]))
+            read = [EventRow(first + i, num, kind, text=data_text)
+                    for i, (num, kind, data_text) in enumerate(rows[:-1])]
+            _, kind, data_text = rows[-1]  # the new trial's (a created one's data is at hand)
+            read.append(EventRow(first + len(rows) - 1, created, "create", data)
+                        if kind == "create" else
+                        EventRow(first + len(rows) - 1, created, kind, text=data_text))
             return created, read
         return created, self.read(study_id, after)
 
@@ -812,28 +901,30 @@ class SQLStorage(Storage):
                 if data is not None:
                     data = {"t": now(), "state": "RUNNING", **data}
                     created.append(self._create(cursor, study_id, data, encode_json(data),
-                                                data.get("key"), False, False, []))
+                                                data.get("key"), False, False, [])[0])
                 if events:
                     self._append(cursor, study_id, number, events)
-                    self._run_many(cursor, _INSERT_EVENT, _event_rows(study_id, number, events))
+                    self._insert(cursor, study_id, _event_rows(number, events))
         return created
 
     def _create(self, cursor: Any, study_id: int, data: dict[str, Any], text: str,
                 key: str | None, claim_waiting: bool, heartbeat: bool,
-                rows: list[dict[str, Any]]) -> int | None:
+                rows: list[tuple[int, str, str]]) -> tuple[int | None, int]:
         """`create_trial` inside a write transaction. Its event is appended to ``rows``
-        (events of another trial, or none), which are inserted in one statement."""
+        (events of another trial, or none), which are inserted in one statement. Returns
+        the trial's number (None: its key was taken) and, on SQLite, the number in the study
+        of the first event inserted (0 on PostgreSQL)."""
         t, state = data["t"], state_of(data["state"]).value
-        if claim_waiting and self._sqlite:  # BEGIN IMMEDIATE has locked: one read for both
-            row = self._run(cursor, _NEXT_AND_WAITING, {"sid": study_id}).fetchone()
+        last_event = None
+        if self._sqlite:  # BEGIN IMMEDIATE has locked: one read for all three
+            row = self._run(cursor, _SQLITE_NEXT, _event_range(study_id)).fetchone()
             if row is None:
                 raise StudyNotFound(f"no study with id {study_id}")
-            number, waiting = row
+            top, waiting, last_event = row
         else:
-            number = self._lock_study(cursor, study_id)
-            waiting = (self._run(cursor, _OLDEST_WAITING, {"sid": study_id}).fetchone()[0]
-                       if claim_waiting else None)
-        if waiting is not None:
+            self._lock_study(cursor, study_id)
+            top, waiting = self._run(cursor, _NEXT_AND_WAITING, {"sid": study_id}).fetchone()
+        if claim_waiting and waiting is not None:
             number = waiting
             self._run(cursor, _SET_STATE, {"sid": study_id, "num": number,
                                            "new_state": TrialState.RUNNING.value})
@@ -843,19 +934,36 @@ class SQLStorage(Storage):
         else:
             if key is not None and self._run(
                     cursor, _KEY_TAKEN, {"sid": study_id, "key": key}).fetchone() is not None:
-                return None
-            self._run(cursor, _SET_NEXT_NUMBER, {"sid": study_id, "next_number": number + 1})
+                return None, 0
+            number = 0 if top is None else top + 1
             beat = t if heartbeat and state == TrialState.RUNNING.value else None
             self._run(cursor, _INSERT_TRIAL, {"sid": study_id, "num": number, "state": state,
                                               "key": key, "beat": beat})
             kind = "create"
-        rows.append({"sid": study_id, "num": number, "kind": kind, "data": text})
-        if self._sqlite and len(rows) > 1:  # one statement: it sets cursor.lastrowid
-            sql, _ = self._text(_insert_events(len(rows)))
-            cursor.execute(sql, [row[k] for row in rows for k in _EVENT_KEYS])
-        else:
-            self._run_many(cursor, _INSERT_EVENT, rows)
-        return int(number)
+        rows.append((number, kind, text))
+        return number, self._insert(cursor, study_id, rows, last_event)
+
+    def _insert(self, cursor: Any, study_id: int, rows: Sequence[tuple[int, str, str]],
+                last_event: int | None = None) -> int:
+        """Insert event rows (trial number, kind, JSON text) of a study. SQLite numbers them
+        after the study's last event (``last_event``: its id, when the caller has read it)
+        and returns the first one's number in the study; PostgreSQL returns 0."""
+        if not self._sqlite:
+            self._run_many(cursor, _INSERT_EVENT, [
+                {"sid": study_id, "num": num, "kind": kind, "data": data_text}
+                for num, kind, data_text in rows])
+            return 0
+        base = study_id << EVENT_ID_BITS
+        if last_event is None:
+            last_event = self._run(cursor, _SQLITE_LAST_EVENT,
+                                   _event_range(study_id)).fetchone()[0]
+        first = 1 if last_event is None else last_event - base + 1
+        params = [(base + first + i, study_id, *row) for i, row in enumerate(rows)]
+        for i in range(0, len(params), _ROWS_PER_INSERT):  # once, but for a copy's long curves
+            part = params[i:i + _ROWS_PER_INSERT]
+            cursor.execute(self._text(_insert_events(len(part)))[0],
+                           [value for row in part for value in row])
+        return first
 
     def _append(self, cursor: Any, study_id: int, number: int,
                 events: Sequence[Event]) -> None:
@@ -885,9 +993,13 @@ class SQLStorage(Storage):
 
     def read(self, study_id: int, after: int = 0, *, limit: int | None = None
              ) -> list[EventRow]:
-        rows = (self._fetch(_READ, {"sid": study_id, "after": after}) if limit is None else
-                self._fetch(_READ_PART, {"sid": study_id, "after": after, "limit": limit,
-                                         "offset": 0}))
+        if self._sqlite:
+            params = _event_range(study_id, after)
+            statements = (_SQLITE_READ, _SQLITE_READ_PART)
+        else:
+            params, statements = {"sid": study_id, "after": after}, (_READ, _READ_PART)
+        rows = (self._fetch(statements[0], params) if limit is None else
+                self._fetch(statements[1], {**params, "limit": limit, "offset": 0}))
         if not rows:
             raise StudyNotFound(f"no study with id {study_id}")
         return _event_rows_read(rows)
@@ -914,8 +1026,7 @@ class SQLStorage(Storage):
             stale = sorted(n for (n,) in self._run(cursor, _FAIL_STALE, this).fetchall())
             if stale:
                 text = encode_json({"t": t, "state": "FAIL", "reason": _STALE_REASON})
-                self._run_many(cursor, _INSERT_EVENT, [
-                    {"sid": study_id, "num": n, "kind": "finish", "data": text} for n in stale])
+                self._insert(cursor, study_id, [(n, "finish", text) for n in stale])
         return stale
 
 
@@ -929,9 +1040,26 @@ def is_private_url(url: str) -> bool:
     return _sqlite_in_memory(make_url(url))
 
 
-def _event_rows(study_id: int, number: int, events: Sequence[Event]) -> list[dict[str, Any]]:
-    return [{"sid": study_id, "num": number, "kind": kind, "data": encode_json(data)}
-            for kind, data in events]
+def _binder(order: Sequence[str] | None) -> _Bind:
+    """Named parameters as the driver takes them: as they are (None: it binds by name), or
+    their values in ``order`` (a tuple, built in C by `operator.itemgetter`)."""
+    if order is None:
+        return lambda params: params
+    if len(order) == 1:
+        key = order[0]
+        return lambda params: (params[key],)
+    return operator.itemgetter(*order) if order else lambda params: ()
+
+
+def _event_rows(number: int, events: Sequence[Event]) -> list[tuple[int, str, str]]:
+    return [(number, kind, encode_json(data)) for kind, data in events]
+
+
+def _event_range(study_id: int, after: int = 0) -> dict[str, int]:
+    """Parameters of the SQLite statements on a study's events: ``lo`` and ``hi`` bound the
+    ids of those after number ``after``, ``base`` turns an id into its number in the study."""
+    base = study_id << EVENT_ID_BITS
+    return {"sid": study_id, "base": base, "lo": base + after, "hi": base + _EVENT_SPAN}
 
 
 def _event_rows_read(rows: Sequence[Sequence[Any]]) -> list[EventRow]:
@@ -942,9 +1070,9 @@ def _event_rows_read(rows: Sequence[Sequence[Any]]) -> list[EventRow]:
 
 
 def _study_info(row: Sequence[Any]) -> StudyInfo:
-    study_id, name, directions, user_attrs, n_trials = row
+    study_id, name, directions, user_attrs, last_number = row
     return StudyInfo(study_id, name, tuple(StudyDirection(d) for d in _decode(directions)),
-                     _decode(user_attrs), n_trials)
+                     _decode(user_attrs), 0 if last_number is None else last_number + 1)
 
 
 def _close_sessions(sessions: list[_Session], engine: Engine,
