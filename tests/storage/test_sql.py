@@ -547,6 +547,32 @@ def test_sqlite_checkpoints_in_a_thread_of_its_own(tmp_path: Path) -> None:
     storage.close()
 
 
+@pytest.mark.parametrize("limit", [200, None], ids=["bounded", "unbounded"])
+def test_sqlite_wal_stays_bounded_under_writers_that_never_pause(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int | None) -> None:
+    """A passive checkpoint that writers overtake never lets the WAL restart; past
+    MAX_WAL_FRAMES the checkpointer truncates it. (Unbounded: the 3 KiB a trial it grew by.)"""
+    from hyperdial.storage.sql import _Checkpointer
+
+    monkeypatch.setattr(_Checkpointer, "EVERY", 50)
+    monkeypatch.setattr(_Checkpointer, "MAX_WAL_FRAMES", limit or 10**9)
+    path = tmp_path / "wal.db"
+    study = hd.create_study(storage=f"sqlite:///{path}", sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=1500)
+    checkpointer = study._storage._checkpointer
+    checkpointer.ran.clear()
+    for _ in range(50):
+        checkpointer.committed()
+    assert checkpointer.ran.wait(30)
+    wal = Path(f"{path}-wal").stat().st_size
+    if limit is None:
+        assert wal > 3_000_000
+    else:
+        assert wal < 1_000_000
+    assert len(study.trials) == 1500
+    study._storage.close()
+
+
 # -- threads, pickling, forks ---------------------------------------------------------------------
 @pytest.mark.parametrize("url", ["file", "sqlite://"])
 def test_threads_share_one_storage(tmp_path: Path, url: str) -> None:
