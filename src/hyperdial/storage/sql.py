@@ -943,6 +943,8 @@ class SQLStorage(Storage):
             if row is None:
                 raise StudyNotFound(f"no study with id {study_id}")
             top, waiting, last_event = row
+            if last_event is None:  # none yet: the first is number 1 of the range
+                last_event = study_id << EVENT_ID_BITS
         else:
             self._lock_study(cursor, study_id)
             top, waiting = self._run(cursor, _NEXT_AND_WAITING, {"sid": study_id}).fetchone()
@@ -969,7 +971,8 @@ class SQLStorage(Storage):
                 last_event: int | None = None) -> int:
         """Insert event rows (trial number, kind, JSON text) of a study. SQLite numbers them
         after the study's last event (``last_event``: its id, when the caller has read it)
-        and returns the first one's number in the study; PostgreSQL returns 0."""
+        and returns the first one's number in the study; PostgreSQL returns 0. (The range's
+        base stands for the last event of a study that has none.)"""
         if not self._sqlite:
             self._run_many(cursor, _INSERT_EVENT, [
                 {"sid": study_id, "num": num, "kind": kind, "data": data_text}
@@ -978,8 +981,8 @@ class SQLStorage(Storage):
         base = study_id << EVENT_ID_BITS
         if last_event is None:
             last_event = self._run(cursor, _SQLITE_LAST_EVENT,
-                                   _event_range(study_id)).fetchone()[0]
-        first = 1 if last_event is None else last_event - base + 1
+                                   _event_range(study_id)).fetchone()[0] or base
+        first = last_event - base + 1
         params = [(base + first + i, study_id, *row) for i, row in enumerate(rows)]
         one_row = self._text(_SQLITE_INSERT_EVENT)[0]
         for i in range(0, len(params), _ROWS_PER_INSERT):  # once, but for a copy's long curves
