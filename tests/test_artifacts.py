@@ -7,6 +7,8 @@ import errno
 import multiprocessing
 import os
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -263,3 +265,27 @@ def test_a_put_that_fails_after_taking_the_source_gives_it_back(
     monkeypatch.undo()
     assert (src / "weights").read_text() == "2-2"
     assert _check_whole(store, "k", directory=True) == "1-1" and _scratch_entries(store) == []
+
+
+def test_scratch_left_by_a_dead_process_is_removed_when_a_store_opens(tmp_path: Path) -> None:
+    """A process killed mid-`put` leaves its scratch entry: the next store on that root, on
+    that host, removes it; a live process's and another host's stay."""
+    from hyperdial.artifacts import _HOST
+
+    store = DirectoryStore(tmp_path)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    hex32 = "0" * 32
+    orphan_dir = tmp_path / f".tmp-{_HOST}-{dead.pid}-{hex32}"
+    _checkpoint(orphan_dir, "partial")
+    orphan_file = tmp_path / f".tmp-{_HOST}-{dead.pid}-{'1' * 32}"
+    orphan_file.write_text("partial")
+    live = tmp_path / f".tmp-{_HOST}-{os.getpid()}-{hex32}"
+    live.write_text("in flight")
+    elsewhere = tmp_path / f".tmp-otherhost-{dead.pid}-{hex32}"
+    elsewhere.write_text("another host's")
+    store.put("kept", _checkpoint(tmp_path.parent / "src", "1"))
+    DirectoryStore(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")) == sorted(
+        [live.name, elsewhere.name])
+    assert store.keys() == ["kept"]

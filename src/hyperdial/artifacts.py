@@ -5,7 +5,9 @@ storage records the key (and the store's `location`, so that a resumed run finds
 `DirectoryStore`, one directory per key under a root, is the default. Writes are atomic per
 key, with threads and processes writing at once: an artifact is moved (or copied) into a
 hidden temporary name under the root, then renamed to its key, so a reader sees the whole
-artifact or none of it, and a write that fails (a full disk) leaves the store as it was.
+artifact or none of it, and a write that fails (a full disk) leaves the store as it was. The
+temporary name says which host and process made it, so that what a killed process left there
+is removed the next time a store opens the root on that host.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import errno
 import os
 import re
 import shutil
+import socket
 import threading
 import uuid
 from abc import ABC, abstractmethod
@@ -30,6 +33,7 @@ _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 _LOCK = ".lock"  # the store's lock file: hidden, as the scratch entries are
 _THREAD_LOCKS: dict[Path, threading.Lock] = {}  # without fcntl: one lock per root
 _THREAD_LOCKS_LOCK = threading.Lock()
+_SCRATCH = re.compile(r"\.tmp-(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{32}")
 
 
 def check_key(key: str) -> str:
@@ -82,6 +86,7 @@ class DirectoryStore(ArtifactStore):
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        self._remove_orphans()
 
     def __repr__(self) -> str:
         return f"DirectoryStore({str(self.root)!r})"
@@ -91,8 +96,22 @@ class DirectoryStore(ArtifactStore):
         return str(self.root)
 
     def _scratch(self) -> Path:
-        """A fresh hidden name under the root: the same file system, so renames are atomic."""
-        return self.root / f".tmp-{uuid.uuid4().hex}"
+        """A fresh hidden name under the root (the same file system, so renames are atomic),
+        naming this host and process."""
+        return self.root / f".tmp-{_HOST}-{os.getpid()}-{uuid.uuid4().hex}"
+
+    def _remove_orphans(self) -> None:
+        """Remove the scratch entries of this host's processes that are gone (killed during a
+        `put` or `delete`). Another host's are left alone: its processes cannot be seen."""
+        try:
+            entries = list(self.root.iterdir())
+        except OSError:
+            return
+        for entry in entries:
+            found = _SCRATCH.fullmatch(entry.name)
+            if found and found["host"] == _HOST and not _alive(int(found["pid"])):
+                with contextlib.suppress(OSError):  # (a read-only store, or removed meanwhile)
+                    _remove(entry)
 
     @contextlib.contextmanager
     def _swapping(self, *, exclusive: bool = True) -> Iterator[None]:
@@ -171,6 +190,23 @@ class DirectoryStore(ArtifactStore):
 
     def keys(self) -> list[str]:
         return sorted(p.name for p in self.root.iterdir() if not p.name.startswith("."))
+
+
+_HOST = re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname())
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host (a zombie counts, as does one we may not
+    signal)."""
+    if pid == os.getpid() or os.name == "nt":  # (Windows: os.kill would end it)
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
 
 
 def _take(path: Path, staged: Path) -> bool:
