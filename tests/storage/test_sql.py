@@ -309,6 +309,57 @@ def test_version_1_in_a_read_only_file_says_so(tmp_path: Path) -> None:
     assert fingerprint(f"sqlite:///{path}") == before
 
 
+def test_an_old_worker_on_an_upgraded_file_cannot_write_into_another_study(
+        tmp_path: Path) -> None:
+    """Version 1 inserted events without an id (the table's next one): on an upgraded file
+    that id lies in the range of the study with the largest id, so the range check refuses it."""
+    url = f"sqlite:///{tmp_path / 'v1.db'}"
+    _write_v1(url)
+    SQLStorage(url).close()  # upgraded
+    with pytest.raises(Exception, match="CHECK constraint failed"):
+        execute(url, "INSERT INTO events (study_id, number, kind, data) "
+                     "VALUES (1, 2, 'finish', '{\"t\":5.0,\"state\":\"COMPLETE\"}')")
+    storage = SQLStorage(url)
+    try:
+        assert [len(storage.read(s.id)) for s in storage.studies()] == [5, 4]
+    finally:
+        storage.close()
+
+
+def test_sqlite_study_ids_end_where_event_ids_would_overflow(tmp_path: Path) -> None:
+    from hyperdial.storage._schema import MAX_SQLITE_STUDY_ID
+
+    url = f"sqlite:///{tmp_path / 'ids.db'}"
+    SQLStorage(url).close()
+    execute(url, "INSERT INTO sqlite_sequence (name, seq) "
+                 f"VALUES ('studies', {MAX_SQLITE_STUDY_ID - 1})")
+    storage = SQLStorage(url)
+    try:
+        last = storage.create_study("last", MIN)
+        assert last.id == MAX_SQLITE_STUDY_ID
+        number = new_trial(storage, last.id)  # its events' ids are the largest there are
+        storage.append(last.id, number, [params_event(x=1.0), finish_event()])
+        assert [r.kind for r in storage.read(last.id)] == ["create", "params", "finish"]
+        with pytest.raises(StorageError, match="used up its study ids"):
+            storage.create_study("one too many", MIN)
+        assert [s.name for s in storage.studies()] == ["last"]
+    finally:
+        storage.close()
+
+
+def test_sqlite_event_rows_are_bound_in_the_compiled_column_order(tmp_path: Path) -> None:
+    """`_insert` builds each row as (id, study, number, kind, data): the order SQLAlchemy
+    writes the INSERT's columns in."""
+    from hyperdial.storage.sql import _SQLITE_INSERT_EVENT
+
+    storage = SQLStorage(f"sqlite:///{tmp_path / 'order.db'}")
+    try:
+        sql, _ = storage._text(_SQLITE_INSERT_EVENT)
+        assert "(id, study_id, number, kind, data)" in sql
+    finally:
+        storage.close()
+
+
 def test_damaged_database_refused(db_url: str) -> None:
     SQLStorage(db_url).close()
     execute(db_url, "DROP TABLE events")
