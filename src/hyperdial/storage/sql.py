@@ -208,7 +208,7 @@ _SQLITE_READ = (select(events.c.id - param("base"), events.c.number, events.c.ki
                 .where(studies.c.id == param("sid"))
                 .order_by(events.c.id))
 _READ_PART = _READ.limit(param("limit")).offset(param("offset"))
-_SQLITE_READ_PART = _SQLITE_READ.limit(param("limit")).offset(param("offset"))  # (needs one)
+_SQLITE_READ_PART = _SQLITE_READ.limit(param("limit")).offset(param("offset"))  # (SQLite: both)
 
 _STALE_REASON = "stale: no heartbeat (worker died?)"
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6  # primary result codes of a lock held too long
