@@ -7,7 +7,6 @@ import errno
 import multiprocessing
 import os
 import shutil
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -267,25 +266,47 @@ def test_a_put_that_fails_after_taking_the_source_gives_it_back(
     assert _check_whole(store, "k", directory=True) == "1-1" and _scratch_entries(store) == []
 
 
-def test_scratch_left_by_a_dead_process_is_removed_when_a_store_opens(tmp_path: Path) -> None:
-    """A process killed mid-`put` leaves its scratch entry: the next store on that root, on
-    that host, removes it; a live process's and another host's stay."""
-    from hyperdial.artifacts import _HOST
+def _put_and_die(root: str, src: str, started: Any) -> None:
+    """Stage a put, then die inside it (as a SIGKILL mid-put would leave it)."""
+    with DirectoryStore(root)._scratch() as scratch:
+        os.rename(src, scratch())
+        started.set()
+        os._exit(0)
 
-    store = DirectoryStore(tmp_path)
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    hex32 = "0" * 32
-    orphan_dir = tmp_path / f".tmp-{_HOST}-{dead.pid}-{hex32}"
-    _checkpoint(orphan_dir, "partial")
-    orphan_file = tmp_path / f".tmp-{_HOST}-{dead.pid}-{'1' * 32}"
-    orphan_file.write_text("partial")
-    live = tmp_path / f".tmp-{_HOST}-{os.getpid()}-{hex32}"
-    live.write_text("in flight")
-    elsewhere = tmp_path / f".tmp-otherhost-{dead.pid}-{hex32}"
-    elsewhere.write_text("another host's")
-    store.put("kept", _checkpoint(tmp_path.parent / "src", "1"))
-    DirectoryStore(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")) == sorted(
-        [live.name, elsewhere.name])
+
+def _put_and_wait(root: str, src: str, started: Any, finish: Any) -> None:
+    with DirectoryStore(root)._scratch() as scratch:
+        os.rename(src, scratch())
+        started.set()
+        finish.wait(30)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no flock: scratch entries are kept")
+def test_scratch_left_by_a_dead_process_is_removed_when_a_store_opens(tmp_path: Path) -> None:
+    """A process killed mid-`put` leaves its scratch entry: the next store on that root removes
+    it, and its owner file; a live process's scratch stays, whatever its process id says."""
+    ctx = multiprocessing.get_context("spawn")
+    root = tmp_path / "store"
+    DirectoryStore(root).put("kept", _checkpoint(tmp_path / "kept", "1"))
+    started, finish = ctx.Event(), ctx.Event()
+    live = ctx.Process(target=_put_and_wait, args=(
+        str(root), str(_checkpoint(tmp_path / "live", "in flight")), started, finish))
+    live.start()
+    assert started.wait(30)
+    started.clear()
+    dead = ctx.Process(target=_put_and_die, args=(
+        str(root), str(_checkpoint(tmp_path / "dead", "partial")), started))
+    dead.start()
+    assert started.wait(30)
+    dead.join(30)
+    hidden = sorted(p.name for p in root.iterdir() if p.name.startswith((".tmp-", ".owner-")))
+    assert len(hidden) == 4  # a scratch entry and an owner file each
+    store = DirectoryStore(root)
+    left = sorted(p.name for p in root.iterdir() if p.name.startswith((".tmp-", ".owner-")))
+    assert len(left) == 2 and len({name.split("-")[1] for name in left}) == 1  # the live one's
     assert store.keys() == ["kept"]
+    finish.set()
+    live.join(30)
+    DirectoryStore(root)  # its process has ended now
+    assert not [p for p in root.iterdir() if p.name.startswith((".tmp-", ".owner-"))]
+    # (the live one's block ended without renaming its entry in: ownerless, it went too)

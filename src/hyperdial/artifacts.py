@@ -5,9 +5,11 @@ storage records the key (and the store's `location`, so that a resumed run finds
 `DirectoryStore`, one directory per key under a root, is the default. Writes are atomic per
 key, with threads and processes writing at once: an artifact is moved (or copied) into a
 hidden temporary name under the root, then renamed to its key, so a reader sees the whole
-artifact or none of it, and a write that fails (a full disk) leaves the store as it was. The
-temporary name says which host and process made it, so that what a killed process left there
-is removed the next time a store opens the root on that host.
+artifact or none of it, and a write that fails (a full disk) leaves the store as it was. An
+operation's temporary names carry a token whose owner file it holds an ``flock`` on until it
+is done: what a killed process left there is removed the next time a store opens the root,
+and only then, since the kernel drops the lock with the process and holds it for a live one,
+in whatever container.
 """
 
 from __future__ import annotations
@@ -17,11 +19,10 @@ import errno
 import os
 import re
 import shutil
-import socket
 import threading
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 try:
@@ -33,7 +34,7 @@ _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 _LOCK = ".lock"  # the store's lock file: hidden, as the scratch entries are
 _THREAD_LOCKS: dict[Path, threading.Lock] = {}  # without fcntl: one lock per root
 _THREAD_LOCKS_LOCK = threading.Lock()
-_SCRATCH = re.compile(r"\.tmp-(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{32}")
+_TOKEN = re.compile(r"\.(?:tmp|owner)-([0-9a-f]{32})(?:-[0-9a-f]{32})?")
 
 
 def check_key(key: str) -> str:
@@ -95,21 +96,45 @@ class DirectoryStore(ArtifactStore):
     def location(self) -> str:
         return str(self.root)
 
-    def _scratch(self) -> Path:
-        """A fresh hidden name under the root (the same file system, so renames are atomic),
-        naming this host and process."""
-        return self.root / f".tmp-{_HOST}-{os.getpid()}-{uuid.uuid4().hex}"
+    @contextlib.contextmanager
+    def _scratch(self) -> Iterator[Callable[[], Path]]:
+        """Fresh hidden names under the root (the same file system, so renames are atomic)
+        for one operation, with a token whose owner file ``.owner-<token>`` it holds locked
+        until the block ends. The file is made under another name, locked, then renamed in,
+        so no one sees it unlocked; it is removed at the end, after the block's own cleanup."""
+        token = uuid.uuid4().hex
+        fd: int | None = None
+        if fcntl is not None:
+            staged = self.root / f".new-{token}"
+            fd = os.open(staged, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            os.rename(staged, self.root / f".owner-{token}")
+        try:
+            yield lambda: self.root / f".tmp-{token}-{uuid.uuid4().hex}"
+        finally:
+            if fd is not None:
+                with contextlib.suppress(OSError):  # (the root went away meanwhile)
+                    os.unlink(self.root / f".owner-{token}")
+                os.close(fd)
 
     def _remove_orphans(self) -> None:
-        """Remove the scratch entries of this host's processes that are gone (killed during a
-        `put` or `delete`). Another host's are left alone: its processes cannot be seen."""
+        """Remove the scratch entries (and owner files) of tokens whose process is gone, killed
+        during a `put` or `delete`: their owner file's lock is free, or the file is missing."""
+        if fcntl is None:
+            return
         try:
             entries = list(self.root.iterdir())
         except OSError:
             return
+        tokens: dict[str, list[Path]] = {}
         for entry in entries:
-            found = _SCRATCH.fullmatch(entry.name)
-            if found and found["host"] == _HOST and not _alive(int(found["pid"])):
+            found = _TOKEN.fullmatch(entry.name)
+            if found:
+                tokens.setdefault(found[1], []).append(entry)
+        for token, found_entries in tokens.items():
+            if _owned(self.root / f".owner-{token}"):
+                continue
+            for entry in sorted(found_entries, key=lambda e: e.name.startswith(".owner-")):
                 with contextlib.suppress(OSError):  # (a read-only store, or removed meanwhile)
                     _remove(entry)
 
@@ -142,30 +167,31 @@ class DirectoryStore(ArtifactStore):
 
     def put(self, key: str, path: Path) -> None:
         target = self.root / check_key(key)
-        staged = self._scratch()
-        moved = _take(Path(path), staged)
-        trash: Path | None = None
-        try:
-            with self._swapping():
-                if os.path.lexists(target) and (target.is_dir() or staged.is_dir()):
-                    trash = self._scratch()  # a directory is not renamed over: move it aside
-                    os.rename(target, trash)
-                try:
-                    os.replace(staged, target)  # a file over a file: atomic on its own
-                except OSError:
-                    if trash is not None:
-                        os.rename(trash, target)
-                        trash = None
-                    raise
-        except BaseException:
-            if os.path.lexists(staged):  # not renamed in
-                if moved:
-                    os.rename(staged, path)  # give the caller's file back
-                else:
-                    _remove(staged)
-            raise
-        if trash is not None:
-            _remove(trash)
+        with self._scratch() as scratch:
+            staged = scratch()
+            moved = _take(Path(path), staged)
+            trash: Path | None = None
+            try:
+                with self._swapping():
+                    if os.path.lexists(target) and (target.is_dir() or staged.is_dir()):
+                        trash = scratch()  # a directory is not renamed over: move it aside
+                        os.rename(target, trash)
+                    try:
+                        os.replace(staged, target)  # a file over a file: atomic on its own
+                    except OSError:
+                        if trash is not None:
+                            os.rename(trash, target)
+                            trash = None
+                        raise
+            except BaseException:
+                if os.path.lexists(staged):  # not renamed in
+                    if moved:
+                        os.rename(staged, path)  # give the caller's file back
+                    else:
+                        _remove(staged)
+                raise
+            if trash is not None:
+                _remove(trash)
         if not moved:  # a copy from another file system: stored, so ``path`` may go
             with contextlib.suppress(OSError):
                 _remove(Path(path))
@@ -180,33 +206,37 @@ class DirectoryStore(ArtifactStore):
 
     def delete(self, key: str) -> None:
         path = self.root / check_key(key)
-        trash = self._scratch()
-        with self._swapping():
-            try:
-                os.rename(path, trash)  # out of sight first (atomic), then removed
-            except FileNotFoundError:
-                return
-        _remove(trash)
+        with self._scratch() as scratch:
+            trash = scratch()
+            with self._swapping():
+                try:
+                    os.rename(path, trash)  # out of sight first (atomic), then removed
+                except FileNotFoundError:
+                    return
+            _remove(trash)
 
     def keys(self) -> list[str]:
         return sorted(p.name for p in self.root.iterdir() if not p.name.startswith("."))
 
 
-_HOST = re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname())
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host (a zombie counts, as does one we may not
-    signal)."""
-    if pid == os.getpid() or os.name == "nt":  # (Windows: os.kill would end it)
+def _owned(owner_file: Path) -> bool:
+    """Whether a live process holds ``owner_file``'s lock (False: it is gone, or the file is).
+    An owner file that cannot be opened counts as owned: nothing is removed on a guess."""
+    try:
+        fd = os.open(owner_file, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    except OSError:
         return True
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
         return True
-    return True
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # (releases the lock if it was taken)
+    return False
 
 
 def _take(path: Path, staged: Path) -> bool:
