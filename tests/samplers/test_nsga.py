@@ -78,6 +78,37 @@ def test_crossovers_and_mutation_stay_in_the_unit_cube(op: evo.Crossover) -> Non
     assert np.array_equal(evo.polynomial_mutation(same, rng, 0.0), same)
 
 
+@pytest.mark.parametrize("alpha", [0.0, 0.25, 0.5, 1.0])
+def test_blx_alpha_reaches_alpha_of_the_parents_gap_past_each_parent(alpha: float) -> None:
+    rng = np.random.default_rng(2)
+    p1, p2 = np.full(2000, 0.4), np.full(2000, 0.6)
+    child = evo.blx_alpha(p1, p2, rng, alpha=alpha)
+    lo, hi = 0.4 - alpha * 0.2, 0.6 + alpha * 0.2
+    assert (child >= lo - 1e-12).all() and (child <= hi + 1e-12).all()
+    # uniform over the widened interval: it reaches near both ends
+    assert child.min() < lo + 0.01 and child.max() > hi - 0.01
+
+
+def test_the_sampler_crosses_with_its_alpha(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[float] = []
+    real = evo.blx_alpha
+
+    def spy(p1: np.ndarray, p2: np.ndarray, rng: np.random.Generator,
+            alpha: float = 0.5) -> np.ndarray:
+        seen.append(alpha)
+        return real(p1, p2, rng, alpha)
+
+    monkeypatch.setattr(evo, "blx_alpha", spy)
+    study = hd.create_study(directions=["minimize", "minimize"],
+                            sampler=NSGAIISampler(seed=0, population_size=4, crossover="blx",
+                                                  alpha=0.2, crossover_prob=1.0))
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1)),
+                   n_trials=16)
+    assert seen and set(seen) == {0.2}
+    with pytest.raises(ValueError, match="alpha must be"):
+        NSGAIISampler(crossover="blx", alpha=float("nan"))
+
+
 # -- the sampler -----------------------------------------------------------------------------
 def small(space: SearchSpace, seed: int | None) -> Sampler:
     return NSGAIISampler(seed=seed, population_size=3)

@@ -56,8 +56,10 @@ def test_nsgaii_crossover_classes_map_to_the_samplers_settings() -> None:
     uniform = hd.samplers.NSGAIISampler(crossover=nsgaii.UniformCrossover(swapping_prob=0.3))
     assert (uniform.crossover, uniform.swapping_prob) == ("uniform", 0.3)
     assert hd.samplers.NSGAIISampler(crossover=nsgaii.BLXAlphaCrossover()).crossover == "blx"
-    with pytest.raises(ValueError, match="alpha=0.5"):
-        nsgaii.BLXAlphaCrossover(alpha=0.3)
+    blx = hd.samplers.NSGAIISampler(crossover=nsgaii.BLXAlphaCrossover(alpha=0.3))
+    assert (blx.crossover, blx.alpha) == ("blx", 0.3)
+    with pytest.raises(ValueError, match="alpha must be"):
+        hd.samplers.NSGAIISampler(crossover=nsgaii.BLXAlphaCrossover(alpha=-1.0))
     sampler = hd.samplers.NSGAIISampler(crossover=nsgaii.UniformCrossover(), population_size=4,
                                         seed=0)
     study = hd.create_study(directions=["minimize", "minimize"], sampler=sampler)

@@ -62,8 +62,8 @@ class NSGAIISampler(Sampler):
             smaller than the usual 50 (Optuna's) so that budgets of a few hundred trials see
             ten generations rather than four (see ``docs/multiobjective.md``).
         mutation_prob: probability that a gene mutates; None means ``1 / n_params``.
-        crossover: "sbx" (simulated binary), "uniform" or "blx" (BLX-alpha, alpha 0.5) for the
-            numeric genes; Optuna's classes from `hyperdial.samplers.nsgaii` too
+        crossover: "sbx" (simulated binary), "uniform" or "blx" (BLX-alpha) for the numeric
+            genes; Optuna's classes from `hyperdial.samplers.nsgaii` too
             (``SBXCrossover(eta=15)`` is ``"sbx"`` with ``eta=15``).
         crossover_prob: probability that a child comes from crossover rather than a copy of
             its first parent.
@@ -71,6 +71,9 @@ class NSGAIISampler(Sampler):
             (categoricals always cross uniformly).
         eta: distribution index of SBX and polynomial mutation (larger: children nearer their
             parents).
+        alpha: how far BLX-alpha reaches past its parents, as a fraction of the distance
+            between them on each side (0: never outside them; 0.5, the usual choice: the
+            children's spread about keeps the parents').
         constraints_func: constraint values of a completed trial, ``<= 0`` feasible (Deb's
             constrained domination: feasible beats infeasible, infeasible by total violation);
             without it, the values trials set with `Trial.set_constraint`, if any.
@@ -81,12 +84,13 @@ class NSGAIISampler(Sampler):
     def __init__(self, *, seed: int | None = None, population_size: int = 20,
                  mutation_prob: float | None = None, crossover: Any = "sbx",
                  crossover_prob: float = 0.9, swapping_prob: float = 0.5, eta: float = 20.0,
-                 constraints_func: ConstraintsFunc | None = None,
+                 alpha: float = 0.5, constraints_func: ConstraintsFunc | None = None,
                  independent_sampler: Sampler | None = None) -> None:
         if hasattr(crossover, "keywords") and hasattr(crossover, "name"):  # nsgaii's classes
-            settings = {"eta": eta, "swapping_prob": swapping_prob, **crossover.keywords()}
-            crossover, eta, swapping_prob = (crossover.name, settings["eta"],
-                                             settings["swapping_prob"])
+            settings = {"eta": eta, "swapping_prob": swapping_prob, "alpha": alpha,
+                        **crossover.keywords()}
+            crossover, eta, swapping_prob, alpha = (
+                crossover.name, settings["eta"], settings["swapping_prob"], settings["alpha"])
         if population_size < 2:
             raise ValueError(f"population_size must be >= 2, got {population_size}")
         if mutation_prob is not None and not 0.0 <= mutation_prob <= 1.0:
@@ -98,12 +102,15 @@ class NSGAIISampler(Sampler):
                 raise ValueError(f"{label} must be in [0, 1], got {p}")
         if not eta > 0:
             raise ValueError(f"eta must be > 0, got {eta}")
+        if not 0.0 <= alpha < float("inf"):
+            raise ValueError(f"alpha must be a finite number >= 0, got {alpha}")
         self.population_size = int(population_size)
         self.mutation_prob = mutation_prob
         self.crossover = crossover
         self.crossover_prob = float(crossover_prob)
         self.swapping_prob = float(swapping_prob)
         self.eta = float(eta)
+        self.alpha = float(alpha)
         self.constraints_func = constraints_func
         self.independent_sampler = independent_sampler or RandomSampler(seed=seed)
         super().__init__(seed=seed)
@@ -206,7 +213,7 @@ class NSGAIISampler(Sampler):
             return partial(evo.sbx, eta=self.eta)
         if self.crossover == "uniform":
             return partial(evo.uniform, swapping_prob=self.swapping_prob)
-        return evo.blx_alpha
+        return partial(evo.blx_alpha, alpha=self.alpha)
 
     def __repr__(self) -> str:
         return (f"NSGAIISampler(seed={self.seed}, population_size={self.population_size}, "

@@ -50,11 +50,10 @@ class UniformCrossover(BaseCrossover):
 
 @dataclass(frozen=True)
 class BLXAlphaCrossover(BaseCrossover):
-    """BLX-alpha crossover; hyperdial's has ``alpha=0.5`` (Optuna's default) only."""
+    """BLX-alpha crossover; ``alpha`` is the sampler's ``alpha``."""
 
     alpha: float = 0.5
     name = "blx"
 
-    def __post_init__(self) -> None:
-        if self.alpha != 0.5:
-            raise ValueError(f"hyperdial's BLX-alpha crossover has alpha=0.5, got {self.alpha}")
+    def keywords(self) -> dict[str, float]:
+        return {"alpha": float(self.alpha)}
