@@ -299,14 +299,18 @@ def test_scratch_left_by_a_dead_process_is_removed_when_a_store_opens(tmp_path: 
     dead.start()
     assert started.wait(30)
     dead.join(30)
+    older = root / f".tmp-{'a' * 32}"  # an older version's scratch name: maybe in use
+    older.write_text("an older hyperdial's put")
     hidden = sorted(p.name for p in root.iterdir() if p.name.startswith((".tmp-", ".owner-")))
-    assert len(hidden) == 4  # a scratch entry and an owner file each
+    assert len(hidden) == 5  # a scratch entry and an owner file each, and the older one
     store = DirectoryStore(root)
-    left = sorted(p.name for p in root.iterdir() if p.name.startswith((".tmp-", ".owner-")))
+    left = sorted(p.name for p in root.iterdir()
+                  if p.name.startswith((".tmp-", ".owner-")) and p != older)
     assert len(left) == 2 and len({name.split("-")[1] for name in left}) == 1  # the live one's
+    assert older.exists()
     assert store.keys() == ["kept"]
     finish.set()
     live.join(30)
     DirectoryStore(root)  # its process has ended now
-    assert not [p for p in root.iterdir() if p.name.startswith((".tmp-", ".owner-"))]
+    assert [p for p in root.iterdir() if p.name.startswith((".tmp-", ".owner-"))] == [older]
     # (the live one's block ended without renaming its entry in: ownerless, it went too)

@@ -34,7 +34,9 @@ _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 _LOCK = ".lock"  # the store's lock file: hidden, as the scratch entries are
 _THREAD_LOCKS: dict[Path, threading.Lock] = {}  # without fcntl: one lock per root
 _THREAD_LOCKS_LOCK = threading.Lock()
-_TOKEN = re.compile(r"\.(?:tmp|owner)-([0-9a-f]{32})(?:-[0-9a-f]{32})?")
+# An owner file, or a scratch entry of its token (an older version's ``.tmp-<hex>``, with no
+# token, is left alone: its writer may still be at work).
+_TOKEN = re.compile(r"\.owner-([0-9a-f]{32})|\.tmp-([0-9a-f]{32})-[0-9a-f]{32}")
 
 
 def check_key(key: str) -> str:
@@ -107,8 +109,14 @@ class DirectoryStore(ArtifactStore):
         if fcntl is not None:
             staged = self.root / f".new-{token}"
             fd = os.open(staged, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            os.rename(staged, self.root / f".owner-{token}")
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                os.rename(staged, self.root / f".owner-{token}")
+            except BaseException:
+                os.close(fd)
+                with contextlib.suppress(OSError):
+                    os.unlink(staged)
+                raise
         try:
             yield lambda: self.root / f".tmp-{token}-{uuid.uuid4().hex}"
         finally:
@@ -130,7 +138,7 @@ class DirectoryStore(ArtifactStore):
         for entry in entries:
             found = _TOKEN.fullmatch(entry.name)
             if found:
-                tokens.setdefault(found[1], []).append(entry)
+                tokens.setdefault(found[1] or found[2], []).append(entry)
         for token, found_entries in tokens.items():
             if _owned(self.root / f".owner-{token}"):
                 continue
