@@ -238,9 +238,7 @@ def _owned(owner_file: Path) -> bool:
         return True
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:
+    except OSError:  # held (BlockingIOError), or not to be told: left alone either way
         return True
     finally:
         os.close(fd)  # (releases the lock if it was taken)

@@ -486,8 +486,8 @@ class SQLStorage(Storage):
         self._lock_wait = (float(kwargs["connect_args"].get("timeout", 30.0)),
                            f"{self._where} (its writers' lock file {self._lock_path})")
         self._engine = create_engine(parsed, **kwargs)
-        version = getattr(self._engine.dialect.loaded_dbapi, "sqlite_version_info", (3, 35))
-        if self._sqlite and version < (3, 35):  # RETURNING, DROP COLUMN
+        if self._sqlite and (version := self._engine.dialect.loaded_dbapi.sqlite_version_info
+                             ) < (3, 35):  # RETURNING, DROP COLUMN
             raise StorageError(f"hyperdial needs SQLite 3.35 or later; this Python's sqlite3 "
                                f"module has {'.'.join(map(str, version))}")
         event.listen(self._engine, "connect",
@@ -768,7 +768,6 @@ class SQLStorage(Storage):
         trials' waiting index gains ``state``; on SQLite, trials move to a table without
         rowid and events take ids in their study's range (see `_schema`). Old hyperdial
         versions refuse the result (a newer schema), so no one writes it the old way."""
-        waiting = next(i for i in trials.indexes if i.name == "ix_trials_waiting")
         if self._sqlite:
             top = conn.execute(select(func.max(studies.c.id))).scalar() or 0
             if top > MAX_SQLITE_STUDY_ID:
@@ -791,7 +790,7 @@ class SQLStorage(Storage):
             conn.exec_driver_sql("DROP TABLE events_v1")
         else:
             conn.exec_driver_sql("DROP INDEX ix_trials_waiting")
-            waiting.create(conn)
+            next(i for i in trials.indexes if i.name == "ix_trials_waiting").create(conn)
         conn.exec_driver_sql("ALTER TABLE studies DROP COLUMN next_number")
         conn.execute(update(meta).where(meta.c.key == "schema_version").values(
             value=str(SCHEMA_VERSION)))
