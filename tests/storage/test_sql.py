@@ -145,6 +145,11 @@ def test_delete_study_removes_its_rows(db_url: str) -> None:
     assert counts == [1, 1, 2]
 
 
+def journal_mode(path: Path) -> str:
+    with closing(sqlite3.connect(path)) as conn:
+        return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
+
+
 def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "wal.db"
     SQLStorage(f"sqlite:///{path}").close()
@@ -152,6 +157,32 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert dict(conn.execute("SELECT key, value FROM hyperdial_meta").fetchall()) == {
             "application": "hyperdial", "schema_version": str(SCHEMA_VERSION)}
+
+
+def test_the_switch_to_wal_waits_out_a_writer(tmp_path: Path) -> None:
+    """SQLite refuses to leave the rollback journal while another connection writes, without
+    calling its busy handler; the first opener of a new file raced the others' writes."""
+    path = tmp_path / "journal.db"
+    url = f"sqlite:///{path}"
+    SQLStorage(url).close()
+    for timeout, released_after in [(30.0, 0.2), (0.1, None)]:
+        with closing(sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+                     ) as other:
+            other.execute("PRAGMA journal_mode=DELETE")
+            other.execute("BEGIN IMMEDIATE")
+            if released_after is None:  # held past the busy timeout
+                with pytest.raises(StorageBusy, match="stayed locked"):
+                    SQLStorage(url, engine_kwargs={"connect_args": {"timeout": timeout}})
+                other.execute("ROLLBACK")
+                assert journal_mode(path) == "delete"
+            else:  # SQLite refuses the switch at once; the opener waits for the release
+                releaser = threading.Timer(released_after, other.execute, ["ROLLBACK"])
+                releaser.start()
+                try:
+                    SQLStorage(url).close()
+                finally:
+                    releaser.join()
+                assert journal_mode(path) == "wal"
 
 
 def test_empty_file_becomes_a_hyperdial_database(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ import logging
 import operator
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext, suppress
@@ -718,7 +719,7 @@ class SQLStorage(Storage):
                 if version != SCHEMA_VERSION:
                     self._settle_schema(conn, version)
                 if self._sqlite and not self._memory:  # persistent; only now that it is ours
-                    conn.exec_driver_sql("PRAGMA journal_mode=WAL").close()
+                    self._enter_wal(conn)
                 conn.commit()
         except DatabaseError as exc:
             if isinstance(exc, OperationalError):  # locked, unreachable...: not our verdict
@@ -727,6 +728,27 @@ class SQLStorage(Storage):
             raise NotAHyperdialStorage(
                 f"{self._where} is not a hyperdial database (or it is corrupt): {exc.orig}"
             ) from exc
+
+    def _enter_wal(self, conn: Connection) -> None:
+        """Put the SQLite file in WAL mode (a no-op once it is), waiting out other writers.
+
+        Leaving the rollback journal takes a read lock, then asks for the write lock; while
+        another connection writes, SQLite refuses that at once rather than calling its busy
+        handler (two such waiters could deadlock), so first openers racing on a new or an
+        upgraded file failed. This waits as the busy handler would, up to the busy timeout.
+        """
+        deadline = time.monotonic() + self._lock_wait[0]
+        sleep = 1e-3
+        while True:
+            try:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL").close()
+                return
+            except OperationalError as exc:
+                code = getattr(exc.orig, "sqlite_errorcode", None)
+                if code is None or code & 0xFF != _SQLITE_BUSY or time.monotonic() > deadline:
+                    raise
+            time.sleep(sleep)
+            sleep = min(2 * sleep, 0.05)
 
     def _settle_schema(self, conn: Connection, seen: int) -> None:
         """Create the tables, or upgrade them from an older version, under the write lock."""
