@@ -10,7 +10,7 @@ import pytest
 
 import hyperdial as hd
 from hyperdial.space import Categorical, Float, Int, SearchSpace
-from hyperdial.trial import FixedTrial, Trial, TrialState
+from hyperdial.trial import FixedTrial, Trial, TrialRecord, TrialState
 
 
 def objective(t: hd.Trial) -> float:
@@ -200,6 +200,26 @@ def test_a_record_runs_an_objective_on_its_stored_params() -> None:
         best.set_user_attr("k", 1)
     with pytest.raises(hd.exceptions.TrialFinishedError, match="FixedTrial"):
         best.set_constraint("c", 0.0)
+
+
+def test_a_running_view_is_the_record_the_dataclass_would_build() -> None:
+    """What a pruner judges at each report, built without the frozen dataclass's __init__."""
+    from datetime import datetime, timezone
+    from types import MappingProxyType
+
+    curve = {1: 0.5, 4: 0.25}
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    fields: dict[str, Any] = {"number": 3, "params": {"x": 0.5},
+                              "distributions": {"x": Float(0.0, 1.0)},
+                              "intermediate_values": MappingProxyType(curve),
+                              "user_attrs": {"a": 1}, "datetime_start": start}
+    view = TrialRecord.running_view(last_step=4, **fields)
+    built = TrialRecord(state=TrialState.RUNNING, **fields)
+    assert view == built and repr(view) == repr(built)
+    assert view.last_step == built.last_step == 4
+    assert (view.values, view.system_attrs, view.datetime_complete) == (None, {}, None)
+    curve[9] = 0.125  # the view reads the live curve; its last step is the one it was given
+    assert view.intermediate_values[9] == 0.125 and view.last_step == 4
 
 
 def test_records_sort_by_number() -> None:

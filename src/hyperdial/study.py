@@ -716,12 +716,10 @@ class Study:
         # The curve as a read-only view, not a copy, and its last step as the trial keeps it:
         # copying it and finding its highest step cost O(steps) a report, O(steps²) a trial
         # (a pruner decides at once; one that keeps records gets them from the history).
-        snapshot = TrialRecord(
-            number=trial.number, state=TrialState.RUNNING, params=dict(trial.params),
-            distributions=dict(trial.distributions),
-            intermediate_values=MappingProxyType(trial.intermediate_values),
-            user_attrs=dict(trial.user_attrs), datetime_start=trial.datetime_start)
-        snapshot.__dict__["last_step"] = trial.last_step  # (the cached property's value)
+        snapshot = TrialRecord.running_view(
+            trial.number, dict(trial.params), dict(trial.distributions),
+            MappingProxyType(trial.intermediate_values), trial.last_step,
+            dict(trial.user_attrs), trial.datetime_start)
         # Most reports decide nothing that other trials could change (no rung reached, a
         # warm-up step): those skip reading the storage.
         history = self.history() if self.pruner.needs_history(snapshot) else self._no_trials

@@ -142,6 +142,23 @@ class TrialRecord(_Suggests):
     datetime_start: datetime | None = None
     datetime_complete: datetime | None = None
 
+    @classmethod
+    def running_view(cls, number: int, params: Mapping[str, Any],
+                     distributions: Mapping[str, Distribution],
+                     intermediate_values: Mapping[int, float | tuple[float, ...]],
+                     last_step: int | None, user_attrs: Mapping[str, Any],
+                     datetime_start: datetime | None) -> TrialRecord:
+        """A RUNNING record over a live trial's curve, with its last step given: what a pruner
+        judges at every report. Filled in one step, not by the frozen dataclass's assignment
+        of each field, which took half of the 2 us it cost."""
+        record = object.__new__(cls)
+        record.__dict__.update(
+            number=number, state=TrialState.RUNNING, params=params,
+            distributions=distributions, values=None, intermediate_values=intermediate_values,
+            user_attrs=user_attrs, system_attrs={}, datetime_start=datetime_start,
+            datetime_complete=None, last_step=last_step)  # (the cached property's value)
+        return record
+
     @property
     def value(self) -> float | None:
         """The single objective value (None unless COMPLETE); error for multi-objective trials."""

@@ -36,10 +36,10 @@ def curve(values: list[float], start: int = 1) -> dict[int, float | tuple[float,
 
 
 def test_rung_resources() -> None:
-    assert rung_resources(1, 3, 0, 30).tolist() == [1, 3, 9, 27]
-    assert rung_resources(1, 3, 1, 30).tolist() == [3, 9, 27]
-    assert rung_resources(2, 2, 0, 16, max_resource=16).tolist() == [2, 4, 8]
-    assert rung_resources(5, 2, 0, 4).tolist() == []
+    assert rung_resources(1, 3, 0, 30) == (1, 3, 9, 27)
+    assert rung_resources(1, 3, 1, 30) == (3, 9, 27)
+    assert rung_resources(2, 2, 0, 16, max_resource=16) == (2, 4, 8)
+    assert rung_resources(5, 2, 0, 4) == ()
 
 
 def test_halving_cost_counts_textbook_halving() -> None:
@@ -120,7 +120,7 @@ def test_auto_min_resource_waits_for_a_completed_trial() -> None:
     assert pruner.decide(History((running, trial)), trial) is Decision.CONTINUE
     done = TrialRecord(0, TrialState.COMPLETE, values=(1.0,),
                        intermediate_values=curve([1.0] * 300))
-    assert pruner.rungs(History((done,)), 300).tolist() == [3, 12, 48, 192]
+    assert pruner.rungs(History((done,)), 300) == (3, 12, 48, 192)
 
 
 def test_auto_min_resource_is_settled_by_the_first_trial_to_finish() -> None:
@@ -130,8 +130,8 @@ def test_auto_min_resource_is_settled_by_the_first_trial_to_finish() -> None:
     later = TrialRecord(0, TrialState.COMPLETE, values=(1.0,), datetime_complete=t.replace(hour=1),
                         intermediate_values=curve([1.0] * 1000))
     pruner = SuccessiveHalvingPruner()
-    assert pruner.rungs(History((first,)), 300).tolist() == [3, 12, 48, 192]
-    assert pruner.rungs(History((later, first)), 300).tolist() == [3, 12, 48, 192]
+    assert pruner.rungs(History((first,)), 300) == (3, 12, 48, 192)
+    assert pruner.rungs(History((later, first)), 300) == (3, 12, 48, 192)
 
 
 def test_bad_arguments() -> None:
@@ -483,7 +483,7 @@ def test_a_rung_value_is_what_the_rung_ranks_and_is_kept_for_finished_trials() -
     rungs = np.array([1, 3, 9, 27])
     curves = pruner._curves
     for record in history.trials:
-        for r in rungs.tolist():
+        for r in rungs:
             value = curves.value_at_rung(record, r, rungs)
             assert curves.value_at_rung(record, r, rungs) is value  # kept (or recomputed alike)
             if curves.entered(record, r, rungs):

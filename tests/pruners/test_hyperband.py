@@ -39,16 +39,15 @@ def test_rungs_are_anchored_at_the_full_run_as_in_the_paper() -> None:
     for low, top, eta in ((1, 27, 3), (2, 54, 3), (1, 16, 2), (3, 3, 2)):
         count = n_brackets(low, top, eta)
         for b in range(count):
-            assert (bracket_rungs(b, count, top, eta).tolist()
-                    == rung_resources(low, eta, b, top, top).tolist())
+            assert bracket_rungs(b, count, top, eta) == rung_resources(low, eta, b, top, top)
     # not a power: rungs at ceil(max / eta ** j), and the last bracket is plain random search
-    assert [bracket_rungs(b, 3, 26, 3).tolist() for b in range(3)] == [[3, 9], [9], []]
-    assert [bracket_rungs(b, 5, 100, 3).tolist() for b in range(5)] == [
-        [2, 4, 12, 34], [4, 12, 34], [12, 34], [34], []]
+    assert [bracket_rungs(b, 3, 26, 3) for b in range(3)] == [(3, 9), (9,), ()]
+    assert [bracket_rungs(b, 5, 100, 3) for b in range(5)] == [
+        (2, 4, 12, 34), (4, 12, 34), (12, 34), (34,), ()]
     brackets = HyperbandPruner(2, 27, 3).brackets()
     assert brackets is not None
-    assert [b.rungs(History(()), 27).tolist() for b in brackets] == [[3, 9], [9], []]
-    assert [b.rungs(History(()), 5).tolist() for b in brackets] == [[3], [], []]
+    assert [b.rungs(History(()), 27) for b in brackets] == [(3, 9), (9,), ()]
+    assert [b.rungs(History(()), 5) for b in brackets] == [(3,), (), ()]
 
 
 def test_the_last_bracket_never_prunes() -> None:

@@ -31,7 +31,7 @@ def plain_first_finished_steps(history: History) -> int | None:
     return min(done, key=lambda t: (t.datetime_complete or NEVER, t.number)).last_step
 
 
-def plain_entered(trial: TrialRecord, resource: int, rungs: np.ndarray) -> bool:
+def plain_entered(trial: TrialRecord, resource: int, rungs: tuple[int, ...]) -> bool:
     steps = [s for s in trial.intermediate_values if s >= resource]
     if not steps:
         return False
@@ -42,7 +42,7 @@ def plain_entered(trial: TrialRecord, resource: int, rungs: np.ndarray) -> bool:
     return resource == next(int(r) for r in rungs if not below or r > max(below))
 
 
-def plain_halving(history: History, trial: TrialRecord, rungs: np.ndarray, eta: int,
+def plain_halving(history: History, trial: TrialRecord, rungs: tuple[int, ...], eta: int,
                   bootstrap_count: int) -> Decision:
     last = trial.last_step
     assert last is not None
@@ -80,7 +80,7 @@ def plain_asha(pruner: SuccessiveHalvingPruner, history: History, trial: TrialRe
         low = int(pruner.min_resource)
     rungs = rung_resources(low, pruner.reduction_factor, pruner.min_early_stopping_rate, last,
                            pruner.max_resource)
-    if rungs.size == 0:
+    if not rungs:
         return Decision.CONTINUE
     return plain_halving(history, trial, rungs, pruner.reduction_factor,
                          pruner.bootstrap_count)
@@ -99,8 +99,8 @@ def plain_hyperband(pruner: HyperbandPruner, history: History, trial: TrialRecor
     weights = tuple(int(w) for w in bracket_weights(count, pruner.reduction_factor))
     bracket = draw_bracket(pruner.seed, trial.number, weights)
     levels = bracket_rungs(bracket, count, top, pruner.reduction_factor)
-    rungs = levels[levels <= last]
-    if rungs.size == 0:
+    rungs = tuple(r for r in levels if r <= last)
+    if not rungs:
         return Decision.CONTINUE
     members = History(tuple(t for t in history.trials
                             if draw_bracket(pruner.seed, t.number, weights) == bracket),

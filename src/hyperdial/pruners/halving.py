@@ -45,7 +45,7 @@ import weakref
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from functools import partial
+from functools import lru_cache, partial
 from typing import TypeVar
 
 import numpy as np
@@ -61,16 +61,24 @@ Resource = int | str  # an int, or "auto"
 
 # -- kernels -------------------------------------------------------------------------------------
 def rung_resources(min_resource: int, reduction_factor: int, min_early_stopping_rate: int,
-                   max_step: int, max_resource: int | None = None) -> np.ndarray:
+                   max_step: int, max_resource: int | None = None) -> tuple[int, ...]:
     """Resources of the promotion rungs up to ``max_step`` (and below ``max_resource``)."""
+    ladder = _ladder(min_resource, reduction_factor, min_early_stopping_rate, max_resource)
+    return ladder[:bisect_right(ladder, max_step)]
+
+
+@lru_cache(maxsize=256)
+def _ladder(min_resource: int, reduction_factor: int, min_early_stopping_rate: int,
+            max_resource: int | None) -> tuple[int, ...]:
+    """Every rung below ``max_resource`` (below 2**63 without one: some 60 at most): made once
+    per pruner setting, so that a report looks its rungs up rather than building them."""
+    top = 2**63 if max_resource is None else max_resource
     out: list[int] = []
-    k = min_early_stopping_rate
-    while True:
-        r = min_resource * reduction_factor ** k
-        if r > max_step or (max_resource is not None and r >= max_resource):
-            return np.array(out, dtype=np.int64)
+    r = min_resource * reduction_factor ** min_early_stopping_rate
+    while r < top:
         out.append(r)
-        k += 1
+        r *= reduction_factor
+    return tuple(out)
 
 
 def halving_cost(min_resource: int, reduction_factor: int, max_resource: int,
@@ -87,7 +95,7 @@ def halving_cost(min_resource: int, reduction_factor: int, max_resource: int,
     check_int("max_resource", max_resource, 1)
     check_int("min_early_stopping_rate", min_early_stopping_rate, 0)
     levels = [*rung_resources(min_resource, reduction_factor, min_early_stopping_rate,
-                              max_resource, max_resource).tolist(), max_resource]
+                              max_resource, max_resource), max_resource]
     cost = levels[0] + sum((levels[k] - levels[k - 1]) / reduction_factor ** k
                            for k in range(1, len(levels)))
     return float(cost / max_resource)
@@ -190,17 +198,20 @@ def rung_step(steps: Sequence[int], resource: int) -> int | None:
     return steps[i] if i < len(steps) else None
 
 
-def _judged_rungs(curve: Mapping[int, object], last: int, rungs: np.ndarray) -> list[int]:
+def _judged_rungs(curve: Mapping[int, object], last: int,
+                  rungs: tuple[int, ...]) -> tuple[int, ...]:
     """The ``rungs`` (all at or below ``last``) that a report at ``last`` reaches first: those
     above the curve's previous step, all without one. The previous step is probed downwards
     from ``last`` when that is shorter than scanning the curve (one probe for a report at
     every step), so this costs O(1) there, never more than O(len(curve))."""
-    low = int(rungs[0])
+    if last - 1 in curve:  # the usual case, a report at every step: only a rung at ``last``
+        return rungs[-1:] if rungs[-1] == last else ()
+    low = rungs[0]
     if last - low < len(curve):
         prev = next((s for s in range(last - 1, low - 1, -1) if s in curve), None)
     else:
         prev = max((s for s in curve if s < last), default=None)
-    return [int(r) for r in rungs if prev is None or r > prev]
+    return rungs if prev is None else rungs[bisect_right(rungs, prev):]
 
 
 def _loss_rows(history: History, values: Sequence[float | tuple[float, ...]]) -> np.ndarray:
@@ -292,7 +303,8 @@ class _Curves:
         self._first = (done, first)
         return None if first is None else self.steps(first)[-1]
 
-    def value_at_rung(self, trial: TrialRecord, resource: int, rungs: np.ndarray) -> object:
+    def value_at_rung(self, trial: TrialRecord, resource: int,
+                      rungs: tuple[int, ...]) -> object:
         """``trial``'s report at the rung at ``resource`` (its first at or past it) if it
         `entered` that rung, else `_NOT_ENTERED`; kept for finished records, so that a rung
         decision costs one lookup per other trial."""
@@ -309,7 +321,7 @@ class _Curves:
                                   value)
         return value
 
-    def entered(self, trial: TrialRecord, resource: int, rungs: np.ndarray) -> bool:
+    def entered(self, trial: TrialRecord, resource: int, rungs: tuple[int, ...]) -> bool:
         """Whether ``trial`` entered the rung at ``resource``: it reported there or later, and,
         if pruned at a report that reached several rungs at once, this is the lowest of them
         (where it is taken to have stopped; Optuna records the rungs a trial passed, not
@@ -320,7 +332,7 @@ class _Curves:
             return False
         if trial.state is not TrialState.PRUNED or i < len(steps) - 1:
             return True
-        lowest = next(int(r) for r in rungs if i == 0 or r > steps[i - 1])
+        lowest = next(r for r in rungs if i == 0 or r > steps[i - 1])
         return resource == lowest
 
 
@@ -379,8 +391,8 @@ class SuccessiveHalvingPruner(Pruner):
             if not isinstance(min_resource, int) or max_resource is None:
                 raise ValueError("synchronous halving needs cohort_size, or an int min_resource "
                                  "and a max_resource to derive it from")
-            n_rungs = rung_resources(min_resource, reduction_factor, min_early_stopping_rate,
-                                     max_resource, max_resource).size
+            n_rungs = len(rung_resources(min_resource, reduction_factor,
+                                         min_early_stopping_rate, max_resource, max_resource))
             cohort_size = reduction_factor ** n_rungs
         self.cohort_size = cohort_size
         if rank_by not in ("value", "extrapolation"):
@@ -410,7 +422,7 @@ class SuccessiveHalvingPruner(Pruner):
                 f"reduction_factor={self.reduction_factor}, "
                 f"min_early_stopping_rate={self.min_early_stopping_rate}{extra})")
 
-    def rungs(self, history: History | None, max_step: int) -> np.ndarray | None:
+    def rungs(self, history: History | None, max_step: int) -> tuple[int, ...] | None:
         """Promotion rungs up to ``max_step`` (None while "auto" cannot be resolved yet;
         without a ``history``, "auto" is what the last history resolved it to)."""
         if self.min_resource == "auto":  # Optuna's rule: 1 % of the first finished trial's
@@ -430,7 +442,7 @@ class SuccessiveHalvingPruner(Pruner):
         if last is None:
             return Decision.CONTINUE
         rungs = self.rungs(history, last)
-        if rungs is None or rungs.size == 0:
+        if not rungs:
             return Decision.CONTINUE
         if self.synchronous:
             return self._decide_synchronous(history, self._others(history, trial), trial,
@@ -473,7 +485,7 @@ class SuccessiveHalvingPruner(Pruner):
         if self.synchronous or rungs is None or (self.min_resource == "auto"
                                                  and len(trial.intermediate_values) == 1):
             return True
-        return rungs.size > 0 and bool(_judged_rungs(trial.intermediate_values, last, rungs))
+        return bool(rungs) and bool(_judged_rungs(trial.intermediate_values, last, rungs))
 
     def _others(self, history: History, trial: TrialRecord) -> list[TrialRecord]:
         """The trials ``trial`` is ranked against: every other one of ``history``."""
@@ -518,7 +530,7 @@ class SuccessiveHalvingPruner(Pruner):
         return out
 
     def _decide_synchronous(self, history: History, others: list[TrialRecord],
-                            trial: TrialRecord, rungs: np.ndarray) -> Decision:
+                            trial: TrialRecord, rungs: tuple[int, ...]) -> Decision:
         assert self.cohort_size is not None
         members = sorted([*others, trial], key=lambda t: t.number)
         position = next(i for i, t in enumerate(members) if t.number == trial.number)
@@ -528,11 +540,11 @@ class SuccessiveHalvingPruner(Pruner):
             return Decision.CONTINUE  # the cohort is not all created yet
         alive = cohort
         for r in rungs:
-            entries = [(t, rung_step(self._curves.steps(t), int(r))) for t in alive]
+            entries = [(t, rung_step(self._curves.steps(t), r)) for t in alive]
             if any(v is None and not t.state.is_finished() for t, v in entries):
                 return Decision.CONTINUE  # rung not full yet: wait (by running on)
             reached = [(t, v) for t, v in entries if v is not None]
-            loss = self.rung_losses(history, [t for t, _ in reached], int(r))
+            loss = self.rung_losses(history, [t for t, _ in reached], r)
             quota = len(reached) // self.reduction_factor
             alive = [t for i, (t, _) in enumerate(reached) if is_promoted(loss, i, quota)]
             if all(t.number != trial.number for t in alive):

@@ -23,6 +23,7 @@ filters trials by bracket in ``get_trials`` while its TPE reads ``_get_trials``.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
@@ -51,16 +52,16 @@ def bracket_weights(count: int, reduction_factor: int) -> np.ndarray:
 
 
 def bracket_rungs(bracket: int, count: int, max_resource: int,
-                  reduction_factor: int) -> np.ndarray:
+                  reduction_factor: int) -> tuple[int, ...]:
     """Rungs of bracket ``bracket`` of ``count``: ``ceil(max_resource / eta ** j)`` for
     ``j = count - 1 - bracket`` down to 1 (none for the last bracket).
 
-    >>> bracket_rungs(0, 4, 27, 3).tolist(), bracket_rungs(0, 3, 26, 3).tolist()
-    ([1, 3, 9], [3, 9])
+    >>> bracket_rungs(0, 4, 27, 3), bracket_rungs(0, 3, 26, 3)
+    ((1, 3, 9), (3, 9))
     """
     levels = {-(-max_resource // reduction_factor ** j)
               for j in range(count - 1 - bracket, 0, -1)}
-    return np.array(sorted(levels), dtype=np.int64)
+    return tuple(sorted(levels))
 
 
 class _Bracket(SuccessiveHalvingPruner):
@@ -68,7 +69,7 @@ class _Bracket(SuccessiveHalvingPruner):
     it (by ``seed`` and ``weights``, as `draw_bracket`): given a whole study, it picks them out
     only for a report that reaches a rung."""
 
-    def __init__(self, levels: np.ndarray, min_resource: int, reduction_factor: int,
+    def __init__(self, levels: tuple[int, ...], min_resource: int, reduction_factor: int,
                  bracket: int, *, max_resource: int, synchronous: bool,
                  cohort_size: int | None, rank_by: str,
                  best_possible: float | Sequence[float] | None, bootstrap_count: int,
@@ -82,8 +83,8 @@ class _Bracket(SuccessiveHalvingPruner):
         self.weights = weights
         self._curves = curves  # the Hyperband pruner's, shared by its brackets
 
-    def rungs(self, history: History | None, max_step: int) -> np.ndarray:
-        return self.levels[self.levels <= max_step]
+    def rungs(self, history: History | None, max_step: int) -> tuple[int, ...]:
+        return self.levels[:bisect_right(self.levels, max_step)]
 
     def _others(self, history: History, trial: TrialRecord) -> list[TrialRecord]:
         """The other trials of this bracket."""
@@ -91,7 +92,7 @@ class _Bracket(SuccessiveHalvingPruner):
                 if t.number != trial.number]
 
     def __repr__(self) -> str:
-        return f"_Bracket(rungs={self.levels.tolist()}, max_resource={self.max_resource})"
+        return f"_Bracket(rungs={list(self.levels)}, max_resource={self.max_resource})"
 
 
 def _members(trials: Sequence[TrialRecord], seed: int, weights: tuple[int, ...],
