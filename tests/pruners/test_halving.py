@@ -82,6 +82,18 @@ def test_fronts_and_promotion() -> None:
     assert not is_promoted(np.array([[1.0], [2.0]]), 1, 0)
 
 
+@settings(max_examples=100, deadline=None)
+@given(values=st.lists(st.sampled_from([0.0, 1.0, 2.0, float("nan"), float("inf")]),
+                       min_size=1, max_size=12), quota=st.integers(0, 5), data=st.data())
+def test_one_objective_promotes_by_the_fronts_of_its_values(
+        values: list[float], quota: int, data: st.DataObject) -> None:
+    """One objective skips the front sort: the count of strictly lower values (NaN as inf)."""
+    loss = np.array(values)[:, None]
+    i = data.draw(st.integers(0, len(values) - 1))
+    fronts = pareto_fronts(loss)
+    assert is_promoted(loss, i, quota) == (int(np.sum(fronts < fronts[i])) < max(quota, 1))
+
+
 def test_rung_step_is_the_first_report_at_or_past_the_rung() -> None:
     assert rung_step([0, 2, 7], 3) == 7
     assert rung_step([0, 2], 2) == 2

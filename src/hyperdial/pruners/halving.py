@@ -186,7 +186,10 @@ def pareto_fronts(loss: np.ndarray) -> np.ndarray:
 
 def is_promoted(loss: np.ndarray, i: int, quota: int) -> bool:
     """Whether row ``i`` of a rung's losses (n, m) is among its ``quota`` best: fewer than
-    ``quota`` rows lie on strictly better fronts."""
+    ``quota`` rows lie on strictly better fronts (with one objective: lower values)."""
+    if loss.shape[1] == 1:
+        values = np.where(np.isnan(loss[:, 0]), np.inf, loss[:, 0])
+        return int(np.count_nonzero(values < values[i])) < max(quota, 1)
     fronts = pareto_fronts(loss)
     return int(np.sum(fronts < fronts[i])) < max(quota, 1)
 
