@@ -99,6 +99,14 @@ def test_greedy_subset_adds_the_most_at_each_step(loss: np.ndarray, k: int) -> N
         assert hypervolume(loss[chosen[:step + 1]], ref) - before == pytest.approx(max(gains))
 
 
+def test_an_infinite_side_makes_an_infinite_hypervolume() -> None:
+    """Not NaN: the sweeps would multiply an infinite side by a zero width or height."""
+    assert hypervolume(np.array([[1.0, -np.inf, 1.0], [1.0, 1.0, 0.0]]), np.full(3, 1.1)) \
+        == np.inf
+    assert hypervolume(np.array([[1.0, 1.0]]), np.array([np.inf, 2.0])) == np.inf
+    assert hypervolume(np.array([[3.0, 1.0]]), np.array([2.0, np.inf])) == 0.0  # not below
+
+
 def test_hypervolume_of_known_sets() -> None:
     two = np.array([[1.0, 3.0], [2.0, 2.0], [3.0, 1.0], [3.0, 3.0]])
     assert hypervolume(two, np.array([4.0, 4.0])) == pytest.approx(6.0)

@@ -3,9 +3,10 @@ shape (n, m).
 
 The hypervolume of a set of points is the measure of the region they dominate and that
 dominates the reference point ``ref``; points that do not strictly dominate ``ref`` add
-nothing. Two objectives: one sort and a sweep. Three: a sweep over the third objective, each
-slab a two-objective hypervolume. Four or more: the WFG algorithm (While, Bradstreet and
-Barone 2012), exact, whose exclusive hypervolumes also give each point's contribution.
+nothing. Two objectives: one sort and a sweep. Three: a sweep over the third objective that
+keeps the staircase of the first two and its area. Four or more: the WFG algorithm (While,
+Bradstreet and Barone 2012), exact, whose exclusive hypervolumes also give each point's
+contribution.
 """
 
 from __future__ import annotations
@@ -178,6 +179,8 @@ def hypervolume(loss: np.ndarray, ref: np.ndarray) -> float:
     loss = np.asarray(loss, dtype=float).reshape(-1, np.size(ref))
     ref = np.asarray(ref, dtype=float)
     pts = _useful(loss, ref)
+    if pts.size and not (np.isfinite(pts).all() and np.isfinite(ref).all()):
+        return float("inf")  # a box with an infinite side (the sweeps would make inf * 0)
     if pts.shape[1] == 1:
         return float(ref[0] - pts[:, 0].min()) if pts.size else 0.0
     return _wfg(pts, ref)

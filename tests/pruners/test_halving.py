@@ -40,6 +40,11 @@ def test_rung_resources() -> None:
     assert rung_resources(1, 3, 1, 30) == (3, 9, 27)
     assert rung_resources(2, 2, 0, 16, max_resource=16) == (2, 4, 8)
     assert rung_resources(5, 2, 0, 4) == ()
+    # numpy ints are plain ints to the cached ladder (an int64 would wrap and never stop)
+    assert rung_resources(np.int64(1), np.int64(4), 0, 10) == (1, 4)
+    assert all(type(r) is int for r in rung_resources(np.int64(3), 3, 0, 30))
+    with pytest.raises(ValueError, match="min_resource"):
+        rung_resources(0, 3, 0, 30)
 
 
 def test_halving_cost_counts_textbook_halving() -> None:
@@ -92,6 +97,27 @@ def test_one_objective_promotes_by_the_fronts_of_its_values(
     i = data.draw(st.integers(0, len(values) - 1))
     fronts = pareto_fronts(loss)
     assert is_promoted(loss, i, quota) == (int(np.sum(fronts < fronts[i])) < max(quota, 1))
+
+
+def test_a_report_below_an_earlier_one_reaches_no_rung() -> None:
+    """Trial 5 entered rung 9 as its best (a report at 10); four better trials got there
+    since. A report at 11 judges no rung; nor does one at 5, which re-judged rung 9 and
+    pruned the trial before: a promotion stands, as in Optuna."""
+    def done(number: int, value: float) -> TrialRecord:
+        return TrialRecord(number, TrialState.COMPLETE, values=(value,),
+                           intermediate_values={s: value for s in range(1, 12)})
+
+    pruner = SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    curve: dict[int, float] = {10: 0.5}
+    trial = TrialRecord(5, TrialState.RUNNING, intermediate_values=curve)
+    assert pruner.decide(History((done(0, 0.9), trial)), trial) is Decision.CONTINUE
+    later = History((done(0, 0.9), *(done(k, 0.1) for k in range(1, 5))))
+    for step in (11, 5):
+        again = TrialRecord(5, TrialState.RUNNING, intermediate_values={**curve, step: 0.5})
+        assert not pruner.needs_history(again)
+        assert pruner.decide(later, again) is Decision.CONTINUE
+    fresh = TrialRecord(6, TrialState.RUNNING, intermediate_values={5: 0.5, 10: 0.5})
+    assert pruner.decide(later, fresh) is Decision.PRUNE  # the same curve, in step order
 
 
 def test_rung_step_is_the_first_report_at_or_past_the_rung() -> None:

@@ -46,6 +46,8 @@ def plain_halving(history: History, trial: TrialRecord, rungs: tuple[int, ...], 
                   bootstrap_count: int) -> Decision:
     last = trial.last_step
     assert last is not None
+    if list(trial.intermediate_values)[-1] != last:  # a report below an earlier one
+        return Decision.CONTINUE
     judged = [int(r) for r in rungs
               if min(s for s in trial.intermediate_values if s >= r) == last]
     if not judged:
@@ -113,14 +115,17 @@ STATES = [TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState
           TrialState.WAITING]
 
 
-def random_curve(rng: np.random.Generator, top: int) -> dict[int, float | tuple[float, ...]]:
-    """Sparse or every-step reports, inserted in any order, with ties and the odd NaN."""
+def random_curve(rng: np.random.Generator, top: int, ordered: float = 0.0
+                 ) -> dict[int, float | tuple[float, ...]]:
+    """Sparse or every-step reports, with ties and the odd NaN, inserted in ascending order
+    with probability ``ordered``, else in any order."""
     if rng.random() < 0.5:
         start = int(rng.integers(0, 3))
         steps = list(range(start, start + int(rng.integers(1, top))))
     else:
         steps = rng.choice(top + 1, size=int(rng.integers(1, 12)), replace=False).tolist()
-    rng.shuffle(steps)
+    if rng.random() >= ordered:
+        rng.shuffle(steps)
     values = rng.choice([0.1, 0.2, 0.3, 0.5, 0.8, math.nan], p=[.2, .2, .2, .2, .15, .05],
                         size=len(steps))
     return {int(s): float(v) for s, v in zip(steps, values, strict=True)}
@@ -163,7 +168,7 @@ def test_decisions_are_those_of_the_plain_rule_on_random_studies(seed: int) -> N
     for k in range(1, len(records) + 1):
         for _ in range(3):
             running = TrialRecord(len(records), TrialState.RUNNING,
-                                  intermediate_values=random_curve(rng, top))
+                                  intermediate_values=random_curve(rng, top, 0.7))
             for history in (History((*records[:k], running), direction),
                             History((*rng.permutation(records[:k]), running), direction)):
                 for pruner in PRUNERS:
@@ -178,7 +183,7 @@ def test_decisions_are_those_of_the_plain_rule_on_random_studies(seed: int) -> N
 def test_a_pruner_copies_and_pickles_without_its_caches() -> None:
     rng = np.random.default_rng(1)
     records = [random_record(rng, i, 30) for i in range(30)]
-    running = TrialRecord(30, TrialState.RUNNING, intermediate_values=random_curve(rng, 30))
+    running = TrialRecord(30, TrialState.RUNNING, intermediate_values=random_curve(rng, 30, 1.0))
     history = History((*records, running))
     for pruner in PRUNERS:
         decision = pruner.decide(history, running)

@@ -185,6 +185,24 @@ def test_the_switch_to_wal_waits_out_a_writer(tmp_path: Path) -> None:
                 assert journal_mode(path) == "wal"
 
 
+def test_sqlite_errors_are_told_apart_by_code_or_before_python_3_11_by_message(
+        tmp_path: Path) -> None:
+    from hyperdial.storage.sql import _sqlite_error_is
+
+    path = tmp_path / "held.db"
+    with closing(sqlite3.connect(path, timeout=0, isolation_level=None)) as one, \
+            closing(sqlite3.connect(path, timeout=0, isolation_level=None)) as two:
+        one.execute("BEGIN IMMEDIATE")
+        with pytest.raises(sqlite3.OperationalError) as busy:
+            two.execute("BEGIN IMMEDIATE")
+    assert _sqlite_error_is(busy.value, (5,), "database is locked")  # SQLITE_BUSY's code
+    assert not _sqlite_error_is(busy.value, (8,), "database is locked")  # the code decides
+    bare = sqlite3.OperationalError("database is locked")  # as Python 3.10 raises it: no code
+    assert _sqlite_error_is(bare, (5,), "database is locked")
+    assert not _sqlite_error_is(sqlite3.OperationalError("no such table: x"), (5,),
+                                "database is locked")
+
+
 def test_empty_file_becomes_a_hyperdial_database(tmp_path: Path) -> None:
     path = tmp_path / "empty.db"
     path.touch()

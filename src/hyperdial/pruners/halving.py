@@ -41,12 +41,13 @@ sets instead of 30, at the same compute (``docs/pruners.md``).
 
 from __future__ import annotations
 
+import operator
 import weakref
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache, partial
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import numpy as np
 
@@ -63,7 +64,9 @@ Resource = int | str  # an int, or "auto"
 def rung_resources(min_resource: int, reduction_factor: int, min_early_stopping_rate: int,
                    max_step: int, max_resource: int | None = None) -> tuple[int, ...]:
     """Resources of the promotion rungs up to ``max_step`` (and below ``max_resource``)."""
-    ladder = _ladder(min_resource, reduction_factor, min_early_stopping_rate, max_resource)
+    ladder = _ladder(operator.index(min_resource), operator.index(reduction_factor),
+                     operator.index(min_early_stopping_rate),
+                     None if max_resource is None else operator.index(max_resource))
     return ladder[:bisect_right(ladder, max_step)]
 
 
@@ -72,6 +75,8 @@ def _ladder(min_resource: int, reduction_factor: int, min_early_stopping_rate: i
             max_resource: int | None) -> tuple[int, ...]:
     """Every rung below ``max_resource`` (below 2**63 without one: some 60 at most): made once
     per pruner setting, so that a report looks its rungs up rather than building them."""
+    check_int("min_resource", min_resource, 1)
+    check_int("reduction_factor", reduction_factor, 2)
     top = 2**63 if max_resource is None else max_resource
     out: list[int] = []
     r = min_resource * reduction_factor ** min_early_stopping_rate
@@ -206,7 +211,11 @@ def _judged_rungs(curve: Mapping[int, object], last: int,
     """The ``rungs`` (all at or below ``last``) that a report at ``last`` reaches first: those
     above the curve's previous step, all without one. The previous step is probed downwards
     from ``last`` when that is shorter than scanning the curve (one probe for a report at
-    every step), so this costs O(1) there, never more than O(len(curve))."""
+    every step), so this costs O(1) there, never more than O(len(curve)). A report below the
+    curve's last step (steps out of order) reaches none: its rungs were judged when ``last``
+    was reported, and a promotion stands (as in Optuna, which records the rungs passed)."""
+    if _latest_step(curve, last) != last:
+        return ()
     if last - 1 in curve:  # the usual case, a report at every step: only a rung at ``last``
         return rungs[-1:] if rungs[-1] == last else ()
     low = rungs[0]
@@ -215,6 +224,15 @@ def _judged_rungs(curve: Mapping[int, object], last: int,
     else:
         prev = max((s for s in curve if s < last), default=None)
     return rungs if prev is None else rungs[bisect_right(rungs, prev):]
+
+
+def _latest_step(curve: Mapping[int, object], last: int) -> int:
+    """The step reported most recently: a curve keeps its report order (a trial's dict, and
+    a record read from the event log); ``last`` for a mapping without an order."""
+    try:
+        return cast(int, next(reversed(curve)))
+    except TypeError:
+        return last
 
 
 def _loss_rows(history: History, values: Sequence[float | tuple[float, ...]]) -> np.ndarray:

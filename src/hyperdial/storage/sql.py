@@ -230,6 +230,14 @@ _SQLITE_PRAGMAS = ("PRAGMA page_size=1024", "PRAGMA synchronous=NORMAL",
                    "PRAGMA foreign_keys=OFF", "PRAGMA wal_autocheckpoint=0")
 
 
+def _sqlite_error_is(exc: BaseException | None, primary: tuple[int, ...], *words: str) -> bool:
+    """Whether a sqlite3 error has one of the ``primary`` result codes (Python 3.11+ gives
+    them), or before 3.11 one of ``words`` in its message."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return (code & 0xFF in primary if code is not None
+            else any(word in str(exc) for word in words))
+
+
 def _configure_sqlite(dbapi_conn: Any, _record: Any) -> None:
     """Per-connection SQLite settings (INFRA.md §4); WAL is set once, after the schema check."""
     dbapi_conn.isolation_level = None  # no implicit BEGIN: we issue BEGIN IMMEDIATE ourselves
@@ -659,11 +667,8 @@ class SQLStorage(Storage):
                     f"({type(exc).__name__}: {str(exc).strip()}). Is the server running and "
                     "reachable? A write in flight, if any, may not have been committed.") from exc
             return
-        code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+; the message before
-
         def is_(primary: tuple[int, ...], *words: str) -> bool:
-            return (code & 0xFF in primary if code is not None
-                    else any(word in str(exc) for word in words))
+            return _sqlite_error_is(exc, primary, *words)
 
         if is_((_SQLITE_CORRUPT,), "malformed"):
             raise StorageError(
@@ -744,8 +749,8 @@ class SQLStorage(Storage):
                 conn.exec_driver_sql("PRAGMA journal_mode=WAL").close()
                 return
             except OperationalError as exc:
-                code = getattr(exc.orig, "sqlite_errorcode", None)
-                if code is None or code & 0xFF != _SQLITE_BUSY or time.monotonic() > deadline:
+                if (not _sqlite_error_is(exc.orig, (_SQLITE_BUSY,), "database is locked")
+                        or time.monotonic() > deadline):
                     raise
             time.sleep(sleep)
             sleep = min(2 * sleep, 0.05)
