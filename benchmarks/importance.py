@@ -3,9 +3,9 @@
 The problem is a weighted sphere, ``f(x) = sum_j w_j x_j^2`` on [-5, 5]^10 with weights
 1, 1/2, 1/4, 1/8, 1/16 and five zeros, so the true order of importance is known. The trials
 are uniform random points (the same ones for every evaluator). Each evaluator is timed on
-``get_param_importances`` (the fastest of 3 calls; fANOVA: 1), and scored by Spearman's rank
-correlation of its importances with the weights, and by the share it gives the five
-parameters of weight 0.
+``get_param_importances`` (the fastest of 3 calls; Optuna's fANOVA: 1), and scored by
+Spearman's rank correlation of its importances with the weights, and by the share it gives
+the five parameters of weight 0.
 Optuna's fANOVA (random forests) runs at the smaller size only: it takes minutes beyond.
 Writes ``benchmarks/results/importance-<date>.md``.
 
@@ -29,6 +29,8 @@ from scipy.stats import spearmanr  # noqa: E402
 from benchmarks._common import optuna_sphere_study, sphere_trials, write_result  # noqa: E402
 from hyperdial.history import History, StudyDirection  # noqa: E402
 from hyperdial.importance import (  # noqa: E402
+    FanovaImportanceEvaluator,
+    MeanDecreaseImpurityImportanceEvaluator,
     SobolImportanceEvaluator,
     get_param_importances,
 )
@@ -74,14 +76,20 @@ def main() -> None:
             ("hyperdial PED-ANOVA", lambda h=history: get_param_importances(h)),
             ("hyperdial Sobol (GP)", lambda h=history: get_param_importances(
                 h, evaluator=SobolImportanceEvaluator())),
+            ("hyperdial fANOVA", lambda h=history: get_param_importances(
+                h, evaluator=FanovaImportanceEvaluator(seed=0))),
+            ("hyperdial MDI", lambda h=history: get_param_importances(
+                h, evaluator=MeanDecreaseImpurityImportanceEvaluator(seed=0))),
             ("Optuna PED-ANOVA", lambda p=peer: optuna.importance.get_param_importances(
-                p, evaluator=optuna.importance.PedAnovaImportanceEvaluator()))]
+                p, evaluator=optuna.importance.PedAnovaImportanceEvaluator())),
+            ("Optuna MDI", lambda p=peer: optuna.importance.get_param_importances(
+                p, evaluator=optuna.importance.MeanDecreaseImpurityImportanceEvaluator(seed=0)))]
         if n <= args.fanova_max:
             evaluators.append(("Optuna fANOVA", lambda p=peer: optuna.importance.
                                get_param_importances(p, evaluator=optuna.importance.
                                                      FanovaImportanceEvaluator(seed=0))))
         for name, call in evaluators:
-            seconds, importances = timed(call, 1 if "fANOVA" in name else 3)
+            seconds, importances = timed(call, 1 if name == "Optuna fANOVA" else 3)
             rho, zero_share = score(importances)
             rows.append((n, name, seconds, rho, zero_share))
             print(f"{n} {name}: {seconds * 1e3:.1f} ms, rho {rho:.3f}, zeros {zero_share:.3f}",
@@ -90,7 +98,9 @@ def main() -> None:
         f"# Parameter importance ({time.strftime('%Y-%m-%d')})", "",
         "Weighted sphere on [-5, 5]^10, weights 1, 1/2, 1/4, 1/8, 1/16 and five zeros, uniform "
         "random trials (the same for every evaluator); `get_param_importances`, fastest of 3 "
-        "calls (fANOVA: 1 call), one BLAS thread. rho: Spearman's rank correlation of the "
+        "calls (Optuna's fANOVA: 1 call), one BLAS thread. The forests (fANOVA, MDI) are "
+        "both libraries' defaults: 64 trees of depth up to 64, `seed=0`. rho: Spearman's "
+        "rank correlation of the "
         "importances with the weights: 0.937 for any strict order with the five weight-0 "
         "parameters last (their weights tie); up to 1 when their importances tie too. "
         "zeros: share given to the five parameters of weight 0 (0 is right). "
