@@ -7,7 +7,7 @@ import json
 import math
 import pickle
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -1634,6 +1634,32 @@ def test_hyperdials_own_study_attribute_keys_are_refused() -> None:
         study.set_user_attr("hyperdial:mine", 1)
     study.set_metric_names(["loss"])
     assert study.user_attrs == {} and study.metric_names == ["loss"]
+
+
+def test_a_running_trial_is_beaten_for_until_it_ends() -> None:
+    """The heartbeat thread of `optimize` beats for the running trial every interval (what
+    keeps another worker from failing it as stale), and for no trial once it has ended."""
+    beats: list[list[int]] = []
+    twice = threading.Event()
+
+    class Counting(hd.storage.InMemoryStorage):
+        def heartbeat(self, study_id: int, numbers: Sequence[int]) -> None:
+            super().heartbeat(study_id, numbers)
+            beats.append(list(numbers))
+            if len(beats) >= 2:
+                twice.set()
+
+    def objective(trial: hd.Trial) -> float:
+        assert twice.wait(timeout=60), "no two beats within a minute"
+        return trial.suggest_float("x", 0.0, 1.0)
+
+    study = hd.create_study(storage=Counting(), heartbeat_interval=0.01)
+    study.optimize(objective, n_trials=1)
+    after = len(beats)
+    assert after >= 2 and all(numbers == [0] for numbers in beats)
+    study.optimize(lambda t: 0.0, n_trials=1)  # a fast trial: no beat due, and none stray
+    assert all(numbers == [1] for numbers in beats[after:])
+    assert study.trials[0].state is TrialState.COMPLETE
 
 
 def test_a_second_ctrl_c_as_optimize_ends_leaves_pythons_handler(
