@@ -6,6 +6,7 @@ import copy
 import json
 import math
 import pickle
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -1660,6 +1661,65 @@ def test_a_running_trial_is_beaten_for_until_it_ends() -> None:
     study.optimize(lambda t: 0.0, n_trials=1)  # a fast trial: no beat due, and none stray
     assert all(numbers == [1] for numbers in beats[after:])
     assert study.trials[0].state is TrialState.COMPLETE
+
+
+def test_optimize_calls_share_their_studys_heartbeat_thread_until_a_beat_finds_none() -> None:
+    """A thread per call cost 0.3 ms a call; the study's one thread ends at a beat that
+    finds no call running, and the next call starts another."""
+    from hyperdial import _loop
+
+    study = hd.create_study(storage=hd.storage.InMemoryStorage(), heartbeat_interval=30.0)
+    threads = set()
+    for _ in range(20):
+        study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=1)
+        threads.add(_loop._Beater.of(study)._thread)
+    (thread,) = threads
+    assert thread is not None and thread.is_alive()  # asleep until its beat is due
+
+    quick = hd.create_study(storage=hd.storage.InMemoryStorage(), heartbeat_interval=0.01)
+    quick.optimize(lambda t: 0.0, n_trials=1)
+    first = _loop._Beater.of(quick)._thread
+    assert first is not None
+    first.join(timeout=60)
+    assert not first.is_alive() and _loop._Beater.of(quick)._thread is None
+    quick.optimize(lambda t: 0.0, n_trials=1)
+    assert _loop._Beater.of(quick)._thread not in (None, first)
+
+
+def _beaten_twice_in_a_child(study: hd.Study, beats: Any) -> None:
+    twice = threading.Event()
+    original = study.storage.heartbeat
+
+    def counting(study_id: int, numbers: Sequence[int]) -> None:
+        original(study_id, numbers)
+        beats.put(list(numbers))
+        if beats.qsize() >= 2:
+            twice.set()
+
+    study.storage.heartbeat = counting  # type: ignore[method-assign]
+
+    def objective(trial: hd.Trial) -> float:
+        assert twice.wait(timeout=60), "no two beats within a minute"
+        return 0.0
+
+    study.optimize(objective, n_trials=1)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="fork")
+def test_a_forked_child_beats_with_a_thread_of_its_own() -> None:
+    """The parent's heartbeat thread (alive, maybe mid-beat) did not come along."""
+    import multiprocessing
+
+    study = hd.create_study(storage=hd.storage.InMemoryStorage(), heartbeat_interval=30.0)
+    study.optimize(lambda t: 0.0, n_trials=1)  # the parent's thread: asleep for 30 s
+    study.heartbeat_interval = 0.01  # the child's beats, every 10 ms
+    ctx = multiprocessing.get_context("fork")
+    beats = ctx.Queue()
+    child = ctx.Process(target=_beaten_twice_in_a_child, args=(study, beats))
+    child.start()
+    child.join(timeout=120)
+    assert child.exitcode == 0
+    assert beats.get(timeout=10) == [1]
 
 
 def test_a_second_ctrl_c_as_optimize_ends_leaves_pythons_handler(

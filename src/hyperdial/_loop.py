@@ -5,14 +5,16 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import os
 import signal
 import threading
 import time
 import traceback
 import warnings
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from hyperdial.exceptions import SearchExhausted, TrialPruned
 from hyperdial.trial import Trial, TrialRecord, TrialState
@@ -55,37 +57,110 @@ _NO_BEATS = contextlib.nullcontext()
 
 
 class _Heartbeat:
-    """One daemon thread per optimize call: beats for this process's running trials."""
+    """The trials one `optimize` call runs, beaten for by its study's `_Beater`."""
 
     def __init__(self, study: Study) -> None:
-        self._study = study
         self._numbers: set[int] = set()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        if study.heartbeat_interval is not None:
-            self._thread = threading.Thread(target=self._run, name="hyperdial-heartbeat",
-                                            daemon=True)
-            self._thread.start()
+        self._beater = None if study.heartbeat_interval is None else _Beater.of(study)
+        if self._beater is not None:
+            self._beater.add(self)
 
-    def _run(self) -> None:
-        assert self._study.heartbeat_interval is not None
-        while not self._stop.wait(self._study.heartbeat_interval):
-            with self._lock:
-                numbers = sorted(self._numbers)
-            try:
-                self._study._heartbeat(numbers)
-            except Exception as exc:  # a lost beat must never kill the study
-                _logger.warning("heartbeat failed: %s", exc)
+    def numbers(self) -> list[int]:
+        with self._lock:
+            return list(self._numbers)
 
     def beating(self, number: int) -> contextlib.AbstractContextManager[None]:
         """Beat for ``number`` while the block runs (its first beat came with its start)."""
-        return _NO_BEATS if self._thread is None else _Beating(self, number)
+        return _NO_BEATS if self._beater is None else _Beating(self, number)
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        """No beat for this call's trials once this returns."""
+        if self._beater is not None:
+            self._beater.remove(self)
+
+
+class _Beater:
+    """A study's heartbeat thread, shared by its `optimize` calls: every
+    ``heartbeat_interval`` it beats for the trials they run, and it ends at a beat that finds
+    no call open (the next call starts another). A thread started and joined by every call
+    cost 0.3 ms an ``optimize(n_trials=1)`` on SQLite, more than its trial. Nothing wakes it
+    between beats: a call's trials started with their first beat, and their next is due
+    within an interval whenever the call began.
+
+    It holds its study weakly, so that a study let go is collected and the thread ends. A
+    forked child starts afresh (`_after_fork`): the parent's thread did not come along, and
+    its locks may have been held."""
+
+    _of: ClassVar[weakref.WeakKeyDictionary[Study, _Beater]] = weakref.WeakKeyDictionary()
+    _of_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, study: Study) -> None:
+        self._study = weakref.ref(study)
+        self._lock = threading.Lock()  # guards _hearts and _thread
+        self._beat_lock = threading.Lock()  # held through a beat: `remove` waits for it
+        self._hearts: set[_Heartbeat] = set()
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def of(cls, study: Study) -> _Beater:
+        with cls._of_lock:
+            beater = cls._of.get(study)
+            if beater is None:
+                beater = cls._of[study] = cls(study)
+            return beater
+
+    def add(self, heart: _Heartbeat) -> None:
+        with self._lock:
+            self._hearts.add(heart)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="hyperdial-heartbeat",
+                                                daemon=True)
+                self._thread.start()
+
+    def remove(self, heart: _Heartbeat) -> None:
+        with self._lock:
+            self._hearts.discard(heart)
+        with self._beat_lock:  # a beat that collected its trials before has ended
+            pass
+
+    def _interval(self) -> float | None:
+        study = self._study()
+        return None if study is None else study.heartbeat_interval
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                interval = self._interval()
+                if interval is None or not self._hearts:
+                    self._thread = None  # (under the lock: `add` sees it gone, or not yet)
+                    return
+            time.sleep(interval)
+            with self._lock:
+                hearts = list(self._hearts)
+                self._beat_lock.acquire()
+            try:
+                self._beat(hearts)
+            finally:
+                self._beat_lock.release()
+
+    def _beat(self, hearts: list[_Heartbeat]) -> None:
+        numbers = sorted(n for heart in hearts for n in heart.numbers())
+        study = self._study()  # (a local of this call only: not held through the sleep)
+        if not numbers or study is None:
+            return
+        try:
+            study._heartbeat(numbers)
+        except Exception as exc:  # a lost beat must never kill the study
+            _logger.warning("heartbeat failed: %s", exc)
+
+
+def _after_fork() -> None:
+    _Beater._of = weakref.WeakKeyDictionary()
+    _Beater._of_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 class _Beating:
