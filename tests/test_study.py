@@ -1668,7 +1668,7 @@ def test_optimize_calls_share_their_studys_heartbeat_thread_until_a_beat_finds_n
     finds no call running, and the next call starts another."""
     from hyperdial import _loop
 
-    study = hd.create_study(storage=hd.storage.InMemoryStorage(), heartbeat_interval=30.0)
+    study = hd.create_study(storage=hd.storage.InMemoryStorage(), heartbeat_interval=3600.0)
     threads = set()
     for _ in range(20):
         study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=1)
