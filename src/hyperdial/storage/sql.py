@@ -667,9 +667,7 @@ class SQLStorage(Storage):
                     f"({type(exc).__name__}: {str(exc).strip()}). Is the server running and "
                     "reachable? A write in flight, if any, may not have been committed.") from exc
             return
-        def is_(primary: tuple[int, ...], *words: str) -> bool:
-            return _sqlite_error_is(exc, primary, *words)
-
+        is_ = functools.partial(_sqlite_error_is, exc)
         if is_((_SQLITE_CORRUPT,), "malformed"):
             raise StorageError(
                 f"{self._where} is damaged ({exc}): SQLite found corrupt pages in "
@@ -1026,14 +1024,13 @@ class SQLStorage(Storage):
         if last_event is None:
             last_event = self._run(cursor, _SQLITE_LAST_EVENT,
                                    _event_range(study_id)).fetchone()[0] or base
-        first = last_event - base + 1
-        params = [(base + first + i, study_id, *row) for i, row in enumerate(rows)]
+        params = [(last_event + 1 + i, study_id, *row) for i, row in enumerate(rows)]
         one_row = self._text(_SQLITE_INSERT_EVENT)[0]
         for i in range(0, len(params), _ROWS_PER_INSERT):  # once, but for a copy's long curves
             part = params[i:i + _ROWS_PER_INSERT]
             cursor.execute(_rows_sql(one_row, len(part)),
                            [value for row in part for value in row])
-        return first
+        return last_event + 1 - base
 
     def _append(self, cursor: Any, study_id: int, number: int,
                 events: Sequence[Event]) -> None:
