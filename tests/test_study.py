@@ -305,12 +305,50 @@ def test_values_come_only_with_a_completed_trial() -> None:
 
 def test_a_pruned_trial_of_several_objectives_keeps_a_full_vector_report() -> None:
     study = hd.create_study(directions=["minimize", "maximize"])
-    for report in ((1.0, 2.0), 3.0):
-        trial = study.ask()
-        trial.report(report, 0)
-        study.tell(trial, state=TrialState.PRUNED)
-    assert [t.values for t in study.trials] == [(1.0, 2.0), None]
+    trial = study.ask()
+    trial.report((1.0, 2.0), 0)
+    study.tell(trial, state=TrialState.PRUNED)
+    assert [t.values for t in study.trials] == [(1.0, 2.0)]
     assert study.best_trials == []
+
+
+@pytest.mark.parametrize(("directions", "report"), [
+    (["minimize"], [0.5, 1.0]),              # an accidental (loss, accuracy) pair
+    (["minimize"], []),
+    (["minimize", "maximize"], 3.0),
+    (["minimize", "maximize"], (0.5, 0.5, 9.0)),
+    (["minimize", "maximize"], ()),
+])
+def test_a_report_of_another_width_than_the_objectives_is_refused(
+        directions: list[str], report: Any) -> None:
+    """A vector in a one-objective study was stored, and the median pruner then crashed the
+    study with numpy's "setting an array element with a sequence"; a scalar in a
+    two-objective study failed only at a halving rung. Now `report` refuses both, and keeps
+    nothing."""
+    study = hd.create_study(directions=directions)
+    trial = study.ask()
+    with pytest.raises((ValueError, TypeError), match="objective|number"):
+        trial.report(report, 0)
+    assert trial.intermediate_values == {}
+    trial.report([1.0] * len(directions), 0)   # the right width still goes in
+    study.tell(trial, state=TrialState.PRUNED)
+    assert len(study.trials[0].intermediate_values) == 1
+
+
+def test_a_vector_report_no_longer_stops_a_study_under_the_default_pruner() -> None:
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        for step in range(3):
+            trial.report([x, 1.0] if trial.number == 6 else x, step)
+            if trial.should_prune():
+                raise hd.TrialPruned()
+        return x
+
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=8, catch=ValueError)
+    states = [t.state for t in study.trials]
+    assert states[6] is TrialState.FAIL and "1 objective" in study.trials[6].fail_reason
+    assert states.count(TrialState.FAIL) == 1 and len(states) == 8
 
 
 def test_optunas_deprecated_suggest_spellings_still_work_and_warn() -> None:

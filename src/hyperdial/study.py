@@ -690,6 +690,11 @@ class Study:
         if trial.write_through:
             self._write_early(trial, self._drain(trial))
 
+    @property
+    def _report_width(self) -> int:
+        """How many numbers a report holds: one per objective."""
+        return len(self._info.directions)
+
     def _record_report(self, trial: Trial, step: int, value: float | tuple[float, ...]) -> None:
         events = self._drain(trial)
         events.append(("report", {"step": step,
@@ -759,7 +764,8 @@ class Study:
         if not trial.state.is_finished():
             raise ValueError(f"only a finished trial can be added, got {trial.state}")
         check_params(trial.params, trial.distributions)
-        reported = sorted(checked_report(s, v) for s, v in trial.intermediate_values.items())
+        reported = sorted(checked_report(s, v, self._report_width)
+                          for s, v in trial.intermediate_values.items())
         start = trial.datetime_start.timestamp() if trial.datetime_start else time.time()
         end = trial.datetime_complete.timestamp() if trial.datetime_complete else max(
             time.time(), start)

@@ -303,27 +303,34 @@ def _trial_value(value: Any, state: TrialState) -> float:
     return float(value)
 
 
-def checked_report(step: Any, value: Any) -> tuple[int, float | tuple[float, ...]]:
+def checked_report(step: Any, value: Any, width: int | None = None,
+                   ) -> tuple[int, float | tuple[float, ...]]:
     """``(step, value)`` of an intermediate value as stored: a non-negative int step (else
     ValueError) and a float or a tuple of floats (else TypeError); numpy values and torch
     tensors count as the numbers they hold, and one number in a sequence
     (``loss.view(1)``, ``np.array([v])``) as that number, as Optuna's ``float(value)`` reads
-    it: several objectives report two or more."""
+    it: several objectives report two or more. With ``width``, the study's number of
+    objectives, a value of another length is a ValueError here, not a pruner's crash later."""
     step = plain(step)
     if isinstance(step, bool) or not isinstance(step, int) or step < 0:
         raise ValueError(f"step must be a non-negative int, got {step!r}")
     value = plain(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return step, float(value)
-    if isinstance(value, Sequence) and not isinstance(value, str):
+        numbers: tuple[float, ...] = (float(value),)
+    elif isinstance(value, Sequence) and not isinstance(value, str):
         try:
             numbers = tuple(float(x) for x in value)
         except (TypeError, ValueError):
-            pass
-        else:
-            return step, numbers[0] if len(numbers) == 1 else numbers
-    raise TypeError(f"an intermediate value must be a number or a sequence of numbers, got "
-                    f"{value!r}")
+            numbers = ()
+    else:
+        numbers = ()
+    if not numbers:
+        raise TypeError(f"an intermediate value must be a number or a sequence of numbers, "
+                        f"got {value!r}")
+    if width is not None and len(numbers) != width:
+        raise ValueError(f"a study of {width} objective(s) reports {width} number(s) at a "
+                         f"step, one per objective; got {len(numbers)}: {value!r}")
+    return step, numbers[0] if len(numbers) == 1 else numbers
 
 
 def state_counts(trials: Iterable[TrialRecord]) -> dict[TrialState, int]:
@@ -375,6 +382,8 @@ class TrialDriver(Protocol):
     def _record_param(self, trial: Trial) -> None: ...
     def _record_attrs(self, trial: Trial) -> None: ...
     def _record_report(self, trial: Trial, step: int, value: float | tuple[float, ...]) -> None: ...
+    @property
+    def _report_width(self) -> int | None: ...
     def _should_prune(self, trial: Trial) -> bool: ...
 
 
@@ -466,7 +475,7 @@ class Trial(_Suggests):
         numpy values and torch tensors count as the numbers they hold. The first report at a
         step counts; a second one warns and is ignored (as in Optuna)."""
         self._check_open()
-        step, v = checked_report(step, value)
+        step, v = checked_report(step, value, self._driver._report_width)
         if step in self.intermediate_values:  # Optuna's rule: the first report at a step wins
             warnings.warn(f"trial {self.number} reported step {step} already; this value is "
                           "ignored (the first report at a step counts)", UserWarning,
@@ -572,6 +581,8 @@ class _FixedDriver:
 
     def _record_report(self, trial: Trial, step: int, value: float | tuple[float, ...]) -> None:
         pass
+
+    _report_width = None  # a FixedTrial belongs to no study: any count of numbers is kept
 
     def _should_prune(self, trial: Trial) -> bool:
         return False
