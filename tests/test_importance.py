@@ -82,6 +82,9 @@ def test_ties_at_the_cut_join_the_top_trials() -> None:
 
     assert get_param_importances(_random_study(flat, n=200), normalize=False) == \
         {"x": 0.0, "n": 0.0}
+    # Ten tied trials are a top of ten, not of ceil(10 %) = 1 (it raised "needs 2").
+    assert get_param_importances(_random_study(flat, n=10), normalize=False) == \
+        {"x": 0.0, "n": 0.0}
 
     def step(trial: hd.Trial) -> float:
         trial.suggest_float("noise", 0, 1)

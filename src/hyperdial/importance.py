@@ -157,19 +157,18 @@ class PedAnovaImportanceEvaluator(ImportanceEvaluator):
         trials, or whose distribution has one value, add nothing."""
         trials, loss, _ = _usable(history, (), target)
         order = np.argsort(loss, kind="stable")
-        n_top = math.ceil(self.target_quantile * len(trials))
+        # A quantile keeps every trial tied with its cut (as Optuna's filter does): cut by
+        # trial order instead, a constant objective would give the earliest trials as the
+        # "top" and a made-up importance. The ties count before the top is judged too small.
+        ranked = loss[order]
+        n_top, n_region = (int(np.searchsorted(ranked, ranked[math.ceil(q * len(trials)) - 1],
+                                               side="right"))
+                           for q in (self.target_quantile, self.region_quantile))
         if n_top < 2:
             raise ValueError(
                 f"PED-ANOVA needs at least 2 trials in the top {self.target_quantile:.0%}, "
                 f"and {len(trials)} completed trial(s) give {n_top}: run more trials or raise "
                 "target_quantile")
-        # A quantile keeps every trial tied with its cut (as Optuna's filter does): cut by
-        # trial order instead, a constant objective would give the earliest trials as the
-        # "top" and a made-up importance.
-        ranked = loss[order]
-        n_top, n_region = (int(np.searchsorted(ranked, ranked[math.ceil(q * len(trials)) - 1],
-                                               side="right"))
-                           for q in (self.target_quantile, self.region_quantile))
         top = {trials[i].number for i in order[:n_top]}
         region = [trials[i] for i in order[:n_region]]
         absent = sorted(set(params).difference(n for t in trials for n in t.params))

@@ -58,7 +58,7 @@ def test_plain_functions_take_no_time_and_errors_go_to_the_future() -> None:
 
 
 @pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf"), -float("inf"), None, "abc",
-                                 True])
+                                 "2.5", True])  # ("2.5" went through float() as 2.5 s)
 def test_a_bad_step_cost_fails_its_trial_and_the_run_goes_on(bad: Any) -> None:
     study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
 

@@ -32,6 +32,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any, Protocol, cast
 
 import numpy as np
@@ -173,13 +174,11 @@ class SimulatedExecutor:
 
 
 def _virtual_seconds(cost: Any) -> float | None:
-    """``cost`` as a number of virtual seconds, None unless it is a finite number >= 0."""
-    if isinstance(cost, bool):
+    """``cost`` as a number of virtual seconds, None unless it is a finite real number >= 0
+    (not a bool, nor a string that ``float`` would parse)."""
+    if isinstance(cost, bool) or not isinstance(cost, Real):
         return None
-    try:
-        step = float(cost)
-    except (TypeError, ValueError):
-        return None
+    step = float(cost)
     return step if math.isfinite(step) and step >= 0.0 else None
 
 
