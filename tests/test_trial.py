@@ -292,3 +292,24 @@ def test_state_of_reads_stored_names_as_the_enum_does() -> None:
     for bad in ("complete", "", None, 7):
         with pytest.raises(ValueError):
             state_of(bad)
+
+
+@pytest.mark.parametrize("storage", ["memory", "sqlite"])
+@pytest.mark.parametrize("name", ["", 1, None])
+def test_a_bad_parameter_name_fails_its_trial_before_anything_is_stored(
+        tmp_path: Path, storage: str, name: Any) -> None:
+    """``suggest_float("", ...)`` completed its trial, whose stored record the study's view
+    then refused: best_trial never saw it, the next trial stayed RUNNING, and on SQLite every
+    later optimize with the default sampler failed. ``add_trial`` stored such a record too."""
+    url = None if storage == "memory" else f"sqlite:///{tmp_path / 's.db'}"
+    study = hd.create_study(storage=url, study_name="s")
+    with pytest.raises(ValueError, match="non-empty strings"):
+        study.optimize(lambda t: t.suggest_float(name, 0, 1), n_trials=3)
+    with pytest.raises(ValueError):
+        study.add_trial(hd.create_trial(params={name: 0.5},
+                                        distributions={name: hd.Float(0, 1)}, value=0.0))
+    assert [(t.state, t.params) for t in study.trials] == [(hd.TrialState.FAIL, {})]
+    again = hd.load_study(study_name="s", storage=url) if url else study
+    again.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    assert [t.state for t in again.trials] == [hd.TrialState.FAIL] + [hd.TrialState.COMPLETE] * 3
+    assert again.best_trial.value == min(t.value for t in again.trials[1:])

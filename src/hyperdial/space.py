@@ -377,6 +377,12 @@ def _named(name: str, exc: Exception) -> ValueError:
     return ValueError(f"parameter {name!r}: {exc}")
 
 
+def check_param_name(name: Any) -> None:
+    """Raise ValueError unless ``name`` is a non-empty string."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"parameter names must be non-empty strings, got {name!r}")
+
+
 @dataclass(frozen=True)
 class SearchSpace(Mapping[str, Distribution]):
     """An ordered, immutable mapping of parameter names to distributions, with conditions.
@@ -393,8 +399,7 @@ class SearchSpace(Mapping[str, Distribution]):
     def __post_init__(self) -> None:
         params = dict(self.params)
         for name, dist in params.items():
-            if not isinstance(name, str) or not name:
-                raise ValueError(f"parameter names must be non-empty strings, got {name!r}")
+            check_param_name(name)
             if not isinstance(dist, (Float, Int, Categorical)):
                 raise _named(name, TypeError(f"expected Float, Int or Categorical, got {dist!r}"))
         conditions = dict(self.conditions)

@@ -27,6 +27,7 @@ from hyperdial.space import (
     Int,
     SearchSpace,
     canonical,
+    check_param_name,
     plain,
     shared_numeric,
 )
@@ -342,7 +343,10 @@ def state_counts(trials: Iterable[TrialRecord]) -> dict[TrialState, int]:
 
 
 def check_params(params: Mapping[str, Any], distributions: Mapping[str, Distribution]) -> None:
-    """Raise ValueError unless every parameter has a distribution that holds its value."""
+    """Raise ValueError unless every parameter has a non-empty string name and a
+    distribution that holds its value."""
+    for name in params:
+        check_param_name(name)
     if set(params) != set(distributions):
         raise ValueError(f"params and distributions must name the same parameters, got "
                          f"{sorted(params)} and {sorted(distributions)}")
@@ -443,6 +447,7 @@ class Trial(_Suggests):
                     f"cannot re-suggest it as {dist}")
             return self.params[name]
         self._check_open()
+        check_param_name(name)  # (the study's space refuses it, but only once it is stored)
         # Every value as samplers write it (`canonical`): an enqueued 3.0 of an int is 3,
         # an int given to a float is a float, a stepped float sits on its grid.
         fixed = name in self._fixed
