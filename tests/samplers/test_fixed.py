@@ -113,3 +113,30 @@ def test_a_child_of_a_fixed_int_parent_given_as_a_float_stays() -> None:
                         conditions={"w2": Condition("layers", (2, 3))})
     assert list(without(space, {"layers": 2.0})) == ["w2"]
     assert list(without(space, {"layers": 1.0})) == []
+
+
+@pytest.mark.parametrize("n_jobs", [1, 3])
+def test_brute_force_with_a_fixed_parameter_tries_the_rest_once_then_ends(n_jobs: int) -> None:
+    """Brute force counted the fixed parameter's other values as untried: 50 trials cycled
+    over the 2 combinations left. Now the study ends after them, a conditional child of a
+    fixed parent included."""
+    def objective(trial: hd.Trial) -> float:
+        a = trial.suggest_int("a", 0, 2)
+        b = trial.suggest_categorical("b", ["x", "y"])
+        if a == 1:
+            trial.suggest_int("c", 0, 2)
+        return a + (b == "y")
+
+    sampler = PartialFixedSampler({"a": 1}, hd.samplers.BruteForceSampler(seed=0))
+    study = hd.create_study(sampler=sampler)
+    study.optimize(objective, n_trials=50, n_jobs=n_jobs)
+    combos = sorted((t.params["a"], t.params["b"], t.params["c"]) for t in study.trials)
+    assert combos == [(1, b, c) for b in "xy" for c in range(3)]
+
+
+def test_the_base_samplers_pending_model_stays_on() -> None:
+    """Wrapped, TPE's constant liar was off: parallel workers never saw each other's running
+    proposals."""
+    assert PartialFixedSampler({"k": 2}, TPESampler(constant_liar=True)).uses_pending
+    assert not PartialFixedSampler({"k": 2}, TPESampler()).uses_pending
+    assert PartialFixedSampler({"k": 2}, hd.samplers.GPSampler()).uses_pending

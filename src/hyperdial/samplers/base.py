@@ -132,7 +132,7 @@ class Sampler(ABC):
     #: True for a sampler with finitely many proposals decided one parameter at a time (brute
     #: force): before each trial the study asks `exhausted`, and ends with `SearchExhausted`
     #: when it says so.
-    finite: ClassVar[bool] = False
+    finite: bool = False
 
     #: True for a sampler that models running trials (kriging believer, constant liar): the
     #: study then publishes each trial's joint proposal as it starts, and shows a sampler the

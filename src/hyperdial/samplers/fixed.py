@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from hyperdial.history import History
 from hyperdial.samplers.base import ConstraintsFunc, Sampler
-from hyperdial.space import SearchSpace, canonical
+from hyperdial.space import Distribution, SearchSpace, canonical
 from hyperdial.trial import json_ready
 
 
@@ -41,9 +42,11 @@ class PartialFixedSampler(Sampler):
     with, say, the batch size settled, without touching the objective.
 
     The base sampler learns from every trial, fixed values included; it shares its seed with
-    this sampler (`reseed` sets both). A fixed value the objective's distribution does not
-    hold raises ValueError when the objective asks for it. Grid search cannot be wrapped:
-    leave the fixed parameters out of its grid instead.
+    this sampler (`reseed` sets both), and models running trials if it does (TPE's constant
+    liar, the GP's kriging believer). A fixed value the objective's distribution does not
+    hold raises ValueError when the objective asks for it. Brute force enumerates the
+    combinations of the other parameters, and the study ends when it has tried them all.
+    Grid search cannot be wrapped: leave the fixed parameters out of its grid instead.
 
     >>> from hyperdial import Categorical, Float
     >>> from hyperdial.samplers import RandomSampler
@@ -61,6 +64,8 @@ class PartialFixedSampler(Sampler):
                              "are whole; leave the fixed parameters out of the grid instead")
         self.fixed_params = json_ready("fixed_params", dict(fixed_params))
         self.base_sampler = base_sampler
+        self.uses_pending = base_sampler.uses_pending
+        self.finite = base_sampler.finite
         super().__init__(seed=base_sampler.seed)
 
     def reseed(self, seed: int | None) -> None:
@@ -81,14 +86,42 @@ class PartialFixedSampler(Sampler):
 
     def propose(self, history: History, space: SearchSpace,
                 rng: np.random.Generator) -> dict[str, Any]:
-        fixed = {name: self.fixed_params[name] for name in space if name in self.fixed_params}
-        for name, value in fixed.items():
-            if not space[name].contains(value):
-                raise ValueError(f"fixed parameter {name!r}: {value!r} is not a value of "
-                                 f"{space[name]}")
-            fixed[name] = canonical(space[name], value)  # 2.0 of an int is 2
+        fixed = {name: self._fixed_value(name, space[name]) for name in space
+                 if name in self.fixed_params}
         rest = without(space, fixed)
         return {**(self.base_sampler.propose(history, rest, rng) if rest else {}), **fixed}
+
+    def propose_param(self, history: History, name: str, dist: Distribution,
+                      rng: np.random.Generator, partial: Mapping[str, Any]) -> Any:
+        if name in self.fixed_params:
+            return self._fixed_value(name, dist)
+        if not self.finite:
+            return super().propose_param(history, name, dist, rng, partial)
+        return self.base_sampler.propose_param(
+            self._unfixed(history), name, dist, rng,
+            {k: v for k, v in partial.items() if k not in self.fixed_params})
+
+    def exhausted(self, history: History) -> bool:
+        return self.base_sampler.exhausted(self._unfixed(history))
+
+    def crowded(self, history: History) -> bool:
+        return self.base_sampler.crowded(self._unfixed(history))
+
+    def _fixed_value(self, name: str, dist: Distribution) -> Any:
+        value = self.fixed_params[name]
+        if not dist.contains(value):
+            raise ValueError(f"fixed parameter {name!r}: {value!r} is not a value of {dist}")
+        return canonical(dist, value)  # 2.0 of an int is 2
+
+    def _unfixed(self, history: History) -> History:
+        """``history`` with the fixed parameters left out of every trial: what a finite base
+        sampler counts combinations of (with them, brute force saw the other values of a
+        fixed parameter as untried, and never ended)."""
+        fixed = self.fixed_params
+        return replace(history, known_space=None, trials=tuple(
+            replace(t, params={k: v for k, v in t.params.items() if k not in fixed},
+                    distributions={k: d for k, d in t.distributions.items() if k not in fixed})
+            if fixed.keys() & t.params.keys() else t for t in history.trials))
 
     def __repr__(self) -> str:
         return f"PartialFixedSampler({self.fixed_params!r}, {self.base_sampler!r})"
