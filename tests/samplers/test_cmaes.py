@@ -297,6 +297,15 @@ def test_warm_start_begins_near_the_source_optimum() -> None:
     assert loss[True] < loss[False] / 2
 
 
+def test_source_trials_of_several_objectives_are_refused_at_construction() -> None:
+    """They crashed the first proposal with zip()'s "argument 2 is longer than argument 1",
+    stopping optimize."""
+    old = hd.create_study(directions=["minimize", "minimize"])
+    old.optimize(lambda t: (t.suggest_float("x", -5, 5) ** 2, 1.0), n_trials=3)
+    with pytest.raises(ValueError, match="one objective: trial 0 has 2 values"):
+        CmaEsSampler(seed=0, source_trials=old.trials)
+
+
 def test_x0_and_sigma0_set_the_start() -> None:
     sampler = CmaEsSampler(seed=0, x0={"x0": 4.0, "x1": -4.0}, sigma0=0.01)
     study = optimise(sampler, sphere, 8)

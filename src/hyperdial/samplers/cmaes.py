@@ -159,6 +159,11 @@ class CmaEsSampler(Sampler):
         self.with_margin = bool(with_margin)
         self.with_categorical = bool(with_categorical)
         self.source_trials = tuple(source_trials) if source_trials is not None else None
+        several = next((t for t in self.source_trials or () if t.state is TrialState.COMPLETE
+                        and t.values is not None and len(t.values) != 1), None)
+        if several is not None:  # (the warm start fits one loss per trial)
+            raise ValueError(f"source_trials must come from a study of one objective: trial "
+                             f"{several.number} has {len(several.values or ())} values")
         super().__init__(seed=seed)
         self.independent_sampler = (independent_sampler if independent_sampler is not None
                                     else RandomSampler(seed=self.seed))
