@@ -312,7 +312,10 @@ def test_a_fixed_value_becomes_the_value_samplers_write() -> None:
     assert canonical(Int(1, 4), 3.0) == 3 and type(canonical(Int(1, 4), 3.0)) is int
     assert type(canonical(Float(0.0, 2.0), 1)) is float
     grid = Float(0.0, 1.0, step=0.1)
-    assert canonical(grid, 0.3) == grid_value(grid, 3) == 0.1 * 3  # 0.30000000000000004
+    assert canonical(grid, 0.3) == grid_value(grid, 3) == 0.3  # not 3 * 0.1
+    assert canonical(grid, 0.1 * 3) == 0.3  # (0.30000000000000004 is on the grid too)
+    coarse = Float(180.38766469274606, 180.38866469274606, step=0.001)  # too fine for 1e-14
+    assert grid_value(coarse, 0) == coarse.low and grid_value(coarse, 1) == coarse.high
     assert canonical(Categorical(("a", 1)), 1) == 1
     np = pytest.importorskip("numpy")
     assert type(canonical(Int(1, 4), np.int64(2))) is int

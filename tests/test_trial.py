@@ -52,7 +52,7 @@ def test_an_enqueued_stepped_float_lands_on_the_grid_value() -> None:
     study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
     study.enqueue_trial({"s": 0.3})
     study.optimize(lambda t: t.suggest_float("s", 0.0, 1.0, step=0.1), n_trials=1)
-    assert study.trials[0].params["s"] == 0.1 * 3  # the grid's 0.30000000000000004
+    assert study.trials[0].params["s"] == 0.3  # as written (not 3 * 0.1's ...04)
 
 
 def test_an_enqueued_float_for_an_int_parent_activates_its_children() -> None:

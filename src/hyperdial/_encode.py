@@ -27,6 +27,7 @@ from hyperdial.space import (
     Float,
     Int,
     SearchSpace,
+    decimal_scale,
     grid_index,
     grid_value,
     plain,
@@ -135,7 +136,11 @@ def decode_column(d: Distribution, u: np.ndarray) -> list[Any]:
     if d.step is not None:
         n = _grid_size(d)
         k = np.minimum(np.floor(u * float(n)), n - 1)
-        grid = np.where(k >= n - 1, d.high, np.minimum(d.low + k * d.step, d.high))
+        grid = np.minimum(d.low + k * d.step, d.high)
+        scale = decimal_scale(d)
+        if scale is not None:
+            grid = np.minimum(np.rint(grid * scale) / scale, d.high)
+        grid = np.where(k >= n - 1, d.high, grid)
         stepped: list[float] = grid.tolist()  # Python floats, as `grid_value` writes them
         return stepped
     if d.log:

@@ -12,6 +12,7 @@ import math
 import sys
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 CategoricalChoice = None | bool | int | float | str
@@ -90,8 +91,9 @@ class Float:
         if not (self.low <= value <= self.high):
             return False
         if self.step is not None:
-            k = (value - self.low) / self.step
-            return abs(k - round(k)) < 1e-6
+            k = (value - self.low) / self.step  # off by rounding: ulps of value, in steps
+            slack = 4 * math.ulp(max(abs(self.low), abs(value))) / self.step
+            return abs(k - round(k)) < 1e-6 + slack
         return True
 
     def to_dict(self) -> dict[str, Any]:
@@ -243,13 +245,34 @@ class Condition:
 def grid_value(dist: Float | Int, k: int) -> Any:
     """The ``k``-th value (from 0) of a stepped distribution's grid, as every sampler writes
     it: ``low + k * step`` (an exact int for an Int); for a Float the last one is ``high``
-    itself, and none passes it, whatever the rounding of ``k * step``."""
+    itself, and none passes it, whatever the rounding of ``k * step``. A grid of short
+    decimals holds them as written: step 0.1 from 0 gives 0.3, not the 0.30000000000000004
+    of ``3 * 0.1``, so an enqueued 0.3 comes back as 0.3 and ``x == 0.3`` holds."""
     if isinstance(dist, Int):
         return dist.low + k * dist.step
     assert dist.step is not None, "a continuous float has no grid"
     if k >= round((dist.high - dist.low) / dist.step):
         return dist.high
-    return min(dist.low + max(k, 0) * dist.step, dist.high)
+    value = min(dist.low + max(k, 0) * dist.step, dist.high)
+    scale = decimal_scale(dist)
+    return value if scale is None else min(round(value * scale) / scale, dist.high)
+
+
+@functools.lru_cache(maxsize=1024)
+def decimal_scale(dist: Float) -> int | None:
+    """``10 ** places``, where ``places`` decimal places write the grid's ``low`` and
+    ``step`` exactly (so every ``low + k * step`` too), read from their shortest repr; None
+    where such a grid is too fine for a float to hold each decimal. A grid value is
+    ``round(x * scale) / scale``: the float nearest that decimal, computed alike in Python
+    and numpy (`_encode.decode_column`)."""
+    assert dist.step is not None, "a continuous float has no grid"
+    places = max(0, *(-int(Decimal(repr(float(x))).as_tuple().exponent)
+                      for x in (dist.low, dist.step)))
+    if places > 15:  # (5e-324 has 324)
+        return None
+    scale = 10 ** places
+    # (2**40 leaves the product ``x * scale`` a rounding error far below 0.5)
+    return scale if max(abs(dist.low), abs(dist.high)) * scale < 2.0 ** 40 else None
 
 
 def grid_index(dist: Float | Int, value: Any) -> int:

@@ -153,7 +153,7 @@ def test_a_grid_step_lands_on_the_value_decoding_writes() -> None:
     d = Float(0.0, 0.3, step=0.1)
     assert next_grid_value(d, 0.2, upward=True) == 0.3 == d.high
     e = Float(0.1, 0.7, step=0.2)
-    assert next_grid_value(e, 0.5, upward=False) == grid_value(e, 1) == 0.1 + 0.2
+    assert next_grid_value(e, 0.5, upward=False) == grid_value(e, 1) == 0.3
     f, x = Float(0.0, 1.0, step=0.1), 0.0
     for k in range(1, 11):
         x = next_grid_value(f, x, upward=True)

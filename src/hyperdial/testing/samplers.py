@@ -137,8 +137,8 @@ def _checked_proposal(sampler: Sampler, history: History, space: SearchSpace,
 
 def _check_canonical(space: SearchSpace, params: Mapping[str, Any]) -> None:
     """Every number is written as decoding writes it (`canonical`): an int for an Int, a
-    float for a Float, a stepped float's grid value exactly (0.2 + 0.1 is not the grid's
-    0.30000000000000004), or conditions on it fail to hold."""
+    float for a Float, a stepped float's grid value exactly (0.2 + 0.1, which is
+    0.30000000000000004, is not the grid's 0.3), or conditions on it fail to hold."""
     for name, value in params.items():
         dist = space[name]
         if isinstance(dist, Categorical):
