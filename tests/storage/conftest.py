@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -53,3 +57,30 @@ def db_storage(db_url: str) -> Iterator[SQLStorage]:
     store = SQLStorage(db_url)
     yield store
     store.close()
+
+
+@contextmanager
+def _unwritable(path: Path) -> Iterator[None]:
+    """``path`` made unwritable for this process (mode 444; immutable for root, whom
+    permissions do not stop), put back afterwards; skips loudly where that cannot be done."""
+    undo: list[str] | None = None
+    path.chmod(0o444)
+    try:
+        chattr = shutil.which("chattr")
+        if (os.access(path, os.W_OK) and chattr is not None
+                and subprocess.run([chattr, "+i", str(path)], capture_output=True).returncode == 0):
+            undo = [chattr, "-i", str(path)]
+        if os.access(path, os.W_OK):
+            pytest.skip("cannot make the file unwritable here: root ignores its permissions, "
+                        "and chattr +i is missing or not permitted on this file system")
+        yield
+    finally:
+        if undo is not None:
+            subprocess.run(undo, check=True)
+        path.chmod(0o644)
+
+
+@pytest.fixture(name="unwritable")
+def unwritable_fixture() -> Callable[[Path], AbstractContextManager[None]]:
+    """`_unwritable`, for the tests of read-only files."""
+    return _unwritable

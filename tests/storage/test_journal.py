@@ -7,7 +7,9 @@ import itertools
 import json
 import pickle
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -247,3 +249,33 @@ def test_a_bad_name_is_never_written_and_an_old_one_still_replays(tmp_path: Path
         f.write(json.dumps({"t": 0.0, "op": "rename_study",
                             "args": {"name": "a", "new_name": None}}) + "\n")
     assert [s.name for s in JournalFileStorage(path).studies()] == [None]
+
+
+def test_a_journal_this_process_cannot_write_is_read_and_refuses_writes_clearly(
+        tmp_path: Path, unwritable: Callable[[Path], AbstractContextManager[None]]) -> None:
+    """Opening it for appending failed, so load_study, the CLI and the dashboard could not
+    even read it (a bare PermissionError); SQLite files read fine that way."""
+    path = tmp_path / "ro.jsonl"
+    url = f"journal:///{path}"
+    hd.create_study(study_name="s", storage=url,
+                    sampler=hd.samplers.RandomSampler(seed=0)).optimize(
+        lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    before = path.read_bytes()
+    with unwritable(path):
+        study = hd.load_study(study_name="s", storage=url)
+        assert len(study.trials) == 3 and study.best_value == min(
+            t.value for t in study.trials)
+        assert hd.get_all_study_names(url) == ["s"]
+        with pytest.raises(StorageError, match=rf"{path}.* can be read but not written"):
+            study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+        with pytest.raises(StorageError, match="can be read but not written"):
+            hd.create_study(study_name="t", storage=url)
+    assert path.read_bytes() == before
+
+
+def test_an_empty_journal_this_process_cannot_write_is_a_clear_error(
+        tmp_path: Path, unwritable: Callable[[Path], AbstractContextManager[None]]) -> None:
+    path = tmp_path / "empty.jsonl"
+    path.touch()
+    with unwritable(path), pytest.raises(NotAHyperdialStorage, match="read-only"):
+        JournalFileStorage(path)

@@ -17,7 +17,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -554,31 +554,21 @@ def test_a_stale_trial_is_checked_again_under_the_lock(db_storage: SQLStorage,
 
 # -- files this process cannot write ----------------------------------------------------------
 @contextmanager
-def read_only(path: Path, how: str) -> Iterator[str]:
+def read_only(path: Path, how: str,
+              unwritable: Callable[[Path], AbstractContextManager[None]]) -> Iterator[str]:
     """A URL of the SQLite file ``path`` through which this process cannot write it: opened
     with ``mode=ro``, or a plain URL of a file made unwritable (immutable, for root)."""
     if how == "mode=ro":
         yield f"sqlite:///file:{path.as_posix()}?mode=ro&uri=true"
         return
-    undo: list[str] | None = None
-    path.chmod(0o444)
-    try:
-        chattr = shutil.which("chattr")
-        if (os.access(path, os.W_OK) and chattr is not None  # root: permissions do not stop it
-                and subprocess.run([chattr, "+i", str(path)], capture_output=True).returncode == 0):
-            undo = [chattr, "-i", str(path)]
-        if os.access(path, os.W_OK):
-            pytest.skip("cannot make the file unwritable here: root ignores its permissions, "
-                        "and chattr +i is missing or not permitted on this file system")
+    with unwritable(path):
         yield f"sqlite:///{path}"
-    finally:
-        if undo is not None:
-            subprocess.run(undo, check=True)
-        path.chmod(0o644)
 
 
 @pytest.mark.parametrize("how", ["mode=ro", "unwritable file"])
-def test_a_read_only_database_reads_and_refuses_writes_clearly(tmp_path: Path, how: str) -> None:
+def test_a_read_only_database_reads_and_refuses_writes_clearly(
+        tmp_path: Path, how: str, unwritable: Callable[[Path], AbstractContextManager[None]],
+) -> None:
     """A default `load_study` writes nothing unless a trial is stale (it raised a raw
     "attempt to write a readonly database"); a write raises a `StorageError` naming the file."""
     path = tmp_path / "ro.db"
@@ -590,7 +580,7 @@ def test_a_read_only_database_reads_and_refuses_writes_clearly(tmp_path: Path, h
     storage.close()
     before = path.read_bytes()
     refused = rf"{re.escape(str(path))}.* cannot be written by this process .*nothing was written"
-    with read_only(path, how) as url:
+    with read_only(path, how, unwritable) as url:
         study = hd.load_study(study_name="s", storage=url)
         assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.RUNNING]
         assert (study.best_value, study.best_params) == (0.5, {"x": 0.5})
@@ -608,10 +598,12 @@ def test_a_read_only_database_reads_and_refuses_writes_clearly(tmp_path: Path, h
 
 
 @pytest.mark.parametrize("how", ["mode=ro", "unwritable file"])
-def test_an_empty_read_only_file_is_a_clear_error(tmp_path: Path, how: str) -> None:
+def test_an_empty_read_only_file_is_a_clear_error(
+        tmp_path: Path, how: str, unwritable: Callable[[Path], AbstractContextManager[None]],
+) -> None:
     path = tmp_path / "empty.db"
     path.touch()
-    with read_only(path, how) as url, pytest.raises(
+    with read_only(path, how, unwritable) as url, pytest.raises(
             StorageError, match=rf"{re.escape(str(path))}.* cannot be written by this process"):
         SQLStorage(url)
     assert path.read_bytes() == b""

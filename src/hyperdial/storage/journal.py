@@ -17,6 +17,7 @@ keep one journal per project rather than one for everything.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -73,6 +74,7 @@ class JournalFileStorage(Storage):
         with _FILE_LOCKS_GUARD:
             self._lock = _FILE_LOCKS.setdefault(self.path, threading.RLock())
         self._fd: int | None = None
+        self._read_only = ""  # why the file is open for reading only ("" if it is not)
         self._replica = InMemoryStorage()
         self._start = self._offset = 0  # where the operations begin, how far they are replayed
         with self._lock:
@@ -92,10 +94,22 @@ class JournalFileStorage(Storage):
         rewritten, so a reader does not queue behind the writers."""
         if self._fd is not None:
             return self._fd
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError as exc:  # a file this process may only read is read, not refused
+            if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise StorageError(f"cannot open the journal {self.path}: {exc}") from exc
+            try:
+                fd = os.open(self.path, os.O_RDONLY)
+            except OSError:
+                raise StorageError(f"cannot open the journal {self.path}: {exc}") from exc
+            self._read_only = f"{exc.strerror.lower() if exc.strerror else exc}"
         try:
             if b"\n" in os.pread(fd, 4096, 0):
                 self._start = self._read_header(fd)
+            elif self._read_only:
+                raise NotAHyperdialStorage(f"{self.path} is not a hyperdial journal file "
+                                           "(and is read-only)")
             else:
                 with self._locked(fd):
                     if os.fstat(fd).st_size == 0:
@@ -198,6 +212,9 @@ class JournalFileStorage(Storage):
         """Apply ``ops`` to the replica, then append them; all or none. Returns their results."""
         with self._lock:
             fd = self._open()
+            if self._read_only:
+                raise StorageError(f"the journal {self.path} can be read but not written "
+                                   f"({self._read_only})")
             # Replay what the other processes wrote before queueing for the file's lock, so
             # that under it only the lines written meanwhile are left (their replay in the
             # lock held four processes at 0.57x one process, against 0.67x now).
