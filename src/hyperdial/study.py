@@ -1114,7 +1114,11 @@ def copy_study(*, from_study_name: str, from_storage: str | Storage, to_storage:
                to_study_name: str | None = None) -> None:
     from hyperdial.storage.base import copy_study as _copy
 
-    _copy(get_storage(from_storage), from_study_name, get_storage(to_storage), to_study_name)
+    # Refused before the target is opened: a URL of a new file would create the file.
+    check_study_name(to_study_name, "to_study_name", none_ok=True)
+    src = get_storage(from_storage)
+    src.get_study(from_study_name)
+    _copy(src, from_study_name, get_storage(to_storage), to_study_name)
 
 
 __all__ = ["Study", "StudySummary", "copy_study", "create_study", "delete_study",

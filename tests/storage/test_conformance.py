@@ -65,3 +65,10 @@ def test_a_missing_study_names_the_storage_and_the_studies_it_holds(storage: Sto
             rf"no study named 'nope' in .*{re.escape(where)}.*which holds 's0', 's1', 's2', "
             "'s3', 's4' and 2 more")):
         hd.load_study(study_name="nope", storage=storage)
+    # deleting or renaming one says the same (it was a bare "no study named 'nope'")
+    for act in (lambda: hd.delete_study(study_name="nope", storage=storage),
+                lambda: storage.rename_study("nope", "other")):
+        with pytest.raises(hd.exceptions.StudyNotFound,
+                           match=rf"'nope' in .*{re.escape(where)}.*which holds 's0'"):
+            act()
+    assert [s.name for s in storage.studies()] == [f"s{n}" for n in range(7)]

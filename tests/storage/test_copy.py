@@ -4,11 +4,13 @@ RUNNING in the source one that goes stale in the copy."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hyperdial.exceptions import DuplicatedStudy, TrialFinishedError
+import hyperdial as hd
+from hyperdial.exceptions import DuplicatedStudy, StudyNotFound, TrialFinishedError
 from hyperdial.history import StudyDirection
 from hyperdial.storage import InMemoryStorage, Storage, base, copy_study
 from hyperdial.storage.base import TrialView
@@ -97,3 +99,16 @@ def test_a_part_is_one_transaction(storage: Storage) -> None:
     assert dst.read(info.id) == []
     assert dst.copy_part(info.id, [(0, {"t": 1.0, "state": "RUNNING"}, [finish]),
                                    (1, {"t": 1.0, "state": "WAITING"}, [])]) == [0, 1]
+
+
+@pytest.mark.parametrize("bad", [{"from_study_name": "nope"}, {"to_study_name": ""}])
+def test_a_refused_copy_creates_no_target_file(tmp_path: Path, bad: dict[str, str]) -> None:
+    """A missing source, or a bad new name, left a new, initialised database behind at the
+    target's URL; the CLI's copy created none."""
+    source = f"sqlite:///{tmp_path / 'src.db'}"
+    hd.create_study(study_name="s", storage=source)
+    target = tmp_path / "new.db"
+    with pytest.raises((StudyNotFound, ValueError)):
+        hd.copy_study(**{"from_study_name": "s", "from_storage": source,
+                         "to_storage": f"sqlite:///{target}", **bad})
+    assert not any(p.name.startswith("new.db") for p in tmp_path.iterdir())

@@ -279,3 +279,11 @@ def test_an_empty_journal_this_process_cannot_write_is_a_clear_error(
     path.touch()
     with unwritable(path), pytest.raises(NotAHyperdialStorage, match="read-only"):
         JournalFileStorage(path)
+
+
+@pytest.mark.parametrize("url", ["journal:///", "journal://x.jsonl", "journal:x.jsonl"])
+def test_a_journal_url_without_a_file_says_so(url: str) -> None:
+    """It fell through to the SQL storage: "unsupported storage URL scheme 'journal': ...
+    or journal:/// files", which contradicted itself."""
+    with pytest.raises(ValueError, match="journal URL names its file after three slashes"):
+        get_storage(url)

@@ -68,6 +68,9 @@ def get_storage(storage: str | Storage | None) -> Storage:
             from hyperdial.storage.journal import JournalFileStorage
 
             return JournalFileStorage(path)
+        if storage.startswith("journal:"):
+            raise ValueError(f"a journal URL names its file after three slashes "
+                             f"(journal:///path/to/file.jsonl), got {storage!r}")
         from hyperdial.storage.sql import SQLStorage
 
         return SQLStorage(storage)

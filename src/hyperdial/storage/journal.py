@@ -269,18 +269,27 @@ class JournalFileStorage(Storage):
 
     def get_study(self, name: str) -> StudyInfo:
         with self._lock:
-            replica = self._reading()
             try:
-                return replica.get_study(name)
+                return self._reading().get_study(name)
             except StudyNotFound:
-                raise study_not_found(name, f"the journal {self.path}", replica.studies()
-                                      ) from None
+                raise self._not_found(name) from None
+
+    def _not_found(self, name: str) -> StudyNotFound:
+        """`StudyNotFound` naming this journal and the studies it holds."""
+        with self._lock:
+            return study_not_found(name, f"the journal {self.path}", self._reading().studies())
 
     def _rename_study(self, name: str, new_name: str) -> None:
-        self._write(("rename_study", {"name": name, "new_name": new_name}))
+        try:
+            self._write(("rename_study", {"name": name, "new_name": new_name}))
+        except StudyNotFound:
+            raise self._not_found(name) from None
 
     def delete_study(self, name: str) -> None:
-        self._write(("delete_study", {"name": name}))
+        try:
+            self._write(("delete_study", {"name": name}))
+        except StudyNotFound:
+            raise self._not_found(name) from None
 
     def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
         self._write(("set_study_user_attr", {"study_id": study_id, "key": key, "value": value}))

@@ -869,9 +869,13 @@ class SQLStorage(Storage):
     def get_study(self, name: str) -> StudyInfo:
         rows = self._fetch(_STUDY_BY_NAME, {"name": name})
         if not rows:
-            where = self._where if self._path in self._where else f"{self._where} ({self._path})"
-            raise study_not_found(name, where, self.studies())
+            raise self._not_found(name)
         return _study_info(rows[0])
+
+    def _not_found(self, name: str) -> StudyNotFound:
+        """`StudyNotFound` naming this storage, its file and the studies it holds."""
+        where = self._where if self._path in self._where else f"{self._where} ({self._path})"
+        return study_not_found(name, where, self.studies())
 
     def _rename_study(self, name: str, new_name: str) -> None:
         taken = DuplicatedStudy(f"a study named {new_name!r} already exists")
@@ -886,6 +890,8 @@ class SQLStorage(Storage):
                 self._run(cursor, _RENAME_STUDY, {"name": name, "new_name": new_name})
         except self._integrity_error:  # another process took the name since we looked
             raise taken from None
+        except StudyNotFound:  # (told once the transaction has rolled back)
+            raise self._not_found(name) from None
 
     def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
         with self._write() as cursor:  # read, change and write under the writers' lock
@@ -900,15 +906,14 @@ class SQLStorage(Storage):
     def delete_study(self, name: str) -> None:
         with self._write() as cursor:
             if not self._sqlite:  # its foreign keys cascade
-                if self._run(cursor, _DELETE_STUDY_NAMED, {"name": name}).rowcount == 0:
-                    raise StudyNotFound(f"no study named {name!r}")
+                if self._run(cursor, _DELETE_STUDY_NAMED, {"name": name}).rowcount:
+                    return
+            elif (row := self._run(cursor, _STUDY_ID, {"name": name}).fetchone()) is not None:
+                self._run(cursor, _SQLITE_DELETE_EVENTS, _event_range(row[0]))
+                self._run(cursor, _DELETE_TRIALS, {"sid": row[0]})
+                self._run(cursor, _DELETE_STUDY, {"sid": row[0]})
                 return
-            row = self._run(cursor, _STUDY_ID, {"name": name}).fetchone()
-            if row is None:
-                raise StudyNotFound(f"no study named {name!r}")
-            self._run(cursor, _SQLITE_DELETE_EVENTS, _event_range(row[0]))
-            self._run(cursor, _DELETE_TRIALS, {"sid": row[0]})
-            self._run(cursor, _DELETE_STUDY, {"sid": row[0]})
+        raise self._not_found(name)
 
     # -- trials -------------------------------------------------------------------------------
     def create_trial(self, study_id: int, data: dict[str, Any], *, key: str | None = None,
