@@ -1657,6 +1657,24 @@ def test_ctrl_c_as_a_trial_is_started_fails_it_as_interrupted() -> None:
         (TrialState.FAIL, "interrupted (KeyboardInterrupt)")]
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_sys_exit_in_the_objective_fails_its_trial_and_keeps_the_others(n_jobs: int) -> None:
+    """SystemExit is no Exception: the trial stayed RUNNING for good (as in Optuna 5)."""
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 3:
+            sys.exit(2)
+        return x
+
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    with pytest.raises(SystemExit):
+        study.optimize(objective, n_trials=20, n_jobs=n_jobs)
+    by_number = {t.number: t for t in study.trials}
+    assert (by_number[3].state, by_number[3].fail_reason) == (
+        TrialState.FAIL, "interrupted (SystemExit)")
+    assert all(t.state is TrialState.COMPLETE for t in study.trials if t.number != 3)
+
+
 def test_telling_none_fails_the_trial_with_a_warning_as_any_unusable_value() -> None:
     study = hd.create_study()
     trial = study.ask()

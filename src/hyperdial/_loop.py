@@ -328,10 +328,10 @@ def run_optimize(study: Study, func: ObjectiveFunc, *, n_trials: int | None,
                     raise
                 with ctrl_c.at_once():
                     after_trial(record, progress)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, SystemExit) as exc:  # (sys.exit() in the objective)
             if trial is not None:
                 study.tell(trial, state=TrialState.FAIL, skip_if_finished=True,
-                           fail_reason="interrupted (KeyboardInterrupt)")
+                           fail_reason=f"interrupted ({type(exc).__name__})")
             raise
 
     def many_workers(progress: _Progress | None) -> None:
