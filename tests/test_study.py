@@ -8,6 +8,8 @@ import math
 import pickle
 import sys
 import threading
+import time
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -21,6 +23,7 @@ import pytest
 
 import hyperdial as hd
 from hyperdial.exceptions import StudyNotFound, TrialFinishedError, TrialNotFound
+from hyperdial.storage.base import STALE_REASON
 from hyperdial.testing.objectives import half_feasible
 from hyperdial.trial import TrialRecord, TrialState
 
@@ -1370,6 +1373,31 @@ def test_a_trial_failed_as_stale_while_it_runs_stops_without_breaking_the_worker
         study.optimize(objective, n_trials=3)
     assert seen == [True, False, False]
     assert [t.state for t in study.trials] == [TrialState.FAIL, *[TrialState.COMPLETE] * 2]
+
+
+def test_a_second_tell_through_another_study_object_raises(tmp_path: Path) -> None:
+    """It only warned that the trial was "marked stale by another worker?" and returned the
+    first result, where the guide promises TrialFinishedError (Optuna: "Cannot tell a
+    COMPLETE trial"); with skip_if_finished it is returned as stored, silently. A trial
+    failed as stale still drops the late result with a warning."""
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    a = hd.create_study(study_name="s", storage=url)
+    b = hd.load_study(study_name="s", storage=url)
+    trial = a.ask()
+    b.tell(trial.number, 1.0)
+    with pytest.raises(TrialFinishedError, match="already COMPLETE .told through another"):
+        a.tell(trial, 2.0)
+    assert a.trials[0].values == (1.0,) and trial.finished_as is TrialState.COMPLETE
+    kept = a.ask()
+    b.tell(kept.number, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert a.tell(kept, 3.0, skip_if_finished=True).values == (1.0,)
+    stale = a.ask()  # failed as `Storage.fail_stale` fails a trial whose heartbeat stopped
+    b._storage.append(b._info.id, stale.number, [
+        ("finish", {"t": time.time(), "state": "FAIL", "reason": STALE_REASON})])
+    with pytest.warns(RuntimeWarning, match="failed as stale by another worker"):
+        assert a.tell(stale, 4.0).state is TrialState.FAIL
 
 
 def test_a_trial_asked_in_one_process_and_told_in_another_keeps_its_parameters(

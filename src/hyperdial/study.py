@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from numbers import Real
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from hyperdial._checks import check_study_name
 from hyperdial._export import DATAFRAME_ATTRS, dataframe_records, flat_column_names
@@ -34,7 +34,7 @@ from hyperdial.pruners.median import MedianPruner
 from hyperdial.samplers.base import Sampler, checked_constraints
 from hyperdial.space import Categorical, Distribution, Float, Int, SearchSpace, plain
 from hyperdial.storage import InMemoryStorage, Storage, get_storage, storage_file
-from hyperdial.storage.base import Event, EventRow, StudyInfo, TrialView
+from hyperdial.storage.base import STALE_REASON, Event, EventRow, StudyInfo, TrialView
 from hyperdial.trial import (
     CONSTRAINT_PREFIX,
     HINTS_ATTR,
@@ -412,7 +412,8 @@ class Study:
             with self._lock:
                 return self._view.get(number)
         return self._finish(trial, values, state, fail_reason=fail_reason,
-                            traceback=traceback)[0]
+                            traceback=traceback,
+                            ended="keep" if skip_if_finished else "raise")[0]
 
     def _log_finished(self, record: TrialRecord) -> None:
         """Optuna's INFO line for a trial that completed or was pruned; formatted only when
@@ -437,12 +438,17 @@ class Study:
     def _finish(self, trial: Trial | int, values: Any = None, state: TrialState | None = None,
                 *, fail_reason: str | None = None, traceback: str | None = None,
                 start_next: bool = False, warn: bool = True,
+                ended: Literal["warn", "raise", "keep"] = "warn",
                 ) -> tuple[TrialRecord, Trial | None]:
         """`tell`; with ``start_next`` also start the next trial (for `optimize`, which beats
         for it), whose start a transactional storage writes in one commit with this end.
         Not for exclusive samplers, whose trials start with their proposal; `tell` has checked
         that the trial has not ended here already (`optimize` ends only live ones). Without
-        ``warn``, a failed or dropped result raises no RuntimeWarning (the caller logs it)."""
+        ``warn``, a failed or dropped result raises no RuntimeWarning (the caller logs it).
+        A trial the storage finds ended already is kept as stored. Failed as stale by another
+        worker, its result is dropped with a warning (its worker was alive after all); told
+        elsewhere (another Study object or process), ``ended`` says what happens: a warning,
+        `TrialFinishedError` (`tell`), or nothing (`tell` with ``skip_if_finished``)."""
         live = self._live_trial(trial)
         number = live.number if live else int(trial)  # type: ignore[arg-type]
         if state is None:
@@ -504,10 +510,6 @@ class Study:
                 self._storage.append(self._info.id, number, events)
         except TrialFinishedError:
             appended = False
-            if warn:
-                warnings.warn(f"trial {number} was already finished (marked stale by another "
-                              "worker?); its late result is dropped", RuntimeWarning,
-                              stacklevel=3)
         with self._lock:
             self._live.pop(number, None)
             self._history_at_ask.pop(number, None)
@@ -529,6 +531,17 @@ class Study:
             record = self._view.get(number)
         if live is not None:
             live.finished_as = record.state  # FAIL if another worker ended it meanwhile
+        if not appended:
+            stale = record.fail_reason == STALE_REASON
+            if ended == "raise" and not stale:
+                raise TrialFinishedError(
+                    f"trial {number} is already {record.state.value} (told through another "
+                    "Study object or process): tell() ends a trial once")
+            if warn and (stale or ended == "warn"):
+                why = "failed as stale by another worker" if stale else (
+                    f"{record.state.value}, told elsewhere")
+                warnings.warn(f"trial {number} was already finished ({why}); its late result "
+                              "is dropped", RuntimeWarning, stacklevel=3)
         self._log_finished(record)  # every end passes here: `tell` and `optimize` alike
         if not start_next:
             return record, None

@@ -254,6 +254,10 @@ def now() -> float:
     return time.time()
 
 
+#: The reason of a trial failed by `Storage.fail_stale` (its worker stopped beating).
+STALE_REASON = "stale: no heartbeat (worker died?)"
+
+
 def study_not_found(name: str, where: str, studies: Sequence[StudyInfo]) -> StudyNotFound:
     """`StudyNotFound` for ``name`` that says where it looked (``where``: the storage, its
     password masked, and its file) and which studies are there, so that a mistyped name or

@@ -12,7 +12,15 @@ from typing import Any
 
 from hyperdial.exceptions import DuplicatedStudy, StudyNotFound, TrialFinishedError, TrialNotFound
 from hyperdial.history import StudyDirection
-from hyperdial.storage.base import Event, EventRow, Storage, StudyInfo, encode_json, now
+from hyperdial.storage.base import (
+    STALE_REASON,
+    Event,
+    EventRow,
+    Storage,
+    StudyInfo,
+    encode_json,
+    now,
+)
 from hyperdial.trial import TrialState, state_of
 
 
@@ -212,6 +220,6 @@ class InMemoryStorage(Storage):
                 s.states[n] = TrialState.FAIL
                 del s.heartbeats[n]
                 self._log(s, n, "finish", {"t": t, "state": "FAIL",
-                                           "reason": "stale: no heartbeat (worker died?)"})
+                                           "reason": STALE_REASON})
             return stale
 

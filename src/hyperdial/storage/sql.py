@@ -83,6 +83,7 @@ from hyperdial.storage._schema import (
     trials,
 )
 from hyperdial.storage.base import (
+    STALE_REASON,
     Event,
     EventRow,
     Storage,
@@ -211,7 +212,6 @@ _SQLITE_READ = (select(events.c.id - param("base"), events.c.number, events.c.ki
 _READ_PART = _READ.limit(param("limit")).offset(param("offset"))
 _SQLITE_READ_PART = _SQLITE_READ.limit(param("limit")).offset(param("offset"))  # (SQLite: both)
 
-_STALE_REASON = "stale: no heartbeat (worker died?)"
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6  # primary result codes of a lock held too long
 _SQLITE_READONLY = 8  # primary result code of a write to a file this process cannot write
 _SQLITE_CORRUPT, _SQLITE_CANTOPEN = 11, 14  # damaged pages; a file (or its -shm) not opened
@@ -1097,7 +1097,7 @@ class SQLStorage(Storage):
             self._lock_study(cursor, study_id)
             stale = sorted(n for (n,) in self._run(cursor, _FAIL_STALE, this).fetchall())
             if stale:
-                text = encode_json({"t": t, "state": "FAIL", "reason": _STALE_REASON})
+                text = encode_json({"t": t, "state": "FAIL", "reason": STALE_REASON})
                 self._insert(cursor, study_id, [(n, "finish", text) for n in stale])
         return stale
 
