@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import math
 import pickle
 import sys
@@ -1398,6 +1399,23 @@ def test_a_second_tell_through_another_study_object_raises(tmp_path: Path) -> No
         ("finish", {"t": time.time(), "state": "FAIL", "reason": STALE_REASON})])
     with pytest.warns(RuntimeWarning, match="failed as stale by another worker"):
         assert a.tell(stale, 4.0).state is TrialState.FAIL
+
+
+def test_an_objective_that_tells_its_own_trial_has_its_return_value_dropped_with_a_log(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The returned value was dropped without a word."""
+    def objective(trial: hd.Trial) -> float:
+        trial.suggest_float("x", 0, 1)
+        trial.study.tell(trial, 0.5)
+        return 1.0
+
+    study = hd.create_study()
+    with caplog.at_level(logging.WARNING, logger="hyperdial"):
+        study.optimize(objective, n_trials=2)
+    assert [t.value for t in study.trials] == [0.5, 0.5]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"trial {n} was already finished (told already: COMPLETE); its late result is dropped"
+        for n in (0, 1)]
 
 
 def test_a_trial_asked_in_one_process_and_told_in_another_keeps_its_parameters(

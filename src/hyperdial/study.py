@@ -537,11 +537,14 @@ class Study:
                 raise TrialFinishedError(
                     f"trial {number} is already {record.state.value} (told through another "
                     "Study object or process): tell() ends a trial once")
-            if warn and (stale or ended == "warn"):
+            if stale or ended == "warn":
                 why = "failed as stale by another worker" if stale else (
-                    f"{record.state.value}, told elsewhere")
-                warnings.warn(f"trial {number} was already finished ({why}); its late result "
-                              "is dropped", RuntimeWarning, stacklevel=3)
+                    f"told already: {record.state.value}")
+                message = f"trial {number} was already finished ({why}); its late result is dropped"
+                if warn:
+                    warnings.warn(message, RuntimeWarning, stacklevel=3)
+                else:  # (optimize logs what befalls its trials)
+                    _logger.warning(message)
         self._log_finished(record)  # every end passes here: `tell` and `optimize` alike
         if not start_next:
             return record, None
