@@ -977,6 +977,21 @@ def test_added_trials_warm_start_the_sampler() -> None:
     assert np.mean(np.abs(np.array(proposed) - 0.8)) < 0.1  # uniform draws: about 0.34
 
 
+@pytest.mark.parametrize("storage", ["memory", "sqlite"])
+def test_add_trials_with_a_bad_record_among_them_adds_none(tmp_path: Path, storage: str) -> None:
+    """The good records before the bad one were written."""
+    study = hd.create_study(storage=None if storage == "memory"
+                            else f"sqlite:///{tmp_path / 'add.db'}")
+    dists = {"x": hd.Float(0, 1)}
+    good = [hd.create_trial(params={"x": x}, distributions=dists, value=x) for x in (0.1, 0.2)]
+    bad = hd.create_trial(params={"x": 0.3}, distributions=dists, values=[0.3, 0.4])
+    with pytest.raises(ValueError, match="cannot add the trial"):
+        study.add_trials([*good, bad])
+    assert study.trials == []
+    study.add_trials(good)
+    assert [t.value for t in study.trials] == [0.1, 0.2]
+
+
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"value": 1.0, "params": {"x": 2.0}}, "not a value of"),
     ({"value": 1.0, "params": {"y": 0.5}}, "name the same parameters"),

@@ -777,6 +777,16 @@ class Study:
         constraints (``constraints:*``) included, so an infeasible trial stays infeasible;
         those that name the source study's state (a running trial's proposal, ``retry_of``)
         do not."""
+        self._write_added([self._added(trial)])
+
+    def add_trials(self, trials: Iterable[TrialRecord]) -> None:
+        """`add_trial` for each of ``trials``, in order. All are checked before any is
+        written, so a bad one among them adds none."""
+        self._write_added([self._added(trial) for trial in trials])
+
+    def _added(self, trial: TrialRecord) -> tuple[dict[str, Any], list[Event]]:
+        """The creation data and the events that store ``trial`` as `add_trial` does;
+        ValueError or TypeError if it cannot be stored."""
         if not trial.state.is_finished():
             raise ValueError(f"only a finished trial can be added, got {trial.state}")
         check_params(trial.params, trial.distributions)
@@ -807,19 +817,19 @@ class Study:
         reports: list[Event] = [
             ("report", {"step": step, "value": list(v) if isinstance(v, tuple) else v})
             for step, v in reported]
-        # Started with a heartbeat (persistent storages), so a crash between the two writes
-        # leaves a trial that is failed as stale, never one RUNNING forever.
-        number = self._storage.create_trial(self._info.id, data,
-                                            heartbeat=self.heartbeat_interval is not None)
-        assert number is not None
-        self._storage.append(self._info.id, number, [*reports, ("finish", finish)])
+        return data, [*reports, ("finish", finish)]
+
+    def _write_added(self, added: list[tuple[dict[str, Any], list[Event]]]) -> None:
+        """Store the trials `_added` made, each under the next number."""
+        for data, events in added:
+            # Started with a heartbeat (persistent storages), so a crash between the two
+            # writes leaves a trial that is failed as stale, never one RUNNING forever.
+            number = self._storage.create_trial(self._info.id, data,
+                                                heartbeat=self.heartbeat_interval is not None)
+            assert number is not None
+            self._storage.append(self._info.id, number, events)
         with self._lock:
             self._view.sync()
-
-    def add_trials(self, trials: Iterable[TrialRecord]) -> None:
-        """`add_trial` for each of ``trials``, in order."""
-        for trial in trials:
-            self.add_trial(trial)
 
     def stop(self) -> None:
         """Ask a running `optimize` to start no new trial (finishing the running ones)."""
