@@ -786,6 +786,8 @@ def test_a_sampler_that_fails_as_the_objective_suggests_is_named(objectives: Pat
     (["importance", "mo"], "study 'mo' has 2 objectives: choose one with --objective N|NAME"),
     (["plot", "mo", "--kind", "contour"], "--kind contour needs two --params"),
     (["plot", "mo", "--params", "x"], "--params does not apply to --kind history"),
+    (["plot", "quad", "--kind", "slice", "--params", "zz"],
+     "--params zz: no completed trial of 'quad' holds it; they hold"),  # (exited 1)
     (["plot", "mo", "--kind", "timeline", "--objective", "0"],
      "--objective does not apply to --kind timeline"),
     (["plot", "mo", "--kind", "slice"],

@@ -592,6 +592,11 @@ def plot(study: str, kind: str, params: tuple[str, ...], objective: str | None, 
                           f"{history.n_objectives}")
     kwargs: dict[str, Any] = {}
     if kind in PLOTS_OF_PARAMS:
+        held = {name for t in history.completed for name in t.params}
+        unknown = [name for name in params if name not in held]
+        if unknown and held:  # (with no completed trial, the plot says so itself)
+            raise BadArgument(f"--params {', '.join(unknown)}: no completed trial of {study!r} "
+                              f"holds it; they hold {', '.join(sorted(held))}")
         kwargs["params"] = list(params) or None
     index = (pick_objective(study, history, s.metric_names, objective)
              if kind in PLOTS_OF_ONE_VALUE else None)
