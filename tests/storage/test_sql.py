@@ -885,3 +885,20 @@ def test_corrupt_pages_are_a_clear_error_that_names_the_file(tmp_path: Path) -> 
             f"{path}. Copy what can be saved to a new file with `sqlite3 {path} .recover")):
         storage.read(info.id)
     storage.close()
+
+
+def test_a_truncated_file_is_called_damaged_with_the_recovery_hint(tmp_path: Path) -> None:
+    """Cut short, the file failed at opening with "not a hyperdial database (or it is
+    corrupt)", without the way to save what is left that corrupt pages get."""
+    path = tmp_path / "cut.db"
+    storage = SQLStorage(f"sqlite:///{path}")
+    info = storage.create_study("s", MIN)
+    for _ in range(300):
+        storage.append(info.id, new_trial(storage, info.id), [finish_event()])
+    storage.close()
+    with path.open("r+b") as f:
+        f.truncate(path.stat().st_size // 2)
+    with pytest.raises(StorageError, match=re.escape(
+            f"is damaged (database disk image is malformed): SQLite found corrupt pages in "
+            f"{path}. Copy what can be saved")):
+        hd.load_study(study_name="s", storage=f"sqlite:///{path}")

@@ -725,8 +725,8 @@ class SQLStorage(Storage):
                     self._enter_wal(conn)
                 conn.commit()
         except DatabaseError as exc:
-            if isinstance(exc, OperationalError):  # locked, unreachable...: not our verdict
-                self._raise_clearly(exc.orig)
+            self._raise_clearly(exc.orig)  # corrupt pages, locked, unreachable: said clearly
+            if isinstance(exc, OperationalError):  # not our verdict either way
                 raise
             raise NotAHyperdialStorage(
                 f"{self._where} is not a hyperdial database (or it is corrupt): {exc.orig}"
