@@ -105,7 +105,7 @@ def test_fixed_values_take_the_objectives_types() -> None:
     space = SearchSpace({"n": Int(1, 4), "s": Float(0.0, 1.0, step=0.1)})
     proposed = PartialFixedSampler({"n": 2.0, "s": 0.3}, RandomSampler(seed=0)).propose(
         hd.History(()), space, np.random.default_rng(0))
-    assert proposed == {"n": 2, "s": 0.1 * 3} and type(proposed["n"]) is int
+    assert proposed == {"n": 2, "s": 0.3} and type(proposed["n"]) is int
 
 
 def test_a_child_of_a_fixed_int_parent_given_as_a_float_stays() -> None:
