@@ -172,6 +172,22 @@ def test_adapt_keeps_what_is_active_in_the_new_space() -> None:
     assert warmstart.adapt({"k": 5}, space) is None  # its parent unknown: nothing left
 
 
+def test_an_int_given_as_a_float_by_another_source_is_one_configuration() -> None:
+    """A source whose `n` was a float held 3.0 where another held 3: both were queued, and
+    the study ran {"n": 3} twice."""
+    by_int, by_float = hd.create_study(), hd.create_study()
+    by_int.enqueue_trial({"n": 3})
+    by_int.optimize(lambda t: t.suggest_int("n", 1, 5), n_trials=1)
+    by_float.enqueue_trial({"n": 3.0})
+    by_float.optimize(lambda t: t.suggest_float("n", 1, 5), n_trials=1)
+    space = hd.SearchSpace({"n": hd.Int(1, 5)})
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    queued = warmstart.warm_start(study, [by_int, by_float], k=5, space=space)
+    assert queued == [{"n": 3}] and type(queued[0]["n"]) is int
+    study.optimize(lambda t: t.suggest_int("n", 1, 5), n_trials=1)
+    assert warmstart.warm_start(study, [by_float], k=5, space=space) == []  # ran already
+
+
 def test_warm_start_tells_true_one_and_one_point_oh_apart() -> None:
     sources = []
     for choice in (1, True, 1.0, 1):

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperdial.space import SearchSpace
+from hyperdial.space import SearchSpace, canonical
 from hyperdial.study import Study
 from hyperdial.trial import config_key
 
@@ -106,11 +106,13 @@ def adapt(params: Mapping[str, Any], space: SearchSpace) -> dict[str, Any] | Non
     that are active in ``space`` (those ``space`` lacks, or that its conditions turn off, are
     dropped); the parameters ``space`` adds are left out, for the sampler to choose when the
     trial suggests them. None when a value kept is outside its distribution in ``space`` (a
-    narrower range, a choice no longer offered), or when no parameter is left."""
+    narrower range, a choice no longer offered), or when no parameter is left. Values are
+    written as the space's samplers write them (`canonical`: 3.0 of an Int is 3), so one
+    configuration is not queued twice in two spellings."""
     kept = space.restrict(params)
     if not kept or not all(space[name].contains(value) for name, value in kept.items()):
         return None
-    return kept
+    return {name: canonical(space[name], value) for name, value in kept.items()}
 
 
 def warm_start(study: Study, sources: Sequence[Study], k: int = 5, *,
