@@ -236,6 +236,35 @@ def test_interactions_across_kinds_of_parameters() -> None:
     assert get_param_interactions(study, params=["lr"]) == {}
 
 
+def test_a_category_no_trial_took_makes_up_no_effect() -> None:
+    """`c` is always "b": the model's mean at "a" is its prior, and integrating over it gave
+    `c` interactions (0.06) nearly as large as the real x-y one (0.078)."""
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    for _ in range(30):
+        study.enqueue_trial({"c": "b"})
+
+    def objective(trial: hd.Trial) -> float:
+        trial.suggest_categorical("c", ["a", "b"])
+        return trial.suggest_float("x", 0, 1) * trial.suggest_float("y", 0, 1)
+
+    study.optimize(objective, n_trials=30)
+    shares = get_param_importances(study, evaluator=SobolImportanceEvaluator())
+    interactions = get_param_interactions(study)
+    # x * y on the unit square: main effects 3/7 of the variance each, the interaction 1/7
+    assert shares["c"] == 0.0 and shares["x"] == pytest.approx(3 / 7, abs=0.05)
+    assert shares["y"] == pytest.approx(3 / 7, abs=0.05)
+    assert interactions[("c", "x")] == interactions[("c", "y")] == 0.0
+    assert interactions[("x", "y")] == pytest.approx(1 / 7, abs=0.05)
+
+
+def test_a_parameter_named_twice_is_a_clear_error() -> None:
+    study = _random_study(_saddle, n=10)
+    with pytest.raises(ValueError, match=r"params names \['x'\] more than once"):
+        get_param_interactions(study, params=["x", "x"])
+    with pytest.raises(ValueError, match="more than once"):
+        get_param_importances(study, params=["x", "y", "x"])
+
+
 def test_sobol_needs_a_few_trials_and_sane_settings() -> None:
     with pytest.raises(ValueError, match="at least 5 completed trials"):
         get_param_interactions(_random_study(_saddle, n=4))

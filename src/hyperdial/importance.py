@@ -209,7 +209,8 @@ class SobolImportanceEvaluator(ImportanceEvaluator):
     takes ``u`` from point A and the rest from point B. A pair's interaction is that of the
     pair less the two main effects. Importances are the main effects (first-order Sobol
     indices); parameters are treated as independent and uniform on the encoded scale (log
-    scales included), which is the search space's own measure.
+    scales included), which is the search space's own measure, a categorical one over the
+    categories the trials took (the model knows nothing of the others).
 
     Args:
         n_samples: quasi-random pairs of points (a power of two).
@@ -243,7 +244,7 @@ class SobolImportanceEvaluator(ImportanceEvaluator):
         from scipy.stats import qmc
 
         mean = surrogate(history, params, target, max_trials=self.max_trials, seed=self.seed,
-                         merge_ranges=True)
+                         merge_ranges=True, seen_categories=True)
         d = len(params)
         ab = qmc.Sobol(2 * d, scramble=True, seed=self.seed).random(self.n_samples)
         a, b = ab[:, :d], ab[:, d:]
@@ -373,15 +374,17 @@ def tree_main_effects(tree: Any, d: int) -> np.ndarray:
 
 
 def surrogate(history: History, params: Sequence[str], target: Target | None = None, *,
-              max_trials: int = 300, seed: int = 0, merge_ranges: bool = False
-              ) -> Callable[[np.ndarray], np.ndarray]:
+              max_trials: int = 300, seed: int = 0, merge_ranges: bool = False,
+              seen_categories: bool = False) -> Callable[[np.ndarray], np.ndarray]:
     """A Gaussian-process model of the objective over ``params``: a function from rows of the
     unit cube (one column per parameter, in order) to the model's mean loss (the objective
     turned into minimisation, or ``target``). Fitted on standardised losses, by maximum a
     posteriori, to at most ``max_trials`` completed trials (a random subset, drawn with
     ``seed``, beyond). The cube is that of each parameter's first distribution, or with
     ``merge_ranges`` of the union of its ranges where only its range changed (see
-    `_usable`)."""
+    `_usable`). With ``seen_categories``, a categorical column is read as one of the
+    categories the trials took, evenly (the cube's measure over those): where no trial has
+    been, the model's mean is its prior, which made up effects for a category never tried."""
     from hyperdial.samplers import _gp_math as gpm
 
     trials, loss, space = _usable(history, params, target, merge_ranges=merge_ranges)
@@ -406,7 +409,16 @@ def surrogate(history: History, params: Sequence[str], target: Target | None = N
     post = gpm.posterior(x, y, gpm.Hyper.from_theta(gpm.fit_map(x, y, is_cat, starts), d, None),
                          is_cat)
 
+    seen = [(j, np.unique(np.minimum((x[:, j] * len(d.choices)).astype(int),
+                                     len(d.choices) - 1)), len(d.choices))
+            for j, d in enumerate(dists) if seen_categories and isinstance(d, Categorical)]
+
     def mean(rows: np.ndarray) -> np.ndarray:
+        if seen:
+            rows = rows.copy()
+            for j, taken, k in seen:
+                cell = np.minimum((rows[:, j] * len(taken)).astype(int), len(taken) - 1)
+                rows[:, j] = (taken[cell] + 0.5) / k
         out: np.ndarray = centre + scale * post.predict(snap(dists, rows))[0]
         return out
 
@@ -481,6 +493,9 @@ def param_names(history: History, params: Sequence[str] | None,
                         f"FanovaImportanceEvaluator), got {type(evaluator).__module__}."
                         f"{type(evaluator).__qualname__}")
     if params is not None:
+        twice = sorted({n for n in params if list(params).count(n) > 1})
+        if twice:
+            raise ValueError(f"params names {twice} more than once")
         return list(params)
     if evaluator is None:
         return list(history.completed_space)
