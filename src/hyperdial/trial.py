@@ -317,6 +317,8 @@ def checked_report(step: Any, value: Any, width: int | None = None,
         raise ValueError(f"step must be a non-negative int, got {step!r}")
     value = plain(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if width is None or width == 1:  # (the common case, at every report)
+            return step, float(value)
         numbers: tuple[float, ...] = (float(value),)
     elif isinstance(value, Sequence) and not isinstance(value, str):
         try:
