@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -830,6 +831,63 @@ def test_a_server_that_cannot_be_reached_is_a_storage_error(pg_url: str) -> None
                        ) as raised:
         SQLStorage(url.render_as_string(hide_password=False))
     assert "secret" not in str(raised.value)
+
+
+class _Forwarder:
+    """A TCP forwarder to the test server, which can be cut: the way to the server goes
+    down (connections broken, new ones refused) while the server itself runs on."""
+
+    def __init__(self, port: int) -> None:
+        self.target = port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.open: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):  # the listener was closed
+            while True:
+                near, _ = self.listener.accept()
+                far = socket.create_connection(("127.0.0.1", self.target))
+                self.open += [near, far]
+                for a, b in ((near, far), (far, near)):
+                    threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes accept(), which close() does not
+        self.listener.close()
+        for sock in self.open:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+
+@pytest.mark.postgres
+def test_a_server_gone_while_a_study_is_open_is_a_storage_error(pg_url: str) -> None:
+    """The retry on a new connection raised the driver's own psycopg.OperationalError,
+    which named no storage; a new storage gave the StorageError the docs promise."""
+    url = make_url(pg_url)
+    way = _Forwarder(url.port or 5432)
+    study = hd.create_study(study_name="s", storage=url.set(
+        host="127.0.0.1", port=way.port, password="secret").render_as_string(
+        hide_password=False))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    way.cut()
+    for call in (lambda: study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1),
+                 lambda: study.trials):
+        with pytest.raises(StorageError, match=rf"(?s)connection to .*:{way.port}.*"
+                                               "Is the server running") as raised:
+            call()
+        assert "secret" not in str(raised.value)
 
 
 def test_claiming_a_waiting_trial_uses_the_partial_index(tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import bindparam as param
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool, StaticPool
 
 try:
@@ -636,8 +636,9 @@ class SQLStorage(Storage):
         while True:
             try:
                 session = self._session()
-            except OperationalError as exc:  # SQLAlchemy's: no connection to be had
-                self._raise_clearly(exc.orig)
+            except Exception as exc:  # no connection to be had: SQLAlchemy's error, or the
+                # driver's own from `raw_connection` (a new one, the server down)
+                self._raise_clearly(exc.orig if isinstance(exc, DBAPIError) else exc)
                 raise
             try:
                 return session, run(session)
