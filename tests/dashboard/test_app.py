@@ -362,3 +362,32 @@ def test_the_page_greys_infeasible_trials_and_writes_huge_numbers(page: Any, ser
         [...document.querySelectorAll('#parallel .axis-title')].map(
             (e) => e.getBoundingClientRect().top)]""")
     assert len(names) == 2 and title <= min(names)
+
+
+def test_names_like_plotly_markup_are_drawn_as_written(page: Any, server: str,
+                                                         url: str) -> None:
+    """Plotly reads <b>, <br> and <a href> in its labels: parameter and metric names were
+    drawn bold, broken over lines, or as a link; a mapping user attribute showed as
+    "[object Object]" and an infinite one as "-" (a missing value)."""
+    study = hd.create_study(storage=url, study_name="markup",
+                            sampler=hd.samplers.RandomSampler(seed=0))
+    study.set_metric_names(["<b>loss</b><br>2nd"])
+
+    def marked(trial: hd.Trial) -> float:
+        trial.set_user_attr("d", {"k": [1, 2]})
+        trial.set_user_attr("inf", float("inf"))
+        return (trial.suggest_float("<b>bold</b>", 0, 1)
+                + trial.suggest_int("<a href='https://example.org'>link</a>", 0, 3))
+
+    study.optimize(marked, n_trials=12)
+    page.goto(server + "/?interval=200#/study/markup")
+    page.wait_for_selector("#importances .main-svg")
+    page.wait_for_selector("#parallel .main-svg")
+    for plot in ("history", "importances", "parallel"):
+        assert page.locator(f"#{plot} svg a").count() == 0  # no link drawn
+    shown = " ".join(page.locator("#importances text, #parallel text, #history text")
+                     .all_text_contents())
+    assert "<b>bold</b>" in shown and "<a href='https://example.org'>link</a>" in shown
+    assert "<b>loss</b><br>2nd (minimize)" in shown
+    attrs = page.locator("#trials tbody tr").first.locator("td").nth(5).inner_text()
+    assert attrs == 'd={"k": [1, 2]}, inf=inf'

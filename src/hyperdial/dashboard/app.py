@@ -9,8 +9,10 @@ they wait on (SQLite in WAL mode lets readers run beside the writer).
 
 from __future__ import annotations
 
+import json
+import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,7 +84,8 @@ class Dashboard:
         out["params"] = {name: _column(trials, name, d) for name, d in space.items()}
         out["choice_labels"] = {name: choice_labels(d) for name, d in space.items()
                                 if isinstance(d, Categorical)}  # as the Python plots label them
-        out["recent"] = [trial_json(t) | {"constraints": t.constraints}
+        out["recent"] = [trial_json(t) | {"constraints": t.constraints,
+                                          "user_attrs": _shown(t.user_attrs)}
                          for t in reversed(trials[-RECENT:])]
         reported = [t for t in trials if t.intermediate_values][-CURVES:]
         out["curves"] = [_curve(t) for t in reported]
@@ -108,6 +111,20 @@ class Dashboard:
             "best": None if best is None else trial_json(best),
             "n_pareto": len(front) if history.n_objectives > 1 and front is not None else None,
             "last_activity": max([*starts, *ends]).isoformat() if starts or ends else None})
+
+
+def _shown(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """User attributes as the trials table shows them: a number or a string as it is; a
+    non-finite number as Python writes it ("inf", JSON has none); a list or a mapping as
+    JSON text (the page printed "[object Object]")."""
+    def shown(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return repr(value)
+        if isinstance(value, (list, dict)):
+            return json.dumps(value, allow_nan=True, ensure_ascii=False)
+        return value
+
+    return {key: shown(value) for key, value in attrs.items()}
 
 
 def _column(trials: Sequence[TrialRecord], name: str, d: Distribution) -> list[Any]:

@@ -23,6 +23,12 @@ function fmt(value) {
   return Number.isSafeInteger(value) ? String(value) : value.toPrecision(6);
 }
 
+// A name as Plotly shows it: Plotly reads <b>, <br>, <a href> and the like in its titles and
+// labels as markup, so a parameter or metric named so would be drawn bold, or as a link.
+function plotText(text) {
+  return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
 function params(obj) {
   return Object.entries(obj || {}).map(([k, v]) => `${k}=${fmt(v)}`).join(", ");
 }
@@ -85,7 +91,7 @@ function bestSoFar(values, maximize) {
 function objectiveTitle(study, k) {
   const name = study.metric_names ? study.metric_names[k]
     : (study.directions.length === 1 ? "value" : `objective ${k}`);
-  return `${name} (${study.directions[k]})`;
+  return plotText(`${name} (${study.directions[k]})`);
 }
 
 function plotHistory(study) {
@@ -129,7 +135,7 @@ function plotImportances(study) {
     return;
   }
   const names = Object.keys(study.importances).reverse();
-  Plotly.react("importances", [{ type: "bar", orientation: "h", y: names,
+  Plotly.react("importances", [{ type: "bar", orientation: "h", y: names.map(plotText),
     x: names.map((n) => study.importances[n]) }],
     { title: { text: "Parameter importances (PED-ANOVA)" }, margin: { t: 40, l: 120, r: 10 },
       xaxis: { range: [0, 1] } });
@@ -165,7 +171,7 @@ function parallelDimension(study, name, column) {
   const dist = study.space[name];
   const scale = dist.log ? Math.log10 : (v) => v;
   const values = column.map((v) => (v === null ? null : scale(v)));
-  const dim = { label: dist.log ? `log10(${name})` : name, values };
+  const dim = { label: plotText(dist.log ? `log10(${name})` : name), values };
   let low, high;
   if (dist.type === "categorical") {
     const labels = study.choice_labels[name];
