@@ -144,9 +144,10 @@ class TPESampler(Sampler):
             fraction of the parameter's range (in (0, 1]; Watanabe 2023's minimum bandwidth
             factor). ``None``: the "magic clip" of hyperopt and Optuna, ``1 / min(100, k + 1)``
             for an estimator of ``k`` kernels, which several objectives always use. "auto"
-            (default): 0.05 while every trial it learns from completed, the magic clip once
-            pruned trials are among them, whose early values rank configurations only roughly
-            (multi-fidelity). See ``docs/tpe.md``.
+            (default): with ``multivariate``, 0.05 while every trial it learns from
+            completed, the magic clip once pruned trials are among them, whose early values
+            rank configurations only roughly (multi-fidelity); univariate, the magic clip,
+            which scored higher there. See ``docs/tpe.md``.
         constraints_func: constraint values of a completed trial, ``<= 0`` feasible (Optuna
             4's way; the study stores them with the trial): given, it takes the place of the
             values set by `Trial.set_constraint` in the ranking, feasible trials first.
@@ -400,7 +401,7 @@ class TPESampler(Sampler):
     def _floor(self, ranked: _Ranked) -> float | None:
         """The bandwidth floor of a proposal from ``ranked`` (see ``min_bandwidth``)."""
         if isinstance(self.min_bandwidth, str):  # "auto"
-            return None if ranked.n_pruned else pz.MIN_BANDWIDTH
+            return None if ranked.n_pruned or not self.multivariate else pz.MIN_BANDWIDTH
         return self.min_bandwidth
 
     def _gamma(self, n: int) -> int:
