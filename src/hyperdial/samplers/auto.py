@@ -11,7 +11,7 @@ import numpy as np
 
 from hyperdial.history import History
 from hyperdial.samplers.base import Sampler
-from hyperdial.samplers.gp import GPSampler
+from hyperdial.samplers.gp import MAX_BRANCHES, GPSampler
 from hyperdial.samplers.tpe import TPESampler
 from hyperdial.space import SearchSpace
 from hyperdial.trial import TrialState
@@ -30,6 +30,9 @@ class AutoSampler(Sampler):
     - When a pruner has stopped more trials than have completed (Hyperband, ASHA): TPE, which
       ranks pruned trials by their last report, where the GP would see only the few
       completed ones.
+    - When the completed trials hold more different sets of parameters than the GP searches
+      branches (`gp.MAX_BRANCHES`: a deeply conditional space, per-layer parameters under
+      other parameters): TPE, which models each parameter where it exists.
 
     Both model the other workers' running trials where they are going (the GP's kriging
     believer, TPE's constant liar), so parallel workers spread out.
@@ -60,10 +63,11 @@ class AutoSampler(Sampler):
 
     def choose(self, history: History) -> Sampler:
         """The sampler that proposes the next trial of ``history``."""
-        n_completed = len(history.completed)
-        if (n_completed >= self.gp_trials
+        completed = history.completed
+        if (len(completed) >= self.gp_trials
                 or len(history.completed_union_space) > self.gp_max_params
-                or len(history.with_states(TrialState.PRUNED)) > n_completed):
+                or len(history.with_states(TrialState.PRUNED)) > len(completed)
+                or len({frozenset(t.params) for t in completed}) > MAX_BRANCHES):
             return self._tpe
         return self._gp
 

@@ -127,8 +127,13 @@ class Branch:
     members: np.ndarray  # rows of the training data in this branch
 
 
+#: Most branches (activity patterns of a conditional space) the acquisition search visits.
+MAX_BRANCHES = 8
+
+
 def find_branches(raw: np.ndarray, y: np.ndarray, is_cat: np.ndarray,
-                  max_branches: int = 8, is_discrete: np.ndarray | None = None) -> list[Branch]:
+                  max_branches: int = MAX_BRANCHES, is_discrete: np.ndarray | None = None,
+                  ) -> list[Branch]:
     """The activity patterns of the rows of ``raw`` (NaN = inactive), best branch first.
 
     A categorical (or, with ``is_discrete``, integer) column whose values in one branch never
