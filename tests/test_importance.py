@@ -263,6 +263,7 @@ def test_a_parameter_named_twice_is_a_clear_error() -> None:
         get_param_interactions(study, params=["x", "x"])
     with pytest.raises(ValueError, match="more than once"):
         get_param_importances(study, params=["x", "y", "x"])
+    assert set(get_param_interactions(study, params=(n for n in ["x", "y"]))) == {("x", "y")}
 
 
 def test_sobol_needs_a_few_trials_and_sane_settings() -> None:

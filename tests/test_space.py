@@ -9,10 +9,12 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hyperdial._encode import decode_column
 from hyperdial.space import (
     Categorical,
     Condition,
@@ -314,10 +316,13 @@ def test_a_fixed_value_becomes_the_value_samplers_write() -> None:
     grid = Float(0.0, 1.0, step=0.1)
     assert canonical(grid, 0.3) == grid_value(grid, 3) == 0.3  # not 3 * 0.1
     assert canonical(grid, 0.1 * 3) == 0.3  # (0.30000000000000004 is on the grid too)
+    # a grid through 0 from below: 0.0 in Python and numpy alike (numpy's rint kept -0.0)
+    through = Float(-0.9, 0.9, step=0.3)
+    assert math.copysign(1, grid_value(through, 3)) == 1.0
+    assert [math.copysign(1, v) for v in decode_column(through, np.array([3.5 / 7]))] == [1.0]
     coarse = Float(180.38766469274606, 180.38866469274606, step=0.001)  # too fine for 1e-14
     assert grid_value(coarse, 0) == coarse.low and grid_value(coarse, 1) == coarse.high
     assert canonical(Categorical(("a", 1)), 1) == 1
-    np = pytest.importorskip("numpy")
     assert type(canonical(Int(1, 4), np.int64(2))) is int
 
 

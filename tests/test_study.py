@@ -1433,6 +1433,23 @@ def test_an_objective_that_tells_its_own_trial_has_its_return_value_dropped_with
         for n in (0, 1)]
 
 
+def test_an_objective_error_after_its_trial_was_told_elsewhere_still_rises(
+        tmp_path: Path) -> None:
+    """The loop's own tell of the failure raised TrialFinishedError over the objective's
+    error, which the user then saw only as the context."""
+    url = f"sqlite:///{tmp_path / 'told.db'}"
+    study = hd.create_study(study_name="s", storage=url)
+    other = hd.load_study(study_name="s", storage=url)
+
+    def objective(trial: hd.Trial) -> float:
+        other.tell(trial.number, 5.0)
+        raise KeyError("mine")
+
+    with pytest.raises(KeyError, match="mine"):
+        study.optimize(objective, n_trials=1)
+    assert study.trials[0].values == (5.0,)
+
+
 def test_a_trial_asked_in_one_process_and_told_in_another_keeps_its_parameters(
         tmp_path: Path) -> None:
     """`ask` hands the trial to the caller, who may tell its number elsewhere: what it

@@ -139,7 +139,7 @@ def decode_column(d: Distribution, u: np.ndarray) -> list[Any]:
         grid = np.minimum(d.low + k * d.step, d.high)
         scale = decimal_scale(d)
         if scale is not None:
-            grid = np.minimum(np.rint(grid * scale) / scale, d.high)
+            grid = np.minimum(np.rint(grid * scale) / scale + 0.0, d.high)  # (-0.0 is 0.0)
         grid = np.where(k >= n - 1, d.high, grid)
         stepped: list[float] = grid.tolist()  # Python floats, as `grid_value` writes them
         return stepped

@@ -243,7 +243,8 @@ def _run_trial(study: Study, trial: Trial, func: ObjectiveFunc,
             text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             reason = f"{type(exc).__name__}: {exc}"
             if not isinstance(exc, catch):
-                study.tell(trial, state=TrialState.FAIL, traceback=text, fail_reason=reason)
+                study.tell(trial, state=TrialState.FAIL, traceback=text, fail_reason=reason,
+                           skip_if_finished=True)  # (told already: its own error still rises)
                 raise
             done = study._finish(trial, state=TrialState.FAIL, traceback=text,
                                  fail_reason=reason, start_next=go_on())

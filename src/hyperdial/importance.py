@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import warnings
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -493,10 +494,11 @@ def param_names(history: History, params: Sequence[str] | None,
                         f"FanovaImportanceEvaluator), got {type(evaluator).__module__}."
                         f"{type(evaluator).__qualname__}")
     if params is not None:
-        twice = sorted({n for n in params if list(params).count(n) > 1})
+        names = list(params)
+        twice = sorted(n for n, count in Counter(names).items() if count > 1)
         if twice:
             raise ValueError(f"params names {twice} more than once")
-        return list(params)
+        return names
     if evaluator is None:
         return list(history.completed_space)
     trials = history.completed

@@ -1142,7 +1142,7 @@ def copy_study(*, from_study_name: str, from_storage: str | Storage, to_storage:
 
     # Refused before the target is opened: a URL of a new file would create the file.
     check_study_name(to_study_name, "to_study_name", none_ok=True)
-    src = get_storage(from_storage)
+    src = _existing_storage(from_storage, from_study_name)  # (a mistyped file: not created)
     src.get_study(from_study_name)
     _copy(src, from_study_name, get_storage(to_storage), to_study_name)
 

@@ -7,6 +7,7 @@ from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
 import pytest
 
 import hyperdial as hd
@@ -74,6 +75,20 @@ def test_a_bad_step_cost_fails_its_trial_and_the_run_goes_on(bad: Any) -> None:
                       hd.TrialState.COMPLETE]
     assert "costs are finite virtual seconds >= 0" in study.trials[1].fail_reason
     assert executor.now == 2.0 and not executor._busy  # trial 1 took no time; none left
+
+
+def test_numpy_and_torch_step_costs_count_as_their_numbers() -> None:
+    torch = pytest.importorskip("torch")
+    for cost in (np.array(2.5), np.float32(2.5), torch.tensor(2.5)):
+        study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+
+        def objective(trial: hd.Trial, cost: Any = cost) -> Generator[Any, None, float]:
+            yield cost
+            return trial.suggest_float("x", 0, 1)
+
+        executor = SimulatedExecutor(1)
+        optimize_simulated(study, objective, n_trials=1, executor=executor)
+        assert study.trials[0].state is hd.TrialState.COMPLETE and executor.now == 2.5
 
 
 def test_run_until_stops_the_clock_there() -> None:

@@ -112,3 +112,10 @@ def test_a_refused_copy_creates_no_target_file(tmp_path: Path, bad: dict[str, st
         hd.copy_study(**{"from_study_name": "s", "from_storage": source,
                          "to_storage": f"sqlite:///{target}", **bad})
     assert not any(p.name.startswith("new.db") for p in tmp_path.iterdir())
+
+
+def test_a_mistyped_source_file_is_not_created(tmp_path: Path) -> None:
+    with pytest.raises(StudyNotFound, match="which does not exist"):
+        hd.copy_study(from_study_name="s", from_storage=f"sqlite:///{tmp_path / 'typo.db'}",
+                      to_storage=f"sqlite:///{tmp_path / 'new.db'}")
+    assert list(tmp_path.iterdir()) == []

@@ -39,6 +39,7 @@ import numpy as np
 
 from hyperdial._loop import log_caught
 from hyperdial.exceptions import SearchExhausted, TrialPruned
+from hyperdial.space import plain
 from hyperdial.trial import Trial, TrialRecord, TrialState
 
 Task = Generator[float, None, Any]
@@ -175,7 +176,9 @@ class SimulatedExecutor:
 
 def _virtual_seconds(cost: Any) -> float | None:
     """``cost`` as a number of virtual seconds, None unless it is a finite real number >= 0
-    (not a bool, nor a string that ``float`` would parse)."""
+    (not a bool, nor a string that ``float`` would parse); numpy values and torch tensors count
+    as the numbers they hold."""
+    cost = plain(cost)
     if isinstance(cost, bool) or not isinstance(cost, Real):
         return None
     step = float(cost)
