@@ -11,6 +11,7 @@ Hierarchy::
     │   ├── SchemaVersionError     the database was written by a newer / unknown hyperdial
     │   ├── NotAHyperdialStorage   the file or database is corrupt or belongs to something else
     │   ├── StorageBusy            a SQLite file stayed locked by another connection too long
+    │   ├── StorageReadOnly        this process can read the storage but not write it
     │   ├── TrialNotFound          no trial of that number in the study
     │   └── TrialFinishedError     a finished trial is immutable
     └── (ValueError subclasses are used for invalid search spaces and arguments)
@@ -61,6 +62,11 @@ class NotAHyperdialStorage(StorageError):
 class StorageBusy(StorageError):
     """Another connection kept a SQLite database locked for longer than the busy timeout;
     the operation wrote nothing."""
+
+
+class StorageReadOnly(StorageError):
+    """This process can read the storage but not write it (its file's permissions, a
+    read-only URL); the operation wrote nothing."""
 
 
 class TrialNotFound(StorageError, KeyError, ValueError):

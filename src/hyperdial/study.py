@@ -25,6 +25,7 @@ from hyperdial._export import DATAFRAME_ATTRS, dataframe_records, flat_column_na
 from hyperdial.exceptions import (
     DuplicatedStudy,
     SearchExhausted,
+    StorageReadOnly,
     StudyNotFound,
     TrialFinishedError,
 )
@@ -1057,7 +1058,11 @@ def _open(info: StudyInfo, store: Storage, sampler: Sampler | None, pruner: Prun
     study = Study(info=info, storage=store, sampler=sampler, pruner=pruner,
                   heartbeat_interval=heartbeat_interval, grace_period=grace_period,
                   failed_trial_retries=failed_trial_retries)
-    study._check_stale(force=True)  # a reload notices trials whose worker died
+    try:
+        study._check_stale(force=True)  # a reload notices trials whose worker died
+    except StorageReadOnly:  # (they stay RUNNING: reading the study is all this can do)
+        _logger.warning("study %r has trials whose worker stopped beating, but its storage "
+                        "is read-only here: they stay RUNNING", info.name)
     return study
 
 

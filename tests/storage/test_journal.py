@@ -287,3 +287,28 @@ def test_a_journal_url_without_a_file_says_so(url: str) -> None:
     or journal:/// files", which contradicted itself."""
     with pytest.raises(ValueError, match="journal URL names its file after three slashes"):
         get_storage(url)
+
+
+@pytest.mark.parametrize("kind", ["journal", "sqlite"])
+def test_a_read_only_study_with_a_stale_trial_loads_and_leaves_it_running(
+        tmp_path: Path, kind: str, caplog: pytest.LogCaptureFixture,
+        unwritable: Callable[[Path], AbstractContextManager[None]]) -> None:
+    """An archived run whose worker died: loading it failed the stale trial, a write, which
+    raised "can be read but not written" (the usual state of a crashed run's file)."""
+    path = tmp_path / ("run.jsonl" if kind == "journal" else "run.db")
+    url = f"{'journal' if kind == 'journal' else 'sqlite'}:///{path}"
+    study = hd.create_study(study_name="s", storage=url)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    writer = get_storage(url)
+    writer.create_trial(study._info.id, {}, heartbeat=True)  # its worker then died
+    writer.close()
+    study._storage.close()  # (SQLite folds its -wal file into the file)
+    before = path.read_bytes()
+    with unwritable(path), caplog.at_level("WARNING", logger="hyperdial"):
+        loaded = hd.load_study(study_name="s", storage=url, grace_period=1e-9)
+        assert [t.state for t in loaded.trials] == [TrialState.COMPLETE] * 2 + [
+            TrialState.RUNNING]
+        assert "read-only here: they stay RUNNING" in caplog.text
+        with pytest.raises(hd.exceptions.StorageReadOnly):
+            loaded.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    assert path.read_bytes() == before

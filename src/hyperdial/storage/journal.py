@@ -30,6 +30,7 @@ from hyperdial.exceptions import (
     NotAHyperdialStorage,
     SchemaVersionError,
     StorageError,
+    StorageReadOnly,
     StudyNotFound,
 )
 from hyperdial.history import StudyDirection
@@ -213,8 +214,8 @@ class JournalFileStorage(Storage):
         with self._lock:
             fd = self._open()
             if self._read_only:
-                raise StorageError(f"the journal {self.path} can be read but not written "
-                                   f"({self._read_only})")
+                raise StorageReadOnly(f"the journal {self.path} can be read but not written "
+                                      f"({self._read_only})")
             # Replay what the other processes wrote before queueing for the file's lock, so
             # that under it only the lines written meanwhile are left (their replay in the
             # lock held four processes at 0.57x one process, against 0.67x now).

@@ -65,6 +65,7 @@ from hyperdial.exceptions import (
     SchemaVersionError,
     StorageBusy,
     StorageError,
+    StorageReadOnly,
     StudyNotFound,
     TrialFinishedError,
     TrialNotFound,
@@ -682,7 +683,7 @@ class SQLStorage(Storage):
                 f"timeout ({exc}); nothing was written. Is another program holding a "
                 "transaction open on it?") from exc
         if is_((_SQLITE_READONLY,), "readonly"):
-            raise StorageError(
+            raise StorageReadOnly(
                 f"{self._where} cannot be written by this process ({exc}); nothing was "
                 "written. Writing needs write access to the file and to its folder (SQLite "
                 "keeps a -wal and a -shm file beside it), and a URL without mode=ro") from exc
