@@ -140,3 +140,19 @@ def test_the_base_samplers_pending_model_stays_on() -> None:
     assert PartialFixedSampler({"k": 2}, TPESampler(constant_liar=True)).uses_pending
     assert not PartialFixedSampler({"k": 2}, TPESampler()).uses_pending
     assert PartialFixedSampler({"k": 2}, hd.samplers.GPSampler()).uses_pending
+
+
+def test_brute_force_counts_only_the_trials_that_held_the_fixed_value() -> None:
+    """A study resumed with x fixed at 1, after trials at x = 2: those counted as tried, and
+    the study ended at once with no trial at x = 1."""
+    def objective(trial: hd.Trial) -> float:
+        return trial.suggest_int("x", 0, 2) + len(trial.suggest_categorical("y", ["a", "b"]))
+
+    study = hd.create_study(sampler=hd.samplers.BruteForceSampler(seed=0))
+    for y in "ab":
+        study.enqueue_trial({"x": 2, "y": y})
+    study.optimize(objective, n_trials=2)
+    study.sampler = PartialFixedSampler({"x": 1.0}, hd.samplers.BruteForceSampler(seed=0))
+    study.optimize(objective, n_trials=20)
+    assert sorted((t.params["x"], t.params["y"]) for t in study.trials) == [
+        (1, "a"), (1, "b"), (2, "a"), (2, "b")]

@@ -114,14 +114,22 @@ class PartialFixedSampler(Sampler):
         return canonical(dist, value)  # 2.0 of an int is 2
 
     def _unfixed(self, history: History) -> History:
-        """``history`` with the fixed parameters left out of every trial: what a finite base
-        sampler counts combinations of (with them, brute force saw the other values of a
-        fixed parameter as untried, and never ended)."""
+        """What a finite base sampler counts combinations of: the trials that hold the fixed
+        values (a trial with another value of a fixed parameter tried none of this sampler's
+        combinations), with the fixed parameters left out. With them, brute force saw the
+        fixed parameter's other values as untried and never ended."""
         fixed = self.fixed_params
-        return replace(history, known_space=None, trials=tuple(
-            replace(t, params={k: v for k, v in t.params.items() if k not in fixed},
-                    distributions={k: d for k, d in t.distributions.items() if k not in fixed})
-            if fixed.keys() & t.params.keys() else t for t in history.trials))
+        kept = []
+        for t in history.trials:
+            held = fixed.keys() & t.params.keys()
+            if not held:
+                kept.append(t)
+            elif all(t.distributions[k].contains(fixed[k])
+                     and canonical(t.distributions[k], fixed[k]) == t.params[k] for k in held):
+                kept.append(replace(
+                    t, params={k: v for k, v in t.params.items() if k not in fixed},
+                    distributions={k: d for k, d in t.distributions.items() if k not in fixed}))
+        return replace(history, known_space=None, trials=tuple(kept))
 
     def __repr__(self) -> str:
         return f"PartialFixedSampler({self.fixed_params!r}, {self.base_sampler!r})"
