@@ -27,7 +27,6 @@ from hyperdial.space import (
     Float,
     Int,
     SearchSpace,
-    decimal_scale,
     grid_index,
     grid_value,
     plain,
@@ -137,7 +136,7 @@ def decode_column(d: Distribution, u: np.ndarray) -> list[Any]:
         n = _grid_size(d)
         k = np.minimum(np.floor(u * float(n)), n - 1)
         grid = np.minimum(d.low + k * d.step, d.high)
-        scale = decimal_scale(d)
+        scale = d.grid_scale
         if scale is not None:
             grid = np.minimum(np.rint(grid * scale) / scale + 0.0, d.high)  # (-0.0 is 0.0)
         grid = np.where(k >= n - 1, d.high, grid)

@@ -62,6 +62,9 @@ class Float:
     high: float
     log: bool = False
     step: float | None = None
+    #: A stepped grid's `decimal_scale` (None: no grid, or too fine a one), computed once:
+    #: every sampled value reads it.
+    grid_scale: int | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for label in ("low", "high", "step"):
@@ -83,6 +86,8 @@ class Float:
             _check_finite(step=self.step)
             object.__setattr__(self, "step", float(self.step))
             _check_step(self.low, self.high, self.step)
+            object.__setattr__(self, "grid_scale",
+                               decimal_scale(self.low, self.high, self.step))
 
     def contains(self, value: Any) -> bool:
         value = plain(value)
@@ -254,25 +259,22 @@ def grid_value(dist: Float | Int, k: int) -> Any:
     if k >= round((dist.high - dist.low) / dist.step):
         return dist.high
     value = min(dist.low + max(k, 0) * dist.step, dist.high)
-    scale = decimal_scale(dist)
+    scale = dist.grid_scale
     return value if scale is None else min(round(value * scale) / scale, dist.high)
 
 
-@functools.lru_cache(maxsize=1024)
-def decimal_scale(dist: Float) -> int | None:
-    """``10 ** places``, where ``places`` decimal places write the grid's ``low`` and
-    ``step`` exactly (so every ``low + k * step`` too), read from their shortest repr; None
-    where such a grid is too fine for a float to hold each decimal. A grid value is
+def decimal_scale(low: float, high: float, step: float) -> int | None:
+    """``10 ** places``, where ``places`` decimal places write a grid's ``low`` and ``step``
+    exactly (so every ``low + k * step`` too), read from their shortest repr; None where such
+    a grid is too fine for a float to hold each decimal. A grid value is
     ``round(x * scale) / scale``: the float nearest that decimal, computed alike in Python
     and numpy (`_encode.decode_column`)."""
-    assert dist.step is not None, "a continuous float has no grid"
-    places = max(0, *(-int(Decimal(repr(float(x))).as_tuple().exponent)
-                      for x in (dist.low, dist.step)))
+    places = max(0, *(-int(Decimal(repr(float(x))).as_tuple().exponent) for x in (low, step)))
     if places > 15:  # (5e-324 has 324)
         return None
     scale = 10 ** places
     # (2**40 leaves the product ``x * scale`` a rounding error far below 0.5)
-    return scale if max(abs(dist.low), abs(dist.high)) * scale < 2.0 ** 40 else None
+    return scale if max(abs(low), abs(high)) * scale < 2.0 ** 40 else None
 
 
 def grid_index(dist: Float | Int, value: Any) -> int:
