@@ -988,6 +988,11 @@ def test_add_trials_with_a_bad_record_among_them_adds_none(tmp_path: Path, stora
     with pytest.raises(ValueError, match="cannot add the trial"):
         study.add_trials([*good, bad])
     assert study.trials == []
+    pruned = hd.create_trial(params={"x": 0.3}, distributions=dists, values=[0.3, 0.4],
+                             state=hd.TrialState.PRUNED)  # a last report of two objectives
+    with pytest.raises(ValueError, match="last report, 1 number"):
+        study.add_trials([*good, pruned])
+    assert study.trials == []
     study.add_trials(good)
     assert [t.value for t in study.trials] == [0.1, 0.2]
 

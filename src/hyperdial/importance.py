@@ -410,9 +410,9 @@ def surrogate(history: History, params: Sequence[str], target: Target | None = N
     post = gpm.posterior(x, y, gpm.Hyper.from_theta(gpm.fit_map(x, y, is_cat, starts), d, None),
                          is_cat)
 
-    seen = [(j, np.unique(np.minimum((x[:, j] * len(d.choices)).astype(int),
-                                     len(d.choices) - 1)), len(d.choices))
-            for j, d in enumerate(dists) if seen_categories and isinstance(d, Categorical)]
+    seen = [(j, np.unique(np.minimum((x[:, j] * len(dist.choices)).astype(int),
+                                     len(dist.choices) - 1)), len(dist.choices))
+            for j, dist in enumerate(dists) if seen_categories and isinstance(dist, Categorical)]
 
     def mean(rows: np.ndarray) -> np.ndarray:
         if seen:

@@ -279,8 +279,8 @@ class Study:
         try:
             return self._open_started(number, fixed_distributions, write_through)
         except BaseException as exc:
-            with contextlib.suppress(TrialFinishedError):
-                self._finish(number, state=TrialState.FAIL, warn=False,
+            with contextlib.suppress(TrialFinishedError):  # (ended already: nothing to say)
+                self._finish(number, state=TrialState.FAIL, warn=False, ended="keep",
                              fail_reason=f"starting it failed: {type(exc).__name__}: {exc}")
             raise
 
@@ -402,7 +402,9 @@ class Study:
         still running.
 
         A trial that has ended already raises `TrialFinishedError` (a ValueError), or with
-        ``skip_if_finished`` is returned as stored, unchanged.
+        ``skip_if_finished`` is returned as stored, unchanged. One another worker failed as
+        stale while it still ran (its worker was paused past the grace period) is returned as
+        stored, with a RuntimeWarning that its late result is dropped.
         """
         number = trial.number if isinstance(trial, Trial) else int(trial)
         ended = self._ended(self._live_trial(trial), number)  # one look, maybe a storage read
@@ -803,6 +805,10 @@ class Study:
                 raise ValueError(f"cannot add the trial: {problem}")
             finish["values"] = list(checked or ())
         elif trial.state is TrialState.PRUNED and trial.values is not None:  # its last report
+            if len(trial.values) != self._report_width:
+                raise ValueError(f"cannot add the trial: a pruned trial's value is its last "
+                                 f"report, {self._report_width} number(s) here; it holds "
+                                 f"{len(trial.values)}")
             finish["values"] = [float(v) for v in trial.values]
         if trial.fail_reason is not None:
             finish["reason"] = trial.fail_reason
