@@ -379,7 +379,7 @@ class GPSampler(Sampler):
             """The best point of every branch, with the pending trials believed."""
             if xp is not None:
                 post, best = _believe(post, *model, is_cat, xp, best)
-            acquisition = Acquisition(post, best, constraints)
+            acquisition = Acquisition(post, best, constraints, xp)
             best_row, best_acq = np.empty(0), -np.inf
             for branch in branches:
                 good = x[branch.members[np.argsort(y[branch.members], kind="stable")[:5]]]
@@ -445,22 +445,35 @@ class GPSampler(Sampler):
                 f"deterministic_objective={self.deterministic_objective})")
 
 
+#: Radius of the repulsion around running trials, in length scales (see `Acquisition`).
+REPEL_RADIUS = 0.005
+
+
 @dataclass(frozen=True)
 class Acquisition:
     """Log expected improvement below ``best`` times the probability that every constraint GP
     is at most its threshold; without a feasible trial yet (``best`` None), the probability of
-    feasibility alone."""
+    feasibility alone.
+
+    Times, for each running trial in ``pending``, ``1 - exp(-r^2 / (2 REPEL_RADIUS^2))`` at a
+    distance of ``r`` length scales from it (local penalisation with a fixed radius): the
+    kriging believer lowers the expected improvement at a running trial only to the noise's
+    level, and once the model is confident its maximum sat right beside it (16 asks within
+    5e-4 of one another). Beyond a twentieth of a length scale the factor is 1 within
+    1e-20."""
 
     post: gpm.Posterior
     best: float | None
     constraints: tuple[tuple[gpm.Posterior, float], ...] = ()
+    pending: np.ndarray | None = None
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:
         out = (gpm.log_ei(*self.post.predict(rows), self.best) if self.best is not None
                else np.zeros(len(rows)))
         for post, threshold in self.constraints:
             out = out + gpm.log_pof(post, rows, threshold)
-        return out
+        repelled: np.ndarray = out + self._repel(rows)[0]
+        return repelled
 
     def with_grad(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.best is not None:
@@ -470,7 +483,24 @@ class Acquisition:
         for post, threshold in self.constraints:
             v, g = gpm.log_pof_and_grad(post, rows, threshold)
             val, grad = val + v, grad + g
-        return val, grad
+        v, g = self._repel(rows)
+        return val + v, grad + g
+
+    def _repel(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The log of the repulsion factor and its gradient (numeric columns)."""
+        if self.pending is None or not len(self.pending):
+            return np.zeros(len(rows)), np.zeros_like(rows)
+        hyper, is_cat = self.post.hyper, self.post.is_cat
+        z = gpm.scaled_sq_dists(rows, self.pending, hyper.lengthscales, is_cat) / (
+            2 * REPEL_RADIUS ** 2)
+        z = np.maximum(z, 1e-300)
+        value = np.sum(np.log(-np.expm1(-z)), axis=1)
+        # d/dx log(1 - e^-z) = z'(x) / (e^z - 1), z'(x) = (x - p) / (l^2 REPEL_RADIUS^2)
+        weight = 1.0 / np.expm1(np.minimum(z, 700.0))
+        diff = (rows[:, None, :] - self.pending[None, :, :]) / (
+            hyper.lengthscales ** 2 * REPEL_RADIUS ** 2)
+        grad = np.einsum("nm,nmd->nd", weight, diff) * ~is_cat
+        return value, grad
 
 
 # -- acquisition search over a mixed space ---------------------------------------------------------
