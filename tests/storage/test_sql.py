@@ -35,6 +35,7 @@ from hyperdial.exceptions import (
 )
 from hyperdial.storage import InMemoryStorage, SQLStorage, get_storage
 from hyperdial.storage._schema import SCHEMA_VERSION
+from hyperdial.storage.base import StudyInfo
 from hyperdial.testing.storage import MIN, finish_event, new_trial, params_event, synced_view
 from hyperdial.trial import TrialState
 
@@ -927,13 +928,19 @@ def test_a_wal_database_in_a_read_only_folder_is_a_clear_error(tmp_path: Path) -
         folder.chmod(0o755)
 
 
-def test_corrupt_pages_are_a_clear_error_that_names_the_file(tmp_path: Path) -> None:
-    path = tmp_path / "broken.db"
+def _closed_file_of_300_trials(path: Path) -> StudyInfo:
+    """A SQLite file holding one study of 300 finished trials, closed (its WAL folded in)."""
     storage = SQLStorage(f"sqlite:///{path}")
     info = storage.create_study("s", MIN)
     for _ in range(300):
         storage.append(info.id, new_trial(storage, info.id), [finish_event()])
     storage.close()
+    return info
+
+
+def test_corrupt_pages_are_a_clear_error_that_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.db"
+    info = _closed_file_of_300_trials(path)
     with path.open("r+b") as f:  # the header and the schema (the first pages) stay whole
         f.seek(path.stat().st_size // 2)
         f.write(b"\xff" * 8192)
@@ -949,11 +956,7 @@ def test_a_truncated_file_is_called_damaged_with_the_recovery_hint(tmp_path: Pat
     """Cut short, the file failed at opening with "not a hyperdial database (or it is
     corrupt)", without the way to save what is left that corrupt pages get."""
     path = tmp_path / "cut.db"
-    storage = SQLStorage(f"sqlite:///{path}")
-    info = storage.create_study("s", MIN)
-    for _ in range(300):
-        storage.append(info.id, new_trial(storage, info.id), [finish_event()])
-    storage.close()
+    _closed_file_of_300_trials(path)
     with path.open("r+b") as f:
         f.truncate(path.stat().st_size // 2)
     with pytest.raises(StorageError, match=re.escape(
