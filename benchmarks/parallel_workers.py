@@ -4,11 +4,11 @@ With several workers, a model-based sampler proposes a trial while others are st
 unless it knows where they are going it proposes (nearly) the same point again. Each run here
 is `hyperdial.executors.simulated.optimize_simulated` with 1 or 4 virtual workers: a trial
 costs 1 virtual second times a factor in [0.5, 1.5) drawn from its number, so trials end out
-of order, deterministically. Samplers: hyperdial's default as shipped; the same with its
-running trials' proposals unpublished (``uses_pending=False``: what every worker saw before
-proposals were published, running trials without parameters); Optuna 5's GPSampler and its
-multivariate TPE with ``constant_liar=True``, driven through their ask/tell by the same
-simulated executor.
+of order, deterministically. Samplers: hyperdial's default as shipped; Optuna 5's GPSampler
+and its multivariate TPE with ``constant_liar=True``, driven through their ask/tell by the
+same simulated executor. (A variant with proposals unpublished, ``uses_pending=False``, was
+dropped on 2026-11-30: in one process the study has since shown a sampler its own running
+trials' parameters either way, so it no longer reproduced workers that could not see them.)
 
 Reported per problem: the mean best value after the problem's budget over seeds (lower is
 better), and for the parallel runs the mean distance, in the unit cube of the numeric
@@ -58,11 +58,8 @@ def _unit(problem: Problem, config: dict[str, Any]) -> np.ndarray:
     return np.array(out)
 
 
-def _hyperdial(seed: int, *, publish: bool = True) -> Any:
-    sampler = hd.samplers.AutoSampler(seed=seed)
-    if not publish:
-        sampler.uses_pending = False
-    return hd.create_study(sampler=sampler)
+def _hyperdial(seed: int) -> Any:
+    return hd.create_study(sampler=hd.samplers.AutoSampler(seed=seed))
 
 
 def _optuna(kind: str, seed: int) -> Any:
@@ -76,7 +73,6 @@ def _optuna(kind: str, seed: int) -> Any:
 
 STUDIES: dict[str, Callable[[int], Any]] = {
     "hyperdial default": _hyperdial,
-    "hyperdial default, proposals unpublished": lambda seed: _hyperdial(seed, publish=False),
     "Optuna GPSampler": lambda seed: _optuna("gp", seed),
     "Optuna TPE (multivariate, constant liar)": lambda seed: _optuna("tpe", seed),
 }
@@ -119,8 +115,6 @@ def main() -> None:
         problem = SUITE[name]
         for label, make in STUDIES.items():
             for workers in (1, 4):
-                if workers == 1 and "unpublished" in label:
-                    continue  # one worker has no running trial to publish
                 runs = [run(problem, make, seed, workers, args.budget)
                         for seed in range(args.seeds)]
                 row = {"problem": name, "study": label, "workers": workers,
@@ -141,9 +135,7 @@ def main() -> None:
         "so trials end out of order). *best*: mean best value ± sd over seeds (lower is "
         "better); *gap*: mean distance in the unit cube of the numeric parameters from each "
         "proposal to the nearest trial running when it was made (higher: the workers spread "
-        "out). *unpublished*: hyperdial's default with `uses_pending=False`, the behaviour "
-        "before running trials' proposals were published (other workers' running trials had "
-        f"no parameters yet). hyperdial {hd.__version__}, Optuna {optuna.__version__}, Python "
+        f"out). hyperdial {hd.__version__}, Optuna {optuna.__version__}, Python "
         f"{platform.python_version()}, {os.cpu_count()} cores, "
         f"{time.perf_counter() - start:.0f} s in all. Command: "
         f"`python -m benchmarks.parallel_workers --seeds {args.seeds} --budget {args.budget}`.",
