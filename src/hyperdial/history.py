@@ -13,7 +13,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from hyperdial.space import Distribution, SearchSpace, distribution_from_dict
+from hyperdial.space import Distribution, SearchSpace, covering, distribution_from_dict
 from hyperdial.trial import PROPOSAL_ATTR, TrialRecord, TrialState, violation
 
 
@@ -158,15 +158,19 @@ class History:
 
     @cached_property
     def completed_union_space(self) -> SearchSpace:
-        """Parameters that any completed trial has, each with one distribution throughout (a
-        conditional space seen whole); a name seen with two distributions is left out."""
-        seen: dict[str, Distribution] = {}
-        clash: set[str] = set()
+        """Parameters that any completed trial has (a conditional space seen whole), each
+        with one distribution: the one it always had, or the union of its ranges where only
+        its range changed (`covering`: a range widened during the study, which otherwise
+        left the parameter to chance for the rest of it); a name seen with distributions
+        that differ otherwise is left out."""
+        seen: dict[str, list[Distribution]] = {}
         for t in self.completed:
             for k, d in t.distributions.items():
-                if seen.setdefault(k, d) != d:
-                    clash.add(k)
-        return SearchSpace({k: d for k, d in seen.items() if k not in clash})
+                kinds = seen.setdefault(k, [d])
+                if d not in kinds:
+                    kinds.append(d)
+        merged = {k: covering(kinds) for k, kinds in seen.items()}
+        return SearchSpace({k: d for k, d in merged.items() if d is not None})
 
     @cached_property
     def _signs(self) -> np.ndarray:

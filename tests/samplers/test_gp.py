@@ -532,3 +532,32 @@ def test_parallel_workers_do_not_repeat_each_others_running_configurations() -> 
     study.optimize(objective, n_trials=32, n_jobs=4)
     configs = [json.dumps(t.params, sort_keys=True) for t in study.trials]
     assert len(set(configs)) == 32
+
+
+def test_a_range_widened_during_the_study_is_still_modelled() -> None:
+    """A name seen with two distributions was left out of the GP's space, so after
+    ``x in [-5, 5]`` became ``[-6, 6]`` it was drawn at random for the rest of the study
+    (mean |x - 3| of the last 20 trials 3.49, random search's; 0.98 without the change)."""
+    def objective(high: float) -> Callable[[hd.Trial], float]:
+        def f(trial: hd.Trial) -> float:
+            x, y = trial.suggest_float("x", -high, high), trial.suggest_float("y", -5, 5)
+            return (x - 3) ** 2 + (y - 1) ** 2
+        return f
+
+    study = hd.create_study(sampler=GPSampler(seed=0))
+    study.optimize(objective(5.0), n_trials=15)
+    study.optimize(objective(6.0), n_trials=30)
+    assert study.history().completed_union_space["x"] == Float(-6.0, 6.0)
+    late = [abs(t.params["x"] - 3) for t in study.trials[-15:]]
+    assert np.mean(late) < 2.0
+
+
+def test_the_union_space_covers_a_widened_range_and_drops_other_clashes() -> None:
+    def record(number: int, dists: dict[str, Any]) -> TrialRecord:
+        return TrialRecord(number=number, state=TrialState.COMPLETE,
+                           params={k: 1 for k in dists}, distributions=dists, values=(0.0,))
+
+    history = History((
+        record(0, {"a": Float(0, 2), "b": hd.Int(0, 5), "c": Float(0, 2)}),
+        record(1, {"a": Float(-1, 1), "b": hd.Int(0, 9), "c": Float(0.5, 2, log=True)})))
+    assert dict(history.completed_union_space) == {"a": Float(-1, 2), "b": hd.Int(0, 9)}
