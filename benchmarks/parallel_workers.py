@@ -7,7 +7,7 @@ costs 1 virtual second times a factor in [0.5, 1.5) drawn from its number, so tr
 of order, deterministically. Samplers: hyperdial's default as shipped; Optuna 5's GPSampler
 and its multivariate TPE with ``constant_liar=True``, driven through their ask/tell by the
 same simulated executor. (A variant with proposals unpublished, ``uses_pending=False``, was
-dropped on 2026-11-30: in one process the study has since shown a sampler its own running
+dropped on 2026-11-30: in one process the study shows a sampler that process's running
 trials' parameters either way, so it no longer reproduced workers that could not see them.)
 
 Reported per problem: the mean best value after the problem's budget over seeds (lower is
