@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -86,3 +87,15 @@ def pg_url(pg_server_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _pythons_ctrl_c() -> Iterator[None]:
+    """Python's own Ctrl-C handler, which the Ctrl-C tests send SIGINT to: a shell starts a
+    background job with SIGINT ignored (``pytest &``, ``nohup``), and Python then installs
+    none, so those tests failed with "DID NOT RAISE KeyboardInterrupt" there."""
+    previous = signal.getsignal(signal.SIGINT)
+    if previous == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
