@@ -977,6 +977,18 @@ def test_added_trials_warm_start_the_sampler() -> None:
     assert np.mean(np.abs(np.array(proposed) - 0.8)) < 0.1  # uniform draws: about 0.34
 
 
+def test_a_stepped_value_written_by_an_older_hyperdial_is_the_same_configuration() -> None:
+    """Before the decimal grids a study stored 3 * 0.1 = 0.30000000000000004; a new 0.3 was
+    then another configuration, so skip_if_exists (and warm-start's dedup) ran it again."""
+    study = hd.create_study()
+    grid = hd.Float(0.0, 1.0, step=0.1)
+    study.add_trial(hd.create_trial(params={"x": 0.1 * 3}, distributions={"x": grid},
+                                    value=1.0))
+    assert study.trials[0].params["x"] == 0.30000000000000004  # as the older code wrote it
+    assert study.enqueue_trial({"x": 0.3}, skip_if_exists=True) is None
+    assert study.enqueue_trial({"x": 0.4}, skip_if_exists=True) is not None
+
+
 @pytest.mark.parametrize("storage", ["memory", "sqlite"])
 def test_add_trials_with_a_bad_record_among_them_adds_none(tmp_path: Path, storage: str) -> None:
     """The good records before the bad one were written."""

@@ -49,6 +49,7 @@ from hyperdial.trial import (
     checked_report,
     config_key,
     json_ready,
+    params_as_written_now,
     state_counts,
     violation,
 )
@@ -763,7 +764,8 @@ class Study:
         user_attrs = json_ready("user_attrs", dict(user_attrs or {}))
         if skip_if_exists:
             wanted = config_key(params)
-            if any(config_key(t.params) == wanted for t in self.history().trials):
+            if any(config_key(params_as_written_now(t)) == wanted
+                   for t in self.history().trials):
                 return None
         data: dict[str, Any] = {"state": "WAITING", "params": params}
         if user_attrs:

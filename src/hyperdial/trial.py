@@ -375,6 +375,18 @@ def json_ready(label: str, value: Any) -> Any:
         raise TypeError(f"{label} must be JSON-serialisable: {exc}") from None
 
 
+def params_as_written_now(record: TrialRecord) -> dict[str, Any]:
+    """A record's parameters as samplers write them today (`canonical`, for those it holds
+    a distribution of): a stepped value stored as 0.30000000000000004 by an older hyperdial
+    reads 0.3, so that it and a new 0.3 are one configuration."""
+    out = {}
+    for name, value in record.params.items():
+        dist = record.distributions.get(name)
+        out[name] = canonical(dist, value) if dist is not None and dist.contains(value) \
+            else value
+    return out
+
+
 def config_key(params: Mapping[str, Any]) -> str:
     """A configuration's identity as hyperdial tells choices apart: ``1``, ``1.0``, ``True``
     and ``None`` differ (as dicts, ``{"c": 1} == {"c": True}``)."""
