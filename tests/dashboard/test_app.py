@@ -376,6 +376,7 @@ def test_names_like_plotly_markup_are_drawn_as_written(page: Any, server: str,
     def marked(trial: hd.Trial) -> float:
         trial.set_user_attr("d", {"k": [1, 2]})
         trial.set_user_attr("inf", float("inf"))
+        trial.suggest_categorical("choice", ["<i>tilted</i>", "plain"])
         return (trial.suggest_float("<b>bold</b>", 0, 1)
                 + trial.suggest_int("<a href='https://example.org'>link</a>", 0, 3))
 
@@ -389,5 +390,6 @@ def test_names_like_plotly_markup_are_drawn_as_written(page: Any, server: str,
                      .all_text_contents())
     assert "<b>bold</b>" in shown and "<a href='https://example.org'>link</a>" in shown
     assert "<b>loss</b><br>2nd (minimize)" in shown
+    assert "<i>tilted</i>" in shown  # a choice's tick label: Plotly draws it as written
     attrs = page.locator("#trials tbody tr").first.locator("td").nth(5).inner_text()
     assert attrs == 'd={"k": [1, 2]}, inf=inf'
