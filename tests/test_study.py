@@ -986,7 +986,16 @@ def test_a_stepped_value_written_by_an_older_hyperdial_is_the_same_configuration
                                     value=1.0))
     assert study.trials[0].params["x"] == 0.30000000000000004  # as the older code wrote it
     assert study.enqueue_trial({"x": 0.3}, skip_if_exists=True) is None
+    assert study.enqueue_trial({"x": 0.1 * 3}, skip_if_exists=True) is None  # either way
     assert study.enqueue_trial({"x": 0.4}, skip_if_exists=True) is not None
+    ints = hd.create_study()
+    ints.add_trial(hd.create_trial(params={"n": 3}, distributions={"n": hd.Int(1, 5)},
+                                   value=1.0))
+    assert ints.enqueue_trial({"n": 3.0}, skip_if_exists=True) is None  # an Int's 3.0 is 3
+    flags = hd.create_study()
+    flags.add_trial(hd.create_trial(params={"c": 1}, value=1.0,
+                                    distributions={"c": hd.Categorical((1, True))}))
+    assert flags.enqueue_trial({"c": True}, skip_if_exists=True) is not None  # True is not 1
 
 
 @pytest.mark.parametrize("storage", ["memory", "sqlite"])

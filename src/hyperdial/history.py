@@ -158,19 +158,29 @@ class History:
 
     @cached_property
     def completed_union_space(self) -> SearchSpace:
-        """Parameters that any completed trial has (a conditional space seen whole), each
-        with one distribution: the one it always had, or the union of its ranges where only
-        its range changed (`covering`: a range widened during the study, which otherwise
-        left the parameter to chance for the rest of it); a name seen with distributions
-        that differ otherwise is left out."""
+        """Parameters that any completed trial has, each with one distribution throughout (a
+        conditional space seen whole); a name seen with two distributions is left out."""
+        return SearchSpace({k: kinds[0] for k, kinds in self._distributions_seen.items()
+                            if len(kinds) == 1})
+
+    @cached_property
+    def completed_covering_space(self) -> SearchSpace:
+        """`completed_union_space`, but a name seen with distributions that differ only in
+        range has the union of its ranges (`covering`: a range widened during the study,
+        which the union space leaves to chance for the rest of it)."""
+        merged = {k: covering(kinds) for k, kinds in self._distributions_seen.items()}
+        return SearchSpace({k: d for k, d in merged.items() if d is not None})
+
+    @cached_property
+    def _distributions_seen(self) -> dict[str, list[Distribution]]:
+        """Every parameter of the completed trials, with its distinct distributions."""
         seen: dict[str, list[Distribution]] = {}
         for t in self.completed:
             for k, d in t.distributions.items():
                 kinds = seen.setdefault(k, [d])
                 if d not in kinds:
                     kinds.append(d)
-        merged = {k: covering(kinds) for k, kinds in seen.items()}
-        return SearchSpace({k: d for k, d in merged.items() if d is not None})
+        return seen
 
     @cached_property
     def _signs(self) -> np.ndarray:

@@ -49,7 +49,7 @@ from hyperdial.trial import (
     checked_report,
     config_key,
     json_ready,
-    params_as_written_now,
+    same_configuration,
     state_counts,
     violation,
 )
@@ -762,11 +762,9 @@ class Study:
         """
         params = json_ready("enqueued params", dict(params))
         user_attrs = json_ready("user_attrs", dict(user_attrs or {}))
-        if skip_if_exists:
-            wanted = config_key(params)
-            if any(config_key(params_as_written_now(t)) == wanted
-                   for t in self.history().trials):
-                return None
+        if skip_if_exists and any(same_configuration(params, t)
+                                  for t in self.history().trials):
+            return None
         data: dict[str, Any] = {"state": "WAITING", "params": params}
         if user_attrs:
             data["user_attrs"] = user_attrs

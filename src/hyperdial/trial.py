@@ -375,16 +375,20 @@ def json_ready(label: str, value: Any) -> Any:
         raise TypeError(f"{label} must be JSON-serialisable: {exc}") from None
 
 
-def params_as_written_now(record: TrialRecord) -> dict[str, Any]:
-    """A record's parameters as samplers write them today (`canonical`, for those it holds
-    a distribution of): a stepped value stored as 0.30000000000000004 by an older hyperdial
-    reads 0.3, so that it and a new 0.3 are one configuration."""
-    out = {}
-    for name, value in record.params.items():
-        dist = record.distributions.get(name)
-        out[name] = canonical(dist, value) if dist is not None and dist.contains(value) \
-            else value
-    return out
+def same_configuration(params: Mapping[str, Any], record: TrialRecord) -> bool:
+    """Whether ``record`` holds ``params``, each value compared as the record's distribution
+    writes it (`canonical`): 0.30000000000000004 stored by an older hyperdial and a new 0.3
+    of a 0.1 grid are one value, and so are an Int's 3 and 3.0. Without a distribution (an
+    enqueued trial) values compare as they are; 1, 1.0 and True differ, as in `config_key`."""
+    if params.keys() != record.params.keys():
+        return False
+    for name, value in params.items():
+        held, dist = record.params[name], record.distributions.get(name)
+        if dist is not None and dist.contains(value) and dist.contains(held):
+            value, held = canonical(dist, value), canonical(dist, held)
+        if type(value) is not type(held) or value != held:
+            return False
+    return True
 
 
 def config_key(params: Mapping[str, Any]) -> str:

@@ -547,12 +547,12 @@ def test_a_range_widened_during_the_study_is_still_modelled() -> None:
     study = hd.create_study(sampler=GPSampler(seed=0))
     study.optimize(objective(5.0), n_trials=15)
     study.optimize(objective(6.0), n_trials=30)
-    assert study.history().completed_union_space["x"] == Float(-6.0, 6.0)
+    assert study.history().completed_covering_space["x"] == Float(-6.0, 6.0)
     late = [abs(t.params["x"] - 3) for t in study.trials[-15:]]
     assert np.mean(late) < 2.0
 
 
-def test_the_union_space_covers_a_widened_range_and_drops_other_clashes() -> None:
+def test_the_covering_space_covers_a_widened_range_and_drops_other_clashes() -> None:
     def record(number: int, dists: dict[str, Any]) -> TrialRecord:
         return TrialRecord(number=number, state=TrialState.COMPLETE,
                            params={k: 1 for k in dists}, distributions=dists, values=(0.0,))
@@ -560,4 +560,5 @@ def test_the_union_space_covers_a_widened_range_and_drops_other_clashes() -> Non
     history = History((
         record(0, {"a": Float(0, 2), "b": hd.Int(0, 5), "c": Float(0, 2)}),
         record(1, {"a": Float(-1, 1), "b": hd.Int(0, 9), "c": Float(0.5, 2, log=True)})))
-    assert dict(history.completed_union_space) == {"a": Float(-1, 2), "b": hd.Int(0, 9)}
+    assert dict(history.completed_covering_space) == {"a": Float(-1, 2), "b": hd.Int(0, 9)}
+    assert dict(history.completed_union_space) == {}  # (every name clashes)

@@ -227,7 +227,7 @@ class GPSampler(Sampler):
         self._fits: OrderedDict[bytes, np.ndarray] = OrderedDict()
 
     def infer_space(self, history: History) -> SearchSpace:
-        return history.completed_union_space
+        return history.completed_covering_space
 
     # -- proposal --------------------------------------------------------------------------------
     def propose(self, history: History, space: SearchSpace,
@@ -235,7 +235,7 @@ class GPSampler(Sampler):
         if not space:
             return {}
         u = rng.random(len(space))  # parameters the GP does not model stay random
-        known = history.completed_union_space
+        known = history.completed_covering_space
         names = [n for n, d in space.items() if known.get(n) == d]
         gp_space = SearchSpace({n: space[n] for n in names})
         # A pruned trial counts at its value, its last report: pessimistic for a curve that
