@@ -98,4 +98,5 @@ def _pythons_ctrl_c() -> Iterator[None]:
     if previous == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
-    signal.signal(signal.SIGINT, previous)
+    if previous is not None:  # (None: a handler set from C, which cannot be put back)
+        signal.signal(signal.SIGINT, previous)

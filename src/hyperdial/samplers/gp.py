@@ -445,8 +445,10 @@ class GPSampler(Sampler):
                 f"deterministic_objective={self.deterministic_objective})")
 
 
-#: Radius of the repulsion around running trials, in length scales (see `Acquisition`).
+#: Radius of the repulsion around running trials, in length scales (see `Acquisition`), and
+#: at most `REPEL_REACH` of the cube: length scales reach 100 (a nearly linear objective).
 REPEL_RADIUS = 0.005
+REPEL_REACH = 0.01
 
 
 @dataclass(frozen=True)
@@ -456,7 +458,8 @@ class Acquisition:
     feasibility alone.
 
     Times, for each running trial in ``pending``, ``1 - exp(-r^2 / (2 REPEL_RADIUS^2))`` at a
-    distance of ``r`` length scales from it (local penalisation with a fixed radius): the
+    distance of ``r`` length scales from it, each at most ``REPEL_REACH / REPEL_RADIUS``
+    (local penalisation with a fixed radius, never wider than a hundredth of the cube): the
     kriging believer lowers the expected improvement at a running trial only to the noise's
     level, and once the model is confident its maximum sat right beside it (16 asks within
     5e-4 of one another). Beyond a twentieth of a length scale the factor is 1 within
@@ -490,15 +493,15 @@ class Acquisition:
         """The log of the repulsion factor and its gradient (numeric columns)."""
         if self.pending is None or not len(self.pending):
             return np.zeros(len(rows)), np.zeros_like(rows)
-        hyper, is_cat = self.post.hyper, self.post.is_cat
-        z = gpm.scaled_sq_dists(rows, self.pending, hyper.lengthscales, is_cat) / (
-            2 * REPEL_RADIUS ** 2)
+        is_cat = self.post.is_cat
+        scales = np.minimum(self.post.hyper.lengthscales, REPEL_REACH / REPEL_RADIUS)
+        z = gpm.scaled_sq_dists(rows, self.pending, scales, is_cat) / (2 * REPEL_RADIUS ** 2)
         z = np.maximum(z, 1e-300)
         value = np.sum(np.log(-np.expm1(-z)), axis=1)
         # d/dx log(1 - e^-z) = z'(x) / (e^z - 1), z'(x) = (x - p) / (l^2 REPEL_RADIUS^2)
         weight = 1.0 / np.expm1(np.minimum(z, 700.0))
         diff = (rows[:, None, :] - self.pending[None, :, :]) / (
-            hyper.lengthscales ** 2 * REPEL_RADIUS ** 2)
+            scales ** 2 * REPEL_RADIUS ** 2)
         grad = np.einsum("nm,nmd->nd", weight, diff) * ~is_cat
         return value, grad
 
