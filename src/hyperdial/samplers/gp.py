@@ -475,7 +475,7 @@ class Acquisition:
                else np.zeros(len(rows)))
         for post, threshold in self.constraints:
             out = out + gpm.log_pof(post, rows, threshold)
-        repelled: np.ndarray = out + self._repel(rows)[0]
+        repelled: np.ndarray = out + self._repel_value(rows)
         return repelled
 
     def with_grad(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -486,24 +486,36 @@ class Acquisition:
         for post, threshold in self.constraints:
             v, g = gpm.log_pof_and_grad(post, rows, threshold)
             val, grad = val + v, grad + g
-        v, g = self._repel(rows)
-        return val + v, grad + g
+        repel, repel_grad = self._repel(rows)
+        return val + repel, grad + repel_grad
 
-    def _repel(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The log of the repulsion factor and its gradient (numeric columns)."""
+    def _repel_z(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """``r^2 / (2 REPEL_RADIUS^2)`` from each row to each running trial (clipped away
+        from 0), and the capped length scales; None without running trials."""
         if self.pending is None or not len(self.pending):
-            return np.zeros(len(rows)), np.zeros_like(rows)
-        is_cat = self.post.is_cat
+            return None
         scales = np.minimum(self.post.hyper.lengthscales, REPEL_REACH / REPEL_RADIUS)
-        z = gpm.scaled_sq_dists(rows, self.pending, scales, is_cat) / (2 * REPEL_RADIUS ** 2)
-        z = np.maximum(z, 1e-300)
-        value = np.sum(np.log(-np.expm1(-z)), axis=1)
+        z = gpm.scaled_sq_dists(rows, self.pending, scales, self.post.is_cat) / (
+            2 * REPEL_RADIUS ** 2)
+        return np.maximum(z, 1e-300), scales
+
+    def _repel_value(self, rows: np.ndarray) -> np.ndarray | float:
+        """The log of the repulsion factor (scoring thousands of candidates needs no more)."""
+        found = self._repel_z(rows)
+        return 0.0 if found is None else np.sum(np.log(-np.expm1(-found[0])), axis=1)
+
+    def _repel(self, rows: np.ndarray) -> tuple[np.ndarray | float, np.ndarray | float]:
+        """The log of the repulsion factor and its gradient (numeric columns)."""
+        found = self._repel_z(rows)
+        if found is None:
+            return 0.0, 0.0
+        z, scales = found
         # d/dx log(1 - e^-z) = z'(x) / (e^z - 1), z'(x) = (x - p) / (l^2 REPEL_RADIUS^2)
         weight = 1.0 / np.expm1(np.minimum(z, 700.0))
-        diff = (rows[:, None, :] - self.pending[None, :, :]) / (
+        diff = (rows[:, None, :] - self.pending[None, :, :]) / (  # type: ignore[index]
             scales ** 2 * REPEL_RADIUS ** 2)
-        grad = np.einsum("nm,nmd->nd", weight, diff) * ~is_cat
-        return value, grad
+        grad = np.einsum("nm,nmd->nd", weight, diff) * ~self.post.is_cat
+        return np.sum(np.log(-np.expm1(-z)), axis=1), grad
 
 
 # -- acquisition search over a mixed space ---------------------------------------------------------
