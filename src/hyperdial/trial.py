@@ -375,20 +375,25 @@ def json_ready(label: str, value: Any) -> Any:
         raise TypeError(f"{label} must be JSON-serialisable: {exc}") from None
 
 
-def same_configuration(params: Mapping[str, Any], record: TrialRecord) -> bool:
-    """Whether ``record`` holds ``params``, each value compared as the record's distribution
+def holds_values(record: TrialRecord, values: Mapping[str, Any]) -> bool:
+    """Whether ``record`` holds each of ``values``, compared as the record's distribution
     writes it (`canonical`): 0.30000000000000004 stored by an older hyperdial and a new 0.3
     of a 0.1 grid are one value, and so are an Int's 3 and 3.0. Without a distribution (an
     enqueued trial) values compare as they are; 1, 1.0 and True differ, as in `config_key`."""
-    if params.keys() != record.params.keys():
-        return False
-    for name, value in params.items():
+    for name, value in values.items():
+        if name not in record.params:
+            return False
         held, dist = record.params[name], record.distributions.get(name)
         if dist is not None and dist.contains(value) and dist.contains(held):
             value, held = canonical(dist, value), canonical(dist, held)
         if type(value) is not type(held) or value != held:
             return False
     return True
+
+
+def same_configuration(params: Mapping[str, Any], record: TrialRecord) -> bool:
+    """Whether ``record`` holds ``params`` and no other parameter (see `holds_values`)."""
+    return params.keys() == record.params.keys() and holds_values(record, params)
 
 
 def config_key(params: Mapping[str, Any]) -> str:

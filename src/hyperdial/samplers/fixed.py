@@ -11,7 +11,7 @@ import numpy as np
 from hyperdial.history import History
 from hyperdial.samplers.base import ConstraintsFunc, Sampler
 from hyperdial.space import Distribution, SearchSpace, canonical
-from hyperdial.trial import json_ready
+from hyperdial.trial import holds_values, json_ready
 
 
 def without(space: SearchSpace, fixed: Mapping[str, Any]) -> SearchSpace:
@@ -124,8 +124,7 @@ class PartialFixedSampler(Sampler):
             held = fixed.keys() & t.params.keys()
             if not held:
                 kept.append(t)
-            elif all(t.distributions[k].contains(fixed[k])
-                     and canonical(t.distributions[k], fixed[k]) == t.params[k] for k in held):
+            elif holds_values(t, {k: fixed[k] for k in held}):
                 kept.append(replace(
                     t, params={k: v for k, v in t.params.items() if k not in fixed},
                     distributions={k: d for k, d in t.distributions.items() if k not in fixed}))
