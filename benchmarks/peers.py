@@ -315,6 +315,12 @@ PEERS: dict[str, Peer] = {
             ("hyperdial",),
             _study_peer("hyperdial", lambda s, seed: _api(s, "QMCSampler")(seed=seed)),
         ),
+        Peer(
+            "hyperdial-tpe-uni",
+            ("hyperdial",),
+            _study_peer("hyperdial",
+                        lambda s, seed: _api(s, "TPESampler")(seed=seed, multivariate=False)),
+        ),
         *(
             Peer(f"hyperdial-{short}", ("hyperdial",), _study_peer("hyperdial", _by_name(cls)))
             for short, cls in (("tpe", "TPESampler"), ("gp", "GPSampler"),
