@@ -430,6 +430,42 @@ def test_constraints_with_several_objectives_rank_feasible_trials_first() -> Non
         share_feasible(False, seed) for seed in range(3))
 
 
+def test_an_infeasible_trial_in_the_good_set_does_not_pull_proposals() -> None:
+    """With too few feasible trials, infeasible ones fill the good set; their values must not
+    decide its weights. Here the only feasible trial (x = 0.1) is dominated by an infeasible
+    one (x = 0.9): weighted by hypervolume among both, the feasible one weighed 1e-12 and 199
+    proposals in 200 went near x = 0.9."""
+    study = hd.create_study(directions=["minimize", "minimize"])
+    records = [(0.1, (1.0, 1.0), -1.0), (0.9, (0.0, 0.0), 0.5)] + [
+        (0.3 + 0.02 * i, (5.0 + i, 5.0 + i), 10.0 + i) for i in range(18)]
+    for x, values, violation in records:
+        study.enqueue_trial({"x": x})
+        trial = study.ask()
+        trial.suggest_float("x", 0, 1)
+        trial.set_constraint("c", violation)
+        study.tell(trial, values)
+    sampler = TPESampler(seed=0, gamma=lambda n: 2)
+    history = study.history()
+    ranked = sampler._rank(history)
+    assert [t.params["x"] for t in ranked.trials[:2]] == [0.1, 0.9]
+    assert ranked.good_weights is not None and ranked.good_weights[0] == 1.0
+    assert ranked.good_weights[1] < 1e-6
+    space = SearchSpace({"x": Float(0.0, 1.0)})
+    xs = np.array([sampler.propose(history, space, np.random.default_rng(i))["x"]
+                   for i in range(200)])
+    assert np.sum(np.abs(xs - 0.1) < 0.1) > 150 > 10 > np.sum(np.abs(xs - 0.9) < 0.1)
+
+
+def test_with_no_feasible_trial_the_good_set_weighs_alike() -> None:
+    """No trial feasible yet: the good set is the least violating trials, all weighed 1."""
+    from hyperdial.samplers import _parzen as pz
+
+    loss = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]])
+    assert pz.hypervolume_weights(loss, np.zeros(3, dtype=bool)).tolist() == [1.0, 1.0, 1.0]
+    mixed = pz.hypervolume_weights(loss, np.array([True, False, True]))
+    assert mixed[1] == pz.WEIGHT_FLOOR and mixed[0] == 1.0
+
+
 def test_constraints_func_ranks_as_constraints_set_on_trials_do() -> None:
     """Optuna 5's TPE takes ``constraints_func``; given, it ranks like the same values set
     with `Trial.set_constraint` (the same proposals, trial for trial)."""

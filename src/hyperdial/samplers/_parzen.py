@@ -34,6 +34,8 @@ MAGIC_CLIP_MAX = 100.0
 #: 2023's "minimum bandwidth factor" with the magic clip's exponent taken to infinity).
 MIN_BANDWIDTH = 0.05
 _TINY = 1e-300
+#: Weight of a good observation that should barely count (dominated or infeasible).
+WEIGHT_FLOOR = 1e-12
 #: More bins than this (an int range past 2**53 values) are modelled as a continuous range:
 #: their edges ``k / n`` no longer differ as floats, and past ~1e308 ``n`` is no float at all.
 _FINEST_BINS = 2**53
@@ -178,17 +180,28 @@ def nondominated_rank(loss: np.ndarray, n_needed: int) -> np.ndarray:
     return np.concatenate(order)
 
 
-def hypervolume_weights(loss: np.ndarray) -> np.ndarray:
+def hypervolume_weights(loss: np.ndarray, feasible: np.ndarray | None = None) -> np.ndarray:
     """Weights of the good observations of a multi-objective study: each one's exclusive
-    hypervolume contribution within the good set, relative to the largest (a floor of 1e-12
-    for dominated ones), so that l(x) favours the points that spread the front."""
+    hypervolume contribution within the good set, relative to the largest (a floor of
+    ``WEIGHT_FLOOR`` for dominated ones), so that l(x) favours the points that spread the front.
+
+    With ``feasible`` (a mask), only the feasible observations are weighed that way and the
+    infeasible ones, there because too few trials were feasible, take the floor: their values
+    say nothing of the front, and an infeasible point that dominates a feasible one must not
+    pull l(x) towards itself. With none feasible, all weigh alike."""
     from hyperdial._pareto import hypervolume_contributions
 
+    if feasible is not None and not feasible.all():
+        if not feasible.any():
+            return np.ones(loss.shape[0])
+        out = np.full(loss.shape[0], WEIGHT_FLOOR)
+        out[feasible] = hypervolume_weights(loss[feasible])
+        return out
     if loss.shape[0] <= 1 or not np.isfinite(loss).all():
         return np.ones(loss.shape[0])
     contrib = hypervolume_contributions(loss, _reference_point(loss))
     top = contrib.max()
-    return np.maximum(contrib / top, 1e-12) if top > 0 else np.ones(loss.shape[0])
+    return np.maximum(contrib / top, WEIGHT_FLOOR) if top > 0 else np.ones(loss.shape[0])
 
 
 def loss_order(loss: np.ndarray, n_needed: int) -> np.ndarray:

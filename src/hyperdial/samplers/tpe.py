@@ -300,7 +300,8 @@ class TPESampler(Sampler):
             order = np.concatenate([ok[pz.loss_order(loss[ok], n_good)],
                                     bad[np.argsort(broken[bad], kind="stable")]])
             if history.n_objectives > 1:
-                good_weights = pz.hypervolume_weights(loss[order[:n_good]])
+                good = order[:n_good]
+                good_weights = pz.hypervolume_weights(loss[good], broken[good] == 0.0)
             loss = np.where(broken[:, None] > 0.0, np.inf, loss)
         elif history.n_objectives > 1:
             order, good_weights = self._pareto_order(loss, n_good)
