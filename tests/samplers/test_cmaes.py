@@ -4,7 +4,7 @@ pending trials, late finishers), restarts, the margin, warm start, and quality a
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -376,3 +376,26 @@ def test_feasible_first_orders_by_loss_then_violation() -> None:
     assert list(np.argsort(out, kind="stable")) == [1, 0, 3, 2]  # feasible by loss, then
     assert out[[0, 1]].tolist() == [3.0, 1.0]  # by violation; feasible losses kept
     assert np.array_equal(evo.feasible_first(loss, np.zeros(4)), loss)
+
+
+def test_a_sampler_reused_for_a_study_that_orders_its_parameters_otherwise() -> None:
+    """The replay cache was keyed by the joint space, whose equality ignores order, so a
+    second study listing c5 before c2 ran with the first study's columns: an IndexError."""
+    sampler = CmaEsSampler(seed=0)
+
+    def objective(first: str) -> Callable[[hd.Trial], float]:
+        def f(trial: hd.Trial) -> float:
+            x = trial.suggest_float("x", 0, 1)
+            picks = {"c2": lambda: trial.suggest_categorical("c2", ["a", "b"]),
+                     "c5": lambda: trial.suggest_categorical("c5", [0, 1, 2, 3, 4])}
+            c = {first: picks[first]()}
+            c.update((k, p()) for k, p in picks.items() if k not in c)
+            return x + (c["c2"] == "a") + c["c5"]
+        return f
+
+    hd.create_study(sampler=sampler).optimize(objective("c2"), n_trials=20)
+    second = hd.create_study(sampler=sampler)
+    second.optimize(objective("c5"), n_trials=40)
+    assert all(t.state is hd.TrialState.COMPLETE for t in second.trials)
+    assert {t.params["c5"] for t in second.trials[20:]} <= {0, 1, 2, 3, 4}
+    assert len(sampler._replays) == 2

@@ -333,3 +333,22 @@ def test_bred_stepped_values_stay_on_the_grid_so_conditions_hold(cls: type[NSGAI
     for params in run(cls(seed=0, population_size=4), space, 40):
         assert params["p"] in grid, params
         assert ("a" in params) == (params["p"] == grid_value(p, 1))
+
+
+@pytest.mark.parametrize("cls", [NSGAIISampler, NSGAIIISampler])
+def test_a_sampler_reused_for_another_study_breeds_from_that_study(
+        cls: type[NSGAIISampler]) -> None:
+    """Generations were cached by trial number and values alone, so a second study whose
+    trials scored as the first's did bred children from the first study's parents."""
+    def children(sampler: NSGAIISampler, low: float) -> list[float]:
+        study = hd.create_study(directions=["minimize", "minimize"], sampler=sampler)
+        for i in range(4):
+            study.enqueue_trial({"x": low + 0.01 * i})
+        study.optimize(lambda t: (t.suggest_float("x", 0, 1) * 0 + 1.0, 1.0), n_trials=10)
+        return [t.params["x"] for t in study.trials[4:]]
+
+    shared = cls(seed=0, population_size=4, mutation_prob=0.0)
+    assert max(children(shared, 0.1)) < 0.2
+    again = children(shared, 0.9)
+    assert again == children(cls(seed=0, population_size=4, mutation_prob=0.0), 0.9)
+    assert min(again) > 0.8

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -41,7 +42,7 @@ class Population:
 
 @dataclass(frozen=True)
 class _Generation:
-    key: tuple[tuple[int, tuple[float, ...] | None], ...]  # the trials that formed it
+    key: tuple[tuple[int, tuple[float, ...] | None, datetime | None], ...]  # its trials
     population: Population
 
 
@@ -139,7 +140,9 @@ class NSGAIISampler(Sampler):
             gens = self._generations
             for g in range(n_gen):
                 members = done[g * self.population_size:(g + 1) * self.population_size]
-                key = tuple((t.number, t.values) for t in members)
+                # The start time tells one study's trial from another's of the same number
+                # and values (a sampler reused for a second study).
+                key = tuple((t.number, t.values, t.datetime_start) for t in members)
                 if g < len(gens) and gens[g].key == key:
                     continue
                 del gens[g:]
