@@ -1924,3 +1924,18 @@ def test_a_pruner_sees_the_trials_curve_read_only_with_its_highest_step() -> Non
     assert seen == [(5, {5: 0.5}), (5, {5: 0.5, 2: 0.2}), (7, {5: 0.5, 2: 0.2, 7: 0.7})]
     study.tell(trial, 1.0)
     assert study.trials[0].last_step == 7
+
+
+def test_a_proposal_made_for_an_int_is_not_reused_for_a_float_of_that_name() -> None:
+    """The study proposes its sampler's joint space at ``ask``; a parameter then suggested as
+    another kind took the proposal anyway when it fitted the range: a Float after an Int
+    came out integer-valued, and CMA-ES kept its integer model for it."""
+    study = hd.create_study(sampler=hd.samplers.CmaEsSampler(seed=0))
+    study.optimize(lambda t: float(t.suggest_int("x", 0, 10)), n_trials=8)
+    trials = [study.ask() for _ in range(5)]
+    assert trials[0]._proposed  # the joint space (x an Int) was proposed at ask
+    values = [t.suggest_float("x", 0, 10) for t in trials]
+    assert not any(float(v).is_integer() for v in values)
+    again = study.ask()
+    assert isinstance(again.suggest_int("x", 0, 10), int)  # the same kind still takes it
+    assert again.params["x"] == again._proposed["x"]

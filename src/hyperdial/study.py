@@ -296,6 +296,7 @@ class Study:
                 opened = self._view.opening(number)
                 history = self._sampler_history(number)
             proposed: dict[str, Any] = {}
+            space = SearchSpace()
             if not self.sampler.exclusive:  # an exclusive proposal came with its creation
                 space = self.sampler.infer_space(history)
                 if any(name not in opened.params for name in space):
@@ -306,7 +307,8 @@ class Study:
                                                        {k: space[k] for k in proposed})
                         self._publish(number, proposed, space)
         start = opened.datetime_start or datetime.now(timezone.utc)
-        trial = Trial(self, number, fixed=opened.params, proposed=proposed, datetime_start=start)
+        trial = Trial(self, number, fixed=opened.params, proposed=proposed, proposed_space=space,
+                      datetime_start=start)
         if RESERVED_ATTR in opened.system_attrs:  # its fixed values are its grid point
             trial.fixed_label = "grid"
         trial.fixed_are_hints = bool(opened.system_attrs.get(HINTS_ATTR))

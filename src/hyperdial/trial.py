@@ -424,12 +424,15 @@ class Trial(_Suggests):
     fixed_label = "enqueued"  # what a fixed value is called in errors
 
     def __init__(self, driver: TrialDriver, number: int, *, fixed: Mapping[str, Any] | None = None,
-                 proposed: Mapping[str, Any] | None = None, datetime_start: datetime) -> None:
+                 proposed: Mapping[str, Any] | None = None,
+                 proposed_space: Mapping[str, Distribution] | None = None,
+                 datetime_start: datetime) -> None:
         self._driver = driver
         self.number = number
         self.datetime_start = datetime_start
         self._fixed = dict(fixed or {})
         self._proposed = dict(proposed or {})
+        self._proposed_space = dict(proposed_space or {})  # what each proposal was made for
         self.params: dict[str, Any] = {}
         self.distributions: dict[str, Distribution] = {}
         self.user_attrs: dict[str, Any] = {}
@@ -484,7 +487,9 @@ class Trial(_Suggests):
             fixed = False
         if fixed:
             value = canonical(dist, self._fixed[name])
-        elif name in self._proposed and dist.contains(self._proposed[name]):
+        elif name in self._proposed and dist.contains(self._proposed[name]) and type(
+                self._proposed_space.get(name)) is type(dist):  # (a proposal for an Int
+            # is no draw from a Float of the same name)
             value = canonical(dist, self._proposed[name])
         else:
             value = self._driver._propose_param(self, name, dist)
