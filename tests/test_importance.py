@@ -351,6 +351,19 @@ def test_a_parameter_whose_range_changed_is_judged_on_the_union_of_its_ranges(
         assert set(get_param_interactions(study)) == {("x", "y"), ("x", "n"), ("y", "n")}
 
 
+def test_a_categorical_whose_choices_grew_is_judged_on_every_trial() -> None:
+    """``k`` gained a choice halfway: it was left out of the default parameters, and named it
+    was judged on the first 100 trials only. One encoding over all its choices serves all."""
+    study = _widened({"x": hd.Float(0, 1), "y": hd.Float(0, 1), "k": hd.Categorical(("a", "b"))},
+                     {"x": hd.Float(0, 1), "y": hd.Float(0, 1),
+                      "k": hd.Categorical(("a", "b", "c"))})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        shares = get_param_importances(study, evaluator=hd.importance.SobolImportanceEvaluator(
+            seed=0))
+    assert set(shares) == {"x", "y", "k"} and next(iter(shares)) == "x"
+
+
 def test_a_parameter_whose_distribution_changed_otherwise_is_left_out_with_a_warning() -> None:
     pytest.importorskip("sklearn")
     from hyperdial.importance import FanovaImportanceEvaluator

@@ -453,8 +453,9 @@ def _usable(history: History, params: Sequence[str], target: Target | None, *,
     single objective turned into minimisation), and the space of ``params`` they share. A
     parameter asked with several distributions (its range changed during the study) is
     judged on the trials holding its first one, with a warning that says how many; with
-    ``merge_ranges``, where they differ only in range, on every trial over the union of the
-    ranges (`covering`)."""
+    ``merge_ranges``, where they differ only in range or choices, on every trial over the
+    union of the ranges and choices (`covering`: one encoding for all, so a choice's position
+    means the same in every trial)."""
     trials = [t for t in history.completed if all(n in t.params for n in params)]
     if not trials:
         raise ValueError("no completed trial" + (f" holds all of {list(params)}" if params
@@ -462,7 +463,8 @@ def _usable(history: History, params: Sequence[str], target: Target | None, *,
     space: dict[str, Distribution] = {}
     for name in params:
         dists = list(regimes(trials, name))
-        one = covering(dists) if merge_ranges or len(dists) == 1 else None
+        one = covering(dists, add_choices=merge_ranges) if merge_ranges or len(dists) == 1 \
+            else None
         if one is None:
             before, one = len(trials), dists[0]
             trials = [t for t in trials if t.distributions[name] == one]
@@ -507,11 +509,11 @@ def param_names(history: History, params: Sequence[str] | None,
     held = [n for n in (trials[0].distributions if trials else ())
             if all(n in t.params for t in trials)]
     clashes = {n: dists for n in held
-               if covering(dists := list(regimes(trials, n))) is None}
+               if covering(dists := list(regimes(trials, n)), add_choices=True) is None}
     if clashes:
         warnings.warn(
             f"{type(evaluator).__name__} leaves out {list(clashes)}: each was asked with "
-            "distributions that differ in more than their range ("
+            "distributions that differ in more than their range or choices ("
             + "; ".join(f"{n}: {', '.join(map(str, d))}" for n, d in clashes.items())
             + "), and it judges all trials in one space. Name one in params=[...] to judge it "
             "on the trials that hold its first distribution", UserWarning, stacklevel=3)

@@ -456,7 +456,13 @@ def contour_pair(history: History, target: Target | None) -> list[str]:
     """The two most important parameters (`importances`) that `MODEL_TRIALS` completed trials
     hold together (two branches of a conditional space never are): of such pairs, the one
     whose less important parameter ranks highest, then whose more important one does."""
-    names = list(importances(history, None, None, target))
+    shown = merged_space(history.completed)
+    ranked = list(importances(history, None, None, target))
+    names = [n for n in ranked if n in shown]
+    if len(names) < len(ranked):
+        left = [n for n in ranked if n not in shown]
+        warnings.warn(f"left out {left}: each was asked with distributions that no one axis "
+                      "shows", UserWarning, stacklevel=4)
     if len(names) < 2:
         raise ValueError("a contour plot shows two parameters, but the completed trials "
                          f"hold {len(names)} in common: name them with params=")
@@ -490,9 +496,11 @@ def contour_grid(history: History, params: Sequence[str] | None, target: Target 
         raise ValueError(f"a contour plot shows two parameters, got {params[0]!r} twice")
     others = list(history.completed_space)  # held by every completed trial, one distribution
     names = [*plotted_params(history, params), *(n for n in others if n not in params)]
-    model = surrogate(history, names, target, seed=seed)  # says if too few trials hold them
+    # over the union of each one's ranges and choices, as its trials are drawn (`merged_space`)
+    model = surrogate(history, names, target, seed=seed, merge_ranges=True)
     trials = [t for t in history.completed if all(n in t.params for n in params)]
-    dists = [trials[0].distributions[n] for n in params]
+    space = merged_space(trials)
+    dists = [space[n] for n in params]
     axes = [value_grid(d, n_grid) for d in dists]
     rest = qmc.Sobol(max(len(names) - 2, 1), scramble=True, seed=seed).random(n_samples)
     gx, gy = np.meshgrid(axes[0], axes[1])
