@@ -356,6 +356,39 @@ def test_pruning_skips_folds(data: tuple[np.ndarray, np.ndarray]) -> None:
     assert res["state"][search.best_index_] == "COMPLETE"
 
 
+class _FailsOrGuesses(ClassifierMixin, BaseEstimator):
+    """``a=1``: its fit raises; ``a=2``: it always predicts the first class."""
+
+    def __init__(self, a: int = 0) -> None:
+        self.a = a
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> _FailsOrGuesses:
+        if self.a == 1:
+            raise RuntimeError("boom")
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.full(len(X), self.classes_[0])
+
+
+def test_a_failed_candidate_ranks_after_pruned_ones(data: tuple[np.ndarray, np.ndarray]) -> None:
+    """Pruned candidates ranked after every unpruned one, a failed one (NaN mean) included:
+    it became the best, and the refit ran the failing fit again and lost the search."""
+    search = HyperdialSearchCV(_FailsOrGuesses(), {"a": [1, 2]}, cv=3, n_trials=2,
+                               sampler=hd.samplers.BruteForceSampler(seed=0),
+                               pruner=hd.pruners.ThresholdPruner(lower=0.9))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitFailedWarning)
+        warnings.filterwarnings("ignore", "One or more of the test scores are non-finite")
+        search.fit(*data)
+    res = search.cv_results_
+    states = dict(zip((p["a"] for p in res["params"]), res["state"], strict=True))
+    assert states == {1: "FAIL", 2: "PRUNED"}
+    assert search.best_params_ == {"a": 2} and not np.isnan(search.best_score_)
+    assert list(res["rank_test_score"]) == [2 if p["a"] == 1 else 1 for p in res["params"]]
+
+
 def test_halving_over_samples_and_over_a_parameter(data: tuple[np.ndarray, np.ndarray]) -> None:
     space = {"alpha": hd.Float(1e-5, 1.0, log=True)}
     by_samples = HyperdialHalvingSearchCV(RidgeClassifier(), space, n_trials=9, factor=3, cv=2,

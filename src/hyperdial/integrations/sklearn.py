@@ -213,13 +213,17 @@ def _mean(values: Sequence[float]) -> float:
 
 
 def _rank(means: np.ndarray, pruned: np.ndarray) -> np.ndarray:
-    """sklearn's "min" ranks (NaN tied with the worst), every pruned candidate after every
-    other one: it was stopped for trailing them."""
-    key = np.where(np.isnan(means), -np.inf, means)
+    """sklearn's "min" ranks, in three tiers: candidates that ran every fold, then pruned ones
+    (stopped for trailing them), then those without a mean score (a failed fit), tied last as
+    sklearn ranks NaN; a failed candidate outranked pruned ones and could become the best."""
+    missing = np.isnan(means)
     ranks = np.empty(means.size, dtype=np.int32)
-    for mask, offset in ((~pruned, 0), (pruned, int((~pruned).sum()))):
+    offset = 0
+    for mask in (~pruned & ~missing, pruned & ~missing):
         if mask.any():
-            ranks[mask] = rankdata(-key[mask], method="min").astype(np.int32) + offset
+            ranks[mask] = rankdata(-means[mask], method="min").astype(np.int32) + offset
+            offset += int(mask.sum())
+    ranks[missing] = offset + 1
     return ranks
 
 
