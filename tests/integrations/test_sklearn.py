@@ -332,6 +332,26 @@ def test_a_finite_space_smaller_than_the_budget_runs_each_configuration_once(
     assert sorted(configs(resumed)[4:]) == sorted(set(configs(search)) - set(tried))
 
 
+def test_param_grid_runs_every_configuration_and_a_timeout_stops_once_each_ran(
+        data: tuple[np.ndarray, np.ndarray]) -> None:
+    """As `GridSearchCV` does, ``param_grid`` runs its whole grid (it ran 10 of 12, silently);
+    a timeout alone over a finite space ran its 3 configurations again and again (88 trials
+    in 2 s) until the time was up."""
+    grid = {"alpha": [0.01, 0.1, 1.0, 10.0], "solver": ["svd", "cholesky", "lsqr"]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        search = HyperdialSearchCV(RidgeClassifier(), param_grid=grid, cv=2).fit(*data)
+    configs = [tuple(sorted(p.items())) for p in search.cv_results_["params"]]
+    assert len(configs) == len(set(configs)) == 12
+    timed = HyperdialSearchCV(RidgeClassifier(), {"alpha": [0.1, 1.0, 10.0]}, cv=2,
+                              timeout=600).fit(*data)
+    assert sorted(p["alpha"] for p in timed.cv_results_["params"]) == [0.1, 1.0, 10.0]
+    # a grid with a continuous distribution has no end: the default budget of 10
+    wide = {"alpha": hd.Float(0.01, 10.0), "solver": ["svd", "lsqr"]}
+    assert len(HyperdialSearchCV(RidgeClassifier(), param_grid=wide, cv=2).fit(
+        *data).cv_results_["params"]) == 10
+
+
 class _Counting(SGDClassifier):
     fits = 0
 

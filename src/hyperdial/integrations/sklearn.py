@@ -166,6 +166,10 @@ def _stable_repr(const: Any) -> str:
     return repr(const)
 
 
+#: The most configurations ``param_grid`` (or a timeout alone) runs all of by default.
+GRID_LIMIT = 100_000
+
+
 def _n_configs(space: SearchSpace, limit: int) -> int | None:
     """How many distinct configurations ``space`` holds (values of inactive parameters
     aside), when that is at most ``limit``; None for more (a float without a step: infinitely
@@ -235,10 +239,12 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
         param_distributions: a dict (or list of dicts) of hyperdial distributions, lists of
             choices or frozen scipy distributions; ``param_grid`` is the same, spelled as
             `GridSearchCV` does.
-        n_trials: configurations to evaluate in this ``fit`` (default 10 unless ``timeout``);
-            ``n_iter`` is the same, spelled as `RandomizedSearchCV` does. A finite space (lists,
-            `Int`, stepped `Float`) with fewer configurations than that runs each once, with a
-            warning, as `RandomizedSearchCV` does.
+        n_trials: configurations to evaluate in this ``fit``; ``n_iter`` is the same, spelled
+            as `RandomizedSearchCV` does. By default 10, but every configuration of a finite
+            space (lists, `Int`, stepped `Float`; up to `GRID_LIMIT`) given as ``param_grid``
+            (as `GridSearchCV` runs them) or with a ``timeout``, and no limit for another space
+            with a ``timeout``. A finite space with fewer configurations than asked runs each
+            once, with a warning, as `RandomizedSearchCV` does.
         timeout: seconds after which no new configuration starts.
         fit_timeout: seconds one fit (a configuration on one split) may take, its scoring
             included; a fit still running then is stopped and scored ``error_score``, which
@@ -364,6 +370,12 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
         if self.n_trials is not None and self.n_iter is not None:
             raise ValueError("give n_trials or n_iter (the same thing), not both")
         given = self.n_trials if self.n_trials is not None else self.n_iter
+        if given is None and (self.param_grid is not None or self.timeout is not None):
+            # `GridSearchCV`'s spelling runs every configuration of a finite grid, as it does;
+            # a timeout alone stops once each has run (it re-ran them until the time was up)
+            size = _n_configs(space.space, GRID_LIMIT)
+            if size is not None:
+                return size, True
         budget = 10 if given is None and self.timeout is None else given
         if budget is None:
             return None, False
