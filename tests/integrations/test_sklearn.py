@@ -448,6 +448,37 @@ def test_halving_runs_three_rungs_by_default_the_last_on_all_samples() -> None:
     assert res["n_resources"][search.best_index_] == 1198
 
 
+def test_halving_fails_a_configuration_whose_fit_raised(
+        data: tuple[np.ndarray, np.ndarray]) -> None:
+    """At a rung before the last, a configuration whose fits raised (NaN mean) was dropped as
+    a halving loser: PRUNED, with no reason; it FAILs naming the error, as the docs say."""
+    search = HyperdialHalvingSearchCV(_FailsOrGuesses(), {"a": [0, 1, 2]}, cv=3, n_trials=3,
+                                      factor=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitFailedWarning)
+        warnings.filterwarnings("ignore", "One or more of the test scores are non-finite")
+        search.fit(*data)
+    failed = [t for t in search.study_.trials if t.params["a"] == 1]
+    assert [t.state for t in failed] == [hd.TrialState.FAIL]
+    assert "RuntimeError: boom" in (failed[0].fail_reason or "")
+    assert {t.state for t in search.study_.trials if t.params["a"] != 1} == {
+        hd.TrialState.COMPLETE, hd.TrialState.PRUNED}
+
+
+def test_halving_refuses_a_resource_it_searches_or_more_samples_than_a_split_has(
+        data: tuple[np.ndarray, np.ndarray]) -> None:
+    """A searched ``max_iter`` as the resource: the rungs overrode it while the study recorded
+    the searched value (scikit-learn refuses it). ``max_resources`` beyond the samples of a
+    split reported rungs of 555 and 5000 that all trained on the same 200."""
+    space = {"max_iter": [50, 100], "alpha": hd.Float(1e-4, 1.0, log=True)}
+    with pytest.raises(ValueError, match="Cannot use parameter max_iter as the resource"):
+        HyperdialHalvingSearchCV(SGDClassifier(), space, resource="max_iter",
+                                 max_resources=9).fit(*data)
+    with pytest.raises(ValueError, match=r"max_resources=5000 is more than the \d+ training"):
+        HyperdialHalvingSearchCV(RidgeClassifier(), {"alpha": hd.Float(1e-4, 1.0, log=True)},
+                                 max_resources=5000, cv=2).fit(*data)
+
+
 def test_halving_with_an_asynchronous_pruner(data: tuple[np.ndarray, np.ndarray]) -> None:
     asha = getattr(hd.pruners, "SuccessiveHalvingPruner", None)
     if asha is None:
@@ -614,9 +645,12 @@ def test_halving_takes_a_fit_timeout_too(data: tuple[np.ndarray, np.ndarray]) ->
                                       factor=2, min_resources=40, cv=2, fit_timeout=1.0,
                                       random_state=0)
     assert clone(search).get_params()["fit_timeout"] == 1.0
-    with pytest.warns(FitFailedWarning, match="fit_timeout=1 s"):
+    with pytest.warns(FitFailedWarning, match="fit_timeout=1 s"), pytest.warns(
+            UserWarning, match="test scores are non-finite"):  # the stopped one FAILs
         search.fit(*data)
     assert search.best_params_ == {"delay": 0.0}
+    assert {t.params["delay"]: t.state for t in search.study_.trials} == {
+        0.0: hd.TrialState.COMPLETE, HANG: hd.TrialState.FAIL}
 
 
 def test_fit_timeout_with_error_score_raise_raises_fit_timeout(

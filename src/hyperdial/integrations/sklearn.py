@@ -97,6 +97,11 @@ class _Candidate:
         """Mean of the objective over the splits evaluated so far."""
         return _mean([_objective(o["test_scores"], metric) for o in self.outs if o is not None])
 
+    @property
+    def fit_failed(self) -> bool:
+        """Whether a fit of this candidate raised (at its current resource)."""
+        return any(o is not None and o["fit_error"] for o in self.outs)
+
 
 @dataclass(frozen=True)
 class _Step:
@@ -509,8 +514,9 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
         """Evaluate ``batch`` step by step, dropping the candidates that stop, then tell.
 
         A candidate whose mean score is already non-finite (a fold failed, with a NaN
-        ``error_score``) is dropped too when no later step changes its resource: its other
-        splits cannot save it, so it fails after one failed fit rather than after all."""
+        ``error_score``) is dropped too when no later step changes its resource, or at once
+        when a fit raised: its other splits cannot save it, so it fails after one failed fit
+        rather than after all (at a halving rung it was dropped as pruned, a loser)."""
         steps = self._steps(self.n_splits_, runner.max_train)
         live = list(batch)
         for i, step in enumerate(steps):
@@ -528,10 +534,11 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
                 if predicted is not None:
                     cand.predictions[k] = predicted
                 cand.outs[k] = out
-            if all(later.resource == step.resource for later in steps[i + 1:]):
-                live = [c for c in live if math.isfinite(c.value(runner.metric))]
-                if not live:
-                    break
+            final = all(later.resource == step.resource for later in steps[i + 1:])
+            live = [c for c in live
+                    if math.isfinite(c.value(runner.metric)) or not (final or c.fit_failed)]
+            if not live:
+                break
             values = [c.value(runner.metric) for c in live]
             at = i if step.resource is None else step.resource  # what pruners call a step
             keep = self._survivors(live, values, at, last=i == len(steps) - 1)
@@ -901,6 +908,16 @@ class HyperdialHalvingSearchCV(HyperdialSearchCV):
     def _resource_param(self) -> str | None:
         return None if self.resource == "n_samples" else self.resource
 
+    def _space(self) -> ParamSpace:
+        """The space searched, which must not hold the resource: the rungs would override
+        the value the study records (scikit-learn refuses it alike)."""
+        space = super()._space()
+        name = self._resource_param()
+        if name is not None and any(n == name or n.endswith(f":{name}") for n in space.space):
+            raise ValueError(f"Cannot use parameter {name} as the resource since it is part "
+                             "of the searched parameters.")
+        return space
+
     def _batch_size(self) -> int:
         return self.n_candidates if self.n_candidates is not None else self.factor ** 2
 
@@ -911,6 +928,10 @@ class HyperdialHalvingSearchCV(HyperdialSearchCV):
             if self.resource != "n_samples":
                 raise ValueError(f"max_resources is needed for resource={self.resource!r}")
             high = max_train
+        elif self.resource == "n_samples" and high > max_train:
+            raise ValueError(f"max_resources={high} is more than the {max_train} training "
+                             "samples of the smallest split: every rung above it would train "
+                             "on the same samples")
         low = min(high, self.min_resources if self.min_resources is not None
                   else max(1, high // self.factor ** 2))  # tiny data: a single rung
         rungs = [low]
