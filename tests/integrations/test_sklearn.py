@@ -295,6 +295,14 @@ def test_resume_tells_anonymous_scorers_apart_by_their_code(
          f"{with_set}\nprint(_scoring_name(scorer))"], env={**os.environ, "PYTHONHASHSEED": seed},
         capture_output=True, text=True, check=True).stdout.strip() for seed in ("1", "2", "3")}
     assert len(names) == 1
+    # a functools.partial's repr holds its function's address, another in every process
+    partial = ("import functools\ndef score(est, X, y, w=1.0): return w\n"
+               "scorer = functools.partial(score, w=2.0)")
+    named = {subprocess.run(
+        [sys.executable, "-c", "from hyperdial.integrations.sklearn import _scoring_name\n"
+         f"{partial}\nprint(_scoring_name(scorer))"], capture_output=True, text=True,
+        check=True).stdout.strip() for _ in range(2)}
+    assert len(named) == 1 and "w=2.0" in named.pop()
 
 
 def test_a_finite_space_smaller_than_the_budget_runs_each_configuration_once(

@@ -25,6 +25,7 @@ import functools
 import hashlib
 import math
 import numbers
+import re
 import time
 import traceback
 import warnings
@@ -128,6 +129,9 @@ def _objective(scores: float | Mapping[str, float], metric: str | None) -> float
     return float(scores)
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
 def _scoring_name(scoring: Any) -> Any:
     """``scoring`` as JSON two fits can compare: a metric's name (a callable's qualified name,
     or its repr for a scorer object), a sorted list of names or a dict of them. A lambda or a
@@ -136,7 +140,8 @@ def _scoring_name(scoring: Any) -> Any:
     if scoring is None or isinstance(scoring, str):
         return scoring
     if callable(scoring):
-        name = getattr(scoring, "__qualname__", None) or repr(scoring)
+        # (a repr's memory addresses, as a functools.partial's, differ in every process)
+        name = getattr(scoring, "__qualname__", None) or _ADDRESS.sub("", repr(scoring))
         func = getattr(scoring, "_score_func", scoring)  # what a make_scorer object wraps
         code, qualname = getattr(func, "__code__", None), getattr(func, "__qualname__", "")
         if isinstance(code, CodeType) and ("<lambda>" in qualname or "<locals>" in qualname):
