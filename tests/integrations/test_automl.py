@@ -483,3 +483,33 @@ def test_bad_parameters_and_data_are_named_as_the_public_class(cls: type) -> Non
         cls(n_trials=2).fit(X[:, :0], y)
     with pytest.raises(ValueError, match="Expected a 2D array, got 1D"):
         cls(n_trials=2).fit(X[:, 0], y)
+
+
+class _RecordingGroupKFold:
+    """GroupKFold that keeps the groups each split was given."""
+
+    def __init__(self) -> None:
+        from sklearn.model_selection import GroupKFold
+
+        self.inner, self.seen = GroupKFold(3), []
+
+    def get_n_splits(self, X=None, y=None, groups=None):  # type: ignore[no-untyped-def]
+        return 3
+
+    def split(self, X, y=None, groups=None):  # type: ignore[no-untyped-def]
+        self.seen.append(groups)
+        return self.inner.split(X, y, groups)
+
+
+def test_groups_reach_the_splitter_and_a_table_names_its_features() -> None:
+    """``fit`` took no ``groups``, so a group splitter failed ("The 'groups' parameter should
+    not be None"); and a DataFrame's column names were not kept as ``feature_names_in_``."""
+    pd = pytest.importorskip("pandas")
+    X, y = make_classification(n_samples=90, n_features=4, random_state=0)
+    groups = np.arange(90) % 6
+    cv = _RecordingGroupKFold()
+    model = AutoMLClassifier(n_trials=2, cv=cv, models=["logistic"], warm_start=0,
+                             ensemble_size=0, random_state=0)
+    model.fit(pd.DataFrame(X, columns=list("abcd")), y, groups=groups)
+    assert cv.seen and all(g is not None and list(g) == list(groups) for g in cv.seen)
+    assert list(model.feature_names_in_) == list("abcd")

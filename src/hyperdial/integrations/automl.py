@@ -425,8 +425,11 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
         self.study_name = study_name
         self.verbose = verbose
 
-    def fit(self, X: Any, y: Any) -> _AutoML:
-        """Search the families and their hyperparameters, then refit the best on all data."""
+    def fit(self, X: Any, y: Any, groups: Any = None) -> _AutoML:
+        """Search the families and their hyperparameters, then refit the best on all data.
+
+        ``groups`` go to the splitter, as `GridSearchCV.fit` passes them (``cv=GroupKFold()``
+        keeps each group within one fold)."""
         self._check_params()
         self._check_data(X)
         families = _families(self._task, self.models)
@@ -452,7 +455,7 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
         with warnings.catch_warnings():
             # An MLP stopped at max_iter is a configuration like any other, not news.
             warnings.simplefilter("ignore", ConvergenceWarning)
-            search.fit(X, y)
+            search.fit(X, y, groups=groups)
         search.prepare = None  # the study is open; and a fitted search pickles
         self.ensemble_, self.ensemble_members_ = self._ensemble(search, X, y)
         search.kept_ = []  # their predictions have served
@@ -465,6 +468,8 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
         if hasattr(search, "classes_"):
             self.classes_ = search.classes_
         self.n_features_in_ = search.n_features_in_
+        if hasattr(search, "feature_names_in_"):  # fitted on a table with named columns
+            self.feature_names_in_ = search.feature_names_in_
         return self
 
     def _check_params(self) -> None:
