@@ -1323,6 +1323,25 @@ def test_add_trial_keeps_the_constraints_and_system_attrs_of_a_record() -> None:
     assert len(copy.trials) == 22
 
 
+def test_constraints_in_optunas_forms_are_read() -> None:
+    """Optuna 5's ``create_trial(constraints=...)`` was a TypeError, and a record with Optuna
+    4's list under "constraints" was added as unconstrained: the infeasible trial that
+    dominates the feasible one was then alone on the front."""
+    study = hd.create_study(directions=["minimize", "minimize"])
+    dist = {"x": hd.Float(0, 1)}
+    study.add_trial(hd.create_trial(values=[0.0, 0.0], params={"x": 0.5}, distributions=dist,
+                                    system_attrs={"constraints": [1.0, -2.0]}))
+    study.add_trial(hd.create_trial(values=[1.0, 1.0], params={"x": 0.5}, distributions=dist,
+                                    constraints={"c": -1.0}))
+    assert [t.constraints for t in study.trials] == [{"0": 1.0, "1": -2.0}, {"c": -1.0}]
+    assert [t.number for t in study.best_trials] == [1]
+    with pytest.raises(ValueError, match="'constraints' is 'high', not a list of numbers"):
+        study.add_trial(hd.create_trial(values=[1.0, 1.0], system_attrs={"constraints": "high"}))
+    with pytest.raises(ValueError, match="constraint 'constraints:c'"):
+        study.add_trial(hd.create_trial(values=[1.0, 1.0], constraints={"c": math.nan}))
+    assert len(study.trials) == 2
+
+
 def test_a_pruned_trial_keeps_its_value_when_created_or_added() -> None:
     record = hd.create_trial(state=TrialState.PRUNED, value=1.5, intermediate_values={0: 1.5})
     assert record.value == 1.5

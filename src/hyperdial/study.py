@@ -959,8 +959,16 @@ _LOCAL_SYSTEM_ATTRS = frozenset({PROPOSAL_ATTR, TASK_ATTR, "retry_of", "fail_rea
 def _kept_system_attrs(system_attrs: Mapping[str, Any]) -> dict[str, Any]:
     """What `Study.add_trial` stores of a record's system attributes (the fail reason and
     traceback go with its end): every one but `_LOCAL_SYSTEM_ATTRS`, each constraint a
-    number that is not NaN (ValueError otherwise), as `Trial.set_constraint` requires."""
+    number that is not NaN (ValueError otherwise), as `Trial.set_constraint` requires; a list
+    under ``"constraints"`` (how Optuna 4 stored them, which Optuna 5 still reads) becomes
+    constraints ``"0"``, ``"1"``, ... as Optuna 5 names them."""
     kept = {k: v for k, v in system_attrs.items() if k not in _LOCAL_SYSTEM_ATTRS}
+    old_form = kept.pop(CONSTRAINT_PREFIX[:-1], None)  # Optuna 4's list: constraint i is "i"
+    if old_form is not None:
+        if isinstance(old_form, (str, bytes, Mapping)) or not isinstance(old_form, Iterable):
+            raise ValueError(f"cannot add the trial: its system attribute 'constraints' is "
+                             f"{old_form!r}, not a list of numbers (Optuna 4's form)")
+        kept = {**{f"{CONSTRAINT_PREFIX}{i}": v for i, v in enumerate(old_form)}, **kept}
     for key, value in kept.items():
         if key.startswith(CONSTRAINT_PREFIX):
             try:

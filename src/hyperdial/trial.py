@@ -260,15 +260,17 @@ def create_trial(*, state: TrialState = TrialState.COMPLETE, value: float | None
                  distributions: Mapping[str, Distribution] | None = None,
                  user_attrs: Mapping[str, Any] | None = None,
                  intermediate_values: Mapping[int, float] | None = None,
-                 system_attrs: Mapping[str, Any] | None = None) -> TrialRecord:
+                 system_attrs: Mapping[str, Any] | None = None,
+                 constraints: Mapping[str, float] | None = None) -> TrialRecord:
     """A finished trial made by hand, for `Study.add_trial` (Optuna's ``create_trial``).
 
     Use it to give a study results it did not compute (an earlier study, a known default, a
     colleague's runs): its sampler learns from them like from its own trials. Every parameter
     needs its distribution, and each value must be one of it. A COMPLETE trial needs a value,
     a FAIL one has none, and a PRUNED one may have one (its last report, as Optuna keeps it).
-    ``system_attrs`` may carry
-    constraints as `Trial.set_constraint` writes them (``{"constraints:memory": 0.5}``).
+    ``constraints`` are values as `Trial.set_constraint` takes them (``{"memory": 0.5}``,
+    ``<= 0`` satisfied; Optuna 5's keyword); ``system_attrs`` may carry them too, as the
+    trial stores them (``{"constraints:memory": 0.5}``).
     """
     if value is not None and values is not None:
         raise ValueError("give value or values, not both")
@@ -290,7 +292,10 @@ def create_trial(*, state: TrialState = TrialState.COMPLETE, value: float | None
                        values=got, intermediate_values=reports, datetime_start=now,
                        datetime_complete=now,
                        user_attrs=json_ready("user_attrs", dict(user_attrs or {})),
-                       system_attrs=json_ready("system_attrs", dict(system_attrs or {})))
+                       system_attrs=json_ready("system_attrs", {  # (checked by add_trial)
+                           **dict(system_attrs or {}),
+                           **{CONSTRAINT_PREFIX + str(k): v
+                              for k, v in (constraints or {}).items()}}))
 
 
 def _trial_value(value: Any, state: TrialState) -> float:
