@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import logging
@@ -653,6 +654,41 @@ def test_progress_bar_counts_trials_on_stderr(capsys: pytest.CaptureFixture[str]
     out, err = capsys.readouterr()
     assert "12/12" in err
     assert out == ""
+
+
+def test_progress_bar_shows_the_studys_best_when_resumed(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The bar's best began anew with each optimize call: a resumed study whose best was 100
+    showed "best 1"."""
+    pytest.importorskip("rich")
+    study = hd.create_study(direction="maximize")
+    study.optimize(lambda t: 100.0, n_trials=1)
+    capsys.readouterr()
+    study.optimize(lambda t: 1.0, n_trials=2, show_progress_bar=True)
+    assert "best 100" in capsys.readouterr().err
+
+
+def test_bad_returns_and_interruptions_end_their_trial() -> None:
+    """An int past a float's range raised OverflowError out of optimize, and a BaseException
+    other than Ctrl-C or sys.exit() (asyncio's CancelledError) propagated; both left their
+    trial RUNNING. ``catch`` that holds no exception class (``"ValueError"``) failed at the
+    first error with isinstance's TypeError, the trial RUNNING: it is refused up front."""
+    study = hd.create_study()
+    study.optimize(lambda t: 10 ** 400 if t.suggest_int("n", 0, 1) >= 0 else 0, n_trials=2)
+    assert [t.state for t in study.trials] == [TrialState.FAIL] * 2
+    assert "an int of 1329 bits, too large for a float" in (study.trials[0].fail_reason or "")
+
+    def cancelled(trial: hd.Trial) -> float:
+        raise asyncio.CancelledError("shut down")
+
+    with pytest.raises(asyncio.CancelledError):
+        study.optimize(cancelled, n_trials=2)
+    assert study.trials[-1].state is TrialState.FAIL
+    assert study.trials[-1].fail_reason == "CancelledError: shut down"
+    for catch in ("ValueError", (ValueError, None)):
+        with pytest.raises(TypeError, match="catch must be exception classes"):
+            study.optimize(cancelled, n_trials=1, catch=catch)  # type: ignore[arg-type]
+    assert len(study.trials) == 3
 
 
 def test_stop_from_a_callback_ends_the_run() -> None:
@@ -1863,6 +1899,37 @@ def test_optimize_calls_share_their_studys_heartbeat_thread_until_a_beat_finds_n
     assert not first.is_alive() and _loop._Beater.of(quick)._thread is None
     quick.optimize(lambda t: 0.0, n_trials=1)
     assert _loop._Beater.of(quick)._thread not in (None, first)
+
+
+def test_a_trial_is_beaten_for_while_its_proposal_is_made() -> None:
+    """Beats covered the objective only: a proposal slower than the grace period (a GP on a
+    large study) got its live trial failed as stale by any process that opened the study,
+    and the result was dropped. Here the first proposal waits until the heartbeat thread has
+    beaten for its trial."""
+    beaten = threading.Event()
+
+    class WaitsForABeat(hd.samplers.RandomSampler):
+        def infer_space(self, history: Any) -> hd.SearchSpace:
+            return hd.SearchSpace({"x": hd.Float(0.0, 1.0)})
+
+        def propose(self, history: Any, space: Any, rng: Any) -> dict[str, Any]:
+            if len(history.trials) == 1:  # trial 0, just started
+                assert beaten.wait(timeout=60), "no beat for a trial whose proposal runs"
+            return super().propose(history, space, rng)
+
+    study = hd.create_study(storage=hd.storage.InMemoryStorage(), heartbeat_interval=0.01,
+                            sampler=WaitsForABeat(seed=0))
+    original = study.storage.heartbeat
+
+    def recording(study_id: int, numbers: Sequence[int]) -> None:
+        original(study_id, numbers)
+        if 0 in numbers:
+            beaten.set()
+
+    study.storage.heartbeat = recording  # type: ignore[method-assign]
+    study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=2)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 2
+    assert study._opening_trials() == []
 
 
 def _beaten_twice_in_a_child(study: hd.Study, beats: Any) -> None:

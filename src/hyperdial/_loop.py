@@ -145,9 +145,13 @@ class _Beater:
                 self._beat_lock.release()
 
     def _beat(self, hearts: list[_Heartbeat]) -> None:
-        numbers = sorted(n for heart in hearts for n in heart.numbers())
         study = self._study()  # (a local of this call only: not held through the sleep)
-        if not numbers or study is None:
+        if study is None:
+            return
+        # the calls' running trials, and those whose proposal is being made
+        numbers = sorted({n for heart in hearts for n in heart.numbers()}
+                         | set(study._opening_trials()))
+        if not numbers:
             return
         try:
             study._heartbeat(numbers)
@@ -285,7 +289,10 @@ def run_optimize(study: Study, func: ObjectiveFunc, *, n_trials: int | None,
         raise TypeError(f"the objective must be a callable taking a trial, got {func!r}")
     if isinstance(catch, type):
         catch = (catch,)
-    catch = tuple(catch)
+    catch = tuple(catch) if not isinstance(catch, (str, bytes)) else (catch,)
+    wrong = [c for c in catch if not (isinstance(c, type) and issubclass(c, BaseException))]
+    if wrong:  # else the first failure raised a TypeError of isinstance's and left it RUNNING
+        raise TypeError(f"catch must be exception classes, got {wrong!r} among them")
     if n_jobs == -1:
         import os
 
@@ -296,7 +303,10 @@ def run_optimize(study: Study, func: ObjectiveFunc, *, n_trials: int | None,
     study._stop_requested = False
     heart = _Heartbeat(study)
     best_lock = threading.Lock()
-    best: list[Any] = [None]
+    best: list[Any] = [None]  # the bar's best: the study's, a resumed study's earlier trials too
+    if show_progress_bar and len(study.directions) == 1:
+        with contextlib.suppress(ValueError):  # (none completed yet)
+            best[0] = study.best_value
     progress_cm = (_rich_progress(n_trials, timeout) if show_progress_bar
                    else contextlib.nullcontext(None))
 
@@ -329,10 +339,15 @@ def run_optimize(study: Study, func: ObjectiveFunc, *, n_trials: int | None,
                     raise
                 with ctrl_c.at_once():
                     after_trial(record, progress)
-        except (KeyboardInterrupt, SystemExit) as exc:  # (sys.exit() in the objective)
-            if trial is not None:
+        except BaseException as exc:
+            # Ctrl-C, sys.exit() in the objective, asyncio's CancelledError and the like end
+            # its trial here (an Exception ended it already, or it is a failed write)
+            if trial is not None and not isinstance(exc, Exception):
+                reason = (f"interrupted ({type(exc).__name__})"
+                          if isinstance(exc, (KeyboardInterrupt, SystemExit))
+                          else f"{type(exc).__name__}: {exc}")
                 study.tell(trial, state=TrialState.FAIL, skip_if_finished=True,
-                           fail_reason=f"interrupted ({type(exc).__name__})")
+                           fail_reason=reason)
             raise
 
     def many_workers(progress: _Progress | None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import operator
 import threading
 import time
 import uuid
@@ -95,6 +96,9 @@ class Study:
         self._trial_ended = threading.Condition(self._lock)  # notified as live trials end
         self._live: dict[int, Trial] = {}
         self._patient: set[int] = set()  # live trials of optimize's workers (`_ask`)
+        # Trials started with a heartbeat whose proposal is being made: the heartbeat thread
+        # beats for them too (a proposal slower than the grace period got them failed as stale)
+        self._opening: set[int] = set()
         # The last value a finite sampler proposed to each live trial: (name, value, dist).
         self._proposed: dict[int, tuple[str, Any, Distribution]] = {}
         # Samplers that model running trials propose one thread at a time, each seeing where
@@ -263,20 +267,24 @@ class Study:
         only make repeat another patient one running in this process, until one of those
         ends; each will, so the wait cannot outlast them."""
         self._check_stale()
+        beaten = heartbeat and self.heartbeat_interval is not None
         with self._lock:
-            number = self._start_trial(heartbeat and self.heartbeat_interval is not None,
-                                       patient)
+            number = self._start_trial(beaten, patient)
             if patient:
                 self._patient.add(number)
-        return self._open_trial(number, fixed_distributions, write_through)
+        return self._open_trial(number, fixed_distributions, write_through, beaten=beaten)
 
     def _open_trial(self, number: int,
                     fixed_distributions: Mapping[str, Distribution] | None,
-                    write_through: bool = False) -> Trial:
+                    write_through: bool = False, *, beaten: bool = False) -> Trial:
         """The live handle of trial ``number``, just started, with its joint proposal. If
         that fails (the sampler raises, a fixed distribution is bad or refuses an enqueued
         value), the trial is told FAIL with the reason before the error goes on: nobody holds
-        its handle, so nothing else would end it."""
+        its handle, so nothing else would end it. A ``beaten`` trial (started with a
+        heartbeat) is beaten for while its proposal is made (`_opening_trials`)."""
+        if beaten:
+            with self._lock:
+                self._opening.add(number)
         try:
             return self._open_started(number, fixed_distributions, write_through)
         except BaseException as exc:
@@ -284,6 +292,15 @@ class Study:
                 self._finish(number, state=TrialState.FAIL, warn=False, ended="keep",
                              fail_reason=f"starting it failed: {type(exc).__name__}: {exc}")
             raise
+        finally:
+            if beaten:
+                with self._lock:
+                    self._opening.discard(number)
+
+    def _opening_trials(self) -> list[int]:
+        """The trials started with a heartbeat whose proposal is being made."""
+        with self._lock:
+            return list(self._opening)
 
     def _open_started(self, number: int,
                       fixed_distributions: Mapping[str, Distribution] | None,
@@ -556,7 +573,8 @@ class Study:
             return record, None
         if next_number is None:  # the end was refused, and the start with it
             return record, self._ask(None, heartbeat=True)
-        return record, self._open_trial(next_number, None)
+        return record, self._open_trial(next_number, None,
+                                        beaten=self.heartbeat_interval is not None)
 
     def _check_values(self, values: Any, source: str = "the objective returned",
                       ) -> tuple[tuple[float, ...] | None, str | None]:
@@ -575,7 +593,12 @@ class Study:
         for v in seq:
             if isinstance(v, bool) or not isinstance(v, Real):
                 return None, f"{source} {v!r} of type {type(v).__name__}, not a number"
-            if not math.isfinite(v):
+            try:
+                finite = math.isfinite(v)
+            except OverflowError:  # an int past a float's range (it ended optimize)
+                bits = operator.index(v).bit_length()  # type: ignore[arg-type]
+                return None, f"{source} an int of {bits} bits, too large for a float"
+            if not finite:
                 return None, f"{source} {v!r}, which is not finite"
         return tuple(float(v) for v in seq), None
 
