@@ -1359,6 +1359,18 @@ def test_add_trial_keeps_the_constraints_and_system_attrs_of_a_record() -> None:
     assert len(copy.trials) == 22
 
 
+def test_added_values_are_written_as_samplers_write_them(tmp_path: Path) -> None:
+    """add_trial kept 3.0 for an Int, 1 for a Float and 0.30000000000000004 for a step of
+    0.1, through a SQLite round trip too, where every other writer gives 3, 1.0 and 0.3."""
+    url = f"sqlite:///{tmp_path / 'added.db'}"
+    study = hd.create_study(storage=url, study_name="s")
+    study.add_trial(hd.create_trial(
+        params={"n": 3.0, "x": 1, "s": 0.30000000000000004}, value=1.0,
+        distributions={"n": hd.Int(0, 5), "x": hd.Float(0, 2), "s": hd.Float(0, 1, step=0.1)}))
+    for params in (study.best_params, hd.load_study(study_name="s", storage=url).best_params):
+        assert [(v, type(v)) for v in params.values()] == [(3, int), (1.0, float), (0.3, float)]
+
+
 def test_constraints_in_optunas_forms_are_read() -> None:
     """Optuna 5's ``create_trial(constraints=...)`` was a TypeError, and a record with Optuna
     4's list under "constraints" was added as unconstrained: the infeasible trial that

@@ -34,7 +34,15 @@ from hyperdial.history import History, StudyDirection, with_proposals, with_runn
 from hyperdial.pruners.base import Decision, NopPruner, Pruner
 from hyperdial.pruners.median import MedianPruner
 from hyperdial.samplers.base import Sampler, checked_constraints
-from hyperdial.space import Categorical, Distribution, Float, Int, SearchSpace, plain
+from hyperdial.space import (
+    Categorical,
+    Distribution,
+    Float,
+    Int,
+    SearchSpace,
+    canonical,
+    plain,
+)
 from hyperdial.storage import InMemoryStorage, Storage, get_storage, storage_file
 from hyperdial.storage.base import STALE_REASON, Event, EventRow, StudyInfo, TrialView
 from hyperdial.trial import (
@@ -840,7 +848,8 @@ class Study:
         if trial.system_attrs.get("traceback") is not None:
             finish["traceback"] = str(trial.system_attrs["traceback"])
         data: dict[str, Any] = {
-            "t": start, "params": json_ready("params", dict(trial.params)),
+            "t": start, "params": json_ready("params", {  # as samplers write them: 3, not 3.0
+                k: canonical(trial.distributions[k], v) for k, v in trial.params.items()}),
             "dists": {k: d.to_dict() for k, d in trial.distributions.items()},
             "user_attrs": json_ready("user_attrs", dict(trial.user_attrs))}
         system = _kept_system_attrs(trial.system_attrs)
