@@ -67,10 +67,26 @@ INVALID: list[tuple[dict[str, Any], str]] = [
     ({"type": "categorical", "choices": "ab"}, "choices must be a sequence"),
     ({"type": "uniform", "low": 0, "high": 1}, "unknown distribution type 'uniform'"),
     ({"type": "float", "low": 0.0}, "'high'"),
+    # logs a float cannot tell apart: samplers encoded NaN (evolution crashed) or only the ends
+    ({"type": "int", "low": 2**60, "high": 2**60 + 10, "log": True}, "log=True cannot resolve"),
+    ({"type": "int", "low": 10**15, "high": 10**15 + 4, "log": True}, "log=True cannot resolve"),
+    ({"type": "float", "low": 1e300, "high": 1.0000000000000002e300, "log": True},
+     "log=True cannot resolve"),
 ]
 
 
-@pytest.mark.parametrize(("spec", "problem"), INVALID)
+#: Spec typos, which were ignored silently: the scale or the condition was lost.
+MISSPELT = [
+    ({"type": "float", "low": 1e-3, "high": 1.0, "lgo": True}, r"unknown key\(s\) \['lgo'\]"),
+    ({"type": "int", "low": 1, "high": 3, "conditon": {"parent": "ok", "in": [1]}},
+     r"unknown key\(s\) \['conditon'\]"),
+    ({"type": "categorical", "choices": [1, 2], "log": True}, r"unknown key\(s\) \['log'\]"),
+    ({"type": "int", "low": 1, "high": 3, "condition": {"parent": "ok", "values": [1]}},
+     r"unknown key\(s\) \['values'\] in condition"),
+]
+
+
+@pytest.mark.parametrize(("spec", "problem"), INVALID + MISSPELT)
 def test_from_dict_names_parameter_and_problem(spec: dict[str, Any], problem: str) -> None:
     with pytest.raises(ValueError, match=f"^parameter 'lr': .*{problem}"):
         SearchSpace.from_dict({"ok": {"type": "int", "low": 0, "high": 1}, "lr": spec})

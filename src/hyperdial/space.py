@@ -80,6 +80,8 @@ class Float:
                              "high - low must be finite")
         if self.log and self.low <= 0:
             raise ValueError(f"log scale needs low > 0, got low={self.low!r}")
+        if self.log and not math.log(self.high) > math.log(self.low):
+            raise ValueError(_UNRESOLVED.format(self.low, self.high))
         if self.step is not None:
             if self.log:
                 raise ValueError("step and log cannot be combined for a float")
@@ -104,6 +106,12 @@ class Float:
     def to_dict(self) -> dict[str, Any]:
         return {"type": "float", "low": self.low, "high": self.high, "log": self.log,
                 "step": self.step}
+
+
+#: Why a log scale is refused where a float's logarithm cannot tell neighbouring values apart
+#: (samplers encoded such a range as NaN, or reached only its ends).
+_UNRESOLVED = ("log=True cannot resolve [{!r}, {!r}]: at this magnitude neighbouring values "
+               "have the same logarithm as a float; use log=False")
 
 
 @dataclass(frozen=True)
@@ -133,6 +141,8 @@ class Int:
         if self.log and self.high > sys.float_info.max:
             raise ValueError(f"a log-scaled int's high must be at most {sys.float_info.max!r}, "
                              f"got {self.high!r}")
+        if self.log and math.log(self.low + 1) == math.log(self.low):  # (the widest gap)
+            raise ValueError(_UNRESOLVED.format(self.low, self.high))
         if self.step < 1:
             raise ValueError(f"step must be >= 1, got {self.step!r}")
         if (self.high - self.low) % self.step:
@@ -535,13 +545,29 @@ class SearchSpace(Mapping[str, Distribution]):
                     continue
                 if not isinstance(item, Mapping):
                     raise ValueError(f"expected a distribution or a dict, got {item!r}")
+                _check_keys(item, _SPEC_KEYS.get(str(item.get("type")), _SPEC_KEYS["float"]))
                 params[name] = distribution_from_dict(item)
                 if item.get("condition") is not None:
                     c = item["condition"]
+                    if isinstance(c, Mapping):
+                        _check_keys(c, {"parent", "in"}, "condition")
                     conditions[name] = Condition(c["parent"], c["in"])  # a single value is fine
             except (ValueError, TypeError, KeyError) as exc:
                 raise _named(name, exc) from exc
         return cls(params, conditions)
+
+
+#: The keys of a parameter's JSON form, by type (a typo such as "lgo" was ignored silently).
+_SPEC_KEYS = {"float": {"type", "low", "high", "log", "step", "condition"},
+              "int": {"type", "low", "high", "log", "step", "condition"},
+              "categorical": {"type", "choices", "condition"}}
+
+
+def _check_keys(spec: Mapping[str, Any], known: set[str], what: str = "a parameter") -> None:
+    unknown = sorted(map(str, set(spec) - known))
+    if unknown:
+        raise ValueError(f"unknown key(s) {unknown} in {what}'s spec; it takes "
+                         f"{sorted(known)}")
 
 
 #: The empty space, shared: samplers that propose parameter by parameter return it, and a view
