@@ -1562,6 +1562,23 @@ def test_a_trial_asked_in_one_process_and_told_in_another_keeps_its_parameters(
     assert done.user_attrs == {"host": "A"}
 
 
+def test_ask_with_a_conditional_space_suggests_only_its_active_parameters() -> None:
+    """A SearchSpace is a mapping of distributions, so ``ask`` suggested every parameter of
+    it, those of the branch not taken too: a trial its own space refused."""
+    space = hd.SearchSpace.from_dict({
+        "model": {"type": "categorical", "choices": ["svm", "knn"]},
+        "C": {"type": "float", "low": 0.1, "high": 100.0, "log": True,
+              "condition": {"parent": "model", "in": ["svm"]}},
+        "k": {"type": "int", "low": 1, "high": 30,
+              "condition": {"parent": "model", "in": ["knn"]}}})
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    for _ in range(8):
+        trial = study.ask(space)
+        space.validate(trial.params)
+        assert set(trial.params) == {"model", "C" if trial.params["model"] == "svm" else "k"}
+        study.tell(trial, 0.0)
+
+
 def test_ask_whose_first_write_fails_ends_the_trial_it_started() -> None:
     """`ask` stores the fixed distributions' parameters after starting the trial: if that
     write fails, nobody holds the handle, so the trial is failed rather than left RUNNING."""

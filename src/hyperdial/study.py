@@ -256,7 +256,9 @@ class Study:
     def ask(self, fixed_distributions: Mapping[str, Distribution] | None = None) -> Trial:
         """Start a trial (an enqueued one first) and return its live handle.
 
-        ``fixed_distributions`` suggests those parameters at once, as Optuna's ``ask`` does.
+        ``fixed_distributions`` suggests those parameters at once, as Optuna's ``ask`` does;
+        a conditional `SearchSpace` suggests those its conditions make active, as
+        `Trial.suggest_space` does.
         """
         for name, dist in (fixed_distributions or {}).items():  # before a trial starts
             if not isinstance(dist, Float | Int | Categorical):
@@ -341,8 +343,11 @@ class Study:
         with self._lock:
             self._live[number] = trial
             self._history_at_ask[number] = history
-        for name, dist in (fixed_distributions or {}).items():
-            trial.suggest(name, dist)
+        if isinstance(fixed_distributions, SearchSpace):  # its active parameters only
+            trial.suggest_space(fixed_distributions)
+        else:
+            for name, dist in (fixed_distributions or {}).items():
+                trial.suggest(name, dist)
         if write_through:  # from here on; what the fixed distributions gave, in one write
             trial.write_through = True
             self._write_early(trial, self._drain(trial))
