@@ -280,13 +280,14 @@ def sample(state: State, rng: np.random.Generator, n: int = 1,
     out = np.empty((n, d))
     for i in range(n):
         x = state.mean + state.sigma * state.margin * _to_y(state, rng.standard_normal((1, d)))
-        for _ in range(max_tries):
+        for tries in range(max_tries + 1):  # the first draw, then max_tries rounds
             inside = np.flatnonzero(np.all((x >= 0.0) & (x <= 1.0), axis=1))
             if inside.size:
                 x = x[inside[:1]]
                 break
-            x = state.mean + state.sigma * state.margin * _to_y(
-                state, rng.standard_normal((16, d)))
+            if tries < max_tries:  # (the last round was drawn and never looked at: 49 of 65)
+                x = state.mean + state.sigma * state.margin * _to_y(
+                    state, rng.standard_normal((16, d)))
         out[i] = np.clip(x[0], 0.0, 1.0)
     return out
 
