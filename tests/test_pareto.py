@@ -153,3 +153,14 @@ def test_non_dominated_is_no_other_row_dominating(loss: np.ndarray) -> None:
     compares false, so it neither dominates nor is dominated)."""
     expected = [not any(dominates(other, row) for other in loss) for row in loss]
     assert non_dominated(loss).tolist() == expected
+
+
+def test_points_and_a_reference_point_of_other_widths_are_refused() -> None:
+    """Two 3-objective points with a 2-long reference point were reshaped into three
+    2-objective points, and the hypervolume was a silent 4.0."""
+    points = np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    for measure in (hypervolume, hypervolume_contributions):
+        with pytest.raises(ValueError, match=r"shape \(2, 3\) and the reference point 2"):
+            measure(points, np.array([2.0, 2.0]))
+    assert hypervolume(np.array([0.5, 0.5]), np.array([1.0, 1.0])) == 0.25  # one point, flat
+    assert hypervolume(np.empty((0, 3)), np.ones(2)) == 0.0  # no point at all

@@ -174,9 +174,22 @@ def _wfg(pts: np.ndarray, ref: np.ndarray) -> float:
     return total
 
 
+def _rows(loss: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """``loss`` as rows of as many objectives as ``ref`` has (one point may be given flat);
+    rows of another width are refused: a reshape read two 3-objective points with a 2-long
+    reference point as three 2-objective ones."""
+    rows = np.asarray(loss, dtype=float)
+    m = np.size(ref)
+    flat_point = rows.ndim == 1 and rows.size in (0, m)
+    if flat_point or (rows.ndim == 2 and (rows.shape[1] == m or rows.size == 0)):
+        return rows.reshape(-1, m)
+    raise ValueError(f"the points have shape {rows.shape} and the reference point {m} "
+                     "objectives: they must agree")
+
+
 def hypervolume(loss: np.ndarray, ref: np.ndarray) -> float:
     """Hypervolume dominated by the rows of ``loss`` (n, m) and bounded by ``ref`` (m,)."""
-    loss = np.asarray(loss, dtype=float).reshape(-1, np.size(ref))
+    loss = _rows(loss, ref)
     ref = np.asarray(ref, dtype=float)
     pts = _useful(loss, ref)
     if pts.size and not (np.isfinite(pts).all() and np.isfinite(ref).all()):
@@ -189,7 +202,7 @@ def hypervolume(loss: np.ndarray, ref: np.ndarray) -> float:
 def hypervolume_contributions(loss: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """Exclusive hypervolume of every row: what the set loses without it (0 for a dominated
     row, a duplicate or a row not dominating ``ref``)."""
-    loss = np.asarray(loss, dtype=float).reshape(-1, np.size(ref))
+    loss = _rows(loss, ref)
     ref = np.asarray(ref, dtype=float)
     n = loss.shape[0]
     out = np.zeros(n)
@@ -214,7 +227,7 @@ def greedy_hypervolume_subset(loss: np.ndarray, k: int, ref: np.ndarray) -> np.n
 
     Lazy: a row's gain only shrinks as the subset grows, so a stale gain is an upper bound and
     only the row on top is recomputed."""
-    loss = np.asarray(loss, dtype=float).reshape(-1, np.size(ref))
+    loss = _rows(loss, ref)
     ref = np.asarray(ref, dtype=float)
     n = loss.shape[0]
     k = min(max(int(k), 0), n)
