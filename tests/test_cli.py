@@ -146,7 +146,7 @@ def test_run_then_inspect_export_rename_delete(objectives: Path, url: str, tmp_p
     first = records[0]
     assert first["state"] == "COMPLETE" and set(first["params"]) == {"x", "n"}
     assert first["intermediate_values"] == {"0": pytest.approx(first["params"]["x"] ** 2),
-                                            "1": None}  # NaN: strict JSON has no NaN
+                                            "1": "nan"}  # strict JSON has no NaN
     assert first["user_attrs"] == {"tag": "q"}
     assert datetime.fromisoformat(first["datetime_complete"]) >= datetime.fromisoformat(
         first["datetime_start"])
@@ -852,6 +852,19 @@ def test_export_of_a_study_without_trials_has_the_fixed_columns(url: str) -> Non
         "number,value,datetime_start,datetime_complete,duration,state,fail_reason\n")
     hd.create_study(study_name="mo", storage=url, directions=["minimize", "maximize"])
     assert ok("export", "mo", url=url).startswith("number,values_0,values_1,datetime_start,")
+
+
+def test_json_export_keeps_infinite_constraints_apart(url: str) -> None:
+    """Both +inf (always broken) and -inf (always met) constraints were written as null, so
+    the file no longer told an infeasible trial from a feasible one."""
+    study = hd.create_study(study_name="inf", storage=url, directions=["minimize", "minimize"])
+    for bound in (math.inf, -math.inf):
+        trial = study.ask()
+        trial.set_constraint("c", bound)
+        study.tell(trial, (0.0, 0.0))
+    records = json.loads(ok("export", "inf", "--format", "json", url=url))
+    assert [r["system_attrs"]["constraints:c"] for r in records] == ["inf", "-inf"]
+    assert [float(r["system_attrs"]["constraints:c"]) for r in records] == [math.inf, -math.inf]
 
 
 def test_an_unsupported_storage_scheme_lists_the_supported_ones(tmp_path: Path) -> None:

@@ -147,8 +147,10 @@ def best_table(record: TrialRecord) -> Table:
 
 # -- export --------------------------------------------------------------------------------
 def write_json(trials: Sequence[TrialRecord], out: IO[str]) -> None:
-    """A JSON list of `trial_json` objects (strict JSON: non-finite numbers become null)."""
-    json.dump(strict([trial_json(t) for t in trials]), out, indent=2, allow_nan=False)
+    """A JSON list of `trial_json` objects (strict JSON: non-finite numbers become the
+    strings "nan", "inf" and "-inf")."""
+    json.dump(strict([trial_json(t) for t in trials], as_text=True), out, indent=2,
+              allow_nan=False)
     out.write("\n")
 
 

@@ -33,14 +33,16 @@ def trial_json(t: TrialRecord) -> dict[str, Any]:
             "duration": None if d is None else d.total_seconds()}
 
 
-def strict(value: Any) -> Any:
-    """``value`` with NaN and infinities as None, which every JSON parser reads."""
+def strict(value: Any, *, as_text: bool = False) -> Any:
+    """``value`` with NaN and infinities as None, which every JSON parser reads, or with
+    ``as_text`` as the strings "nan", "inf" and "-inf" (which ``float()`` and pandas read
+    back): a file keeps a +inf constraint (violated) apart from a -inf one (satisfied)."""
     if isinstance(value, float) and not math.isfinite(value):
-        return None
+        return str(value) if as_text else None
     if isinstance(value, dict):
-        return {k: strict(v) for k, v in value.items()}
+        return {k: strict(v, as_text=as_text) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [strict(v) for v in value]
+        return [strict(v, as_text=as_text) for v in value]
     return value
 
 
