@@ -784,7 +784,9 @@ def test_a_sampler_that_fails_as_the_objective_suggests_is_named(objectives: Pat
      "exists with directions ['minimize', 'minimize']"),
     (["importance", "mo", "--objective", "5"], "--objective must be a number in 0..1, got '5'"),
     (["importance", "mo"], "study 'mo' has 2 objectives: choose one with --objective N|NAME"),
-    (["plot", "mo", "--kind", "contour"], "--kind contour needs two --params"),
+    (["plot", "mo", "--kind", "contour"], "--kind contour needs two different --params"),
+    (["plot", "quad", "--kind", "contour", "--params", "x", "--params", "x"],
+     "--kind contour needs two different --params"),  # (exited 1)
     (["plot", "mo", "--params", "x"], "--params does not apply to --kind history"),
     (["plot", "quad", "--kind", "slice", "--params", "zz"],
      "--params zz: no completed trial of 'quad' holds it; they hold"),  # (exited 1)

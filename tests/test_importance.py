@@ -351,6 +351,21 @@ def test_a_parameter_whose_range_changed_is_judged_on_the_union_of_its_ranges(
         assert set(get_param_interactions(study)) == {("x", "y"), ("x", "n"), ("y", "n")}
 
 
+def test_a_target_without_a_finite_value_and_interactions_by_another_evaluator_are_refused(
+        ) -> None:
+    """A target NaN for every trial raised PED-ANOVA's IndexError or scikit-learn's "0
+    sample(s)"; interactions asked of an evaluator that has none, an AttributeError."""
+    study = hd.create_study(sampler=hd.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1) + t.suggest_float("y", 0, 1),
+                   n_trials=20)
+    for evaluator in (None, hd.importance.SobolImportanceEvaluator(seed=0)):
+        with pytest.raises(ValueError, match="target is NaN or infinite for all 20"):
+            get_param_importances(study, evaluator=evaluator, target=lambda t: math.nan)
+    with pytest.raises(TypeError, match="interactions come from a SobolImportanceEvaluator"):
+        get_param_interactions(study,
+                               evaluator=hd.importance.PedAnovaImportanceEvaluator())  # type: ignore[arg-type]
+
+
 def test_a_categorical_whose_choices_grew_is_judged_on_every_trial() -> None:
     """``k`` gained a choice halfway: it was left out of the default parameters, and named it
     was judged on the first 100 trials only. One encoding over all its choices serves all."""

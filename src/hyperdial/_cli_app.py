@@ -578,8 +578,8 @@ def plot(study: str, kind: str, params: tuple[str, ...], objective: str | None, 
                                    "'hyperdial[viz]'") from None
     from hyperdial import visualization
 
-    if kind == "contour" and len(params) != 2:
-        raise BadArgument("--kind contour needs two --params")
+    if kind == "contour" and len(set(params)) != 2:
+        raise BadArgument("--kind contour needs two different --params")
     for option, given, kinds in (("--params", params, PLOTS_OF_PARAMS),
                                  ("--objective", objective, PLOTS_OF_ONE_VALUE)):
         if given and kind not in kinds:

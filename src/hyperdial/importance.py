@@ -547,6 +547,10 @@ def get_param_importances(study: Study | History, *,
     names = param_names(history, params, evaluator)
     if not names:
         return {}
+    if target is not None and not np.isfinite(target_values(history, history.completed,
+                                                            target)).any():
+        raise ValueError(f"target is NaN or infinite for all {len(history.completed)} "
+                         "completed trials: nothing to judge")  # (internal errors before)
     scores = (evaluator.shares if normalize else evaluator.evaluate)(history, names, target)
     return dict(sorted(scores.items(), key=lambda kv: -kv[1]))
 
@@ -566,6 +570,10 @@ def get_param_interactions(study: Study | History, *,
     """
     history = _judged(study)
     evaluator = evaluator or SobolImportanceEvaluator()
+    if not isinstance(evaluator, SobolImportanceEvaluator):  # (an AttributeError before)
+        raise TypeError(f"interactions come from a SobolImportanceEvaluator, got "
+                        f"{type(evaluator).__name__}: pass evaluator=SobolImportanceEvaluator(...) "
+                        "or none")
     names = param_names(history, params, evaluator)
     if len(names) < 2:
         return {}

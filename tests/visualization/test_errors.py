@@ -21,17 +21,29 @@ def backend(request: pytest.FixtureRequest) -> ModuleType:
 
 
 @pytest.mark.parametrize("name", ["plot_optimization_history", "plot_edf",
-                                  "plot_param_importances", "plot_hypervolume_history"])
+                                  "plot_param_importances", "plot_hypervolume_history",
+                                  "plot_pareto_front"])
 def test_plots_of_a_study_without_a_completed_trial_are_value_errors(
         backend: ModuleType, name: str) -> None:
+    """(The Pareto front was an empty figure.)"""
     plot = getattr(backend, name)
-    args = ([1.0],) if name == "plot_hypervolume_history" else ()
-    failed = hd.create_study()
+    several = name in ("plot_hypervolume_history", "plot_pareto_front")
+    args = ([1.0, 1.0],) if name == "plot_hypervolume_history" else ()
+    directions = ["minimize", "minimize"] if several else ["minimize"]
+    failed = hd.create_study(directions=directions)
     failed.optimize(lambda t: t.suggest_float("x", 0, 1) / 0, n_trials=2,
                     catch=(ZeroDivisionError,))
-    for study in (hd.create_study(), failed):
+    for study in (hd.create_study(directions=directions), failed):
         with pytest.raises(ValueError, match="no trial has completed yet"):
             plot(study, *args)
+
+
+def test_a_hypervolume_history_of_one_objective_is_a_value_error(backend: ModuleType) -> None:
+    """It drew the best value as a one-dimensional "hypervolume"."""
+    study = hd.create_study()
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    with pytest.raises(ValueError, match="needs a study with several objectives"):
+        backend.plot_hypervolume_history(study, [2.0])
 
 
 def test_a_parameter_no_completed_trial_holds_is_a_value_error_naming_it(

@@ -326,6 +326,7 @@ def pareto_groups(study: Study | History, target_names: Sequence[str] | None, *,
         raise ValueError(f"a Pareto-front plot needs 2 or 3 objectives, the study has {m}: "
                          "pass targets= (a function of a trial giving 2 or 3 values) to plot "
                          "others")
+    completed(history)  # an empty figure looked like a bug, as for every other such plot
 
     if constraints_func is None:
         ok = list(history.feasible)
@@ -547,6 +548,9 @@ def hypervolume_series(history: History, reference_point: Sequence[float],
     up to ``reference_point`` (in the study's own directions)."""
     from hyperdial._pareto import hypervolume, non_dominated
 
+    if history.n_objectives < 2:  # (it drew a one-dimensional "hypervolume", the best value)
+        raise ValueError("a hypervolume history needs a study with several objectives; plot "
+                         "a single objective with plot_optimization_history")
     ref = np.asarray(reference_point, dtype=float)
     if ref.shape != (history.n_objectives,) or not np.isfinite(ref).all():
         raise ValueError(f"reference_point needs {history.n_objectives} finite values, got "
