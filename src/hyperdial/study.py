@@ -786,7 +786,10 @@ class Study:
         # Most reports decide nothing that other trials could change (no rung reached, a
         # warm-up step): those skip reading the storage.
         history = self.history() if self.pruner.needs_history(snapshot) else self._no_trials
-        return self.pruner.decide(history, snapshot) is Decision.PRUNE
+        if self.pruner.decide(history, snapshot) is not Decision.PRUNE:
+            return False
+        trial.unflushed_system.update(self.pruner.stop_attrs(history, snapshot))
+        return True
 
     # -- queueing, attributes ------------------------------------------------------------------
     def enqueue_trial(self, params: Mapping[str, Any], user_attrs: Mapping[str, Any] | None = None,

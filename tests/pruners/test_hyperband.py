@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Generator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -241,3 +242,27 @@ def test_bootstrap_count_reaches_every_bracket() -> None:
     brackets = pruner.brackets()
     assert brackets is not None and len(brackets) == 4
     assert all(b.bootstrap_count == 2 for b in brackets)
+
+
+def test_a_trial_pruned_past_several_rungs_keeps_where_it_stopped(tmp_path: Path) -> None:
+    """Hyperband's brackets record, as ASHA does, the rung at which a report reaching several
+    rungs pruned a trial (stored with it), so that it counts at each rung up to that one."""
+    from hyperdial.pruners.halving import PRUNED_AT_ATTR
+
+    url = f"sqlite:///{tmp_path / 'hb.db'}"
+    study = hd.create_study(storage=url, study_name="hb",
+                            pruner=hd.pruners.HyperbandPruner(1, 27, 3, seed=0),
+                            sampler=hd.samplers.RandomSampler(seed=0))
+
+    def objective(trial: hd.Trial) -> float:
+        x = trial.suggest_float("x", 0.0, 1.0)
+        for step in range(5, 31, 5):  # validated every 5 epochs: rungs 1 and 3 at once
+            trial.report(x + 1.0 / step, step)
+            if trial.should_prune():
+                raise hd.TrialPruned()
+        return x
+
+    study.optimize(objective, n_trials=60)
+    stopped = [t.system_attrs[PRUNED_AT_ATTR] for t in hd.load_study(
+        study_name="hb", storage=url).trials if PRUNED_AT_ATTR in t.system_attrs]
+    assert set(stopped) <= {1, 3, 9, 27} and 3 in stopped  # (3: lost at the higher one)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
+from typing import Any
 
 from hyperdial.history import History
 from hyperdial.trial import TrialRecord
@@ -28,6 +29,11 @@ class Pruner(ABC):
         of halving, and a warm-up step decides nothing. A pruner that resolves a setting
         from the trials ("auto" resources) may answer from what its last `decide` saw."""
         return True
+
+    def stop_attrs(self, history: History, trial: TrialRecord) -> dict[str, Any]:
+        """System attributes to store with ``trial``, which `decide` has just pruned: what
+        later decisions need to know of it that its curve does not say (none by default)."""
+        return {}
 
     def sampler_view(self, history: History, number: int) -> History:
         """The part of ``history`` the sampler should learn from when proposing for trial

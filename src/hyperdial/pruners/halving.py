@@ -251,6 +251,10 @@ def _loss_rows(history: History, values: Sequence[float | tuple[float, ...]]) ->
     return out
 
 
+#: System attribute of a trial that asynchronous halving pruned at a report reaching several
+#: rungs: the rung (its resource) where it lost, so that it counts at every rung up to it.
+PRUNED_AT_ATTR = "pruned_at_rung"
+
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 _NEVER = datetime.max.replace(tzinfo=timezone.utc)  # sorts a missing end time last
@@ -344,15 +348,18 @@ class _Curves:
 
     def entered(self, trial: TrialRecord, resource: int, rungs: tuple[int, ...]) -> bool:
         """Whether ``trial`` entered the rung at ``resource``: it reported there or later, and,
-        if pruned at a report that reached several rungs at once, this is the lowest of them
-        (where it is taken to have stopped; Optuna records the rungs a trial passed, not
-        stored here)."""
+        if pruned at a report that reached several rungs at once, it got as far as this one:
+        up to the rung stored as `PRUNED_AT_ATTR`, else (a trial pruned before that was
+        kept) the lowest of them."""
         steps = self.steps(trial)
         i = bisect_left(steps, resource)
         if i == len(steps):
             return False
         if trial.state is not TrialState.PRUNED or i < len(steps) - 1:
             return True
+        stopped = trial.system_attrs.get(PRUNED_AT_ATTR)
+        if isinstance(stopped, int):
+            return resource <= stopped
         lowest = next(r for r in rungs if i == 0 or r > steps[i - 1])
         return resource == lowest
 
@@ -468,14 +475,36 @@ class SuccessiveHalvingPruner(Pruner):
         if self.synchronous:
             return self._decide_synchronous(history, self._others(history, trial), trial,
                                             rungs)
+        stopped = self._stopping_rung(history, trial, rungs)
+        return Decision.CONTINUE if stopped is None else Decision.PRUNE
+
+    def stop_attrs(self, history: History, trial: TrialRecord) -> dict[str, int]:
+        """The rung at which a report that reached several rungs at once pruned ``trial``
+        (`PRUNED_AT_ATTR`): it entered every rung up to that one, as Optuna records them, and
+        later trials meet it there (taken to have stopped at the lowest, it was missing from
+        the higher ones, whose bars rose: ASHA pruned more than Optuna)."""
+        last = trial.last_step
+        rungs = None if last is None or self.synchronous else self.rungs(history, last)
+        if not rungs or last is None or len(_judged_rungs(trial.intermediate_values, last,
+                                                          rungs)) < 2:
+            return {}
+        stopped = self._stopping_rung(history, trial, rungs)
+        return {} if stopped is None else {PRUNED_AT_ATTR: stopped}
+
+    def _stopping_rung(self, history: History, trial: TrialRecord,
+                       rungs: tuple[int, ...]) -> int | None:
+        """The rung at which asynchronous halving stops ``trial`` at its latest report, or
+        None when it goes on."""
+        last = trial.last_step
+        assert last is not None
         # The rungs this report reaches first: every one since the previous report, lowest
         # first (a trial reporting at steps 1 and 10 is judged at rungs 3 and 9, as Optuna
         # walks them); the others were judged at earlier reports.
         judged = _judged_rungs(trial.intermediate_values, last, rungs)
         if not judged:
-            return Decision.CONTINUE
+            return None
         if np.isnan(np.asarray(trial.intermediate_values[last], dtype=float)).any():
-            return Decision.PRUNE  # a diverged trial never goes on (Optuna's rule too)
+            return judged[0]  # a diverged trial never goes on (Optuna's rule too)
         others = self._others(history, trial)
         for r in judged:
             if self.rank_by == "value":  # one cached lookup per other trial
@@ -489,10 +518,10 @@ class SuccessiveHalvingPruner(Pruner):
                 entries.append(trial)
                 loss = self.rung_losses(history, entries, r)
             if len(loss) <= self.bootstrap_count:
-                return Decision.PRUNE  # the rung's first entrants only set its bar
+                return r  # the rung's first entrants only set its bar
             if not is_promoted(loss, len(loss) - 1, len(loss) // self.reduction_factor):
-                return Decision.PRUNE
-        return Decision.CONTINUE
+                return r
+        return None
 
     def needs_history(self, trial: TrialRecord) -> bool:
         """Asynchronous halving reads the other trials only at a report that reaches a rung

@@ -232,6 +232,14 @@ class HyperbandPruner(Pruner):
         # history when (rarely) a report reaches a rung
         return brackets[draw_bracket(self.seed, trial.number, weights)].decide(history, trial)
 
+    def stop_attrs(self, history: History, trial: TrialRecord) -> dict[str, int]:
+        top = self.resolved_max_resource(history)
+        if top is None:
+            return {}
+        brackets, weights = self._brackets_at(top)
+        return brackets[draw_bracket(self.seed, trial.number, weights)].stop_attrs(history,
+                                                                                  trial)
+
     def needs_history(self, trial: TrialRecord) -> bool:
         """As the trial's bracket says ("auto" ``max_resource`` as the last `decide` saw it)."""
         top = self.max_resource if isinstance(self.max_resource, int) else (

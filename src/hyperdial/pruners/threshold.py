@@ -4,6 +4,7 @@ Optuna's ``PatientPruner``)."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -120,6 +121,9 @@ class PatiencePruner(Pruner):
 
     def sampler_view(self, history: History, number: int) -> History:
         return history if self.wrapped is None else self.wrapped.sampler_view(history, number)
+
+    def stop_attrs(self, history: History, trial: TrialRecord) -> dict[str, Any]:
+        return {} if self.wrapped is None else self.wrapped.stop_attrs(history, trial)
 
 
 def got_worse(losses: np.ndarray, patience: int, min_delta: float) -> bool:
