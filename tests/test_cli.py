@@ -460,7 +460,7 @@ def test_plot_writes_a_standalone_page(objectives: Path, url: str, tmp_path: Pat
                                  url=url)
         html = page.read_text()
         assert "plotly" in html and len(html) > 100_000  # plotly.js inlined: works offline
-    assert "two --params" in one_line_error(
+    assert "two different --params" in one_line_error(
         invoke("plot", "quad", "--kind", "contour", "-o", str(tmp_path / "c.html"), url=url))
     assert "2 or 3 objectives" in one_line_error(
         invoke("plot", "quad", "--kind", "pareto", "-o", str(tmp_path / "p.html"), url=url))

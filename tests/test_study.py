@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import fractions
 import json
 import logging
 import math
@@ -667,6 +668,13 @@ def test_progress_bar_shows_the_studys_best_when_resumed(
     study.optimize(lambda t: 1.0, n_trials=2, show_progress_bar=True)
     assert "best 100" in capsys.readouterr().err
 
+    def breaks_it(trial: hd.Trial) -> float:  # an infeasible 9 is not the best, as best_value
+        trial.set_constraint("c", 1.0)
+        return 9.0
+
+    study.optimize(breaks_it, n_trials=1, show_progress_bar=True)
+    assert "best 100" in capsys.readouterr().err
+
 
 def test_bad_returns_and_interruptions_end_their_trial() -> None:
     """An int past a float's range raised OverflowError out of optimize, and a BaseException
@@ -677,6 +685,10 @@ def test_bad_returns_and_interruptions_end_their_trial() -> None:
     study.optimize(lambda t: 10 ** 400 if t.suggest_int("n", 0, 1) >= 0 else 0, n_trials=2)
     assert [t.state for t in study.trials] == [TrialState.FAIL] * 2
     assert "an int of 1329 bits, too large for a float" in (study.trials[0].fail_reason or "")
+    huge = hd.create_study()  # any Real past a float's range
+    huge.optimize(lambda t: fractions.Fraction(10 ** 400, 3), n_trials=1)
+    assert huge.trials[0].fail_reason == ("the objective returned a Fraction, too large for a "
+                                          "float")
 
     def cancelled(trial: hd.Trial) -> float:
         raise asyncio.CancelledError("shut down")
@@ -1013,13 +1025,16 @@ def test_added_trials_warm_start_the_sampler() -> None:
     assert np.mean(np.abs(np.array(proposed) - 0.8)) < 0.1  # uniform draws: about 0.34
 
 
-def test_a_stepped_value_written_by_an_older_hyperdial_is_the_same_configuration() -> None:
+def test_a_stepped_value_written_by_an_older_hyperdial_is_the_same_configuration(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """Before the decimal grids a study stored 3 * 0.1 = 0.30000000000000004; a new 0.3 was
     then another configuration, so skip_if_exists (and warm-start's dedup) ran it again."""
     study = hd.create_study()
     grid = hd.Float(0.0, 1.0, step=0.1)
-    study.add_trial(hd.create_trial(params={"x": 0.1 * 3}, distributions={"x": grid},
-                                    value=1.0))
+    with monkeypatch.context() as older:  # add_trial writing values as they come, as it did
+        older.setattr(hd.study, "canonical", lambda dist, value: value)
+        study.add_trial(hd.create_trial(params={"x": 0.1 * 3}, distributions={"x": grid},
+                                        value=1.0))
     assert study.trials[0].params["x"] == 0.30000000000000004  # as the older code wrote it
     assert study.enqueue_trial({"x": 0.3}, skip_if_exists=True) is None
     assert study.enqueue_trial({"x": 0.1 * 3}, skip_if_exists=True) is None  # either way
@@ -1961,6 +1976,28 @@ def test_a_trial_is_beaten_for_while_its_proposal_is_made() -> None:
     assert study._opening_trials() == []
 
 
+def test_beats_do_not_wait_for_the_studys_lock() -> None:
+    """Another worker may hold the study's lock for a whole proposal (a grid's is made under
+    it): a beat that waited for it left a running trial unbeaten, to be failed as stale."""
+    study = hd.create_study(storage=hd.storage.InMemoryStorage(), heartbeat_interval=0.01)
+    beaten = threading.Event()
+    original = study.storage.heartbeat
+
+    def recording(study_id: int, numbers: Sequence[int]) -> None:
+        original(study_id, numbers)
+        beaten.set()
+
+    study.storage.heartbeat = recording  # type: ignore[method-assign]
+
+    def objective(trial: hd.Trial) -> float:
+        with study._lock:  # as a worker proposing under it
+            beaten.clear()
+            return 0.0 if beaten.wait(timeout=60) else 1.0
+
+    study.optimize(objective, n_trials=1)
+    assert study.best_value == 0.0
+
+
 def _beaten_twice_in_a_child(study: hd.Study, beats: Any) -> None:
     twice = threading.Event()
     original = study.storage.heartbeat
@@ -2054,3 +2091,8 @@ def test_a_proposal_made_for_an_int_is_not_reused_for_a_float_of_that_name() -> 
     again = study.ask()
     assert isinstance(again.suggest_int("x", 0, 10), int)  # the same kind still takes it
     assert again.params["x"] == again._proposed["x"]
+    # one grid down: a Float on a step of 1, then a continuous Float of that name
+    stepped = hd.create_study(sampler=hd.samplers.CmaEsSampler(seed=0))
+    stepped.optimize(lambda t: t.suggest_float("x", 0, 10, step=1.0), n_trials=8)
+    values = [stepped.ask().suggest_float("x", 0, 10) for _ in range(5)]
+    assert not any(float(v).is_integer() for v in values)

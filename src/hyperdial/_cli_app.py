@@ -578,7 +578,7 @@ def plot(study: str, kind: str, params: tuple[str, ...], objective: str | None, 
                                    "'hyperdial[viz]'") from None
     from hyperdial import visualization
 
-    if kind == "contour" and len(set(params)) != 2:
+    if kind == "contour" and (len(params) != 2 or len(set(params)) != 2):
         raise BadArgument("--kind contour needs two different --params")
     for option, given, kinds in (("--params", params, PLOTS_OF_PARAMS),
                                  ("--objective", objective, PLOTS_OF_ONE_VALUE)):

@@ -49,6 +49,22 @@ def _int_log_bounds(d: Int) -> tuple[float, float]:
     return float(np.log(lo)), float(np.log(hi))
 
 
+def check_log_resolves(d: Distribution) -> None:
+    """Refuse a log-scaled range whose encoding collapses: at its magnitude the logarithms of
+    its ends are the same float, and samplers encoded it as NaN (evolution crashed) or
+    proposed only ``low``. Checked where a distribution is suggested, not where a stored one
+    is read, so that a study that holds one still loads."""
+    if isinstance(d, Int) and d.log:
+        lo, hi = _int_log_bounds(d)
+    elif isinstance(d, Float) and d.log:
+        lo, hi = math.log(d.low), math.log(d.high)
+    else:
+        return
+    if not hi > lo:
+        raise ValueError(f"log=True cannot resolve [{d.low!r}, {d.high!r}]: at this "
+                         "magnitude its ends have the same logarithm as a float; use log=False")
+
+
 def _exact_index(u: float, n: int) -> int:
     """``min(floor(u * n), n - 1)`` computed exactly, for any ``n``."""
     a, b = float(u).as_integer_ratio()

@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from hyperdial.exceptions import SearchExhausted, TrialPruned
-from hyperdial.trial import Trial, TrialRecord, TrialState
+from hyperdial.trial import Trial, TrialRecord, TrialState, violation
 
 if TYPE_CHECKING:
     from hyperdial.study import Callback, ObjectiveFunc, Study
@@ -369,7 +369,8 @@ def run_optimize(study: Study, func: ObjectiveFunc, *, n_trials: int | None,
             gc.collect()
         if progress is not None:
             with best_lock:
-                if record.state is TrialState.COMPLETE and len(study.directions) == 1:
+                if (record.state is TrialState.COMPLETE and len(study.directions) == 1
+                        and violation(record) == 0.0):  # the best is feasible, as best_value
                     value = record.values[0] if record.values else None
                     sign = 1 if study.directions[0].value == "minimize" else -1
                     if value is not None and (best[0] is None or sign * value < sign * best[0]):

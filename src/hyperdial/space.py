@@ -80,8 +80,6 @@ class Float:
                              "high - low must be finite")
         if self.log and self.low <= 0:
             raise ValueError(f"log scale needs low > 0, got low={self.low!r}")
-        if self.log and not math.log(self.high) > math.log(self.low):
-            raise ValueError(_UNRESOLVED.format(self.low, self.high))
         if self.step is not None:
             if self.log:
                 raise ValueError("step and log cannot be combined for a float")
@@ -106,12 +104,6 @@ class Float:
     def to_dict(self) -> dict[str, Any]:
         return {"type": "float", "low": self.low, "high": self.high, "log": self.log,
                 "step": self.step}
-
-
-#: Why a log scale is refused where a float's logarithm cannot tell neighbouring values apart
-#: (samplers encoded such a range as NaN, or reached only its ends).
-_UNRESOLVED = ("log=True cannot resolve [{!r}, {!r}]: at this magnitude neighbouring values "
-               "have the same logarithm as a float; use log=False")
 
 
 @dataclass(frozen=True)
@@ -141,8 +133,6 @@ class Int:
         if self.log and self.high > sys.float_info.max:
             raise ValueError(f"a log-scaled int's high must be at most {sys.float_info.max!r}, "
                              f"got {self.high!r}")
-        if self.log and math.log(self.low + 1) == math.log(self.low):  # (the widest gap)
-            raise ValueError(_UNRESOLVED.format(self.low, self.high))
         if self.step < 1:
             raise ValueError(f"step must be >= 1, got {self.step!r}")
         if (self.high - self.low) % self.step:
@@ -303,8 +293,9 @@ def covering(dists: Sequence[Distribution], *, add_choices: bool = False,
     """One distribution holding the values of each of ``dists`` (a parameter whose range was
     widened during a study): the one; the union of the ranges of numbers that differ in
     nothing else (floats without a step on one scale, integers on one scale and grid); with
-    ``add_choices``, categoricals' choices in the order first seen (for a plot's axis; a model
-    encodes a choice by its position, which new choices would move). None otherwise."""
+    ``add_choices``, categoricals' choices in the order first seen (for a plot's axis, or a
+    model fitted afresh on every trial; not for a sampler's state, which encodes a choice by
+    its position, and new choices would move it). None otherwise."""
     unique = list(dict.fromkeys(dists))
     if len(unique) == 1:
         return unique[0]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import operator
 import threading
 import time
 import uuid
@@ -107,6 +106,7 @@ class Study:
         # Trials started with a heartbeat whose proposal is being made: the heartbeat thread
         # beats for them too (a proposal slower than the grace period got them failed as stale)
         self._opening: set[int] = set()
+        self._opening_lock = threading.Lock()  # its own: the study's is held while proposing
         # The last value a finite sampler proposed to each live trial: (name, value, dist).
         self._proposed: dict[int, tuple[str, Any, Distribution]] = {}
         # Samplers that model running trials propose one thread at a time, each seeing where
@@ -293,7 +293,7 @@ class Study:
         its handle, so nothing else would end it. A ``beaten`` trial (started with a
         heartbeat) is beaten for while its proposal is made (`_opening_trials`)."""
         if beaten:
-            with self._lock:
+            with self._opening_lock:
                 self._opening.add(number)
         try:
             return self._open_started(number, fixed_distributions, write_through)
@@ -304,12 +304,13 @@ class Study:
             raise
         finally:
             if beaten:
-                with self._lock:
+                with self._opening_lock:
                     self._opening.discard(number)
 
     def _opening_trials(self) -> list[int]:
-        """The trials started with a heartbeat whose proposal is being made."""
-        with self._lock:
+        """The trials started with a heartbeat whose proposal is being made (the heartbeat
+        thread reads them without the study's lock, which a proposal may hold for long)."""
+        with self._opening_lock:
             return list(self._opening)
 
     def _open_started(self, number: int,
@@ -609,8 +610,9 @@ class Study:
             try:
                 finite = math.isfinite(v)
             except OverflowError:  # an int past a float's range (it ended optimize)
-                bits = operator.index(v).bit_length()  # type: ignore[arg-type]
-                return None, f"{source} an int of {bits} bits, too large for a float"
+                what = f"an int of {v.bit_length()} bits" if isinstance(v, int) \
+                    else f"a {type(v).__name__}"
+                return None, f"{source} {what}, too large for a float"
             if not finite:
                 return None, f"{source} {v!r}, which is not finite"
         return tuple(float(v) for v in seq), None

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from numbers import Real
 from typing import TYPE_CHECKING, Any, Protocol
 
+from hyperdial._encode import check_log_resolves
 from hyperdial.exceptions import TrialFinishedError
 from hyperdial.space import (
     Categorical,
@@ -479,6 +480,7 @@ class Trial(_Suggests):
             return self.params[name]
         self._check_open()
         check_param_name(name)  # (the study's space refuses it, but only once it is stored)
+        check_log_resolves(dist)
         # Every value as samplers write it (`canonical`): an enqueued 3.0 of an int is 3,
         # an int given to a float is a float, a stepped float sits on its grid.
         fixed = name in self._fixed
@@ -492,9 +494,8 @@ class Trial(_Suggests):
             fixed = False
         if fixed:
             value = canonical(dist, self._fixed[name])
-        elif name in self._proposed and dist.contains(self._proposed[name]) and type(
-                self._proposed_space.get(name)) is type(dist):  # (a proposal for an Int
-            # is no draw from a Float of the same name)
+        elif name in self._proposed and dist.contains(self._proposed[name]) and _same_kind(
+                self._proposed_space.get(name), dist):
             value = canonical(dist, self._proposed[name])
         else:
             value = self._driver._propose_param(self, name, dist)
@@ -624,6 +625,15 @@ class _FixedDriver:
 
     def _should_prune(self, trial: Trial) -> bool:
         return False
+
+
+def _same_kind(proposed_for: Distribution | None, dist: Distribution) -> bool:
+    """Whether a proposal made for ``proposed_for`` is a draw from ``dist`` (which holds it):
+    of the same type, scale and grid, the range aside (it may have been widened). A proposal
+    for an Int, or a stepped Float, is no draw from a continuous Float of the same name."""
+    return type(proposed_for) is type(dist) and (
+        isinstance(dist, Categorical) or (getattr(proposed_for, "log", None), getattr(
+            proposed_for, "step", None)) == (dist.log, dist.step))
 
 
 def _why_outside(dist: Distribution, value: Any) -> str:

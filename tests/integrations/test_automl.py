@@ -513,3 +513,5 @@ def test_groups_reach_the_splitter_and_a_table_names_its_features() -> None:
     model.fit(pd.DataFrame(X, columns=list("abcd")), y, groups=groups)
     assert cv.seen and all(g is not None and list(g) == list(groups) for g in cv.seen)
     assert list(model.feature_names_in_) == list("abcd")
+    model.fit(X, y, groups=groups)  # refitted on an array: the names are gone
+    assert not hasattr(model, "feature_names_in_")

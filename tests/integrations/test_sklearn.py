@@ -354,6 +354,10 @@ def test_param_grid_runs_every_configuration_and_a_timeout_stops_once_each_ran(
     timed = HyperdialSearchCV(RidgeClassifier(), {"alpha": [0.1, 1.0, 10.0]}, cv=2,
                               timeout=600).fit(*data)
     assert sorted(p["alpha"] for p in timed.cv_results_["params"]) == [0.1, 1.0, 10.0]
+    # a sampler of the user's that may repeat itself runs until the timeout, as before
+    repeated = HyperdialSearchCV(RidgeClassifier(), {"alpha": [0.1, 1.0, 10.0]}, cv=2,
+                                 timeout=1.0, sampler=hd.samplers.RandomSampler(seed=0)).fit(*data)
+    assert len(repeated.cv_results_["params"]) > 3
     # a grid with a continuous distribution has no end: the default budget of 10
     wide = {"alpha": hd.Float(0.01, 10.0), "solver": ["svd", "lsqr"]}
     assert len(HyperdialSearchCV(RidgeClassifier(), param_grid=wide, cv=2).fit(
@@ -473,8 +477,42 @@ def test_halving_fails_a_configuration_whose_fit_raised(
         hd.TrialState.COMPLETE, hd.TrialState.PRUNED}
 
 
-def test_halving_refuses_a_resource_it_searches_or_more_samples_than_a_split_has(
+class _ScoresItsP(ClassifierMixin, BaseEstimator):
+    """Scores ``p``; its fit raises for ``p < 3``."""
+
+    def __init__(self, p: int = 0) -> None:
+        self.p = p
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> _ScoresItsP:
+        if self.p < 3:
+            raise RuntimeError("bad p")
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.zeros(len(X), dtype=int)
+
+    def score(self, X: np.ndarray, y: np.ndarray) -> float:
+        return float(self.p)
+
+
+def test_halving_keeps_a_share_of_the_rung_failed_configurations_counted(
         data: tuple[np.ndarray, np.ndarray]) -> None:
+    """9 configurations, 3 of which fail: ceil(9 / 3) = 3 go on, as scikit-learn counts (the
+    share was taken of the 6 that did not fail: 2)."""
+    search = HyperdialHalvingSearchCV(_ScoresItsP(), {"p": list(range(9))}, n_trials=9,
+                                      factor=3, n_candidates=9, cv=3,
+                                      sampler=hd.samplers.BruteForceSampler(seed=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search.fit(*data)
+    promoted = {p["p"] for p, it in zip(search.cv_results_["params"], search.cv_results_["iter"],
+                                        strict=True) if it >= 1}
+    assert promoted == {6, 7, 8}
+
+
+def test_halving_refuses_a_resource_it_searches_or_more_samples_than_a_split_has(
+        data: tuple[np.ndarray, np.ndarray], tmp_path: Path) -> None:
     """A searched ``max_iter`` as the resource: the rungs overrode it while the study recorded
     the searched value (scikit-learn refuses it). ``max_resources`` beyond the samples of a
     split reported rungs of 555 and 5000 that all trained on the same 200."""
@@ -482,9 +520,12 @@ def test_halving_refuses_a_resource_it_searches_or_more_samples_than_a_split_has
     with pytest.raises(ValueError, match="Cannot use parameter max_iter as the resource"):
         HyperdialHalvingSearchCV(SGDClassifier(), space, resource="max_iter",
                                  max_resources=9).fit(*data)
+    url = f"sqlite:///{tmp_path / 'late.db'}"
     with pytest.raises(ValueError, match=r"max_resources=5000 is more than the \d+ training"):
         HyperdialHalvingSearchCV(RidgeClassifier(), {"alpha": hd.Float(1e-4, 1.0, log=True)},
-                                 max_resources=5000, cv=2).fit(*data)
+                                 max_resources=5000, cv=2, storage=url,
+                                 study_name="s").fit(*data)
+    assert hd.get_all_study_names(url) == []  # refused before a bracket of trials started
 
 
 def test_halving_with_an_asynchronous_pruner(data: tuple[np.ndarray, np.ndarray]) -> None:

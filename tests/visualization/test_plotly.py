@@ -182,6 +182,8 @@ def test_the_default_contour_leaves_out_a_parameter_no_one_axis_shows() -> None:
     with pytest.warns(UserWarning, match=r"left out \['b'\]"):
         layout = vis.plot_contour(study, n_grid=6, n_samples=4).layout
     assert {layout.xaxis.title.text, layout.yaxis.title.text} == {"a", "c"}
+    with pytest.raises(ValueError, match="'b' was asked with distributions that no one axis"):
+        vis.plot_contour(study, ["a", "b"])  # named: a clear error (it was a KeyError)
 
 
 def test_a_contour_spans_a_widened_range_and_grown_choices() -> None:

@@ -470,6 +470,8 @@ class _AutoML(BaseEstimator):  # type: ignore[misc]
         self.n_features_in_ = search.n_features_in_
         if hasattr(search, "feature_names_in_"):  # fitted on a table with named columns
             self.feature_names_in_ = search.feature_names_in_
+        elif hasattr(self, "feature_names_in_"):  # (refitted on an array: none now)
+            del self.feature_names_in_
         return self
 
     def _check_params(self) -> None:

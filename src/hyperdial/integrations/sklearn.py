@@ -380,7 +380,9 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
         if self.n_trials is not None and self.n_iter is not None:
             raise ValueError("give n_trials or n_iter (the same thing), not both")
         given = self.n_trials if self.n_trials is not None else self.n_iter
-        if given is None and (self.param_grid is not None or self.timeout is not None):
+        exhaustive_sampler = self.sampler is None or self.sampler.finite  # (it can end)
+        if given is None and exhaustive_sampler and (self.param_grid is not None
+                                                     or self.timeout is not None):
             # `GridSearchCV`'s spelling runs every configuration of a finite grid, as it does;
             # a timeout alone stops once each has run (it re-ran them until the time was up)
             size = _n_configs(space.space, GRID_LIMIT)
@@ -417,8 +419,9 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
         search is over, its runner still open: nothing here."""
 
     def _survivors(self, live: list[_Candidate], values: list[float], step: int,
-                   last: bool) -> list[bool]:
-        """Which live candidates go on after ``step``: the pruner's call for each."""
+                   last: bool, entered: int) -> list[bool]:
+        """Which live candidates go on after ``step`` (``entered`` of them began it): the
+        pruner's call for each."""
         if self.pruner is None:
             return [True] * len(live)
         keep = []
@@ -445,6 +448,8 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
         splits = list(cv.split(X, y, **routed.splitter.split))  # fixed for every candidate
         self.n_splits_ = len(splits)
+        self._steps(self.n_splits_, min(len(train) for train, _ in splits))  # (its checks,
+        # before a study opens: a refused setting left a bracket of FAIL trials behind)
         base = clone(self.estimator)
         study = self._open_study()
         self._study = study
@@ -540,13 +545,15 @@ class HyperdialSearchCV(BaseSearchCV):  # type: ignore[misc]
                     cand.predictions[k] = predicted
                 cand.outs[k] = out
             final = all(later.resource == step.resource for later in steps[i + 1:])
+            entered = len(live)  # (halving keeps a share of the rung, failed ones counted)
             live = [c for c in live
                     if math.isfinite(c.value(runner.metric)) or not (final or c.fit_failed)]
             if not live:
                 break
             values = [c.value(runner.metric) for c in live]
             at = i if step.resource is None else step.resource  # what pruners call a step
-            keep = self._survivors(live, values, at, last=i == len(steps) - 1)
+            keep = self._survivors(live, values, at, last=i == len(steps) - 1,
+                                   entered=entered)
             for cand, kept in zip(live, keep, strict=True):
                 if not kept:
                     cand.state = TrialState.PRUNED
@@ -951,14 +958,16 @@ class HyperdialHalvingSearchCV(HyperdialSearchCV):
         return [_Step(tuple(range(n_splits)), r) for r in rungs]
 
     def _survivors(self, live: list[_Candidate], values: list[float], step: int,
-                   last: bool) -> list[bool]:
-        """The pruner's call when there is one; otherwise the best ``1 / factor``."""
+                   last: bool, entered: int) -> list[bool]:
+        """The pruner's call when there is one; otherwise the best ``1 / factor`` of the
+        ``entered`` candidates of the rung (of those ``live``: the failed ones count, as
+        scikit-learn counts them)."""
         if self.pruner is not None or last:
-            return super()._survivors(live, values, step, last)
+            return super()._survivors(live, values, step, last, entered)
         for cand, value in zip(live, values, strict=True):
             assert cand.trial is not None
             cand.trial.report(value, step=step)
-        n_keep = max(1, math.ceil(len(live) / self.factor))
+        n_keep = max(1, math.ceil(entered / self.factor))
         order = np.argsort(-np.nan_to_num(np.asarray(values), nan=-np.inf), kind="stable")
         keep = np.zeros(len(live), dtype=bool)
         keep[order[:n_keep]] = True

@@ -176,7 +176,7 @@ class CmaEsSampler(Sampler):
 
     def _fresh_caches(self) -> None:
         self._lock = threading.Lock()
-        self._replays: dict[tuple[SearchSpace, tuple[str, ...], float], _Replay] = {}
+        self._replays: dict[tuple[tuple[tuple[str, Distribution], ...], float], _Replay] = {}
 
     # -- the sampler contract ---------------------------------------------------------------
     def infer_space(self, history: History) -> SearchSpace:
@@ -223,7 +223,7 @@ class CmaEsSampler(Sampler):
         # The state's columns follow the joint space's order, which a SearchSpace's equality
         # ignores (another study may list the same parameters in another order); the sign
         # orients the warm start's losses.
-        cache_key = (joint, tuple(joint), history.sign())
+        cache_key = (tuple(joint.items()), history.sign())
         with self._lock:
             replay = self._replays.get(cache_key)
             if replay is None:

@@ -497,10 +497,13 @@ def contour_grid(history: History, params: Sequence[str] | None, target: Target 
         raise ValueError(f"a contour plot shows two parameters, got {params[0]!r} twice")
     others = list(history.completed_space)  # held by every completed trial, one distribution
     names = [*plotted_params(history, params), *(n for n in others if n not in params)]
-    # over the union of each one's ranges and choices, as its trials are drawn (`merged_space`)
-    model = surrogate(history, names, target, seed=seed, merge_ranges=True)
     trials = [t for t in history.completed if all(n in t.params for n in params)]
     space = merged_space(trials)
+    for name in params:
+        if name not in space:  # no one axis shows its distributions: param_column says so
+            param_column(trials, name)
+    # over the union of each one's ranges and choices, as its trials are drawn (`merged_space`)
+    model = surrogate(history, names, target, seed=seed, merge_ranges=True)
     dists = [space[n] for n in params]
     axes = [value_grid(d, n_grid) for d in dists]
     rest = qmc.Sobol(max(len(names) - 2, 1), scramble=True, seed=seed).random(n_samples)
