@@ -316,6 +316,38 @@ def test_branches_hold_the_parent_that_selects_them() -> None:
     assert b_branch.fixed[1] == 0.5 and np.isnan(b_branch.fixed[2])  # imputed, searched
 
 
+def test_a_parameter_every_branch_asks_for_is_not_held_as_a_parent() -> None:
+    """A batch size shared by every model took, in a branch tried once, a value no other
+    branch had: it was held there as that branch's parent, the branch's next trial repeated
+    it, and so on for good (31 trials of the best branch at batch size 200, seeds 0-2)."""
+    nan = np.nan
+    # Columns: batch (integer, every branch), model (categorical), a (A only), b (B only).
+    raw = np.array([[0.10, 0.25, 0.3, nan], [0.40, 0.25, 0.6, nan], [0.70, 0.25, 0.2, nan],
+                    [0.90, 0.75, nan, 0.5]])
+    y = np.array([1.0, 2.0, 3.0, 0.5])
+    branches = find_branches(raw, y, np.array([False, True, False, False]),
+                             is_discrete=np.array([True, False, False, False]))
+    b_branch = branches[0]
+    assert b_branch.members.tolist() == [3] and b_branch.fixed[1] == 0.75  # model: held
+    assert np.isnan(b_branch.fixed[0])  # batch: searched
+
+    def objective(trial: Any) -> float:
+        batch = trial.suggest_int("batch_size", 8, 256)
+        model = trial.suggest_categorical("model", ["linear", "mlp", "tree"])
+        if model != "tree":
+            return 1.0 + trial.suggest_float(f"{model}_x", 0, 1)
+        return (trial.suggest_float("depth", 0, 1) - 0.5) ** 2 + ((batch - 64) / 256) ** 2
+
+    study = hd.create_study(sampler=GPSampler(seed=0))
+    for i in range(9):
+        study.enqueue_trial({"batch_size": 8 + 25 * i, "model": ["linear", "mlp"][i % 2]})
+    study.enqueue_trial({"batch_size": 200, "model": "tree"})
+    study.optimize(objective, n_trials=30)
+    tree = [t.params["batch_size"] for t in study.trials if t.params["model"] == "tree"]
+    assert len(tree) > 10 and len(set(tree)) >= 4  # it was [200] * 21
+    assert study.best_value < 0.1  # 0.2822 at 200
+
+
 def test_searches_the_hard_branch_of_a_conditional_space() -> None:
     """Branch A is easy with a floor of 0.5; branch B reaches 0 only near (1, -2). A model
     that sees the branches together (inactive parameters imputed) finds B's optimum."""

@@ -139,7 +139,10 @@ def find_branches(raw: np.ndarray, y: np.ndarray, is_cat: np.ndarray,
     A categorical (or, with ``is_discrete``, integer) column whose values in one branch never
     occur in the others selects that branch (a parent such as ``model``, or ``n_layers`` for
     per-layer widths): with a single value it is held at that value, so that the acquisition
-    search never pairs a branch's parameters with another branch's parent. Only the
+    search never pairs a branch's parameters with another branch's parent. A parent takes no
+    more values than there are branches where it is active; a column that does (a batch size
+    every branch asks for) is searched in each, though a branch tried once holds one value of
+    it that no other holds (it was held there, and the branch repeated it for good). Only the
     ``max_branches`` branches with the best losses are searched.
     """
     nan = np.isnan(raw)
@@ -147,11 +150,14 @@ def find_branches(raw: np.ndarray, y: np.ndarray, is_cat: np.ndarray,
     inverse = inverse.ravel()
     order = np.argsort([y[inverse == p].min() for p in range(len(patterns))], kind="stable")
     imputed = impute_inactive(np.full((1, raw.shape[1]), np.nan), is_cat)[0]
+    parents = (is_cat if is_discrete is None else is_cat | is_discrete).copy()
+    for j in np.flatnonzero(parents):
+        active = ~nan[:, j]
+        parents[j] = np.unique(raw[active, j]).size <= np.unique(inverse[active]).size
     out = []
     for p in order[:max_branches]:
         members = np.flatnonzero(inverse == p)
         fixed = np.where(patterns[p], imputed, np.nan)
-        parents = is_cat if is_discrete is None else is_cat | is_discrete
         for j in np.flatnonzero(parents & ~patterns[p]):
             inside = np.unique(raw[members, j])
             others = raw[(inverse != p) & ~nan[:, j], j]
