@@ -374,7 +374,10 @@ class GPSampler(Sampler):
             if local is not None:
                 model, post, best = local
         pending = [t for t in history.running if any(n in t.params for n in space)]
-        tried = tried_rows(space, [*completed, *pending])
+        # failed trials too: a configuration that crashed was proposed again and again (the
+        # model never sees it), as brute force already counts it tried
+        tried = tried_rows(space, [*completed, *pending,
+                                   *history.with_states(TrialState.FAIL)])
         xp = impute_inactive(encode(space, [t.params for t in pending]), is_cat) if pending \
             else None
         n_cand = max(self.n_candidates // len(branches), min(self.n_candidates, 256))
