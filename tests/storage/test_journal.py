@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import itertools
 import json
+import os
 import pickle
 import threading
 from collections.abc import Callable
@@ -312,3 +313,46 @@ def test_a_read_only_study_with_a_stale_trial_loads_and_leaves_it_running(
         with pytest.raises(hd.exceptions.StorageReadOnly):
             loaded.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
     assert path.read_bytes() == before
+
+
+def test_a_reader_starts_again_when_a_writer_cut_lines_it_had_read(tmp_path: Path) -> None:
+    """A write that fails (a full disk, Ctrl-C) cuts its lines off again; a reader that had
+    replayed them while they were written kept a study that no longer existed, and never saw
+    the studies created after (its place in the file lay past the end)."""
+    path = tmp_path / "j.jsonl"
+    writer, reader = JournalFileStorage(str(path)), JournalFileStorage(str(path))
+    writer.create_study("kept", [StudyDirection.MINIMIZE])
+    before = path.stat().st_size
+    writer.create_study("cut", [StudyDirection.MINIMIZE])
+    assert [s.name for s in reader.studies()] == ["kept", "cut"]
+    os.truncate(path, before)  # as the failed write leaves the file
+    JournalFileStorage(str(path)).create_study("later", [StudyDirection.MINIMIZE])
+    assert [s.name for s in reader.studies()] == ["kept", "later"]
+
+
+def test_a_full_disk_is_a_storage_error_and_writes_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from hyperdial.storage import journal
+
+    path = tmp_path / "j.jsonl"
+    storage = JournalFileStorage(str(path))
+    storage.create_study("s", [StudyDirection.MINIMIZE])
+    size = path.stat().st_size
+
+    def full(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(journal.os, "write", full)
+    with pytest.raises(StorageError, match="its disk is full"):
+        storage.create_study("t", [StudyDirection.MINIMIZE])
+    monkeypatch.undo()
+    assert path.stat().st_size == size and [s.name for s in storage.studies()] == ["s"]
+
+
+def test_a_journal_url_with_a_query_string_is_refused(tmp_path: Path) -> None:
+    """``?timeout=5`` became part of the file's name: another journal than the workers'."""
+    with pytest.raises(ValueError, match="takes no options"):
+        get_storage(f"journal:///{tmp_path}/j.jsonl?timeout=5")
+    assert list(tmp_path.iterdir()) == []

@@ -963,3 +963,32 @@ def test_a_truncated_file_is_called_damaged_with_the_recovery_hint(tmp_path: Pat
             f"is damaged (database disk image is malformed): SQLite found corrupt pages in "
             f"{path}. Copy what can be saved")):
         hd.load_study(study_name="s", storage=f"sqlite:///{path}")
+
+
+def test_a_url_is_read_alike_everywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A percent-encoded path created the study but load_study looked for the raw text; a
+    URL's ?timeout=N was overridden by hyperdial's 30 s; and the writers' lock file of a
+    relative path followed the current folder (threads after a chdir locked another file)."""
+    folder = tmp_path / "sp ace"
+    folder.mkdir()
+    url = f"sqlite:///{str(folder).replace(' ', '%20')}/x.db"
+    hd.create_study(study_name="s", storage=url)
+    assert hd.load_study(study_name="s", storage=url).study_name == "s"
+    hd.copy_study(from_study_name="s", from_storage=url, to_storage=url, to_study_name="t")
+    hd.delete_study(study_name="s", storage=url)
+    assert hd.get_all_study_names(url) == ["t"]
+    timed = SQLStorage(f"sqlite:///{tmp_path / 'q.db'}?timeout=5")
+    assert timed._lock_wait[0] == 5.0
+    with closing(timed._engine.raw_connection()) as connection:
+        assert connection.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+    monkeypatch.chdir(tmp_path)
+    relative = SQLStorage("sqlite:///rel.db")
+    assert relative._lock_path == str(tmp_path / "rel.db-lock")
+
+
+def test_a_full_disk_is_a_storage_error(tmp_path: Path) -> None:
+    """SQLite's "database or disk is full" came out as the driver's bare OperationalError."""
+    storage = SQLStorage(f"sqlite:///{tmp_path / 'full.db'}")
+    full = sqlite3.OperationalError("database or disk is full")
+    with pytest.raises(StorageError, match=r"the disk holding .*full\.db is full"):
+        storage._raise_clearly(full)

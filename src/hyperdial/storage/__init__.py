@@ -36,22 +36,29 @@ def __getattr__(name: str) -> Any:
 
 
 def journal_path(url: str) -> str | None:
-    """The file of a ``journal:///path`` URL (None for any other URL)."""
+    """The file of a ``journal:///path`` URL (None for any other URL). A query string is
+    refused: it became part of the file name (``?timeout=5``, as SQLite URLs take it, named
+    another journal than the other workers')."""
     if not url.startswith(JOURNAL_SCHEME) or len(url) == len(JOURNAL_SCHEME):
         return None
-    return url[len(JOURNAL_SCHEME):]
+    path = url[len(JOURNAL_SCHEME):]
+    if "?" in path:
+        raise ValueError(f"a journal URL names a file and takes no options: {url!r} (the part "
+                         "after '?' would be part of the file's name)")
+    return path
 
 
 def storage_file(url: str) -> Path | None:
     """The file of an SQLite or journal URL (None for a server or an in-memory database)."""
     from pathlib import Path  # (here: pathlib costs `import hyperdial` 8 ms)
+    from urllib.parse import unquote
 
     journal = journal_path(url)
     if journal is not None:
         return Path(journal)
     if not url.startswith("sqlite:///"):
         return None
-    path = url[len("sqlite:///"):].split("?", 1)[0]
+    path = unquote(url[len("sqlite:///"):].split("?", 1)[0])  # %20: as SQLAlchemy reads it
     path = path.removeprefix("file:")  # an SQLite URI (``file:x.db?mode=ro&uri=true``)
     return None if path in ("", ":memory:") else Path(path)
 

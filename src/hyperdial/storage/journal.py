@@ -159,6 +159,13 @@ class JournalFileStorage(Storage):
         before its middle; the replay under the lock says whether it is damaged."""
         fd = self._open()
         size = os.fstat(fd).st_size
+        if size == self._offset:  # nothing new (the common case: one stat)
+            return
+        if self._offset > self._start and (size < self._offset or os.pread(
+                fd, 1, self._offset - 1) != b"\n"):
+            # A writer cut lines this replica had read while they were written (its write
+            # failed: a full disk, Ctrl-C), perhaps writing others there since: start again.
+            self._replica, self._offset = InMemoryStorage(), self._start
         if size <= self._offset:
             return
         data = os.pread(fd, size - self._offset, self._offset)
@@ -239,9 +246,13 @@ class JournalFileStorage(Storage):
                     written = 0
                     while written < len(lines):
                         written += os.write(fd, lines[written:])
-                except BaseException:
+                except BaseException as exc:
                     os.ftruncate(fd, size)  # all or nothing, even on a full disk
                     self._rebuild()
+                    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                        raise StorageError(f"the journal {self.path} could not be written: its "
+                                           f"disk is full ({exc}); nothing was written. Free "
+                                           "some space and run again") from exc
                     raise
                 self._offset = size + len(lines)
             return results

@@ -216,6 +216,7 @@ _SQLITE_READ_PART = _SQLITE_READ.limit(param("limit")).offset(param("offset"))  
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6  # primary result codes of a lock held too long
 _SQLITE_READONLY = 8  # primary result code of a write to a file this process cannot write
 _SQLITE_CORRUPT, _SQLITE_CANTOPEN = 11, 14  # damaged pages; a file (or its -shm) not opened
+_SQLITE_FULL = 13  # primary result code of a write that found the disk (or a quota) full
 _PG_SCHEMA_LOCK = 0x6879_7065_7264_6961  # pg_advisory_xact_lock key while creating tables
 # No automatic checkpoints: `_Checkpointer` runs them in a thread of its own. The page size
 # applies to a new file only: a commit writes each page it dirtied to the WAL whole, and a
@@ -482,11 +483,14 @@ class SQLStorage(Storage):
             if os.path.isdir(database):
                 raise IsADirectoryError(f"cannot open {self._where}: {os.path.abspath(database)} "
                                         "is a folder; name a database file inside it")
-            self._lock_path = f"{database}-lock"
+            self._lock_path = f"{self._path}-lock"  # (beside the file, whatever the cwd)
         kwargs: dict[str, Any] = {"poolclass": StaticPool if self._memory else NullPool}
         connect_args: dict[str, Any] = {}
         if self._sqlite:  # a thread may adopt the connection of a thread that has ended
-            connect_args = {"check_same_thread": False, "timeout": 30.0}
+            timeout = parsed.query.get("timeout", "30")  # (a URL's ?timeout=N kept)
+            connect_args = {"check_same_thread": False,
+                            "timeout": float(timeout if isinstance(timeout, str) else
+                                             timeout[-1])}
             # Positional parameters: sqlite3 binds a tuple faster than it looks names up in a
             # dict (61 against 69 us per trial in a bare loop of our statements).
             kwargs["paramstyle"] = "qmark"
@@ -652,10 +656,10 @@ class SQLStorage(Storage):
     def _raise_clearly(self, exc: BaseException | None) -> None:
         """Driver errors that say little to a user, as hyperdial's that say what to look for.
         SQLite's: "database is locked" after its busy timeout (`StorageBusy`), "attempt to
-        write a readonly database", "unable to open database file" and "database disk image
-        is malformed" (`StorageError`). PostgreSQL's connection errors (SQLSTATE class 08, a
-        server shutting down 57P, none: the driver's own; an interface error: a connection
-        closed already) as `StorageError`."""
+        write a readonly database", "unable to open database file", "database disk image
+        is malformed" and "database or disk is full" (`StorageError`). PostgreSQL's
+        connection errors (SQLSTATE class 08, a server shutting down 57P, none: the driver's
+        own; an interface error: a connection closed already) as `StorageError`."""
         dbapi = self._engine.dialect.loaded_dbapi
         if not isinstance(exc, dbapi.Error):
             return
@@ -687,6 +691,10 @@ class SQLStorage(Storage):
                 f"{self._where} cannot be written by this process ({exc}); nothing was "
                 "written. Writing needs write access to the file and to its folder (SQLite "
                 "keeps a -wal and a -shm file beside it), and a URL without mode=ro") from exc
+        if is_((_SQLITE_FULL,), "disk is full"):
+            raise StorageError(
+                f"{self._where} could not be written: the disk holding {self._path} is full "
+                f"({exc}); the write was rolled back. Free some space and run again") from exc
         if is_((_SQLITE_CANTOPEN,), "unable to open"):
             raise StorageError(
                 f"cannot open {self._path} ({exc}). Is its folder there and writable? SQLite "
