@@ -290,3 +290,24 @@ def test_a_grid_value_outside_the_objectives_range_is_called_a_grid_value() -> N
     study = hd.create_study(sampler=GridSampler({"x": [5]}, seed=0))
     with pytest.raises(ValueError, match="parameter 'x': grid value 5 is outside"):
         study.optimize(lambda t: t.suggest_int("x", 0, 3), n_trials=1)
+
+
+def test_a_parameter_its_point_lacks_comes_from_a_point_that_has_it() -> None:
+    """``depth`` is declared under ``tree`` only, and the objective asks for it under every
+    model: once the tree points were used, the next point (linear) had no depth to give, and
+    the trial failed on a KeyError."""
+    space = hd.SearchSpace({"model": hd.Categorical(("linear", "tree")),
+                            "depth": hd.Categorical((2, 4))},
+                           {"depth": hd.Condition("model", ("tree",))})
+    sampler = hd.samplers.GridSampler(space, seed=1)
+    study = hd.create_study(sampler=sampler)
+    study.enqueue_trial({"model": "tree", "depth": 2})
+    study.enqueue_trial({"model": "tree", "depth": 4})
+    assert not sampler.is_exhausted(study)
+    study.optimize(lambda t: t.suggest_categorical("depth", [2, 4])
+                   + (t.suggest_categorical("model", ["linear", "tree"]) == "tree"),
+                   n_trials=10)
+    assert [t.state for t in study.trials] == [hd.TrialState.COMPLETE] * 3
+    assert study.trials[-1].params["model"] == "linear" and study.trials[-1].params["depth"] in (
+        2, 4)
+    assert sampler.is_exhausted(study) and sampler.is_exhausted(study.history())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,6 +14,9 @@ from hyperdial.history import History
 from hyperdial.samplers.base import Sampler
 from hyperdial.space import Categorical, Distribution, Float, Int, SearchSpace, canonical
 from hyperdial.trial import RESERVED_ATTR, TrialRecord
+
+if TYPE_CHECKING:
+    from hyperdial.study import Study
 
 
 def grid_values(name: str, dist: Distribution) -> Categorical:
@@ -177,6 +180,18 @@ class GridSampler(Sampler):
             return []
         return [] if found is None else [found]
 
+    def _free(self, history: History) -> np.ndarray:
+        """Positions in the visiting order of the points no trial of ``history`` holds."""
+        used = np.zeros(int(np.prod(self._sizes)), dtype=bool)
+        taken = (i for t in history.trials for i in self._indices(t))
+        used[np.fromiter(taken, dtype=np.int64)] = True
+        return np.flatnonzero(~used[self._order])
+
+    def is_exhausted(self, study: Study | History) -> bool:
+        """Whether every grid point is held by a trial of ``study`` (Optuna's method)."""
+        history = study if isinstance(study, History) else study.history()
+        return self._free(history).size == 0
+
     def _check(self, space: SearchSpace) -> None:
         """ValueError unless every parameter of ``space`` is in the grid and holds its values."""
         for name, dist in space.items():
@@ -195,14 +210,18 @@ class GridSampler(Sampler):
 
         Asked for only some of the grid's parameters, the trial already holds its point and
         asks for parameters that point lacks (inactive ones): they come from the next unused
-        point, or from the first point once all are used, and never end the search.
+        point that has them, or from the first such point once all are used (a point without
+        them gave none, and the trial failed on a KeyError), and never end the search.
         """
         self._check(space)
-        used = np.zeros(int(np.prod(self._sizes)), dtype=bool)
-        taken = (i for t in history.trials for i in self._indices(t))
-        used[np.fromiter(taken, dtype=np.int64)] = True
-        free = np.flatnonzero(~used[self._order])
-        if free.size == 0 and len(space) == len(self.space):
-            raise SearchExhausted(f"all {len(self)} grid points have been tried")
-        point = self.point(int(self._order[free[0] if free.size else 0]))
-        return {name: value for name, value in point.items() if name in space}
+        free = self._free(history)
+        if len(space) == len(self.space):
+            if free.size == 0:
+                raise SearchExhausted(f"all {len(self)} grid points have been tried")
+            return self.point(int(self._order[free[0]]))
+        for index in (*self._order[free], *self._order):
+            point = self.point(int(index))
+            if all(name in point for name in space):
+                return {name: point[name] for name in space}
+        first = {name: c[0] for name, c in zip(self.space, self._choices, strict=True)}
+        return {name: first[name] for name in space}  # (no point holds them all together)
