@@ -238,6 +238,30 @@ def test_caught_exceptions_fail_their_trials_and_the_run_goes_on(objectives: Pat
         assert f"--catch: {bad!r} is not an exception class" in error
 
 
+def test_catch_takes_the_advice_it_gives(tmp_path: Path, url: str) -> None:
+    """An exception class of the objective's own file, or one of hyperdial's, was named in the
+    advice (--catch Diverged, --catch StudyNotFound) but refused, and its dotted path was
+    accepted but never matched: the CLI loads the file under another module name."""
+    folder = tmp_path / "own"
+    folder.mkdir()
+    (folder / "myexc.py").write_text(
+        "class Diverged(Exception):\n    pass\n\n"
+        "def objective(trial):\n"
+        "    x = trial.suggest_float('x', 0, 1)\n"
+        "    if trial.number % 2:\n        raise Diverged('nan loss')\n"
+        "    return x\n")
+    target = f"{folder / 'myexc.py'}:objective"
+    stopped = invoke("run", target, "--study", "e", "--n-trials", "4", url=url)
+    assert stopped.exit_code == 1 and stopped.stderr.strip().splitlines()[-1].endswith(
+        "(--catch Diverged fails such trials and goes on)")
+    for name in ("Diverged", "myexc.Diverged"):
+        result = invoke("run", target, "--study", f"e-{name}", "--n-trials", "4", "--catch",
+                        name, url=url)
+        assert result.exit_code == 0 and "(2 complete, 0 pruned, 2 failed)" in result.stdout
+    assert invoke("run", target, "--study", "f", "--n-trials", "1", "--catch",
+                  "StudyNotFound", url=url).exit_code == 0  # hyperdial's, by its name
+
+
 def test_delete_asks_first(objectives: Path, url: str) -> None:
     run_quadratic(objectives, url, n=2)
     refused = invoke("delete", "quad", url=url, input="")

@@ -7,6 +7,7 @@ place, `App.invoke`, except those an objective raises, which `run` reports as th
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import importlib.util
 import logging
@@ -23,7 +24,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from hyperdial import _cli_render as r
-from hyperdial import _loop, pruners, samplers
+from hyperdial import _loop, exceptions, pruners, samplers
 from hyperdial._checks import check_study_name, safe_url
 from hyperdial._optional import require
 from hyperdial.exceptions import DuplicatedStudy, HyperdialError, StudyNotFound
@@ -151,18 +152,41 @@ def load_objective(target: str) -> Callable[..., Any]:
     return func  # type: ignore[no-any-return]
 
 
-def exception_class(name: str) -> type[Exception]:
-    """An exception class by name: a builtin (``ValueError``) or a dotted path
-    (``numpy.linalg.LinAlgError``), for ``--catch``."""
+def exception_class(name: str, objective: Callable[..., Any] | None = None
+                    ) -> type[Exception]:
+    """An exception class by name, for ``--catch``: a name the objective's file defines or
+    imports, a builtin (``ValueError``) or one of hyperdial's (``StudyNotFound``), or a dotted
+    path (``numpy.linalg.LinAlgError``; ``myfile.Diverged`` for the objective's own file,
+    which is loaded under another module name, so an import would give another class)."""
     module, _, attr = name.rpartition(".")
-    try:
-        found = getattr(importlib.import_module(module or "builtins"), attr, None)
-    except ImportError:
-        found = None
+    own = sys.modules.get(getattr(objective, "__module__", "") or "")
+    own_file = getattr(own, "__file__", None)
+    own_stem = Path(own_file).stem if own_file else None
+    if not module:
+        places: list[Any] = [own, builtins, exceptions]
+    elif module == own_stem:
+        places = [own]
+    else:
+        try:
+            places = [importlib.import_module(module)]
+        except ImportError:
+            places = []
+    found = next((got for place in places if place is not None
+                  and (got := getattr(place, attr, None)) is not None), None)
     if not (isinstance(found, type) and issubclass(found, Exception)):
-        raise BadArgument(f"--catch: {name!r} is not an exception class (try ValueError or "
-                          "a dotted path such as numpy.linalg.LinAlgError)")
+        raise BadArgument(f"--catch: {name!r} is not an exception class (try ValueError, a "
+                          "class the objective's file defines, or a dotted path such as "
+                          "numpy.linalg.LinAlgError)")
     return found
+
+
+def catch_name(cls: type[BaseException]) -> str:
+    """What ``--catch`` takes for ``cls``: its name where `exception_class` finds it by name
+    (builtins, hyperdial's, the objective's file), else its dotted path."""
+    if cls.__module__ in ("builtins", exceptions.__name__) or cls.__module__.startswith(
+            "_hyperdial_objective_"):
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 #: Where the code that calls an objective lives: hyperdial, and contextlib, which runs the
@@ -218,7 +242,7 @@ def report_run_error(exc: Exception, study: Study) -> Exception:
             return click.ClickException(f"the sampler raised {name} in {which} when the "
                                         f"objective suggested a parameter, {kept}")
         return click.ClickException(f"the objective raised {name} in {which}, {kept} (--catch "
-                                    f"{name} fails such trials and goes on)")
+                                    f"{catch_name(type(exc))} fails such trials and goes on)")
     if isinstance(exc, (HyperdialError, SQLAlchemyError)):
         return exc
     reason = f"starting it failed: {name}: "
@@ -736,8 +760,8 @@ def run(target: str, study_name: str, n_trials: int, timeout: float | None, samp
     if n_jobs != -1:
         positive("--n-jobs", n_jobs)
     check_seed(seed)
-    catch = tuple(exception_class(name) for name in catch_names)
     objective = load_objective(target)
+    catch = tuple(exception_class(name, objective) for name in catch_names)
     chosen = make_sampler(sampler, seed)
     chosen_pruner = make_pruner(pruner)
     storage = open_storage(url, create=True)
