@@ -497,7 +497,7 @@ def contour_grid(history: History, params: Sequence[str] | None, target: Target 
         raise ValueError(f"a contour plot shows two parameters, got {params[0]!r} twice")
     others = list(history.completed_space)  # held by every completed trial, one distribution
     names = [*plotted_params(history, params), *(n for n in others if n not in params)]
-    trials = [t for t in history.completed if all(n in t.params for n in params)]
+    trials = holding(history, params)
     space = merged_space(trials)
     for name in params:
         if name not in space:  # no one axis shows its distributions: param_column says so
