@@ -124,7 +124,10 @@ def test_a_study_page_payload_and_its_version(server: str, url: str) -> None:
         "name": "demo", "version": version, "unchanged": True}
     hd.load_study(study_name="demo", storage=url).optimize(objective, n_trials=2)
     after = get(server, f"/api/studies/demo?since={version}")
-    assert after["version"] > version and after["n_trials"] == 32  # one query, new events
+    assert after["version"] != version and after["n_trials"] == 32  # one query, new events
+    study = hd.load_study(study_name="demo", storage=url)
+    study.set_user_attr("note", "renamed")  # the study's attributes are news too
+    assert "unchanged" not in get(server, f"/api/studies/demo?since={after['version']}")
     multi = get(server, "/api/studies/" + urllib.request.quote(ODD_NAME, safe=""))
     assert len(multi["pareto"]) == 8 and multi["importances"] is None
     assert multi["metric_names"] == ["error", "size"] and multi["user_attrs"] == {}
@@ -303,8 +306,8 @@ def test_the_dashboard_follows_a_postgresql_study(pg_url: str) -> None:
 @pytest.mark.parametrize("kind", ["sqlite", "journal"])
 def test_reading_beside_a_writing_worker_process(tmp_path: Path, kind: str) -> None:
     """A worker process writes 200 trials into the SQLite or journal file while the dashboard
-    reads it over and over: no read fails or blocks the worker, versions only grow, and the
-    last read holds every trial."""
+    reads it over and over: no read fails or blocks the worker, a version names one state of
+    the study (the same version, the same trials), and the last read holds every trial."""
     import subprocess
     import sys
 
@@ -316,13 +319,15 @@ def test_reading_beside_a_writing_worker_process(tmp_path: Path, kind: str) -> N
               "s.optimize(lambda t: t.suggest_float('x', 0, 1), n_trials=200)\n")
     worker = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
     board = create_app(url).state.dashboard
-    versions = []
+    seen: dict[int, set[tuple[int, int]]] = {}
     while worker.poll() is None:
-        versions.append(board.study("busy")["version"])
+        page = board.study("busy")
+        seen.setdefault(page["version"], set()).add((page["n_trials"],
+                                                     page["states"]["COMPLETE"]))
     assert worker.wait(60) == 0, worker.stderr.read() if worker.stderr else ""
     final = board.study("busy")
     assert final["n_trials"] == 200 and final["states"]["COMPLETE"] == 200
-    assert versions == sorted(versions) and len(versions) >= 2
+    assert len(seen) >= 2 and all(len(states) == 1 for states in seen.values())
 
 
 def test_the_page_greys_infeasible_trials_and_writes_huge_numbers(page: Any, server: str,
@@ -393,3 +398,24 @@ def test_names_like_plotly_markup_are_drawn_as_written(page: Any, server: str,
     assert "<i>tilted</i>" in shown  # a choice's tick label: Plotly draws it as written
     attrs = page.locator("#trials tbody tr").first.locator("td").nth(5).inner_text()
     assert attrs == 'd={"k": [1, 2]}, inf=inf'
+
+
+def test_a_study_made_again_under_its_name_is_news(tmp_path: Path) -> None:
+    """The version was the last event read, counted within the study: a study deleted and
+    made again under its name reached the old version, and a page kept the old study."""
+    from hyperdial.dashboard import Dashboard
+
+    url = f"sqlite:///{tmp_path / 'again.db'}"
+    board = Dashboard(url)
+    version: int | None = None
+    for seed in (0, 1):
+        study = hd.create_study(study_name="demo", storage=url,
+                                sampler=hd.samplers.RandomSampler(seed=seed))
+        study.optimize(lambda t: t.suggest_float("x", 0, 10), n_trials=10)
+        page = board.study("demo", since=version)
+        assert "unchanged" not in page and page["best"]["values"] == [study.best_value]
+        version = page["version"]
+        if seed == 0:
+            hd.delete_study(study_name="demo", storage=url)
+    assert board.study("demo", since=version)["unchanged"]
+    assert 0 <= version < 2**48

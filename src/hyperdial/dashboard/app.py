@@ -2,13 +2,14 @@
 
 Each study is read through its own `TrialView`, so a refresh costs one query for the events
 written since the last one, however many trials the study holds; the page asks with the
-version (last event id) it has and gets ``{"unchanged": true}`` when nothing was written.
+version it has and gets ``{"unchanged": true}`` when nothing was written.
 Nothing here writes to the storage: a dashboard beside running workers never takes a lock
 they wait on (SQLite in WAL mode lets readers run beside the writer).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import threading
@@ -46,13 +47,19 @@ class Dashboard:
         self._lock = threading.Lock()
 
     def _history(self, info: StudyInfo) -> tuple[History, int]:
-        """The study's trials and the version they are at (the last event id read)."""
+        """The study's trials and the version they are at: a 48-bit digest of the study's id,
+        the last event read and its attributes (metric names among them), so that a study
+        deleted and created again under its name, or renamed objectives, is news to a page
+        (the last event id alone repeated; JS reads 48 bits exactly)."""
         with self._lock:
             view = self._views.get(info.id)
             if view is None or view.directions != info.directions:
                 view = self._views[info.id] = TrialView(self.storage, info.id, info.directions)
             view.sync()
-            return view.history(), view.last_event_id
+            history, last = view.history(), view.last_event_id
+        state = json.dumps([info.id, last, info.user_attrs], sort_keys=True, default=str)
+        digest = hashlib.blake2b(state.encode(), digest_size=6).digest()
+        return history, int.from_bytes(digest, "big")
 
     def studies(self) -> list[dict[str, Any]]:
         """One summary per study: directions, trials by state, best value, last activity."""
