@@ -554,9 +554,14 @@ def test_the_dashboard_command_serves_the_storage(objectives: Path, url: str,
                 threading.Event().wait(0.05)  # not listening yet: uvicorn is starting
         assert studies is not None, server.stderr.read() if server.stderr else ""
         assert [(s["name"], s["n_trials"]) for s in studies] == [("quad", 5)]
+        server.send_signal(signal.SIGINT)  # how it stops: no "Aborted!", exit 0 (it was 1)
+        out, err = server.communicate(timeout=30)
+        assert server.returncode == 0 and "Aborted" not in err
+        assert out.strip().endswith("hyperdial dashboard stopped")
     finally:
-        server.terminate()
-        server.wait(30)
+        if server.poll() is None:
+            server.terminate()
+            server.wait(30)
     missing = invoke("dashboard", url=f"sqlite:///{tmp_path / 'none.db'}")
     assert missing.exit_code == 1 and "no database file" in one_line_error(missing)
 
@@ -626,6 +631,16 @@ def test_automl_guesses_regression_and_refuses_bad_input(wine_csv: Path, url: st
         "automl", str(wine_csv), "--target", "target", "--ensemble-size", "-1", url=url))
     assert "unknown classification model 'svr'" in one_line_error(invoke(
         "automl", str(wine_csv), "--target", "target", "--models", "svr", url=url))
+    # bad data: one line, not pandas' or scikit-learn's traceback
+    empty = wine_csv.with_name("empty.csv")
+    empty.write_text("")
+    result = invoke("automl", str(empty), "--target", "target", url=url)
+    assert result.exit_code == 2 and "is not a readable CSV table" in one_line_error(result)
+    tiny = wine_csv.with_name("tiny.csv")
+    tiny.write_text("a,target\n1,1\n2,2\n")
+    result = invoke("automl", str(tiny), "--target", "target", "--cv", "2", url=url)
+    assert result.exit_code == 2 and "--test-size 0.2: The least populated class" in (
+        one_line_error(result))
 
 
 # -- management commands: the right storage named, nothing left behind ------------------------
@@ -717,7 +732,8 @@ def test_the_dashboard_on_port_0_prints_the_port_it_bound(
     banner = ok("dashboard", "--port", "0", url=url)
     ((host, port),) = served
     assert host == "127.0.0.1" and port != 0
-    assert banner == f"hyperdial dashboard of {url} on http://127.0.0.1:{port}/ (Ctrl-C stops)\n"
+    assert banner == (f"hyperdial dashboard of {url} on http://127.0.0.1:{port}/ (Ctrl-C stops)\n"
+                      "hyperdial dashboard stopped\n")
 
 
 # -- whose error ends a run; bad option values; one objective of several ----------------------

@@ -456,8 +456,9 @@ def dashboard(host: str, port: int, url: str) -> None:
     port = sock.getsockname()[1]  # the real one for --port 0
     where = f"[{host}]" if ":" in host else host
     click.echo(f"hyperdial dashboard of {safe_url(url)} on http://{where}:{port}/ (Ctrl-C stops)")
-    with sock:
+    with sock, contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it stops: exit 0
         uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+    click.echo("hyperdial dashboard stopped")
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -521,7 +522,10 @@ def automl(data: str, target: str, task: str, study_name: str | None, n_trials: 
     except ImportError as exc:
         raise click.ClickException(f"hyperdial automl needs the sklearn and pandas extras: "
                                    f"{first_line(exc)}") from None
-    frame = pd.read_csv(data)
+    try:  # (bad input: one line, never a traceback)
+        frame = pd.read_csv(data)
+    except (ValueError, pd.errors.ParserError) as exc:  # EmptyDataError is a ValueError
+        raise BadArgument(f"{data} is not a readable CSV table: {first_line(exc)}") from None
     if target not in frame.columns:
         raise BadArgument(f"{data} has no column {target!r} (it has: "
                           f"{', '.join(map(str, frame.columns))})")
@@ -532,9 +536,12 @@ def automl(data: str, target: str, task: str, study_name: str | None, n_trials: 
         task = "regression" if numeric and y.nunique() > 20 else "classification"
     X_test = y_test = None
     if test_size:
-        X, X_test, y, y_test = train_test_split(
-            X, y, test_size=test_size, random_state=seed,
-            stratify=y if task == "classification" else None)
+        try:
+            X, X_test, y, y_test = train_test_split(
+                X, y, test_size=test_size, random_state=seed,
+                stratify=y if task == "classification" else None)
+        except ValueError as exc:  # too few rows, or of a class, to hold some out
+            raise BadArgument(f"--test-size {test_size}: {first_line(exc)}") from None
     estimator = auto.AutoMLClassifier if task == "classification" else auto.AutoMLRegressor
     search = estimator(n_trials=n_trials, timeout=timeout, fit_timeout=fit_timeout, cv=cv,
                        scoring=scoring,
