@@ -330,6 +330,21 @@ def test_reading_beside_a_writing_worker_process(tmp_path: Path, kind: str) -> N
     assert len(seen) >= 2 and all(len(states) == 1 for states in seen.values())
 
 
+def test_the_page_says_when_every_completed_trial_is_infeasible(page: Any, server: str,
+                                                               url: str) -> None:
+    """It said "No completed trial yet" of a study whose completed trials all break a
+    constraint (the CLI's best says it has no feasible trial)."""
+    study = hd.create_study(storage=url, study_name="broken")
+    for _ in range(3):
+        trial = study.ask()
+        trial.suggest_float("a", 0, 1)
+        trial.set_constraint("c", 1.0)
+        study.tell(trial, 1.0)
+    page.goto(server + "/?interval=200#/study/broken")
+    page.wait_for_selector("#best:has-text('No feasible trial yet')")
+    assert "breaks a constraint" in page.locator("#best").inner_text()
+
+
 def test_the_page_greys_infeasible_trials_and_writes_huge_numbers(page: Any, server: str,
                                                                   url: str) -> None:
     """A Pareto front's infeasible trials apart, in grey; values near 1e299 as numbers, not

@@ -230,7 +230,9 @@ function renderStudy(study) {
   $("best").textContent = study.best
     ? `Best: trial ${study.best.number}, value ${fmt(study.best.values[0])} ` +
       `(${trialParams(study, rowOf.get(study.best.number), study.best.params)})`
-    : study.n_pareto ? `Pareto front: ${study.n_pareto} trials` : "No completed trial yet";
+    : study.n_pareto ? `Pareto front: ${study.n_pareto} trials`
+    : s.COMPLETE ? "No feasible trial yet: every completed trial breaks a constraint"
+    : "No completed trial yet";
   plotHistory(study);
   plotImportances(study);
   plotCurves(study);
