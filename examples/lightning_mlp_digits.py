@@ -2,7 +2,8 @@
 
 The model is an ordinary `LightningModule`; `LightningPruningCallback` reports its logged
 ``val_error`` after each epoch's validation and stops the `Trainer` when the study's pruner
-(Hyperband: its brackets stop runs after 1, 3 or 9 epochs, or never) says the run is hopeless.
+(Hyperband: its brackets stop runs after 2, 4 or 10 epochs, Lightning counting epochs from
+0, or never) says the run is hopeless.
 The depth, each layer's width (only for the layers that exist), dropout, learning rate and
 batch size are searched. Needs the ``lightning`` extra (``pip install "hyperdial[lightning]"``,
 with the CPU build ``torch==2.13.0``)::

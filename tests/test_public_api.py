@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +79,19 @@ def test_optunas_submodules_are_attributes_after_a_plain_import(
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.splitlines()
     assert out == [shown, f"module 'hyperdial.{package}' has no attribute 'nope'"]
+
+
+def test_a_missing_extra_names_it_and_a_broken_install_says_what_it_lacks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keras installed without a backend was told to install hyperdial[keras], which it had:
+    the module that failed to import is named instead."""
+    from hyperdial._optional import require
+
+    (tmp_path / "halfinstalled.py").write_text("import no_such_backend_xyz\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ImportError, match=r"halfinstalled is installed but could not import "
+                                          r"'no_such_backend_xyz'"):
+        require("halfinstalled", "viz")
+    with pytest.raises(ImportError, match=r"this needs no_such_lib_xyz: pip install "
+                                          r"'hyperdial\[viz\]'"):
+        require("no_such_lib_xyz", "viz")

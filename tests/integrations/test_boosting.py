@@ -133,6 +133,24 @@ def test_lightgbm_reports_each_round_and_prunes(data: Any) -> None:
     assert pruned.state is hd.TrialState.PRUNED and pruned.last_step == 3
 
 
+def test_lightgbm_resumed_in_one_trial_reports_on_from_its_rounds(data: Any) -> None:
+    """Steps counted from each ``lgb.train`` call's first round: training resumed with
+    ``init_model`` reported steps 0, 1, 2 again, and the trial dropped them as repeats (the
+    pruner judged stale values). Optuna reports the booster's round, as now."""
+    X, y, Xv, yv = data
+    params = {"objective": "binary", "num_threads": 1, "verbose": -1}
+    train = lgb.Dataset(X, y, free_raw_data=False)
+    valid = lgb.Dataset(Xv, yv, reference=train, free_raw_data=False)
+    trial = hd.create_study().ask()
+    first = lgb.train(params, train, 3, valid_sets=[valid], keep_training_booster=True,
+                      callbacks=[LightGBMPruningCallback(trial, "binary_logloss")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "reported step ... already" warning
+        lgb.train(params, train, 3, valid_sets=[valid], init_model=first,
+                  callbacks=[LightGBMPruningCallback(trial, "binary_logloss")])
+    assert sorted(trial.intermediate_values) == list(range(6))
+
+
 def test_lightgbm_cv_and_a_missing_metric(data: Any) -> None:
     X, y, _, _ = data
     params = {"objective": "binary", "verbose": -1, "num_leaves": 4}

@@ -132,6 +132,16 @@ def test_a_metric_that_was_never_logged_is_a_clear_error() -> None:
         _trainer(trial, epochs=1).fit(_Regression(0.1, log_as="loss"), _loader(), _loader())
 
 
+def test_a_fit_without_validation_warns_that_it_could_not_prune() -> None:
+    """Without a validation loader nothing was reported and nothing said so: the trial could
+    never be pruned (Keras's callback warns in that case)."""
+    trial = hd.create_study().ask()
+    with pytest.warns(RuntimeWarning, match="ran no validation during fit .* could not be "
+                                            "pruned"):
+        _trainer(trial, epochs=2).fit(_Regression(0.1), _loader())
+    assert trial.intermediate_values == {}
+
+
 def test_training_in_several_processes_is_refused() -> None:
     trial = hd.create_study().ask()
     callback = LightningPruningCallback(trial, monitor="val_loss")

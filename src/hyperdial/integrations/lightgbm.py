@@ -39,7 +39,10 @@ class LightGBMPruningCallback:
             if metric == self.metric and (data == self.valid_name or from_cv):
                 check_direction(self.trial, bool(higher_is_better), metric,
                                 "LightGBMPruningCallback")
-                report_or_prune(self.trial, value, env.iteration - env.begin_iteration)
+                # env.iteration counts on from an init_model's rounds (as Optuna reports it):
+                # less begin_iteration, a resumed training reported steps 0, 1, ... again,
+                # which the trial dropped as repeats
+                report_or_prune(self.trial, value, env.iteration)
                 return
         seen = [f"{e[0]} {e[1]}" for e in env.evaluation_result_list or ()]
         raise ValueError(f"LightGBM reported no {self.metric!r} on {self.valid_name!r}; "

@@ -11,6 +11,7 @@ Works with the ``lightning`` package (``pip install 'hyperdial[lightning]'``) an
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import Any
 
 from hyperdial.integrations import report_or_prune
@@ -66,9 +67,20 @@ class LightningPruningCallback(_callback_base()):  # type: ignore[misc]
                              f"logged {sorted(metrics)} (self.log({self.monitor!r}, value) "
                              "in validation_step or on_validation_epoch_end)")
         epoch = trainer.current_epoch
+        self._validated = True
         if epoch in self.trial.intermediate_values:  # a second validation in this epoch
             return
         report_or_prune(self.trial, float(metrics[self.monitor]), epoch)
+
+    def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+        self._validated = False
+
+    def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
+        if not self._validated:  # (as Keras's callback says: silent, it never pruned)
+            warnings.warn(f"Lightning ran no validation during fit (no val_dataloaders?), so "
+                          f"{self.monitor!r} was never reported and trial "
+                          f"{self.trial.number} could not be pruned", RuntimeWarning,
+                          stacklevel=2)
 
 
 __all__ = ["LightningPruningCallback"]
