@@ -434,3 +434,20 @@ def test_a_study_made_again_under_its_name_is_news(tmp_path: Path) -> None:
             hd.delete_study(study_name="demo", storage=url)
     assert board.study("demo", since=version)["unchanged"]
     assert 0 <= version < 2**48
+
+
+def test_infinite_constraints_and_attributes_keep_their_sign(tmp_path: Path) -> None:
+    """``+inf`` (always broken) and ``-inf`` (always met) constraints both came out null, and
+    the best trial's infinite user attribute null where ``recent`` showed "inf"."""
+    from hyperdial.dashboard import Dashboard
+
+    url = f"sqlite:///{tmp_path / 'inf.db'}"
+    study = hd.create_study(study_name="s", storage=url)
+    for bound in (math.inf, -math.inf):
+        trial = study.ask()
+        trial.set_constraint("c", bound)
+        trial.set_user_attr("scale", math.inf)
+        study.tell(trial, 1.0)
+    page = Dashboard(url).study("s")
+    assert [t["constraints"] for t in page["recent"]] == [{"c": "-inf"}, {"c": "inf"}]
+    assert page["best"]["number"] == 1 and page["best"]["user_attrs"] == {"scale": "inf"}

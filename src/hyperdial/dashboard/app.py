@@ -91,9 +91,9 @@ class Dashboard:
         out["params"] = {name: _column(trials, name, d) for name, d in space.items()}
         out["choice_labels"] = {name: choice_labels(d) for name, d in space.items()
                                 if isinstance(d, Categorical)}  # as the Python plots label them
-        out["recent"] = [trial_json(t) | {"constraints": t.constraints,
+        out["recent"] = [trial_json(t) | {"constraints": _shown(t.constraints),
                                           "user_attrs": _shown(t.user_attrs)}
-                         for t in reversed(trials[-RECENT:])]
+                         for t in reversed(trials[-RECENT:])]  # (±inf constraints apart)
         reported = [t for t in trials if t.intermediate_values][-CURVES:]
         out["curves"] = [_curve(t) for t in reported]
         out["pareto"] = [t.number for t in front]
@@ -115,7 +115,8 @@ class Dashboard:
             "name": info.name, "version": version,
             "directions": [d.value for d in info.directions],
             "n_trials": len(history.trials), "states": counts,
-            "best": None if best is None else trial_json(best),
+            "best": None if best is None else trial_json(best) | {
+                "user_attrs": _shown(best.user_attrs)},  # as `recent` shows them
             "n_pareto": len(front) if history.n_objectives > 1 and front is not None else None,
             "last_activity": max([*starts, *ends]).isoformat() if starts or ends else None})
 
