@@ -796,7 +796,10 @@ class Study:
         history = self.history() if self.pruner.needs_history(snapshot) else self._no_trials
         if self.pruner.decide(history, snapshot) is not Decision.PRUNE:
             return False
-        trial.unflushed_system.update(self.pruner.stop_attrs(history, snapshot))
+        stop = self.pruner.stop_attrs(history, snapshot)
+        if stop:  # (a trial from `ask` may be told PRUNED through another Study: written now)
+            trial.unflushed_system.update(stop)
+            self._record_attrs(trial)
         return True
 
     # -- queueing, attributes ------------------------------------------------------------------

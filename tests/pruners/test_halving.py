@@ -7,6 +7,7 @@ import math
 import warnings
 from collections.abc import Generator
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -533,3 +534,27 @@ def test_a_rung_value_is_what_the_rung_ranks_and_is_kept_for_finished_trials() -
             else:
                 assert value is _NOT_ENTERED
     assert sum(t.state is hd.TrialState.PRUNED for t in history.trials) > 10
+
+
+def test_the_rung_a_trial_stopped_at_is_stored_however_it_is_told(tmp_path: Path) -> None:
+    """The rung lived only in the trial's unwritten attributes: a trial from `ask` told PRUNED
+    through another Study of the same storage lost it; and a trial told to stop that went on
+    and was stopped again at one rung kept the first rung."""
+    from hyperdial.pruners.halving import PRUNED_AT_ATTR
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    study = hd.create_study(study_name="s", storage=url,
+                            pruner=SuccessiveHalvingPruner(min_resource=1, reduction_factor=2))
+    for value in (0.1, 0.2, 0.3, 0.4):
+        trial = study.ask()
+        trial.report(value, 10)
+        trial.report(value, 16)
+        study.tell(trial, value)
+    trial = study.ask()
+    trial.report(5.0, 10)
+    assert trial.should_prune()  # at rung 1, of rungs 1, 2, 4 and 8 reached at once
+    trial.report(5.0, 16)
+    assert trial.should_prune()  # again, at rung 16 alone
+    other = hd.load_study(study_name="s", storage=url)
+    other.tell(trial.number, state=hd.TrialState.PRUNED)
+    assert other.trials[-1].system_attrs[PRUNED_AT_ATTR] == 16

@@ -330,6 +330,11 @@ def test_a_parameter_every_branch_asks_for_is_not_held_as_a_parent() -> None:
     b_branch = branches[0]
     assert b_branch.members.tolist() == [3] and b_branch.fixed[1] == 0.75  # model: held
     assert np.isnan(b_branch.fixed[0])  # batch: searched
+    # a categorical parent may give two choices one branch (adam and adamw, no momentum):
+    # still held in the branch it alone selects (sgd, with momentum)
+    raw = np.array([[0.17, nan], [0.5, nan], [0.83, 0.4]])
+    sgd = find_branches(raw, np.array([1.0, 2.0, 0.5]), np.array([True, False]))[0]
+    assert sgd.members.tolist() == [2] and sgd.fixed[0] == 0.83
 
     def objective(trial: Any) -> float:
         batch = trial.suggest_int("batch_size", 8, 256)
@@ -363,6 +368,28 @@ def test_a_configuration_that_failed_is_not_proposed_again() -> None:
         failed = [tuple(t.params.values()) for t in study.trials
                   if t.state is hd.TrialState.FAIL]
         assert len(failed) == len(set(failed))
+
+
+def test_a_trial_that_failed_halfway_does_not_count_its_branch_tried() -> None:
+    """A failed trial holding only ``model`` (it crashed before asking for ``depth``) matched
+    every point of the tree branch, and the no-repeat rule was off there for good: 3-5
+    distinct depths in the 19 tree trials after it, against 18-19 before the rule."""
+    failed: list[int] = []
+
+    def objective(trial: Any) -> float:
+        if trial.suggest_categorical("model", ["linear", "tree"]) == "tree":
+            if trial.number >= 10 and not failed:
+                failed.append(trial.number)
+                raise RuntimeError("transient")
+            return (trial.suggest_int("depth", 1, 40) - 17) ** 2 * 0.001
+        return 1.0 + trial.suggest_float("alpha", 0, 1)
+
+    study = hd.create_study(sampler=GPSampler(seed=0))
+    for _ in range(5):
+        study.enqueue_trial({"model": "linear"})
+    study.optimize(objective, n_trials=30, catch=(RuntimeError,))
+    depths = [t.params["depth"] for t in study.trials[failed[0] + 1:] if "depth" in t.params]
+    assert len(depths) > 10 and len(set(depths)) > 0.8 * len(depths)
 
 
 def test_searches_the_hard_branch_of_a_conditional_space() -> None:

@@ -251,8 +251,9 @@ def _loss_rows(history: History, values: Sequence[float | tuple[float, ...]]) ->
     return out
 
 
-#: System attribute of a trial that asynchronous halving pruned at a report reaching several
-#: rungs: the rung (its resource) where it lost, so that it counts at every rung up to it.
+#: System attribute of a trial that asynchronous halving told to stop: the rung (its resource)
+#: where it lost, so that a PRUNED trial whose last report reached several rungs counts at
+#: every one up to it (ignored unless the trial ended PRUNED).
 PRUNED_AT_ATTR = "pruned_at_rung"
 
 _K = TypeVar("_K")
@@ -479,16 +480,15 @@ class SuccessiveHalvingPruner(Pruner):
         return Decision.CONTINUE if stopped is None else Decision.PRUNE
 
     def stop_attrs(self, history: History, trial: TrialRecord) -> dict[str, int]:
-        """The rung at which a report that reached several rungs at once pruned ``trial``
-        (`PRUNED_AT_ATTR`): it entered every rung up to that one, as Optuna records them, and
-        later trials meet it there (taken to have stopped at the lowest, it was missing from
-        the higher ones, whose bars rose: ASHA pruned more than Optuna)."""
+        """The rung at which asynchronous halving pruned ``trial`` (`PRUNED_AT_ATTR`), at
+        every prune decision (the last one counts: a trial told to stop may go on): pruned by
+        a report that reached several rungs at once, it entered every rung up to that one, as
+        Optuna records them, and later trials meet it there (taken to have stopped at the
+        lowest, it was missing from the higher ones, whose bars rose: ASHA pruned more than
+        Optuna)."""
         last = trial.last_step
         rungs = None if last is None or self.synchronous else self.rungs(history, last)
-        if not rungs or last is None or len(_judged_rungs(trial.intermediate_values, last,
-                                                          rungs)) < 2:
-            return {}
-        stopped = self._stopping_rung(history, trial, rungs)
+        stopped = None if not rungs else self._stopping_rung(history, trial, rungs)
         return {} if stopped is None else {PRUNED_AT_ATTR: stopped}
 
     def _stopping_rung(self, history: History, trial: TrialRecord,

@@ -23,6 +23,7 @@ from hyperdial.samplers import _gp_math as gpm
 from hyperdial.samplers._optuna_args import accepted
 from hyperdial.samplers.base import ConstraintsFunc, Sampler, constraint_values
 from hyperdial.space import Categorical, SearchSpace, grid_index, grid_value
+from hyperdial.storage.base import STALE_REASON
 from hyperdial.trial import TrialRecord, TrialState
 
 #: Standardised losses above this many robust standard deviations are log-compressed.
@@ -139,10 +140,11 @@ def find_branches(raw: np.ndarray, y: np.ndarray, is_cat: np.ndarray,
     A categorical (or, with ``is_discrete``, integer) column whose values in one branch never
     occur in the others selects that branch (a parent such as ``model``, or ``n_layers`` for
     per-layer widths): with a single value it is held at that value, so that the acquisition
-    search never pairs a branch's parameters with another branch's parent. A parent takes no
-    more values than there are branches where it is active; a column that does (a batch size
-    every branch asks for) is searched in each, though a branch tried once holds one value of
-    it that no other holds (it was held there, and the branch repeated it for good). Only the
+    search never pairs a branch's parameters with another branch's parent. An integer parent
+    takes no more values than there are branches where it is active; one that does (a batch
+    size every branch asks for) is searched in each, though a branch tried once holds one
+    value of it that no other holds (it was held there, and the branch repeated it for good).
+    Only the
     ``max_branches`` branches with the best losses are searched.
     """
     nan = np.isnan(raw)
@@ -151,7 +153,8 @@ def find_branches(raw: np.ndarray, y: np.ndarray, is_cat: np.ndarray,
     order = np.argsort([y[inverse == p].min() for p in range(len(patterns))], kind="stable")
     imputed = impute_inactive(np.full((1, raw.shape[1]), np.nan), is_cat)[0]
     parents = (is_cat if is_discrete is None else is_cat | is_discrete).copy()
-    for j in np.flatnonzero(parents):
+    for j in np.flatnonzero(parents & ~is_cat):  # (a categorical parent may map several
+        # choices to one branch: ridge and lasso both asking for alpha)
         active = ~nan[:, j]
         parents[j] = np.unique(raw[active, j]).size <= np.unique(inverse[active]).size
     out = []
@@ -374,10 +377,7 @@ class GPSampler(Sampler):
             if local is not None:
                 model, post, best = local
         pending = [t for t in history.running if any(n in t.params for n in space)]
-        # failed trials too: a configuration that crashed was proposed again and again (the
-        # model never sees it), as brute force already counts it tried
-        tried = tried_rows(space, [*completed, *pending,
-                                   *history.with_states(TrialState.FAIL)])
+        tried = tried_rows(space, [*completed, *pending, *_crashed(history, completed)])
         xp = impute_inactive(encode(space, [t.params for t in pending]), is_cat) if pending \
             else None
         n_cand = max(self.n_candidates // len(branches), min(self.n_candidates, 256))
@@ -627,6 +627,17 @@ def _one_column_changes(row: np.ndarray, dists: list[Any], held: np.ndarray) -> 
         moved[:, j] = options
         out.append(moved)
     return np.vstack(out)
+
+
+def _crashed(history: History, completed: list[TrialRecord]) -> list[TrialRecord]:
+    """Failed trials that count as tried: a configuration that crashed was proposed again
+    and again (the model never sees it), as brute force counts it tried. Only those that hold
+    a whole configuration (the parameters of some completed trial: one that failed halfway
+    would match every point of its branch) and that failed on their own (not a dead worker's,
+    or one cut short by Ctrl-C, which a rerun should try)."""
+    shapes = {frozenset(t.params) for t in completed}
+    return [t for t in history.with_states(TrialState.FAIL) if frozenset(t.params) in shapes
+            and not (t.fail_reason or "").startswith((STALE_REASON, "interrupted"))]
 
 
 def tried_rows(space: SearchSpace, trials: list[TrialRecord]) -> np.ndarray:
