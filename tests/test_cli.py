@@ -260,6 +260,22 @@ def test_catch_takes_the_advice_it_gives(tmp_path: Path, url: str) -> None:
         assert result.exit_code == 0 and "(2 complete, 0 pruned, 2 failed)" in result.stdout
     assert invoke("run", target, "--study", "f", "--n-trials", "1", "--catch",
                   "StudyNotFound", url=url).exit_code == 0  # hyperdial's, by its name
+    # a class the file imports (the review: looked up in the objective's module, not the
+    # file's, it was refused when the objective came from a third file)
+    (folder / "errs.py").write_text("class Failure(Exception):\n    pass\n")
+    (folder / "train.py").write_text(
+        "from errs import Failure\n\n"
+        "def objective(trial):\n"
+        "    raise Failure(trial.suggest_float('x', 0, 1))\n")
+    (folder / "main.py").write_text("from errs import Failure\nfrom train import objective\n")
+    result = invoke("run", f"{folder / 'main.py'}:objective", "--study", "g", "--n-trials", "2",
+                    "--catch", "Failure", url=url)
+    assert "(0 complete, 0 pruned, 2 failed)" in result.stdout
+
+
+def test_a_journal_url_with_options_is_one_line(tmp_path: Path) -> None:
+    result = invoke("studies", url=f"journal:///{tmp_path}/j.jsonl?timeout=5")
+    assert result.exit_code == 1 and "takes no options" in one_line_error(result)
 
 
 def test_delete_asks_first(objectives: Path, url: str) -> None:

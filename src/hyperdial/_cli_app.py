@@ -17,7 +17,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import Any, TypeVar
 
 import click
@@ -92,7 +92,10 @@ def open_storage(url: str, *, create: bool = False) -> Storage:
     """Open a storage, closed when the command ends; an SQLite file must exist unless ``create``."""
     ctx = click.get_current_context()
     ctx.meta["hyperdial.storage"] = url
-    path = storage_file(url)
+    try:
+        path = storage_file(url)
+    except ValueError as exc:  # (a journal URL with options: one line, not a traceback)
+        raise click.ClickException(f"cannot open storage {safe_url(url)}: {exc}") from None
     if not create and path is not None and not path.exists():
         raise click.ClickException(f"no database file {path} (give --storage URL or set "
                                    "HYPERDIAL_STORAGE)")
@@ -123,8 +126,9 @@ def check_seed(value: int | None, high: int | None = None) -> None:
         raise BadArgument(f"--seed must be {limit}, got {value}")
 
 
-def load_objective(target: str) -> Callable[..., Any]:
-    """The function FUNCTION of FILE.py (imported with the file's folder on sys.path)."""
+def load_objective(target: str) -> tuple[Callable[..., Any], ModuleType]:
+    """The function FUNCTION of FILE.py (imported with the file's folder on sys.path), and
+    the module the file became."""
     file, sep, name = target.rpartition(":")
     if not sep or not file or not name.isidentifier():
         raise BadArgument(f"expected FILE.py:FUNCTION, got {target!r}")
@@ -149,17 +153,16 @@ def load_objective(target: str) -> Callable[..., Any]:
     if not callable(func):
         raise click.ClickException(f"{file}:{name} is not callable (it is a "
                                    f"{type(func).__name__})")
-    return func  # type: ignore[no-any-return]
+    return func, module
 
 
-def exception_class(name: str, objective: Callable[..., Any] | None = None
-                    ) -> type[Exception]:
-    """An exception class by name, for ``--catch``: a name the objective's file defines or
-    imports, a builtin (``ValueError``) or one of hyperdial's (``StudyNotFound``), or a dotted
-    path (``numpy.linalg.LinAlgError``; ``myfile.Diverged`` for the objective's own file,
-    which is loaded under another module name, so an import would give another class)."""
+def exception_class(name: str, own: ModuleType | None = None) -> type[Exception]:
+    """An exception class by name, for ``--catch``: a name that ``own`` (the module the
+    objective's file became) defines or imports, a builtin (``ValueError``) or one of
+    hyperdial's (``StudyNotFound``), or a dotted path (``numpy.linalg.LinAlgError``;
+    ``myfile.Diverged`` for the objective's own file, which is loaded under another module
+    name, so an import would give another class)."""
     module, _, attr = name.rpartition(".")
-    own = sys.modules.get(getattr(objective, "__module__", "") or "")
     own_file = getattr(own, "__file__", None)
     own_stem = Path(own_file).stem if own_file else None
     if not module:
@@ -767,8 +770,8 @@ def run(target: str, study_name: str, n_trials: int, timeout: float | None, samp
     if n_jobs != -1:
         positive("--n-jobs", n_jobs)
     check_seed(seed)
-    objective = load_objective(target)
-    catch = tuple(exception_class(name, objective) for name in catch_names)
+    objective, module = load_objective(target)
+    catch = tuple(exception_class(name, module) for name in catch_names)
     chosen = make_sampler(sampler, seed)
     chosen_pruner = make_pruner(pruner)
     storage = open_storage(url, create=True)

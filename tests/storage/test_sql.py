@@ -979,6 +979,9 @@ def test_a_url_is_read_alike_everywhere(tmp_path: Path, monkeypatch: pytest.Monk
     assert hd.get_all_study_names(url) == ["t"]
     timed = SQLStorage(f"sqlite:///{tmp_path / 'q.db'}?timeout=5")
     assert timed._lock_wait[0] == 5.0
+    for bad in ("nan", "-5", "abc"):  # (NaN waited forever)
+        with pytest.raises(ValueError, match=r"\?timeout= in a SQLite URL .* got '"):
+            SQLStorage(f"sqlite:///{tmp_path / 'q.db'}?timeout={bad}")
     with closing(timed._engine.raw_connection()) as connection:
         assert connection.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
     monkeypatch.chdir(tmp_path)

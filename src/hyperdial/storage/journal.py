@@ -78,6 +78,11 @@ class JournalFileStorage(Storage):
         self._read_only = ""  # why the file is open for reading only ("" if it is not)
         self._replica = InMemoryStorage()
         self._start = self._offset = 0  # where the operations begin, how far they are replayed
+        # The last line replayed (its bytes hold a unique time), and the file's (size, mtime)
+        # when the replica last caught up: a writer whose write failed cuts its lines off,
+        # which a reader may have replayed meanwhile (see `_catch_up`).
+        self._tail = b""
+        self._seen: tuple[int, int] = (-1, -1)
         with self._lock:
             self._open()
 
@@ -158,29 +163,32 @@ class JournalFileStorage(Storage):
         replay quietly: on a network file system another machine's line may show its end
         before its middle; the replay under the lock says whether it is damaged."""
         fd = self._open()
-        size = os.fstat(fd).st_size
-        if size == self._offset:  # nothing new (the common case: one stat)
+        stat = os.fstat(fd)
+        seen = (stat.st_size, stat.st_mtime_ns)
+        if seen == self._seen:  # nothing written since (the common case: one stat)
             return
-        if self._offset > self._start and (size < self._offset or os.pread(
-                fd, 1, self._offset - 1) != b"\n"):
+        size, tail = stat.st_size, self._tail
+        if tail and (size < self._offset or os.pread(fd, len(tail), self._offset - len(tail))
+                     != tail):
             # A writer cut lines this replica had read while they were written (its write
             # failed: a full disk, Ctrl-C), perhaps writing others there since: start again.
-            self._replica, self._offset = InMemoryStorage(), self._start
-        if size <= self._offset:
-            return
-        data = os.pread(fd, size - self._offset, self._offset)
-        end = data.rfind(b"\n") + 1
-        for number, line in enumerate(data[:end].splitlines()):
-            try:
-                op = json.loads(line)
-                self._apply(op["op"], op["args"], op["t"])
-            except (ValueError, KeyError, TypeError) as exc:
-                if not locked:
-                    return
-                raise StorageError(f"{self.path} is damaged: the operation at byte "
-                                   f"{self._offset} (line {number + 1} of those new) does not "
-                                   f"replay: {exc!r}") from exc
-            self._offset += len(line) + 1
+            self._replica, self._offset, self._tail = InMemoryStorage(), self._start, b""
+        if size > self._offset:
+            data = os.pread(fd, size - self._offset, self._offset)
+            end = data.rfind(b"\n") + 1
+            for number, line in enumerate(data[:end].splitlines(keepends=True)):
+                try:
+                    op = json.loads(line)
+                    self._apply(op["op"], op["args"], op["t"])
+                except (ValueError, KeyError, TypeError) as exc:
+                    if not locked:
+                        return
+                    raise StorageError(f"{self.path} is damaged: the operation at byte "
+                                       f"{self._offset} (line {number + 1} of those new) does "
+                                       f"not replay: {exc!r}") from exc
+                self._offset += len(line)
+                self._tail = line
+        self._seen = seen
 
     def _cut_torn_tail(self, fd: int) -> None:
         """Under the lock: drop a last line without its newline (its writer died)."""
@@ -255,11 +263,12 @@ class JournalFileStorage(Storage):
                                            "some space and run again") from exc
                     raise
                 self._offset = size + len(lines)
+                self._tail = lines[lines.rfind(b"\n", 0, len(lines) - 1) + 1:]
             return results
 
     def _rebuild(self) -> None:
         self._replica = InMemoryStorage()
-        self._offset = self._start
+        self._offset, self._tail, self._seen = self._start, b"", (-1, -1)
         self._catch_up()
 
     def _reading(self) -> InMemoryStorage:

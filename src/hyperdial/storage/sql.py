@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import operator
 import os
 import threading
@@ -444,6 +445,21 @@ class _Write:
             storage._checkpointer.committed()
 
 
+def _url_timeout(parsed: URL) -> float:
+    """A SQLite URL's ``?timeout=N`` (seconds a writer waits for the file), 30 without one;
+    a value that is not a finite number >= 0 is refused (NaN waited forever)."""
+    given = parsed.query.get("timeout", "30")
+    text = given if isinstance(given, str) else given[-1]
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ValueError(f"?timeout= in a SQLite URL is the seconds a writer waits, a number "
+                         f">= 0; got {text!r}")
+    return seconds
+
+
 class SQLStorage(Storage):
     """Storage in a SQLite file, an in-memory SQLite database or a PostgreSQL database.
 
@@ -487,10 +503,7 @@ class SQLStorage(Storage):
         kwargs: dict[str, Any] = {"poolclass": StaticPool if self._memory else NullPool}
         connect_args: dict[str, Any] = {}
         if self._sqlite:  # a thread may adopt the connection of a thread that has ended
-            timeout = parsed.query.get("timeout", "30")  # (a URL's ?timeout=N kept)
-            connect_args = {"check_same_thread": False,
-                            "timeout": float(timeout if isinstance(timeout, str) else
-                                             timeout[-1])}
+            connect_args = {"check_same_thread": False, "timeout": _url_timeout(parsed)}
             # Positional parameters: sqlite3 binds a tuple faster than it looks names up in a
             # dict (61 against 69 us per trial in a bare loop of our statements).
             kwargs["paramstyle"] = "qmark"
