@@ -273,6 +273,22 @@ def test_catch_takes_the_advice_it_gives(tmp_path: Path, url: str) -> None:
     assert "(0 complete, 0 pruned, 2 failed)" in result.stdout
 
 
+def test_an_objective_file_that_fails_to_import_shows_its_own_frames(tmp_path: Path,
+                                                                     url: str) -> None:
+    """A syntax or import error in the objective's file came with about 12 frames of click
+    and importlib before the user's."""
+    for name, source, error in (("broken_import.py", "import no_such_module_xyz\n",
+                                 "ModuleNotFoundError: No module named 'no_such_module_xyz'"),
+                                ("broken_syntax.py", "def objective(t:\n    return 1\n",
+                                 "SyntaxError: '(' was never closed")):
+        (tmp_path / name).write_text(source)
+        result = invoke("run", f"{tmp_path / name}:objective", "--study", "s", "--n-trials",
+                        "1", url=url)
+        head, last = _stderr_parts(result)
+        assert result.exit_code == 1 and last.startswith("Error: importing ") and error in last
+        assert str(tmp_path / name) in head and "importlib" not in head and "click" not in head
+
+
 def test_a_journal_url_with_options_is_one_line(tmp_path: Path) -> None:
     result = invoke("studies", url=f"journal:///{tmp_path}/j.jsonl?timeout=5")
     assert result.exit_code == 1 and "takes no options" in one_line_error(result)

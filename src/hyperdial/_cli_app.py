@@ -143,7 +143,17 @@ def load_objective(target: str) -> tuple[Callable[..., Any], ModuleType]:
     if str(path.parent) not in sys.path:
         sys.path.insert(0, str(path.parent))
     sys.modules[module_name] = module  # pickling by reference (process executors) finds it
-    spec.loader.exec_module(module)  # errors in the user's file keep their traceback
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's file: its own frames, then one line (as `run`
+        # reports an objective's error), not importlib's and click's frames before them
+        sys.modules.pop(module_name, None)
+        frames = exc.__traceback__
+        while frames is not None and frames.tb_frame.f_code.co_filename != str(path):
+            frames = frames.tb_next
+        traceback.print_exception(type(exc), exc, frames)
+        raise click.ClickException(f"importing {file} failed: {type(exc).__name__}: "
+                                   f"{first_line(exc)}") from None
     func = getattr(module, name, None)
     if func is None:
         defined = sorted(k for k, v in vars(module).items()
