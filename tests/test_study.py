@@ -1796,6 +1796,40 @@ def test_a_grid_trial_failed_as_stale_is_retried_on_its_whole_point_once_the_gri
     assert sorted(t.params["a"] for t in trials if t.state is TrialState.COMPLETE) == [0, 1, 2]
 
 
+def test_an_enqueued_trial_failed_as_stale_is_retried_on_what_it_was_queued_with() -> None:
+    """Its worker died before the objective asked for x: the retry ran a sampled x, without
+    the trial's user attributes or its hints flag (Optuna's retry keeps them)."""
+    storage = hd.storage.InMemoryStorage()
+    study = hd.create_study(study_name="q", storage=storage, heartbeat_interval=60.0,
+                            failed_trial_retries=1, sampler=hd.samplers.RandomSampler(seed=0))
+    study.enqueue_trial({"x": 0.5}, user_attrs={"source": "baseline"}, hints=True)
+
+    def objective(trial: hd.Trial) -> float:
+        if trial.number == 0:  # its worker as if dead: another worker fails it as stale
+            hd.load_study(study_name="q", storage=storage, grace_period=0.0,
+                          failed_trial_retries=1)
+            return 0.0
+        return trial.suggest_float("x", 0, 1)
+
+    study.optimize(objective, n_trials=2)
+    lost, retry = study.trials[:2]
+    assert lost.state is TrialState.FAIL and retry.system_attrs["retry_of"] == 0
+    assert retry.params == {"x": 0.5} and retry.user_attrs == {"source": "baseline"}
+    assert retry.system_attrs["fixed_params_are_hints"] is True
+
+
+def test_skip_if_exists_knows_a_queued_configuration_that_ran_with_more_parameters() -> None:
+    """The objective suggests more than was queued: the finished trial's parameters no
+    longer equalled the queued ones, and a resumed script queued (and ran) lr=0.5 again."""
+    study = hd.create_study()
+    for _ in range(3):
+        study.enqueue_trial({"lr": 0.5}, skip_if_exists=True)
+        study.optimize(lambda t: t.suggest_float("lr", 0, 1) + t.suggest_int("layers", 1, 4),
+                       n_trials=1)
+    assert [t.params["lr"] == 0.5 for t in study.trials].count(True) == 1
+    assert study.enqueue_trial({}, skip_if_exists=True) is not None  # (nothing matches {})
+
+
 def test_an_exhausted_grid_starts_nothing_when_another_worker_claims_the_waiting_trial_first(
         ) -> None:
     """The storage's key for the grid's points refuses the creation that would follow a

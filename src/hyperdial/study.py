@@ -46,6 +46,7 @@ from hyperdial.storage import InMemoryStorage, Storage, get_storage, storage_fil
 from hyperdial.storage.base import STALE_REASON, Event, EventRow, StudyInfo, TrialView
 from hyperdial.trial import (
     CONSTRAINT_PREFIX,
+    FIXED_ATTR,
     HINTS_ATTR,
     PROPOSAL_ATTR,
     RESERVED_ATTR,
@@ -814,14 +815,18 @@ class Study:
         """
         params = json_ready("enqueued params", dict(params))
         user_attrs = json_ready("user_attrs", dict(user_attrs or {}))
-        if skip_if_exists and any(same_configuration(params, t)
+        key = config_key(params)  # a trial queued with these, or that ran them and no other
+        if skip_if_exists and any((FIXED_ATTR in t.system_attrs
+                                   and config_key(t.system_attrs[FIXED_ATTR]) == key)
+                                  or same_configuration(params, t)
                                   for t in self.history().trials):
             return None
-        data: dict[str, Any] = {"state": "WAITING", "params": params}
+        data: dict[str, Any] = {"state": "WAITING", "params": params,
+                                "system_attrs": {FIXED_ATTR: params}}
         if user_attrs:
             data["user_attrs"] = user_attrs
         if hints:
-            data["system_attrs"] = {HINTS_ATTR: True}
+            data["system_attrs"][HINTS_ATTR] = True
         return self._storage.create_trial(self._info.id, data)
 
     def add_trial(self, trial: TrialRecord) -> None:
@@ -924,14 +929,20 @@ class Study:
         if attempts >= self.failed_trial_retries:
             return
         params, system = dict(record.params), {"retry_of": origin}
-        reserved = record.system_attrs.get(RESERVED_ATTR)
-        if reserved is not None:  # its grid point, all of it even if the trial died before
-            params = {**reserved, **params}  # asking for any (the point's key stays its own)
-            system[RESERVED_ATTR] = reserved
-        self._storage.create_trial(self._info.id, {
+        for kept in (RESERVED_ATTR, FIXED_ATTR):  # its grid point, or the values it was
+            held = record.system_attrs.get(kept)  # queued with: all of them even if the
+            if held is not None:  # trial died before asking for any (their keys its own)
+                params = {**held, **params}
+                system[kept] = held
+        if record.system_attrs.get(HINTS_ATTR):
+            system[HINTS_ATTR] = True
+        data: dict[str, Any] = {
             "state": "WAITING", "params": params,
             "dists": {k: d.to_dict() for k, d in record.distributions.items()},
-            "system_attrs": system})
+            "system_attrs": system}
+        if record.user_attrs:  # (an enqueued trial's, say: where its configuration came from)
+            data["user_attrs"] = dict(record.user_attrs)
+        self._storage.create_trial(self._info.id, data)
 
     def _heartbeat(self, numbers: Iterable[int]) -> None:
         numbers = list(numbers)

@@ -239,6 +239,10 @@ PROPOSAL_ATTR = "proposal"
 #: System attribute of an enqueued trial whose values are hints (`Study.enqueue_trial` with
 #: ``hints``): one outside the distribution it is suggested from is left to the sampler.
 HINTS_ATTR = "fixed_params_are_hints"
+#: System attribute of an enqueued trial: the values it was queued with (Optuna's name), kept
+#: after its end: ``skip_if_exists`` compares them, and a retry of a trial whose worker died
+#: before the objective asked for them runs them again.
+FIXED_ATTR = "fixed_params"
 #: System attribute of a trial of an exclusive sampler (a grid): the point reserved for it at
 #: its creation, kept after its end, when its ``params`` hold only what the objective asked for.
 RESERVED_ATTR = "reserved_params"
