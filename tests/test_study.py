@@ -1830,6 +1830,41 @@ def test_skip_if_exists_knows_a_queued_configuration_that_ran_with_more_paramete
     assert study.enqueue_trial({}, skip_if_exists=True) is not None  # (nothing matches {})
 
 
+def test_a_waiting_trial_cannot_be_told_and_a_handle_told_elsewhere_takes_no_writes(
+        tmp_path: Path) -> None:
+    """tell() of an enqueued trial completed it with no parameters (it became the best, and
+    its configuration never ran); and a trial from ask() told through another Study object
+    went on accepting attributes, parameters and reports that were stored nowhere."""
+    url = f"sqlite:///{tmp_path / 'told.db'}"
+    mine = hd.create_study(study_name="s", storage=url)
+    waiting = mine.enqueue_trial({"x": 0.5})
+    assert waiting is not None
+    for told in ({"values": 1.0}, {"state": TrialState.PRUNED}):
+        with pytest.raises(ValueError, match="is waiting .* ask\\(\\) starts it"):
+            mine.tell(waiting, **told)  # type: ignore[arg-type]
+    assert mine.trials[0].state is TrialState.WAITING
+    trial = mine.ask()  # (the waiting one)
+    hd.load_study(study_name="s", storage=url).tell(trial.number, 0.5)
+    with pytest.raises(TrialFinishedError, match="told COMPLETE through another Study"):
+        trial.set_user_attr("checkpoint", "/ckpt/7")
+    for write in (lambda: trial.suggest_float("y", 0, 1), lambda: trial.report(0.1, 1)):
+        with pytest.raises(TrialFinishedError):
+            write()
+    assert mine.trials[0].user_attrs == {} and mine.trials[0].intermediate_values == {}
+
+
+def test_directions_and_keys_are_checked() -> None:
+    """direction="" minimised silently; an empty generator of directions made a study of no
+    objective, whose best_trials crashed; a trial's non-string attribute key was stored as
+    text ("1" for 1) while the study refuses such keys."""
+    with pytest.raises(ValueError, match="direction must be"):
+        hd.create_study(direction="")
+    with pytest.raises(ValueError, match="non-empty list"):
+        hd.create_study(directions=(d for d in ()))
+    with pytest.raises(TypeError, match="key must be a string"):
+        hd.create_study().ask().set_user_attr(1, "x")  # type: ignore[arg-type]
+
+
 def test_an_exhausted_grid_starts_nothing_when_another_worker_claims_the_waiting_trial_first(
         ) -> None:
     """The storage's key for the grid's points refuses the creation that would follow a

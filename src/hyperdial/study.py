@@ -448,7 +448,8 @@ class Study:
         stored, with a RuntimeWarning that its late result is dropped.
         """
         number = trial.number if isinstance(trial, Trial) else int(trial)
-        ended = self._ended(self._live_trial(trial), number)  # one look, maybe a storage read
+        ended = self._ended(self._live_trial(trial), number,  # one look, maybe a read
+                            refuse_waiting=state is not TrialState.FAIL)
         if ended is not None:
             if not skip_if_finished:
                 raise TrialFinishedError(f"trial {number} is already {ended.value}: tell() "
@@ -666,16 +667,22 @@ class Study:
             return None
         return self._check_values(reports[max(reports)])[0]
 
-    def _ended(self, live: Trial | None, number: int) -> TrialState | None:
+    def _ended(self, live: Trial | None, number: int, *, refuse_waiting: bool = True
+               ) -> TrialState | None:
         """How trial ``number`` ended, if this study has ended it already or it is not live
         here and the storage says it has ended; None while it may be told. (A live trial
         ended elsewhere meanwhile, marked stale by another worker, is for `_finish` to
-        warn about.)"""
+        warn about.) A trial not started yet is refused (``refuse_waiting``): told complete,
+        an enqueued trial ended with no parameters, and its configuration never ran (Optuna
+        refuses it too); failing it takes it off the queue."""
         if live is not None:
             return live.finished_as
         with self._lock:
             self._view.sync()
             state = self._view.get(number).state  # TrialNotFound for an unknown number
+        if state is TrialState.WAITING and refuse_waiting:
+            raise ValueError(f"trial {number} is waiting (enqueued) and has not started: "
+                             "ask() starts it, then tell it (or tell it FAIL to drop it)")
         return state if state.is_finished() else None
 
     def _live_trial(self, trial: Trial | int) -> Trial | None:
@@ -778,7 +785,19 @@ class Study:
         try:
             self._storage.append(self._info.id, trial.number, events)
         except TrialFinishedError:
-            trial.ended_elsewhere = True
+            with self._lock:
+                self._view.sync()
+                record = self._view.get(trial.number)
+            if record.fail_reason == STALE_REASON or not trial.write_through:
+                trial.ended_elsewhere = True  # (an `optimize` worker: should_prune says stop)
+                return
+            # a handle from `ask` told through another Study object or process takes no more
+            # writes, which went nowhere before (as the guide promises, and Optuna raises)
+            trial.finished_as = record.state
+            raise TrialFinishedError(
+                f"trial {trial.number} was told {record.state.value} through another Study "
+                "object or process; this handle takes no new parameter, report or "
+                "attribute") from None
         else:
             trial.wrote_early = True
 
@@ -1047,10 +1066,12 @@ def _directions(direction: str | StudyDirection | None,
     if direction is not None and directions is not None:
         raise ValueError("give either direction or directions, not both")
     if directions is not None:
-        if isinstance(directions, str) or not directions:
+        given = list(directions) if not isinstance(directions, str) else []
+        if not given:  # (an empty generator made a study of no objective)
             raise ValueError(f"directions must be a non-empty list, got {directions!r}")
-        return tuple(StudyDirection.parse(d) for d in directions)
-    return (StudyDirection.parse(direction or "minimize"),)
+        return tuple(StudyDirection.parse(d) for d in given)
+    # an empty string is no direction: it was taken for "minimize", flipping a maximise study
+    return (StudyDirection.parse("minimize" if direction is None else direction),)
 
 
 _DEFAULT_HEARTBEAT = 30.0

@@ -544,6 +544,8 @@ class Trial(_Suggests):
 
     def set_user_attr(self, key: str, value: Any) -> None:
         self._check_open()
+        if not isinstance(key, str):  # (stored as JSON text, "1" for 1: as the study refuses)
+            raise TypeError(f"a user attribute key must be a string, got {key!r}")
         value = json_ready(f"user attribute {key!r}", value)
         self.user_attrs[key] = value
         self.unflushed_attrs[key] = value
