@@ -1851,6 +1851,12 @@ def test_a_waiting_trial_cannot_be_told_and_a_handle_told_elsewhere_takes_no_wri
         with pytest.raises(TrialFinishedError):
             write()
     assert mine.trials[0].user_attrs == {} and mine.trials[0].intermediate_values == {}
+    assert mine._live == {}  # (the review: the ended handle was held for good)
+    # dropped before it started (told FAIL), a queued configuration may be queued again
+    dropped = mine.enqueue_trial({"x": 0.25})
+    assert dropped is not None and mine.enqueue_trial({"x": 0.25}, skip_if_exists=True) is None
+    mine.tell(dropped, state=TrialState.FAIL)
+    assert mine.enqueue_trial({"x": 0.25}, skip_if_exists=True) is not None
 
 
 def test_directions_and_keys_are_checked() -> None:

@@ -152,8 +152,9 @@ def load_objective(target: str) -> tuple[Callable[..., Any], ModuleType]:
         while frames is not None and frames.tb_frame.f_code.co_filename != str(path):
             frames = frames.tb_next
         traceback.print_exception(type(exc), exc, frames)
-        raise click.ClickException(f"importing {file} failed: {type(exc).__name__}: "
-                                   f"{first_line(exc)}") from None
+        said = f": {first_line(exc)}" if str(exc).strip() else ""
+        raise click.ClickException(f"importing {file} failed: {type(exc).__name__}{said}"
+                                   ) from None
     func = getattr(module, name, None)
     if func is None:
         defined = sorted(k for k, v in vars(module).items()

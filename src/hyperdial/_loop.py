@@ -336,8 +336,8 @@ def run_optimize(study: Study, func: ObjectiveFunc, *, n_trials: int | None,
                     record, trial = _run_trial(study, trial, func, catch, heart, go_on, ctrl_c)
                 except BaseException:  # (a failed objective ended its trial; a failed write not)
                     study._release_patient(number)
-                    if gc_after_trial:  # (an out-of-memory error is what it is there for)
-                        gc.collect()
+                    if gc_after_trial:  # as after every trial (the raising objective's own
+                        gc.collect()  # frames live on in the traceback until it is handled)
                     raise
                 with ctrl_c.at_once():
                     after_trial(record, progress)

@@ -556,12 +556,7 @@ class Study:
         except TrialFinishedError:
             appended = False
         with self._lock:
-            self._live.pop(number, None)
-            self._history_at_ask.pop(number, None)
-            self._patient.discard(number)
-            self._proposed.pop(number, None)
-            self._in_flight.pop(number, None)
-            self._trial_ended.notify_all()
+            self._let_go(number)
             # A trial that wrote nothing before its end has all its events here:
             # they need no read-back; the next ask syncs the rest of the log.
             own = (appended and live is not None and not live.wrote_early
@@ -730,6 +725,16 @@ class Study:
             history = self._sampler_history(trial.number) if asked is None else asked
         return self.sampler.propose_param(history, name, dist, rng, trial.params)
 
+    def _let_go(self, number: int) -> None:
+        """Under the lock: forget the live trial ``number``, which has ended (its handle, the
+        history it was asked with, its proposal) and wake the workers waiting on it."""
+        self._live.pop(number, None)
+        self._history_at_ask.pop(number, None)
+        self._patient.discard(number)
+        self._proposed.pop(number, None)
+        self._in_flight.pop(number, None)
+        self._trial_ended.notify_all()
+
     def _release_patient(self, number: int) -> None:
         """A worker's trial that will not end through `_finish` (its end failed to write):
         the workers waiting on running trials stop counting it."""
@@ -788,12 +793,14 @@ class Study:
             with self._lock:
                 self._view.sync()
                 record = self._view.get(trial.number)
-            if record.fail_reason == STALE_REASON or not trial.write_through:
-                trial.ended_elsewhere = True  # (an `optimize` worker: should_prune says stop)
-                return
-            # a handle from `ask` told through another Study object or process takes no more
-            # writes, which went nowhere before (as the guide promises, and Optuna raises)
-            trial.finished_as = record.state
+                if record.fail_reason == STALE_REASON or not trial.write_through:
+                    trial.ended_elsewhere = True  # (an `optimize` worker: should_prune stops)
+                    return
+                # a handle from `ask` told through another Study object or process takes no
+                # more writes, which went nowhere before (as the guide says; Optuna raises);
+                # it has ended: this study lets it go (no `_finish` will)
+                trial.finished_as = record.state
+                self._let_go(trial.number)
             raise TrialFinishedError(
                 f"trial {trial.number} was told {record.state.value} through another Study "
                 "object or process; this handle takes no new parameter, report or "
@@ -836,12 +843,14 @@ class Study:
         user_attrs = json_ready("user_attrs", dict(user_attrs or {}))
         key = config_key(params)  # a trial queued with these, or that ran them and no other
         if skip_if_exists and any((FIXED_ATTR in t.system_attrs
+                                   and (t.datetime_start is not None  # (not one dropped
+                                        or t.state is TrialState.WAITING)  # unstarted)
                                    and config_key(t.system_attrs[FIXED_ATTR]) == key)
                                   or same_configuration(params, t)
                                   for t in self.history().trials):
             return None
         data: dict[str, Any] = {"state": "WAITING", "params": params,
-                                "system_attrs": {FIXED_ATTR: params}}
+                                "system_attrs": {FIXED_ATTR: dict(params)}}
         if user_attrs:
             data["user_attrs"] = user_attrs
         if hints:
