@@ -458,6 +458,10 @@ def test_halving_runs_three_rungs_by_default_the_last_on_all_samples() -> None:
     best = search.study_.trials[search.best_index_]
     assert sorted(best.intermediate_values) == [133, 399]  # the last rung is its value
     assert res["n_resources"][search.best_index_] == 1198
+    # scikit-learn's fitted attributes of halving (they were missing)
+    assert search.n_resources_ == [133, 399, 1198] and search.n_candidates_ == [9, 3, 1]
+    assert (search.n_iterations_, search.min_resources_, search.max_resources_,
+            search.n_remaining_candidates_) == (3, 133, 1198, 1)
 
 
 def test_halving_fails_a_configuration_whose_fit_raised(

@@ -977,5 +977,18 @@ class HyperdialHalvingSearchCV(HyperdialSearchCV):
         return {**super()._more_results(cands), "iter": [c.rung for c in cands],
                 "n_resources": [c.resource for c in cands]}
 
+    def _after_search(self, cands: list[_Candidate], runner: _Runner) -> None:
+        """scikit-learn's halving attributes, each rung's figures summed over the brackets:
+        ``n_resources_`` (the resource of each rung), ``n_candidates_`` (the configurations
+        evaluated there), ``n_iterations_``, ``min_resources_``, ``max_resources_`` and
+        ``n_remaining_candidates_`` (those of the last rung)."""
+        resources = [int(step.resource or 0)
+                     for step in self._steps(self.n_splits_, runner.max_train)]
+        self.n_resources_ = resources
+        self.n_candidates_ = [sum(c.rung >= i for c in cands) for i in range(len(resources))]
+        self.n_iterations_ = len(resources)
+        self.min_resources_, self.max_resources_ = resources[0], resources[-1]
+        self.n_remaining_candidates_ = self.n_candidates_[-1]
+
 
 __all__ = ["FitTimeout", "FitWorkerDied", "HyperdialHalvingSearchCV", "HyperdialSearchCV"]
