@@ -26,9 +26,8 @@ import pytest
 
 import hyperdial as hd
 from hyperdial.exceptions import StudyNotFound, TrialFinishedError, TrialNotFound
-from hyperdial.storage.base import STALE_REASON
 from hyperdial.testing.objectives import half_feasible
-from hyperdial.trial import TrialRecord, TrialState
+from hyperdial.trial import STALE_REASON, TrialRecord, TrialState
 
 
 def quadratic(trial: hd.Trial) -> float:

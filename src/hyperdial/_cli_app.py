@@ -126,6 +126,10 @@ def check_seed(value: int | None, high: int | None = None) -> None:
         raise BadArgument(f"--seed must be {limit}, got {value}")
 
 
+#: The prefix of the module name an objective's file is loaded under (`load_objective`).
+OBJECTIVE_MODULE = "_hyperdial_objective_"
+
+
 def load_objective(target: str) -> tuple[Callable[..., Any], ModuleType]:
     """The function FUNCTION of FILE.py (imported with the file's folder on sys.path), and
     the module the file became."""
@@ -135,7 +139,7 @@ def load_objective(target: str) -> tuple[Callable[..., Any], ModuleType]:
     path = Path(file).resolve()
     if not path.is_file():
         raise click.ClickException(f"no such file: {file}")
-    module_name = "_hyperdial_objective_" + re.sub(r"\W", "_", path.stem)
+    module_name = OBJECTIVE_MODULE + re.sub(r"\W", "_", path.stem)
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise click.ClickException(f"cannot import {file} as a Python module")
@@ -198,7 +202,7 @@ def catch_name(cls: type[BaseException]) -> str:
     """What ``--catch`` takes for ``cls``: its name where `exception_class` finds it by name
     (builtins, hyperdial's, the objective's file), else its dotted path."""
     if cls.__module__ in ("builtins", exceptions.__name__) or cls.__module__.startswith(
-            "_hyperdial_objective_"):
+            OBJECTIVE_MODULE):
         return cls.__qualname__
     return f"{cls.__module__}.{cls.__qualname__}"
 

@@ -14,6 +14,7 @@ resolves: a value then decodes to one within a few bins of it, never out of rang
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
@@ -54,15 +55,17 @@ def check_log_resolves(d: Distribution) -> None:
     its ends are the same float, and samplers encoded it as NaN (evolution crashed) or
     proposed only ``low``. Checked where a distribution is suggested, not where a stored one
     is read, so that a study that holds one still loads."""
-    if isinstance(d, Int) and d.log:
-        lo, hi = _int_log_bounds(d)
-    elif isinstance(d, Float) and d.log:
-        lo, hi = math.log(d.low), math.log(d.high)
-    else:
-        return
-    if not hi > lo:
+    if isinstance(d, Int | Float) and d.log and _log_collapses(d):
         raise ValueError(f"log=True cannot resolve [{d.low!r}, {d.high!r}]: at this "
                          "magnitude its ends have the same logarithm as a float; use log=False")
+
+
+@functools.lru_cache(maxsize=1024)
+def _log_collapses(d: Int | Float) -> bool:
+    """Whether the log encoding of ``d`` maps its ends to one point (once per distribution:
+    every suggestion of it asks)."""
+    lo, hi = _int_log_bounds(d) if isinstance(d, Int) else (math.log(d.low), math.log(d.high))
+    return not hi > lo
 
 
 def _exact_index(u: float, n: int) -> int:

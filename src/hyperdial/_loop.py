@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from hyperdial.exceptions import SearchExhausted, TrialPruned
-from hyperdial.trial import Trial, TrialRecord, TrialState, violation
+from hyperdial.trial import INTERRUPTED, Trial, TrialRecord, TrialState, violation
 
 if TYPE_CHECKING:
     from hyperdial.study import Callback, ObjectiveFunc, Study
@@ -345,7 +345,7 @@ def run_optimize(study: Study, func: ObjectiveFunc, *, n_trials: int | None,
             # Ctrl-C, sys.exit() in the objective, asyncio's CancelledError and the like end
             # its trial here (an Exception ended it already, or it is a failed write)
             if trial is not None and not isinstance(exc, Exception):
-                reason = (f"interrupted ({type(exc).__name__})"
+                reason = (f"{INTERRUPTED} ({type(exc).__name__})"
                           if isinstance(exc, (KeyboardInterrupt, SystemExit))
                           else f"{type(exc).__name__}: {exc}")
                 study.tell(trial, state=TrialState.FAIL, skip_if_finished=True,

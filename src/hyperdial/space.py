@@ -549,8 +549,8 @@ class SearchSpace(Mapping[str, Distribution]):
 
 
 #: The keys of a parameter's JSON form, by type (a typo such as "lgo" was ignored silently).
-_SPEC_KEYS = {"float": {"type", "low", "high", "log", "step", "condition"},
-              "int": {"type", "low", "high", "log", "step", "condition"},
+_NUMBER_KEYS = {"type", "low", "high", "log", "step", "condition"}
+_SPEC_KEYS = {"float": _NUMBER_KEYS, "int": _NUMBER_KEYS,
               "categorical": {"type", "choices", "condition"}}
 
 

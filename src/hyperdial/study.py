@@ -43,13 +43,14 @@ from hyperdial.space import (
     plain,
 )
 from hyperdial.storage import InMemoryStorage, Storage, get_storage, storage_file
-from hyperdial.storage.base import STALE_REASON, Event, EventRow, StudyInfo, TrialView
+from hyperdial.storage.base import Event, EventRow, StudyInfo, TrialView
 from hyperdial.trial import (
     CONSTRAINT_PREFIX,
     FIXED_ATTR,
     HINTS_ATTR,
     PROPOSAL_ATTR,
     RESERVED_ATTR,
+    STALE_REASON,
     TASK_ATTR,
     Trial,
     TrialRecord,
@@ -821,9 +822,9 @@ class Study:
         # Most reports decide nothing that other trials could change (no rung reached, a
         # warm-up step): those skip reading the storage.
         history = self.history() if self.pruner.needs_history(snapshot) else self._no_trials
-        if self.pruner.decide(history, snapshot) is not Decision.PRUNE:
+        decision, stop = self.pruner.judge(history, snapshot)
+        if decision is not Decision.PRUNE:
             return False
-        stop = self.pruner.stop_attrs(history, snapshot)
         if stop:  # (a trial from `ask` may be told PRUNED through another Study: written now)
             trial.unflushed_system.update(stop)
             self._record_attrs(trial)
@@ -841,12 +842,8 @@ class Study:
         """
         params = json_ready("enqueued params", dict(params))
         user_attrs = json_ready("user_attrs", dict(user_attrs or {}))
-        key = config_key(params)  # a trial queued with these, or that ran them and no other
-        if skip_if_exists and any((FIXED_ATTR in t.system_attrs
-                                   and (t.datetime_start is not None  # (not one dropped
-                                        or t.state is TrialState.WAITING)  # unstarted)
-                                   and config_key(t.system_attrs[FIXED_ATTR]) == key)
-                                  or same_configuration(params, t)
+        key = config_key(params)
+        if skip_if_exists and any(_queued_with(t, key) or same_configuration(params, t)
                                   for t in self.history().trials):
             return None
         data: dict[str, Any] = {"state": "WAITING", "params": params,
@@ -1223,6 +1220,14 @@ class StudySummary:
         """The best trial of a single-objective study, None before one completes and for
         several objectives (as in Optuna)."""
         return self.best_trials[0] if len(self.directions) == 1 and self.best_trials else None
+
+
+def _queued_with(trial: TrialRecord, key: str) -> bool:
+    """Whether ``trial`` was queued with the parameters whose `config_key` is ``key`` and is
+    waiting or has run (not one dropped before it started), whatever else it suggested."""
+    queued = trial.system_attrs.get(FIXED_ATTR)
+    return (queued is not None and config_key(queued) == key
+            and (trial.datetime_start is not None or trial.state is TrialState.WAITING))
 
 
 def _user_attrs(stored: Mapping[str, Any]) -> dict[str, Any]:

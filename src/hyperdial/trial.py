@@ -249,6 +249,20 @@ RESERVED_ATTR = "reserved_params"
 #: System attribute naming the run and task of `optimize_distributed` that runs a trial
 #: (``"<run id>:<round>:<task index>"``), so that a trial lost with its task is known.
 TASK_ATTR = "distributed_task"
+#: The reason of a trial failed by `Storage.fail_stale` (its worker stopped beating).
+STALE_REASON = "stale: no heartbeat (worker died?)"
+#: How the reason of a trial cut short by its run begins (Ctrl-C, a stopped run).
+INTERRUPTED = "interrupted"
+#: How the reasons of trials that did not fail on their own begin: their worker died (stale,
+#: or a distributed task lost) or their run stopped them.
+_NOT_THEIR_OWN = (STALE_REASON, "lost:", INTERRUPTED)
+
+
+def failed_on_its_own(record: TrialRecord) -> bool:
+    """Whether ``record`` is a FAIL of its objective (or its values), not of its worker or run:
+    running it again would fail again."""
+    return record.state is TrialState.FAIL and not (record.fail_reason or "").startswith(
+        _NOT_THEIR_OWN)
 
 
 def violation(trial: TrialRecord) -> float:

@@ -30,10 +30,10 @@ class Pruner(ABC):
         from the trials ("auto" resources) may answer from what its last `decide` saw."""
         return True
 
-    def stop_attrs(self, history: History, trial: TrialRecord) -> dict[str, Any]:
-        """System attributes to store with ``trial``, which `decide` has just pruned: what
+    def judge(self, history: History, trial: TrialRecord) -> tuple[Decision, dict[str, Any]]:
+        """`decide`, and the system attributes to store with ``trial`` when it is pruned: what
         later decisions need to know of it that its curve does not say (none by default)."""
-        return {}
+        return self.decide(history, trial), {}
 
     def sampler_view(self, history: History, number: int) -> History:
         """The part of ``history`` the sampler should learn from when proposing for trial

@@ -47,7 +47,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache, partial
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -467,29 +467,28 @@ class SuccessiveHalvingPruner(Pruner):
                               max_step, self.max_resource)
 
     def decide(self, history: History, trial: TrialRecord) -> Decision:
+        return self.judge(history, trial)[0]
+
+    def judge(self, history: History, trial: TrialRecord) -> tuple[Decision, dict[str, Any]]:
+        """`decide`; asynchronous halving stores the rung at which it prunes a trial
+        (`PRUNED_AT_ATTR`, at every prune decision: a trial told to stop may go on, and the
+        last one counts). Pruned by a report that reached several rungs at once, the trial
+        entered every rung up to that one, as Optuna records them, and later trials meet it
+        there (taken to have stopped at the lowest, it was missing from the higher ones,
+        whose bars rose: ASHA pruned more than Optuna)."""
         last = trial.last_step
         if last is None:
-            return Decision.CONTINUE
+            return Decision.CONTINUE, {}
         rungs = self.rungs(history, last)
         if not rungs:
-            return Decision.CONTINUE
+            return Decision.CONTINUE, {}
         if self.synchronous:
             return self._decide_synchronous(history, self._others(history, trial), trial,
-                                            rungs)
+                                            rungs), {}
         stopped = self._stopping_rung(history, trial, rungs)
-        return Decision.CONTINUE if stopped is None else Decision.PRUNE
-
-    def stop_attrs(self, history: History, trial: TrialRecord) -> dict[str, int]:
-        """The rung at which asynchronous halving pruned ``trial`` (`PRUNED_AT_ATTR`), at
-        every prune decision (the last one counts: a trial told to stop may go on): pruned by
-        a report that reached several rungs at once, it entered every rung up to that one, as
-        Optuna records them, and later trials meet it there (taken to have stopped at the
-        lowest, it was missing from the higher ones, whose bars rose: ASHA pruned more than
-        Optuna)."""
-        last = trial.last_step
-        rungs = None if last is None or self.synchronous else self.rungs(history, last)
-        stopped = None if not rungs else self._stopping_rung(history, trial, rungs)
-        return {} if stopped is None else {PRUNED_AT_ATTR: stopped}
+        if stopped is None:
+            return Decision.CONTINUE, {}
+        return Decision.PRUNE, {PRUNED_AT_ATTR: stopped}
 
     def _stopping_rung(self, history: History, trial: TrialRecord,
                        rungs: tuple[int, ...]) -> int | None:

@@ -27,6 +27,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -224,21 +225,16 @@ class HyperbandPruner(Pruner):
         return replace(history, trials=tuple(trials), known_space=None)
 
     def decide(self, history: History, trial: TrialRecord) -> Decision:
+        return self.judge(history, trial)[0]
+
+    def judge(self, history: History, trial: TrialRecord) -> tuple[Decision, dict[str, Any]]:
         top = self.resolved_max_resource(history)
         if top is None:
-            return Decision.CONTINUE
+            return Decision.CONTINUE, {}
         brackets, weights = self._brackets_at(top)
         # the bracket ranks the trial among its own trials only, picked out of the whole
         # history when (rarely) a report reaches a rung
-        return brackets[draw_bracket(self.seed, trial.number, weights)].decide(history, trial)
-
-    def stop_attrs(self, history: History, trial: TrialRecord) -> dict[str, int]:
-        top = self.resolved_max_resource(history)
-        if top is None:
-            return {}
-        brackets, weights = self._brackets_at(top)
-        return brackets[draw_bracket(self.seed, trial.number, weights)].stop_attrs(history,
-                                                                                  trial)
+        return brackets[draw_bracket(self.seed, trial.number, weights)].judge(history, trial)
 
     def needs_history(self, trial: TrialRecord) -> bool:
         """As the trial's bracket says ("auto" ``max_resource`` as the last `decide` saw it)."""

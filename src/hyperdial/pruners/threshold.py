@@ -104,12 +104,16 @@ class PatiencePruner(Pruner):
                 f"min_delta={self.min_delta})")
 
     def decide(self, history: History, trial: TrialRecord) -> Decision:
+        return self.judge(history, trial)[0]
+
+    def judge(self, history: History, trial: TrialRecord) -> tuple[Decision, dict[str, Any]]:
         curve = trial.intermediate_values
         losses = history.sign() * np.array([_scalar(curve[s]) for s in sorted(curve)],
                                            dtype=float)
         if not self.triggered(losses):
-            return Decision.CONTINUE
-        return Decision.PRUNE if self.wrapped is None else self.wrapped.decide(history, trial)
+            return Decision.CONTINUE, {}
+        return (Decision.PRUNE, {}) if self.wrapped is None else self.wrapped.judge(history,
+                                                                                  trial)
 
     def needs_history(self, trial: TrialRecord) -> bool:
         """The curve itself says whether it stalled; a wrapped pruner may read the others."""
@@ -122,8 +126,6 @@ class PatiencePruner(Pruner):
     def sampler_view(self, history: History, number: int) -> History:
         return history if self.wrapped is None else self.wrapped.sampler_view(history, number)
 
-    def stop_attrs(self, history: History, trial: TrialRecord) -> dict[str, Any]:
-        return {} if self.wrapped is None else self.wrapped.stop_attrs(history, trial)
 
 
 def got_worse(losses: np.ndarray, patience: int, min_delta: float) -> bool:

@@ -23,8 +23,7 @@ from hyperdial.samplers import _gp_math as gpm
 from hyperdial.samplers._optuna_args import accepted
 from hyperdial.samplers.base import ConstraintsFunc, Sampler, constraint_values
 from hyperdial.space import Categorical, SearchSpace, grid_index, grid_value
-from hyperdial.storage.base import STALE_REASON
-from hyperdial.trial import TrialRecord, TrialState
+from hyperdial.trial import TrialRecord, TrialState, failed_on_its_own
 
 #: Standardised losses above this many robust standard deviations are log-compressed.
 _WARP_AT = 2.0
@@ -633,11 +632,11 @@ def _crashed(history: History, completed: list[TrialRecord]) -> list[TrialRecord
     """Failed trials that count as tried: a configuration that crashed was proposed again
     and again (the model never sees it), as brute force counts it tried. Only those that hold
     a whole configuration (the parameters of some completed trial: one that failed halfway
-    would match every point of its branch) and that failed on their own (not a dead worker's,
-    or one cut short by Ctrl-C, which a rerun should try)."""
+    would match every point of its branch) and that failed on their own (`failed_on_its_own`:
+    not a dead worker's, or one cut short by Ctrl-C, which a rerun should try)."""
     shapes = {frozenset(t.params) for t in completed}
-    return [t for t in history.with_states(TrialState.FAIL) if frozenset(t.params) in shapes
-            and not (t.fail_reason or "").startswith((STALE_REASON, "interrupted"))]
+    return [t for t in history.with_states(TrialState.FAIL)
+            if frozenset(t.params) in shapes and failed_on_its_own(t)]
 
 
 def tried_rows(space: SearchSpace, trials: list[TrialRecord]) -> np.ndarray:

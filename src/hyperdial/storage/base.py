@@ -33,7 +33,13 @@ from hyperdial._checks import check_study_name
 from hyperdial.exceptions import DuplicatedStudy, StorageError, StudyNotFound, TrialNotFound
 from hyperdial.history import History, RecordSequence, StudyDirection, held_alike
 from hyperdial.space import EMPTY_SPACE, Distribution, SearchSpace, distribution_from_dict
-from hyperdial.trial import PROPOSAL_ATTR, ReadOnlyDict, TrialRecord, TrialState, state_of
+from hyperdial.trial import (
+    PROPOSAL_ATTR,
+    ReadOnlyDict,
+    TrialRecord,
+    TrialState,
+    state_of,
+)
 
 Event = tuple[str, dict[str, Any]]
 _scan_json = json.JSONDecoder().raw_decode
@@ -252,10 +258,6 @@ class Storage(ABC):
 
 def now() -> float:
     return time.time()
-
-
-#: The reason of a trial failed by `Storage.fail_stale` (its worker stopped beating).
-STALE_REASON = "stale: no heartbeat (worker died?)"
 
 
 def study_not_found(name: str, where: str, studies: Sequence[StudyInfo]) -> StudyNotFound:

@@ -172,7 +172,7 @@ class JournalFileStorage(Storage):
                      != tail):
             # A writer cut lines this replica had read while they were written (its write
             # failed: a full disk, Ctrl-C), perhaps writing others there since: start again.
-            self._replica, self._offset, self._tail = InMemoryStorage(), self._start, b""
+            self._forget_replay()
         if size > self._offset:
             data = os.pread(fd, size - self._offset, self._offset)
             end = data.rfind(b"\n") + 1
@@ -266,9 +266,13 @@ class JournalFileStorage(Storage):
                 self._tail = lines[lines.rfind(b"\n", 0, len(lines) - 1) + 1:]
             return results
 
-    def _rebuild(self) -> None:
+    def _forget_replay(self) -> None:
+        """An empty replica, to replay the file from its first operation."""
         self._replica = InMemoryStorage()
         self._offset, self._tail, self._seen = self._start, b"", (-1, -1)
+
+    def _rebuild(self) -> None:
+        self._forget_replay()
         self._catch_up()
 
     def _reading(self) -> InMemoryStorage:

@@ -13,7 +13,6 @@ from typing import Any
 from hyperdial.exceptions import DuplicatedStudy, StudyNotFound, TrialFinishedError, TrialNotFound
 from hyperdial.history import StudyDirection
 from hyperdial.storage.base import (
-    STALE_REASON,
     Event,
     EventRow,
     Storage,
@@ -21,7 +20,7 @@ from hyperdial.storage.base import (
     encode_json,
     now,
 )
-from hyperdial.trial import TrialState, state_of
+from hyperdial.trial import STALE_REASON, TrialState, state_of
 
 
 @dataclass

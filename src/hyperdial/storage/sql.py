@@ -85,7 +85,6 @@ from hyperdial.storage._schema import (
     trials,
 )
 from hyperdial.storage.base import (
-    STALE_REASON,
     Event,
     EventRow,
     Storage,
@@ -94,7 +93,7 @@ from hyperdial.storage.base import (
     now,
     study_not_found,
 )
-from hyperdial.trial import TrialState, state_of
+from hyperdial.trial import STALE_REASON, TrialState, state_of
 
 _logger = logging.getLogger("hyperdial")
 _T = TypeVar("_T")
