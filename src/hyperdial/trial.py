@@ -253,9 +253,9 @@ TASK_ATTR = "distributed_task"
 STALE_REASON = "stale: no heartbeat (worker died?)"
 #: How the reason of a trial cut short by its run begins (Ctrl-C, a stopped run).
 INTERRUPTED = "interrupted"
-#: How the reasons of trials that did not fail on their own begin: their worker died (stale,
-#: or a distributed task lost) or their run stopped them.
-_NOT_THEIR_OWN = (STALE_REASON, "lost:", INTERRUPTED)
+#: How the reasons of trials that did not fail on their own begin: their worker stopped
+#: beating (stale) or their run stopped them.
+_NOT_THEIR_OWN = (STALE_REASON, INTERRUPTED)
 
 
 def failed_on_its_own(record: TrialRecord) -> bool:
